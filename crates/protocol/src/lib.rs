@@ -1,0 +1,41 @@
+//! Natter wire protocol v1: the one place where event names, payloads, limits and error codes live.
+//!
+//! Every payload type is bound to its Socket.IO event name through [`Event::NAME`]; requests
+//! (client → relay, always acknowledged) also name their ack type through [`Request::Ack`].
+//! The relay, the desktop client and `docs/protocol.md` all take names from here.
+
+pub mod ack;
+pub mod events;
+pub mod http;
+pub mod limits;
+pub mod model;
+pub mod requests;
+pub mod validate;
+
+pub use ack::{AckResult, Empty, ErrorCode, WireError};
+pub use model::{Message, Room, RoomKind, User};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A payload that travels as one Socket.IO event with a fixed name.
+pub trait Event: Serialize + DeserializeOwned {
+    /// The event name on the wire.
+    const NAME: &'static str;
+}
+
+/// A client → relay event; the relay always answers through the Socket.IO ack.
+pub trait Request: Event {
+    /// The fields merged into `{ok:true, ...}` on success.
+    type Ack: Serialize + DeserializeOwned;
+
+    /// Checks the payload against the protocol's rules before anything touches state.
+    fn validate(&self) -> Result<(), WireError> {
+        Ok(())
+    }
+}
+
+/// Protocol version, reported by `/healthz` next to the crate version.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The room every user belongs to; its id is fixed so clients can recognise it.
+pub const GENERAL_ROOM_ID: &str = "general";

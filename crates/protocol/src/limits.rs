@@ -1,0 +1,29 @@
+//! Limits every party agrees on. Relay-side rates are defaults a self-hoster can change.
+
+/// Message body, in Unicode scalar values.
+pub const MAX_BODY_CHARS: usize = 4_000;
+/// One Socket.IO / Engine.IO payload, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+pub const USERNAME_MIN_CHARS: usize = 3;
+pub const USERNAME_MAX_CHARS: usize = 32;
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 1_024;
+pub const ROOM_NAME_MAX_CHARS: usize = 64;
+/// Members named in one `room:create`.
+pub const MAX_CREATE_MEMBERS: usize = 256;
+/// Length of a client_id or any id a client sends (UUIDs are 36).
+pub const MAX_ID_CHARS: usize = 64;
+/// Rooms named in one `sync`.
+pub const MAX_SYNC_CURSORS: usize = 10_000;
+pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
+/// `history` caps its limit here rather than refusing more.
+pub const HISTORY_MAX_LIMIT: u32 = 100;
+/// Messages in one `sync` page.
+pub const SYNC_PAGE_MESSAGES: usize = 200;
+/// Body bytes in one `sync` page, so a catch-up ack stays a modest frame.
+pub const SYNC_PAGE_BYTES: usize = 256 * 1024;
+/// `message:send`: burst, then per second (per user).
+pub const SEND_BURST: u32 = 30;
+pub const SEND_PER_SECOND: u32 = 10;
+/// `typing`: per second (per user).
+pub const TYPING_PER_SECOND: u32 = 5;

@@ -1,0 +1,165 @@
+//! Client → relay events. Each is acknowledged with `{ok:true, ...Ack}` or `{ok:false, error}`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ack::{Empty, WireError};
+use crate::model::{Id, Message, Room, Seq};
+use crate::validate;
+use crate::{Event, Request};
+
+/// `rooms:list` — every room the user is a member of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRooms {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomsAck {
+    pub rooms: Vec<Room>,
+}
+
+/// The ack of every request that answers with one room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomAck {
+    pub room: Room,
+}
+
+/// `room:create` — a group room; the creator is always a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateRoom {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// `room:invite` — add a user to a group room the sender belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteToRoom {
+    pub room_id: Id,
+    pub username: String,
+}
+
+/// `room:leave` — leave a group room (not `general`, not a DM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaveRoom {
+    pub room_id: Id,
+}
+
+/// `dm:open` — the direct room with one other user; the same room every time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenDm {
+    pub username: String,
+}
+
+/// `message:send` — idempotent on (sender, client_id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    pub room_id: Id,
+    pub client_id: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAck {
+    pub message: Message,
+}
+
+/// `typing` — ephemeral; relayed to the room, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetTyping {
+    pub room_id: Id,
+    pub typing: bool,
+}
+
+/// `read` — moves the sender's read position forward (clamped to the room's last seq).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    pub room_id: Id,
+    pub seq: Seq,
+}
+
+/// `history` — up to `limit` messages before `before_seq` (newest page when absent), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub room_id: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_seq: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagesAck {
+    pub messages: Vec<Message>,
+}
+
+/// `sync` — catch-up after a (re)connect: messages after each cursor, paged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sync {
+    #[serde(default)]
+    pub cursors: BTreeMap<Id, Seq>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncAck {
+    pub rooms: Vec<Room>,
+    /// Ordered by room id, then seq.
+    pub messages: Vec<Message>,
+    /// Call `sync` again with the advanced cursors when true.
+    pub more: bool,
+}
+
+macro_rules! request {
+    ($ty:ty, $name:literal, $ack:ty) => {
+        impl Event for $ty {
+            const NAME: &'static str = $name;
+        }
+        impl Request for $ty {
+            type Ack = $ack;
+        }
+    };
+    ($ty:ty, $name:literal, $ack:ty, |$s:ident| $validate:expr) => {
+        impl Event for $ty {
+            const NAME: &'static str = $name;
+        }
+        impl Request for $ty {
+            type Ack = $ack;
+            fn validate(&self) -> Result<(), WireError> {
+                let $s = self;
+                $validate
+            }
+        }
+    };
+}
+
+request!(ListRooms, "rooms:list", RoomsAck);
+request!(CreateRoom, "room:create", RoomAck, |s| {
+    validate::room_name(&s.name)?;
+    validate::member_list(&s.members)
+});
+request!(InviteToRoom, "room:invite", RoomAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::username_shape(&s.username)
+});
+request!(LeaveRoom, "room:leave", Empty, |s| validate::id(&s.room_id));
+request!(OpenDm, "dm:open", RoomAck, |s| validate::username_shape(
+    &s.username
+));
+request!(SendMessage, "message:send", MessageAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::client_id(&s.client_id)?;
+    validate::body(&s.body)
+});
+request!(SetTyping, "typing", Empty, |s| validate::id(&s.room_id));
+request!(MarkRead, "read", Empty, |s| {
+    validate::id(&s.room_id)?;
+    validate::seq(s.seq)
+});
+request!(History, "history", MessagesAck, |s| {
+    validate::id(&s.room_id)?;
+    match s.before_seq {
+        Some(seq) => validate::seq(seq),
+        None => Ok(()),
+    }
+});
+request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));

@@ -1,0 +1,123 @@
+//! natter-relay: the Natter chat server as a library, so tests, benchmarks and the desktop
+//! app's "host on this computer" start the real thing with [`run`].
+
+pub mod auth;
+pub mod chat;
+pub mod commit;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ratelimit;
+pub mod socket;
+pub mod state;
+pub mod store;
+pub mod time;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use state::AppState;
+use store::{SqliteStore, Store, StoreError};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "natter.db";
+/// How long shutdown waits for connections to close before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often rate-limit state of idle users is forgotten.
+const LIMITS_SWEEP: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no data directory: pass --data-dir or set NATTER_DATA_DIR")]
+    NoDataDir,
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("password hashing unavailable: {0}")]
+    Passwords(#[from] error::Error),
+    #[error("server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Opens the store in the configured data directory.
+pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
+    let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
+    std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(SqliteStore::open(&dir.join(DB_FILE)).await?)
+}
+
+/// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+    serve(listener, &config, store, shutdown).await
+}
+
+/// Like [`run`], with a store the caller opened.
+pub async fn serve(
+    listener: TcpListener,
+    config: &Config,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let state = AppState {
+        committer: commit::Committer::start(store.clone()),
+        limits: ratelimit::Limits::new(config),
+        passwords: auth::Passwords::new()?,
+        store,
+    };
+    let sweeper = tokio::spawn({
+        let limits = state.limits.clone();
+        async move {
+            let mut tick = tokio::time::interval(LIMITS_SWEEP);
+            loop {
+                tick.tick().await;
+                limits.retain_recent();
+            }
+        }
+    });
+    let (layer, io) = socket::layer(state.clone());
+    let app = http::router(state, io.clone()).layer(layer);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "relay listening");
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        // Long-lived Socket.IO connections would hold graceful shutdown open forever.
+        io.close().await;
+        let _ = closed_tx.send(());
+    };
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
+    let result = tokio::select! {
+        r = server => r.map_err(StartError::from),
+        () = async {
+            let _ = closed_rx.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("connections still open after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    sweeper.abort();
+    result
+}

@@ -1,0 +1,169 @@
+//! Thin socket adapters: decode once, call the rule in `chat`, ack, then tell the room.
+
+use std::future::Future;
+
+use natter_protocol::events::{MessageEvent, ReceiptEvent, TypingEvent};
+use natter_protocol::requests::{
+    self, CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck,
+    MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping,
+};
+use natter_protocol::{AckResult, Empty, Event, Request, WireError};
+use serde_json::Value;
+use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
+use socketioxide::SocketIo;
+
+use super::{notify, rooms, Session};
+use crate::chat;
+use crate::error::Result;
+use crate::state::AppState;
+
+/// What a request handler gets besides its payload.
+pub(super) struct Ctx {
+    pub state: AppState,
+    pub io: SocketIo,
+    pub session: Session,
+}
+
+pub(super) fn register(s: &SocketRef) {
+    on::<ListRooms, _, _>(s, |cx, _| async move {
+        let rooms = cx.state.store.rooms_of(&cx.session.user.id).await?;
+        Ok(RoomsAck { rooms })
+    });
+    on::<CreateRoom, _, _>(s, |cx, req| async move {
+        let change = chat::create_room(&cx.state, &cx.session.user, req).await?;
+        notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
+        Ok(RoomAck { room: change.room })
+    });
+    on::<InviteToRoom, _, _>(s, |cx, req| async move {
+        let change = chat::invite(&cx.state, &cx.session.user, req).await?;
+        notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
+        Ok(RoomAck { room: change.room })
+    });
+    on::<LeaveRoom, _, _>(s, |cx, req| async move {
+        let room_id = req.room_id.clone();
+        let remaining = chat::leave(&cx.state, &cx.session.user, req).await?;
+        notify::left(&cx, &room_id, &remaining).await;
+        Ok(Empty {})
+    });
+    on::<OpenDm, _, _>(s, |cx, req| async move {
+        let change = chat::open_dm(&cx.state, &cx.session.user, req).await?;
+        notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
+        Ok(RoomAck { room: change.room })
+    });
+    on::<SendMessage, _, _>(s, |cx, req| async move {
+        let appended = chat::post_message(&cx.state, &cx.session.user, req).await?;
+        if appended.created {
+            let event = MessageEvent {
+                message: appended.message.clone(),
+            };
+            emit(&cx, rooms::chat(&event.message.room_id), None, &event).await;
+        }
+        Ok(MessageAck {
+            message: appended.message,
+        })
+    });
+    on::<SetTyping, _, _>(s, |cx, req| async move {
+        chat::typing(&cx.state, &cx.session.user, &req.room_id).await?;
+        let event = TypingEvent {
+            room_id: req.room_id,
+            user: cx.session.user.username.clone(),
+            typing: req.typing,
+        };
+        let except = rooms::user(&cx.session.user.id);
+        emit(&cx, rooms::chat(&event.room_id), Some(except), &event).await;
+        Ok(Empty {})
+    });
+    on::<MarkRead, _, _>(s, |cx, req| async move {
+        let room_id = req.room_id.clone();
+        if let Some(seq) = chat::mark_read(&cx.state, &cx.session.user, req).await? {
+            let event = ReceiptEvent {
+                room_id,
+                user: cx.session.user.username.clone(),
+                seq,
+            };
+            emit(&cx, rooms::chat(&event.room_id), None, &event).await;
+        }
+        Ok(Empty {})
+    });
+    on::<History, _, _>(s, |cx, req| async move {
+        let messages = chat::history(&cx.state, &cx.session.user, req).await?;
+        Ok(MessagesAck { messages })
+    });
+    on::<requests::Sync, _, _>(s, |cx, req| async move {
+        chat::sync(&cx.state, &cx.session.user, req).await
+    });
+    s.on_fallback(unknown_event);
+}
+
+/// Registers a request handler: decode and validate the payload, run `handle`, ack the result.
+fn on<R, F, Fut>(s: &SocketRef, handle: F)
+where
+    R: Request + Send + 'static,
+    R::Ack: Send,
+    F: Fn(Ctx, R) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<R::Ack>> + Send + 'static,
+{
+    s.on(
+        R::NAME,
+        move |socket: SocketRef,
+              io: SocketIo,
+              State(state): State<AppState>,
+              TryData(data): TryData<Value>,
+              ack: AckSender| {
+            let handle = handle.clone();
+            async move {
+                let Some(session) = socket.extensions.get::<Session>() else {
+                    return;
+                };
+                let user = session.user.username.clone();
+                let result = match decode::<R>(data) {
+                    Ok(req) => {
+                        let cx = Ctx {
+                            state,
+                            io,
+                            session,
+                        };
+                        handle(cx, req).await.map_err(|e| e.to_wire())
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = &result {
+                    tracing::info!(event = R::NAME, %user, code = %e.code, reason = %e.message, "request refused");
+                }
+                // Without an ack id the client asked for no answer; nothing to do then.
+                let _ = ack.send(&AckResult::from(result));
+            }
+        },
+    );
+}
+
+/// The one place a payload is turned into a protocol type.
+fn decode<R: Request>(data: Result<Value, socketioxide::ParserError>) -> Result<R, WireError> {
+    // A request sent with no argument at all is read as `{}`.
+    let value = match data {
+        Ok(Value::Null) | Err(_) => Value::Object(Default::default()),
+        Ok(v) => v,
+    };
+    let req: R = serde_json::from_value(value)
+        .map_err(|e| WireError::invalid(format!("bad {} payload: {e}", R::NAME)))?;
+    req.validate()?;
+    Ok(req)
+}
+
+async fn emit<E: Event>(cx: &Ctx, room: String, except: Option<String>, event: &E) {
+    let mut to = cx.io.to(room);
+    if let Some(except) = except {
+        to = to.except(except);
+    }
+    if let Err(e) = to.emit(E::NAME, event).await {
+        // A socket with a full buffer misses a live event; it catches up with `sync`.
+        tracing::debug!(event = E::NAME, error = %e, "broadcast incomplete");
+    }
+}
+
+async fn unknown_event(s: SocketRef, EventName(name): EventName, ack: AckSender) {
+    let name: String = name.chars().take(64).collect();
+    tracing::info!(sid = %s.id, event = %name, "unknown event");
+    let error = WireError::invalid("unknown event");
+    let _ = ack.send(&AckResult::<Empty>::Err(error));
+}

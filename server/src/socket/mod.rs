@@ -1,0 +1,170 @@
+//! Socket.IO: the connect middleware (token check, rooms, handlers) and presence.
+
+mod handlers;
+mod notify;
+pub mod rooms;
+
+use std::time::Duration;
+
+use natter_protocol::events::PresenceEvent;
+use natter_protocol::http::ConnectAuth;
+use natter_protocol::limits::MAX_PAYLOAD_BYTES;
+use natter_protocol::{Event, User};
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::DisconnectReason;
+use socketioxide::SocketIo;
+
+use crate::auth::token_hash;
+use crate::state::AppState;
+use crate::time::now_rfc3339;
+
+/// Packets queued per socket before emits to it fail (a slow reader is not waited for).
+const MAX_BUFFERED_PACKETS: usize = 1_024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who a socket belongs to; stored in the socket's extensions at connect.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub user: User,
+}
+
+/// The Socket.IO layer for the axum router, with every limit set explicitly.
+pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
+    let max = MAX_PAYLOAD_BYTES;
+    let (layer, io) = SocketIo::builder()
+        .max_payload(max as u64)
+        .ws_max_message_size(max)
+        .ws_max_frame_size(max)
+        .max_buffer_size(MAX_BUFFERED_PACKETS)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .with_state(state)
+        .build_layer();
+    io.ns("/", on_connect.with(authenticate));
+    (layer, io)
+}
+
+/// Why a connect was refused; its text is the `connect_error` message the client sees.
+#[derive(Debug)]
+struct Refused(&'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Runs before the CONNECT ack: anything registered here sees the client's first event.
+async fn authenticate(
+    s: SocketRef,
+    State(state): State<AppState>,
+    TryData(auth): TryData<ConnectAuth>,
+) -> Result<(), Refused> {
+    let unauthorized = Refused(natter_protocol::ErrorCode::Unauthorized.as_str());
+    let Ok(auth) = auth else {
+        tracing::info!(sid = %s.id, "connect refused: no token");
+        return Err(unauthorized);
+    };
+    let found = state.store.session(&token_hash(&auth.token)).await;
+    let (session_id, user) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            tracing::info!(sid = %s.id, "connect refused: unknown token");
+            return Err(unauthorized);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "connect: session lookup failed");
+            return Err(Refused(natter_protocol::ErrorCode::Internal.as_str()));
+        }
+    };
+    let room_ids = state.store.room_ids_of(&user.id).await.map_err(|e| {
+        tracing::error!(error = %e, "connect: room lookup failed");
+        Refused(natter_protocol::ErrorCode::Internal.as_str())
+    })?;
+    let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
+    joined.push(rooms::user(&user.id));
+    joined.push(rooms::session(&session_id));
+    s.join(joined);
+    s.extensions.insert(Session {
+        id: session_id,
+        user,
+    });
+    handlers::register(&s);
+    Ok(())
+}
+
+async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
+    s.on_disconnect(on_disconnect);
+    if other_sockets(&io, &s, &session.user).await == 0 {
+        announce(&io, &s, &session.user, true, Some(now_rfc3339())).await;
+    }
+    let _ = state; // state is available for future per-connect work
+}
+
+async fn on_disconnect(
+    s: SocketRef,
+    io: SocketIo,
+    State(state): State<AppState>,
+    reason: DisconnectReason,
+) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    tracing::debug!(sid = %s.id, user = %session.user.username, ?reason, "disconnected");
+    if other_sockets(&io, &s, &session.user).await > 0 {
+        return;
+    }
+    let now = now_rfc3339();
+    if let Err(e) = state.store.set_last_seen(&session.user.id, &now).await {
+        tracing::warn!(error = %e, "could not store last_seen");
+    }
+    announce(&io, &s, &session.user, false, Some(now)).await;
+}
+
+/// Sockets of `user` other than `s`, on every relay node the adapter reaches.
+async fn other_sockets(io: &SocketIo, s: &SocketRef, user: &User) -> usize {
+    match io.within(rooms::user(&user.id)).fetch_sockets().await {
+        Ok(sockets) => sockets.iter().filter(|r| r.data().id != s.id).count(),
+        Err(e) => {
+            tracing::warn!(error = %e, "presence: could not count sockets");
+            1 // unknown: say nothing rather than something false
+        }
+    }
+}
+
+/// Tells everyone who shares a room with `user` (never `user` themselves).
+async fn announce(
+    io: &SocketIo,
+    s: &SocketRef,
+    user: &User,
+    online: bool,
+    last_seen: Option<String>,
+) {
+    let chat_rooms: Vec<_> = s
+        .rooms()
+        .into_iter()
+        .filter(|r| rooms::is_chat(r))
+        .collect();
+    if chat_rooms.is_empty() {
+        return;
+    }
+    let event = PresenceEvent {
+        user: user.username.clone(),
+        online,
+        last_seen,
+    };
+    let sent = io
+        .to(chat_rooms)
+        .except(rooms::user(&user.id))
+        .emit(PresenceEvent::NAME, &event)
+        .await;
+    if let Err(e) = sent {
+        tracing::debug!(error = %e, "presence broadcast incomplete");
+    }
+}

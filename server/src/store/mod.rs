@@ -1,0 +1,129 @@
+//! The `Store` trait: everything the relay keeps durably, behind one async interface.
+//!
+//! Backends must keep the delivery promises: a message is committed before `append_messages`
+//! returns, `seq` is gap-free per room, and (sender, client_id) is unique across all rooms.
+//! The conformance suite in `tests/relay/store_conformance.rs` runs against every backend.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name is already taken (usernames).
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Why one message of a batch was refused (the rest of the batch still commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AppendRefusal {
+    #[error("sender is not a member of the room")]
+    NotMember,
+}
+
+/// A message to append; the store assigns id and seq.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room_id: String,
+    pub sender: User,
+    pub client_id: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+/// What happened to one message of a batch.
+pub type AppendOutcome = Result<Appended, AppendRefusal>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: Message,
+    /// False when (sender, client_id) already existed and this is the original message.
+    pub created: bool,
+}
+
+/// A user with the stored password hash, for login only.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates the user and makes them a member of `general`. `Conflict` if the name is taken
+    /// (ignoring case).
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError>;
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError>;
+    /// Users by name, ignoring case; unknown names are left out.
+    async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError>;
+    async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError>;
+
+    /// Stores a session by the hash of its token; returns the session id.
+    async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError>;
+    /// The session id and user behind a token hash.
+    async fn session(&self, token_hash: &str) -> Result<Option<(String, User)>, StoreError>;
+    /// Revokes a session; returns its id if it existed.
+    async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every room the user is a member of, as that user sees it.
+    async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError>;
+    /// Ids of every room the user is a member of (cheaper than `rooms_of`).
+    async fn room_ids_of(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The room as this user sees it, or `None` if it does not exist or they are not a member.
+    async fn room_for(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError>;
+    async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Ids of the room's members.
+    async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError>;
+    /// A new group room with the creator and `members` (duplicates ignored).
+    async fn create_group(
+        &self,
+        name: &str,
+        creator: &User,
+        members: &[User],
+    ) -> Result<String, StoreError>;
+    /// The direct room of two users, created if missing; returns (room id, created).
+    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError>;
+    /// Adds a member; returns false if they already were one.
+    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Removes a member; returns false if they were not one.
+    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+
+    /// Appends a batch in one transaction (group commit): all or nothing on a database error,
+    /// one outcome per input, in order.
+    async fn append_messages(&self, batch: &[NewMessage])
+        -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Up to `limit` messages with seq < `before` (or the newest), oldest first.
+    async fn history(
+        &self,
+        room_id: &str,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` messages with seq > `after`, oldest first.
+    async fn messages_after(
+        &self,
+        room_id: &str,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Moves a member's read position forward, clamped to the room's last seq.
+    /// Returns the new position if it moved.
+    async fn mark_read(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        seq: Seq,
+    ) -> Result<Option<Seq>, StoreError>;
+}

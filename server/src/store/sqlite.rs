@@ -1,0 +1,521 @@
+//! SQLite backend: one writer connection (SQLite allows one writer at a time anyway) and a
+//! small pool of readers, in WAL mode with `synchronous=FULL` so a commit survives power loss.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room, RoomKind, User};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row, SqliteConnection};
+use tokio::sync::Mutex;
+
+use super::{AppendOutcome, AppendRefusal, Appended, Credentials, NewMessage, Store, StoreError};
+use crate::time::now_rfc3339;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const READERS: u32 = 4;
+const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
+
+pub struct SqliteStore {
+    writer: Mutex<SqliteConnection>,
+    readers: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) `path` and runs pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        Self::with_options(options).await
+    }
+
+    async fn with_options(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let mut writer = SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("./migrations").run(&mut writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.create_if_missing(false))
+            .await?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    /// Runs `PRAGMA integrity_check`; true when the database is sound.
+    pub async fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let mut conn = self.writer.lock().await;
+        let row = sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(row.try_get::<String, _>(0)? == "ok")
+    }
+
+    async fn room_row(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq FROM rooms r \
+             JOIN members m ON m.room_id = r.id WHERE r.id = ? AND m.user_id = ?",
+        )
+        .bind(room_id)
+        .bind(user_id)
+        .fetch_optional(&self.readers)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.room_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn room_from_row(&self, row: &SqliteRow) -> Result<Room, StoreError> {
+        let id: String = row.try_get("id")?;
+        let kind: String = row.try_get("kind")?;
+        let kind = RoomKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("room {id} has kind {kind:?}")))?;
+        let members = sqlx::query_scalar(
+            "SELECT u.username FROM members m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id = ? ORDER BY u.username_key",
+        )
+        .bind(&id)
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(Room {
+            name: row.try_get("name")?,
+            kind,
+            members,
+            last_seq: row.try_get("last_seq")?,
+            read_seq: row.try_get("read_seq")?,
+            id,
+        })
+    }
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
+    Ok(Message {
+        id: row.try_get("id")?,
+        room_id: row.try_get("room_id")?,
+        seq: row.try_get("seq")?,
+        sender: row.try_get("sender")?,
+        body: row.try_get("body")?,
+        client_id: row.try_get("client_id")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+    })
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+async fn insert_member(
+    conn: &mut SqliteConnection,
+    room_id: &str,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO members (room_id, user_id, read_seq, joined_at) VALUES (?, ?, 0, ?) \
+         ON CONFLICT (room_id, user_id) DO NOTHING",
+    )
+    .bind(room_id)
+    .bind(user_id)
+    .bind(now_rfc3339())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn append_one(
+    conn: &mut SqliteConnection,
+    m: &NewMessage,
+) -> Result<AppendOutcome, sqlx::Error> {
+    let existing = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?"
+    ))
+    .bind(&m.sender.id)
+    .bind(&m.client_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = existing {
+        return Ok(Ok(Appended {
+            message: message_from_row(&row)?,
+            created: false,
+        }));
+    }
+    let member = sqlx::query("SELECT 1 FROM members WHERE room_id = ? AND user_id = ?")
+        .bind(&m.room_id)
+        .bind(&m.sender.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if member.is_none() {
+        return Ok(Err(AppendRefusal::NotMember));
+    }
+    let seq: Seq = sqlx::query_scalar(
+        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+    )
+    .bind(&m.room_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let message = Message {
+        id: new_id(),
+        room_id: m.room_id.clone(),
+        seq,
+        sender: m.sender.username.clone(),
+        body: m.body.clone(),
+        client_id: m.client_id.clone(),
+        sent_at: m.sent_at.clone(),
+    };
+    sqlx::query(
+        "INSERT INTO messages (id, room_id, seq, sender_id, sender, client_id, body, sent_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&message.id)
+    .bind(&message.room_id)
+    .bind(message.seq)
+    .bind(&m.sender.id)
+    .bind(&message.sender)
+    .bind(&message.client_id)
+    .bind(&message.body)
+    .bind(&message.sent_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(Appended {
+        message,
+        created: true,
+    }))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError> {
+        let user = User {
+            id: new_id(),
+            username: username.to_owned(),
+        };
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&user.id)
+        .bind(username)
+        .bind(username.to_lowercase())
+        .bind(password_hash)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
+            other => other?,
+        };
+        insert_member(&mut tx, natter_protocol::GENERAL_ROOM_ID, &user.id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, username, password_hash FROM users WHERE username_key = ?")
+                .bind(username.to_lowercase())
+                .fetch_optional(&self.readers)
+                .await?;
+        row.map(|row| {
+            Ok(Credentials {
+                user: user_from_row(&row)?,
+                password_hash: row.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::with_capacity(usernames.len());
+        for name in usernames {
+            let row = sqlx::query("SELECT id, username FROM users WHERE username_key = ?")
+                .bind(name.to_lowercase())
+                .fetch_optional(&self.readers)
+                .await?;
+            if let Some(row) = row {
+                users.push(user_from_row(&row)?);
+            }
+        }
+        Ok(users)
+    }
+
+    async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let seen: Option<Option<String>> =
+            sqlx::query_scalar("SELECT last_seen FROM users WHERE id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(seen.flatten())
+    }
+
+    async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock().await;
+        sqlx::query("UPDATE users SET last_seen = ? WHERE id = ?")
+            .bind(at)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError> {
+        let id = new_id();
+        let mut conn = self.writer.lock().await;
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now_rfc3339())
+        .execute(&mut *conn)
+        .await?;
+        Ok(id)
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<(String, User)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, u.id, u.username FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|row| Ok((row.try_get("session_id")?, user_from_row(&row)?)))
+            .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.writer.lock().await;
+        let id = sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING id")
+            .bind(token_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(id)
+    }
+
+    async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq FROM rooms r \
+             JOIN members m ON m.room_id = r.id WHERE m.user_id = ? ORDER BY r.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.readers)
+        .await?;
+        let mut rooms = Vec::with_capacity(rows.len());
+        for row in &rows {
+            rooms.push(self.room_from_row(row).await?);
+        }
+        Ok(rooms)
+    }
+
+    async fn room_ids_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT room_id FROM members WHERE user_id = ? ORDER BY room_id")
+                .bind(user_id)
+                .fetch_all(&self.readers)
+                .await?,
+        )
+    }
+
+    async fn room_for(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError> {
+        self.room_row(room_id, user_id).await
+    }
+
+    async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM members WHERE room_id = ? AND user_id = ?")
+            .bind(room_id)
+            .bind(user_id)
+            .fetch_optional(&self.readers)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM members WHERE room_id = ?")
+                .bind(room_id)
+                .fetch_all(&self.readers)
+                .await?,
+        )
+    }
+
+    async fn create_group(
+        &self,
+        name: &str,
+        creator: &User,
+        members: &[User],
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        sqlx::query(
+            "INSERT INTO rooms (id, name, kind, last_seq, created_at) VALUES (?, ?, 'group', 0, ?)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        for user in std::iter::once(creator).chain(members) {
+            insert_member(&mut tx, &id, &user.id).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError> {
+        let (first, second) = if a.id <= b.id { (a, b) } else { (b, a) };
+        let key = format!("{}:{}", first.id, second.id);
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT id FROM rooms WHERE dm_key = ?")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(id) = existing {
+            return Ok((id, false));
+        }
+        let id = new_id();
+        let name = format!("{}, {}", first.username, second.username);
+        sqlx::query(
+            "INSERT INTO rooms (id, name, kind, dm_key, last_seq, created_at) \
+             VALUES (?, ?, 'direct', ?, 0, ?)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(&key)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        insert_member(&mut tx, &id, &first.id).await?;
+        insert_member(&mut tx, &id, &second.id).await?;
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
+    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.writer.lock().await;
+        Ok(insert_member(&mut conn, room_id, user_id).await?)
+    }
+
+    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.writer.lock().await;
+        let done = sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
+            .bind(room_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn append_messages(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for m in batch {
+            outcomes.push(append_one(&mut tx, m).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn history(
+        &self,
+        room_id: &str,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
+             ORDER BY seq DESC LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(before.unwrap_or(Seq::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn messages_after(
+        &self,
+        room_id: &str,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq > ? \
+             ORDER BY seq ASC LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn mark_read(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        seq: Seq,
+    ) -> Result<Option<Seq>, StoreError> {
+        let mut conn = self.writer.lock().await;
+        let moved = sqlx::query_scalar(
+            "UPDATE members SET read_seq = MIN(?, (SELECT last_seq FROM rooms WHERE id = ?)) \
+             WHERE room_id = ? AND user_id = ? \
+             AND read_seq < MIN(?, (SELECT last_seq FROM rooms WHERE id = ?)) \
+             RETURNING read_seq",
+        )
+        .bind(seq)
+        .bind(room_id)
+        .bind(room_id)
+        .bind(user_id)
+        .bind(seq)
+        .bind(room_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(moved)
+    }
+}

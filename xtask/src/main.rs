@@ -1,0 +1,156 @@
+//! `cargo xtask`: the project's two commands, `run` and `test`, with all their set-up.
+//!
+//! `cargo xtask` is an alias (`.cargo/config.toml`) for `cargo run -p xtask --`. It uses std
+//! only, so a fresh clone can build it in seconds before anything else is installed.
+//! `steps` holds what each command does, `deps` the system packages and Rust components.
+
+mod deps;
+mod steps;
+
+use std::env;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  run [ARGS...]  install missing system packages, then run the relay:
+                 cargo run --release -p natter-relay -- ARGS...
+                 (`cargo xtask run --help` lists the relay's flags)
+  test           install missing system packages and Rust components, then run
+                 every check: fmt, clippy, build, cargo test, JS interop tests
+  help           print this text
+
+Build output goes to $CARGO_TARGET_DIR if it is set, else to ~/.cache/natter/target.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let ws = Workspace::locate();
+    let result = match args.first().map(String::as_str) {
+        Some("test") if args.len() == 1 => steps::test(&ws),
+        Some("run") => steps::run(&ws, &args[1..]),
+        // Not in the usage: only the system-package step, to try it on its own.
+        Some("deps") => deps::ensure_system_packages(),
+        None | Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(_) => {
+            eprintln!(
+                "xtask: unknown command or arguments: {}\n\n{USAGE}",
+                args.join(" ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("xtask: FAILED: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A step that did not succeed: which one, and why. `main` prints it and exits non-zero.
+#[derive(Debug)]
+pub struct Failure {
+    step: String,
+    reason: String,
+}
+
+impl Failure {
+    pub fn new(step: &str, reason: impl Into<String>) -> Self {
+        Self {
+            step: step.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step `{}`: {}", self.step, self.reason)
+    }
+}
+
+/// Where things are: the repository root, and the target dir every child cargo shares.
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Self {
+        // `cargo run` sets CARGO_MANIFEST_DIR at run time too; the compile-time value is the fallback.
+        let manifest = env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        let root = manifest.parent().unwrap_or(&manifest).to_path_buf();
+        let target_dir = target_dir(&root);
+        Self { root, target_dir }
+    }
+
+    /// `cargo ARGS`, run at the repository root with the shared target dir.
+    pub fn cargo(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.args(args)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target_dir);
+        cmd
+    }
+
+    /// Runs `cargo ARGS` (split on spaces) as a step of its own, named after its command line.
+    pub fn cargo_step(&self, args: &str) -> Result<(), Failure> {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        run_step(&format!("cargo {args}"), &mut self.cargo(&argv))
+    }
+}
+
+/// The target dir in effect: the caller's (made absolute, as cargo would read it from the
+/// current directory), else `$HOME/.cache/natter/target`, so that CI runs from fresh clones
+/// on the same machine reuse one build cache.
+fn target_dir(root: &Path) -> PathBuf {
+    let cwd = env::current_dir().unwrap_or_else(|_| root.to_path_buf());
+    let given = ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
+        .iter()
+        .filter_map(env::var_os)
+        .find(|dir| !dir.is_empty());
+    match (given, env::var_os("HOME")) {
+        (Some(dir), _) => cwd.join(dir),
+        (None, Some(home)) if !home.is_empty() => Path::new(&home).join(".cache/natter/target"),
+        (None, _) => root.join("target"),
+    }
+}
+
+/// Prints the `==> STEP` header, then runs `cmd` to completion.
+pub fn run_step(step: &str, cmd: &mut Command) -> Result<(), Failure> {
+    println!("==> {step}");
+    check(step, cmd)
+}
+
+/// Runs `cmd` to completion; failing to start it or a non-zero exit fails `step`.
+pub fn check(step: &str, cmd: &mut Command) -> Result<(), Failure> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd
+        .status()
+        .map_err(|err| Failure::new(step, format!("could not start `{program}`: {err}")))?;
+    if status.success() {
+        return Ok(());
+    }
+    let args: Vec<_> = cmd.get_args().map(|arg| arg.to_string_lossy()).collect();
+    let reason = format!("`{program} {}` {status}", args.join(" "));
+    Err(Failure::new(step, reason))
+}
+
+/// Whether `cmd` starts and exits 0; its output is discarded.
+pub fn succeeds(cmd: &mut Command) -> bool {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}

@@ -1,0 +1,92 @@
+//! What `cargo xtask test` and `cargo xtask run` do, step by step. Each step prints a
+//! `==> step` header; the first one that fails stops the command.
+
+use crate::{deps, run_step, Failure, Workspace};
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Where the JS interop tests live (package.json, package-lock.json, *.test.mjs).
+const INTEROP_DIR: &str = "server/tests/interop";
+
+/// `cargo xtask test`: all the set-up, then every check.
+pub fn test(ws: &Workspace) -> Result<(), Failure> {
+    deps::ensure_system_packages()?;
+    deps::ensure_rust_components(ws)?;
+    println!("target dir: {}", ws.target_dir.display());
+    ws.cargo_step("fmt --all --check")?;
+    ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
+    ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
+    ws.cargo_step("test --workspace --locked")?;
+    interop(ws)?;
+    println!("==> all checks passed");
+    Ok(())
+}
+
+/// `cargo xtask run ARGS`: the set-up, then the relay in release mode with ARGS.
+pub fn run(ws: &Workspace, args: &[String]) -> Result<(), Failure> {
+    deps::ensure_system_packages()?;
+    let step = format!("cargo run --release -p natter-relay -- {}", args.join(" "));
+    let step = step.trim_end();
+    println!("==> {step}");
+    let mut cmd = ws.cargo(&["run", "--release", "-p", "natter-relay", "--"]);
+    cmd.args(args);
+    exec(step, cmd)
+}
+
+/// The JS interop tests: the official socket.io client against the built relay binary.
+fn interop(ws: &Workspace) -> Result<(), Failure> {
+    println!("==> interop tests ({INTEROP_DIR})");
+    let dir = ws.root.join(INTEROP_DIR);
+    if !dir.join("package.json").is_file() {
+        println!("interop: skipped, no package.json");
+        return Ok(());
+    }
+    let relay = relay_bin(ws);
+    if !relay.is_file() {
+        let reason = format!("relay binary not found at {}", relay.display());
+        return Err(Failure::new("interop tests", reason));
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir);
+    run_step(
+        &format!("npm ci --no-audit --no-fund ({INTEROP_DIR})"),
+        &mut npm,
+    )?;
+    let mut node = Command::new("node");
+    node.arg("--test")
+        .current_dir(&dir)
+        .env("NATTER_RELAY_BIN", &relay);
+    run_step(
+        &format!(
+            "node --test ({INTEROP_DIR}, NATTER_RELAY_BIN={})",
+            relay.display()
+        ),
+        &mut node,
+    )
+}
+
+/// The debug `natter-relay` binary that `cargo build -p natter-relay` leaves in the target dir.
+fn relay_bin(ws: &Workspace) -> PathBuf {
+    let mut dir = ws.target_dir.clone();
+    if let Some(triple) = env::var_os("CARGO_BUILD_TARGET").filter(|t| !t.is_empty()) {
+        dir.push(triple);
+    }
+    dir.join("debug")
+        .join(format!("natter-relay{}", env::consts::EXE_SUFFIX))
+}
+
+/// Becomes `cmd` (Unix `exec`), so signals such as Ctrl-C or SIGTERM reach the relay directly
+/// and its exit code is ours. Elsewhere, runs it and waits.
+#[cfg(unix)]
+fn exec(step: &str, mut cmd: Command) -> Result<(), Failure> {
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(Failure::new(step, format!("could not start cargo: {err}")))
+}
+
+#[cfg(not(unix))]
+fn exec(step: &str, mut cmd: Command) -> Result<(), Failure> {
+    crate::check(step, &mut cmd)
+}
