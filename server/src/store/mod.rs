@@ -2,7 +2,7 @@
 //!
 //! Backends must keep the delivery promises: a message is committed before `append_messages`
 //! returns, `seq` is gap-free per room, and (sender, client_id) is unique across all rooms.
-//! The conformance suite in `tests/relay/store_conformance.rs` runs against every backend.
+//! The conformance suite in `tests/store_conformance.rs` runs against every backend.
 
 mod sqlite;
 

@@ -1,0 +1,1 @@
+//! natter-bench: load generator for the Natter relay.
