@@ -2,14 +2,14 @@
 
 mod handlers;
 mod notify;
+mod presence;
 pub mod rooms;
 
 use std::time::Duration;
 
-use natter_protocol::events::PresenceEvent;
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
-use natter_protocol::{Event, User};
+use natter_protocol::User;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -95,16 +95,16 @@ async fn authenticate(
     Ok(())
 }
 
-async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
+async fn on_connect(s: SocketRef, io: SocketIo) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
     tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
     s.on_disconnect(on_disconnect);
-    if other_sockets(&io, &s, &session.user).await == 0 {
-        announce(&io, &s, &session.user, true, Some(now_rfc3339())).await;
+    if presence::other_sockets(&io, &s, &session.user).await == 0 {
+        presence::announce(&io, &s, &session.user, true, Some(now_rfc3339())).await;
     }
-    let _ = state; // state is available for future per-connect work
+    presence::snapshot(&s, &session.user);
 }
 
 async fn on_disconnect(
@@ -117,54 +117,12 @@ async fn on_disconnect(
         return;
     };
     tracing::debug!(sid = %s.id, user = %session.user.username, ?reason, "disconnected");
-    if other_sockets(&io, &s, &session.user).await > 0 {
+    if presence::other_sockets(&io, &s, &session.user).await > 0 {
         return;
     }
     let now = now_rfc3339();
     if let Err(e) = state.store.set_last_seen(&session.user.id, &now).await {
         tracing::warn!(error = %e, "could not store last_seen");
     }
-    announce(&io, &s, &session.user, false, Some(now)).await;
-}
-
-/// Sockets of `user` other than `s`, on every relay node the adapter reaches.
-async fn other_sockets(io: &SocketIo, s: &SocketRef, user: &User) -> usize {
-    match io.within(rooms::user(&user.id)).fetch_sockets().await {
-        Ok(sockets) => sockets.iter().filter(|r| r.data().id != s.id).count(),
-        Err(e) => {
-            tracing::warn!(error = %e, "presence: could not count sockets");
-            1 // unknown: say nothing rather than something false
-        }
-    }
-}
-
-/// Tells everyone who shares a room with `user` (never `user` themselves).
-async fn announce(
-    io: &SocketIo,
-    s: &SocketRef,
-    user: &User,
-    online: bool,
-    last_seen: Option<String>,
-) {
-    let chat_rooms: Vec<_> = s
-        .rooms()
-        .into_iter()
-        .filter(|r| rooms::is_chat(r))
-        .collect();
-    if chat_rooms.is_empty() {
-        return;
-    }
-    let event = PresenceEvent {
-        user: user.username.clone(),
-        online,
-        last_seen,
-    };
-    let sent = io
-        .to(chat_rooms)
-        .except(rooms::user(&user.id))
-        .emit(PresenceEvent::NAME, &event)
-        .await;
-    if let Err(e) = sent {
-        tracing::debug!(error = %e, "presence broadcast incomplete");
-    }
+    presence::announce(&io, &s, &session.user, false, Some(now)).await;
 }
