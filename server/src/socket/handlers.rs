@@ -7,7 +7,7 @@ use natter_protocol::requests::{
     self, CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck,
     MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping,
 };
-use natter_protocol::{AckResult, Empty, Event, Request, WireError};
+use natter_protocol::{AckResult, Empty, ErrorCode, Event, Request, WireError};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
 use socketioxide::SocketIo;
@@ -128,7 +128,9 @@ where
                     Err(e) => Err(e),
                 };
                 if let Err(e) = &result {
-                    tracing::info!(event = R::NAME, %user, code = %e.code, reason = %e.message, "request refused");
+                    // A decode error can quote the payload (user text): log only its code then.
+                    let reason = if e.code == ErrorCode::Invalid { "" } else { e.message.as_str() };
+                    tracing::info!(event = R::NAME, %user, code = %e.code, reason, "request refused");
                 }
                 // Without an ack id the client asked for no answer; nothing to do then.
                 let _ = ack.send(&AckResult::from(result));
