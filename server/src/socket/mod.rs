@@ -102,7 +102,8 @@ async fn on_connect(s: SocketRef, io: SocketIo) {
     tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
     s.on_disconnect(on_disconnect);
     if presence::other_sockets(&io, &s, &session.user).await == 0 {
-        presence::announce(&io, &s, &session.user, true, Some(now_rfc3339())).await;
+        let chat_rooms = presence::chat_rooms(&s);
+        presence::announce(&io, chat_rooms, &session.user, true, Some(now_rfc3339())).await;
     }
     presence::snapshot(&s, &session.user);
 }
@@ -117,6 +118,7 @@ async fn on_disconnect(
         return;
     };
     tracing::debug!(sid = %s.id, user = %session.user.username, ?reason, "disconnected");
+    let chat_rooms = presence::chat_rooms(&s);
     if presence::other_sockets(&io, &s, &session.user).await > 0 {
         return;
     }
@@ -124,5 +126,5 @@ async fn on_disconnect(
     if let Err(e) = state.store.set_last_seen(&session.user.id, &now).await {
         tracing::warn!(error = %e, "could not store last_seen");
     }
-    presence::announce(&io, &s, &session.user, false, Some(now)).await;
+    presence::announce(&io, chat_rooms, &session.user, false, Some(now)).await;
 }

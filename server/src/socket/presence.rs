@@ -10,6 +10,9 @@ use socketioxide::SocketIo;
 
 use super::{rooms, Session};
 
+/// A Socket.IO room name, as socketioxide hands it out.
+type Room = std::borrow::Cow<'static, str>;
+
 /// Most `presence` events a new socket is sent about who is already online.
 const SNAPSHOT_MAX: usize = 256;
 
@@ -24,19 +27,23 @@ pub(super) async fn other_sockets(io: &SocketIo, s: &SocketRef, user: &User) -> 
     }
 }
 
-/// Tells everyone who shares a room with `user` (never `user` themselves).
+/// The chat rooms a socket is in. Read it before any await in a disconnect handler: a second
+/// close (Socket.IO disconnect, then transport close) can empty the socket's rooms meanwhile.
+pub(super) fn chat_rooms(s: &SocketRef) -> Vec<Room> {
+    s.rooms()
+        .into_iter()
+        .filter(|r| rooms::is_chat(r))
+        .collect()
+}
+
+/// Tells everyone in `chat_rooms` except `user` (never `user` themselves).
 pub(super) async fn announce(
     io: &SocketIo,
-    s: &SocketRef,
+    chat_rooms: Vec<Room>,
     user: &User,
     online: bool,
     last_seen: Option<String>,
 ) {
-    let chat_rooms: Vec<_> = s
-        .rooms()
-        .into_iter()
-        .filter(|r| rooms::is_chat(r))
-        .collect();
     if chat_rooms.is_empty() {
         return;
     }

@@ -39,12 +39,12 @@ describe("two official clients chat in a room", { timeout: 40_000 }, () => {
       register(url, uniqueName("carol")),
       register(url, uniqueName("dave")),
     ]);
+    let carolLog;
+    let daveLog;
     [carolSocket, daveSocket] = await Promise.all([
-      connect(url, carol.token, ["polling", "websocket"]),
-      connect(url, dave.token, ["polling"]),
+      connect(url, carol.token, ["polling", "websocket"], { setup: (s) => (carolLog = recordEvents(s)) }),
+      connect(url, dave.token, ["polling"], { setup: (s) => (daveLog = recordEvents(s)) }),
     ]);
-    const carolLog = recordEvents(carolSocket);
-    const daveLog = recordEvents(daveSocket);
 
     // carol creates the room; dave learns of it from a `room` event.
     const name = "Weekend plans";

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import {
+  PASSWORD,
   TRANSPORTS,
+  api,
   closeAll,
   connect,
   connectRefused,
@@ -19,6 +21,7 @@ import {
   recordEvents,
   register,
   request,
+  seenOrNext,
   startRelay,
   uniqueName,
 } from "./relay.mjs";
@@ -69,6 +72,11 @@ for (const { label, transports } of TRANSPORTS) {
     });
 
     it("registers alice and bob; both connect with the chosen transport", async () => {
+      const health = await api(url, "/healthz", { method: "GET" });
+      assert.equal(health.status, 200);
+      assert.equal(health.body.status, "ok");
+      assert.equal(typeof health.body.version, "string");
+
       [alice, bob] = await Promise.all([register(url, names.alice), register(url, names.bob)]);
       assert.equal(alice.user.username, names.alice);
       assert.equal(typeof alice.user.id, "string");
@@ -76,11 +84,9 @@ for (const { label, transports } of TRANSPORTS) {
       assert.notEqual(alice.user.id, bob.user.id);
 
       [aliceSocket, bobSocket] = await Promise.all([
-        connect(url, alice.token, transports),
-        connect(url, bob.token, transports),
+        connect(url, alice.token, transports, { setup: (s) => (aliceLog = recordEvents(s)) }),
+        connect(url, bob.token, transports, { setup: (s) => (bobLog = recordEvents(s)) }),
       ]);
-      aliceLog = recordEvents(aliceSocket);
-      bobLog = recordEvents(bobSocket);
       assert.equal(aliceSocket.io.engine.transport.name, transports[0]);
       assert.equal(bobSocket.io.engine.transport.name, transports[0]);
     });
@@ -247,10 +253,13 @@ for (const { label, transports } of TRANSPORTS) {
       assert.equal(dmMissed.seq, 1);
 
       const online = nextEvent(aliceSocket, "presence", (p) => p.user === bob.username && p.online === true);
-      bobSocket = await connect(url, bob.token, transports);
-      bobLog = recordEvents(bobSocket);
+      bobSocket = await connect(url, bob.token, transports, { setup: (s) => (bobLog = recordEvents(s)) });
       const p = await online;
-      assert.ok("last_seen" in p, "last_seen is always present");
+      assert.equal(typeof p.last_seen, "string", "while online, last_seen is when they came online");
+      // The snapshot: bob's new socket hears that alice (a co-member outside general) is online.
+      const snapshot = await seenOrNext(bobSocket, bobLog, "presence", (q) => q.user === alice.username);
+      assert.equal(snapshot.online, true);
+      assert.equal(typeof snapshot.last_seen, "string");
 
       const cursors = { [room.id]: 4, [dm.id]: 0, general: 0 };
       const synced = await ok(bobSocket, "sync", { cursors });
@@ -334,6 +343,20 @@ for (const { label, transports } of TRANSPORTS) {
       const again = await logout(url, token);
       assert.equal(again.status, 401);
       assert.equal(again.body.error.code, "unauthorized");
+    });
+
+    it("register refuses a taken name (ignoring case) with 409 and a bad one with 400", async () => {
+      const taken = await api(url, "/api/register", {
+        body: { username: alice.username.toUpperCase(), password: PASSWORD },
+      });
+      assert.equal(taken.status, 409);
+      assert.equal(taken.body.error.code, "invalid");
+      const bad = await api(url, "/api/register", { body: { username: "a b", password: PASSWORD } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.code, "invalid");
+      const short = await api(url, "/api/register", { body: { username: uniqueName("x"), password: "short" } });
+      assert.equal(short.status, 400);
+      assert.equal(short.body.error.code, "invalid");
     });
 
     it("login: wrong password and unknown user get the same 401", async () => {

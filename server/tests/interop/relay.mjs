@@ -202,11 +202,14 @@ function socketFor(url, auth, transports) {
 /**
  * Connects with the official client. Resolves to the socket on "connect"; rejects on
  * "connect_error" (the error's message is the relay's reason) or after `timeoutMs`.
- * `token === undefined` sends no auth at all.
+ * `token === undefined` sends no auth at all. `setup(socket)` runs before the connection is
+ * made: attach listeners there for events the relay sends right after connecting (they can
+ * arrive in the same batch as the connect itself, before an `await connect(…)` resumes).
  */
-export function connect(url, token, transports, timeoutMs = WAIT_MS) {
+export function connect(url, token, transports, { timeoutMs = WAIT_MS, setup } = {}) {
   const auth = token === undefined ? undefined : { token };
   const socket = socketFor(url, auth, transports);
+  setup?.(socket);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       done();
@@ -324,6 +327,15 @@ export function recordEvents(socket) {
   const log = [];
   socket.onAny((event, payload) => log.push({ event, payload }));
   return log;
+}
+
+/**
+ * The first `name` event matching `predicate` that `log` (from `recordEvents`) already holds,
+ * or else the next one `socket` receives (bounded like `nextEvent`).
+ */
+export function seenOrNext(socket, log, name, predicate = () => true, timeoutMs = WAIT_MS) {
+  const seen = log.find((e) => e.event === name && predicate(e.payload));
+  return seen ? Promise.resolve(seen.payload) : nextEvent(socket, name, predicate, timeoutMs);
 }
 
 /** Closes sockets (closing one that is already closed does nothing). */
