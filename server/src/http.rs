@@ -12,6 +12,7 @@ use natter_protocol::http::{
 };
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
 use natter_protocol::{validate, WireError};
+use serde_json::Value;
 use socketioxide::SocketIo;
 
 use crate::auth::{bearer, new_token, token_hash};
@@ -36,9 +37,9 @@ pub fn router(app: AppState, io: SocketIo) -> Router {
         .with_state(HttpState { app, io })
 }
 
-fn credentials(body: Result<Json<Credentials>, JsonRejection>) -> Result<Credentials> {
-    body.map(|Json(c)| c)
-        .map_err(|e| Error::Client(WireError::invalid(e.body_text())))
+fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> {
+    let Json(value) = body.map_err(|e| Error::Client(WireError::invalid(e.body_text())))?;
+    Ok(natter_protocol::decode("credentials", value)?)
 }
 
 async fn issue_token(app: &AppState, user: natter_protocol::User) -> Result<AuthResponse> {
@@ -52,7 +53,7 @@ async fn issue_token(app: &AppState, user: natter_protocol::User) -> Result<Auth
 async fn register(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
     let c = credentials(body)?;
     validate::username(&c.username)?;
@@ -72,7 +73,7 @@ async fn register(
 async fn login(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
     let c = credentials(body)?;
     if !st.app.limits.allow_login(&c.username, peer.ip()) {

@@ -79,6 +79,7 @@ pub async fn serve(
         committer: commit::Committer::start(store.clone()),
         limits: ratelimit::Limits::new(config),
         passwords: auth::Passwords::new()?,
+        presence: socket::Presence::default(),
         store,
     };
     let sweeper = tokio::spawn({
@@ -120,4 +121,17 @@ pub async fn serve(
     };
     sweeper.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests and the desktop app `tokio::spawn` the relay: `run` must stay a `Send` future.
+    /// (This compiles only while it is.)
+    #[allow(dead_code)]
+    fn run_is_send(listener: TcpListener, config: Config) {
+        fn is_send<T: Send>(_: &T) {}
+        is_send(&run(listener, config, std::future::pending()));
+    }
 }

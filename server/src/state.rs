@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::Passwords;
 use crate::commit::Committer;
 use crate::ratelimit::Limits;
+use crate::socket::Presence;
 use crate::store::Store;
 
 #[derive(Clone, Debug)]
@@ -13,6 +14,8 @@ pub struct AppState {
     pub committer: Committer,
     pub limits: Limits,
     pub passwords: Passwords,
+    /// Who is online on this node (sockets per user).
+    pub presence: Presence,
 }
 
 impl std::fmt::Debug for dyn Store {

@@ -57,7 +57,9 @@ pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> 
 pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
-    let room = store.create_group("team", &alice, &[bob.clone()]).await?;
+    let room = store
+        .create_group("team", &alice, std::slice::from_ref(&bob))
+        .await?;
     let batch = vec![
         new_message(&room, &alice, "a1"),
         new_message(&room, &alice, "a2"),

@@ -5,6 +5,7 @@
 //! The relay, the desktop client and `docs/protocol.md` all take names from here.
 
 pub mod ack;
+mod decode;
 pub mod events;
 pub mod http;
 pub mod limits;
@@ -13,6 +14,7 @@ pub mod requests;
 pub mod validate;
 
 pub use ack::{AckResult, Empty, ErrorCode, WireError};
+pub use decode::{decode, decode_request};
 pub use model::{Message, Room, RoomKind, User};
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -34,7 +36,7 @@ pub trait Request: Event {
     }
 }
 
-/// Protocol version, reported by `/healthz` next to the crate version.
+/// Version of this wire protocol.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The room every user belongs to; its id is fixed so clients can recognise it.

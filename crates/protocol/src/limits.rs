@@ -13,8 +13,9 @@ pub const ROOM_NAME_MAX_CHARS: usize = 64;
 pub const MAX_CREATE_MEMBERS: usize = 256;
 /// Length of a client_id or any id a client sends (UUIDs are 36).
 pub const MAX_ID_CHARS: usize = 64;
-/// Rooms named in one `sync`.
-pub const MAX_SYNC_CURSORS: usize = 10_000;
+/// Rooms named in one `sync`: even with ids of [`MAX_ID_CHARS`] the request stays well under
+/// [`MAX_PAYLOAD_BYTES`]. A client in more rooms syncs them in chunks.
+pub const MAX_SYNC_CURSORS: usize = 500;
 pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
 /// `history` caps its limit here rather than refusing more.
 pub const HISTORY_MAX_LIMIT: u32 = 100;

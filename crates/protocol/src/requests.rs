@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::decode::null_as_default;
 use crate::model::{Id, Message, Room, Seq};
 use crate::validate;
 use crate::{Event, Request};
@@ -28,7 +29,7 @@ pub struct RoomAck {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRoom {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub members: Vec<String>,
 }
 
@@ -96,7 +97,7 @@ pub struct MessagesAck {
 /// `sync` — catch-up after a (re)connect: messages after each cursor, paged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sync {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub cursors: BTreeMap<Id, Seq>,
 }
 

@@ -921,7 +921,7 @@ mod limits {
         assert_eq!(ROOM_NAME_MAX_CHARS, 64);
         assert_eq!(MAX_CREATE_MEMBERS, 256);
         assert_eq!(MAX_ID_CHARS, 64);
-        assert_eq!(MAX_SYNC_CURSORS, 10_000);
+        assert_eq!(MAX_SYNC_CURSORS, 500);
         assert_eq!(HISTORY_DEFAULT_LIMIT, 50);
         assert_eq!(HISTORY_MAX_LIMIT, 100);
         assert_eq!(SYNC_PAGE_MESSAGES, 200);
@@ -1124,8 +1124,13 @@ mod validation {
                 .map(|i| (format!("r{i}"), 1))
                 .collect::<BTreeMap<_, _>>()
         };
-        assert_valid(validate::cursors(&many(10_000)));
-        assert_code(validate::cursors(&many(10_001)), ErrorCode::TooLarge);
+        assert_valid(validate::cursors(&many(
+            natter_protocol::limits::MAX_SYNC_CURSORS,
+        )));
+        assert_code(
+            validate::cursors(&many(natter_protocol::limits::MAX_SYNC_CURSORS + 1)),
+            ErrorCode::TooLarge,
+        );
     }
 
     // --- Request::validate, one test per request ------------------------------------------
@@ -1422,5 +1427,58 @@ mod validation {
             .validate(),
             ErrorCode::TooLarge,
         );
+    }
+}
+
+// --- decode: the one edge where untrusted JSON becomes protocol types -------------------------
+
+mod decoding {
+    use natter_protocol::requests::{CreateRoom, ListRooms, SendMessage, Sync};
+    use natter_protocol::{decode, decode_request, ErrorCode};
+    use serde_json::json;
+
+    #[test]
+    fn only_an_object_is_a_payload() {
+        for not_object in [
+            json!(["general", "c1", "hi"]),
+            json!("x"),
+            json!(7),
+            json!(true),
+        ] {
+            let err = decode_request::<SendMessage>(not_object.clone())
+                .expect_err("a non-object payload must be refused");
+            assert_eq!(err.code, ErrorCode::Invalid, "{not_object}");
+        }
+        let err = decode::<natter_protocol::http::Credentials>("credentials", json!(["a", "b"]))
+            .expect_err("credentials by position");
+        assert_eq!(err.code, ErrorCode::Invalid);
+    }
+
+    #[test]
+    fn a_missing_payload_reads_as_an_empty_object() {
+        assert_eq!(
+            decode_request::<ListRooms>(serde_json::Value::Null).expect("null is {}"),
+            ListRooms {}
+        );
+        let err = decode_request::<SendMessage>(serde_json::Value::Null).expect_err("fields");
+        assert_eq!(err.code, ErrorCode::Invalid);
+    }
+
+    #[test]
+    fn null_optional_collections_read_as_empty() {
+        let room: CreateRoom =
+            decode_request(json!({"name": "x", "members": null})).expect("members null");
+        assert!(room.members.is_empty());
+        let sync: Sync = decode_request(json!({"cursors": null})).expect("cursors null");
+        assert!(sync.cursors.is_empty());
+    }
+
+    #[test]
+    fn decoding_also_validates() {
+        let err = decode_request::<SendMessage>(
+            json!({"room_id": "general", "client_id": "c", "body": "  "}),
+        )
+        .expect_err("blank body");
+        assert_eq!(err.code, ErrorCode::Invalid);
     }
 }

@@ -116,7 +116,8 @@ where
                     return;
                 };
                 let user = session.user.username.clone();
-                let result = match decode::<R>(data) {
+                // A request sent with no argument at all is read as `{}`.
+                let result = match natter_protocol::decode_request::<R>(data.unwrap_or_default()) {
                     Ok(req) => {
                         let cx = Ctx {
                             state,
@@ -137,19 +138,6 @@ where
             }
         },
     );
-}
-
-/// The one place a payload is turned into a protocol type.
-fn decode<R: Request>(data: Result<Value, socketioxide::ParserError>) -> Result<R, WireError> {
-    // A request sent with no argument at all is read as `{}`.
-    let value = match data {
-        Ok(Value::Null) | Err(_) => Value::Object(Default::default()),
-        Ok(v) => v,
-    };
-    let req: R = serde_json::from_value(value)
-        .map_err(|e| WireError::invalid(format!("bad {} payload: {e}", R::NAME)))?;
-    req.validate()?;
-    Ok(req)
 }
 
 async fn emit<E: Event>(cx: &Ctx, room: String, except: Option<String>, event: &E) {

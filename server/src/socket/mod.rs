@@ -5,6 +5,8 @@ mod notify;
 mod presence;
 pub mod rooms;
 
+pub use presence::Presence;
+
 use std::time::Duration;
 
 use natter_protocol::http::ConnectAuth;
@@ -95,17 +97,30 @@ async fn authenticate(
     Ok(())
 }
 
-async fn on_connect(s: SocketRef, io: SocketIo) {
+async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
+    let user = &session.user;
+    tracing::debug!(sid = %s.id, user = %user.username, transport = ?s.transport_type(), "connected");
+    // Handler first, then count, then check: whichever way a concurrent close interleaves,
+    // the socket ends up counted exactly while it is connected.
     s.on_disconnect(on_disconnect);
-    if presence::other_sockets(&io, &s, &session.user).await == 0 {
-        let chat_rooms = presence::chat_rooms(&s);
-        presence::announce(&io, chat_rooms, &session.user, true, Some(now_rfc3339())).await;
+    let first = state.presence.add(&user.id, s.id);
+    if !s.connected() {
+        state.presence.remove(&user.id, s.id);
+        return;
     }
-    presence::snapshot(&s, &session.user);
+    if first {
+        let chat_rooms = s
+            .rooms()
+            .into_iter()
+            .filter(|r| rooms::is_chat(r))
+            .map(String::from)
+            .collect();
+        presence::announce(&io, chat_rooms, user, true, Some(now_rfc3339())).await;
+    }
+    presence::snapshot(&s, user);
 }
 
 async fn on_disconnect(
@@ -117,14 +132,25 @@ async fn on_disconnect(
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    tracing::debug!(sid = %s.id, user = %session.user.username, ?reason, "disconnected");
-    let chat_rooms = presence::chat_rooms(&s);
-    if presence::other_sockets(&io, &s, &session.user).await > 0 {
+    let user = &session.user;
+    tracing::debug!(sid = %s.id, user = %user.username, ?reason, "disconnected");
+    if !state.presence.remove(&user.id, s.id) {
         return;
     }
     let now = now_rfc3339();
-    if let Err(e) = state.store.set_last_seen(&session.user.id, &now).await {
+    if let Err(e) = state.store.set_last_seen(&user.id, &now).await {
         tracing::warn!(error = %e, "could not store last_seen");
     }
-    presence::announce(&io, chat_rooms, &session.user, false, Some(now)).await;
+    // The socket may already be out of its rooms; the store knows which rooms to tell.
+    let chat_rooms = match state.store.room_ids_of(&user.id).await {
+        Ok(ids) => ids.iter().map(|id| rooms::chat(id)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "presence: could not load rooms");
+            return;
+        }
+    };
+    if state.presence.is_online(&user.id) {
+        return; // back online meanwhile: "offline" would now be false
+    }
+    presence::announce(&io, chat_rooms, user, false, Some(now)).await;
 }

@@ -1,45 +1,63 @@
 //! Presence: online while a user has at least one socket; announced to everyone who shares a
 //! room with them, never to themselves. Never stored, except `last_seen` at going offline.
+//! Counted per relay node; several nodes would need the count in the shared adapter or store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use natter_protocol::events::PresenceEvent;
 use natter_protocol::{Event, User, GENERAL_ROOM_ID};
 use socketioxide::extract::SocketRef;
+use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
 
 use super::{rooms, Session};
 
-/// A Socket.IO room name, as socketioxide hands it out.
-type Room = std::borrow::Cow<'static, str>;
-
 /// Most `presence` events a new socket is sent about who is already online.
 const SNAPSHOT_MAX: usize = 256;
 
-/// Sockets of `user` other than `s`, on every relay node the adapter reaches.
-pub(super) async fn other_sockets(io: &SocketIo, s: &SocketRef, user: &User) -> usize {
-    match io.within(rooms::user(&user.id)).fetch_sockets().await {
-        Ok(sockets) => sockets.iter().filter(|r| r.data().id != s.id).count(),
-        Err(e) => {
-            tracing::warn!(error = %e, "presence: could not count sockets");
-            1 // unknown: say nothing rather than something false
-        }
-    }
+/// Which sockets each user has open on this node. A mutex-guarded set per user makes "first
+/// socket" and "last socket" exact even when sockets of one user come and go at once.
+#[derive(Clone, Debug, Default)]
+pub struct Presence {
+    sockets: Arc<Mutex<HashMap<String, HashSet<Sid>>>>,
 }
 
-/// The chat rooms a socket is in. Read it before any await in a disconnect handler: a second
-/// close (Socket.IO disconnect, then transport close) can empty the socket's rooms meanwhile.
-pub(super) fn chat_rooms(s: &SocketRef) -> Vec<Room> {
-    s.rooms()
-        .into_iter()
-        .filter(|r| rooms::is_chat(r))
-        .collect()
+impl Presence {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashSet<Sid>>> {
+        // The map stays consistent even if a holder panicked: every update is one insert/remove.
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a socket; true if it is the user's first.
+    pub fn add(&self, user_id: &str, sid: Sid) -> bool {
+        let mut map = self.lock();
+        let set = map.entry(user_id.to_owned()).or_default();
+        set.insert(sid) && set.len() == 1
+    }
+
+    /// Forgets a socket; true if it was the user's last.
+    pub fn remove(&self, user_id: &str, sid: Sid) -> bool {
+        let mut map = self.lock();
+        let Some(set) = map.get_mut(user_id) else {
+            return false;
+        };
+        if !set.remove(&sid) || !set.is_empty() {
+            return false;
+        }
+        map.remove(user_id);
+        true
+    }
+
+    pub fn is_online(&self, user_id: &str) -> bool {
+        self.lock().contains_key(user_id)
+    }
 }
 
 /// Tells everyone in `chat_rooms` except `user` (never `user` themselves).
 pub(super) async fn announce(
     io: &SocketIo,
-    chat_rooms: Vec<Room>,
+    chat_rooms: Vec<String>,
     user: &User,
     online: bool,
     last_seen: Option<String>,

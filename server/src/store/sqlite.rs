@@ -12,7 +12,6 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row, SqliteConnection};
-use tokio::sync::Mutex;
 
 use super::{AppendOutcome, AppendRefusal, Appended, Credentials, NewMessage, Store, StoreError};
 use crate::time::now_rfc3339;
@@ -22,7 +21,8 @@ const READERS: u32 = 4;
 const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
 
 pub struct SqliteStore {
-    writer: Mutex<SqliteConnection>,
+    /// A pool of exactly one connection: every write waits its turn here.
+    writer: SqlitePool,
     readers: SqlitePool,
 }
 
@@ -46,21 +46,24 @@ impl SqliteStore {
     }
 
     async fn with_options(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let mut writer = SqliteConnection::connect_with(&options).await?;
-        sqlx::migrate!("./migrations").run(&mut writer).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        // Migrating through the pool (not a bare connection) keeps `open` a `Send` future.
+        sqlx::migrate!("./migrations").run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options.create_if_missing(false))
             .await?;
-        Ok(Self {
-            writer: Mutex::new(writer),
-            readers,
-        })
+        Ok(Self { writer, readers })
     }
 
     /// Runs `PRAGMA integrity_check`; true when the database is sound.
     pub async fn integrity_ok(&self) -> Result<bool, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let row = sqlx::query("PRAGMA integrity_check")
             .fetch_one(&mut *conn)
             .await?;
@@ -216,7 +219,7 @@ impl Store for SqliteStore {
             id: new_id(),
             username: username.to_owned(),
         };
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, username_key, password_hash, created_at) \
@@ -277,7 +280,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         sqlx::query("UPDATE users SET last_seen = ? WHERE id = ?")
             .bind(at)
             .bind(user_id)
@@ -288,7 +291,7 @@ impl Store for SqliteStore {
 
     async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError> {
         let id = new_id();
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, user_id, created_at) VALUES (?, ?, ?, ?)",
         )
@@ -314,7 +317,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let id = sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING id")
             .bind(token_hash)
             .fetch_optional(&mut *conn)
@@ -375,7 +378,7 @@ impl Store for SqliteStore {
         members: &[User],
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(
             "INSERT INTO rooms (id, name, kind, last_seq, created_at) VALUES (?, ?, 'group', 0, ?)",
@@ -395,7 +398,7 @@ impl Store for SqliteStore {
     async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError> {
         let (first, second) = if a.id <= b.id { (a, b) } else { (b, a) };
         let key = format!("{}:{}", first.id, second.id);
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         let existing: Option<String> = sqlx::query_scalar("SELECT id FROM rooms WHERE dm_key = ?")
             .bind(&key)
@@ -423,12 +426,12 @@ impl Store for SqliteStore {
     }
 
     async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         Ok(insert_member(&mut conn, room_id, user_id).await?)
     }
 
     async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let done = sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
             .bind(room_id)
             .bind(user_id)
@@ -441,7 +444,7 @@ impl Store for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for m in batch {
@@ -501,7 +504,7 @@ impl Store for SqliteStore {
         user_id: &str,
         seq: Seq,
     ) -> Result<Option<Seq>, StoreError> {
-        let mut conn = self.writer.lock().await;
+        let mut conn = self.writer.acquire().await?;
         let moved = sqlx::query_scalar(
             "UPDATE members SET read_seq = MIN(?, (SELECT last_seq FROM rooms WHERE id = ?)) \
              WHERE room_id = ? AND user_id = ? \

@@ -1,35 +1,33 @@
-//! Test harness: a real relay in-process on `127.0.0.1:0` with a fresh data dir, the HTTP API
-//! (register/login/logout) over reqwest, and the Socket.IO test client in [`client`].
+//! Test harness: a real relay in-process on `127.0.0.1:0` with a fresh data dir, plus small
+//! request builders and assertions. The HTTP API is in [`http`], the Socket.IO client in [`client`].
 
 pub mod client;
+pub mod http;
 
-use std::net::SocketAddr;
 use std::ops::Deref;
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use natter_protocol::http::{AuthResponse, Credentials, HttpError, LOGIN_PATH, LOGOUT_PATH};
-use natter_protocol::http::{HEALTH_PATH, REGISTER_PATH};
-use natter_protocol::requests::SendMessage;
-use natter_protocol::{ErrorCode, Message};
+use natter_protocol::requests::{CreateRoom, History, SendMessage};
+use natter_protocol::{ErrorCode, Message, Room, WireError};
+use natter_relay::store::Store;
 use natter_relay::Config;
-use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use client::{Client, ClientError, WAIT};
+pub use http::Api;
 
 /// A password every test user gets; valid under the protocol's rules.
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A relay running in this process; dropping it stops the relay too (the shutdown sender drops).
 pub struct TestRelay {
-    pub addr: SocketAddr,
     api: Api,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), natter_relay::StartError>>>,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl TestRelay {
@@ -48,24 +46,28 @@ impl TestRelay {
             .await
             .expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("the bound address");
+        // Opened here, not inside the task: `open_store` (and so `run`) is not a `Send` future.
+        let store: Arc<dyn Store> = Arc::new(
+            natter_relay::open_store(&config)
+                .await
+                .expect("open the store"),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(natter_relay::run(listener, config, async move {
-            // A dropped sender (test ended or panicked) stops the relay as well.
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                // A dropped sender (test ended or panicked) stops the relay as well.
+                let _ = stopped.await;
+            };
+            natter_relay::serve(listener, &config, store, shutdown).await
+        });
         let relay = Self {
-            addr,
             api: Api::new(format!("http://{addr}")),
             stop: Some(stop),
             task: Some(task),
-            dir,
+            _dir: dir,
         };
         relay.api.wait_healthy().await;
         relay
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Stops the relay and waits (bounded) until `run` has returned, which must be `Ok`.
@@ -77,7 +79,9 @@ impl TestRelay {
             let result = tokio::time::timeout(Duration::from_secs(15), task)
                 .await
                 .expect("the relay stops within 15 s");
-            result.expect("the relay task did not panic").expect("run() returns Ok");
+            result
+                .expect("the relay task did not panic")
+                .expect("run() returns Ok");
         }
     }
 }
@@ -86,154 +90,6 @@ impl Deref for TestRelay {
     type Target = Api;
     fn deref(&self) -> &Api {
         &self.api
-    }
-}
-
-/// An HTTP answer that was not a success: the status and the `{error}` body, if it had one.
-#[derive(Debug, Clone)]
-pub struct HttpFailure {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl HttpFailure {
-    /// The `error.code` of the body, if it is a well-formed `{error:{code,message}}`.
-    pub fn code(&self) -> Option<ErrorCode> {
-        serde_json::from_value::<HttpError>(self.body.clone())
-            .ok()
-            .map(|e| e.error.code)
-    }
-}
-
-/// The relay's HTTP API and Socket.IO endpoint at one base URL (in-process or a child process).
-pub struct Api {
-    pub base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    pub fn new(base: String) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(WAIT)
-            .build()
-            .expect("an HTTP client");
-        Self { base, http }
-    }
-
-    /// Polls `/healthz` until it answers 200 (bounded).
-    pub async fn wait_healthy(&self) {
-        let url = format!("{}{HEALTH_PATH}", self.base);
-        let healthy = async {
-            loop {
-                match self.http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => return,
-                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            }
-        };
-        tokio::time::timeout(WAIT, healthy)
-            .await
-            .expect("the relay answers /healthz");
-    }
-
-    /// POSTs a raw body (any bytes, any content type) and returns status and JSON body (or Null).
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-        bearer: Option<&str>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        if let Some(token) = bearer {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.expect("the relay answers HTTP");
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("an HTTP body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value, bearer: Option<&str>) -> (u16, Value) {
-        let bytes = serde_json::to_vec(body).expect("JSON encodes");
-        self.post_raw(path, "application/json", bytes, bearer).await
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("the relay answers HTTP");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn credentials(
-        &self,
-        path: &str,
-        ok: u16,
-        username: &str,
-        password: &str,
-    ) -> Result<AuthResponse, HttpFailure> {
-        let body = serde_json::to_value(Credentials {
-            username: username.to_owned(),
-            password: password.to_owned(),
-        })
-        .expect("credentials encode");
-        let (status, body) = self.post_json(path, &body, None).await;
-        if status != ok {
-            return Err(HttpFailure { status, body });
-        }
-        serde_json::from_value(body.clone()).map_err(|_| HttpFailure { status, body })
-    }
-
-    /// `POST /api/register`: 201 and `{user, token}`, or the failure.
-    pub async fn register(&self, username: &str, password: &str) -> Result<AuthResponse, HttpFailure> {
-        self.credentials(REGISTER_PATH, 201, username, password)
-            .await
-    }
-
-    /// `POST /api/login`: 200 and `{user, token}`, or the failure.
-    pub async fn login(&self, username: &str, password: &str) -> Result<AuthResponse, HttpFailure> {
-        self.credentials(LOGIN_PATH, 200, username, password).await
-    }
-
-    /// `POST /api/logout` with a bearer token: 204, or the failure.
-    pub async fn logout(&self, token: &str) -> Result<(), HttpFailure> {
-        let (status, body) = self.post_raw(LOGOUT_PATH, "application/json", Vec::new(), Some(token)).await;
-        if status == 204 {
-            Ok(())
-        } else {
-            Err(HttpFailure { status, body })
-        }
-    }
-
-    /// Registers `name` with [`PASSWORD`]; the test cannot go on without it.
-    pub async fn user(&self, name: &str) -> AuthResponse {
-        self.register(name, PASSWORD)
-            .await
-            .unwrap_or_else(|f| panic!("register {name}: {f:?}"))
-    }
-
-    /// Opens a Socket.IO connection with `auth: {token}` and waits until the relay accepts it.
-    pub async fn connect(&self, username: &str, token: &str) -> Result<Client, ClientError> {
-        Client::connect(&self.base, username, Some(serde_json::json!({ "token": token }))).await
-    }
-
-    /// A new user, registered and connected.
-    pub async fn join(&self, name: &str) -> (AuthResponse, Client) {
-        let auth = self.user(name).await;
-        let client = self
-            .connect(name, &auth.token)
-            .await
-            .unwrap_or_else(|e| panic!("connect {name}: {e}"));
-        (auth, client)
     }
 }
 
@@ -269,4 +125,39 @@ pub fn assert_seqs(messages: &[Message], first: i64, last: i64) {
     let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
     let want: Vec<i64> = (first..=last).collect();
     assert_eq!(seqs, want, "expected seqs {first}..={last}");
+}
+
+/// Asserts the relay refused with `code`.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, WireError>,
+    code: ErrorCode,
+    what: &str,
+) {
+    match result {
+        Err(e) => assert_eq!(e.code, code, "{what}: {e}"),
+        Ok(v) => panic!("{what}: expected `{code}`, got Ok({v:?})"),
+    }
+}
+
+/// `room:create` by `creator` with `members`; the relay must accept it.
+pub async fn group(creator: &Client, name: &str, members: &[&str]) -> Room {
+    let req = CreateRoom {
+        name: name.to_owned(),
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+    };
+    creator
+        .request(&req)
+        .await
+        .unwrap_or_else(|e| panic!("create room {name}: {e}"))
+        .room
+}
+
+/// A `history` request.
+pub fn history(room_id: &str, before_seq: Option<i64>, limit: Option<u32>) -> History {
+    History {
+        room_id: room_id.to_owned(),
+        before_seq,
+        limit,
+    }
 }

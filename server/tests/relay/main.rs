@@ -1,0 +1,18 @@
+//! Relay integration tests: a real relay on an ephemeral port, real Socket.IO and HTTP clients,
+//! covering the protocol and the delivery promises of DESIGN.md. One binary; one module per area.
+
+mod util;
+
+mod auth;
+mod authz;
+mod bad_input;
+mod catchup;
+mod chat;
+mod durability;
+mod ephemeral;
+mod history;
+mod limits;
+mod presence;
+mod register;
+mod resend;
+mod rooms;
