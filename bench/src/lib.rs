@@ -1,1 +1,9 @@
-//! natter-bench: load generator for the Natter relay.
+//! natter-bench: the load generator for the Natter relay. It speaks Socket.IO itself
+//! ([`eio`]), starts or reaches a relay ([`relay`]), runs the [`scenarios`], and reports
+//! percentiles ([`stats`]) as a markdown table and JSON ([`report`]).
+
+pub mod eio;
+pub mod relay;
+pub mod report;
+pub mod scenarios;
+pub mod stats;

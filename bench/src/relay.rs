@@ -181,5 +181,8 @@ pub fn run_prefix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    format!("b{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32)
+    format!(
+        "b{:08x}",
+        (nanos as u64 ^ u64::from(std::process::id())) as u32
+    )
 }

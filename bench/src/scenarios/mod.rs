@@ -51,7 +51,11 @@ fn expect_ok<R: Request>(ack: AckResult<R::Ack>) -> Result<R::Ack, Error> {
 }
 
 /// Creates a group room owned by `client` with `members` and returns its id.
-async fn create_room(client: &mut Client, name: String, members: Vec<String>) -> Result<String, Error> {
+async fn create_room(
+    client: &mut Client,
+    name: String,
+    members: Vec<String>,
+) -> Result<String, Error> {
     let ack = client
         .request(&CreateRoom { name, members }, REQUEST_TIMEOUT)
         .await?;
@@ -82,27 +86,90 @@ fn body(n: usize) -> String {
     format!("natter-bench message {n}: the quick brown fox jumps over")
 }
 
-/// Tracks the `seq`s of one room's broadcasts as one client sees them.
-#[derive(Debug, Clone, Copy, Default)]
+/// Tracks the `seq`s of one fresh room's broadcasts (1, 2, 3, …) as one client sees them.
+#[derive(Debug, Clone, Default)]
 struct SeqCheck {
+    /// Out-of-order delivery is a broken promise (one sender, one send in flight) rather than
+    /// something to count (several senders whose sends share a commit batch).
+    strict: bool,
+    /// One bit per seq seen, to catch duplicates whatever the order.
+    bits: Vec<u64>,
+    /// The highest seq seen.
     last: Seq,
+    /// Distinct seqs seen.
     seen: u64,
-    /// Seqs skipped: live events the relay did not deliver (allowed only to slow readers).
-    missed: u64,
+    /// Broadcasts that arrived after one with a higher seq.
+    out_of_order: u64,
 }
 
 impl SeqCheck {
-    /// Records `seq`; a repeat or a step backwards is a broken promise.
+    fn strict() -> Self {
+        Self {
+            strict: true,
+            ..Self::default()
+        }
+    }
+
+    fn tolerant() -> Self {
+        Self::default()
+    }
+
+    /// Records `seq`. A repeat is always a broken promise; so is any gap or step back when strict.
     fn see(&mut self, seq: Seq) -> Result<(), Error> {
-        if seq <= self.last {
+        let index = usize::try_from(seq - 1)
+            .map_err(|_| Error::Broken(format!("broadcast seq {seq} in a fresh room")))?;
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & bit != 0 {
+            return Err(Error::Broken(format!("broadcast seq {seq} arrived twice")));
+        }
+        if self.strict && seq != self.last + 1 {
             return Err(Error::Broken(format!(
-                "broadcast seq {seq} after {}: duplicate or out of order",
+                "broadcast seq {seq} right after {}: out of order or missing",
                 self.last
             )));
         }
-        self.missed += u64::try_from(seq - self.last - 1).unwrap_or_default();
-        self.last = seq;
+        self.bits[word] |= bit;
         self.seen += 1;
+        if seq < self.last {
+            self.out_of_order += 1;
+        }
+        self.last = self.last.max(seq);
         Ok(())
+    }
+
+    /// Seqs up to `last` that never arrived.
+    fn missing(&self, last: Seq) -> u64 {
+        u64::try_from(last)
+            .unwrap_or_default()
+            .saturating_sub(self.seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_wants_every_seq_in_order() {
+        let mut check = SeqCheck::strict();
+        assert!(check.see(1).is_ok() && check.see(2).is_ok());
+        assert!(check.see(4).is_err(), "a gap");
+        assert!(check.see(2).is_err(), "a repeat");
+        assert_eq!(check.missing(2), 0);
+    }
+
+    #[test]
+    fn tolerant_counts_reordering_and_gaps_but_not_repeats() {
+        let mut check = SeqCheck::tolerant();
+        for seq in [2, 1, 4] {
+            assert!(check.see(seq).is_ok());
+        }
+        assert_eq!(check.out_of_order, 1);
+        assert_eq!(check.missing(4), 1);
+        assert!(check.see(1).is_err(), "a repeat");
+        assert!(check.see(0).is_err(), "seqs start at 1");
     }
 }

@@ -14,6 +14,9 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::{body, create_room, wait_ack, Error, SeqCheck, REQUEST_TIMEOUT};
+
+/// In a shared room, how long a client waits for a broadcast before counting the rest missed.
+const DRAIN_IDLE: Duration = Duration::from_secs(2);
 use crate::eio::{Client, Incoming};
 use crate::relay::{run_prefix, Target};
 use crate::stats::{Recorder, Summary};
@@ -62,6 +65,9 @@ pub struct ThroughputReport {
     /// Live broadcasts the relay skipped for a slow reader (shared room only; clients catch up
     /// with `sync`). Always 0 with one room per client.
     pub broadcasts_missed: u64,
+    /// Broadcasts that arrived after one with a higher seq (shared room only: sends of several
+    /// clients committed in one batch are broadcast by concurrent tasks).
+    pub broadcasts_out_of_order: u64,
     /// Send → ack of the sends started inside the window.
     pub ack: Summary,
 }
@@ -74,8 +80,9 @@ struct Window {
 }
 
 /// What one client did while sending.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tally {
+    room_id: String,
     sent: u64,
     acked_ok: u64,
     errors: u64,
@@ -84,6 +91,8 @@ struct Tally {
     /// The highest seq this client's sends were given.
     last_acked: Seq,
     check: SeqCheck,
+    /// Broadcasts that never came (set when draining).
+    missed: u64,
     ack: Recorder,
 }
 
@@ -156,7 +165,7 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
             } else {
                 tally.last_acked
             };
-            tokio::spawn(drain(client, tally, until))
+            tokio::spawn(drain(client, tally, until, opts.shared_room))
         })
         .collect();
     let mut report = ThroughputReport {
@@ -172,6 +181,7 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
         sends_per_second: 0.0,
         broadcasts_received: 0,
         broadcasts_missed: 0,
+        broadcasts_out_of_order: 0,
         ack: Recorder::new().summary(),
     };
     let mut ack = Recorder::new();
@@ -181,9 +191,10 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
         report.acked_ok += tally.acked_ok;
         report.errors += tally.errors;
         report.first_error = report.first_error.or(tally.first_error);
-        report.acked_in_window += tally.acked_in_window();
+        report.acked_in_window += tally.in_window;
         report.broadcasts_received += tally.check.seen;
-        report.broadcasts_missed += tally.check.missed;
+        report.broadcasts_missed += tally.missed;
+        report.broadcasts_out_of_order += tally.check.out_of_order;
         ack.merge(&tally.ack);
     }
     if !opts.shared_room && report.broadcasts_missed > 0 {
@@ -197,12 +208,6 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
     Ok(report)
 }
 
-impl Tally {
-    fn acked_in_window(&self) -> u64 {
-        self.in_window
-    }
-}
-
 /// One client: make its room (unless shared), report ready, then send one at a time until the
 /// window closes.
 async fn send_loop(
@@ -212,9 +217,12 @@ async fn send_loop(
     ready: mpsc::Sender<()>,
     mut window: watch::Receiver<Option<Window>>,
 ) -> Result<(Client, Tally), Error> {
-    let room_id = match shared {
-        Some(room) => room,
-        None => create_room(&mut client, format!("{label} throughput"), Vec::new()).await?,
+    let (room_id, shared) = match shared {
+        Some(room) => (room, true),
+        None => {
+            let name = format!("{label} throughput");
+            (create_room(&mut client, name, Vec::new()).await?, false)
+        }
     };
     let _ = ready.send(()).await;
     drop(ready);
@@ -222,21 +230,36 @@ async fn send_loop(
         Ok(w) => (*w).ok_or(Error::Setup("no window".into()))?,
         Err(_) => return Err(Error::Setup("the coordinator stopped".into())),
     };
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        room_id,
+        sent: 0,
+        acked_ok: 0,
+        errors: 0,
+        first_error: None,
+        in_window: 0,
+        last_acked: 0,
+        check: if shared {
+            SeqCheck::tolerant()
+        } else {
+            SeqCheck::strict()
+        },
+        missed: 0,
+        ack: Recorder::new(),
+    };
     for n in 0.. {
         let start = Instant::now();
         if start >= window.close {
             break;
         }
         let req = SendMessage {
-            room_id: room_id.clone(),
+            room_id: tally.room_id.clone(),
             client_id: format!("{label}-{n}"),
             body: body(n),
         };
         let id = client.emit(&req).await?;
         tally.sent += 1;
-        let check = &mut tally.check;
-        let acked = wait_ack(&mut client, id, |incoming| see(check, incoming, &room_id)).await?;
+        let (check, room_id) = (&mut tally.check, &tally.room_id);
+        let acked = wait_ack(&mut client, id, |incoming| see(check, incoming, room_id)).await?;
         match acked.ack::<SendMessage>()? {
             AckResult::Ok(ack) => {
                 tally.acked_ok += 1;
@@ -260,23 +283,32 @@ async fn send_loop(
             }
         }
     }
-    let _ = room_id;
     Ok((client, tally))
 }
 
-/// Reads the broadcasts still on their way, up to `until`, then closes the client.
-async fn drain(mut client: Client, mut tally: Tally, until: Seq) -> Result<Tally, Error> {
-    tokio::time::timeout(REQUEST_TIMEOUT, async {
-        while tally.check.last < until {
-            let incoming = client.recv().await?;
-            if let Some(event) = incoming.event::<MessageEvent>() {
-                tally.check.see(event?.message.seq)?;
-            }
+/// Reads the broadcasts still on their way, up to seq `until`, then closes the client. In a
+/// shared room the relay may have skipped some for a slow reader: once nothing has come for
+/// [`DRAIN_IDLE`], the rest count as missed.
+async fn drain(
+    mut client: Client,
+    mut tally: Tally,
+    until: Seq,
+    shared: bool,
+) -> Result<Tally, Error> {
+    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    while tally.check.missing(until) > 0 {
+        let wait = if shared {
+            deadline.min(tokio::time::Instant::now() + DRAIN_IDLE)
+        } else {
+            deadline
+        };
+        match tokio::time::timeout_at(wait, client.recv()).await {
+            Ok(incoming) => see(&mut tally.check, &incoming?, &tally.room_id)?,
+            Err(_) if shared => break,
+            Err(_) => return Err(Error::Timeout("the last broadcasts")),
         }
-        Ok::<_, Error>(())
-    })
-    .await
-    .map_err(|_| Error::Timeout("the last broadcasts"))??;
+    }
+    tally.missed = tally.check.missing(until);
     client.close().await;
     Ok(tally)
 }

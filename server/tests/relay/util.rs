@@ -5,12 +5,10 @@ pub mod client;
 pub mod http;
 
 use std::ops::Deref;
-use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::requests::{CreateRoom, History, SendMessage};
 use natter_protocol::{ErrorCode, Message, Room, WireError};
-use natter_relay::store::Store;
 use natter_relay::Config;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -46,19 +44,13 @@ impl TestRelay {
             .await
             .expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("the bound address");
-        // Opened here, not inside the task: `open_store` (and so `run`) is not a `Send` future.
-        let store: Arc<dyn Store> = Arc::new(
-            natter_relay::open_store(&config)
-                .await
-                .expect("open the store"),
-        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 // A dropped sender (test ended or panicked) stops the relay as well.
                 let _ = stopped.await;
             };
-            natter_relay::serve(listener, &config, store, shutdown).await
+            natter_relay::run(listener, config, shutdown).await
         });
         let relay = Self {
             api: Api::new(format!("http://{addr}")),
