@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -75,8 +76,9 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let (committer, committed) = commit::Committer::start(store.clone());
     let state = AppState {
-        committer: commit::Committer::start(store.clone()),
+        committer,
         limits: ratelimit::Limits::new(config),
         passwords: auth::Passwords::new()?,
         presence: socket::Presence::default(),
@@ -93,6 +95,7 @@ pub async fn serve(
         }
     });
     let (layer, io) = socket::layer(state.clone());
+    let broadcaster = tokio::spawn(socket::broadcast_committed(io.clone(), committed));
     let app = http::router(state, io.clone()).layer(layer);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "relay listening");
@@ -104,6 +107,13 @@ pub async fn serve(
         io.close().await;
         let _ = closed_tx.send(());
     };
+    // Acks and broadcasts are small frames written back to back: Nagle would hold the second
+    // one for ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -120,6 +130,7 @@ pub async fn serve(
         }
     };
     sweeper.abort();
+    broadcaster.abort();
     result
 }
 

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use natter_protocol::events::{MessageEvent, ReceiptEvent, TypingEvent};
+use natter_protocol::events::{ReceiptEvent, TypingEvent};
 use natter_protocol::requests::{
     self, CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck,
     MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping,
@@ -51,13 +51,8 @@ pub(super) fn register(s: &SocketRef) {
         Ok(RoomAck { room: change.room })
     });
     on::<SendMessage, _, _>(s, |cx, req| async move {
+        // The broadcast to the room is `broadcast_committed`'s, in commit order.
         let appended = chat::post_message(&cx.state, &cx.session.user, req).await?;
-        if appended.created {
-            let event = MessageEvent {
-                message: appended.message.clone(),
-            };
-            emit(&cx, rooms::chat(&event.message.room_id), None, &event).await;
-        }
         Ok(MessageAck {
             message: appended.message,
         })

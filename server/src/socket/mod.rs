@@ -9,14 +9,16 @@ pub use presence::Presence;
 
 use std::time::Duration;
 
+use natter_protocol::events::MessageEvent;
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
-use natter_protocol::User;
+use natter_protocol::{Event, Message, User};
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
+use tokio::sync::mpsc;
 
 use crate::auth::token_hash;
 use crate::state::AppState;
@@ -46,6 +48,19 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
         .build_layer();
     io.ns("/", on_connect.with(authenticate));
     (layer, io)
+}
+
+/// Sends every committed message to its room, one at a time in commit order, so each room
+/// sees its messages in seq order. Ends when the committer stops.
+pub async fn broadcast_committed(io: SocketIo, mut committed: mpsc::Receiver<Message>) {
+    while let Some(message) = committed.recv().await {
+        let room = rooms::chat(&message.room_id);
+        let event = MessageEvent { message };
+        if let Err(e) = io.to(room).emit(MessageEvent::NAME, &event).await {
+            // A socket with a full buffer misses a live event; it catches up with `sync`.
+            tracing::debug!(error = %e, "message broadcast incomplete");
+        }
+    }
 }
 
 /// Why a connect was refused; its text is the `connect_error` message the client sees.

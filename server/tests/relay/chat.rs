@@ -1,7 +1,6 @@
 //! Messages: two users chatting in a group room and a DM (`dm:open`), what a message carries,
 //! gap-free seqs under concurrent senders, and the `message:send` rate limit.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use natter_protocol::events::{MessageEvent, RoomEvent};
@@ -160,19 +159,20 @@ async fn concurrent_senders_get_gap_free_seqs() {
     // Each sender's own messages are in the order sent.
     assert!(from_alice.windows(2).all(|w| w[0].seq < w[1].seq));
 
-    // Carol hears every message once (live events may interleave; the client orders by seq).
-    let mut heard = BTreeSet::new();
+    // Carol hears every message once, in seq order: the relay broadcasts in commit order.
+    let mut heard = Vec::new();
     for _ in 0..2 * EACH {
         let e = carol
             .next_event_where::<MessageEvent>(WAIT, |e| e.message.room_id == room.id)
             .await
             .expect("carol hears every message");
-        assert!(
-            heard.insert(e.message.seq),
-            "seq {} delivered twice",
-            e.message.seq
-        );
+        heard.push(e.message.seq);
     }
+    assert_eq!(
+        heard,
+        (1..=2 * EACH as i64).collect::<Vec<_>>(),
+        "live broadcasts arrive once each, in seq order"
+    );
     carol
         .expect_no_event_where::<MessageEvent>(|e| e.message.room_id == room.id)
         .await
