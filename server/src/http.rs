@@ -119,8 +119,10 @@ async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<Statu
         .await?
         .ok_or_else(Error::unauthorized)?;
     // The token is dead; so is every socket that was opened with it, on every node.
-    if let Err(e) = st.io.within(rooms::session(&session_id)).disconnect().await {
-        tracing::warn!(error = %e, "logout: could not disconnect every socket");
+    if let Some(ns) = crate::socket::root(&st.io) {
+        if let Err(e) = ns.within(rooms::session(&session_id)).disconnect().await {
+            tracing::warn!(error = %e, "logout: could not disconnect every socket");
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

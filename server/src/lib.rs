@@ -103,6 +103,13 @@ pub async fn serve(
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down");
+        // Say goodbye first: a Socket.IO DISCONNECT tells clients to reconnect now, where a bare
+        // transport close leaves some (rust_socketio) to notice only at their next send.
+        if let Some(ns) = socket::root(&io) {
+            if let Err(e) = ns.disconnect().await {
+                tracing::debug!(error = %e, "could not say goodbye to every socket");
+            }
+        }
         // Long-lived Socket.IO connections would hold graceful shutdown open forever.
         io.close().await;
         let _ = closed_tx.send(());

@@ -136,7 +136,10 @@ where
 }
 
 async fn emit<E: Event>(cx: &Ctx, room: String, except: Option<String>, event: &E) {
-    let mut to = cx.io.to(room);
+    let Some(ns) = super::root(&cx.io) else {
+        return;
+    };
+    let mut to = ns.to(room);
     if let Some(except) = except {
         to = to.except(except);
     }

@@ -16,6 +16,7 @@ use natter_protocol::{Event, Message, User};
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::operators::BroadcastOperators;
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 use tokio::sync::mpsc;
@@ -50,13 +51,23 @@ pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
     (layer, io)
 }
 
+/// The root namespace, to broadcast on; `None` once the server is closing. (socketioxide's
+/// `io.to()` and friends panic when the namespace is gone, which disconnect handlers running
+/// during shutdown would hit.)
+pub fn root(io: &SocketIo) -> Option<BroadcastOperators> {
+    io.of("/")
+}
+
 /// Sends every committed message to its room, one at a time in commit order, so each room
 /// sees its messages in seq order. Ends when the committer stops.
 pub async fn broadcast_committed(io: SocketIo, mut committed: mpsc::Receiver<Message>) {
     while let Some(message) = committed.recv().await {
         let room = rooms::chat(&message.room_id);
         let event = MessageEvent { message };
-        if let Err(e) = io.to(room).emit(MessageEvent::NAME, &event).await {
+        let Some(ns) = root(&io) else {
+            return; // shutting down
+        };
+        if let Err(e) = ns.to(room).emit(MessageEvent::NAME, &event).await {
             // A socket with a full buffer misses a live event; it catches up with `sync`.
             tracing::debug!(error = %e, "message broadcast incomplete");
         }

@@ -4,14 +4,16 @@ use natter_protocol::events::RoomEvent;
 use natter_protocol::Event;
 
 use super::handlers::Ctx;
-use super::rooms;
+use super::{rooms, root};
 
 /// Makes `joined` users' sockets (on every node) join the room, then sends each of `notify`
 /// the room as they see it.
 pub(super) async fn room_changed(cx: &Ctx, room_id: &str, joined: &[String], notify: &[String]) {
     for user_id in joined {
-        if let Err(e) = cx
-            .io
+        let Some(ns) = root(&cx.io) else {
+            return;
+        };
+        if let Err(e) = ns
             .within(rooms::user(user_id))
             .join(rooms::chat(room_id))
             .await
@@ -27,8 +29,10 @@ pub(super) async fn room_changed(cx: &Ctx, room_id: &str, joined: &[String], not
 /// After `cx`'s user left: their sockets (every device) leave, the remaining members hear.
 pub(super) async fn left(cx: &Ctx, room_id: &str, remaining: &[String]) {
     let me = &cx.session.user;
-    if let Err(e) = cx
-        .io
+    let Some(ns) = root(&cx.io) else {
+        return;
+    };
+    if let Err(e) = ns
         .within(rooms::user(&me.id))
         .leave(rooms::chat(room_id))
         .await
@@ -50,8 +54,10 @@ async fn send_room(cx: &Ctx, room_id: &str, user_id: &str) {
         }
     };
     let event = RoomEvent { room };
-    if let Err(e) = cx
-        .io
+    let Some(ns) = root(&cx.io) else {
+        return;
+    };
+    if let Err(e) = ns
         .to(rooms::user(user_id))
         .emit(RoomEvent::NAME, &event)
         .await

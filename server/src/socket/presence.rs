@@ -70,7 +70,10 @@ pub(super) async fn announce(
         online,
         last_seen,
     };
-    let sent = io
+    let Some(ns) = super::root(io) else {
+        return;
+    };
+    let sent = ns
         .to(chat_rooms)
         .except(rooms::user(&user.id))
         .emit(PresenceEvent::NAME, &event)
