@@ -1,0 +1,179 @@
+//! Messages, kept once per (room, seq), and per-room cursors: the highest seq up to which the
+//! cache holds every message, so `sync` can resume there and gaps above it can be fetched.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use natter_protocol::model::{Id, Seq};
+use natter_protocol::Message;
+use sqlx::{Row, SqliteConnection};
+
+use super::{Cache, CacheError};
+
+/// Seqs `first..=last` of one room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    pub first: Seq,
+    pub last: Seq,
+}
+
+const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
+
+impl Cache {
+    /// Stores messages, each (room, seq) once, advances the cursors of their rooms and the rooms'
+    /// `last_seq`. Returns the messages that were new, in the order given.
+    pub async fn insert_messages(&self, messages: &[Message]) -> Result<Vec<Message>, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let mut fresh = Vec::new();
+        let mut touched = BTreeSet::new();
+        for m in messages {
+            let inserted = sqlx::query(
+                "INSERT INTO messages (id, room_id, seq, sender, body, client_id, sent_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, seq) DO NOTHING",
+            )
+            .bind(&m.id)
+            .bind(&m.room_id)
+            .bind(m.seq)
+            .bind(&m.sender)
+            .bind(&m.body)
+            .bind(&m.client_id)
+            .bind(&m.sent_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                sqlx::query("UPDATE rooms SET last_seq = MAX(last_seq, ?) WHERE id = ?")
+                    .bind(m.seq)
+                    .bind(&m.room_id)
+                    .execute(&mut *tx)
+                    .await?;
+                touched.insert(m.room_id.as_str());
+                fresh.push(m.clone());
+            }
+        }
+        for room_id in touched {
+            advance_cursor(&mut tx, room_id, 0).await?;
+        }
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// Starts (or moves forward) a room's cursor at `seq`: older messages are history, paged on
+    /// demand, not gaps. Returns the cursor now held.
+    pub async fn set_cursor_base(&self, room_id: &str, seq: Seq) -> Result<Seq, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let cursor = advance_cursor(&mut tx, room_id, seq).await?;
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    /// The room's cursor: every seq in (base, cursor] is held. 0 for a room never tracked.
+    pub async fn cursor(&self, room_id: &str) -> Result<Seq, CacheError> {
+        let cursor = sqlx::query_scalar("SELECT cursor FROM cursors WHERE room_id = ?")
+            .bind(room_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(cursor.unwrap_or(0))
+    }
+
+    /// Every tracked room's cursor: the `cursors` of a `sync` request.
+    pub async fn cursors(&self) -> Result<BTreeMap<Id, Seq>, CacheError> {
+        let rows: Vec<(String, Seq)> = sqlx::query_as("SELECT room_id, cursor FROM cursors")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The seqs missing between the room's cursor and the highest seq held, oldest first.
+    pub async fn gaps(&self, room_id: &str) -> Result<Vec<SeqRange>, CacheError> {
+        let cursor = self.cursor(room_id).await?;
+        let rows: Vec<(Seq, Seq)> = sqlx::query_as(
+            "SELECT prev + 1, seq - 1 FROM ( \
+                SELECT seq, LAG(seq, 1, ?) OVER (ORDER BY seq) AS prev \
+                FROM messages WHERE room_id = ? AND seq > ?) \
+             WHERE seq > prev + 1 ORDER BY seq",
+        )
+        .bind(cursor)
+        .bind(room_id)
+        .bind(cursor)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(first, last)| SeqRange { first, last })
+            .collect())
+    }
+
+    /// Up to `limit` cached messages of a room with seq < `before_seq` (the newest when `None`),
+    /// oldest first: what the UI shows before the relay answers.
+    pub async fn messages(
+        &self,
+        room_id: &str,
+        before_seq: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
+             ORDER BY seq DESC LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(before_seq.unwrap_or(Seq::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows
+            .into_iter()
+            .map(|row| {
+                Ok(Message {
+                    id: row.try_get("id")?,
+                    room_id: row.try_get("room_id")?,
+                    seq: row.try_get("seq")?,
+                    sender: row.try_get("sender")?,
+                    body: row.try_get("body")?,
+                    client_id: row.try_get("client_id")?,
+                    sent_at: row.try_get("sent_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+}
+
+/// Raises the cursor to at least `floor`, then past every held seq that follows it without a gap.
+async fn advance_cursor(
+    conn: &mut SqliteConnection,
+    room_id: &str,
+    floor: Seq,
+) -> Result<Seq, CacheError> {
+    let cursor: Seq = sqlx::query_scalar(
+        "INSERT INTO cursors (room_id, cursor) VALUES (?, ?) \
+         ON CONFLICT (room_id) DO UPDATE SET cursor = MAX(cursor, excluded.cursor) \
+         RETURNING cursor",
+    )
+    .bind(room_id)
+    .bind(floor)
+    .fetch_one(&mut *conn)
+    .await?;
+    // The end of the run of held seqs starting right after the cursor: the first held seq
+    // above it whose successor is missing. Only meaningful when cursor + 1 is held.
+    let run_end: Option<Seq> = sqlx::query_scalar(
+        "SELECT MIN(m.seq) FROM messages m WHERE m.room_id = ?1 AND m.seq > ?2 \
+         AND EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2 + 1) \
+         AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.room_id = ?1 AND n.seq = m.seq + 1)",
+    )
+    .bind(room_id)
+    .bind(cursor)
+    .fetch_one(&mut *conn)
+    .await?;
+    match run_end {
+        Some(end) if end > cursor => {
+            sqlx::query("UPDATE cursors SET cursor = ? WHERE room_id = ?")
+                .bind(end)
+                .bind(room_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(end)
+        }
+        _ => Ok(cursor),
+    }
+}

@@ -1,0 +1,90 @@
+//! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
+//! outbox, session) in WAL mode, plus the token file beside it. Opened through a pool.
+
+mod messages;
+mod outbox;
+mod rooms;
+mod session;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::SqliteSynchronous;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+pub use messages::SeqRange;
+pub use outbox::{OutboxItem, OutboxState};
+pub use session::Session;
+
+/// The database file inside a profile directory.
+pub const DB_FILE: &str = "cache.db";
+/// The token file inside a profile directory (mode 0600 on unix).
+pub const TOKEN_FILE: &str = "token";
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECTIONS: u32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("cache migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("corrupt cache row: {0}")]
+    Corrupt(String),
+    #[error("no outbox item {0}")]
+    UnknownOutboxItem(String),
+    #[error("outbox item {client_id} is {state}, not pending")]
+    NotPending { client_id: String, state: String },
+    #[error("`{0}` is transient: the outbox keeps the item pending")]
+    NotPermanent(natter_protocol::ErrorCode),
+}
+
+/// A cheap, cloneable handle on one profile's cache.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pool: SqlitePool,
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// Opens (creating if missing) the cache in `dir` and runs pending migrations.
+    pub async fn open(dir: &Path) -> Result<Self, CacheError> {
+        std::fs::create_dir_all(dir).map_err(|source| CacheError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join(DB_FILE))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        // Migrating through the pool (not a bare connection) keeps `open` a `Send` future.
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self {
+            pool,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The profile directory this cache lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Closes the pool, waiting for every connection to finish (tests reopen the same files).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

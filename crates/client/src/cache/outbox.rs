@@ -1,0 +1,179 @@
+//! The outbox: every send is written here before any network I/O and retried in order until the
+//! relay acks it (`sent`, with its seq) or refuses it for good (`failed`, which the user sees).
+
+use natter_protocol::model::Seq;
+use natter_protocol::{ErrorCode, WireError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{Cache, CacheError};
+
+/// Where one send stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Not acked yet: retried on every (re)connect, in order.
+    Pending,
+    /// Acked by the relay: the message is committed with this seq.
+    Sent { seq: Seq },
+    /// Refused for good (`forbidden`, `invalid`, `too_large`, …); never retried.
+    Failed(WireError),
+}
+
+impl OutboxState {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent { .. } => "sent",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+/// One send: its `client_id` is the idempotency key of `message:send`, kept across retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub client_id: String,
+    pub room_id: String,
+    pub body: String,
+    /// RFC 3339 UTC, when the user sent it.
+    pub created_at: String,
+    pub state: OutboxState,
+}
+
+const COLUMNS: &str = "client_id, room_id, body, created_at, state, seq, error_code, error_message";
+
+impl Cache {
+    /// Writes a new send (a fresh UUID as `client_id`) as `pending` and returns it.
+    pub async fn enqueue(&self, room_id: &str, body: &str) -> Result<OutboxItem, CacheError> {
+        let item = OutboxItem {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            room_id: room_id.to_owned(),
+            body: body.to_owned(),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            state: OutboxState::Pending,
+        };
+        sqlx::query(
+            "INSERT INTO outbox (client_id, room_id, body, created_at, state) \
+             VALUES (?, ?, ?, ?, 'pending')",
+        )
+        .bind(&item.client_id)
+        .bind(&item.room_id)
+        .bind(&item.body)
+        .bind(&item.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(item)
+    }
+
+    /// Every pending send, oldest first: the order they are (re)sent in.
+    pub async fn pending(&self) -> Result<Vec<OutboxItem>, CacheError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY position"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(item_from_row).collect()
+    }
+
+    /// One send, whatever its state.
+    pub async fn outbox_item(&self, client_id: &str) -> Result<Option<OutboxItem>, CacheError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE client_id = ?"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(item_from_row).transpose()
+    }
+
+    /// pending → sent. Marking an item sent again is a no-op (a retry acked twice).
+    pub async fn mark_sent(&self, client_id: &str, seq: Seq) -> Result<(), CacheError> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET state = 'sent', seq = ? WHERE client_id = ? AND state = 'pending'",
+        )
+        .bind(seq)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            return Ok(());
+        }
+        match self.outbox_item(client_id).await? {
+            Some(OutboxItem {
+                state: OutboxState::Sent { .. },
+                ..
+            }) => Ok(()),
+            Some(item) => Err(CacheError::NotPending {
+                client_id: client_id.to_owned(),
+                state: item.state.name().to_owned(),
+            }),
+            None => Err(CacheError::UnknownOutboxItem(client_id.to_owned())),
+        }
+    }
+
+    /// pending → failed, only for a permanent refusal; a transient code is refused with
+    /// [`CacheError::NotPermanent`] and the item stays pending.
+    pub async fn mark_failed(&self, client_id: &str, error: &WireError) -> Result<(), CacheError> {
+        if error.code.is_transient() {
+            return Err(CacheError::NotPermanent(error.code));
+        }
+        let changed = sqlx::query(
+            "UPDATE outbox SET state = 'failed', error_code = ?, error_message = ? \
+             WHERE client_id = ? AND state = 'pending'",
+        )
+        .bind(error.code.as_str())
+        .bind(&error.message)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            return Ok(());
+        }
+        match self.outbox_item(client_id).await? {
+            Some(item) => Err(CacheError::NotPending {
+                client_id: client_id.to_owned(),
+                state: item.state.name().to_owned(),
+            }),
+            None => Err(CacheError::UnknownOutboxItem(client_id.to_owned())),
+        }
+    }
+}
+
+fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, CacheError> {
+    let client_id: String = row.try_get("client_id")?;
+    let state: String = row.try_get("state")?;
+    let state = match state.as_str() {
+        "pending" => OutboxState::Pending,
+        "sent" => OutboxState::Sent {
+            seq: row
+                .try_get::<Option<Seq>, _>("seq")?
+                .ok_or_else(|| CacheError::Corrupt(format!("sent item {client_id} has no seq")))?,
+        },
+        "failed" => {
+            let code: String = row
+                .try_get::<Option<String>, _>("error_code")?
+                .unwrap_or_default();
+            let code = parse_code(&code).ok_or_else(|| {
+                CacheError::Corrupt(format!("failed item {client_id} has code {code:?}"))
+            })?;
+            let message: Option<String> = row.try_get("error_message")?;
+            OutboxState::Failed(WireError::new(code, message.unwrap_or_default()))
+        }
+        other => {
+            return Err(CacheError::Corrupt(format!(
+                "outbox item {client_id} in state {other:?}"
+            )))
+        }
+    };
+    Ok(OutboxItem {
+        room_id: row.try_get("room_id")?,
+        body: row.try_get("body")?,
+        created_at: row.try_get("created_at")?,
+        state,
+        client_id,
+    })
+}
+
+fn parse_code(code: &str) -> Option<ErrorCode> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+}

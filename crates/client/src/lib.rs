@@ -1,0 +1,10 @@
+//! natter-client: the Tauri-free core of the Natter desktop app — the local cache of a profile,
+//! the transport boundary over rust_socketio, and (later) the session that ties them together.
+
+pub mod cache;
+pub mod profile;
+pub mod supervisor;
+pub mod transport;
+
+pub use cache::{Cache, CacheError, OutboxItem, OutboxState, SeqRange, Session};
+pub use profile::{profile_dir, profiles_root, ProfileError, ProfileName};

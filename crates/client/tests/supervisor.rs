@@ -1,0 +1,151 @@
+//! The connection supervisor against a real relay that stops and comes back on the same port.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use natter_client::supervisor::{
+    Backoff, ConnectionState, OfflineReason, Supervisor, SupervisorConfig,
+};
+use natter_client::transport::{Connection, Timeouts};
+use natter_protocol::requests::ListRooms;
+use support::{within, Relay};
+use tokio::sync::{mpsc, watch};
+
+fn config(url: String, token: String) -> SupervisorConfig {
+    SupervisorConfig {
+        timeouts: Timeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(2),
+        },
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+        },
+        liveness_every: Duration::from_millis(300),
+        liveness_timeout: Duration::from_secs(1),
+        ..SupervisorConfig::new(url, token)
+    }
+}
+
+async fn connected(state: &mut watch::Receiver<ConnectionState>) -> Arc<Connection> {
+    let state = within(
+        "Connected",
+        state.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+    )
+    .await
+    .expect("the supervisor is running");
+    match &*state {
+        ConnectionState::Connected { transport } => transport.clone(),
+        other => panic!("expected Connected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reconnects_after_the_relay_restarts_on_the_same_port() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let relay = Relay::fresh(dir.path()).await;
+    let addr = relay.addr;
+    let token = relay.register("alice").await;
+    let (events, _rx) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::start(config(relay.url(), token), events);
+    let mut state = supervisor.state();
+
+    let first = connected(&mut state).await;
+    first
+        .request(&ListRooms {})
+        .await
+        .expect("the first connection answers");
+
+    relay.stop().await;
+    // The liveness check notices (a clean close fires no callback), then attempts fail and wait.
+    within(
+        "a retry to be scheduled",
+        state.wait_for(|s| {
+            matches!(
+                s,
+                ConnectionState::Connecting {
+                    retry_at: Some(_),
+                    ..
+                }
+            )
+        }),
+    )
+    .await
+    .expect("the supervisor is running");
+    assert!(!first.is_alive());
+
+    let relay = Relay::start(dir.path(), addr).await;
+    let second = connected(&mut state).await;
+    assert!(
+        !Arc::ptr_eq(&first, &second),
+        "a fresh transport per connection"
+    );
+    let rooms = second
+        .request(&ListRooms {})
+        .await
+        .expect("the new connection answers");
+    assert!(!rooms.rooms.is_empty());
+
+    supervisor.stop().await;
+    assert!(matches!(
+        &*state.borrow(),
+        ConnectionState::Offline {
+            reason: OfflineReason::Stopped
+        }
+    ));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn first_connect_waits_for_the_relay_to_come_up() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let relay = Relay::fresh(dir.path()).await;
+    let addr = relay.addr;
+    let token = relay.register("alice").await;
+    relay.stop().await;
+
+    let (events, _rx) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::start(config(format!("http://{addr}"), token), events);
+    let mut state = supervisor.state();
+    within(
+        "the second attempt",
+        state.wait_for(|s| matches!(s, ConnectionState::Connecting { attempt: 2.., .. })),
+    )
+    .await
+    .expect("the supervisor is running");
+
+    let relay = Relay::start(dir.path(), addr).await;
+    connected(&mut state)
+        .await
+        .request(&ListRooms {})
+        .await
+        .expect("the connection answers");
+    supervisor.stop().await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_goes_offline() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let relay = Relay::fresh(dir.path()).await;
+    let (events, _rx) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::start(config(relay.url(), "revoked".into()), events);
+    let mut state = supervisor.state();
+    within(
+        "Offline",
+        state.wait_for(|s| {
+            matches!(
+                s,
+                ConnectionState::Offline {
+                    reason: OfflineReason::Unauthorized
+                }
+            )
+        }),
+    )
+    .await
+    .expect("the supervisor is running");
+    supervisor.stop().await;
+    relay.stop().await;
+}
