@@ -12,7 +12,6 @@ use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
 use natter_relay::Config;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// Bounds every test: a hang is a failure, not a stuck CI run.
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,7 +21,7 @@ type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result:
 /// A relay on an ephemeral loopback port with a fresh database; stopped on drop.
 struct Relay {
     target: Target,
-    _stop: oneshot::Sender<()>,
+    _relay: natter_relay::Relay,
     _data: tempfile::TempDir,
 }
 
@@ -33,15 +32,11 @@ async fn start_relay() -> Result<Relay> {
     config.send_burst = 1_000_000;
     config.send_per_second = 1_000_000;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let target = Target::new(&listener.local_addr()?.to_string());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(natter_relay::run(listener, config, async move {
-        // A dropped sender (the test ended or panicked) stops the relay as well.
-        let _ = stopped.await;
-    }));
+    // A dropped handle (the test ended or panicked) stops the relay as well.
+    let relay = natter_relay::Relay::spawn(listener, config)?;
     Ok(Relay {
-        target,
-        _stop: stop,
+        target: Target::new(&relay.addr().to_string()),
+        _relay: relay,
         _data: data,
     })
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod commit;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod ratelimit;
@@ -22,6 +23,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+pub use embedded::Relay;
 use state::AppState;
 use store::{SqliteStore, Store, StoreError};
 

@@ -5,14 +5,11 @@ pub mod client;
 pub mod http;
 
 use std::ops::Deref;
-use std::time::Duration;
 
 use natter_protocol::requests::{CreateRoom, History, SendMessage};
 use natter_protocol::{ErrorCode, Message, Room, WireError};
 use natter_relay::Config;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use client::{Client, ClientError, WAIT};
 pub use http::Api;
@@ -23,8 +20,7 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A relay running in this process; dropping it stops the relay too (the shutdown sender drops).
 pub struct TestRelay {
     api: Api,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), natter_relay::StartError>>>,
+    relay: natter_relay::Relay,
     _dir: tempfile::TempDir,
 }
 
@@ -43,19 +39,11 @@ impl TestRelay {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
-        let addr = listener.local_addr().expect("the bound address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                // A dropped sender (test ended or panicked) stops the relay as well.
-                let _ = stopped.await;
-            };
-            natter_relay::run(listener, config, shutdown).await
-        });
+        // A dropped handle (test ended or panicked) stops the relay as well.
+        let relay = natter_relay::Relay::spawn(listener, config).expect("spawn the relay");
         let relay = Self {
-            api: Api::new(format!("http://{addr}")),
-            stop: Some(stop),
-            task: Some(task),
+            api: Api::new(relay.url()),
+            relay,
             _dir: dir,
         };
         relay.api.wait_healthy().await;
@@ -63,18 +51,11 @@ impl TestRelay {
     }
 
     /// Stops the relay and waits (bounded) until `run` has returned, which must be `Ok`.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let result = tokio::time::timeout(Duration::from_secs(15), task)
-                .await
-                .expect("the relay stops within 15 s");
-            result
-                .expect("the relay task did not panic")
-                .expect("run() returns Ok");
-        }
+    pub async fn stop(self) {
+        self.relay
+            .stop()
+            .await
+            .expect("the relay stops cleanly, in time");
     }
 }
 
