@@ -1,8 +1,10 @@
 //! natter-client: the Tauri-free core of the Natter desktop app — the local cache of a profile,
-//! the transport boundary over rust_socketio, and (later) the session that ties them together.
+//! the transport boundary over rust_socketio, the connection supervisor, and the [`session`] that
+//! ties them together and keeps the delivery promises.
 
 pub mod cache;
 pub mod profile;
+pub mod session;
 pub mod supervisor;
 pub mod transport;
 

@@ -28,8 +28,18 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay on `addr` (port 0 for a fresh one) with its database in `data_dir`.
     pub async fn start(data_dir: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(data_dir, addr, |_| {}).await
+    }
+
+    /// [`start`](Self::start) with the relay's config adjusted by `tweak` (e.g. send rates).
+    pub async fn start_with(
+        data_dir: &Path,
+        addr: SocketAddr,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::with_data_dir(data_dir);
         config.login_per_minute = 1_000;
+        tweak(&mut config);
         // tokio's bind sets SO_REUSEADDR on unix, so a restart can take the same port at once.
         let listener = TcpListener::bind(addr).await.expect("bind the relay port");
         let addr = listener.local_addr().expect("the bound address");

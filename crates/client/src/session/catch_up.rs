@@ -1,0 +1,196 @@
+//! The worker's steps that talk to the relay: `sync` until `more` is false, gap filling with
+//! `history`, storing messages once per (room, seq), and draining the outbox in order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use natter_protocol::limits::{HISTORY_MAX_LIMIT, MAX_SYNC_CURSORS};
+use natter_protocol::model::{Id, Seq};
+use natter_protocol::requests::{History, SendMessage, Sync};
+use natter_protocol::{Message, Room};
+
+use super::event::{AppEvent, DeliveryState};
+use super::worker::{Halt, Worker};
+use crate::cache::SeqRange;
+use crate::transport::{Connection, RequestError};
+
+/// Upper bound on `sync` pages per catch-up and `history` pages per gap: a relay that keeps
+/// answering `more` without progress cannot hold the worker forever.
+const MAX_PAGES: usize = 10_000;
+
+impl Worker {
+    /// `sync` from the cached cursors until `more` is false, then fill every gap.
+    pub(super) async fn catch_up(&mut self, conn: &Connection) -> Result<(), Halt> {
+        let known = self.cache.cursors().await?;
+        let mut cursors = known.clone();
+        if cursors.len() > MAX_SYNC_CURSORS {
+            // The relay refuses more; the rest catch up through live events and gap filling.
+            tracing::warn!(rooms = cursors.len(), "more rooms than one sync names");
+            cursors = cursors.into_iter().take(MAX_SYNC_CURSORS).collect();
+        }
+        for page in 0..MAX_PAGES {
+            let ack = conn
+                .request(&Sync {
+                    cursors: cursors.clone(),
+                })
+                .await
+                .map_err(|e| self.halt(e))?;
+            if page == 0 {
+                self.cache.replace_rooms(&ack.rooms).await?;
+                for room in &ack.rooms {
+                    self.emit(AppEvent::Room { room: room.clone() });
+                }
+            }
+            // Rooms this profile never tracked start at their last message: older ones are
+            // history, paged when the room is opened, not gaps.
+            for room in &ack.rooms {
+                if !known.contains_key(&room.id) && !cursors.contains_key(&room.id) {
+                    let base = self.cache.set_cursor_base(&room.id, room.last_seq).await?;
+                    if cursors.len() < MAX_SYNC_CURSORS {
+                        cursors.insert(room.id.clone(), base);
+                    }
+                }
+            }
+            for m in &ack.messages {
+                if let Some(cursor) = cursors.get_mut(&m.room_id) {
+                    *cursor = (*cursor).max(m.seq);
+                }
+            }
+            let progressed = !ack.messages.is_empty();
+            self.store_messages(None, ack.messages).await?;
+            if !ack.more || !progressed {
+                break;
+            }
+        }
+        for room_id in self.cache.cursors().await?.into_keys() {
+            let filled = self.fill_gaps(conn, &room_id).await?;
+            self.emit_messages(filled);
+        }
+        Ok(())
+    }
+
+    /// Stores messages (each (room, seq) once) and tells the app about the new ones, in seq
+    /// order. With a connection, gaps they leave are fetched first, so the app sees no holes.
+    pub(super) async fn store_messages(
+        &mut self,
+        conn: Option<&Connection>,
+        messages: Vec<Message>,
+    ) -> Result<(), Halt> {
+        // A message in a room this profile never tracked (e.g. just invited) starts its cursor
+        // right below it, like a room first seen in a sync.
+        let cursors = self.cache.cursors().await?;
+        let mut untracked: BTreeMap<&str, Seq> = BTreeMap::new();
+        for m in messages
+            .iter()
+            .filter(|m| !cursors.contains_key(&m.room_id))
+        {
+            let base = untracked.entry(&m.room_id).or_insert(m.seq);
+            *base = (*base).min(m.seq);
+        }
+        for (room_id, first) in untracked {
+            self.cache
+                .set_cursor_base(room_id, first.saturating_sub(1))
+                .await?;
+        }
+        let mut fresh = self.cache.insert_messages(&messages).await?;
+        let mut halted = Ok(());
+        if let Some(conn) = conn {
+            let rooms: BTreeSet<Id> = fresh.iter().map(|m| m.room_id.clone()).collect();
+            for room_id in rooms {
+                match self.fill_gaps(conn, &room_id).await {
+                    Ok(filled) => fresh.extend(filled),
+                    Err(halt) => {
+                        halted = Err(halt);
+                        break;
+                    }
+                }
+            }
+        }
+        self.emit_messages(fresh);
+        halted
+    }
+
+    fn emit_messages(&self, mut messages: Vec<Message>) {
+        messages.sort_by(|a, b| (&a.room_id, a.seq).cmp(&(&b.room_id, b.seq)));
+        for message in messages {
+            self.emit(AppEvent::Message { message });
+        }
+    }
+
+    /// Fetches a room's missing seqs with `history`, newest part of the oldest gap first, until
+    /// none is left or the relay has nothing more. Returns the messages that were new.
+    async fn fill_gaps(&self, conn: &Connection, room_id: &str) -> Result<Vec<Message>, Halt> {
+        let mut fresh = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let Some(SeqRange { first, last }) = self.cache.gaps(room_id).await?.first().copied()
+            else {
+                break;
+            };
+            let missing = u32::try_from(last - first + 1).unwrap_or(u32::MAX);
+            let ack = conn
+                .request(&History {
+                    room_id: room_id.to_owned(),
+                    before_seq: Some(last + 1),
+                    limit: Some(missing.min(HISTORY_MAX_LIMIT)),
+                })
+                .await
+                .map_err(|e| self.halt(e))?;
+            let new = self.cache.insert_messages(&ack.messages).await?;
+            if new.is_empty() {
+                tracing::warn!(room_id, first, last, "the relay has no messages for a gap");
+                break;
+            }
+            fresh.extend(new);
+        }
+        Ok(fresh)
+    }
+
+    /// Stores a room from a `room` event and forwards it; a room new to this profile starts its
+    /// cursor at its last message.
+    pub(super) async fn store_room(&mut self, room: Room) -> Result<(), Halt> {
+        self.cache.upsert_room(&room).await?;
+        if !self.cache.cursors().await?.contains_key(&room.id) {
+            self.cache.set_cursor_base(&room.id, room.last_seq).await?;
+        }
+        self.emit(AppEvent::Room { room });
+        Ok(())
+    }
+
+    /// Sends every pending item in order. Acked → sent; refused for good → failed; anything
+    /// transient stops the drain (the item stays pending and goes first next time).
+    pub(super) async fn drain(&mut self, conn: &Connection) -> Result<(), Halt> {
+        let pending = {
+            let _outbox = self.outbox_lock.lock().await;
+            self.cache.pending().await?
+        };
+        for item in pending {
+            let request = SendMessage {
+                room_id: item.room_id.clone(),
+                client_id: item.client_id.clone(),
+                body: item.body.clone(),
+            };
+            match conn.request(&request).await {
+                Ok(ack) => {
+                    let seq = ack.message.seq;
+                    self.cache.mark_sent(&item.client_id, seq).await?;
+                    self.emit(AppEvent::MessageState {
+                        client_id: item.client_id,
+                        room_id: item.room_id,
+                        state: DeliveryState::Sent { seq },
+                    });
+                    self.store_messages(Some(conn), vec![ack.message]).await?;
+                }
+                Err(RequestError::Refused(error)) if !error.code.is_transient() => {
+                    tracing::info!(client_id = item.client_id, %error, "send refused for good");
+                    self.cache.mark_failed(&item.client_id, &error).await?;
+                    self.emit(AppEvent::MessageState {
+                        client_id: item.client_id,
+                        room_id: item.room_id,
+                        state: DeliveryState::Failed { error },
+                    });
+                }
+                Err(e) => return Err(self.halt(e)),
+            }
+        }
+        Ok(())
+    }
+}

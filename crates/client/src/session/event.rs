@@ -1,0 +1,145 @@
+//! The one typed stream of events a session sends to the app (and, later, the Tauri shell to the
+//! webview): serde-tagged so it can be forwarded as JSON unchanged.
+
+use natter_protocol::events::{PresenceEvent, ReceiptEvent, TypingEvent};
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room, WireError};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::cache::OutboxState;
+use crate::supervisor::{ConnectionState, OfflineReason};
+
+/// Something the app should show. Each (room, seq) arrives as [`AppEvent::Message`] exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AppEvent {
+    /// A message new to this profile (live, caught up, or the ack of our own send).
+    Message {
+        message: Message,
+    },
+    /// One of our sends moved: pending (queued), sent (committed with a seq) or failed for good.
+    MessageState {
+        client_id: String,
+        room_id: String,
+        state: DeliveryState,
+    },
+    /// A room was created, changed, or listed by a catch-up: replace the app's copy.
+    Room {
+        room: Room,
+    },
+    Typing(TypingEvent),
+    Presence(PresenceEvent),
+    Receipt(ReceiptEvent),
+    /// The connection moved. `connected` is sent once the catch-up after a connect is done.
+    Connection {
+        state: ConnectionView,
+    },
+}
+
+/// Where one of our sends stands, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Sent { seq: Seq },
+    Failed { error: WireError },
+}
+
+impl From<&OutboxState> for DeliveryState {
+    fn from(state: &OutboxState) -> Self {
+        match state {
+            OutboxState::Pending => Self::Pending,
+            OutboxState::Sent { seq } => Self::Sent { seq: *seq },
+            OutboxState::Failed(error) => Self::Failed {
+                error: error.clone(),
+            },
+        }
+    }
+}
+
+/// The connection state without its handles: what a status indicator needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionView {
+    /// Attempt `attempt` runs (`retry_in_ms: None`) or starts in `retry_in_ms`.
+    Connecting {
+        attempt: u32,
+        retry_in_ms: Option<u64>,
+    },
+    /// Connected and caught up.
+    Connected,
+    /// Not trying: `unauthorized` (log in again) or `stopped`.
+    Offline { reason: String },
+}
+
+impl ConnectionView {
+    /// The view of a supervisor state that is not `Connected` (that one is announced only after
+    /// the catch-up, so the worker builds it itself).
+    pub(crate) fn of(state: &ConnectionState) -> Option<Self> {
+        match state {
+            ConnectionState::Connecting { attempt, retry_at } => Some(Self::Connecting {
+                attempt: *attempt,
+                retry_in_ms: retry_at.map(|at| {
+                    let left = at.saturating_duration_since(Instant::now());
+                    u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
+                }),
+            }),
+            ConnectionState::Connected { .. } => None,
+            ConnectionState::Offline { reason } => Some(Self::Offline {
+                reason: match reason {
+                    OfflineReason::Unauthorized => "unauthorized",
+                    OfflineReason::Stopped => "stopped",
+                }
+                .to_owned(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_protocol::ErrorCode;
+    use serde_json::json;
+
+    #[test]
+    fn events_are_tagged_json() -> Result<(), serde_json::Error> {
+        let state = AppEvent::MessageState {
+            client_id: "c-1".into(),
+            room_id: "general".into(),
+            state: DeliveryState::Failed {
+                error: WireError::new(ErrorCode::Forbidden, "not a member"),
+            },
+        };
+        let value = serde_json::to_value(&state)?;
+        assert_eq!(
+            value,
+            json!({"type": "message_state", "client_id": "c-1", "room_id": "general",
+                   "state": {"state": "failed",
+                             "error": {"code": "forbidden", "message": "not a member"}}})
+        );
+        assert_eq!(serde_json::from_value::<AppEvent>(value)?, state);
+
+        let typing = AppEvent::Typing(TypingEvent {
+            room_id: "general".into(),
+            user: "bob".into(),
+            typing: true,
+        });
+        let value = serde_json::to_value(&typing)?;
+        assert_eq!(
+            value,
+            json!({"type": "typing", "room_id": "general", "user": "bob", "typing": true})
+        );
+        assert_eq!(serde_json::from_value::<AppEvent>(value)?, typing);
+
+        let connected = AppEvent::Connection {
+            state: ConnectionView::Connected,
+        };
+        assert_eq!(
+            serde_json::to_value(&connected)?,
+            json!({"type": "connection", "state": {"state": "connected"}})
+        );
+        Ok(())
+    }
+}

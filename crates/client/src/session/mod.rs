@@ -1,0 +1,197 @@
+//! The headless session of one profile: owns the cache and the connection supervisor, keeps the
+//! delivery promises (outbox first, catch-up on every connect, each (room, seq) once, in order)
+//! and tells the app what happened through one stream of [`AppEvent`]s.
+//!
+//! The network side runs in one worker task (`worker.rs`: catch-up, live events, outbox drain in
+//! `catch_up.rs`); the methods here read the cache or write the outbox, so they answer at once,
+//! online or not. Only [`Session::history`] (`history.rs`) asks the relay, for what the cache
+//! lacks below a room's cursor.
+
+mod catch_up;
+mod event;
+mod history;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use natter_protocol::model::Seq;
+use natter_protocol::{validate, Message, Room, WireError};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::cache::{Cache, CacheError, OutboxItem};
+use crate::supervisor::{ConnectionState, Supervisor, SupervisorConfig};
+
+pub use event::{AppEvent, ConnectionView, DeliveryState};
+
+/// How long [`Session::stop`] lets the worker finish its current step.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// The app's end of the event stream.
+pub type AppEvents = mpsc::UnboundedReceiver<AppEvent>;
+
+/// What a session needs to start.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The profile directory holding the cache.
+    pub profile_dir: PathBuf,
+    /// Who is signed in, when known: receipts about this user move the cached read position.
+    pub username: Option<String>,
+    /// Relay URL, token and connection tuning.
+    pub supervisor: SupervisorConfig,
+    /// How long to wait before retrying after a transient refusal (`rate_limited`, `internal`).
+    pub retry_after: Duration,
+}
+
+impl SessionConfig {
+    pub fn new(
+        profile_dir: impl Into<PathBuf>,
+        url: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        Self {
+            profile_dir: profile_dir.into(),
+            username: None,
+            supervisor: SupervisorConfig::new(url, token),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// Refused before anything was written or sent (e.g. a blank or too long body).
+    #[error("refused: {0}")]
+    Refused(WireError),
+}
+
+/// A running session. Stop it with [`stop`](Self::stop) (dropping it stops it too, unbounded).
+#[derive(Debug)]
+pub struct Session {
+    cache: Cache,
+    events: mpsc::UnboundedSender<AppEvent>,
+    nudge: mpsc::UnboundedSender<()>,
+    /// Held while a send is written and announced, and while the worker reads the outbox, so the
+    /// app always hears "pending" before "sent".
+    outbox_lock: Arc<Mutex<()>>,
+    connection: watch::Receiver<ConnectionState>,
+    supervisor: Option<Supervisor>,
+    stop: Option<oneshot::Sender<()>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    /// Opens the profile's cache (readable at once, before any network) and starts connecting.
+    pub async fn start(config: SessionConfig) -> Result<(Self, AppEvents), SessionError> {
+        let cache = Cache::open(&config.profile_dir).await?;
+        let (events, app_events) = mpsc::unbounded_channel();
+        let (nudge, nudges) = mpsc::unbounded_channel();
+        let (server_tx, server_rx) = mpsc::unbounded_channel();
+        let (stop, stopped) = oneshot::channel();
+        let outbox_lock = Arc::new(Mutex::new(()));
+        let supervisor = Supervisor::start(config.supervisor.clone(), server_tx);
+        let connection = supervisor.state();
+        let worker = worker::Worker {
+            cache: cache.clone(),
+            events: events.clone(),
+            username: config.username.clone(),
+            retry_after: config.retry_after,
+            outbox_lock: outbox_lock.clone(),
+            state: supervisor.state(),
+            caught_up: None,
+            retry_at: None,
+        };
+        let worker = tokio::spawn(worker.run(server_rx, nudges, stopped));
+        Ok((
+            Self {
+                cache,
+                events,
+                nudge,
+                outbox_lock,
+                connection,
+                supervisor: Some(supervisor),
+                stop: Some(stop),
+                worker: Some(worker),
+            },
+            app_events,
+        ))
+    }
+
+    /// Queues a message: validated, written to the outbox before any network I/O, announced as
+    /// pending, then sent by the worker as soon as it can (now, or after the next connect).
+    pub async fn send(&self, room_id: &str, body: &str) -> Result<OutboxItem, SessionError> {
+        validate::id(room_id).map_err(SessionError::Refused)?;
+        validate::body(body).map_err(SessionError::Refused)?;
+        let item = {
+            let _outbox = self.outbox_lock.lock().await;
+            let item = self.cache.enqueue(room_id, body).await?;
+            let _ = self.events.send(AppEvent::MessageState {
+                client_id: item.client_id.clone(),
+                room_id: item.room_id.clone(),
+                state: DeliveryState::Pending,
+            });
+            item
+        };
+        let _ = self.nudge.send(());
+        Ok(item)
+    }
+
+    /// Every cached room, by name.
+    pub async fn rooms(&self) -> Result<Vec<Room>, SessionError> {
+        Ok(self.cache.rooms().await?)
+    }
+
+    /// Up to `limit` cached messages of a room before `before_seq` (the newest when `None`),
+    /// oldest first.
+    pub async fn messages(
+        &self,
+        room_id: &str,
+        before_seq: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, SessionError> {
+        Ok(self.cache.messages(room_id, before_seq, limit).await?)
+    }
+
+    /// Sends not acked yet, oldest first.
+    pub async fn pending(&self) -> Result<Vec<OutboxItem>, SessionError> {
+        Ok(self.cache.pending().await?)
+    }
+
+    /// One send, whatever its state.
+    pub async fn outbox_item(&self, client_id: &str) -> Result<Option<OutboxItem>, SessionError> {
+        Ok(self.cache.outbox_item(client_id).await?)
+    }
+
+    /// The supervisor's connection state, to watch.
+    pub fn connection(&self) -> watch::Receiver<ConnectionState> {
+        self.connection.clone()
+    }
+
+    /// The profile's cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Stops the worker and the supervisor (bounded), then closes the cache.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut worker) = self.worker.take() {
+            // The worker notices the stop between steps; a step stuck on the network is cut short
+            // (safe: an unacked send stays pending and is retried with the same client_id).
+            if tokio::time::timeout(STOP_GRACE, &mut worker).await.is_err() {
+                worker.abort();
+                let _ = worker.await;
+            }
+        }
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.stop().await;
+        }
+        self.cache.close().await;
+    }
+}
