@@ -1,7 +1,9 @@
-//! natter-client: the Tauri-free core of the Natter desktop app — the local cache of a profile,
+//! natter-client: the Tauri-free core of the Natter desktop app — the [`account`] calls over HTTP,
+//! the local cache of a profile,
 //! the transport boundary over rust_socketio, the connection supervisor, and the [`session`] that
 //! ties them together and keeps the delivery promises.
 
+pub mod account;
 pub mod cache;
 pub mod profile;
 pub mod session;

@@ -70,7 +70,7 @@ async fn connected(events: &mut AppEvents) {
         matches!(
             e,
             AppEvent::Connection {
-                state: ConnectionView::Connected
+                state: ConnectionView::Connected { .. }
             }
         )
         .then_some(())

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use natter_protocol::limits::{HISTORY_MAX_LIMIT, MAX_SYNC_CURSORS};
 use natter_protocol::model::{Id, Seq};
-use natter_protocol::requests::{History, SendMessage, Sync};
+use natter_protocol::requests::{History, MarkRead, SendMessage, Sync};
 use natter_protocol::{Message, Room};
 
 use super::event::{AppEvent, DeliveryState};
@@ -35,6 +35,7 @@ impl Worker {
                 .await
                 .map_err(|e| self.halt(e))?;
             if page == 0 {
+                self.push_read_positions(conn, &ack.rooms).await?;
                 self.cache.replace_rooms(&ack.rooms).await?;
                 for room in &ack.rooms {
                     self.emit(AppEvent::Room { room: room.clone() });
@@ -64,6 +65,33 @@ impl Worker {
         for room_id in self.cache.cursors().await?.into_keys() {
             let filled = self.fill_gaps(conn, &room_id).await?;
             self.emit_messages(filled);
+        }
+        Ok(())
+    }
+
+    /// Tells the relay about read positions this profile moved while offline (the cache holds a
+    /// higher `read_seq` than the relay's copy of the room).
+    async fn push_read_positions(&self, conn: &Connection, rooms: &[Room]) -> Result<(), Halt> {
+        let cached = self.cache.rooms().await?;
+        for room in rooms {
+            let ahead = cached
+                .iter()
+                .find(|c| c.id == room.id)
+                .filter(|c| c.read_seq > room.read_seq);
+            if let Some(c) = ahead {
+                let read = MarkRead {
+                    room_id: room.id.clone(),
+                    seq: c.read_seq,
+                };
+                match conn.request(&read).await {
+                    Ok(_) => {}
+                    // Best effort: a refusal must not hold up the catch-up.
+                    Err(RequestError::Refused(error)) => {
+                        tracing::info!(room_id = room.id, %error, "read position refused");
+                    }
+                    Err(e) => return Err(self.halt(e)),
+                }
+            }
         }
         Ok(())
     }
@@ -169,6 +197,16 @@ impl Worker {
                 body: item.body.clone(),
             };
             match conn.request(&request).await {
+                Ok(ack) if ack.message.client_id != item.client_id => {
+                    // Never file another request's answer: drop this connection and resend.
+                    tracing::error!(
+                        expected = item.client_id,
+                        got = ack.message.client_id,
+                        "message:send answered for another client_id"
+                    );
+                    conn.kill("an ack for another request");
+                    return Err(Halt::Dead);
+                }
                 Ok(ack) => {
                     let seq = ack.message.seq;
                     self.cache.mark_sent(&item.client_id, seq).await?;

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::cache::OutboxState;
 use crate::supervisor::{ConnectionState, OfflineReason};
+use crate::transport::TransportKind;
 
 /// Something the app should show. Each (room, seq) arrives as [`AppEvent::Message`] exactly once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,13 +63,15 @@ impl From<&OutboxState> for DeliveryState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionView {
-    /// Attempt `attempt` runs (`retry_in_ms: None`) or starts in `retry_in_ms`.
+    /// Attempt `attempt` runs (`retry_in_ms: None`) or the next one starts in `retry_in_ms`
+    /// (counted from when the event was made: a countdown for the status line).
     Connecting {
         attempt: u32,
         retry_in_ms: Option<u64>,
     },
-    /// Connected and caught up.
-    Connected,
+    /// Connected and caught up, over `transport` (`websocket`, or `polling` after a failed
+    /// WebSocket handshake).
+    Connected { transport: TransportKind },
     /// Not trying: `unauthorized` (log in again) or `stopped`.
     Offline { reason: String },
 }
@@ -134,11 +137,24 @@ mod tests {
         assert_eq!(serde_json::from_value::<AppEvent>(value)?, typing);
 
         let connected = AppEvent::Connection {
-            state: ConnectionView::Connected,
+            state: ConnectionView::Connected {
+                transport: TransportKind::WebSocket,
+            },
         };
         assert_eq!(
             serde_json::to_value(&connected)?,
-            json!({"type": "connection", "state": {"state": "connected"}})
+            json!({"type": "connection", "state": {"state": "connected", "transport": "websocket"}})
+        );
+        let retrying = AppEvent::Connection {
+            state: ConnectionView::Connecting {
+                attempt: 3,
+                retry_in_ms: Some(1500),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&retrying)?,
+            json!({"type": "connection",
+                   "state": {"state": "connecting", "attempt": 3, "retry_in_ms": 1500}})
         );
         Ok(())
     }

@@ -5,15 +5,19 @@
 //! The network side runs in one worker task (`worker.rs`: catch-up, live events, outbox drain in
 //! `catch_up.rs`); the methods here read the cache or write the outbox, so they answer at once,
 //! online or not. Only [`Session::history`] (`history.rs`) asks the relay, for what the cache
-//! lacks below a room's cursor.
+//! lacks below a room's cursor; the room calls (`rooms.rs`: create, invite, leave, DM, read) and
+//! typing (`typing.rs`) need the connection and say so with [`SessionError::Offline`].
 
 mod catch_up;
 mod event;
 mod history;
+mod rooms;
+mod typing;
 mod worker;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use natter_protocol::model::Seq;
@@ -23,6 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::cache::{Cache, CacheError, OutboxItem};
 use crate::supervisor::{ConnectionState, Supervisor, SupervisorConfig};
+use crate::transport::Connection;
 
 pub use event::{AppEvent, ConnectionView, DeliveryState};
 
@@ -43,6 +48,9 @@ pub struct SessionConfig {
     pub supervisor: SupervisorConfig,
     /// How long to wait before retrying after a transient refusal (`rate_limited`, `internal`).
     pub retry_after: Duration,
+    /// How long a remote `typing: true` holds without a refresh before the session announces
+    /// `typing: false` for that user itself (~5 s).
+    pub typing_expiry: Duration,
 }
 
 impl SessionConfig {
@@ -56,6 +64,7 @@ impl SessionConfig {
             username: None,
             supervisor: SupervisorConfig::new(url, token),
             retry_after: Duration::from_secs(1),
+            typing_expiry: typing::REMOTE_TYPING_EXPIRY,
         }
     }
 }
@@ -64,9 +73,17 @@ impl SessionConfig {
 pub enum SessionError {
     #[error(transparent)]
     Cache(#[from] CacheError),
-    /// Refused before anything was written or sent (e.g. a blank or too long body).
+    /// Refused, locally before anything was written or sent (e.g. a blank or too long body), or
+    /// by the relay (e.g. `forbidden`, `not_found`).
     #[error("refused: {0}")]
     Refused(WireError),
+    /// The call needs the relay and there is no usable connection (or it died during the call).
+    /// Nothing was queued: try again once connected.
+    #[error("offline: not connected to the relay")]
+    Offline,
+    /// The relay answered something this client does not understand.
+    #[error("unexpected answer from the relay: {0}")]
+    Protocol(String),
 }
 
 /// A running session. Stop it with [`stop`](Self::stop) (dropping it stops it too, unbounded).
@@ -79,6 +96,8 @@ pub struct Session {
     /// app always hears "pending" before "sent".
     outbox_lock: Arc<Mutex<()>>,
     connection: watch::Receiver<ConnectionState>,
+    /// Rooms where we told the relay `typing: true`, and when (the throttle and the "clear" state).
+    typing: Arc<StdMutex<HashMap<String, tokio::time::Instant>>>,
     supervisor: Option<Supervisor>,
     stop: Option<oneshot::Sender<()>>,
     worker: Option<JoinHandle<()>>,
@@ -104,6 +123,7 @@ impl Session {
             state: supervisor.state(),
             caught_up: None,
             retry_at: None,
+            remote_typing: typing::RemoteTyping::new(config.typing_expiry),
         };
         let worker = tokio::spawn(worker.run(server_rx, nudges, stopped));
         Ok((
@@ -113,6 +133,7 @@ impl Session {
                 nudge,
                 outbox_lock,
                 connection,
+                typing: Arc::default(),
                 supervisor: Some(supervisor),
                 stop: Some(stop),
                 worker: Some(worker),
@@ -123,6 +144,7 @@ impl Session {
 
     /// Queues a message: validated, written to the outbox before any network I/O, announced as
     /// pending, then sent by the worker as soon as it can (now, or after the next connect).
+    /// If we were typing in that room, `typing: false` goes out too (best effort, not awaited).
     pub async fn send(&self, room_id: &str, body: &str) -> Result<OutboxItem, SessionError> {
         validate::id(room_id).map_err(SessionError::Refused)?;
         validate::body(body).map_err(SessionError::Refused)?;
@@ -137,6 +159,7 @@ impl Session {
             item
         };
         let _ = self.nudge.send(());
+        self.stop_typing_in_background(room_id);
         Ok(item)
     }
 
@@ -169,6 +192,16 @@ impl Session {
     /// The supervisor's connection state, to watch.
     pub fn connection(&self) -> watch::Receiver<ConnectionState> {
         self.connection.clone()
+    }
+
+    /// The current connection, if it is usable.
+    fn live_connection(&self) -> Option<Arc<Connection>> {
+        match &*self.connection.borrow() {
+            ConnectionState::Connected { transport } if transport.is_alive() => {
+                Some(transport.clone())
+            }
+            _ => None,
+        }
     }
 
     /// The profile's cache.

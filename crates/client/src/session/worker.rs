@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 
 use super::event::{AppEvent, ConnectionView};
+use super::typing::RemoteTyping;
 use crate::cache::{Cache, CacheError};
 use crate::supervisor::ConnectionState;
 use crate::transport::{Connection, RequestError, ServerEvent};
@@ -42,6 +43,8 @@ pub(super) struct Worker {
     /// The connection the last complete catch-up ran on.
     pub(super) caught_up: Option<Weak<Connection>>,
     pub(super) retry_at: Option<Instant>,
+    /// Remote typing indicators and when each runs out.
+    pub(super) remote_typing: RemoteTyping,
 }
 
 impl Worker {
@@ -53,13 +56,8 @@ impl Worker {
     ) {
         self.on_state().await;
         loop {
-            let retry_at = self.retry_at;
-            let retry = async move {
-                match retry_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let retry = sleep_until(self.retry_at);
+            let typing_expires = sleep_until(self.remote_typing.next_deadline());
             tokio::select! {
                 biased;
                 _ = &mut stopped => break,
@@ -80,6 +78,11 @@ impl Worker {
                 () = retry => {
                     self.retry_at = None;
                     self.resume().await;
+                }
+                () = typing_expires => {
+                    for stopped in self.remote_typing.expire(Instant::now()) {
+                        self.emit(AppEvent::Typing(stopped));
+                    }
                 }
             }
         }
@@ -132,7 +135,9 @@ impl Worker {
         if outcome.is_ok() {
             self.caught_up = Some(Arc::downgrade(&conn));
             self.emit(AppEvent::Connection {
-                state: ConnectionView::Connected,
+                state: ConnectionView::Connected {
+                    transport: conn.kind(),
+                },
             });
             let drained = self.drain(&conn).await;
             self.settle(drained);
@@ -177,6 +182,10 @@ impl Worker {
     async fn on_server_event(&mut self, event: ServerEvent) {
         let outcome = match event {
             ServerEvent::Message(event) => {
+                let m = &event.message;
+                if let Some(stopped) = self.remote_typing.message_from(&m.room_id, &m.sender) {
+                    self.emit(AppEvent::Typing(stopped));
+                }
                 let conn = self.connection();
                 self.store_messages(conn.as_deref(), vec![event.message])
                     .await
@@ -196,7 +205,9 @@ impl Worker {
                 moved.map_err(Halt::from)
             }
             ServerEvent::Typing(event) => {
-                self.emit(AppEvent::Typing(event));
+                if self.remote_typing.heard(&event, Instant::now()) {
+                    self.emit(AppEvent::Typing(event));
+                }
                 Ok(())
             }
             ServerEvent::Presence(event) => {
@@ -205,5 +216,13 @@ impl Worker {
             }
         };
         self.settle(outcome);
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

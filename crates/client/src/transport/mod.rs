@@ -20,6 +20,26 @@ use decode::{connect_error_message, error_text, first_arg};
 /// Where events of every connection go; unbounded because callbacks must never wait.
 pub type EventSink = mpsc::UnboundedSender<ServerEvent>;
 
+/// Which Engine.IO transport a connection runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    /// The default: one WebSocket.
+    #[serde(rename = "websocket")]
+    WebSocket,
+    /// HTTP long-polling, used when the WebSocket handshake fails (e.g. a proxy refusing upgrades).
+    Polling,
+}
+
+impl TransportKind {
+    fn socketio(self) -> TransportType {
+        match self {
+            Self::WebSocket => TransportType::Websocket,
+            Self::Polling => TransportType::Polling,
+        }
+    }
+}
+
 /// How long connecting and each request may take.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -76,6 +96,7 @@ enum Link {
 /// One authenticated Socket.IO connection. Drop it (or [`close`](Self::close) it) once dead.
 pub struct Connection {
     socket: SioClient,
+    kind: TransportKind,
     link: Arc<watch::Sender<Link>>,
     timeouts: Timeouts,
     /// rust_socketio's ack table is unsafe with several outstanding acks: one request at a time.
@@ -85,14 +106,44 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
+            .field("kind", &self.kind)
             .field("link", &*self.link.borrow())
             .finish_non_exhaustive()
     }
 }
 
-/// Opens a fresh rust_socketio client to `url` with `auth: {token}` over WebSocket and resolves
-/// once the relay sends CONNECT. Decoded events go to `events` from then on.
+/// Opens a fresh rust_socketio client to `url` with `auth: {token}` and resolves once the relay
+/// sends CONNECT. Decoded events go to `events` from then on.
+///
+/// WebSocket first; if that fails short of a refusal or a timeout (e.g. a proxy that answers the
+/// upgrade with 403), the same attempt is made again over HTTP long-polling.
+/// [`Connection::kind`] says which one is in use.
 pub async fn connect(
+    url: &str,
+    token: &str,
+    timeouts: Timeouts,
+    events: EventSink,
+) -> Result<Connection, ConnectError> {
+    match connect_via(
+        TransportKind::WebSocket,
+        url,
+        token,
+        timeouts,
+        events.clone(),
+    )
+    .await
+    {
+        Err(ConnectError::Transport(reason)) => {
+            tracing::debug!(%reason, "WebSocket connect failed; trying long-polling");
+            connect_via(TransportKind::Polling, url, token, timeouts, events).await
+        }
+        other => other,
+    }
+}
+
+/// [`connect`] over one transport only, without fallback.
+pub async fn connect_via(
+    kind: TransportKind,
     url: &str,
     token: &str,
     timeouts: Timeouts,
@@ -106,7 +157,7 @@ pub async fn connect(
     })
     .map_err(|e| ConnectError::Transport(e.to_string()))?;
     let builder = ClientBuilder::new(url)
-        .transport_type(TransportType::Websocket)
+        .transport_type(kind.socketio())
         .reconnect(false)
         .reconnect_on_disconnect(false)
         .auth(auth)
@@ -148,6 +199,7 @@ pub async fn connect(
     // From here on `conn` owns the socket: dropping it on any error stops rust_socketio's task.
     let conn = Connection {
         socket,
+        kind,
         link,
         timeouts,
         turn: Mutex::new(()),
@@ -186,6 +238,11 @@ fn set(link: &mut Link, next: Link) -> bool {
 }
 
 impl Connection {
+    /// The transport this connection runs over.
+    pub fn kind(&self) -> TransportKind {
+        self.kind
+    }
+
     /// Whether the connection is still usable.
     pub fn is_alive(&self) -> bool {
         *self.link.borrow() == Link::Ready

@@ -126,3 +126,5 @@ pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) ->
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
+
+pub mod app;

@@ -1,0 +1,163 @@
+//! The account calls over HTTP (register, login, logout): checked locally first with the
+//! protocol's rules, then one bounded request to the relay, whose `{error:{code, message}}`
+//! answers come back as [`AccountError::Relay`].
+
+use std::time::Duration;
+
+use natter_protocol::http::{
+    AuthResponse, Credentials, HttpError, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
+};
+use natter_protocol::{validate, ErrorCode, WireError};
+
+/// How long dialling the relay may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole call may take (password hashing on the relay included).
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Refused before anything was sent (username or password breaks the rules).
+    #[error("{0}")]
+    Invalid(WireError),
+    /// The relay answered with an error: `{code, message}` as it sent them, and the HTTP status
+    /// (409 for a taken username, 401 for a wrong password, 429 when rate limited).
+    #[error("{error} (HTTP {status})")]
+    Relay { status: u16, error: WireError },
+    /// The relay could not be reached or did not answer in time.
+    #[error("network: {0}")]
+    Network(String),
+    /// The relay answered something this client does not understand.
+    #[error("unexpected answer (HTTP {status}): {reason}")]
+    Unexpected { status: u16, reason: String },
+}
+
+impl AccountError {
+    /// The wire error code, when there is one (local or the relay's).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Invalid(e) | Self::Relay { error: e, .. } => Some(e.code),
+            Self::Network(_) | Self::Unexpected { .. } => None,
+        }
+    }
+}
+
+/// Creates an account and signs it in: `POST /api/register`.
+pub async fn register(
+    server_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<AuthResponse, AccountError> {
+    credentials_call(server_url, REGISTER_PATH, username, password).await
+}
+
+/// Signs in: `POST /api/login`.
+pub async fn login(
+    server_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<AuthResponse, AccountError> {
+    credentials_call(server_url, LOGIN_PATH, username, password).await
+}
+
+/// Revokes `token` (the relay also disconnects that session's sockets): `POST /api/logout`.
+pub async fn logout(server_url: &str, token: &str) -> Result<(), AccountError> {
+    let response = client()?
+        .post(endpoint(server_url, LOGOUT_PATH))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(relay_error(response).await)
+}
+
+async fn credentials_call(
+    server_url: &str,
+    path: &str,
+    username: &str,
+    password: &str,
+) -> Result<AuthResponse, AccountError> {
+    validate::username(username).map_err(AccountError::Invalid)?;
+    validate::password(password).map_err(AccountError::Invalid)?;
+    let body = Credentials {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    };
+    let response = client()?
+        .post(endpoint(server_url, path))
+        .json(&body)
+        .send()
+        .await
+        .map_err(network)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(relay_error(response).await);
+    }
+    response
+        .json::<AuthResponse>()
+        .await
+        .map_err(|e| AccountError::Unexpected {
+            status: status.as_u16(),
+            reason: e.to_string(),
+        })
+}
+
+fn client() -> Result<reqwest::Client, AccountError> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT)
+        .build()
+        .map_err(network)
+}
+
+fn endpoint(server_url: &str, path: &str) -> String {
+    format!("{}{path}", server_url.trim_end_matches('/'))
+}
+
+fn network(e: reqwest::Error) -> AccountError {
+    AccountError::Network(e.to_string())
+}
+
+/// Turns a non-2xx answer into [`AccountError::Relay`] (or `Unexpected` without a proper body).
+async fn relay_error(response: reqwest::Response) -> AccountError {
+    let status = response.status().as_u16();
+    match response.json::<HttpError>().await {
+        Ok(body) => AccountError::Relay {
+            status,
+            error: body.error,
+        },
+        Err(e) => AccountError::Unexpected {
+            status,
+            reason: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_join_without_double_slashes() {
+        assert_eq!(
+            endpoint("http://h:1/", LOGIN_PATH),
+            "http://h:1/api/login".to_owned()
+        );
+        assert_eq!(endpoint("http://h:1", LOGOUT_PATH), "http://h:1/api/logout");
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_refused_before_any_network() {
+        // Port 9 (discard) is never dialled: validation answers first.
+        let short = register("http://127.0.0.1:9", "al", "long enough password").await;
+        assert!(matches!(short, Err(AccountError::Invalid(_))), "{short:?}");
+        let weak = login("http://127.0.0.1:9", "alice", "short").await;
+        assert_eq!(
+            weak.as_ref().err().and_then(AccountError::code),
+            Some(ErrorCode::Invalid)
+        );
+    }
+}

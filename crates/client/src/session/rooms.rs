@@ -1,0 +1,94 @@
+//! The room calls that need the relay — create, invite, leave, open a DM — and read positions.
+//! They go straight to the current connection (taking turns with the worker's requests) and
+//! fail with [`SessionError::Offline`] when there is none; nothing is queued for later.
+
+use natter_protocol::model::Seq;
+use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, MarkRead, OpenDm};
+use natter_protocol::{validate, Request, Room};
+
+use super::{Session, SessionError};
+use crate::transport::RequestError;
+
+impl Session {
+    /// Creates a group room with us and `members` (usernames). The relay also sends a `room`
+    /// event, which arrives as [`AppEvent::Room`](super::AppEvent::Room).
+    pub async fn create_room(&self, name: &str, members: &[String]) -> Result<Room, SessionError> {
+        let ack = self
+            .ask(&CreateRoom {
+                name: name.to_owned(),
+                members: members.to_vec(),
+            })
+            .await?;
+        self.cache.upsert_room(&ack.room).await?;
+        Ok(ack.room)
+    }
+
+    /// Adds `username` to a group room; answers the room after the change.
+    pub async fn invite(&self, room_id: &str, username: &str) -> Result<Room, SessionError> {
+        let ack = self
+            .ask(&InviteToRoom {
+                room_id: room_id.to_owned(),
+                username: username.to_owned(),
+            })
+            .await?;
+        self.cache.upsert_room(&ack.room).await?;
+        Ok(ack.room)
+    }
+
+    /// Leaves a group room (`general` and DMs answer `forbidden`). The room, its cached messages
+    /// and cursor are forgotten at once; no event announces it (the caller knows).
+    pub async fn leave(&self, room_id: &str) -> Result<(), SessionError> {
+        self.ask(&LeaveRoom {
+            room_id: room_id.to_owned(),
+        })
+        .await?;
+        self.cache.remove_room(room_id).await?;
+        Ok(())
+    }
+
+    /// The direct room with `username`: the same room every time.
+    pub async fn open_dm(&self, username: &str) -> Result<Room, SessionError> {
+        let ack = self
+            .ask(&OpenDm {
+                username: username.to_owned(),
+            })
+            .await?;
+        self.cache.upsert_room(&ack.room).await?;
+        Ok(ack.room)
+    }
+
+    /// Moves our read position in a room forward to `seq` (never back, clamped to the room's last
+    /// seq): in the cache at once, and on the relay when connected. Offline, the cache keeps it
+    /// and the next catch-up tells the relay.
+    pub async fn mark_read(&self, room_id: &str, seq: Seq) -> Result<(), SessionError> {
+        validate::id(room_id).map_err(SessionError::Refused)?;
+        validate::seq(seq).map_err(SessionError::Refused)?;
+        self.cache.mark_read(room_id, seq).await?;
+        match self
+            .ask(&MarkRead {
+                room_id: room_id.to_owned(),
+                seq,
+            })
+            .await
+        {
+            Ok(_) | Err(SessionError::Offline) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Validates `req` locally, then asks the relay on the current connection.
+    pub(super) async fn ask<R: Request>(&self, req: &R) -> Result<R::Ack, SessionError> {
+        req.validate().map_err(SessionError::Refused)?;
+        let conn = self.live_connection().ok_or(SessionError::Offline)?;
+        conn.request(req).await.map_err(|e| match e {
+            RequestError::Refused(error) => SessionError::Refused(error),
+            RequestError::Dead(reason) => {
+                tracing::debug!(%reason, name = R::NAME, "request on a dead connection");
+                SessionError::Offline
+            }
+            RequestError::Decode { name, reason } => {
+                SessionError::Protocol(format!("{name}: {reason}"))
+            }
+        })
+    }
+}
