@@ -28,12 +28,18 @@ impl Package {
     }
 }
 
-/// Every system package, in one place. The desktop app adds its own here later
-/// (libwebkit2gtk-4.1-dev, libayatana-appindicator3-dev, librsvg2-dev, …).
+/// Every system package, in one place. The desktop app (Tauri 2 on WebKitGTK) needs the
+/// webkit2gtk 4.1 / GTK 3 / libsoup 3 headers to build, librsvg for icons and
+/// libayatana-appindicator3 for the tray.
 const PACKAGES: &[Package] = &[
     Package::always("pkg-config"),
     Package::always("libssl-dev"),
     Package::always("build-essential"),
+    Package::always("libwebkit2gtk-4.1-dev"),
+    Package::always("libgtk-3-dev"),
+    Package::always("libsoup-3.0-dev"),
+    Package::always("libayatana-appindicator3-dev"),
+    Package::always("librsvg2-dev"),
     Package::unless_on_path("nodejs", "node"),
     Package::unless_on_path("npm", "npm"),
 ];

@@ -1,0 +1,264 @@
+//! The Tauri commands: the whole API the webview has. Each is a thin adapter over
+//! `natter_client` (or the hosted relay); arguments and answers use the wire's snake_case names,
+//! errors are [`Error`] (`{code, message}`). Live updates come as events (`ui_event.rs`).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use natter_client::session::{ConnectionView, DeliveryState, Session, SessionConfig};
+use natter_client::{OutboxItem, Session as SignIn};
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room};
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::embedded::{self, Hosted};
+use crate::error::{Error, Result};
+use crate::state::{signed_out, AppState, Connected};
+use crate::ui_event;
+
+/// Cached messages per page when the UI names no limit.
+const DEFAULT_PAGE: u32 = 50;
+
+/// Which profile this instance serves.
+#[derive(Debug, Serialize)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// One of our sends as the UI shows it.
+#[derive(Debug, Serialize)]
+pub struct Queued {
+    pub client_id: String,
+    pub room_id: String,
+    pub body: String,
+    pub created_at: String,
+    pub delivery: DeliveryState,
+}
+
+impl From<OutboxItem> for Queued {
+    fn from(item: OutboxItem) -> Self {
+        Self {
+            delivery: DeliveryState::from(&item.state),
+            client_id: item.client_id,
+            room_id: item.room_id,
+            body: item.body,
+            created_at: item.created_at,
+        }
+    }
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn profile(state: State<'_, AppState>) -> ProfileInfo {
+    ProfileInfo {
+        name: state.profile.as_str().to_owned(),
+        dir: state.profile_dir.clone(),
+    }
+}
+
+/// Starts the relay in this process (if not already running) and says where it listens.
+/// `address` defaults to loopback, `port` to 7447 (a taken port falls back to a free one).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn host_locally(
+    state: State<'_, AppState>,
+    address: Option<String>,
+    port: Option<u16>,
+) -> Result<Hosted> {
+    let ip = embedded::parse_address(address.as_deref())?;
+    host(&state, ip, port.unwrap_or(embedded::DEFAULT_PORT)).await
+}
+
+/// Starts the hosted relay on `ip:port` unless one runs, and remembers where it listens.
+pub(crate) async fn host(state: &AppState, ip: IpAddr, port: u16) -> Result<Hosted> {
+    let mut relay = state.relay.lock().await;
+    if let Some(running) = relay.as_ref() {
+        return Ok(Hosted::of(running.addr()));
+    }
+    let started = embedded::start(&state.profile_dir, ip, port).await?;
+    let hosted = Hosted::of(started.addr());
+    *relay = Some(started);
+    embedded::remember(&state.profile_dir, hosted.address)?;
+    Ok(hosted)
+}
+
+/// Stops the hosted relay, if one runs, and stops hosting at the next start too.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn stop_hosting(state: State<'_, AppState>) -> Result<()> {
+    embedded::forget(&state.profile_dir)?;
+    state.stop_hosting().await
+}
+
+/// Starts a session with the relay at `server_url` with a token the UI already has (replacing
+/// any running one). Answers at once: the cache is readable now, the connection follows in
+/// `natter://event`. Not remembered for the next start; `login` / `register` are.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn connect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server_url: String,
+    token: String,
+    username: Option<String>,
+) -> Result<()> {
+    let server_url = checked_url(&server_url)?;
+    if token.is_empty() {
+        return Err(Error::Invalid("a token is needed".to_owned()));
+    }
+    let sign_in = SignIn {
+        server_url,
+        username: username.unwrap_or_default(),
+        token,
+    };
+    start_session(app, &state, sign_in).await
+}
+
+/// The server address without trailing slashes, if it is an http(s) URL.
+pub(crate) fn checked_url(server_url: &str) -> Result<String> {
+    let url = server_url.trim().trim_end_matches('/');
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_owned())
+    } else {
+        Err(Error::Invalid(
+            "the server address starts with http:// or https://".to_owned(),
+        ))
+    }
+}
+
+/// Replaces any running session with one signed in as `sign_in`, forwarding its events.
+pub(crate) async fn start_session<R: Runtime>(
+    app: AppHandle<R>,
+    state: &AppState,
+    sign_in: SignIn,
+) -> Result<()> {
+    // One writer at a time: the old session is stopped before the new one opens the cache.
+    let mut slot = state.session.write().await;
+    if let Some(old) = slot.take() {
+        old.stop().await;
+    }
+    state.set_connection_view(signed_out());
+    let mut config = SessionConfig::new(
+        state.profile_dir.clone(),
+        sign_in.server_url.clone(),
+        sign_in.token.clone(),
+    );
+    config.username = Some(sign_in.username.clone()).filter(|name| !name.is_empty());
+    let (session, events) = Session::start(config).await?;
+    state.set_connection_view(ConnectionView::Connecting {
+        attempt: 1,
+        retry_in_ms: None,
+    });
+    let forwarder = ui_event::forward(app, events, state.connection.clone());
+    *slot = Some(Connected {
+        session,
+        sign_in,
+        forwarder,
+    });
+    Ok(())
+}
+
+/// Stops the session; the cache stays on disk.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn disconnect(state: State<'_, AppState>) -> Result<()> {
+    state.disconnect().await;
+    Ok(())
+}
+
+/// The last connection state (`offline` with reason `signed_out` before `connect`).
+#[tauri::command(rename_all = "snake_case")]
+pub fn connection_state(state: State<'_, AppState>) -> ConnectionView {
+    let view = state.connection_view();
+    // The first call a page makes: in the log, it shows the UI loaded under the CSP and the ACL.
+    tracing::debug!(?view, "connection_state");
+    view
+}
+
+/// Every cached room, by name.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rooms(state: State<'_, AppState>) -> Result<Vec<Room>> {
+    Ok(state.session().await?.rooms().await?)
+}
+
+/// Cached messages of a room before `before_seq` (the newest when absent), oldest first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn messages(
+    state: State<'_, AppState>,
+    room_id: String,
+    before_seq: Option<Seq>,
+    limit: Option<u32>,
+) -> Result<Vec<Message>> {
+    let session = state.session().await?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    Ok(session.messages(&room_id, before_seq, limit).await?)
+}
+
+/// Like `messages`, but asks the relay for what the cache lacks (when online).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn history(
+    state: State<'_, AppState>,
+    room_id: String,
+    before_seq: Option<Seq>,
+    limit: Option<u32>,
+) -> Result<Vec<Message>> {
+    let session = state.session().await?;
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    Ok(session.history(&room_id, before_seq, limit).await?)
+}
+
+/// Queues a message (written to the outbox first, so it survives restarts) and answers with it,
+/// pending; its progress arrives as `message_state` events.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    room_id: String,
+    body: String,
+) -> Result<Queued> {
+    Ok(state.session().await?.send(&room_id, &body).await?.into())
+}
+
+/// Our sends not acked yet, oldest first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pending(state: State<'_, AppState>) -> Result<Vec<Queued>> {
+    let items = state.session().await?.pending().await?;
+    Ok(items.into_iter().map(Queued::from).collect())
+}
+
+/// Creates a group room with us and `members` (usernames).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_room(
+    state: State<'_, AppState>,
+    name: String,
+    members: Vec<String>,
+) -> Result<Room> {
+    Ok(state.session().await?.create_room(&name, &members).await?)
+}
+
+/// Adds `username` to a group room; answers the room after the change.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn invite(state: State<'_, AppState>, room_id: String, username: String) -> Result<Room> {
+    Ok(state.session().await?.invite(&room_id, &username).await?)
+}
+
+/// Leaves a group room (`general` and DMs answer `forbidden`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn leave(state: State<'_, AppState>, room_id: String) -> Result<()> {
+    Ok(state.session().await?.leave(&room_id).await?)
+}
+
+/// The direct room with `username` (the same one every time).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_dm(state: State<'_, AppState>, username: String) -> Result<Room> {
+    Ok(state.session().await?.open_dm(&username).await?)
+}
+
+/// Moves our read position in a room forward to `seq`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mark_read(state: State<'_, AppState>, room_id: String, seq: Seq) -> Result<()> {
+    Ok(state.session().await?.mark_read(&room_id, seq).await?)
+}
+
+/// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session
+/// decides what reaches the relay.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn typing(state: State<'_, AppState>, room_id: String, typing: bool) -> Result<()> {
+    Ok(state.session().await?.typing(&room_id, typing).await?)
+}

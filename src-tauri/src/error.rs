@@ -1,0 +1,113 @@
+//! The one error type of the desktop commands, and the one place that decides what the webview
+//! sees: `{code, message}`, the relay's codes where the failure came from the relay or the
+//! rules (`invalid`, `forbidden`, …), plus a few local ones (`not_connected`: no session yet;
+//! `offline`: the call needs the relay and it is not reachable now; `network`: an account call got
+//! no answer; `profile`, `host`).
+
+use natter_client::account::AccountError;
+use natter_client::session::SessionError;
+use natter_client::ProfileError;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command that needs a session ran before `connect`.
+    #[error("not connected: connect to a relay first")]
+    NotConnected,
+    /// The arguments of a command were refused before anything happened.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// Register, login or logout failed (refused by the rules or the relay, or no answer).
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// "Host on this computer" could not start or stop the relay.
+    #[error("cannot host the relay: {0}")]
+    Host(String),
+}
+
+impl Error {
+    /// The stable code the UI switches on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotConnected => "not_connected",
+            Self::Invalid(_) => "invalid",
+            Self::Session(SessionError::Refused(wire)) => wire.code.as_str(),
+            Self::Session(SessionError::Offline) => "offline",
+            // The cache, an answer the client does not understand, and whatever comes later.
+            Self::Session(_) => "internal",
+            Self::Profile(_) => "profile",
+            Self::Account(AccountError::Network(_)) => "network",
+            Self::Account(error) => error.code().map_or("internal", |code| code.as_str()),
+            Self::Host(_) => "host",
+        }
+    }
+
+    /// What the user is told. Cache failures keep their detail in the log, not on screen.
+    fn user_message(&self) -> String {
+        match self {
+            Self::Session(SessionError::Refused(wire)) => wire.message.clone(),
+            Self::Account(
+                AccountError::Invalid(wire) | AccountError::Relay { error: wire, .. },
+            ) => wire.message.clone(),
+            Self::Session(SessionError::Cache(_)) => "the local cache failed".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Self::Session(SessionError::Cache(detail)) = self {
+            tracing::error!(error = %detail, "cache failure reported to the UI as internal");
+        }
+        let mut out = serializer.serialize_struct("Error", 2)?;
+        out.serialize_field("code", self.code())?;
+        out.serialize_field("message", &self.user_message())?;
+        out.end()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_protocol::{ErrorCode, WireError};
+    use serde_json::json;
+
+    #[test]
+    fn errors_serialize_as_code_and_message() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::to_value(Error::NotConnected)?,
+            json!({"code": "not_connected", "message": "not connected: connect to a relay first"})
+        );
+        let refused = Error::Session(SessionError::Refused(WireError::new(
+            ErrorCode::TooLarge,
+            "body is too long",
+        )));
+        assert_eq!(
+            serde_json::to_value(refused)?,
+            json!({"code": "too_large", "message": "body is too long"})
+        );
+        let taken = Error::Account(AccountError::Relay {
+            status: 409,
+            error: WireError::new(ErrorCode::Invalid, "username taken"),
+        });
+        assert_eq!(
+            serde_json::to_value(taken)?,
+            json!({"code": "invalid", "message": "username taken"})
+        );
+        let unreachable = Error::Account(AccountError::Network("refused".to_owned()));
+        assert_eq!(serde_json::to_value(unreachable)?["code"], "network");
+        assert_eq!(
+            serde_json::to_value(Error::Session(SessionError::Offline))?["code"],
+            "offline"
+        );
+        Ok(())
+    }
+}

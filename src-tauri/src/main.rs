@@ -1,0 +1,9 @@
+//! The desktop binary: everything lives in the library (`natter_desktop::run`).
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    if let Err(error) = natter_desktop::run() {
+        eprintln!("natter: {error}");
+        std::process::exit(1);
+    }
+}

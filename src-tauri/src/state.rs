@@ -1,0 +1,131 @@
+//! The app's managed state, one value handed to every command (no statics): which profile this
+//! window serves, the running session (if connected) and the relay hosted in-process (if any).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::time::Duration;
+
+use natter_client::session::{ConnectionView, Session};
+use natter_client::{ProfileName, Session as SignIn};
+use natter_relay::Relay;
+use tauri::async_runtime::JoinHandle;
+use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
+
+use crate::error::{Error, Result};
+
+/// How long a stopped session's forwarder may take to pass on its last events.
+const FORWARDER_DRAIN: Duration = Duration::from_secs(2);
+
+/// The reason `connection_state` gives before any `connect` (and after `disconnect`).
+pub const SIGNED_OUT: &str = "signed_out";
+
+/// A session and the task forwarding its events to the webview.
+#[derive(Debug)]
+pub struct Connected {
+    pub session: Session,
+    /// The relay, user and token this session signed in with (its Debug hides the token).
+    pub sign_in: SignIn,
+    pub forwarder: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub profile: ProfileName,
+    pub profile_dir: PathBuf,
+    /// Commands read it in parallel; `connect` / `disconnect` replace it.
+    pub session: RwLock<Option<Connected>>,
+    pub relay: Mutex<Option<Relay>>,
+    /// The last connection state the session announced, for a UI that asks instead of listening.
+    pub connection: Arc<StdMutex<ConnectionView>>,
+}
+
+impl Connected {
+    /// Stops the session (bounded: `Session::stop` gives its worker a grace period), then lets
+    /// the forwarder pass on the session's last events; it ends when their stream closes.
+    pub async fn stop(self) -> SignIn {
+        let Self {
+            session,
+            sign_in,
+            mut forwarder,
+        } = self;
+        session.stop().await;
+        if tokio::time::timeout(FORWARDER_DRAIN, &mut forwarder)
+            .await
+            .is_err()
+        {
+            forwarder.abort();
+        }
+        sign_in
+    }
+}
+
+impl AppState {
+    pub fn new(profile: ProfileName, profile_dir: PathBuf) -> Self {
+        Self {
+            profile,
+            profile_dir,
+            session: RwLock::new(None),
+            relay: Mutex::new(None),
+            connection: Arc::new(StdMutex::new(signed_out())),
+        }
+    }
+
+    /// The running session, or `not_connected`. Held only for one command.
+    pub async fn session(&self) -> Result<RwLockReadGuard<'_, Session>> {
+        RwLockReadGuard::try_map(self.session.read().await, |connected| {
+            connected.as_ref().map(|c| &c.session)
+        })
+        .map_err(|_| Error::NotConnected)
+    }
+
+    pub fn connection_view(&self) -> ConnectionView {
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_connection_view(&self, view: ConnectionView) {
+        *self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = view;
+    }
+
+    /// Stops the session, if any, and says how it was signed in.
+    pub async fn disconnect(&self) -> Option<SignIn> {
+        let mut slot = self.session.write().await;
+        let sign_in = match slot.take() {
+            Some(connected) => Some(connected.stop().await),
+            None => None,
+        };
+        self.set_connection_view(signed_out());
+        sign_in
+    }
+
+    /// Stops the hosted relay, if any (bounded by `Relay::stop`).
+    pub async fn stop_hosting(&self) -> Result<()> {
+        let relay = self.relay.lock().await.take();
+        if let Some(relay) = relay {
+            relay
+                .stop()
+                .await
+                .map_err(|error| Error::Host(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Everything this state runs, stopped: called when the app exits.
+    pub async fn shutdown(&self) {
+        self.disconnect().await;
+        if let Err(error) = self.stop_hosting().await {
+            tracing::warn!(%error, "the hosted relay did not stop cleanly");
+        }
+    }
+}
+
+pub fn signed_out() -> ConnectionView {
+    ConnectionView::Offline {
+        reason: SIGNED_OUT.to_owned(),
+    }
+}

@@ -1,0 +1,73 @@
+//! The one stream of UI events: every `natter_client` [`AppEvent`] goes to the webview under
+//! [`EVENT`], as the client's tagged JSON, in order. Bursts (a catch-up of hundreds of messages)
+//! are coalesced: what is queued when the forwarder wakes goes out as one array, so the payload
+//! is always `AppEvent[]`.
+
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+
+use natter_client::session::{AppEvent, AppEvents, ConnectionView};
+use tauri::async_runtime::JoinHandle;
+use tauri::{AppHandle, Emitter, Runtime};
+
+/// The event name the webview listens to (`window.__TAURI__.event.listen`).
+pub const EVENT: &str = "natter://event";
+
+/// The most events in one emit, so one huge burst does not become one huge IPC message.
+pub const MAX_BATCH: usize = 256;
+
+/// Forwards `events` to every webview of `app` until the session closes its stream, keeping
+/// `connection` at the last announced connection state.
+pub fn forward<R: Runtime>(
+    app: AppHandle<R>,
+    mut events: AppEvents,
+    connection: Arc<StdMutex<ConnectionView>>,
+) -> JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while events.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            if let Some(view) = last_connection(&batch) {
+                *connection.lock().unwrap_or_else(PoisonError::into_inner) = view;
+            }
+            if let Err(error) = app.emit(EVENT, &batch) {
+                tracing::warn!(%error, "could not emit UI events");
+            }
+            batch.clear();
+        }
+    })
+}
+
+/// The newest connection state in a batch, if it holds one.
+fn last_connection(batch: &[AppEvent]) -> Option<ConnectionView> {
+    batch.iter().rev().find_map(|event| match event {
+        AppEvent::Connection { state } => Some(state.clone()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_connection_state_wins() {
+        let connecting = ConnectionView::Connecting {
+            attempt: 1,
+            retry_in_ms: None,
+        };
+        let batch = vec![
+            AppEvent::Connection { state: connecting },
+            AppEvent::Connection {
+                state: ConnectionView::Offline {
+                    reason: "stopped".to_owned(),
+                },
+            },
+        ];
+        assert_eq!(
+            last_connection(&batch),
+            Some(ConnectionView::Offline {
+                reason: "stopped".to_owned()
+            })
+        );
+        assert_eq!(last_connection(&[]), None);
+    }
+}

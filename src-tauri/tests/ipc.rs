@@ -1,0 +1,237 @@
+//! The app built on Tauri's mock runtime, with its real `tauri.conf.json` and capabilities,
+//! driven only through IPC as the webview would: the ACL lets Natter's commands through and
+//! refuses others; before `connect` the state is well defined; after hosting a relay in-process
+//! and registering, rooms come back, a sent message arrives on the `natter://event` stream, room
+//! calls reach the relay, and after a restart `resume` hosts the relay again and signs in with
+//! the saved token, until logout.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use natter_client::ProfileName;
+use natter_desktop::{ui_event, AppState};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
+use tokio::sync::mpsc;
+
+/// The bound on every wait in this test.
+const WAIT: Duration = Duration::from_secs(30);
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: if cfg!(windows) {
+            "http://tauri.localhost"
+        } else {
+            "tauri://localhost"
+        }
+        .parse()
+        .map_err(|_| json!("bad url"))?,
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap_or_default())
+}
+
+/// Runs `future` on Tauri's runtime (where the commands run too), bounded by [`WAIT`].
+fn wait<F: Future>(future: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+    tauri::async_runtime::block_on(async move { tokio::time::timeout(WAIT, future).await })
+}
+
+/// Calls `cmd` until `done` holds for its answer (bounded by [`WAIT`]).
+fn invoke_until(
+    webview: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    wait(async {
+        loop {
+            if let Ok(answer) = invoke(webview, cmd, json!({})) {
+                if done(&answer) {
+                    return answer;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .map_err(|_| format!("`{cmd}` did not reach the expected answer within {WAIT:?}").into())
+}
+
+#[test]
+fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+
+    let (events_tx, mut events) = mpsc::unbounded_channel::<Value>();
+    app.listen_any(ui_event::EVENT, move |event| {
+        if let Ok(batch) = serde_json::from_str::<Vec<Value>>(event.payload()) {
+            for one in batch {
+                let _ = events_tx.send(one);
+            }
+        }
+    });
+
+    // Before connecting: a defined state, and a typed error for what needs a session.
+    assert_eq!(
+        invoke(&webview, "connection_state", json!({})),
+        Ok(json!({"state": "offline", "reason": "signed_out"}))
+    );
+    let refused = invoke(&webview, "rooms", json!({}))
+        .err()
+        .ok_or("rooms answered")?;
+    assert_eq!(refused["code"], "not_connected");
+    // What no capability grants is refused by the ACL: a core command left out (closing the
+    // window), and Natter's own commands from a window the capability does not name.
+    assert!(invoke(&webview, "plugin:window|close", json!({})).is_err());
+    let other = WebviewWindowBuilder::new(&app, "other", Default::default()).build()?;
+    let refused = invoke(&other, "connection_state", json!({}))
+        .err()
+        .ok_or("a window without a capability called a command")?;
+    assert!(
+        refused.get("code").is_none(),
+        "refused by the ACL: {refused}"
+    );
+
+    // Host a relay in this process (port 0: any free one), register through it, connected.
+    let hosted = invoke(&webview, "host_locally", json!({"port": 0})).map_err(|e| e.to_string())?;
+    let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
+    let account =
+        json!({"server_url": url, "username": "alice", "password": "correct horse battery"});
+    let user = invoke(&webview, "register", account).map_err(|e| e.to_string())?;
+    assert_eq!(user["username"], "alice");
+    assert!(
+        dir.path().join("relay").is_dir(),
+        "the relay keeps its data in the profile"
+    );
+
+    invoke_until(&webview, "connection_state", |v| v["state"] == "connected")?;
+    let rooms = invoke_until(&webview, "rooms", |rooms| {
+        rooms.as_array().is_some_and(|r| !r.is_empty())
+    })?;
+    let general = rooms
+        .as_array()
+        .and_then(|rooms| rooms.iter().find(|room| room["name"] == "general"))
+        .ok_or("alice is in general")?;
+    let room_id = general["id"].as_str().ok_or("room id")?.to_owned();
+
+    // A send answers at once (pending); the committed message comes back as an event.
+    let queued = invoke(
+        &webview,
+        "send_message",
+        json!({"room_id": room_id, "body": "hello from IPC"}),
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(queued["delivery"], json!({"state": "pending"}));
+    let message = wait(async {
+        while let Some(event) = events.recv().await {
+            if event["type"] == "message" && event["message"]["body"] == "hello from IPC" {
+                return Some(event);
+            }
+        }
+        None
+    })?
+    .ok_or("the event stream closed")?;
+    assert_eq!(message["message"]["sender"], "alice");
+    assert_eq!(message["message"]["client_id"], queued["client_id"]);
+
+    let cached =
+        invoke(&webview, "messages", json!({"room_id": room_id})).map_err(|e| e.to_string())?;
+    assert!(cached
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["body"] == "hello from IPC")));
+    let refused = invoke(
+        &webview,
+        "send_message",
+        json!({"room_id": room_id, "body": "  "}),
+    )
+    .err()
+    .ok_or("a blank body was accepted")?;
+    assert_eq!(refused["code"], "invalid");
+
+    // Room calls that go to the relay.
+    let team = invoke(
+        &webview,
+        "create_room",
+        json!({"name": "team", "members": []}),
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(team["kind"], "group");
+    assert_eq!(team["members"], json!(["alice"]));
+    invoke(
+        &webview,
+        "typing",
+        json!({"room_id": room_id, "typing": true}),
+    )
+    .map_err(|e| e.to_string())?;
+    let seq = message["message"]["seq"].clone();
+    invoke(
+        &webview,
+        "mark_read",
+        json!({"room_id": room_id, "seq": seq}),
+    )
+    .map_err(|e| e.to_string())?;
+
+    invoke(&webview, "disconnect", json!({})).map_err(|e| e.to_string())?;
+    assert_eq!(
+        invoke(&webview, "connection_state", json!({})),
+        Ok(json!({"state": "offline", "reason": "signed_out"}))
+    );
+
+    // The app restarts (everything stopped, as on exit): `resume` hosts the relay again on the
+    // same address and signs in with the saved token; the cache answers as before.
+    wait(app.state::<AppState>().shutdown())?;
+    drop(webview);
+    drop(app);
+    let (app, webview) = start_app(dir.path())?;
+    let resumed = invoke(&webview, "resume", json!({})).map_err(|e| e.to_string())?;
+    assert_eq!(resumed["username"], "alice");
+    // The same port unless something took it meanwhile (then the saved URL follows the relay).
+    let resumed_url = resumed["server_url"].as_str().ok_or("no url")?;
+    assert!(
+        resumed_url.starts_with("http://127.0.0.1:"),
+        "{resumed_url}"
+    );
+    if resumed_url != url {
+        eprintln!("the hosted relay moved from {url} to {resumed_url}");
+    }
+    invoke_until(&webview, "connection_state", |v| v["state"] == "connected")?;
+    let cached =
+        invoke(&webview, "messages", json!({"room_id": room_id})).map_err(|e| e.to_string())?;
+    assert!(cached
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["body"] == "hello from IPC")));
+
+    // Logout forgets the sign-in (and revokes the token): nothing to sign in with.
+    invoke(&webview, "logout", json!({})).map_err(|e| e.to_string())?;
+    assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
+    assert_eq!(
+        invoke(&webview, "connection_state", json!({})),
+        Ok(json!({"state": "offline", "reason": "signed_out"}))
+    );
+    invoke(&webview, "stop_hosting", json!({})).map_err(|e| e.to_string())?;
+    wait(app.state::<AppState>().shutdown())?;
+    Ok(())
+}
+
+/// The app on the mock runtime with its real config and capabilities, for profile folder `dir`,
+/// and its `main` window (config windows are made only once an app runs, so it is made here).
+fn start_app(
+    dir: &Path,
+) -> Result<(App<MockRuntime>, WebviewWindow<MockRuntime>), Box<dyn std::error::Error>> {
+    let state = AppState::new(ProfileName::parse("test")?, dir.to_path_buf());
+    let app = natter_desktop::app(mock_builder(), state).build(natter_desktop::context())?;
+    let webview = match app.get_webview_window("main") {
+        Some(webview) => webview,
+        None => WebviewWindowBuilder::new(&app, "main", Default::default()).build()?,
+    };
+    Ok((app, webview))
+}
