@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use natter_bench::relay::{ChildRelay, Target};
 use natter_bench::report::{Machine, Report};
+use natter_bench::scenarios::client::{self, ChildRelays, ClientOptions, ClientReport};
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
@@ -26,6 +27,40 @@ struct Cli {
 enum Command {
     /// Measure the Natter relay: send latency and durable sends per second.
     Relay(RelayArgs),
+    /// Measure the desktop client core (natter-client): catch-up after a relay restart, and
+    /// its CPU use while connected and idle.
+    Client(ClientArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ClientArgs {
+    /// Messages sent while the client is away, caught up after the relay restart.
+    #[arg(long, default_value_t = 1_000)]
+    messages: usize,
+    /// Catch-up runs, each with a fresh relay database and a fresh profile.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// The idle window after the last run, in seconds (0: skip).
+    #[arg(long, default_value_t = 30.0)]
+    idle_seconds: f64,
+    /// The relay binary to start (default: natter-relay next to this binary).
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
+    /// Write the raw results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Worker threads of the runtime the client session runs on.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+/// What `natter-bench client` prints and writes.
+#[derive(Debug, serde::Serialize)]
+struct ClientRun {
+    machine: Machine,
+    relay: String,
+    threads: usize,
+    client: ClientReport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,25 +108,69 @@ struct RelayArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Relay(args) = Cli::parse().command;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
+    match Cli::parse().command {
+        Command::Relay(args) => runtime(args.threads)?.block_on(relay(args)),
+        Command::Client(args) => runtime(args.threads)?.block_on(client(args)),
+    }
+}
+
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
         .enable_all()
         .build()
-        .context("cannot start the tokio runtime")?;
-    runtime.block_on(relay(args))
+        .context("cannot start the tokio runtime")
+}
+
+/// The relay binary to start: `--relay-bin`, or natter-relay next to this binary.
+fn relay_bin(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(bin) => Ok(bin.clone()),
+        None => Ok(std::env::current_exe()
+            .context("cannot find this binary")?
+            .with_file_name("natter-relay")),
+    }
+}
+
+async fn client(args: ClientArgs) -> anyhow::Result<()> {
+    let bin = relay_bin(args.relay_bin.as_ref())?;
+    let opts = ClientOptions {
+        messages: args.messages,
+        runs: args.runs,
+        idle: if args.idle_seconds == 0.0 {
+            Duration::ZERO
+        } else {
+            seconds(args.idle_seconds, "--idle-seconds")?
+        },
+    };
+    let mut relays = ChildRelays::new(&bin);
+    let report = client::run(&mut relays, opts).await.context("client")?;
+    let run = ClientRun {
+        machine: Machine::detect(),
+        relay: bin.display().to_string(),
+        threads: args.threads,
+        client: report,
+    };
+    let m = &run.machine;
+    println!("relay: {}  ", run.relay);
+    println!(
+        "machine: {} × {}, Linux {}; client runtime: {} worker threads\n",
+        m.nproc, m.cpu, m.kernel, run.threads
+    );
+    println!("{}", run.client.markdown());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&run)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let (child, target, relay) = match &args.url {
         Some(url) => (None, Target::new(url), url.clone()),
         None => {
-            let bin = match &args.relay_bin {
-                Some(bin) => bin.clone(),
-                None => std::env::current_exe()
-                    .context("cannot find this binary")?
-                    .with_file_name("natter-relay"),
-            };
+            let bin = relay_bin(args.relay_bin.as_ref())?;
             let child = ChildRelay::start(&bin)
                 .await
                 .with_context(|| format!("cannot start {}", bin.display()))?;

@@ -109,30 +109,43 @@ impl Target {
     }
 }
 
-/// A relay started from its binary, with a fresh data directory; killed on drop.
+/// A relay started from its binary; killed on drop.
 #[derive(Debug)]
 pub struct ChildRelay {
     child: Child,
     target: Target,
-    // Deleted when the relay is gone.
-    _data: tempfile::TempDir,
+    // A data directory of its own, deleted when the relay is gone (none when the caller owns it).
+    _data: Option<tempfile::TempDir>,
 }
 
 impl ChildRelay {
-    /// Starts `bin` on an ephemeral loopback port with limits raised out of the way.
+    /// Starts `bin` on an ephemeral loopback port, with a fresh data directory and limits raised
+    /// out of the way.
     pub async fn start(bin: &Path) -> Result<Self, Error> {
-        let spawn_err = |source| Error::Spawn {
-            path: bin.to_owned(),
-            source,
-        };
         // On the real disk (not a tmpfs), so commits pay a real fsync.
         let data = tempfile::Builder::new()
             .prefix("natter-bench-")
             .tempdir()
-            .map_err(spawn_err)?;
+            .map_err(|source| Error::Spawn {
+                path: bin.to_owned(),
+                source,
+            })?;
+        let mut relay = Self::start_at(bin, "127.0.0.1:0", data.path()).await?;
+        relay._data = Some(data);
+        Ok(relay)
+    }
+
+    /// Starts `bin` listening on `bind` (`host:port`; port 0 for an ephemeral one) with its
+    /// database in `data_dir`, which the caller keeps: starting again with the same address and
+    /// directory is a relay restart. Limits are raised out of the way.
+    pub async fn start_at(bin: &Path, bind: &str, data_dir: &Path) -> Result<Self, Error> {
+        let spawn_err = |source| Error::Spawn {
+            path: bin.to_owned(),
+            source,
+        };
         let mut child = Command::new(bin)
-            .args(["--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
+            .args(["--bind", bind, "--data-dir"])
+            .arg(data_dir)
             .args(["--login-per-minute", "100000"])
             .args(["--send-burst", "1000000", "--send-per-second", "1000000"])
             .args(["--log", "warn"])
@@ -161,7 +174,7 @@ impl ChildRelay {
         Ok(Self {
             child,
             target,
-            _data: data,
+            _data: None,
         })
     }
 

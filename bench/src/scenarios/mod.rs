@@ -2,6 +2,7 @@
 //! promises (every send acked `ok`, broadcasts exactly once and in `seq` order): a fast wrong
 //! answer is a failed run, not a good number.
 
+pub mod client;
 pub mod floor;
 pub mod latency;
 pub mod throughput;
@@ -37,6 +38,8 @@ pub enum Error {
     Task(#[from] tokio::task::JoinError),
     #[error("{0}")]
     Setup(String),
+    #[error("client session: {0}")]
+    Session(#[from] natter_client::session::SessionError),
 }
 
 /// The fields of an `ok:true` ack, or the refusal as an error.
