@@ -3,6 +3,8 @@
 //! picks it up at the next start (hosting the relay again first, if this profile hosts). The
 //! token never goes to the webview.
 
+use std::net::IpAddr;
+
 use natter_client::account;
 use natter_client::session::SessionError;
 use natter_client::{Cache, Session as SignIn};
@@ -52,7 +54,9 @@ pub async fn login<R: Runtime>(
 }
 
 /// What the app does at start: hosts the relay again if this profile hosted when it last ran,
-/// then connects with the saved sign-in, if there is one (`null` otherwise).
+/// then connects with the saved sign-in, if there is one (`null` otherwise). On a first run —
+/// nothing saved, nothing hosted — it starts hosting on this computer (127.0.0.1, port 7447 or
+/// a free one), so a new user can register there with zero setup.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn resume<R: Runtime>(
     app: AppHandle<R>,
@@ -68,6 +72,12 @@ pub async fn resume<R: Runtime>(
     let saved = cache.session().await;
     cache.close().await;
     let Some(mut saved) = saved.map_err(SessionError::from)? else {
+        if hosted.is_none() {
+            // First run (no server configured): host on this computer, on loopback, so a new
+            // user can register and chat with zero setup. `host_locally` says where.
+            let loopback = IpAddr::from([127, 0, 0, 1]);
+            host(&state, loopback, embedded::DEFAULT_PORT).await?;
+        }
         return Ok(None);
     };
     // Signed in to our own relay, which had to take another port this time: follow it.

@@ -224,6 +224,27 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
 
 /// The app on the mock runtime with its real config and capabilities, for profile folder `dir`,
 /// and its `main` window (config windows are made only once an app runs, so it is made here).
+#[test]
+fn a_first_run_hosts_on_this_computer() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_app, webview) = start_app(dir.path())?;
+    // Nothing saved, nothing hosted: `resume` signs nobody in but starts the relay here.
+    assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
+    let hosted = invoke(&webview, "host_locally", json!({})).map_err(|e| e.to_string())?;
+    let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // It is a real relay: a new user can register on it.
+    let registered = invoke(
+        &webview,
+        "register",
+        json!({"server_url": url, "username": "newcomer", "password": "correct horse battery"}),
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(registered["username"], "newcomer");
+    assert_eq!(invoke(&webview, "stop_hosting", json!({})), Ok(Value::Null));
+    Ok(())
+}
+
 fn start_app(
     dir: &Path,
 ) -> Result<(App<MockRuntime>, WebviewWindow<MockRuntime>), Box<dyn std::error::Error>> {

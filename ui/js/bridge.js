@@ -16,6 +16,18 @@ const tauri = () => {
   return api;
 };
 
+/**
+ * At start: reconnects a saved sign-in; on a first run starts hosting on this computer.
+ * @returns {Promise<{server_url: string, username: string} | null>}
+ */
+export const resume = () => tauri().core.invoke("resume");
+
+/**
+ * Where this computer's relay listens (starts it if needed).
+ * @returns {Promise<{address: string, url: string}>}
+ */
+export const hostLocally = () => tauri().core.invoke("host_locally");
+
 /** @returns {Promise<ConnectionView>} */
 export const connectionState = () => tauri().core.invoke("connection_state");
 

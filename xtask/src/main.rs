@@ -16,9 +16,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  run [ARGS...]  install missing system packages, then run the relay:
+  run [ARGS...]  install missing system packages, then start the desktop app, which
+                 hosts a relay on this computer on first run:
+                 cargo run --release -p natter-desktop -- ARGS...  (e.g. --profile bob)
+  relay [ARGS...] the relay alone, for self-hosting:
                  cargo run --release -p natter-relay -- ARGS...
-                 (`cargo xtask run --help` lists the relay's flags)
+                 (`cargo xtask relay --help` lists the relay's flags)
   test           install missing system packages and Rust components, then run
                  every check: fmt, clippy, build, cargo test, JS interop tests
   help           print this text
@@ -30,7 +33,8 @@ fn main() -> ExitCode {
     let ws = Workspace::locate();
     let result = match args.first().map(String::as_str) {
         Some("test") if args.len() == 1 => steps::test(&ws),
-        Some("run") => steps::run(&ws, &args[1..]),
+        Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
+        Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.
         Some("deps") => deps::ensure_system_packages(),
         None | Some("help" | "-h" | "--help") => {

@@ -23,15 +23,27 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `cargo xtask run ARGS`: the set-up, then the relay in release mode with ARGS.
-pub fn run(ws: &Workspace, args: &[String]) -> Result<(), Failure> {
+/// `cargo xtask run|relay ARGS`: the set-up, then `package` (the desktop app or the relay) in
+/// release mode with ARGS.
+pub fn run(ws: &Workspace, package: &str, args: &[String]) -> Result<(), Failure> {
     deps::ensure_system_packages()?;
-    let step = format!("cargo run --release -p natter-relay -- {}", args.join(" "));
+    if package == "natter-desktop" && cfg!(target_os = "linux") && !has_display() {
+        println!(
+            "note: no DISPLAY or WAYLAND_DISPLAY: the window needs a desktop session (or Xvfb)"
+        );
+    }
+    let step = format!("cargo run --release -p {package} -- {}", args.join(" "));
     let step = step.trim_end();
     println!("==> {step}");
-    let mut cmd = ws.cargo(&["run", "--release", "-p", "natter-relay", "--"]);
+    let mut cmd = ws.cargo(&["run", "--release", "-p", package, "--"]);
     cmd.args(args);
     exec(step, cmd)
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 /// The JS interop tests: the official socket.io client against the built relay binary.
