@@ -282,7 +282,7 @@ async fn a_long_absence_is_caught_up_in_order_through_sync_pages() {
     let hello = messages_until(&mut b_events, "hello").await;
     b.stop().await;
 
-    let missed = bodies("missed ", 250);
+    let missed = bodies("missed ", 500);
     let ids = send_all(&a, &missed).await;
     let seqs = sent(&mut a_events, &ids).await;
 
@@ -300,7 +300,7 @@ async fn a_long_absence_is_caught_up_in_order_through_sync_pages() {
     offline_b.stop().await;
 
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
-    let caught_up = messages_until(&mut b_events, "missed 249").await;
+    let caught_up = messages_until(&mut b_events, "missed 499").await;
     assert_in_order(&caught_up, &missed);
     assert_eq!(caught_up.iter().map(|m| m.seq).collect::<Vec<_>>(), seqs);
     assert_eq!(caught_up[0].seq, hello[0].seq + 1);
@@ -308,7 +308,7 @@ async fn a_long_absence_is_caught_up_in_order_through_sync_pages() {
         .messages(GENERAL_ROOM_ID, None, 1_000)
         .await
         .expect("cache");
-    assert_eq!(cached.len(), 251);
+    assert_eq!(cached.len(), 501);
     assert_eq!(cached[1..], caught_up[..]);
 
     a.stop().await;
