@@ -9,17 +9,16 @@ pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod ratelimit;
+pub mod serve;
 pub mod socket;
 pub mod state;
 pub mod store;
 pub mod time;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -96,7 +95,7 @@ pub async fn serve(
             }
         }
     });
-    let (layer, io) = socket::layer(state.clone());
+    let (layer, io) = socket::layer(state.clone(), config);
     let broadcaster = tokio::spawn(socket::broadcast_committed(io.clone(), committed));
     let app = http::router(state, io.clone()).layer(layer);
     let addr = listener.local_addr()?;
@@ -116,20 +115,9 @@ pub async fn serve(
         io.close().await;
         let _ = closed_tx.send(());
     };
-    // Acks and broadcasts are small frames written back to back: Nagle would hold the second
-    // one for ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful);
+    let server = serve::serve(listener, app, config.header_read_timeout(), graceful);
     let result = tokio::select! {
-        r = server => r.map_err(StartError::from),
+        () = server => Ok(()),
         () = async {
             let _ = closed_rx.await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

@@ -24,10 +24,10 @@ use tokio::sync::mpsc;
 use crate::auth::token_hash;
 use crate::state::AppState;
 use crate::time::now_rfc3339;
+use crate::Config;
 
 /// Packets queued per socket before emits to it fail (a slow reader is not waited for).
 const MAX_BUFFERED_PACKETS: usize = 1_024;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who a socket belongs to; stored in the socket's extensions at connect.
 #[derive(Debug, Clone)]
@@ -37,14 +37,17 @@ pub struct Session {
 }
 
 /// The Socket.IO layer for the axum router, with every limit set explicitly.
-pub fn layer(state: AppState) -> (SocketIoLayer, SocketIo) {
+/// The timeouts (CONNECT, pings) come from `config`.
+pub fn layer(state: AppState, config: &Config) -> (SocketIoLayer, SocketIo) {
     let max = MAX_PAYLOAD_BYTES;
     let (layer, io) = SocketIo::builder()
         .max_payload(max as u64)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
         .max_buffer_size(MAX_BUFFERED_PACKETS)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+        .ping_interval(Duration::from_secs(config.ping_interval_secs))
+        .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(state)
         .build_layer();
     io.ns("/", on_connect.with(authenticate));
@@ -87,6 +90,7 @@ impl std::fmt::Display for Refused {
 /// Runs before the CONNECT ack: anything registered here sees the client's first event.
 async fn authenticate(
     s: SocketRef,
+    io: SocketIo,
     State(state): State<AppState>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), Refused> {
@@ -111,42 +115,33 @@ async fn authenticate(
         tracing::error!(error = %e, "connect: room lookup failed");
         Refused(natter_protocol::ErrorCode::Internal.as_str())
     })?;
-    let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
+    let chat_rooms: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
+    let mut joined = chat_rooms.clone();
     joined.push(rooms::user(&user.id));
     joined.push(rooms::session(&session_id));
     s.join(joined);
+    handlers::register(&s);
+    // Counted before the CONNECT ack, so presence is settled by the time the client sees it
+    // connected, and the disconnect handler (registered with it) always balances the count.
+    // (Were the CONNECT packet itself to fail, socketioxide drops the socket without calling
+    // the handler; the count would then wait for a restart. Rare: the transport died mid-connect.)
+    s.on_disconnect(on_disconnect);
+    if state.presence.add(&user.id, s.id) {
+        presence::announce(&io, chat_rooms, &user, true, Some(now_rfc3339())).await;
+    }
     s.extensions.insert(Session {
         id: session_id,
         user,
     });
-    handlers::register(&s);
     Ok(())
 }
 
-async fn on_connect(s: SocketRef, io: SocketIo, State(state): State<AppState>) {
+async fn on_connect(s: SocketRef) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    let user = &session.user;
-    tracing::debug!(sid = %s.id, user = %user.username, transport = ?s.transport_type(), "connected");
-    // Handler first, then count, then check: whichever way a concurrent close interleaves,
-    // the socket ends up counted exactly while it is connected.
-    s.on_disconnect(on_disconnect);
-    let first = state.presence.add(&user.id, s.id);
-    if !s.connected() {
-        state.presence.remove(&user.id, s.id);
-        return;
-    }
-    if first {
-        let chat_rooms = s
-            .rooms()
-            .into_iter()
-            .filter(|r| rooms::is_chat(r))
-            .map(String::from)
-            .collect();
-        presence::announce(&io, chat_rooms, user, true, Some(now_rfc3339())).await;
-    }
-    presence::snapshot(&s, user);
+    tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
+    presence::snapshot(&s, &session.user);
 }
 
 async fn on_disconnect(

@@ -16,3 +16,4 @@ mod presence;
 mod register;
 mod resend;
 mod rooms;
+mod slow_clients;

@@ -1,0 +1,98 @@
+//! The accept loop: HTTP/1.1 with upgrades (Socket.IO's WebSocket), TCP_NODELAY, a bound on
+//! reading request headers, and graceful shutdown.
+//!
+//! `axum::serve` builds its connections without a timer, so hyper's header-read timeout never
+//! applies there: a client that opens a socket and dribbles (or never sends) its request head
+//! would hold a task and a file descriptor for as long as it likes. Hence this loop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+/// Serves `app` on `listener` until `signal` resolves; then stops accepting, asks every
+/// connection to finish its current request and close, and returns once all have.
+/// (Long-lived Socket.IO connections must be closed by the caller, e.g. `io.close()`.)
+///
+/// Every request carries [`ConnectInfo<SocketAddr>`] of its peer. `header_read_timeout` bounds
+/// how long a request head (the first one, or the next one on an idle keep-alive connection)
+/// may take to arrive in full; the connection is closed when it runs out.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    signal: impl Future<Output = ()> + Send + 'static,
+) {
+    // Dropping `signal_rx` tells the loop and every connection that shutdown began.
+    let (signal_tx, signal_rx) = watch::channel(());
+    tokio::spawn(async move {
+        signal.await;
+        drop(signal_rx);
+    });
+    // Each connection holds a receiver; `close_tx.closed()` resolves when all have ended.
+    let (close_tx, close_rx) = watch::channel(());
+
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = signal_tx.closed() => break,
+        };
+        // Acks and broadcasts are small frames written back to back: Nagle would hold the
+        // second one for ~40 ms.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut()
+                .insert(ConnectInfo::<SocketAddr>(remote));
+            app.clone().oneshot(req)
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
+        let signal_tx = signal_tx.clone();
+        let close_rx = close_rx.clone();
+        tokio::spawn(async move {
+            let mut conn = pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = signal_tx.closed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                // Header timeouts, resets, malformed requests: the client's problem.
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+            drop(close_rx);
+        });
+    }
+
+    drop(close_rx);
+    drop(listener);
+    close_tx.closed().await;
+}
