@@ -1,13 +1,30 @@
 // The only module that touches window.__TAURI__: Natter's commands and its one event stream.
+// Arguments use the wire's snake_case names (see src-tauri/README.md).
 
 /** Name of the one UI event stream; mirrors `ui_event::EVENT` in src-tauri. */
 export const EVENT = "natter://event";
 
 /**
+ * Mirrors `natter_client::session::AppEvent` (docs/client.md), serde-tagged by `type`.
+ * @typedef {{id: string, room_id: string, seq: number, sender: string, body: string,
+ *   client_id: string, sent_at: string}} Message
+ * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
+ *   last_seq: number, read_seq: number}} Room
+ * @typedef {{code: string, message: string}} WireError
+ * @typedef {{state: "pending"} | {state: "sent", seq: number} | {state: "failed", error: WireError}} DeliveryState
  * @typedef {{state: "connecting", attempt: number, retry_in_ms: number | null}
- *   | {state: "connected"}
+ *   | {state: "connected", transport: "websocket" | "polling"}
  *   | {state: "offline", reason: string}} ConnectionView
- * @typedef {{type: string} & Record<string, unknown>} AppEvent
+ * @typedef {{type: "message", message: Message}
+ *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
+ *   | {type: "room", room: Room}
+ *   | {type: "typing", room_id: string, user: string, typing: boolean}
+ *   | {type: "presence", user: string, online: boolean, last_seen: string | null}
+ *   | {type: "receipt", room_id: string, user: string, seq: number}
+ *   | {type: "connection", state: ConnectionView}} AppEvent
+ * @typedef {{client_id: string, room_id: string, body: string, created_at: string,
+ *   delivery: DeliveryState}} Queued
+ * @typedef {{server_url: string, username: string}} SignIn
  */
 
 const tauri = () => {
@@ -16,20 +33,56 @@ const tauri = () => {
   return api;
 };
 
+/** @param {string} command @param {Record<string, unknown>} [args] */
+const invoke = (command, args) => tauri().core.invoke(command, args);
+
 /**
  * At start: reconnects a saved sign-in; on a first run starts hosting on this computer.
- * @returns {Promise<{server_url: string, username: string} | null>}
+ * @returns {Promise<SignIn | null>}
  */
-export const resume = () => tauri().core.invoke("resume");
+export const resume = () => invoke("resume");
 
 /**
  * Where this computer's relay listens (starts it if needed).
  * @returns {Promise<{address: string, url: string}>}
  */
-export const hostLocally = () => tauri().core.invoke("host_locally");
+export const hostLocally = () => invoke("host_locally");
 
 /** @returns {Promise<ConnectionView>} */
-export const connectionState = () => tauri().core.invoke("connection_state");
+export const connectionState = () => invoke("connection_state");
+
+/** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
+export const register = (server_url, username, password) => invoke("register", { server_url, username, password });
+
+/** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
+export const login = (server_url, username, password) => invoke("login", { server_url, username, password });
+
+/** @returns {Promise<void>} */
+export const logout = () => invoke("logout");
+
+/** @returns {Promise<Room[]>} */
+export const rooms = () => invoke("rooms");
+
+/** Cached messages, oldest first. @param {string} room_id @param {number} [before_seq] @returns {Promise<Message[]>} */
+export const messages = (room_id, before_seq) => invoke("messages", { room_id, before_seq });
+
+/** Cache, then the relay for what it lacks; oldest first. @param {string} room_id @param {number} [before_seq] @returns {Promise<Message[]>} */
+export const history = (room_id, before_seq) => invoke("history", { room_id, before_seq });
+
+/** @param {string} room_id @param {string} body @returns {Promise<Queued>} */
+export const sendMessage = (room_id, body) => invoke("send_message", { room_id, body });
+
+/** Every unacked send (e.g. queued before a restart). @returns {Promise<Queued[]>} */
+export const pending = () => invoke("pending");
+
+/** @param {string} name @param {string[]} members @returns {Promise<Room>} */
+export const createRoom = (name, members) => invoke("create_room", { name, members });
+
+/** @param {string} room_id @param {number} seq @returns {Promise<void>} */
+export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
+
+/** @param {string} room_id @param {boolean} typing @returns {Promise<void>} */
+export const typing = (room_id, typing) => invoke("typing", { room_id, typing });
 
 /**
  * Calls `onBatch` with each batch of events (always an array), in order.

@@ -19,6 +19,7 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
     ws.cargo_step("test --workspace --locked")?;
     interop(ws)?;
+    ui_unit(ws)?;
     println!("==> all checks passed");
     Ok(())
 }
@@ -38,6 +39,14 @@ pub fn run(ws: &Workspace, package: &str, args: &[String]) -> Result<(), Failure
     let mut cmd = ws.cargo(&["run", "--release", "-p", package, "--"]);
     cmd.args(args);
     exec(step, cmd)
+}
+
+/// The UI's pure modules (state store, formatting) and page wiring, under Node's test runner.
+fn ui_unit(ws: &Workspace) -> Result<(), Failure> {
+    let mut node = Command::new("node");
+    node.args(["--test", "test/"])
+        .current_dir(ws.root.join("ui"));
+    run_step("node --test (ui/test)", &mut node)
 }
 
 fn has_display() -> bool {

@@ -1,0 +1,71 @@
+// Pure text for the views: times, typing line, unread counts, the connection banner, errors.
+
+const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * A message time in local time: "14:05" today, "Mar 3 14:05" earlier this year, "Mar 3 2025 14:05" before.
+ * @param {string} iso RFC 3339 @param {Date} [now] @returns {string}
+ */
+export const formatTime = (iso, now = new Date()) => {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return "";
+  const clock = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  const sameDay =
+    at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate();
+  if (sameDay) return clock;
+  const day = `${MONTHS[at.getMonth()]} ${at.getDate()}`;
+  return at.getFullYear() === now.getFullYear() ? `${day} ${clock}` : `${day} ${at.getFullYear()} ${clock}`;
+};
+
+/**
+ * The typing line: "" for nobody, then one name, two names, or "several people".
+ * @param {string[]} users @returns {string}
+ */
+export const typingText = (users) => {
+  if (users.length === 0) return "";
+  if (users.length === 1) return `${users[0]} is typing…`;
+  if (users.length === 2) return `${users[0]} and ${users[1]} are typing…`;
+  return "several people are typing…";
+};
+
+/** Unread messages in a room, never negative. @param {{last_seq: number, read_seq: number}} room */
+export const unreadCount = (room) => Math.max(0, room.last_seq - room.read_seq);
+
+/** The badge text: "" for none, "99+" past 99. @param {number} count */
+export const badgeText = (count) => (count <= 0 ? "" : count > 99 ? "99+" : String(count));
+
+/**
+ * The connection banner: its data-state and its words. `elapsedMs` is the time since the event
+ * arrived, so "reconnecting in Ns" counts down.
+ * @param {import("./bridge.js").ConnectionView} view @param {number} [elapsedMs]
+ * @returns {{state: "connected" | "connecting" | "offline", text: string}}
+ */
+export const connectionText = (view, elapsedMs = 0) => {
+  switch (view.state) {
+    case "connected":
+      return { state: "connected", text: "connected" };
+    case "connecting": {
+      if (view.retry_in_ms == null) return { state: "connecting", text: "connecting…" };
+      const left = Math.max(0, Math.ceil((view.retry_in_ms - elapsedMs) / 1000));
+      return { state: "connecting", text: left > 0 ? `reconnecting in ${left}s` : "connecting…" };
+    }
+    default: {
+      const reason = view.reason === "unauthorized" ? " (sign in again)" : view.reason ? ` (${view.reason.replaceAll("_", " ")})` : "";
+      return { state: "offline", text: `offline${reason}` };
+    }
+  }
+};
+
+/**
+ * A command's error (`{code, message}`, an Error, or anything) as one line.
+ * @param {unknown} error @returns {string}
+ */
+export const errorText = (error) => {
+  if (error && typeof error === "object") {
+    const e = /** @type {{code?: unknown, message?: unknown}} */ (error);
+    if (typeof e.message === "string" && e.message) return e.message;
+    if (typeof e.code === "string") return e.code;
+  }
+  return typeof error === "string" && error ? error : "something went wrong";
+};

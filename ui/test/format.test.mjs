@@ -1,0 +1,72 @@
+// Pure formatting: times, the typing line, unread badges, the connection banner, errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { badgeText, connectionText, errorText, formatTime, typingText, unreadCount } from "../js/format.js";
+
+test("typingText: nobody, one, two, three or more", () => {
+  assert.equal(typingText([]), "");
+  assert.equal(typingText(["alice"]), "alice is typing…");
+  assert.equal(typingText(["alice", "bob"]), "alice and bob are typing…");
+  assert.equal(typingText(["alice", "bob", "carol"]), "several people are typing…");
+  assert.equal(typingText(["a", "b", "c", "d", "e"]), "several people are typing…");
+});
+
+test("typingText keeps markup as plain characters (the view sets textContent)", () => {
+  assert.equal(typingText(["<img src=x onerror=alert(1)>"]), "<img src=x onerror=alert(1)> is typing…");
+});
+
+test("unreadCount is last_seq - read_seq, never negative", () => {
+  assert.equal(unreadCount({ last_seq: 10, read_seq: 7 }), 3);
+  assert.equal(unreadCount({ last_seq: 4, read_seq: 4 }), 0);
+  assert.equal(unreadCount({ last_seq: 2, read_seq: 5 }), 0);
+});
+
+test("badgeText: empty for none, the number, 99+ past 99", () => {
+  assert.equal(badgeText(0), "");
+  assert.equal(badgeText(1), "1");
+  assert.equal(badgeText(99), "99");
+  assert.equal(badgeText(100), "99+");
+});
+
+test("formatTime: clock today, month and day this year, with the year before", () => {
+  // Local-time construction keeps the test independent of the machine's time zone.
+  const now = new Date(2026, 10, 25, 18, 0);
+  assert.equal(formatTime(new Date(2026, 10, 25, 9, 5).toISOString(), now), "09:05");
+  assert.equal(formatTime(new Date(2026, 2, 3, 14, 30).toISOString(), now), "Mar 3 14:30");
+  assert.equal(formatTime(new Date(2025, 11, 31, 23, 59).toISOString(), now), "Dec 31 2025 23:59");
+  assert.equal(formatTime(new Date(2026, 10, 24, 23, 59).toISOString(), now), "Nov 24 23:59", "yesterday is not today");
+});
+
+test("formatTime: an unreadable time shows nothing rather than 'Invalid Date'", () => {
+  assert.equal(formatTime("not a time"), "");
+  assert.equal(formatTime(""), "");
+});
+
+test("connectionText: connected and connecting", () => {
+  assert.deepEqual(connectionText({ state: "connected", transport: "websocket" }), { state: "connected", text: "connected" });
+  assert.deepEqual(connectionText({ state: "connecting", attempt: 1, retry_in_ms: null }), { state: "connecting", text: "connecting…" });
+});
+
+test("connectionText: the retry countdown rounds up and counts down with elapsed time", () => {
+  const view = { state: "connecting", attempt: 3, retry_in_ms: 4200 };
+  assert.equal(connectionText(view).text, "reconnecting in 5s");
+  assert.equal(connectionText(view, 1000).text, "reconnecting in 4s");
+  assert.equal(connectionText(view, 4100).text, "reconnecting in 1s");
+  assert.equal(connectionText(view, 5000).text, "connecting…", "past the deadline the attempt is running");
+  assert.equal(connectionText(view, 5000).state, "connecting");
+});
+
+test("connectionText: offline says why", () => {
+  assert.deepEqual(connectionText({ state: "offline", reason: "stopped" }), { state: "offline", text: "offline (stopped)" });
+  assert.deepEqual(connectionText({ state: "offline", reason: "unauthorized" }), { state: "offline", text: "offline (sign in again)" });
+  assert.equal(connectionText({ state: "offline", reason: "signed_out" }).text, "offline (signed out)");
+  assert.equal(connectionText({ state: "offline", reason: "" }).text, "offline");
+});
+
+test("errorText: command errors, Errors, strings, and anything else", () => {
+  assert.equal(errorText({ code: "invalid", message: "username taken" }), "username taken");
+  assert.equal(errorText({ code: "offline", message: "" }), "offline");
+  assert.equal(errorText(new Error("boom")), "boom");
+  assert.equal(errorText("not running"), "not running");
+  assert.equal(errorText(undefined), "something went wrong");
+});

@@ -1,0 +1,367 @@
+// main.js and the views wired together, on a fake DOM (below) and a fake Tauri:
+// start-up paths, sign-in, rendering from commands and from event batches, sending, typing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+// ---- A tiny stand-in for the browser DOM, just enough to run main.js and the views under Node
+// (no dependencies). It parses index.html, supports the selectors the UI uses, and bubbles events.
+
+const VOID = new Set(["meta", "link", "input", "br", "img"]);
+
+class Text {
+  constructor(text) {
+    this.data = text;
+    this.parent = null;
+  }
+  get textContent() {
+    return this.data;
+  }
+}
+
+const camelToData = (key) => `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+class Element {
+  constructor(tag, attrs = {}) {
+    this.tagName = tag.toUpperCase();
+    this.attributes = { ...attrs };
+    this.children = [];
+    this.parent = null;
+    this.listeners = {};
+    this.value = attrs.value ?? "";
+    this.scrollTop = 0;
+    this.scrollHeight = 0;
+    this.clientHeight = 0;
+    this.dataset = new Proxy(
+      {},
+      {
+        get: (_, key) => this.attributes[camelToData(String(key))],
+        set: (_, key, value) => ((this.attributes[camelToData(String(key))] = String(value)), true),
+        has: (_, key) => camelToData(String(key)) in this.attributes,
+      },
+    );
+  }
+  get id() { return this.attributes.id ?? ""; }
+  get className() { return this.attributes.class ?? ""; }
+  set className(v) { this.attributes.class = v; }
+  get type() { return this.attributes.type ?? ""; }
+  set type(v) { this.attributes.type = v; }
+  get hidden() { return "hidden" in this.attributes; }
+  set hidden(v) { if (v) this.attributes.hidden = ""; else delete this.attributes.hidden; }
+  get disabled() { return "disabled" in this.attributes; }
+  set disabled(v) { if (v) this.attributes.disabled = ""; else delete this.attributes.disabled; }
+  set dateTime(v) { this.attributes.datetime = v; }
+  setAttribute(k, v) { this.attributes[k] = String(v); }
+  getAttribute(k) { return this.attributes[k] ?? null; }
+  get textContent() { return this.children.map((c) => c.textContent).join(""); }
+  set textContent(v) { this.replaceChildren(...(v === "" ? [] : [new Text(String(v))])); }
+  append(...nodes) {
+    for (const n of nodes) {
+      const node = typeof n === "string" ? new Text(n) : n;
+      if (node.parent) node.parent.children = node.parent.children.filter((c) => c !== node);
+      node.parent = this;
+      this.children.push(node);
+    }
+  }
+  replaceChildren(...nodes) {
+    for (const c of this.children) c.parent = null;
+    this.children = [];
+    this.append(...nodes);
+  }
+  get elements() { return this.children.filter((c) => c instanceof Element); }
+  *descendants() {
+    for (const c of this.elements) {
+      yield c;
+      yield* c.descendants();
+    }
+  }
+  matches(sel) {
+    let m;
+    if ((m = /^#([\w-]+)$/.exec(sel))) return this.id === m[1];
+    if ((m = /^\[([\w-]+)(?:="([^"]*)")?\]$/.exec(sel))) return m[2] === undefined ? m[1] in this.attributes : this.attributes[m[1]] === m[2];
+    if ((m = /^\.([\w-]+)$/.exec(sel))) return this.className.split(/\s+/).includes(m[1]);
+    if (/^[a-z]+$/.test(sel)) return this.tagName === sel.toUpperCase();
+    throw new Error(`fake DOM: unsupported selector ${sel}`);
+  }
+  querySelectorAll(sel) { return [...this.descendants()].filter((e) => e.matches(sel)); }
+  querySelector(sel) { return this.querySelectorAll(sel)[0] ?? null; }
+  closest(sel) {
+    for (let e = this; e instanceof Element; e = e.parent) if (e.matches(sel)) return e;
+    return null;
+  }
+  addEventListener(type, fn) { (this.listeners[type] ??= []).push(fn); }
+  dispatch(type, props = {}) {
+    let stopped = false;
+    const event = { type, target: this, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, stopPropagation() { stopped = true; }, ...props };
+    for (let e = this; e && !stopped; e = e.parent) for (const fn of e.listeners?.[type] ?? []) fn(event);
+    return event;
+  }
+  click() {
+    this.dispatch("click");
+    if (this.tagName === "BUTTON" && (this.attributes.type ?? "submit") === "submit") this.closest("form")?.dispatch("submit");
+  }
+  focus() {}
+  reset() { for (const e of this.querySelectorAll("input")) e.value = ""; }
+}
+
+/** Parses the (well-formed, script-free) index.html into Elements; returns a document stand-in. */
+const documentFrom = (html) => {
+  const root = new Element("html");
+  const stack = [root];
+  const body = html.replace(/<!doctype[^>]*>/i, "").replace(/<!--[\s\S]*?-->/g, "");
+  for (const [, close, tag, rawAttrs, selfClose, text] of body.matchAll(/<(\/?)([a-z0-9]+)((?:\s+[\w-]+(?:="[^"]*")?)*)\s*(\/?)>|([^<]+)/gi)) {
+    if (text !== undefined) {
+      if (text.trim()) stack.at(-1).append(new Text(text.trim()));
+      continue;
+    }
+    if (close) {
+      stack.pop();
+      continue;
+    }
+    const attrs = {};
+    for (const [, k, v] of rawAttrs.matchAll(/([\w-]+)(?:="([^"]*)")?/g)) attrs[k] = v ?? "";
+    const el = new Element(tag, attrs);
+    stack.at(-1).append(el);
+    if (!selfClose && !VOID.has(tag.toLowerCase())) stack.push(el);
+  }
+  return {
+    root,
+    visibilityState: "visible",
+    listeners: {},
+    createElement: (tag) => new Element(tag),
+    querySelector: (sel) => root.querySelector(sel),
+    querySelectorAll: (sel) => root.querySelectorAll(sel),
+    addEventListener() {},
+  };
+};
+
+// ---- the tests ----
+
+const html = readFileSync(new URL("../index.html", import.meta.url), "utf8");
+const realSetInterval = globalThis.setInterval;
+globalThis.setInterval = (fn, ms) => realSetInterval(fn, ms).unref();
+
+let run = 0;
+/** Loads a fresh main.js against a fresh page; `answers` maps a command to a value, a function of its args, or {reject}. */
+const boot = async (answers) => {
+  const calls = [];
+  let listener = null;
+  globalThis.document = documentFrom(html);
+  globalThis.window = {
+    __TAURI__: {
+      core: {
+        invoke: async (cmd, args) => {
+          calls.push([cmd, args]);
+          let a = answers[cmd];
+          if (typeof a === "function") a = a(args);
+          if (a && typeof a === "object" && "reject" in a) throw a.reject;
+          return a === undefined ? null : structuredClone(a);
+        },
+      },
+      event: {
+        listen: async (name, fn) => {
+          assert.equal(name, "natter://event");
+          listener = (batch) => fn({ payload: batch });
+        },
+      },
+    },
+  };
+  await import(`../js/main.js?run=${++run}`);
+  await settle();
+  const $ = (sel) => document.querySelector(sel);
+  const all = (sel) => document.querySelectorAll(sel);
+  return {
+    calls,
+    called: (cmd) => calls.filter(([c]) => c === cmd).map(([, a]) => a),
+    emit: async (batch) => {
+      listener(batch);
+      await settle();
+    },
+    $,
+    all,
+    seqs: () => all('[data-testid="message"]').map((m) => m.dataset.seq ?? "pending"),
+  };
+};
+const settle = () => new Promise((r) => setTimeout(r, 15));
+
+const msg = (room_id, seq, sender = "bob", body = `message ${seq}`) => ({
+  id: `${room_id}-${seq}`, room_id, seq, sender, body, client_id: `c-${room_id}-${seq}`, sent_at: "2026-11-25T10:00:00Z",
+});
+const room = (id, last_seq, read_seq) => ({ id, name: id, kind: "group", members: ["alice", "bob"], last_seq, read_seq });
+const XSS = '<img src=x onerror=alert(1)></div><script>alert(2)</script>';
+
+const signedIn = () => ({
+  resume: { server_url: "http://127.0.0.1:7447", username: "alice" },
+  connection_state: { state: "connected", transport: "websocket" },
+  rooms: [room("random", 2, 2), room("general", 3, 1)],
+  messages: ({ room_id, before_seq }) =>
+    room_id === "general" && before_seq === undefined ? [msg("general", 1, "bob", XSS), msg("general", 2), msg("general", 3, "alice")] : [],
+  history: [],
+  send_message: ({ room_id, body }) => ({ client_id: "c-new", room_id, body, created_at: "2026-11-25T10:05:00Z", delivery: { state: "pending" } }),
+  pending: [],
+  create_room: ({ name }) => ({ id: "r-new", name, kind: "group", members: ["alice"], last_seq: 0, read_seq: 0 }),
+});
+
+test("a resumed sign-in opens the chat: rooms, the first room's messages, marked read", async () => {
+  const ui = await boot(signedIn());
+  assert.equal(ui.$("#login-screen").hidden, true);
+  assert.equal(ui.$("#chat-screen").hidden, false);
+  assert.equal(ui.$("#whoami").textContent, "alice");
+  assert.deepEqual(ui.all('[data-testid="room-item"]').map((r) => r.dataset.roomId), ["general", "random"]);
+  assert.deepEqual(ui.seqs(), ["1", "2", "3"]);
+  assert.deepEqual(ui.called("mark_read"), [{ room_id: "general", seq: 3 }]);
+  assert.equal(ui.all('[data-testid="unread-badge"]').length, 0);
+  const first = ui.all('[data-testid="message"]')[0];
+  assert.equal(first.querySelector(".body").textContent, XSS, "markup stays text");
+  assert.equal(first.querySelectorAll("img").length + first.querySelectorAll("script").length, 0);
+  assert.equal(ui.$('[data-testid="connection-status"]').dataset.state, "connected");
+});
+
+test("event batches: messages in order once, unread elsewhere, typing, the banner", async () => {
+  const ui = await boot(signedIn());
+  await ui.emit([
+    { type: "message", message: msg("general", 5) },
+    { type: "message", message: msg("general", 4) },
+    { type: "message", message: msg("general", 4) },
+    { type: "message", message: msg("random", 3) },
+    { type: "message", message: msg("random", 4) },
+  ]);
+  assert.deepEqual(ui.seqs(), ["1", "2", "3", "4", "5"]);
+  const badge = ui.$('[data-room-id="random"]').querySelector('[data-testid="unread-badge"]');
+  assert.equal(badge.textContent, "2");
+  assert.deepEqual(ui.called("mark_read").at(-1), { room_id: "general", seq: 5 }, "the open room is read as it grows");
+
+  const typing = (user, on) => ({ type: "typing", room_id: "general", user, typing: on });
+  const line = () => ui.$('[data-testid="typing-indicator"]').textContent;
+  await ui.emit([typing("bob", true)]);
+  assert.equal(line(), "bob is typing…");
+  await ui.emit([typing("carol", true)]);
+  assert.equal(line(), "bob and carol are typing…");
+  await ui.emit([typing("dave", true)]);
+  assert.equal(line(), "several people are typing…");
+  await ui.emit([typing("bob", false), typing("carol", false), typing("dave", false)]);
+  assert.equal(line(), "");
+
+  await ui.emit([{ type: "connection", state: { state: "connecting", attempt: 2, retry_in_ms: 3000 } }]);
+  const banner = ui.$('[data-testid="connection-status"]');
+  assert.equal(banner.dataset.state, "connecting");
+  assert.equal(banner.textContent, "reconnecting in 3s");
+
+  ui.$('[data-room-id="random"]').click();
+  await settle();
+  assert.equal(ui.$('[data-room-id="random"]').querySelector('[data-testid="unread-badge"]'), null);
+  assert.deepEqual(ui.seqs(), ["3", "4"]);
+  assert.deepEqual(ui.called("mark_read").at(-1), { room_id: "random", seq: 4 });
+});
+
+test("composer: Enter sends, Shift+Enter does not, typing is throttled, own send shows pending then sent", async () => {
+  const ui = await boot(signedIn());
+  const box = ui.$('[data-testid="composer"]');
+  box.value = "h";
+  box.dispatch("input");
+  box.value = "hello";
+  box.dispatch("input");
+  assert.deepEqual(ui.called("typing"), [{ room_id: "general", typing: true }]);
+
+  const shift = box.dispatch("keydown", { key: "Enter", shiftKey: true });
+  assert.equal(shift.defaultPrevented, false);
+  assert.equal(ui.called("send_message").length, 0);
+
+  box.dispatch("keydown", { key: "Enter", shiftKey: false });
+  await settle();
+  assert.deepEqual(ui.called("send_message"), [{ room_id: "general", body: "hello" }]);
+  assert.equal(box.value, "");
+  assert.deepEqual(ui.seqs(), ["1", "2", "3", "pending"]);
+  const delivery = () => ui.all('[data-testid="message"]').at(-1).querySelector(".delivery").textContent;
+  assert.equal(delivery(), "pending");
+
+  await ui.emit([{ type: "message_state", client_id: "c-new", room_id: "general", state: { state: "sent", seq: 4 } }]);
+  assert.equal(delivery(), "sent");
+  await ui.emit([{ type: "message", message: { ...msg("general", 4, "alice", "hello"), client_id: "c-new" } }]);
+  assert.deepEqual(ui.seqs(), ["1", "2", "3", "4"], "the committed copy replaces the pending one");
+});
+
+test("a send refused by the command shows its message and keeps the text", async () => {
+  const ui = await boot({ ...signedIn(), send_message: { reject: { code: "too_large", message: "message too long" } } });
+  const box = ui.$('[data-testid="composer"]');
+  box.value = "x";
+  ui.$('[data-testid="send"]').click();
+  await settle();
+  assert.equal(ui.$("#composer-error").textContent, "message too long");
+  assert.equal(box.value, "x");
+});
+
+test("New room: an in-page form creates the room and opens it", async () => {
+  const ui = await boot(signedIn());
+  const form = ui.$("#new-room-form");
+  assert.equal(form.hidden, true);
+  ui.$('[data-testid="new-room"]').click();
+  assert.equal(form.hidden, false);
+  ui.$("#new-room-name").value = "plans";
+  ui.$("#new-room-members").value = "bob, carol";
+  form.dispatch("submit");
+  await settle();
+  assert.deepEqual(ui.called("create_room"), [{ name: "plans", members: ["bob", "carol"] }]);
+  assert.equal(form.hidden, true);
+  assert.equal(ui.$("#room-title").textContent, "plans");
+  assert.equal(ui.$('[data-room-id="r-new"]').getAttribute("aria-current"), "true");
+});
+
+test("first run: the hosted relay's address is offered; errors show; logging in opens the chat", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    resume: null,
+    connection_state: { state: "offline", reason: "signed_out" },
+    host_locally: { address: "127.0.0.1", url: "http://127.0.0.1:7447" },
+    register: { reject: { code: "invalid", message: "username taken" } },
+    login: ({ username }) => ({ id: "u1", username }),
+  });
+  assert.equal(ui.$("#login-screen").hidden, false);
+  assert.equal(ui.$("#chat-screen").hidden, true);
+  assert.equal(ui.$('[data-testid="login-server"]').value, "http://127.0.0.1:7447");
+  assert.equal(ui.$('[data-testid="connection-status"]').textContent, "offline (signed out)");
+
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "correct horse";
+  ui.$('[data-testid="register-submit"]').click();
+  await settle();
+  assert.deepEqual(ui.called("register"), [{ server_url: "http://127.0.0.1:7447", username: "alice", password: "correct horse" }]);
+  assert.equal(ui.$("#login-error").textContent, "username taken");
+
+  ui.$('[data-testid="login-submit"]').click();
+  await settle();
+  assert.equal(ui.called("login").length, 1);
+  assert.equal(ui.$("#chat-screen").hidden, false);
+  assert.equal(ui.$('[data-testid="login-password"]').value, "", "the password is not kept in the form");
+});
+
+test("a refused sign-in (offline: unauthorized) returns to the sign-in screen", async () => {
+  const ui = await boot(signedIn());
+  await ui.emit([{ type: "connection", state: { state: "offline", reason: "unauthorized" } }]);
+  assert.equal(ui.$("#login-screen").hidden, false);
+  assert.equal(ui.$("#chat-screen").hidden, true);
+  assert.equal(ui.$('[data-testid="login-server"]').value, "http://127.0.0.1:7447");
+  assert.match(ui.$("#login-error").textContent, /log in again/);
+});
+
+test("older pages: with too few messages to scroll, history is asked before the first seq", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [room("general", 53, 53)],
+    messages: ({ before_seq }) => (before_seq === undefined ? [51, 52, 53].map((s) => msg("general", s)) : []),
+    history: ({ before_seq }) => (before_seq === 51 ? [msg("general", 49), msg("general", 50)] : []),
+  });
+  await settle();
+  assert.deepEqual(ui.seqs(), ["49", "50", "51", "52", "53"]);
+  assert.deepEqual(ui.called("history").map((a) => a.before_seq), [51, 49], "then stops when a page comes back empty");
+  assert.equal(ui.$(".older").textContent, "Scroll up for older messages");
+});
+
+test("sends still queued from an earlier run show as pending after start", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    pending: [{ client_id: "c-old", room_id: "general", body: "written offline", created_at: "2026-11-25T09:00:00Z", delivery: { state: "pending" } }],
+  });
+  assert.deepEqual(ui.seqs(), ["1", "2", "3", "pending"]);
+  assert.equal(ui.all('[data-testid="message"]').at(-1).querySelector(".body").textContent, "written offline");
+});

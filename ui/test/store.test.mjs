@@ -1,0 +1,182 @@
+// The store's reducers: (room, seq) once and in order, unread counts, our own sends, typing.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as store from "../js/store.js";
+
+const msg = (room_id, seq, sender = "bob", extra = {}) => ({
+  id: `${room_id}-${seq}`,
+  room_id,
+  seq,
+  sender,
+  body: `message ${seq}`,
+  client_id: `c-${room_id}-${seq}`,
+  sent_at: `2026-11-25T10:${String(seq % 60).padStart(2, "0")}:00Z`,
+  ...extra,
+});
+const room = (id, last_seq = 0, read_seq = 0, extra = {}) => ({
+  id,
+  name: id,
+  kind: "group",
+  members: ["alice", "bob"],
+  last_seq,
+  read_seq,
+  ...extra,
+});
+const signedInWith = (...rooms) => store.setRooms(store.signedIn(store.initialState(), "alice"), rooms);
+const seqs = (state, roomId) => (state.messages[roomId] ?? []).map((m) => m.seq);
+
+test("mergeBySeq keeps one entry per seq, ascending, and the first copy", () => {
+  const first = msg("r", 2, "bob", { body: "original" });
+  const merged = store.mergeBySeq([first, msg("r", 5)], [msg("r", 3), msg("r", 1), msg("r", 2, "bob", { body: "dup" }), msg("r", 3)]);
+  assert.deepEqual(merged.map((m) => m.seq), [1, 2, 3, 5]);
+  assert.equal(merged[1].body, "original");
+});
+
+test("mergeBySeq returns the same array when nothing is new (cheap re-render checks)", () => {
+  const list = [msg("r", 1), msg("r", 2)];
+  assert.equal(store.mergeBySeq(list, [msg("r", 2)]), list);
+  assert.equal(store.mergeBySeq(list, []), list);
+});
+
+test("live messages out of order and repeated are shown once, in seq order", () => {
+  let state = signedInWith(room("general", 0, 0));
+  const events = [4, 2, 3, 2, 1, 4].map((seq) => ({ type: "message", message: msg("general", seq) }));
+  state = store.applyEvents(state, events);
+  assert.deepEqual(seqs(state, "general"), [1, 2, 3, 4]);
+  assert.deepEqual(store.timeline(state, "general").map((t) => t.seq), [1, 2, 3, 4]);
+});
+
+test("a history page prepended below live messages merges into one ordered list", () => {
+  let state = signedInWith(room("general", 60, 60));
+  state = store.addMessages(state, "general", [msg("general", 59), msg("general", 60)]);
+  state = store.applyEvent(state, { type: "message", message: msg("general", 61) });
+  state = store.addMessages(state, "general", [57, 58, 59].map((s) => msg("general", s)));
+  assert.deepEqual(seqs(state, "general"), [57, 58, 59, 60, 61]);
+  assert.equal(store.firstLoadedSeq(state, "general"), 57);
+  assert.equal(store.lastLoadedSeq(state, "general"), 61);
+});
+
+test("messages are filed by room: the same seq in two rooms is two messages", () => {
+  let state = signedInWith(room("a"), room("b"));
+  state = store.applyEvents(state, [
+    { type: "message", message: msg("a", 1) },
+    { type: "message", message: msg("b", 1) },
+  ]);
+  assert.deepEqual(seqs(state, "a"), [1]);
+  assert.deepEqual(seqs(state, "b"), [1]);
+  assert.equal(store.addMessages(state, "a", [msg("b", 2)]), state, "a page for another room is ignored");
+});
+
+test("unread: a message in a room bumps last_seq; marking read clears it; duplicates count once", () => {
+  let state = signedInWith(room("general", 3, 3), room("random", 0, 0));
+  state = store.applyEvents(state, [
+    { type: "message", message: msg("random", 1) },
+    { type: "message", message: msg("random", 2) },
+    { type: "message", message: msg("random", 2) },
+  ]);
+  assert.equal(state.rooms.random.last_seq, 2);
+  assert.equal(state.rooms.random.read_seq, 0);
+  assert.equal(state.rooms.general.last_seq, 3, "other rooms untouched");
+  state = store.markRead(state, "random", 2);
+  assert.equal(state.rooms.random.read_seq, 2);
+  assert.equal(store.markRead(state, "random", 1), state, "read never moves backwards");
+});
+
+test("read_seq moves only by markRead (the session owns it), even for our own messages", () => {
+  let state = signedInWith(room("general", 5, 5));
+  state = store.applyEvent(state, { type: "message", message: msg("general", 6, "alice") });
+  assert.equal(state.rooms.general.last_seq, 6);
+  assert.equal(state.rooms.general.read_seq, 5, "so the open room still sends mark_read for it");
+});
+
+test("a room event replaces the copy but never lowers seqs (a stale list after a live message)", () => {
+  let state = signedInWith(room("general", 5, 2));
+  state = store.applyEvent(state, { type: "message", message: msg("general", 7) });
+  state = store.applyEvent(state, { type: "room", room: room("general", 6, 3, { name: "General", members: ["alice", "bob", "carol"] }) });
+  const r = state.rooms.general;
+  assert.equal(r.name, "General");
+  assert.deepEqual(r.members, ["alice", "bob", "carol"]);
+  assert.equal(r.last_seq, 7);
+  assert.equal(r.read_seq, 3);
+});
+
+test("own send: pending, then sent, then replaced by the committed message (shown once)", () => {
+  let state = signedInWith(room("general", 0, 0));
+  const queued = { client_id: "c1", room_id: "general", body: "hi", created_at: "2026-11-25T10:00:00Z", delivery: { state: "pending" } };
+  state = store.queued(state, queued);
+  let items = store.timeline(state, "general");
+  assert.equal(items.length, 1);
+  assert.equal(items[0].delivery, "pending");
+  assert.equal(items[0].seq, null);
+
+  state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "sent", seq: 1 } });
+  assert.equal(store.timeline(state, "general")[0].delivery, "sent");
+
+  state = store.applyEvent(state, { type: "message", message: msg("general", 1, "alice", { client_id: "c1", body: "hi" }) });
+  items = store.timeline(state, "general");
+  assert.equal(items.length, 1);
+  assert.deepEqual([items[0].seq, items[0].own, items[0].delivery, items[0].body], [1, true, "sent", "hi"]);
+  assert.deepEqual(state.outbox, {});
+});
+
+test("own send: the committed message overtaking the command's answer is not duplicated", () => {
+  let state = signedInWith(room("general", 0, 0));
+  state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "pending" } });
+  state = store.applyEvent(state, { type: "message", message: msg("general", 1, "alice", { client_id: "c1" }) });
+  state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "sent", seq: 1 } });
+  state = store.queued(state, { client_id: "c1", room_id: "general", body: "message 1", created_at: "x", delivery: { state: "pending" } });
+  assert.equal(store.timeline(state, "general").length, 1);
+});
+
+test("own send: a failure is shown with its reason, after the committed messages", () => {
+  let state = signedInWith(room("general", 1, 1));
+  state = store.addMessages(state, "general", [msg("general", 1)]);
+  state = store.queued(state, { client_id: "c9", room_id: "general", body: "x".repeat(5), created_at: "2026-11-25T10:00:00Z", delivery: { state: "pending" } });
+  state = store.applyEvent(state, {
+    type: "message_state",
+    client_id: "c9",
+    room_id: "general",
+    state: { state: "failed", error: { code: "too_large", message: "body too long" } },
+  });
+  const items = store.timeline(state, "general");
+  assert.deepEqual(items.map((i) => i.delivery), [null, "failed"]);
+  assert.equal(items[1].error, "body too long");
+});
+
+test("typing: start and stop per room and user, never ourselves, no duplicates", () => {
+  let state = signedInWith(room("general"), room("random"));
+  const t = (room_id, user, typing) => ({ type: "typing", room_id, user, typing });
+  state = store.applyEvents(state, [t("general", "bob", true), t("general", "carol", true), t("general", "bob", true), t("general", "alice", true), t("random", "dave", true)]);
+  assert.deepEqual(store.typers(state, "general"), ["bob", "carol"]);
+  assert.deepEqual(store.typers(state, "random"), ["dave"]);
+  state = store.applyEvent(state, t("general", "bob", false));
+  assert.deepEqual(store.typers(state, "general"), ["carol"]);
+  assert.equal(store.applyEvent(state, t("general", "zed", false)), state, "a stop for someone not typing changes nothing");
+});
+
+test("connection events replace the view and remember when they arrived", () => {
+  let state = store.initialState();
+  state = store.applyEvent(state, { type: "connection", state: { state: "connecting", attempt: 2, retry_in_ms: 4000 } }, 1234);
+  assert.deepEqual(state.connection, { state: "connecting", attempt: 2, retry_in_ms: 4000 });
+  assert.equal(state.connectionAt, 1234);
+  assert.equal(store.applyEvent(state, { type: "presence", user: "bob", online: true, last_seen: null }), state);
+});
+
+test("signing in or out clears the previous account's data but keeps the connection", () => {
+  let state = signedInWith(room("general", 1, 0));
+  state = store.applyEvent(state, { type: "connection", state: { state: "connected", transport: "websocket" } }, 5);
+  const out = store.signedOut(state);
+  assert.equal(out.me, null);
+  assert.deepEqual(out.rooms, {});
+  assert.equal(out.connection.state, "connected");
+});
+
+test("roomList: general first, then groups, then direct rooms, by name", () => {
+  const state = signedInWith(
+    room("d1", 0, 0, { name: "bob", kind: "direct" }),
+    room("z", 0, 0, { name: "zeta" }),
+    room("general", 0, 0, { name: "general" }),
+    room("a", 0, 0, { name: "alpha" }),
+  );
+  assert.deepEqual(store.roomList(state).map((r) => r.id), ["general", "a", "z", "d1"]);
+});
