@@ -13,8 +13,10 @@ use crate::util::TestRelay;
 const TIMEOUT_SECS: u64 = 1;
 /// Slack on top of a timeout for the relay to notice and close.
 const MARGIN: Duration = Duration::from_secs(2);
-/// How quickly a new client must be served while slow ones hang around.
-const NEW_CLIENT: Duration = Duration::from_secs(1);
+/// How quickly a new client must be served while slow ones hang around. Generous on purpose
+/// (a shared 2-core CI machine runs the tests in parallel): a relay blocked by slow sockets
+/// would not answer at all. Issue 6's 1 s figure belongs to the long-form measurement.
+const NEW_CLIENT: Duration = Duration::from_secs(5);
 /// How many slow sockets to hold open at once.
 const SLOW_SOCKETS: usize = 50;
 
