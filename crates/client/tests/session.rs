@@ -4,15 +4,11 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
 
 use natter_client::session::{
     AppEvent, AppEvents, ConnectionView, DeliveryState, Session, SessionConfig, SessionError,
 };
-use natter_client::supervisor::{Backoff, SupervisorConfig};
 use natter_client::transport::{self, Connection, Timeouts};
 use natter_client::OutboxState;
 use natter_protocol::model::Seq;
@@ -20,65 +16,9 @@ use natter_protocol::requests::{
     CreateRoom, InviteToRoom, LeaveRoom, MarkRead, SendMessage, SetTyping,
 };
 use natter_protocol::{ErrorCode, Message, GENERAL_ROOM_ID};
+use support::app::{config, connected, sent, start, until};
 use support::{within, Relay};
 
-fn config(dir: &Path, url: String, token: &str) -> SessionConfig {
-    SessionConfig {
-        supervisor: SupervisorConfig {
-            timeouts: Timeouts {
-                connect: Duration::from_secs(2),
-                request: Duration::from_secs(2),
-            },
-            backoff: Backoff {
-                base: Duration::from_millis(50),
-                cap: Duration::from_millis(400),
-            },
-            liveness_every: Duration::from_millis(300),
-            liveness_timeout: Duration::from_secs(1),
-            ..SupervisorConfig::new(url, token)
-        },
-        retry_after: Duration::from_millis(200),
-        ..SessionConfig::new(dir, "", "")
-    }
-}
-
-async fn start(dir: &Path, url: String, token: &str) -> (Session, AppEvents) {
-    Session::start(config(dir, url, token))
-        .await
-        .expect("the session starts")
-}
-
-/// Waits for the first event `pick` accepts, skipping the others.
-async fn until<T>(
-    events: &mut AppEvents,
-    what: &str,
-    mut pick: impl FnMut(AppEvent) -> Option<T>,
-) -> T {
-    within(what, async {
-        loop {
-            let event = events.recv().await.expect("the session is running");
-            if let Some(found) = pick(event) {
-                return found;
-            }
-        }
-    })
-    .await
-}
-
-async fn connected(events: &mut AppEvents) {
-    until(events, "connected and caught up", |e| {
-        matches!(
-            e,
-            AppEvent::Connection {
-                state: ConnectionView::Connected { .. }
-            }
-        )
-        .then_some(())
-    })
-    .await;
-}
-
-/// Every `general` message event up to and including the one with body `last`.
 async fn messages_until(events: &mut AppEvents, last: &str) -> Vec<Message> {
     room_messages_until(events, GENERAL_ROOM_ID, last).await
 }
@@ -96,27 +36,6 @@ async fn room_messages_until(events: &mut AppEvents, room_id: &str, last: &str) 
     })
     .await;
     got
-}
-
-/// Waits until every one of `client_ids` is sent; returns their seqs in the same order.
-async fn sent(events: &mut AppEvents, client_ids: &[String]) -> Vec<Seq> {
-    let mut seqs = HashMap::new();
-    until(events, "every send acked", |e| {
-        if let AppEvent::MessageState {
-            client_id,
-            state: DeliveryState::Sent { seq },
-            ..
-        } = e
-        {
-            assert!(seqs.insert(client_id, seq).is_none(), "sent announced once");
-        }
-        client_ids
-            .iter()
-            .all(|id| seqs.contains_key(id))
-            .then_some(())
-    })
-    .await;
-    client_ids.iter().map(|id| seqs[id]).collect()
 }
 
 async fn send_all(session: &Session, bodies: &[String]) -> Vec<String> {
