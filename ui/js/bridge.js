@@ -3,6 +3,8 @@
 
 /** Name of the one UI event stream; mirrors `ui_event::EVENT` in src-tauri. */
 export const EVENT = "natter://event";
+/** Asks the UI to open a room (an activated notification); mirrors the shell's constant. */
+export const OPEN_ROOM_EVENT = "natter://open-room";
 
 /**
  * Mirrors `natter_client::session::AppEvent` (docs/client.md), serde-tagged by `type`.
@@ -63,11 +65,17 @@ export const logout = () => invoke("logout");
 /** @returns {Promise<Room[]>} */
 export const rooms = () => invoke("rooms");
 
-/** Cached messages, oldest first. @param {string} room_id @param {number} [before_seq] @returns {Promise<Message[]>} */
-export const messages = (room_id, before_seq) => invoke("messages", { room_id, before_seq });
+/**
+ * Cached messages, oldest first: the `limit` (default 50) newest before `before_seq`.
+ * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
+ */
+export const messages = (room_id, before_seq, limit) => invoke("messages", { room_id, before_seq, limit });
 
-/** Cache, then the relay for what it lacks; oldest first. @param {string} room_id @param {number} [before_seq] @returns {Promise<Message[]>} */
-export const history = (room_id, before_seq) => invoke("history", { room_id, before_seq });
+/**
+ * Cache, then the relay for what it lacks; oldest first.
+ * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
+ */
+export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
 
 /** @param {string} room_id @param {string} body @returns {Promise<Queued>} */
 export const sendMessage = (room_id, body) => invoke("send_message", { room_id, body });
@@ -77,6 +85,21 @@ export const pending = () => invoke("pending");
 
 /** @param {string} name @param {string[]} members @returns {Promise<Room>} */
 export const createRoom = (name, members) => invoke("create_room", { name, members });
+
+/** @param {string} room_id @param {string} username @returns {Promise<Room>} */
+export const invite = (room_id, username) => invoke("invite", { room_id, username });
+
+/** @param {string} room_id @returns {Promise<void>} */
+export const leave = (room_id) => invoke("leave", { room_id });
+
+/** The direct room with `username`, created on first use. @param {string} username @returns {Promise<Room>} */
+export const openDm = (username) => invoke("open_dm", { username });
+
+/**
+ * Tells the shell which room is in view and the unread total (tray, window title, notifications).
+ * @param {string | null} activeRoom @param {number} unreadTotal @returns {Promise<void>}
+ */
+export const setView = (activeRoom, unreadTotal) => invoke("set_view", { activeRoom, unreadTotal });
 
 /** @param {string} room_id @param {number} seq @returns {Promise<void>} */
 export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
@@ -89,3 +112,13 @@ export const typing = (room_id, typing) => invoke("typing", { room_id, typing })
  * @param {(events: AppEvent[]) => void} onBatch
  */
 export const onEvents = (onBatch) => tauri().event.listen(EVENT, (event) => onBatch(event.payload));
+
+/**
+ * Calls `onOpen` with a room id when the shell asks to show a room (a notification was activated).
+ * @param {(roomId: string) => void} onOpen
+ */
+export const onOpenRoom = (onOpen) =>
+  tauri().event.listen(OPEN_ROOM_EVENT, (event) => {
+    const roomId = /** @type {{room_id?: unknown}} */ (event.payload)?.room_id;
+    if (typeof roomId === "string") onOpen(roomId);
+  });

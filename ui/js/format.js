@@ -69,3 +69,17 @@ export const errorText = (error) => {
   }
   return typeof error === "string" && error ? error : "something went wrong";
 };
+
+/** The longest preview in the room list, in characters. */
+export const PREVIEW_CHARS = 80;
+
+/**
+ * "sender: first line of the body", cut to PREVIEW_CHARS on a character (not UTF-16 unit) boundary.
+ * @param {{sender: string, body: string}} message @returns {string}
+ */
+export const previewText = ({ sender, body }) => {
+  const line = body.replace(/\s+/g, " ").trim();
+  const text = `${sender}: ${line}`;
+  const chars = [...text];
+  return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
+};

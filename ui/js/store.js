@@ -1,4 +1,6 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
+import { trim, atNewest } from "./paging.js";
+import { unreadCount } from "./format.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
@@ -14,6 +16,10 @@
  *   messages: Record<string, Message[]>,
  *   outbox: Record<string, OwnSend>,
  *   typing: Record<string, string[]>,
+ *   presence: Record<string, {online: boolean, last_seen: string | null}>,
+ *   receipts: Record<string, Record<string, number>>,
+ *   previews: Record<string, Message>,
+ *   detached: Record<string, boolean>,
  *   connection: import("./bridge.js").ConnectionView,
  *   connectionAt: number,
  * }} State
@@ -27,6 +33,10 @@ export const initialState = () => ({
   messages: {},
   outbox: {},
   typing: {},
+  presence: {},
+  receipts: {},
+  previews: {},
+  detached: {},
   connection: { state: "connecting", attempt: 0, retry_in_ms: null },
   connectionAt: 0,
 });
@@ -75,20 +85,40 @@ export const setRooms = (state, rooms) => rooms.reduce(upsertRoom, state);
 export const selectRoom = (state, roomId) => ({ ...state, selected: roomId });
 
 /**
- * Adds messages of one room (a page from `messages`/`history`, or live ones).
- * Bumps the room's last_seq (read_seq is the session's: only `markRead` moves it); a message of
- * ours replaces its outbox entry.
- * @param {State} state @param {string} roomId @param {Message[]} messages @returns {State}
+ * Adds messages of one room (a page from `messages`/`history`, or live ones) to its bounded message window:
+ * `keep` says which end of the window the reader is at: a page of older messages keeps the top
+ * (dropping the newest, which detaches the window from the live end); live messages and newer
+ * pages keep the bottom. Live messages skip a detached window: they are paged in on the way down.
+ * Bumps the room's last_seq and preview (read_seq is the session's: only `markRead` moves it); a
+ * message of ours replaces its outbox entry.
+ * @param {State} state @param {string} roomId @param {Message[]} messages
+ * @param {{keep?: "top" | "bottom", live?: boolean}} [opts]
+ * @returns {State}
  */
-export const addMessages = (state, roomId, messages) => {
+export const addMessages = (state, roomId, messages, { keep = "bottom", live = false } = {}) => {
   const mine = messages.filter((m) => m.room_id === roomId);
   if (mine.length === 0) return state;
-  const list = mergeBySeq(state.messages[roomId] ?? [], mine);
-  let next = list === state.messages[roomId] ? state : { ...state, messages: { ...state.messages, [roomId]: list } };
+  let next = state;
+  const newest = mine.reduce((a, b) => (b.seq > a.seq ? b : a));
+  const preview = next.previews[roomId];
+  if (!preview || newest.seq > preview.seq) next = { ...next, previews: { ...next.previews, [roomId]: newest } };
+  if (!(live && next.detached[roomId])) {
+    const merged = mergeBySeq(next.messages[roomId] ?? [], mine);
+    if (merged !== next.messages[roomId]) {
+      const { list, dropped } = trim(merged, keep);
+      next = { ...next, messages: { ...next.messages, [roomId]: list } };
+      if (dropped && keep === "top") next = { ...next, detached: { ...next.detached, [roomId]: true } };
+    }
+  }
   const room = next.rooms[roomId];
   if (room) {
-    const top = Math.max(room.last_seq, ...mine.map((m) => m.seq));
+    const top = Math.max(room.last_seq, newest.seq);
     if (top !== room.last_seq) next = { ...next, rooms: { ...next.rooms, [roomId]: { ...room, last_seq: top } } };
+  }
+  if (next.detached[roomId] && atNewest(lastLoadedSeq(next, roomId), next.rooms[roomId]?.last_seq ?? 0)) {
+    const detached = { ...next.detached };
+    delete detached[roomId];
+    next = { ...next, detached };
   }
   const done = mine.map((m) => m.client_id).filter((id) => id in next.outbox);
   if (done.length > 0) {
@@ -138,7 +168,7 @@ const setTyping = (state, roomId, user, on) => {
 export const applyEvent = (state, event, now = 0) => {
   switch (event.type) {
     case "message":
-      return addMessages(state, event.message.room_id, [event.message]);
+      return addMessages(state, event.message.room_id, [event.message], { live: true });
     case "message_state": {
       const old = state.outbox[event.client_id];
       if (event.state.state === "sent") {
@@ -156,8 +186,15 @@ export const applyEvent = (state, event, now = 0) => {
       return setTyping(state, event.room_id, event.user, event.typing);
     case "connection":
       return { ...state, connection: event.state, connectionAt: now };
+    case "presence":
+      return { ...state, presence: { ...state.presence, [event.user]: { online: event.online, last_seen: event.last_seen } } };
+    case "receipt": {
+      const seen = state.receipts[event.room_id] ?? {};
+      if ((seen[event.user] ?? 0) >= event.seq) return state;
+      return { ...state, receipts: { ...state.receipts, [event.room_id]: { ...seen, [event.user]: event.seq } } };
+    }
     default:
-      return state; // presence, receipt: not shown yet
+      return state;
   }
 };
 
@@ -178,9 +215,10 @@ export const roomList = (/** @type {State} */ state) =>
  * have not landed yet (blank placeholders for unknown sends are skipped).
  * @param {State} state @param {string} roomId
  * @returns {Array<{key: string, seq: number | null, sender: string, body: string, at: string,
- *   own: boolean, delivery: "sent" | "pending" | "failed" | null, error: string | null}>}
+ *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null}>}
  */
 export const timeline = (state, roomId) => {
+  const readUpTo = Math.max(0, ...Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq));
   const committed = (state.messages[roomId] ?? []).map((m) => ({
     key: `s${m.seq}`,
     seq: m.seq,
@@ -188,7 +226,7 @@ export const timeline = (state, roomId) => {
     body: m.body,
     at: m.sent_at,
     own: m.sender === state.me,
-    delivery: /** @type {"sent" | null} */ (m.sender === state.me ? "sent" : null),
+    delivery: /** @type {"read" | "sent" | null} */ (m.sender === state.me ? (m.seq <= readUpTo ? "read" : "sent") : null),
     error: null,
   }));
   const own = Object.values(state.outbox)
@@ -218,3 +256,68 @@ export const lastLoadedSeq = (state, roomId) => {
 
 /** The lowest seq loaded, or null when none. @param {State} state @param {string} roomId */
 export const firstLoadedSeq = (state, roomId) => (state.messages[roomId] ?? [])[0]?.seq ?? null;
+
+/** Unread messages over all rooms (the tray and the window title show it). @param {State} state */
+export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, room) => sum + unreadCount(room), 0);
+
+/**
+ * The other member of a direct room (whose presence its list entry shows), or null.
+ * @param {State} state @param {Room} room
+ */
+export const peer = (state, room) => (room.kind === "direct" ? (room.members.find((m) => m !== state.me) ?? null) : null);
+
+/** Whether a user is online, as far as presence events told. @param {State} state @param {string} user */
+export const isOnline = (state, user) => state.presence[user]?.online === true;
+
+/**
+ * The room before or after `from` in list order (wrapping), for Alt+Up/Down.
+ * @param {State} state @param {string | null} from @param {1 | -1} step @returns {string | null}
+ */
+export const neighbourRoom = (state, from, step) => {
+  const ids = roomList(state).map((r) => r.id);
+  if (ids.length === 0) return null;
+  const at = from ? ids.indexOf(from) : -1;
+  if (at < 0) return ids[step > 0 ? 0 : ids.length - 1];
+  return ids[(at + step + ids.length) % ids.length];
+};
+
+/**
+ * Rooms whose name (or DM peer) contains `query`, case-insensitive, in list order: the Ctrl+K switcher.
+ * @param {State} state @param {string} query
+ */
+export const matchRooms = (state, query) => {
+  const q = query.trim().toLowerCase();
+  return roomList(state).filter((r) => q === "" || r.name.toLowerCase().includes(q) || r.members.some((m) => r.kind === "direct" && m.toLowerCase().includes(q)));
+};
+
+/** Removes a room we left: its copy, its window, its unread. @param {State} state @param {string} roomId */
+export const dropRoom = (state, roomId) => {
+  const without = (/** @type {Record<string, any>} */ map) => {
+    const copy = { ...map };
+    delete copy[roomId];
+    return copy;
+  };
+  return {
+    ...state,
+    rooms: without(state.rooms),
+    messages: without(state.messages),
+    previews: without(state.previews),
+    detached: without(state.detached),
+    typing: without(state.typing),
+    receipts: without(state.receipts),
+    selected: state.selected === roomId ? null : state.selected,
+  };
+};
+
+/**
+ * Empties a room's window so it is loaded afresh at its newest end (reopening a room that was
+ * left scrolled far up). @param {State} state @param {string} roomId
+ */
+export const resetWindow = (state, roomId) => {
+  if (!state.detached[roomId]) return state;
+  const messages = { ...state.messages };
+  delete messages[roomId];
+  const detached = { ...state.detached };
+  delete detached[roomId];
+  return { ...state, messages, detached };
+};

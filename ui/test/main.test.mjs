@@ -145,7 +145,7 @@ let run = 0;
 /** Loads a fresh main.js against a fresh page; `answers` maps a command to a value, a function of its args, or {reject}. */
 const boot = async (answers) => {
   const calls = [];
-  let listener = null;
+  const listeners = {};
   globalThis.document = documentFrom(html);
   globalThis.window = {
     __TAURI__: {
@@ -153,15 +153,15 @@ const boot = async (answers) => {
         invoke: async (cmd, args) => {
           calls.push([cmd, args]);
           let a = answers[cmd];
-          if (typeof a === "function") a = a(args);
+          if (typeof a === "function") a = await a(args, { emit: (batch) => listeners["natter://event"](batch) });
           if (a && typeof a === "object" && "reject" in a) throw a.reject;
           return a === undefined ? null : structuredClone(a);
         },
       },
       event: {
         listen: async (name, fn) => {
-          assert.equal(name, "natter://event");
-          listener = (batch) => fn({ payload: batch });
+          assert.ok(["natter://event", "natter://open-room"].includes(name), `unexpected listen ${name}`);
+          listeners[name] = (payload) => fn({ payload });
         },
       },
     },
@@ -174,7 +174,11 @@ const boot = async (answers) => {
     calls,
     called: (cmd) => calls.filter(([c]) => c === cmd).map(([, a]) => a),
     emit: async (batch) => {
-      listener(batch);
+      listeners["natter://event"](batch);
+      await settle();
+    },
+    openRoomEvent: async (room_id) => {
+      listeners["natter://open-room"]({ room_id });
       await settle();
     },
     $,
@@ -291,19 +295,25 @@ test("a send refused by the command shows its message and keeps the text", async
   assert.equal(box.value, "x");
 });
 
-test("New room: an in-page form creates the room and opens it", async () => {
+test("New room: an in-page dialog creates the room and opens it; Esc closes it", async () => {
   const ui = await boot(signedIn());
-  const form = ui.$("#new-room-form");
-  assert.equal(form.hidden, true);
+  const dialog = ui.$("#new-room-dialog");
+  assert.equal(dialog.hidden, true);
   ui.$('[data-testid="new-room"]').click();
-  assert.equal(form.hidden, false);
-  ui.$("#new-room-name").value = "plans";
-  ui.$("#new-room-members").value = "bob, carol";
-  form.dispatch("submit");
+  assert.equal(dialog.hidden, false);
+  dialog.dispatch("keydown", { key: "Escape" });
+  assert.equal(dialog.hidden, true, "Esc closes");
+  ui.$('[data-testid="new-room"]').click();
+  ui.$('[data-testid="new-room-submit"]').click();
+  await settle();
+  assert.equal(dialog.querySelector(".error").textContent, "A room needs a name.");
+  ui.$('[data-testid="new-room-name"]').value = "plans";
+  ui.$('[data-testid="new-room-members"]').value = "bob, carol";
+  ui.$('[data-testid="new-room-submit"]').click();
   await settle();
   assert.deepEqual(ui.called("create_room"), [{ name: "plans", members: ["bob", "carol"] }]);
-  assert.equal(form.hidden, true);
-  assert.equal(ui.$("#room-title").textContent, "plans");
+  assert.equal(dialog.hidden, true);
+  assert.equal(ui.$("#room-title").textContent, "# plans");
   assert.equal(ui.$('[data-room-id="r-new"]').getAttribute("aria-current"), "true");
 });
 
@@ -354,7 +364,7 @@ test("older pages: with too few messages to scroll, history is asked before the 
   await settle();
   assert.deepEqual(ui.seqs(), ["49", "50", "51", "52", "53"]);
   assert.deepEqual(ui.called("history").map((a) => a.before_seq), [51, 49], "then stops when a page comes back empty");
-  assert.equal(ui.$(".older").textContent, "Scroll up for older messages");
+  assert.equal(ui.$(".older").textContent, "Loading older messages…");
 });
 
 test("sends still queued from an earlier run show as pending after start", async () => {
@@ -364,4 +374,22 @@ test("sends still queued from an earlier run show as pending after start", async
   });
   assert.deepEqual(ui.seqs(), ["1", "2", "3", "pending"]);
   assert.equal(ui.all('[data-testid="message"]').at(-1).querySelector(".body").textContent, "written offline");
+});
+
+test("events that arrive while a command is awaited are kept (no stale state written back)", async () => {
+  const connected = { type: "connection", state: { state: "connected", transport: "websocket" } };
+  let emitted = false;
+  const ui = await boot({
+    ...signedIn(),
+    connection_state: { state: "connecting", attempt: 1, retry_in_ms: null },
+    rooms: async (_, { emit }) => {
+      if (!emitted) {
+        emitted = true;
+        emit([connected, { type: "message", message: msg("random", 3) }]);
+      }
+      return [room("random", 2, 2), room("general", 3, 1)];
+    },
+  });
+  assert.equal(ui.$('[data-testid="connection-status"]').dataset.state, "connected");
+  assert.equal(ui.$('[data-room-id="random"]').querySelector(".preview").textContent, "bob: message 3");
 });

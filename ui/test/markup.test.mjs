@@ -55,8 +55,8 @@ test("only bridge.js touches window.__TAURI__", () => {
   }
 });
 
-test("store.js and format.js stay pure: no DOM, no Tauri", () => {
-  for (const name of ["store.js", "format.js"]) {
+test("the pure modules stay pure: no DOM, no Tauri", () => {
+  for (const name of ["store.js", "format.js", "layout.js", "paging.js"]) {
     const src = sources[join(ui, "js", name)];
     assert.doesNotMatch(src, /\b(document|window)\b\./, name);
     assert.doesNotMatch(src, /from "\.\/bridge\.js"/, name);

@@ -159,7 +159,11 @@ test("connection events replace the view and remember when they arrived", () => 
   state = store.applyEvent(state, { type: "connection", state: { state: "connecting", attempt: 2, retry_in_ms: 4000 } }, 1234);
   assert.deepEqual(state.connection, { state: "connecting", attempt: 2, retry_in_ms: 4000 });
   assert.equal(state.connectionAt, 1234);
-  assert.equal(store.applyEvent(state, { type: "presence", user: "bob", online: true, last_seen: null }), state);
+  const online = store.applyEvent(state, { type: "presence", user: "bob", online: true, last_seen: null });
+  assert.equal(store.isOnline(online, "bob"), true);
+  assert.equal(store.isOnline(online, "carol"), false, "unknown users are not shown online");
+  const gone = store.applyEvent(online, { type: "presence", user: "bob", online: false, last_seen: "2026-11-25T10:00:00Z" });
+  assert.equal(store.isOnline(gone, "bob"), false);
 });
 
 test("signing in or out clears the previous account's data but keeps the connection", () => {

@@ -6,19 +6,20 @@ export const TYPING_EVERY_MS = 1500;
 /**
  * @param {HTMLFormElement} form
  * @param {{onSend: (body: string) => Promise<boolean>, onTyping: (typing: boolean) => void}} handlers
- *   onSend resolves true when the message was accepted (the box is then cleared)
+ *   onSend resolves true when the message was accepted (else the text comes back into the box)
  */
 export const createComposer = (form, { onSend, onTyping }) => {
   const box = /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea"));
   let lastTyping = 0;
 
+  // The box empties at once, so the next message can be typed while this one is queued (offline,
+  // or a slow disk); a refused send puts its text back if nothing new was typed meanwhile.
   const send = async () => {
     const body = box.value;
     if (body.trim() === "") return;
     lastTyping = 0;
-    if (await onSend(body)) {
-      if (box.value === body) box.value = "";
-    }
+    box.value = "";
+    if (!(await onSend(body)) && box.value === "") box.value = body;
     box.focus();
   };
 

@@ -1,40 +1,58 @@
 // The message list (data-testid message-list / message with data-seq): text nodes only.
-// Keeps the view pinned to the bottom when it was there, and still when older pages are prepended.
+// It draws the store's bounded window (see paging.js), reusing the row of each message that did not
+// change, with day separators and sender groups (layout.js). When rows come or go at the top the
+// first visible row stays where it was on screen; at the bottom the list follows new messages.
 import { formatTime } from "../format.js";
+import { layout } from "../layout.js";
+import { scrollPosition } from "../paging.js";
 
-const NEAR = 48; // px from an edge that counts as "at" it
+const NEAR = 120; // px from an edge that counts as "at" it
+
+/** @typedef {ReturnType<typeof import("../store.js").timeline>[number]} Item */
+
+const DELIVERY_TEXT = { pending: "pending", sent: "sent", read: "read", failed: "failed" };
 
 /**
  * @param {HTMLOListElement} list
- * @param {{onNearTop: () => void}} handlers
+ * @param {{onNearTop: () => void, onNearBottom: () => void}} handlers
  */
-export const createMessageList = (list, { onNearTop }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom }) => {
   let roomId = /** @type {string | null} */ (null);
+  let more = { older: false, newer: false };
+  /** Drawn rows by key, with what they were drawn from, so unchanged ones are reused. */
+  let rows = new Map();
+
   list.addEventListener("scroll", () => {
-    if (list.scrollTop < NEAR) onNearTop();
+    const at = scrollPosition(list, NEAR);
+    if (at.nearTop && more.older) onNearTop();
+    if (at.nearBottom && more.newer) onNearBottom();
   });
 
-  /** @param {ReturnType<typeof import("../store.js").timeline>[number]} item @param {Date} now */
-  const row = (item, now) => {
+  /** @param {Item} item @param {boolean} first @param {Date} now */
+  const messageRow = (item, first, now) => {
     const li = document.createElement("li");
-    li.className = item.own ? "message own" : "message";
+    li.className = `message${item.own ? " own" : ""}${first ? "" : " cont"}`;
     li.dataset.testid = "message";
     li.dataset.key = item.key;
     if (item.seq != null) li.dataset.seq = String(item.seq);
     const meta = document.createElement("div");
     meta.className = "meta";
-    const sender = document.createElement("span");
-    sender.className = "sender";
-    sender.textContent = item.sender;
+    if (first) {
+      const sender = document.createElement("span");
+      sender.className = "sender";
+      sender.textContent = item.sender;
+      meta.append(sender);
+    }
     const time = document.createElement("time");
     time.dateTime = item.at;
     time.textContent = formatTime(item.at, now);
-    meta.append(sender, time);
+    meta.append(time);
     if (item.delivery) {
       const delivery = document.createElement("span");
       delivery.className = "delivery";
       delivery.dataset.delivery = item.delivery;
-      delivery.textContent = item.error ? `${item.delivery}: ${item.error}` : item.delivery;
+      const text = DELIVERY_TEXT[item.delivery];
+      delivery.textContent = item.error ? `${text}: ${item.error}` : text;
       meta.append(delivery);
     }
     const body = document.createElement("div");
@@ -44,28 +62,67 @@ export const createMessageList = (list, { onNearTop }) => {
     return li;
   };
 
+  /** @param {string} label */
+  const dayRow = (label) => {
+    const li = document.createElement("li");
+    li.className = "day";
+    li.setAttribute("role", "separator");
+    li.textContent = label;
+    return li;
+  };
+
+  /** The first row at least partly in view, and its offset from the top of the view. */
+  const anchor = () => {
+    for (const el of list.children) {
+      const li = /** @type {HTMLElement} */ (el);
+      if (li.offsetTop + li.offsetHeight > list.scrollTop) return { key: li.dataset.key, offset: li.offsetTop - list.scrollTop };
+    }
+    return null;
+  };
+
   /**
    * @param {string | null} room
-   * @param {ReturnType<typeof import("../store.js").timeline>} items
-   * @param {{more: boolean}} opts more: older messages exist above
+   * @param {Item[]} items the loaded window, in order
+   * @param {{older: boolean, newer: boolean}} opts messages exist above / below the window
    */
-  const render = (room, items, { more }) => {
+  const render = (room, items, opts) => {
     const switched = room !== roomId;
     roomId = room;
-    const fromBottom = list.scrollHeight - list.scrollTop - list.clientHeight;
+    more = opts;
+    const { nearBottom } = scrollPosition(list, NEAR);
+    const follow = switched || (nearBottom && !opts.newer);
+    const keep = follow ? null : anchor();
     const now = new Date();
-    const rows = items.map((item) => row(item, now));
-    if (more && items.length > 0) {
+    const next = new Map();
+    const nodes = [];
+    if (opts.older && items.length > 0) {
       const older = document.createElement("li");
       older.className = "older";
-      older.textContent = "Scroll up for older messages";
-      rows.unshift(older);
+      older.dataset.key = "older";
+      older.textContent = "Loading older messages…";
+      nodes.push(older);
     }
-    list.replaceChildren(...rows);
-    if (switched || fromBottom < NEAR) list.scrollTop = list.scrollHeight;
-    else list.scrollTop = list.scrollHeight - list.clientHeight - fromBottom;
-    // Too few to scroll means no scroll event: ask for older ones now.
-    if (more && list.scrollHeight <= list.clientHeight) queueMicrotask(onNearTop);
+    for (const row of layout(items, now)) {
+      const sig = row.kind === "day" ? `day|${row.label}` : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}`;
+      const old = switched ? undefined : rows.get(row.key);
+      const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now);
+      node.dataset.key = row.key;
+      next.set(row.key, { sig, node });
+      nodes.push(node);
+    }
+    rows = next;
+    list.replaceChildren(...nodes);
+    if (follow) {
+      list.scrollTop = list.scrollHeight;
+    } else if (keep) {
+      const same = /** @type {HTMLElement | undefined} */ (rows.get(keep.key)?.node);
+      if (same) list.scrollTop = same.offsetTop - keep.offset;
+    }
+    // Too few to scroll means no scroll event: ask for more now.
+    if (list.scrollHeight <= list.clientHeight) {
+      if (opts.older) queueMicrotask(onNearTop);
+      else if (opts.newer) queueMicrotask(onNearBottom);
+    }
   };
 
   return { render };

@@ -1,7 +1,10 @@
-// The room list (data-testid room-list / room-item / unread-badge), rebuilt from the store.
-import { badgeText, unreadCount } from "../format.js";
+// The room list (data-testid room-list / room-item / unread-badge): name, last-message preview,
+// unread badge, and a presence dot on direct rooms. Text nodes only.
+import { badgeText, previewText, unreadCount } from "../format.js";
 
 /**
+ * @typedef {{room: import("../bridge.js").Room, preview: import("../bridge.js").Message | undefined,
+ *   online: boolean | null}} RoomRow online is null for group rooms
  * @param {HTMLUListElement} list
  * @param {(roomId: string) => void} onSelect
  */
@@ -11,19 +14,30 @@ export const createRoomList = (list, onSelect) => {
     if (item?.dataset.roomId) onSelect(item.dataset.roomId);
   });
 
-  /** @param {import("../bridge.js").Room[]} rooms @param {string | null} selected */
+  /** @param {RoomRow[]} rooms @param {string | null} selected */
   const render = (rooms, selected) => {
-    const items = rooms.map((room) => {
+    const items = rooms.map(({ room, preview, online }) => {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.testid = "room-item";
       button.dataset.roomId = room.id;
       if (room.id === selected) button.setAttribute("aria-current", "true");
+      const line = document.createElement("span");
+      line.className = "line";
+      if (online !== null) {
+        const dot = document.createElement("span");
+        dot.className = online ? "dot online" : "dot";
+        dot.dataset.testid = "presence";
+        dot.dataset.online = String(online);
+        dot.setAttribute("role", "img");
+        dot.setAttribute("aria-label", online ? "online" : "offline");
+        line.append(dot);
+      }
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`;
-      button.append(name);
+      line.append(name);
       const count = unreadCount(room);
       if (count > 0) {
         li.className = "unread";
@@ -32,8 +46,12 @@ export const createRoomList = (list, onSelect) => {
         badge.dataset.testid = "unread-badge";
         badge.textContent = badgeText(count);
         badge.setAttribute("aria-label", `${count} unread`);
-        button.append(badge);
+        line.append(badge);
       }
+      const text = document.createElement("span");
+      text.className = "preview";
+      text.textContent = preview ? previewText(preview) : "";
+      button.append(line, text);
       li.append(button);
       return li;
     });

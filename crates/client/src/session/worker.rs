@@ -89,6 +89,9 @@ impl Worker {
     }
 
     pub(super) fn emit(&self, event: AppEvent) {
+        if let AppEvent::Connection { state } = &event {
+            tracing::debug!(?state, "connection view");
+        }
         // The app may have dropped its receiver; the cache still holds everything.
         let _ = self.events.send(event);
     }

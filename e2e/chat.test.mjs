@@ -1,0 +1,206 @@
+// End to end in real windows: two natter-desktop instances (separate profiles) and one relay, all
+// started here, driven through tauri-driver + WebKitWebDriver under Xvfb. One conversation, step
+// by step: register, a room, both ways, typing, unread badges, a relay kill -9 mid-conversation,
+// hostile markup, an OS notification. Screenshots go to target/e2e/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Keys, waitFor } from "./webdriver.mjs";
+import * as h from "./harness.mjs";
+
+const tid = (id) => `[data-testid="${id}"]`;
+const PASSWORD = "correct horse battery";
+/** Reconnecting after a relay restart waits out the client's backoff: generous. */
+const RECONNECT_MS = 90_000;
+
+/** @type {{url: string, start(): Promise<void>, kill(): Promise<void>, cleanup(): void}} */
+let relay;
+let notifications;
+let alice;
+let bob;
+let display;
+let roomId = "";
+
+/** What a window's message list shows, read in the page. */
+const shown = (s) =>
+  s.exec(`return [...document.querySelectorAll('[data-testid="message"]')].map((m) => ({
+    seq: m.dataset.seq ?? null,
+    body: m.querySelector('.body').textContent,
+    delivery: m.querySelector('.delivery') ? m.querySelector('.delivery').dataset.delivery : null,
+  }))`);
+const connection = (s) => s.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`);
+const typingLine = (s) => s.exec(`return document.querySelector('[data-testid="typing-indicator"]').textContent`);
+const badge = (s, id) =>
+  s.exec(`const b = document.querySelector('[data-room-id="' + arguments[0] + '"] [data-testid="unread-badge"]'); return b ? b.textContent : ""`, [id]);
+const bodies = async (s) => (await shown(s)).map((m) => m.body);
+
+/** The whole display (both windows): an X grab, which does not depend on WebKit painting on demand. */
+const shoot = (step) => {
+  try {
+    execFileSync("import", ["-display", display, "-window", "root", join(h.SHOTS, `${step}.png`)], { timeout: 20_000 });
+  } catch (error) {
+    console.log(`no screenshot for ${step}: ${error.message}`);
+  }
+};
+
+const send = async (who, text) => {
+  const box = await who.session.find(tid("composer"));
+  await who.session.type(box, text + Keys.ENTER);
+};
+
+const openRoom = async (who, id) => {
+  await who.session.click(await who.session.find(`[data-room-id="${id}"]`));
+  await waitFor(async () => (await who.session.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId`)) === id, `${who.name} to open ${id}`);
+};
+
+const register = async (who) => {
+  const s = who.session;
+  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), `${who.name}'s sign-in screen`, 30_000);
+  const server = await s.find(tid("login-server"));
+  await s.clear(server);
+  await s.type(server, relay.url);
+  await s.type(await s.find(tid("login-username")), who.name);
+  await s.type(await s.find(tid("login-password")), PASSWORD);
+  await s.click(await s.find(tid("register-submit")));
+  await waitFor(async () => (await connection(s)) === "connected", `${who.name} connected`, 60_000).catch(async (error) => {
+    const page = await s.exec(`return document.querySelector('[data-testid="connection-status"]').textContent + ' | ' + document.querySelector('#login-error').textContent`);
+    const backend = await s.execAsync(`const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('connection_state').then((v) => done(JSON.stringify(v)), (e) => done('error ' + JSON.stringify(e)))`);
+    throw new Error(`${error.message} (page: ${page}; backend: ${backend})\n${h.logs()}`);
+  });
+};
+
+describe("two windows chatting through one relay", { concurrency: false }, () => {
+  before(async () => {
+    display = await h.startDisplay();
+    notifications = await h.startNotifications(display);
+    relay = await h.relay();
+    await relay.start();
+    alice = await h.app("alice", display);
+    bob = await h.app("bob", display);
+    // Side by side from the start: there is no window manager, and WebKit does not paint (nor
+    // snapshot) a window that another one covers.
+    await alice.session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+    await bob.session.setRect({ x: 800, y: 0, width: 790, height: 640 });
+  });
+
+  after(async () => {
+    for (const who of [alice, bob]) await who?.session.end();
+    await h.stopAll();
+    relay?.cleanup();
+  });
+
+  test("both register on the relay and connect", async () => {
+    await register(alice);
+    await register(bob);
+    shoot("01-registered");
+  });
+
+  test("alice creates a room with bob; both see it", async () => {
+    const s = alice.session;
+    await s.click(await s.find(tid("new-room")));
+    await s.type(await s.find(tid("new-room-name")), "e2e");
+    await s.type(await s.find(tid("new-room-members")), "bob");
+    await s.click(await s.find(tid("new-room-submit")));
+    roomId = await waitFor(
+      () => s.exec(`const r = document.querySelector('[aria-current="true"]'); return r && r.textContent.includes('e2e') ? r.dataset.roomId : null`),
+      "alice's new room to open",
+    );
+    await bob.session.find(`[data-room-id="${roomId}"]`, 30_000);
+    await openRoom(bob, roomId);
+  });
+
+  test("messages go both ways, once each, in order", async () => {
+    await send(alice, "hello bob");
+    await waitFor(async () => (await bodies(bob.session)).includes("hello bob"), "bob to see alice's message");
+    await send(bob, "hi alice");
+    await waitFor(async () => (await bodies(alice.session)).includes("hi alice"), "alice to see bob's reply");
+    for (const who of [alice, bob]) {
+      const list = await shown(who.session);
+      assert.deepEqual(list.map((m) => m.body), ["hello bob", "hi alice"], `${who.name}'s list`);
+      assert.deepEqual(list.map((m) => m.seq), ["1", "2"]);
+    }
+    await waitFor(async () => (await shown(alice.session))[0].delivery === "read", "alice's first message marked read (bob's receipt)");
+  });
+
+  test("the typing indicator appears in the other window and clears", async () => {
+    const box = await alice.session.find(tid("composer"));
+    await alice.session.type(box, "typing something");
+    await waitFor(async () => (await typingLine(bob.session)) === "alice is typing…", "bob to see alice typing");
+    shoot("02-typing");
+    await alice.session.clear(box);
+    await alice.session.type(box, "x");
+    await alice.session.chord([Keys.CONTROL, "a"]);
+    await alice.session.type(box, "\uE003"); // backspace: an empty composer stops typing
+    await waitFor(async () => (await typingLine(bob.session)) === "", "bob's typing line to clear", 20_000);
+  });
+
+  test("unread badges count messages in other rooms and clear when the room is opened", async () => {
+    await openRoom(bob, "general");
+    await send(alice, "unread one");
+    await send(alice, "unread two");
+    await waitFor(async () => (await badge(bob.session, roomId)) === "2", "bob's badge to show 2");
+    shoot("03-unread");
+    await openRoom(bob, roomId);
+    await waitFor(async () => (await badge(bob.session, roomId)) === "", "bob's badge to clear");
+  });
+
+  test("an OS notification is raised for a message in a room not in view", async () => {
+    await openRoom(bob, "general");
+    await send(alice, "ping for a notification");
+    await waitFor(() => notifications.text().includes("ping for a notification"), "a Notify call on the session bus", 20_000);
+    assert.match(notifications.text(), /alice/);
+    await openRoom(bob, roomId);
+  });
+
+  test("relay killed mid-conversation: offline, then connected; what was typed meanwhile arrives once, in order", async () => {
+    await relay.kill();
+    for (const who of [alice, bob]) {
+      await waitFor(async () => (await connection(who.session)) !== "connected", `${who.name}'s banner to leave connected`, 60_000);
+    }
+    const outage = ["during outage 1", "during outage 2", "during outage 3"];
+    for (const text of outage) await send(alice, text);
+    await waitFor(async () => (await shown(alice.session)).filter((m) => m.delivery === "pending").length === 3, "three pending sends at alice");
+    shoot("04-offline");
+    await relay.start();
+    for (const who of [alice, bob]) {
+      await waitFor(async () => (await connection(who.session)) === "connected", `${who.name} reconnected`, RECONNECT_MS);
+    }
+    await waitFor(async () => (await bodies(bob.session)).includes(outage[2]), "bob to get the outage messages", 30_000);
+    for (const who of [alice, bob]) {
+      await waitFor(async () => (await shown(who.session)).every((m) => m.seq !== null), `${who.name}: every message committed`, 30_000);
+      const list = await shown(who.session);
+      const texts = list.map((m) => m.body);
+      for (const t of outage) assert.equal(texts.filter((b) => b === t).length, 1, `${who.name} shows "${t}" once`);
+      assert.deepEqual(texts.filter((b) => outage.includes(b)), outage, `${who.name}: in the order typed`);
+      const seqs = list.map((m) => Number(m.seq));
+      assert.deepEqual(seqs, seqs.map((_, i) => i + 1), `${who.name}: seqs 1..n with no gap or repeat`);
+    }
+  });
+
+  test("hostile markup shows as plain text and runs nothing", async () => {
+    const payloads = [
+      `<img src=x onerror="window.__xss=1">`,
+      `<script>window.__xss=2</script>`,
+      `<a href="javascript:window.__xss=3">click me</a> [link](javascript:window.__xss=4)`,
+      `</div></li></ol><b onmouseover="window.__xss=5">breakout</b>`,
+    ];
+    for (const p of payloads) await send(alice, p);
+    await waitFor(async () => (await bodies(bob.session)).includes(payloads.at(-1)), "bob to get the payloads");
+    for (const who of [alice, bob]) {
+      const texts = await bodies(who.session);
+      for (const p of payloads) assert.ok(texts.includes(p), `${who.name} shows ${p} verbatim`);
+      const injected = await who.session.exec(
+        `const l = document.querySelector('[data-testid="message-list"]'); return l.querySelectorAll('img, script, a, b').length`,
+      );
+      assert.equal(injected, 0, `${who.name}: no element came from user text`);
+      assert.equal(await who.session.exec(`return window.__xss === undefined`), true, `${who.name}: no payload ran`);
+    }
+  });
+
+  test("screenshots of both windows side by side", async () => {
+    shoot("two-windows");
+    assert.ok(existsSync(join(h.SHOTS, "two-windows.png")), "the screenshot was written");
+  });
+});
