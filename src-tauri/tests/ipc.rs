@@ -222,8 +222,6 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     Ok(())
 }
 
-/// The app on the mock runtime with its real config and capabilities, for profile folder `dir`,
-/// and its `main` window (config windows are made only once an app runs, so it is made here).
 #[test]
 fn a_first_run_hosts_on_this_computer() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -245,6 +243,46 @@ fn a_first_run_hosts_on_this_computer() -> TestResult {
     Ok(())
 }
 
+/// `set_view` takes the UI's camelCase arguments and feeds the notification rules and the
+/// unread total; bad arguments are refused and change nothing.
+#[test]
+fn set_view_records_the_room_in_view_and_the_unread_total() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+    let shell = app.state::<AppState>().shell.clone();
+    assert_eq!(shell.unread_total(), 0);
+    assert_eq!(shell.view().active_room, None);
+
+    let view = json!({"activeRoom": "room-1", "unreadTotal": 3});
+    assert_eq!(invoke(&webview, "set_view", view), Ok(Value::Null));
+    assert_eq!(shell.view().active_room.as_deref(), Some("room-1"));
+    assert_eq!(shell.unread_total(), 3);
+
+    let none = json!({"activeRoom": null, "unreadTotal": 0});
+    assert_eq!(invoke(&webview, "set_view", none), Ok(Value::Null));
+    assert_eq!(shell.view().active_room, None);
+    assert_eq!(shell.unread_total(), 0);
+
+    for bad in [
+        json!({"activeRoom": "room-2", "unreadTotal": -1}),
+        json!({"activeRoom": "room-2"}),
+        json!({"active_room": "room-2", "unread_total": 1}),
+        json!({"activeRoom": 7, "unreadTotal": 1}),
+    ] {
+        assert!(
+            invoke(&webview, "set_view", bad.clone()).is_err(),
+            "accepted {bad}"
+        );
+    }
+    assert_eq!(shell.view().active_room, None);
+    assert_eq!(shell.unread_total(), 0);
+    // Nothing in the DND or focus state comes from the webview.
+    assert!(!shell.view().dnd);
+    Ok(())
+}
+
+/// The app on the mock runtime with its real config and capabilities, for profile folder `dir`,
+/// and its `main` window (config windows are made only once an app runs, so it is made here).
 fn start_app(
     dir: &Path,
 ) -> Result<(App<MockRuntime>, WebviewWindow<MockRuntime>), Box<dyn std::error::Error>> {
