@@ -97,6 +97,7 @@ pub fn on_activate<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
     let registered = app.notification().on_action(move |performed| {
         if let Some(room_id) = activated_room(performed) {
+            tracing::info!(room_id, "notification clicked: opening its room");
             window::show_main(&handle);
             if let Err(error) = handle.emit(ui_event::OPEN_ROOM, OpenRoom { room_id }) {
                 tracing::warn!(%error, "could not ask the UI to open a room");
