@@ -54,6 +54,7 @@ pub fn run() -> Result<(), StartError> {
     let dir = natter_client::profile_dir(&natter_client::profiles_root()?, &name)?;
     tracing::info!(profile = name.as_str(), dir = %dir.display(), "starting");
     let app = app(Builder::default(), AppState::new(name, dir)).build(context())?;
+    built(app.handle());
     match tray::unavailable(std::env::var(tray::NO_TRAY_ENV).ok().as_deref()) {
         Some(why) => tracing::info!(%why, "no tray: closing the window quits"),
         None => {
@@ -92,10 +93,6 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         .plugin(window_state)
         .manage(state)
         .on_window_event(window::on_event)
-        .setup(|app| {
-            notifier::on_activate(app.handle());
-            Ok(())
-        })
         .invoke_handler(tauri::generate_handler![
             commands::profile,
             commands::host_locally,
@@ -120,6 +117,12 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::logout,
             shell::set_view,
         ])
+}
+
+/// What needs the built app, before it runs (a `setup` hook would run only once the event loop
+/// starts, which the mock runtime in tests never does): notification clicks open their room.
+pub fn built<R: Runtime>(app: &tauri::AppHandle<R>) {
+    notifier::on_activate(app);
 }
 
 /// `tauri.conf.json`, the capabilities and the UI files, compiled in.
