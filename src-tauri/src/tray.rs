@@ -1,7 +1,8 @@
 //! The system tray: an icon whose menu does everything (Linux's AppIndicator reports no clicks
 //! on the icon itself): "Open Natter", the unread total (a disabled line), "Do not disturb" (a
 //! check item) and "Quit". The unread total is also the tooltip (where the platform shows one).
-//! With a tray, closing the main window hides it (`window.rs`); without one, closing quits.
+//! With a tray that is shown, closing the main window hides it (`window.rs`); otherwise closing
+//! quits (never a hidden window with no way back).
 
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
@@ -101,6 +102,40 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub fn present<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.try_state::<Tray<R>>().is_some()
 }
+
+/// Linux: whether something shows AppIndicator icons now, i.e. a StatusNotifier watcher owns
+/// its name on the session bus (KDE, Xfce, Ubuntu's GNOME, waybar…; plain GNOME has none, and
+/// there the icon is not seen). Asked at each window close, bounded, so a panel started later
+/// counts. Without an answer: no.
+#[cfg(target_os = "linux")]
+pub async fn host_present() -> bool {
+    const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+    let ask = async {
+        let bus = zbus::Connection::session().await?;
+        let dbus = zbus::fdo::DBusProxy::new(&bus).await?;
+        dbus.name_has_owner(zbus::names::BusName::try_from(WATCHER)?)
+            .await
+            .map_err(zbus::Error::from)
+    };
+    match tokio::time::timeout(HOST_CHECK, ask).await {
+        Ok(Ok(present)) => present,
+        Ok(Err(error)) => {
+            tracing::info!(%error, "no session bus answer about a tray host");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// Windows and macOS always show the tray / menu bar icon.
+#[cfg(not(target_os = "linux"))]
+pub async fn host_present() -> bool {
+    true
+}
+
+/// The bound on asking the session bus whether a tray host exists.
+#[cfg(target_os = "linux")]
+const HOST_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Shows the unread total in the menu and the tooltip (nothing without a tray).
 pub fn show_unread<R: Runtime>(app: &AppHandle<R>, unread_total: u32) {

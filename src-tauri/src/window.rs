@@ -1,5 +1,5 @@
 //! The main window: shown and focused on demand (tray, notification click), hidden instead of
-//! closed while a tray exists, its focus reported to the notification rules, and its size and
+//! closed while a tray is shown, its focus reported to the notification rules, and its size and
 //! position remembered per profile (tauri-plugin-window-state, in the profile's folder).
 
 use std::path::{Path, PathBuf};
@@ -57,19 +57,32 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     match event {
         WindowEvent::Focused(focused) => app.state::<AppState>().shell.set_focused(*focused),
         WindowEvent::CloseRequested { api, .. } if window.label() == MAIN && tray::present(app) => {
+            // Hide or quit, once it is known whether the tray is actually shown.
             api.prevent_close();
-            // Saved now, while the window is on screen (a hidden window's position is not
-            // reliable everywhere); the plugin saves again on exit.
-            if let Err(error) = app.save_window_state(remembered()) {
-                tracing::warn!(%error, "could not save the window state");
-            }
-            if let Err(error) = window.hide() {
-                tracing::warn!(%error, "could not hide the window");
-            }
-            app.state::<AppState>().shell.set_focused(false);
+            let (app, window) = (app.clone(), window.clone());
+            tauri::async_runtime::spawn(async move {
+                if tray::host_present().await {
+                    hide_to_tray(&app, &window);
+                } else {
+                    tracing::info!("no tray host shows the icon: closing the window quits");
+                    app.exit(0);
+                }
+            });
         }
         _ => {}
     }
+}
+
+fn hide_to_tray<R: Runtime>(app: &AppHandle<R>, window: &Window<R>) {
+    // Saved now, while the window is on screen (a hidden window's position is not reliable
+    // everywhere); the plugin saves again on exit.
+    if let Err(error) = app.save_window_state(remembered()) {
+        tracing::warn!(%error, "could not save the window state");
+    }
+    if let Err(error) = window.hide() {
+        tracing::warn!(%error, "could not hide the window");
+    }
+    app.state::<AppState>().shell.set_focused(false);
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! `bob: …` with the `default` action; alice's own message raises nothing; a second message of
 //! bob's inside the coalescing window comes as one later notification; clicking it (the server's
 //! `ActionInvoked … default` signal) makes the app emit `natter://open-room` with the room.
+//! Also: the tray counts as shown only while a StatusNotifier watcher owns its name.
 #![cfg(target_os = "linux")]
 
 mod support;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use natter_client::session::{AppEvent, ConnectionView, Session, SessionConfig};
 use natter_desktop::alerts::COALESCE;
-use natter_desktop::{ui_event, AppState};
+use natter_desktop::{tray, ui_event, AppState};
 use serde_json::{json, Value};
 use support::{invoke, invoke_until, start_app, wait, TestResult, WAIT};
 use tauri::{Listener, Manager};
@@ -131,6 +132,12 @@ fn new_messages_raise_notifications_over_dbus_and_a_click_opens_the_room() -> Te
             .build()
             .await
     })??;
+
+    // No StatusNotifier watcher on this bus: closing the window would quit, not hide; once one
+    // owns its name, the tray counts as shown.
+    assert!(!wait(tray::host_present())?);
+    wait(server.request_name("org.kde.StatusNotifierWatcher"))??;
+    assert!(wait(tray::host_present())?);
 
     let dir = tempfile::tempdir()?;
     let (app, webview) = start_app(dir.path())?;
