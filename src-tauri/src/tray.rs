@@ -5,7 +5,7 @@
 //! quits (never a hidden window with no way back).
 
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
-use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::shell::{unread_label, APP_TITLE};
@@ -89,7 +89,18 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .menu(&menu)
         .show_menu_on_left_click(true)
         .tooltip(tooltip(unread_total))
-        .on_menu_event(move |app, event| on_menu(app, &event, &dnd));
+        .on_menu_event(move |app, event| on_menu(app, &event, &dnd))
+        .on_tray_icon_event(|tray, event| {
+            // Windows and macOS report clicks on the icon: a double click opens the window too
+            // (the single click opens the menu). Linux reports none.
+            if let TrayIconEvent::DoubleClick {
+                button: MouseButton::Left,
+                ..
+            } = event
+            {
+                window::show_main(tray.app_handle());
+            }
+        });
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
