@@ -24,4 +24,5 @@ pub const COMMANDS: &[&str] = &[
     "login",
     "resume",
     "logout",
+    "set_view",
 ];

@@ -15,7 +15,7 @@ use tauri::{AppHandle, Runtime, State};
 use crate::embedded::{self, Hosted};
 use crate::error::{Error, Result};
 use crate::state::{signed_out, AppState, Connected};
-use crate::ui_event;
+use crate::{notifier, ui_event};
 
 /// Cached messages per page when the UI names no limit.
 const DEFAULT_PAGE: u32 = 50;
@@ -147,7 +147,8 @@ pub(crate) async fn start_session<R: Runtime>(
         attempt: 1,
         retry_in_ms: None,
     });
-    let forwarder = ui_event::forward(app, events, state.connection.clone());
+    let notifier = notifier::spawn(app.clone(), sign_in.username.clone(), state.shell.clone());
+    let forwarder = ui_event::forward(app, events, state.connection.clone(), notifier);
     *slot = Some(Connected {
         session,
         sign_in,

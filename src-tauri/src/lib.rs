@@ -1,14 +1,20 @@
 //! natter-desktop: the thin Tauri shell over `natter_client`. This file wires: profile from the
-//! command line, managed state, the commands, and a clean stop (session, hosted relay) on exit.
-//! The rules live in natter-client; the webview sees only commands and one event stream.
+//! command line, managed state, the commands, the plugins (notifications, window state), the
+//! tray, and a clean stop (session, hosted relay) on exit. The rules live in natter-client; the
+//! webview sees only commands and its events.
 
 pub mod account;
+pub mod alerts;
 mod command_names;
 pub mod commands;
 pub mod embedded;
 pub mod error;
+pub mod notifier;
+pub mod shell;
 pub mod state;
+pub mod tray;
 pub mod ui_event;
+pub mod window;
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -48,7 +54,21 @@ pub fn run() -> Result<(), StartError> {
     let dir = natter_client::profile_dir(&natter_client::profiles_root()?, &name)?;
     tracing::info!(profile = name.as_str(), dir = %dir.display(), "starting");
     let app = app(Builder::default(), AppState::new(name, dir)).build(context())?;
+    built(app.handle());
+    match tray::unavailable(std::env::var(tray::NO_TRAY_ENV).ok().as_deref()) {
+        Some(why) => tracing::info!(%why, "no tray: closing the window quits"),
+        None => {
+            if let Err(error) = tray::install(app.handle()) {
+                tracing::warn!(%error, "no tray: closing the window quits");
+            }
+        }
+    }
     app.run(|app, event| {
+        #[cfg(target_os = "macos")]
+        if let RunEvent::Reopen { .. } = event {
+            // The Dock icon clicked while the window is hidden in the menu bar.
+            window::show_main(app);
+        }
         if let RunEvent::Exit = event {
             let state = app.state::<AppState>();
             tauri::async_runtime::block_on(async {
@@ -64,10 +84,15 @@ pub fn run() -> Result<(), StartError> {
     Ok(())
 }
 
-/// The app without a runtime chosen: the real one in [`run`], the mock one in tests.
+/// The app without a runtime chosen: the real one in [`run`], the mock one in tests. The tray
+/// is not part of it: [`run`] adds it once the app is built, where the platform has one.
 pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
+    let window_state = window::state_plugin(&state.profile_dir);
     builder
+        .plugin(tauri_plugin_notification::init())
+        .plugin(window_state)
         .manage(state)
+        .on_window_event(window::on_event)
         .invoke_handler(tauri::generate_handler![
             commands::profile,
             commands::host_locally,
@@ -90,7 +115,14 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::login,
             account::resume,
             account::logout,
+            shell::set_view,
         ])
+}
+
+/// What needs the built app, before it runs (a `setup` hook would run only once the event loop
+/// starts, which the mock runtime in tests never does): notification clicks open their room.
+pub fn built<R: Runtime>(app: &tauri::AppHandle<R>) {
+    notifier::on_activate(app);
 }
 
 /// `tauri.conf.json`, the capabilities and the UI files, compiled in.

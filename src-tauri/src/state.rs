@@ -1,5 +1,6 @@
 //! The app's managed state, one value handed to every command (no statics): which profile this
-//! window serves, the running session (if connected) and the relay hosted in-process (if any).
+//! window serves, the running session (if connected), the relay hosted in-process (if any) and
+//! what the desktop shows (room in view, unread total, Do not disturb).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
@@ -12,6 +13,7 @@ use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, Result};
+use crate::shell::Shell;
 
 /// How long a stopped session's forwarder may take to pass on its last events.
 const FORWARDER_DRAIN: Duration = Duration::from_secs(2);
@@ -37,6 +39,8 @@ pub struct AppState {
     pub relay: Mutex<Option<Relay>>,
     /// The last connection state the session announced, for a UI that asks instead of listening.
     pub connection: Arc<StdMutex<ConnectionView>>,
+    /// The room in view, unread total, focus and Do not disturb (`shell.rs`).
+    pub shell: Arc<Shell>,
 }
 
 impl Connected {
@@ -67,6 +71,7 @@ impl AppState {
             session: RwLock::new(None),
             relay: Mutex::new(None),
             connection: Arc::new(StdMutex::new(signed_out())),
+            shell: Arc::default(),
         }
     }
 

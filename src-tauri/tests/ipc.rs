@@ -5,66 +5,13 @@
 //! calls reach the relay, and after a restart `resume` hosts the relay again and signs in with
 //! the saved token, until logout.
 
-use std::future::Future;
-use std::path::Path;
-use std::time::Duration;
+mod support;
 
-use natter_client::ProfileName;
 use natter_desktop::{ui_event, AppState};
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
+use support::{invoke, invoke_until, start_app, wait, TestResult};
+use tauri::{Listener, Manager, WebviewWindowBuilder};
 use tokio::sync::mpsc;
-
-/// The bound on every wait in this test.
-const WAIT: Duration = Duration::from_secs(30);
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: if cfg!(windows) {
-            "http://tauri.localhost"
-        } else {
-            "tauri://localhost"
-        }
-        .parse()
-        .map_err(|_| json!("bad url"))?,
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap_or_default())
-}
-
-/// Runs `future` on Tauri's runtime (where the commands run too), bounded by [`WAIT`].
-fn wait<F: Future>(future: F) -> Result<F::Output, tokio::time::error::Elapsed> {
-    tauri::async_runtime::block_on(async move { tokio::time::timeout(WAIT, future).await })
-}
-
-/// Calls `cmd` until `done` holds for its answer (bounded by [`WAIT`]).
-fn invoke_until(
-    webview: &WebviewWindow<MockRuntime>,
-    cmd: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Result<Value, Box<dyn std::error::Error>> {
-    wait(async {
-        loop {
-            if let Ok(answer) = invoke(webview, cmd, json!({})) {
-                if done(&answer) {
-                    return answer;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .map_err(|_| format!("`{cmd}` did not reach the expected answer within {WAIT:?}").into())
-}
 
 #[test]
 fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
@@ -222,8 +169,6 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     Ok(())
 }
 
-/// The app on the mock runtime with its real config and capabilities, for profile folder `dir`,
-/// and its `main` window (config windows are made only once an app runs, so it is made here).
 #[test]
 fn a_first_run_hosts_on_this_computer() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -245,14 +190,40 @@ fn a_first_run_hosts_on_this_computer() -> TestResult {
     Ok(())
 }
 
-fn start_app(
-    dir: &Path,
-) -> Result<(App<MockRuntime>, WebviewWindow<MockRuntime>), Box<dyn std::error::Error>> {
-    let state = AppState::new(ProfileName::parse("test")?, dir.to_path_buf());
-    let app = natter_desktop::app(mock_builder(), state).build(natter_desktop::context())?;
-    let webview = match app.get_webview_window("main") {
-        Some(webview) => webview,
-        None => WebviewWindowBuilder::new(&app, "main", Default::default()).build()?,
-    };
-    Ok((app, webview))
+/// `set_view` takes the UI's camelCase arguments and feeds the notification rules and the
+/// unread total; bad arguments are refused and change nothing.
+#[test]
+fn set_view_records_the_room_in_view_and_the_unread_total() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+    let shell = app.state::<AppState>().shell.clone();
+    assert_eq!(shell.unread_total(), 0);
+    assert_eq!(shell.view().active_room, None);
+
+    let view = json!({"activeRoom": "room-1", "unreadTotal": 3});
+    assert_eq!(invoke(&webview, "set_view", view), Ok(Value::Null));
+    assert_eq!(shell.view().active_room.as_deref(), Some("room-1"));
+    assert_eq!(shell.unread_total(), 3);
+
+    let none = json!({"activeRoom": null, "unreadTotal": 0});
+    assert_eq!(invoke(&webview, "set_view", none), Ok(Value::Null));
+    assert_eq!(shell.view().active_room, None);
+    assert_eq!(shell.unread_total(), 0);
+
+    for bad in [
+        json!({"activeRoom": "room-2", "unreadTotal": -1}),
+        json!({"activeRoom": "room-2"}),
+        json!({"active_room": "room-2", "unread_total": 1}),
+        json!({"activeRoom": 7, "unreadTotal": 1}),
+    ] {
+        assert!(
+            invoke(&webview, "set_view", bad.clone()).is_err(),
+            "accepted {bad}"
+        );
+    }
+    assert_eq!(shell.view().active_room, None);
+    assert_eq!(shell.unread_total(), 0);
+    // Nothing in the DND or focus state comes from the webview.
+    assert!(!shell.view().dnd);
+    Ok(())
 }

@@ -1,0 +1,167 @@
+//! OS notifications for new messages, raised from the backend (so they work while the webview
+//! is hidden). The forwarder hands the notifier copies of the events that matter, without
+//! waiting (a bounded queue; when full, events are dropped: notifications are best effort and
+//! the UI stream must never stall). The notifier applies the rules in `alerts.rs` on a task of
+//! its own and shows what they return through tauri-plugin-notification, which sends on a
+//! background thread (Linux: a `Notify` call to org.freedesktop.Notifications on the session
+//! bus), so a missing notification daemon costs a log line, never a block.
+//!
+//! Activating a notification (where the platform reports it: Linux servers that support the
+//! `default` action, Windows while the toast is on screen, macOS) shows and focuses the window
+//! and emits [`ui_event::OPEN_ROOM`] with the room.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use natter_client::session::AppEvent;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Runtime};
+use tauri_plugin_notification::{ActionPerformed, NotificationExt};
+use tokio::sync::mpsc;
+
+use crate::alerts::{Alert, Alerts};
+use crate::shell::Shell;
+use crate::{ui_event, window};
+
+/// Events waiting for the notifier; beyond this a burst is dropped, not queued.
+pub const QUEUE: usize = 1024;
+/// The notification's extra field that carries the room.
+const ROOM_KEY: &str = "room_id";
+
+/// The payload of [`ui_event::OPEN_ROOM`].
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenRoom {
+    pub room_id: String,
+}
+
+/// Whether the notifier needs to see `event`.
+pub fn wants(event: &AppEvent) -> bool {
+    matches!(
+        event,
+        AppEvent::Message { .. } | AppEvent::Room { .. } | AppEvent::Connection { .. }
+    )
+}
+
+/// Starts the notifier of a session signed in as `own`; it ends when the sender is dropped.
+pub fn spawn<R: Runtime>(
+    app: AppHandle<R>,
+    own: String,
+    shell: Arc<Shell>,
+) -> mpsc::Sender<AppEvent> {
+    let (sender, mut events) = mpsc::channel::<AppEvent>(QUEUE);
+    tauri::async_runtime::spawn(async move {
+        let mut alerts = Alerts::new(own);
+        loop {
+            let flush_at = alerts.next_flush();
+            let flush = async {
+                match flush_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    if let Some(alert) = alerts.on_event(&event, &shell.view(), Instant::now()) {
+                        show(&app, alert);
+                    }
+                }
+                () = flush => {
+                    for alert in alerts.flush(&shell.view(), Instant::now()) {
+                        show(&app, alert);
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
+/// Raises `alert` (the plugin sends it off this task).
+fn show<R: Runtime>(app: &AppHandle<R>, alert: Alert) {
+    tracing::debug!(room_id = alert.room_id, "notification");
+    let shown = app
+        .notification()
+        .builder()
+        .title(alert.title)
+        .body(alert.body)
+        .extra(ROOM_KEY, alert.room_id)
+        .show();
+    if let Err(error) = shown {
+        tracing::warn!(%error, "could not show a notification");
+    }
+}
+
+/// Opens the room of an activated notification: call once at start, before any notification.
+pub fn on_activate<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let registered = app.notification().on_action(move |performed| {
+        if let Some(room_id) = activated_room(performed) {
+            tracing::info!(room_id, "notification clicked: opening its room");
+            window::show_main(&handle);
+            if let Err(error) = handle.emit(ui_event::OPEN_ROOM, OpenRoom { room_id }) {
+                tracing::warn!(%error, "could not ask the UI to open a room");
+            }
+        }
+    });
+    if let Err(error) = registered {
+        tracing::warn!(%error, "notification clicks will not open their room");
+    }
+}
+
+/// The room of a clicked notification (`tap`; Natter's notifications have no other actions).
+fn activated_room(performed: &ActionPerformed) -> Option<String> {
+    if performed.action_id() != "tap" {
+        return None;
+    }
+    performed
+        .notification()?
+        .extra()
+        .get(ROOM_KEY)?
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_client::session::DeliveryState;
+    use serde_json::json;
+
+    #[test]
+    fn a_tap_names_its_room() -> Result<(), serde_json::Error> {
+        let performed = |action: &str, extra: serde_json::Value| {
+            serde_json::from_value::<ActionPerformed>(json!({
+                "actionId": action,
+                "inputValue": null,
+                "notification": {"id": 1, "extra": extra},
+            }))
+        };
+        let tap = performed("tap", json!({"room_id": "r1"}))?;
+        assert_eq!(activated_room(&tap).as_deref(), Some("r1"));
+        assert_eq!(
+            activated_room(&performed("reply", json!({"room_id": "r1"}))?),
+            None
+        );
+        assert_eq!(activated_room(&performed("tap", json!({}))?), None);
+        assert_eq!(
+            activated_room(&performed("tap", json!({"room_id": 5}))?),
+            None
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn only_messages_rooms_and_connection_reach_the_notifier() {
+        assert!(!wants(&AppEvent::MessageState {
+            client_id: "c".to_owned(),
+            room_id: "r".to_owned(),
+            state: DeliveryState::Pending,
+        }));
+        assert!(wants(&AppEvent::Connection {
+            state: natter_client::session::ConnectionView::Offline {
+                reason: "stopped".to_owned()
+            }
+        }));
+    }
+}

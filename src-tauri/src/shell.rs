@@ -1,0 +1,118 @@
+//! What the desktop around the webview shows and needs to know: the room in view, the unread
+//! total (both from the UI's `set_view`), Do not disturb (the tray's check item) and whether the
+//! main window has the focus. Read by the notifier, written by the UI, the tray and window events.
+
+use std::sync::{Mutex as StdMutex, MutexGuard, PoisonError};
+
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::alerts::View;
+use crate::state::AppState;
+use crate::{tray, window};
+
+/// The window title without unread messages.
+pub const APP_TITLE: &str = "Natter";
+
+#[derive(Debug, Default)]
+pub struct Shell {
+    inner: StdMutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    view: View,
+    unread_total: u32,
+}
+
+impl Shell {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A copy of what the notification rules look at.
+    pub fn view(&self) -> View {
+        self.lock().view.clone()
+    }
+
+    pub fn unread_total(&self) -> u32 {
+        self.lock().unread_total
+    }
+
+    pub fn set_view(&self, active_room: Option<String>, unread_total: u32) {
+        let mut inner = self.lock();
+        inner.view.active_room = active_room;
+        inner.unread_total = unread_total;
+    }
+
+    pub fn set_focused(&self, focused: bool) {
+        self.lock().view.focused = focused;
+    }
+
+    pub fn set_dnd(&self, dnd: bool) {
+        self.lock().view.dnd = dnd;
+    }
+}
+
+/// `Natter`, or `Natter (3)` with 3 unread messages.
+pub fn window_title(unread_total: u32) -> String {
+    match unread_total {
+        0 => APP_TITLE.to_owned(),
+        n => format!("{APP_TITLE} ({n})"),
+    }
+}
+
+/// The tray's unread line (and tooltip).
+pub fn unread_label(unread_total: u32) -> String {
+    match unread_total {
+        0 => "No unread messages".to_owned(),
+        n => format!("{n} unread"),
+    }
+}
+
+/// The UI reports the room in view (`null`: none) and the unread total whenever either changes
+/// (JS: `invoke("set_view", { activeRoom, unreadTotal })`). Updates the window title and the
+/// tray, and tells the notifier which room needs no notification while the window has focus.
+#[tauri::command]
+pub fn set_view<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    active_room: Option<String>,
+    unread_total: u32,
+) {
+    state.shell.set_view(active_room, unread_total);
+    if let Some(main) = app.get_webview_window(window::MAIN) {
+        if let Err(error) = main.set_title(&window_title(unread_total)) {
+            tracing::warn!(%error, "could not set the window title");
+        }
+    }
+    tray::show_unread(&app, unread_total);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_labels_count_unread() {
+        assert_eq!(window_title(0), "Natter");
+        assert_eq!(window_title(3), "Natter (3)");
+        assert_eq!(unread_label(0), "No unread messages");
+        assert_eq!(unread_label(1), "1 unread");
+        assert_eq!(unread_label(42), "42 unread");
+    }
+
+    #[test]
+    fn the_view_keeps_every_part() {
+        let shell = Shell::default();
+        shell.set_view(Some("r1".to_owned()), 2);
+        shell.set_focused(true);
+        shell.set_dnd(true);
+        let view = shell.view();
+        assert_eq!(view.active_room.as_deref(), Some("r1"));
+        assert!(view.focused && view.dnd);
+        assert_eq!(shell.unread_total(), 2);
+        shell.set_view(None, 0);
+        assert_eq!(shell.view().active_room, None);
+        assert_eq!(shell.unread_total(), 0);
+    }
+}
