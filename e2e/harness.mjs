@@ -93,8 +93,8 @@ export const startNotifications = async (display) => {
   start("dunst", [], { env: { DISPLAY: display }, log: "dunst" });
   await waitFor(async () => monitor.out.text.includes("signal") || monitor.out.text.length > 0, "dbus-monitor to start", 10_000).catch(() => {});
   return {
-    /** Every string argument dbus-monitor printed for Notify calls so far. */
-    text: () => monitor.out.text,
+    /** What dbus-monitor printed of each Notify call so far (its string arguments), in order. */
+    calls: () => monitor.out.text.split(/^method call /m).filter((c) => c.includes("member=Notify")),
   };
 };
 

@@ -42,6 +42,13 @@ const PACKAGES: &[Package] = &[
     Package::always("librsvg2-dev"),
     Package::unless_on_path("nodejs", "node"),
     Package::unless_on_path("npm", "npm"),
+    // End-to-end tests in real windows: a virtual display, the WebKitGTK WebDriver, a session
+    // bus with a notification daemon, and ImageMagick's `import` for screenshots.
+    Package::always("xvfb"),
+    Package::always("webkit2gtk-driver"),
+    Package::always("dbus"),
+    Package::always("dunst"),
+    Package::always("imagemagick"),
 ];
 
 /// Installs the missing system packages: `apt-get update` once, then one `apt-get install`.
@@ -98,6 +105,22 @@ pub fn ensure_rust_components(ws: &Workspace) -> Result<(), Failure> {
         .current_dir(&ws.root);
     println!("$ rustup component add rustfmt clippy");
     check(STEP, &mut rustup)
+}
+
+/// `tauri-driver` 2.x (the WebDriver front for Tauri apps) with `cargo install`, unless one runs.
+/// It builds in `<target>/tools` so a fresh clone reuses it.
+pub fn ensure_tauri_driver(ws: &Workspace) -> Result<(), Failure> {
+    const STEP: &str = "tauri-driver";
+    println!("==> {STEP}");
+    if succeeds(Command::new("tauri-driver").arg("--help")) {
+        println!("present");
+        return Ok(());
+    }
+    let tools = ws.target_dir.join("tools");
+    let mut install = ws.cargo(&["install", "tauri-driver", "--version", "^2", "--locked"]);
+    install.env("CARGO_TARGET_DIR", &tools);
+    println!("$ cargo install tauri-driver --version ^2 --locked");
+    check(STEP, &mut install)
 }
 
 /// Whether dpkg reports `pkg` as installed (one status line per architecture).

@@ -23,7 +23,8 @@ commands:
                  cargo run --release -p natter-relay -- ARGS...
                  (`cargo xtask relay --help` lists the relay's flags)
   test           install missing system packages and Rust components, then run
-                 every check: fmt, clippy, build, cargo test, JS interop tests
+                 every check: fmt, clippy, build, cargo test, JS interop tests, UI unit
+                 tests, end-to-end tests in real windows under Xvfb
   help           print this text
 
 Build output goes to $CARGO_TARGET_DIR if it is set, else to ~/.cache/natter/target.";

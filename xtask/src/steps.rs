@@ -13,6 +13,7 @@ const INTEROP_DIR: &str = "server/tests/interop";
 pub fn test(ws: &Workspace) -> Result<(), Failure> {
     deps::ensure_system_packages()?;
     deps::ensure_rust_components(ws)?;
+    deps::ensure_tauri_driver(ws)?;
     println!("target dir: {}", ws.target_dir.display());
     ws.cargo_step("fmt --all --check")?;
     ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
@@ -20,6 +21,7 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("test --workspace --locked")?;
     interop(ws)?;
     ui_unit(ws)?;
+    e2e(ws)?;
     println!("==> all checks passed");
     Ok(())
 }
@@ -49,6 +51,25 @@ fn ui_unit(ws: &Workspace) -> Result<(), Failure> {
     run_step("node --test (ui/test)", &mut node)
 }
 
+/// Two real app windows and a relay under Xvfb, driven through tauri-driver (e2e/README.md).
+fn e2e(ws: &Workspace) -> Result<(), Failure> {
+    ws.cargo_step("build --locked -p natter-desktop -p natter-relay")?;
+    let desktop = debug_bin(ws, "natter-desktop");
+    let relay = debug_bin(ws, "natter-relay");
+    let mut node = Command::new("dbus-run-session");
+    node.args(["--", "node", "--test", "--test-concurrency=1", "e2e/"])
+        .current_dir(&ws.root)
+        .env("NATTER_DESKTOP_BIN", &desktop)
+        .env("NATTER_RELAY_BIN", &relay)
+        // The tests start their own display; never draw on the developer's.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    run_step(
+        "end-to-end tests (dbus-run-session -- node --test e2e/)",
+        &mut node,
+    )
+}
+
 fn has_display() -> bool {
     ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
@@ -63,7 +84,7 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
         println!("interop: skipped, no package.json");
         return Ok(());
     }
-    let relay = relay_bin(ws);
+    let relay = debug_bin(ws, "natter-relay");
     if !relay.is_file() {
         let reason = format!("relay binary not found at {}", relay.display());
         return Err(Failure::new("interop tests", reason));
@@ -88,14 +109,14 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
     )
 }
 
-/// The debug `natter-relay` binary that `cargo build -p natter-relay` leaves in the target dir.
-fn relay_bin(ws: &Workspace) -> PathBuf {
+/// A debug binary that `cargo build -p NAME` leaves in the target dir.
+fn debug_bin(ws: &Workspace, name: &str) -> PathBuf {
     let mut dir = ws.target_dir.clone();
     if let Some(triple) = env::var_os("CARGO_BUILD_TARGET").filter(|t| !t.is_empty()) {
         dir.push(triple);
     }
     dir.join("debug")
-        .join(format!("natter-relay{}", env::consts::EXE_SUFFIX))
+        .join(format!("{name}{}", env::consts::EXE_SUFFIX))
 }
 
 /// Becomes `cmd` (Unix `exec`), so signals such as Ctrl-C or SIGTERM reach the relay directly
