@@ -98,8 +98,11 @@ export const startNotifications = async (display) => {
   };
 };
 
-/** The relay: `start()` (again after `kill()`) on one port and one data dir. */
-export const relay = async () => {
+/**
+ * The relay: `start()` (again after `kill()`) on one port and one data dir.
+ * @param {string[]} [extra] more relay flags (e.g. raised rate limits for a benchmark)
+ */
+export const relay = async (extra = []) => {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "natter-e2e-relay-"));
   let proc = null;
@@ -108,7 +111,7 @@ export const relay = async () => {
   return {
     url,
     async start() {
-      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn"], { log: "natter-relay" });
+      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn", ...extra], { log: "natter-relay" });
       await waitFor(healthy, "the relay's /healthz", 30_000);
     },
     /** kill -9: no goodbye to anyone. */
@@ -126,14 +129,15 @@ export const relay = async () => {
 
 /**
  * One app window: a tauri-driver on its own ports starting natter-desktop with a fresh data home
- * (so the profile, the cache and the outbox are this test's alone).
+ * (so the profile, the cache and the outbox are this test's alone), or `home` again to restart it.
  * @param {string} name @param {string} display
+ * @param {{bin?: string, home?: string}} [opts]
  */
-export const app = async (name, display) => {
+export const app = async (name, display, { bin = DESKTOP_BIN, home: again } = {}) => {
   const port = await freePort();
   const nativePort = await freePort();
-  const home = mkdtempSync(join(tmpdir(), `natter-e2e-${name}-`));
-  homes.push(home);
+  const home = again ?? mkdtempSync(join(tmpdir(), `natter-e2e-${name}-`));
+  if (!again) homes.push(home);
   start("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env: {
       DISPLAY: display,
@@ -149,11 +153,11 @@ export const app = async (name, display) => {
   // A wrapper keeps the app's log: WebKitWebDriver starts the app with its output discarded.
   const log = join(home, "app.log");
   const wrapper = join(home, "natter-desktop.sh");
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${DESKTOP_BIN}" "$@" 2>>"${log}" >>"${log}"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${bin}" "$@" 2>>"${log}" >>"${log}"\n`);
   chmodSync(wrapper, 0o755);
   appLogs.push(log);
   const session = await Session.start(port, wrapper, ["--profile", name]);
-  return { name, session, home, log };
+  return { name, session, home, log, port, nativePort, wrapper };
 };
 
 /** Saves a PNG under target/e2e/. @param {string} file @param {Buffer} png */

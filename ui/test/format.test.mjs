@@ -1,7 +1,7 @@
 // Pure formatting: times, the typing line, unread badges, the connection banner, errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { badgeText, connectionText, errorText, formatTime, typingText, unreadCount } from "../js/format.js";
+import { PREVIEW_CHARS, badgeText, connectionText, errorText, formatTime, previewText, typingText, unreadCount } from "../js/format.js";
 
 test("typingText: nobody, one, two, three or more", () => {
   assert.equal(typingText([]), "");
@@ -69,4 +69,13 @@ test("errorText: command errors, Errors, strings, and anything else", () => {
   assert.equal(errorText(new Error("boom")), "boom");
   assert.equal(errorText("not running"), "not running");
   assert.equal(errorText(undefined), "something went wrong");
+});
+
+test("previewText: sender and first words on one line, cut on a character boundary", () => {
+  assert.equal(previewText({ sender: "bob", body: "hi\n  there" }), "bob: hi there");
+  const long = previewText({ sender: "bob", body: "😀".repeat(200) });
+  assert.equal([...long].length, PREVIEW_CHARS);
+  assert.ok(long.endsWith("…"));
+  assert.ok(!long.includes("\uFFFD"));
+  assert.equal(previewText({ sender: "x", body: "<b>hi</b>" }), "x: <b>hi</b>", "markup stays characters");
 });

@@ -128,10 +128,17 @@ const documentFrom = (html) => {
     root,
     visibilityState: "visible",
     listeners: {},
+    activeElement: null,
     createElement: (tag) => new Element(tag),
     querySelector: (sel) => root.querySelector(sel),
     querySelectorAll: (sel) => root.querySelectorAll(sel),
-    addEventListener() {},
+    addEventListener(type, fn) { (this.listeners[type] ??= []).push(fn); },
+    /** A key press on the page (after any element listeners), as the browser would bubble it. */
+    key(props) {
+      const event = { type: "keydown", defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, ctrlKey: false, metaKey: false, altKey: false, ...props };
+      for (const fn of this.listeners.keydown ?? []) fn(event);
+      return event;
+    },
   };
 };
 
@@ -392,4 +399,122 @@ test("events that arrive while a command is awaited are kept (no stale state wri
   });
   assert.equal(ui.$('[data-testid="connection-status"]').dataset.state, "connected");
   assert.equal(ui.$('[data-room-id="random"]').querySelector(".preview").textContent, "bob: message 3");
+});
+
+test("New DM, Invite and Leave dialogs call their commands and update the list", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [room("general", 3, 3), room("plans", 0, 0)],
+    open_dm: ({ username }) => ({ id: "d-carol", name: username, kind: "direct", members: ["alice", username], last_seq: 0, read_seq: 0 }),
+    invite: ({ room_id, username }) => ({ ...room(room_id, 0, 0), members: ["alice", "bob", username] }),
+    leave: null,
+  });
+  ui.$('[data-testid="new-dm"]').click();
+  ui.$('[data-testid="new-dm-username"]').value = "carol";
+  ui.$('[data-testid="new-dm-submit"]').click();
+  await settle();
+  assert.deepEqual(ui.called("open_dm"), [{ username: "carol" }]);
+  assert.equal(ui.$("#room-title").textContent, "@ carol");
+  assert.equal(ui.$('[data-testid="invite"]').hidden, true, "no inviting into a DM");
+
+  ui.$('[data-room-id="general"]').click();
+  await settle();
+  assert.equal(ui.$('[data-testid="invite"]').hidden, true, "nor into general");
+  assert.equal(ui.$('[data-testid="leave"]').hidden, true, "general cannot be left");
+
+  ui.$('[data-room-id="plans"]').click();
+  await settle();
+  ui.$('[data-testid="invite"]').click();
+  ui.$('[data-testid="invite-username"]').value = "dave";
+  ui.$('[data-testid="invite-submit"]').click();
+  await settle();
+  assert.deepEqual(ui.called("invite"), [{ room_id: "plans", username: "dave" }]);
+  assert.equal(ui.$("#room-members").textContent, "alice, bob, dave");
+
+  ui.$('[data-testid="leave"]').click();
+  assert.equal(ui.$("#leave-dialog").hidden, false);
+  ui.$('[data-testid="leave-submit"]').click();
+  await settle();
+  assert.deepEqual(ui.called("leave"), [{ room_id: "plans" }]);
+  assert.equal(ui.$('[data-room-id="plans"]'), null);
+  assert.equal(ui.$("#room-title").textContent, "# general", "another room opens");
+});
+
+test("a refused dialog command shows its reason and keeps the dialog open", async () => {
+  const ui = await boot({ ...signedIn(), open_dm: { reject: { code: "not_found", message: "no such user" } } });
+  ui.$('[data-testid="new-dm"]').click();
+  ui.$('[data-testid="new-dm-username"]').value = "nobody";
+  ui.$('[data-testid="new-dm-submit"]').click();
+  await settle();
+  assert.equal(ui.$("#new-dm-dialog").hidden, false);
+  assert.equal(ui.$("#new-dm-dialog").querySelector(".error").textContent, "no such user");
+});
+
+test("keyboard: Alt+Down/Up move between rooms, Ctrl+K opens the switcher, Enter opens the match", async () => {
+  const ui = await boot(signedIn());
+  const current = () => ui.$('[aria-current="true"]').dataset.roomId;
+  assert.equal(current(), "general");
+  document.key({ key: "ArrowDown", altKey: true });
+  await settle();
+  assert.equal(current(), "random");
+  document.key({ key: "ArrowUp", altKey: true });
+  await settle();
+  assert.equal(current(), "general");
+
+  const k = document.key({ key: "k", ctrlKey: true });
+  assert.equal(k.defaultPrevented, true);
+  const switcher = ui.$("#switcher");
+  assert.equal(switcher.hidden, false);
+  assert.equal(switcher.querySelectorAll("li").length, 2);
+  const input = ui.$('[data-testid="switcher-input"]');
+  input.value = "rand";
+  input.dispatch("input");
+  assert.deepEqual(switcher.querySelectorAll("li").map((li) => li.dataset.roomId), ["random"]);
+  input.dispatch("keydown", { key: "Enter" });
+  await settle();
+  assert.equal(switcher.hidden, true);
+  assert.equal(current(), "random");
+  document.key({ key: "k", metaKey: true });
+  input.dispatch("keydown", { key: "Escape" });
+  assert.equal(switcher.hidden, true, "Esc closes");
+});
+
+test("the shell is told the room in view and the unread total; its open-room request is followed", async () => {
+  const ui = await boot({ ...signedIn(), set_view: null });
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "general", unreadTotal: 0 });
+  await ui.emit([{ type: "message", message: msg("random", 3) }, { type: "message", message: msg("random", 4) }]);
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "general", unreadTotal: 2 });
+  const calls = ui.called("set_view").length;
+  await ui.emit([{ type: "typing", room_id: "general", user: "bob", typing: true }]);
+  assert.equal(ui.called("set_view").length, calls, "told only of changes");
+  await ui.openRoomEvent("random");
+  assert.equal(ui.$('[aria-current="true"]').dataset.roomId, "random");
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "random", unreadTotal: 0 });
+  await ui.openRoomEvent("no-such-room");
+  assert.equal(ui.$('[aria-current="true"]').dataset.roomId, "random", "an unknown room is ignored");
+});
+
+test("after registering, the first room opens as soon as the rooms arrive (sync), with previews", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    resume: null,
+    rooms: [],
+    connection_state: { state: "offline", reason: "signed_out" },
+    host_locally: { address: "127.0.0.1", url: "http://127.0.0.1:7447" },
+    register: ({ username }) => ({ id: "u1", username }),
+  });
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "correct horse";
+  ui.$('[data-testid="register-submit"]').click();
+  await settle();
+  assert.equal(ui.$("#room-title").textContent, "No room selected");
+  await ui.emit([{ type: "room", room: room("general", 3, 0) }, { type: "message", message: msg("general", 3, "bob", "welcome") }]);
+  assert.equal(ui.$("#room-title").textContent, "# general");
+  assert.equal(ui.$('[data-room-id="general"]').querySelector(".preview").textContent, "bob: welcome");
+});
+
+test("incoming messages from others are announced in the live region, ours are not", async () => {
+  const ui = await boot(signedIn());
+  await ui.emit([{ type: "message", message: msg("random", 3, "bob", "hello there") }, { type: "message", message: msg("general", 4, "alice", "mine") }]);
+  assert.equal(ui.$("#announcer").textContent, "random: bob: hello there");
 });

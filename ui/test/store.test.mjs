@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as store from "../js/store.js";
+import { WINDOW } from "../js/paging.js";
 
 const msg = (room_id, seq, sender = "bob", extra = {}) => ({
   id: `${room_id}-${seq}`,
@@ -183,4 +184,65 @@ test("roomList: general first, then groups, then direct rooms, by name", () => {
     room("a", 0, 0, { name: "alpha" }),
   );
   assert.deepEqual(store.roomList(state).map((r) => r.id), ["general", "a", "z", "d1"]);
+});
+
+test("the window stays bounded: older pages detach it from the live end, live messages then wait", () => {
+  let state = signedInWith(room("r", 1000, 1000));
+  const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => msg("r", from + i));
+  state = store.addMessages(state, "r", range(701, 1000));
+  assert.equal(seqs(state, "r").length, WINDOW);
+  state = store.addMessages(state, "r", range(601, 700), { keep: "top" });
+  assert.equal(seqs(state, "r").length, WINDOW, "still bounded");
+  assert.deepEqual([seqs(state, "r")[0], seqs(state, "r").at(-1)], [601, 900]);
+  assert.equal(state.detached.r, true);
+  state = store.applyEvent(state, { type: "message", message: msg("r", 1001) });
+  assert.equal(seqs(state, "r").at(-1), 900, "a live message does not make a hole in a detached window");
+  assert.equal(state.rooms.r.last_seq, 1001, "but counts");
+  assert.equal(state.previews.r.seq, 1001);
+  state = store.addMessages(state, "r", range(901, 1001), { keep: "bottom" });
+  assert.equal(state.detached.r, undefined, "back at the newest: attached again");
+  assert.deepEqual([seqs(state, "r")[0], seqs(state, "r").at(-1)], [702, 1001]);
+  state = store.applyEvent(state, { type: "message", message: msg("r", 1002) });
+  assert.equal(seqs(state, "r").at(-1), 1002);
+});
+
+test("resetWindow empties a detached window only", () => {
+  let state = signedInWith(room("r", 5, 5));
+  state = store.addMessages(state, "r", [msg("r", 5)]);
+  assert.equal(store.resetWindow(state, "r"), state);
+  state = { ...state, detached: { r: true } };
+  const reset = store.resetWindow(state, "r");
+  assert.equal(reset.messages.r, undefined);
+  assert.equal(reset.detached.r, undefined);
+});
+
+test("receipts: our message turns read once another member's receipt reaches it", () => {
+  let state = signedInWith(room("r", 2, 2));
+  state = store.addMessages(state, "r", [msg("r", 1, "alice"), msg("r", 2, "alice")]);
+  const deliveries = () => store.timeline(state, "r").map((i) => i.delivery);
+  assert.deepEqual(deliveries(), ["sent", "sent"]);
+  state = store.applyEvent(state, { type: "receipt", room_id: "r", user: "alice", seq: 2 });
+  assert.deepEqual(deliveries(), ["sent", "sent"], "our own receipt is not a read");
+  state = store.applyEvent(state, { type: "receipt", room_id: "r", user: "bob", seq: 1 });
+  assert.deepEqual(deliveries(), ["read", "sent"]);
+  const same = store.applyEvent(state, { type: "receipt", room_id: "r", user: "bob", seq: 1 });
+  assert.equal(same, state, "an old receipt changes nothing");
+});
+
+test("selectors: unread total, DM peer, neighbours with wrap, switcher matching, dropping a room", () => {
+  let state = signedInWith(room("general", 5, 2), room("plans", 3, 3), room("d1", 4, 0, { kind: "direct", name: "bob", members: ["alice", "bob"] }));
+  assert.equal(store.unreadTotal(state), 3 + 4);
+  assert.equal(store.peer(state, state.rooms.d1), "bob");
+  assert.equal(store.peer(state, state.rooms.plans), null);
+  assert.equal(store.neighbourRoom(state, "general", 1), "plans");
+  assert.equal(store.neighbourRoom(state, "general", -1), "d1", "wraps");
+  assert.equal(store.neighbourRoom(state, null, 1), "general");
+  assert.deepEqual(store.matchRooms(state, "PL").map((r) => r.id), ["plans"]);
+  assert.deepEqual(store.matchRooms(state, "bo").map((r) => r.id), ["d1"]);
+  assert.equal(store.matchRooms(state, "").length, 3);
+  state = store.selectRoom(state, "plans");
+  const left = store.dropRoom(state, "plans");
+  assert.equal(left.rooms.plans, undefined);
+  assert.equal(left.selected, null);
+  assert.equal(store.unreadTotal(left), 7);
 });

@@ -1,0 +1,201 @@
+// The desktop footprint benchmark (numbers, not a test): run with the release binaries under
+// `dbus-run-session`, it measures beside an empty Tauri 2 window built from the same Tauri
+// (`cargo build --release -p natter-desktop --example empty_window`), in one run:
+// binary size, cold start to interactive, idle memory (PSS of the app and its WebKit processes)
+// with a room of 1,000 messages open, first paint of a room with 10,000 cached messages, and the
+// typing indicator's delay from a keystroke in one window to the line in the other.
+// Usage: see docs/benchmarks.md ("Desktop footprint").
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Keys, waitFor } from "./webdriver.mjs";
+import * as h from "./harness.mjs";
+
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "/root", ".cache/natter/target");
+const EMPTY_BIN = process.env.NATTER_EMPTY_BIN ?? join(TARGET, "release/examples/empty_window");
+const OUT = process.argv[2] ?? resolve(import.meta.dirname, "../docs/bench/desktop.json");
+const RUNS = Number(process.env.NATTER_FOOTPRINT_RUNS ?? 5);
+const BIG = Number(process.env.NATTER_FOOTPRINT_BIG ?? 10_000);
+const IDLE_MS = 10_000;
+const PASSWORD = "correct horse battery";
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- processes: the app, its WebKit children, their memory and start time ----
+
+const statFields = (pid) => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+const pids = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+const children = (pid) => pids().filter((p) => { try { return Number(statFields(p)[1]) === pid; } catch { return false; } });
+const tree = (pid) => [pid, ...children(pid).flatMap(tree)];
+const pssBytes = (pid) => {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0; // gone meanwhile
+  }
+};
+/** The app process: argv[0] is the binary (the wrapper execs it). */
+const appPid = (bin, profileArg) =>
+  waitFor(async () => pids().find((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      return argv[0] === bin && (profileArg === null || argv.includes(profileArg));
+    } catch {
+      return false;
+    }
+  }), `the process of ${bin}`);
+const btime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+/** When a process started, in ms since the epoch (clock ticks of 10 ms). */
+const startedAt = (pid) => (btime + Number(statFields(pid)[19]) / 100) * 1000;
+const treePss = (pid) => tree(pid).reduce((sum, p) => sum + pssBytes(p), 0);
+
+// ---- the page ----
+
+const interactiveAt = (s) =>
+  waitFor(() => s.exec(`const m = performance.getEntriesByName("natter:interactive")[0]; return m ? performance.timeOrigin + m.startTime : null`), "the UI's interactive mark", 60_000);
+const loadedAt = (s) =>
+  waitFor(() => s.exec(`const n = performance.getEntriesByType("navigation")[0]; return n && n.loadEventEnd > 0 ? performance.timeOrigin + n.loadEventEnd : null`), "the empty page's load", 60_000);
+
+const register = async (s, name, url) => {
+  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), "the sign-in screen", 60_000);
+  const server = await s.find('[data-testid="login-server"]');
+  await s.clear(server);
+  await s.type(server, url);
+  await s.type(await s.find('[data-testid="login-username"]'), name);
+  await s.type(await s.find('[data-testid="login-password"]'), PASSWORD);
+  await s.click(await s.find('[data-testid="register-submit"]'));
+  await waitFor(async () => (await s.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`)) === "connected", `${name} connected`, 60_000);
+};
+
+/** Creates a room through the app's own command and fills it through the app's outbox. */
+const fillRoom = async (s, name, members, count) => {
+  const room = await s.execAsync(
+    `const [name, members, done] = arguments; window.__TAURI__.core.invoke("create_room", { name, members }).then((r) => done(r.id), (e) => done("error " + JSON.stringify(e)))`,
+    [name, members],
+  );
+  if (String(room).startsWith("error")) throw new Error(`create_room: ${room}`);
+  await s.execAsync(
+    `const [room_id, count, done] = arguments;
+     (async () => { for (let i = 1; i <= count; i++) await window.__TAURI__.core.invoke("send_message", { room_id, body: "message " + i + " — some words to make it look like chat" }); })().then(() => done(true), (e) => done(JSON.stringify(e)));`,
+    [room, count],
+  );
+  // Sent once each room's last seq reaches count in the app's own view.
+  await waitFor(async () => (await s.execAsync(`const [id, done] = arguments; window.__TAURI__.core.invoke("rooms").then((rs) => done(rs.find((r) => r.id === id)?.last_seq ?? 0))`, [room])) >= count, `${count} messages committed in ${name}`, 600_000);
+  return room;
+};
+
+/** Click → the newest message drawn and a frame painted, timed in the page. */
+const openTimed = (s, roomId, lastSeq) =>
+  s.execAsync(
+    `const [id, last, done] = arguments; const t0 = performance.now();
+     document.querySelector('[data-room-id="' + id + '"]').click();
+     const check = () => { const l = document.querySelectorAll('[data-testid="message"]'); const m = l[l.length - 1];
+       if (m && m.dataset.seq === String(last)) requestAnimationFrame(() => done(performance.now() - t0)); else setTimeout(check, 1); };
+     check();`,
+    [roomId, lastSeq],
+  );
+
+const main = async () => {
+  const result = { machine: `${process.platform} ${readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1]}, ${readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length} CPUs`, runs: RUNS };
+  result.binary_bytes = { natter: statSync(h.DESKTOP_BIN).size, empty: statSync(EMPTY_BIN).size };
+  const display = await h.startDisplay();
+  const relay = await h.relay(["--send-burst", "1000000", "--send-per-second", "1000000", "--typing-per-second", "1000"]);
+  await relay.start();
+
+  // The floor: an empty Tauri window, cold start and idle memory.
+  const emptyStarts = [];
+  const emptyPss = [];
+  for (let i = 0; i < RUNS; i++) {
+    const empty = await h.app("empty", display, { bin: EMPTY_BIN });
+    const pid = await appPid(EMPTY_BIN, null);
+    emptyStarts.push((await loadedAt(empty.session)) - startedAt(pid));
+    if (i === 0) {
+      await sleep(IDLE_MS);
+      emptyPss.push(treePss(pid));
+    }
+    await empty.session.end();
+  }
+
+  // Natter: alice and bob, a 1,000-message room and a BIG one, all through the app itself.
+  const alice = await h.app("alice", display);
+  const bob = await h.app("bob", display);
+  await alice.session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+  await bob.session.setRect({ x: 800, y: 0, width: 790, height: 640 });
+  await register(alice.session, "alice", relay.url);
+  await register(bob.session, "bob", relay.url);
+  const thousand = await fillRoom(alice.session, "thousand", ["bob"], 1000);
+  const big = await fillRoom(alice.session, "big", [], BIG);
+
+  // Cold start to interactive: quit alice and start her again (a returning user: resume).
+  const natterStarts = [];
+  let session = alice.session;
+  for (let i = 0; i < RUNS; i++) {
+    const before = await appPid(h.DESKTOP_BIN, "alice");
+    await session.end();
+    await waitFor(async () => !pids().includes(before), "alice to quit", 30_000);
+    const again = await h.app("alice", display, { home: alice.home });
+    session = again.session;
+    await session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+    const pid = await appPid(h.DESKTOP_BIN, "alice");
+    natterStarts.push((await interactiveAt(session)) - startedAt(pid));
+  }
+  const alicePid = await appPid(h.DESKTOP_BIN, "alice");
+  await waitFor(async () => (await session.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`)) === "connected", "alice connected again", 60_000);
+
+  // First paint of the BIG room: first open after start, then repeats (general in between).
+  const paints = [];
+  for (let i = 0; i < RUNS; i++) {
+    await session.execAsync(`const done = arguments[0]; document.querySelector('[data-room-id="general"]').click(); setTimeout(() => done(true), 300);`);
+    paints.push(await openTimed(session, big, BIG));
+  }
+
+  // Typing: keystroke in alice's window → line in bob's window, same clock (one machine).
+  await session.execAsync(`const [id, done] = arguments; document.querySelector('[data-room-id="' + id + '"]').click(); setTimeout(() => done(true), 300);`, [thousand]);
+  await bob.session.execAsync(`const [id, done] = arguments; document.querySelector('[data-room-id="' + id + '"]').click(); setTimeout(() => done(true), 300);`, [thousand]);
+  await bob.session.exec(`window.__seen = []; const el = document.querySelector('[data-testid="typing-indicator"]');
+    new MutationObserver(() => { if (el.textContent) window.__seen.push(Date.now()); }).observe(el, { childList: true, characterData: true, subtree: true });`);
+  await session.exec(`window.__keys = []; document.querySelector('[data-testid="composer"]').addEventListener("keydown", () => window.__keys.push(Date.now()), true);`);
+  const box = await session.find('[data-testid="composer"]');
+  const typing = [];
+  for (let i = 0; i < RUNS * 3; i++) {
+    const seen = await bob.session.exec(`return window.__seen.length`);
+    await session.type(box, "a");
+    await waitFor(async () => (await bob.session.exec(`return window.__seen.length`)) > seen, "bob to see alice typing", 20_000);
+    const [key, shown] = await Promise.all([session.exec(`return window.__keys[window.__keys.length - 1]`), bob.session.exec(`return window.__seen[window.__seen.length - 1]`)]);
+    typing.push(shown - key);
+    await session.type(box, "\uE003"); // backspace: empty composer → typing stops
+    await waitFor(async () => (await bob.session.exec(`return document.querySelector('[data-testid="typing-indicator"]').textContent`)) === "", "bob's line to clear", 20_000);
+  }
+
+  // Idle memory with the 1,000-message room open.
+  await sleep(IDLE_MS);
+  const natterPss = treePss(alicePid);
+
+  result.cold_start_ms = { natter_median: median(natterStarts), natter: natterStarts, empty_median: median(emptyStarts), empty: emptyStarts };
+  result.first_paint_ms = { room_messages: BIG, first: paints[0], median: median(paints), all: paints };
+  result.typing_ms = { median: median(typing), max: Math.max(...typing), all: typing };
+  result.idle_pss_bytes = { natter: natterPss, empty: emptyPss[0], ratio: natterPss / emptyPss[0], processes: tree(alicePid).length };
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  const mib = (b) => (b / 1048576).toFixed(1);
+  console.log(`| measure | Natter | empty Tauri window | ratio |
+|---|---|---|---|
+| release binary | ${mib(result.binary_bytes.natter)} MiB | ${mib(result.binary_bytes.empty)} MiB | ${(result.binary_bytes.natter / result.binary_bytes.empty).toFixed(2)} |
+| cold start to interactive, median of ${RUNS} | ${Math.round(median(natterStarts))} ms | ${Math.round(median(emptyStarts))} ms (page loaded) | ${(median(natterStarts) / median(emptyStarts)).toFixed(2)} |
+| idle PSS, all processes (${result.idle_pss_bytes.processes} for Natter) | ${mib(natterPss)} MiB | ${mib(emptyPss[0])} MiB | ${result.idle_pss_bytes.ratio.toFixed(2)} |
+| open a room of ${BIG} cached messages, click → painted | first ${Math.round(paints[0])} ms, median ${Math.round(median(paints))} ms | | |
+| typing indicator, keystroke → other window, median of ${typing.length} | ${Math.round(median(typing))} ms (max ${Math.round(Math.max(...typing))}) | | |`);
+  await bob.session.end();
+  await session.end();
+  await h.stopAll();
+  relay.cleanup();
+};
+
+main().catch(async (error) => {
+  console.error(error);
+  console.error(h.logs());
+  await h.stopAll();
+  process.exit(1);
+});
