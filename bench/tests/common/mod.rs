@@ -33,7 +33,10 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
         warmup: 5,
     };
     let report = latency::run(target, opts).await?;
-    assert_eq!((report.sent, report.received, report.ack.count), (26, 26, 20));
+    assert_eq!(
+        (report.sent, report.received, report.ack.count),
+        (26, 26, 20)
+    );
 
     for shared_room in [false, true] {
         let opts = ThroughputOptions {
