@@ -71,6 +71,10 @@ pub struct Comparison {
     pub floor_curve: Vec<(f64, f64)>,
     pub load_rate: f64,
     pub bench_threads: usize,
+    /// /proc/loadavg (1, 5, 15 minutes) when the run began and ended: other work on the
+    /// machine meanwhile shows here.
+    pub load_average_before: String,
+    pub load_average_after: String,
     pub systems: Vec<SystemResults>,
 }
 
@@ -97,6 +101,7 @@ pub async fn run(programs: &Programs, opts: &CompareOptions) -> Result<Compariso
             errors: Vec::new(),
         })
         .collect();
+    let load_average_before = load_average();
     let mut floor_summary = None;
     let mut floor_curve = Vec::new();
     for &scenario in &opts.scenarios {
@@ -127,8 +132,18 @@ pub async fn run(programs: &Programs, opts: &CompareOptions) -> Result<Compariso
         floor_curve,
         load_rate: opts.load_rate,
         bench_threads: opts.bench_threads,
+        load_average_before,
+        load_average_after: load_average(),
         systems,
     })
+}
+
+/// The first three fields of /proc/loadavg, or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 async fn one(

@@ -135,8 +135,15 @@ pub fn tables(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "Run {}: {} × {}, Linux {}; the load generator ran {} tokio worker thread(s) and each \
-         server ran as its own process on the same cores.\n",
-        c.date, m.nproc, m.cpu, m.kernel, c.bench_threads
+         server ran as its own process on the same cores. Load average (1, 5, 15 min) at the \
+         start {}, at the end {}.\n",
+        c.date,
+        m.nproc,
+        m.cpu,
+        m.kernel,
+        c.bench_threads,
+        c.load_average_before,
+        c.load_average_after
     );
     out.push_str(
         "| metric | Natter relay | Node socket.io | bare socketioxide | Natter ÷ Node | Natter ÷ socketioxide |\n\
@@ -153,6 +160,15 @@ pub fn tables(c: &Comparison) -> String {
             name: "idle connection: server RSS per connection".into(),
             value: Box::new(|r| r.density.as_ref().map(|d| d.rss_per_connection)),
             show: kib,
+        },
+        Metric {
+            name: "server RSS before the crowd connects (its users registered)".into(),
+            value: Box::new(|r| {
+                r.density
+                    .as_ref()
+                    .map(|d| d.server_before.rss_kib as f64 * 1024.0)
+            }),
+            show: |b| format!("{:.1} MiB", b / 1_048_576.0),
         },
         Metric {
             name: "idle connection: kernel TCP memory per connection (both ends, apart)".into(),
@@ -212,6 +228,11 @@ pub fn tables(c: &Comparison) -> String {
             name: "reconnect storm: drop → 99% re-joined".into(),
             value: Box::new(|r| r.storm.as_ref().and_then(|s| s.to_99_percent_ms)),
             show: |v| format!("{v:.0} ms"),
+        },
+        Metric {
+            name: "reconnect storm: connects dropped for a full accept queue (kernel)".into(),
+            value: Box::new(|r| r.storm.as_ref().map(|s| s.listen_overflows as f64)),
+            show: thousands,
         },
         Metric {
             name: "reconnect storm: clients lost".into(),

@@ -92,14 +92,14 @@ struct CompareArgs {
     #[arg(long, default_value_t = 3.0)]
     step_seconds: f64,
     /// Fan-out: the first step's deliveries/s (then doubling).
-    #[arg(long, default_value_t = 5_000.0)]
+    #[arg(long, default_value_t = 2_500.0)]
     start_rate: f64,
     /// Fan-out: doubling steps at most.
     #[arg(long, default_value_t = 9)]
     max_steps: usize,
     /// Fan-out: the load (deliveries/s) at which latency under load is compared; one of the
     /// steps (start rate × 2^k).
-    #[arg(long, default_value_t = 20_000.0)]
+    #[arg(long, default_value_t = 10_000.0)]
     load_rate: f64,
     /// Density and storm: idle connections.
     #[arg(long, default_value_t = 5_000)]

@@ -114,6 +114,28 @@ pub fn sockstat() -> Result<SockStat, Error> {
     })
 }
 
+/// Connections the kernel dropped because a listener's accept queue was full, machine-wide
+/// since boot (`TcpExt: ListenOverflows` of /proc/net/netstat).
+pub fn listen_overflows() -> Result<u64, Error> {
+    let (text, path) = read("/proc/net/netstat".to_owned())?;
+    let mut tcp_ext = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (tcp_ext.next(), tcp_ext.next()) else {
+        return Err(Error::Missing {
+            field: "TcpExt",
+            path,
+        });
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "ListenOverflows")
+        .and_then(|(_, v)| v.parse().ok())
+        .ok_or(Error::Missing {
+            field: "ListenOverflows",
+            path,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +147,7 @@ mod tests {
         assert!(mem.rss_kib > 0 && mem.pss_kib > 0, "{mem:?}");
         assert!(cpu_seconds(me)? >= 0.0);
         let _ = sockstat()?;
+        let _ = listen_overflows()?;
         Ok(())
     }
 }

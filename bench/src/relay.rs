@@ -16,6 +16,8 @@ use crate::eio;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Registrations in flight at once: each costs an argon2id hash (tens of ms) on the relay.
 const REGISTER_CONCURRENCY: usize = 4;
+/// Socket connects in flight at once.
+const CONNECT_CONCURRENCY: usize = 32;
 /// What the relay (and each peer) prints once it listens, followed by the address.
 const LISTENING: &str = " listening on ";
 const PASSWORD: &str = "natter-bench-password";
@@ -98,22 +100,21 @@ impl Target {
             .await
     }
 
-    /// Registers every name (a few at a time) and connects one socket for each, in order.
+    /// Registers every name (a few at a time), then connects one socket for each, in order.
+    /// Registering first keeps the sockets' idle time short: nobody reads them until the
+    /// caller does, and a server drops a socket that leaves its pings unanswered for long
+    /// (the relay's argon2 makes hundreds of registrations take many seconds).
     pub async fn connect_users(
         &self,
         names: &[String],
     ) -> Result<Vec<(AuthResponse, eio::Client)>, Error> {
-        let http = reqwest::Client::new();
-        futures_util::stream::iter(names)
-            .map(|name| {
-                let http = &http;
-                async move {
-                    let account = self.register(http, name).await?;
-                    let client = eio::Client::connect(&self.addr, &account.token).await?;
-                    Ok::<_, Error>((account, client))
-                }
+        let accounts = self.register_users(names).await?;
+        futures_util::stream::iter(accounts)
+            .map(|account| async move {
+                let client = eio::Client::connect(&self.addr, &account.token).await?;
+                Ok::<_, Error>((account, client))
             })
-            .buffered(REGISTER_CONCURRENCY)
+            .buffered(CONNECT_CONCURRENCY)
             .try_collect()
             .await
     }

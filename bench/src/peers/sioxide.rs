@@ -159,11 +159,17 @@ async fn authenticate(
     joined.push(user_room(&user.id));
     s.join(joined);
     s.extensions.insert(user);
+    // Here, before the CONNECT ack: a handler registered after it (in the connect handler)
+    // can miss the client's first event, which socketioxide then drops silently.
+    register_handlers(&s);
     Ok(())
 }
 
-async fn on_connect(s: SocketRef) {
-    on::<ListRooms>(&s, |peer, user, _| {
+/// Nothing left to do once connected: the middleware did it all before the ack.
+async fn on_connect(_: SocketRef) {}
+
+fn register_handlers(s: &SocketRef) {
+    on::<ListRooms>(s, |peer, user, _| {
         let inner = peer.lock();
         let rooms = inner
             .rooms
@@ -173,7 +179,7 @@ async fn on_connect(s: SocketRef) {
             .collect();
         Ok(Reply::plain(RoomsAck { rooms }))
     });
-    on::<CreateRoom>(&s, |peer, user, req| {
+    on::<CreateRoom>(s, |peer, user, req| {
         let mut inner = peer.lock();
         let mut members = HashSet::from([user.id.clone()]);
         for name in &req.members {
@@ -201,7 +207,7 @@ async fn on_connect(s: SocketRef) {
             },
         })
     });
-    on::<SendMessage>(&s, |peer, user, req| {
+    on::<SendMessage>(s, |peer, user, req| {
         let mut inner = peer.lock();
         let key = (user.id.clone(), req.client_id.clone());
         if let Some(message) = inner.sent.get(&key) {
@@ -232,7 +238,7 @@ async fn on_connect(s: SocketRef) {
             then: After::Message(MessageEvent { message }),
         })
     });
-    on::<SetTyping>(&s, |peer, user, req| {
+    on::<SetTyping>(s, |peer, user, req| {
         let inner = peer.lock();
         let member = inner
             .rooms
@@ -303,12 +309,17 @@ fn on<R>(
                 };
                 let result = natter_protocol::decode_request::<R>(data.unwrap_or_default())
                     .and_then(|req| handle(&peer, &user, req));
-                // The room hears first, then the sender gets its ack (as the Node peer does):
-                // a client that waits for its ack before the next send sees seq order.
+                // A message reaches the room first, then the sender gets its ack (as the Node
+                // peer does): a client that waits for its ack before the next send sees seq
+                // order. Anything else is acked first.
                 match result {
-                    Ok(reply) => {
+                    Ok(reply) if matches!(reply.then, After::Message(_)) => {
                         broadcast(&io, &user, reply.then).await;
                         let _ = ack.send(&AckResult::Ok(reply.ack));
+                    }
+                    Ok(reply) => {
+                        let _ = ack.send(&AckResult::Ok(reply.ack));
+                        broadcast(&io, &user, reply.then).await;
                     }
                     Err(e) => {
                         let _ = ack.send(&AckResult::<R::Ack>::Err(e));

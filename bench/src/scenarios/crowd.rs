@@ -102,6 +102,9 @@ pub struct StormReport {
     pub probe_received: u64,
     /// Not re-joined by the deadline, or re-joined but missing the probe.
     pub lost: u64,
+    /// Connections the kernel dropped for a full accept queue during the storm (machine-wide
+    /// counter; the client retries its SYN after 1 s, 3 s, 7 s …).
+    pub listen_overflows: u64,
 }
 
 /// What a holder task reports: it saw the probe with this body.
@@ -127,8 +130,12 @@ pub async fn run(
     let (prober_account, crowd_users) = users
         .split_last()
         .ok_or_else(|| Error::Setup("no users".into()))?;
-    let mut prober = Client::connect(target.addr(), &prober_account.token).await?;
-    let general = general_room(&mut prober).await?;
+    // The prober connects only to probe (an idle socket nobody reads gets dropped).
+    let prober = Prober {
+        addr: target.addr(),
+        token: &prober_account.token,
+    };
+    let general = prober.general_room().await?;
 
     let read = |what| procfs::memory(pid).map_err(|e| Error::Setup(format!("{what}: {e}")));
     let socks = || procfs::sockstat().map_err(|e| Error::Setup(e.to_string()));
@@ -156,7 +163,9 @@ pub async fn run(
     let server_after = read("memory after")?;
     let kernel_after = socks()?;
     let per = |after: u64, before: u64| (after as f64 - before as f64) * 1024.0 / n as f64;
-    let probe_received = probe(&mut prober, &general, "probe-1", n as u64, &mut seen_rx).await?;
+    let probe_received = prober
+        .probe(&general, "probe-1", n as u64, &mut seen_rx)
+        .await?;
     let density = DensityReport {
         connections: n,
         users: crowd_users.len(),
@@ -171,14 +180,18 @@ pub async fn run(
         probe_received,
     };
 
+    let overflows = || procfs::listen_overflows().map_err(|e| Error::Setup(e.to_string()));
+    let overflows_before = overflows()?;
     let storm = storm(target, crowd_users, holders, opts, &seen_tx).await?;
+    let listen_overflows = overflows()?.saturating_sub(overflows_before);
     let (times, failed_attempts, holders) = storm;
     let reconnected = times.len() as u64;
-    let probe_received = probe(&mut prober, &general, "probe-2", reconnected, &mut seen_rx).await?;
+    let probe_received = prober
+        .probe(&general, "probe-2", reconnected, &mut seen_rx)
+        .await?;
     for h in &holders {
         h.abort();
     }
-    prober.close().await;
     let mut rejoin = Recorder::new();
     let mut sorted = times;
     sorted.sort_unstable();
@@ -198,6 +211,7 @@ pub async fn run(
         failed_attempts,
         probe_received,
         lost: n as u64 - probe_received,
+        listen_overflows,
     };
     Ok((density, storm))
 }
@@ -205,17 +219,6 @@ pub async fn run(
 /// 127.0.0.2 … 127.0.0.251 in turn: each source address has its own ephemeral ports.
 fn source(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 250) as u8))
-}
-
-/// The id of `general`, checked against `client`'s `rooms:list`.
-async fn general_room(client: &mut Client) -> Result<String, Error> {
-    let ack = client.request(&ListRooms {}, REQUEST_TIMEOUT).await?;
-    expect_ok::<ListRooms>(ack)?
-        .rooms
-        .into_iter()
-        .find(|r| r.id == GENERAL_ROOM_ID)
-        .map(|r| r.id)
-        .ok_or_else(|| Error::Setup("rooms:list has no general room".into()))
 }
 
 /// Keeps one idle socket alive (answering pings) and reports each probe it sees.
@@ -229,31 +232,55 @@ async fn hold(mut client: Client, seen: ProbeSeen) {
     }
 }
 
-/// Sends `body` to `general` and counts the holders that see it, until `expected` did or
-/// [`PROBE_TIMEOUT`] passed.
-async fn probe(
-    prober: &mut Client,
-    general: &str,
-    body: &str,
-    expected: u64,
-    seen: &mut mpsc::UnboundedReceiver<String>,
-) -> Result<u64, Error> {
-    let req = SendMessage {
-        room_id: general.to_owned(),
-        client_id: format!("{body}-{}", run_prefix()),
-        body: body.to_owned(),
-    };
-    expect_ok::<SendMessage>(prober.request(&req, REQUEST_TIMEOUT).await?)?;
-    let deadline = tokio::time::Instant::now() + PROBE_TIMEOUT;
-    let mut count = 0;
-    while count < expected {
-        match tokio::time::timeout_at(deadline, seen.recv()).await {
-            Ok(Some(b)) if b == body => count += 1,
-            Ok(Some(_)) => {} // a late copy of an earlier probe
-            Ok(None) | Err(_) => break,
-        }
+/// A user outside the crowd who sends the probes, each over a fresh connection.
+struct Prober<'a> {
+    addr: &'a str,
+    token: &'a str,
+}
+
+impl Prober<'_> {
+    /// The id of `general`, checked against the prober's `rooms:list`.
+    async fn general_room(&self) -> Result<String, Error> {
+        let mut client = Client::connect(self.addr, self.token).await?;
+        let ack = client.request(&ListRooms {}, REQUEST_TIMEOUT).await?;
+        client.close().await;
+        expect_ok::<ListRooms>(ack)?
+            .rooms
+            .into_iter()
+            .find(|r| r.id == GENERAL_ROOM_ID)
+            .map(|r| r.id)
+            .ok_or_else(|| Error::Setup("rooms:list has no general room".into()))
     }
-    Ok(count)
+
+    /// Sends `body` to `general` and counts the holders that see it, until `expected` did or
+    /// [`PROBE_TIMEOUT`] passed.
+    async fn probe(
+        &self,
+        general: &str,
+        body: &str,
+        expected: u64,
+        seen: &mut mpsc::UnboundedReceiver<String>,
+    ) -> Result<u64, Error> {
+        let mut client = Client::connect(self.addr, self.token).await?;
+        let req = SendMessage {
+            room_id: general.to_owned(),
+            client_id: format!("{body}-{}", run_prefix()),
+            body: body.to_owned(),
+        };
+        let ack = client.request(&req, REQUEST_TIMEOUT).await;
+        client.close().await;
+        expect_ok::<SendMessage>(ack?)?;
+        let deadline = tokio::time::Instant::now() + PROBE_TIMEOUT;
+        let mut count = 0;
+        while count < expected {
+            match tokio::time::timeout_at(deadline, seen.recv()).await {
+                Ok(Some(b)) if b == body => count += 1,
+                Ok(Some(_)) => {} // a late copy of an earlier probe
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(count)
+    }
 }
 
 type StormOutcome = (Vec<Duration>, u64, Vec<JoinHandle<()>>);

@@ -60,7 +60,7 @@ impl Default for FanoutOptions {
             members: 100,
             sockets_per_user: 10,
             step_seconds: 3.0,
-            start_rate: 5_000.0,
+            start_rate: 2_500.0,
             max_steps: 9,
             p99_limit: Duration::from_millis(50),
         }
