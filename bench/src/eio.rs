@@ -8,13 +8,14 @@
 //! Frames are decoded into protocol types here, at the edge; callers never see raw JSON.
 
 use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::{AckResult, Event, Request};
 use serde::Deserialize;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
@@ -139,13 +140,36 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Opens a WebSocket to `addr` (`host:port`) and connects to namespace `/` with `token`.
     pub async fn connect(addr: &str, token: &str) -> Result<Self, Error> {
-        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(addr, token))
+        Self::connect_from(addr, token, None).await
+    }
+
+    /// [`Self::connect`] from the local address `source` (port chosen by the kernel): spreading
+    /// many connections over 127.0.0.x passes the limit of ephemeral ports per source address.
+    pub async fn connect_from(
+        addr: &str,
+        token: &str,
+        source: Option<IpAddr>,
+    ) -> Result<Self, Error> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(addr, token, source))
             .await
             .map_err(|_| Error::Timeout("the Socket.IO connect"))?
     }
 
-    async fn connect_inner(addr: &str, token: &str) -> Result<Self, Error> {
-        let tcp = TcpStream::connect(addr).await?;
+    async fn connect_inner(addr: &str, token: &str, source: Option<IpAddr>) -> Result<Self, Error> {
+        let tcp = match source {
+            None => TcpStream::connect(addr).await?,
+            Some(ip) => {
+                let peer: SocketAddr = addr.parse().map_err(|_| {
+                    Error::Unexpected(format!("not an IP address and port: {addr}"))
+                })?;
+                let socket = match ip {
+                    IpAddr::V4(_) => TcpSocket::new_v4()?,
+                    IpAddr::V6(_) => TcpSocket::new_v6()?,
+                };
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(peer).await?
+            }
+        };
         // Small frames must leave at once; Nagle would add up to 40 ms to a round trip.
         tcp.set_nodelay(true)?;
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");

@@ -5,9 +5,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
+use natter_bench::compare::{self, CompareOptions, Scenario as CompareScenario};
+use natter_bench::docs;
+use natter_bench::peers::{Programs, System};
 use natter_bench::relay::{ChildRelay, Target};
 use natter_bench::report::{Machine, Report};
 use natter_bench::scenarios::client::{self, ChildRelays, ClientOptions, ClientReport};
+use natter_bench::scenarios::crowd::CrowdOptions;
+use natter_bench::scenarios::fanout::FanoutOptions;
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
@@ -27,6 +32,9 @@ struct Cli {
 enum Command {
     /// Measure the Natter relay: send latency and durable sends per second.
     Relay(RelayArgs),
+    /// Every scenario against the Natter relay, Node socket.io and bare socketioxide, side by
+    /// side in one run; optionally regenerates docs/benchmarks.md and its plots.
+    Compare(CompareArgs),
     /// Measure the desktop client core (natter-client): catch-up after a relay restart, and
     /// its CPU use while connected and idle.
     Client(ClientArgs),
@@ -51,6 +59,78 @@ struct ClientArgs {
     json: Option<PathBuf>,
     /// Worker threads of the runtime the client session runs on.
     #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Systems to measure (repeat the flag; default: all three).
+    #[arg(long = "system", value_enum)]
+    systems: Vec<System>,
+    /// Scenarios to run (repeat the flag; default: all).
+    #[arg(long = "scenario", value_enum)]
+    scenarios: Vec<CompareScenario>,
+    /// Quiet round trip: measured sends (after a tenth as many warm-up sends).
+    #[arg(long, default_value_t = 2_000)]
+    messages: usize,
+    /// Durable sends: clients, one send in flight each.
+    #[arg(long, default_value_t = 50)]
+    durable_clients: usize,
+    /// Durable sends: measured window, seconds (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    durable_seconds: f64,
+    /// Fan-out: rooms.
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Fan-out: sockets per room.
+    #[arg(long, default_value_t = 100)]
+    members: usize,
+    /// Fan-out: sockets per user.
+    #[arg(long, default_value_t = 10)]
+    fanout_sockets_per_user: usize,
+    /// Fan-out: seconds per load step.
+    #[arg(long, default_value_t = 3.0)]
+    step_seconds: f64,
+    /// Fan-out: the first step's deliveries/s (then doubling).
+    #[arg(long, default_value_t = 2_500.0)]
+    start_rate: f64,
+    /// Fan-out: doubling steps at most.
+    #[arg(long, default_value_t = 9)]
+    max_steps: usize,
+    /// Fan-out: the load (deliveries/s) at which latency under load is compared; one of the
+    /// steps (start rate × 2^k).
+    #[arg(long, default_value_t = 10_000.0)]
+    load_rate: f64,
+    /// Density and storm: idle connections.
+    #[arg(long, default_value_t = 5_000)]
+    connections: usize,
+    /// Density and storm: sockets per user.
+    #[arg(long, default_value_t = 100)]
+    crowd_sockets_per_user: usize,
+    /// Storm: each client reconnects after a random delay below this, in ms.
+    #[arg(long, default_value_t = 500)]
+    storm_jitter_ms: u64,
+    /// Storm: clients not re-joined this many seconds after the drop are lost.
+    #[arg(long, default_value_t = 30)]
+    storm_deadline_seconds: u64,
+    /// The relay binary (default: natter-relay next to this binary).
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
+    /// The socketioxide peer (default: natter-peer-socketioxide next to this binary).
+    #[arg(long)]
+    sioxide_bin: Option<PathBuf>,
+    /// The Node peer's directory (default: bench/peers/node of this source tree).
+    #[arg(long)]
+    node_dir: Option<PathBuf>,
+    /// Write the raw results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Regenerate the results section of this docs/benchmarks.md, with the JSON and the SVG
+    /// plots in the bench/ directory beside it.
+    #[arg(long)]
+    docs: Option<PathBuf>,
+    /// Worker threads of the load generator (it shares the machine with the servers).
+    #[arg(long, default_value_t = 1)]
     threads: usize,
 }
 
@@ -111,6 +191,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Relay(args) => runtime(args.threads)?.block_on(relay(args)),
         Command::Client(args) => runtime(args.threads)?.block_on(client(args)),
+        Command::Compare(args) => runtime(args.threads)?.block_on(compare(args)),
     }
 }
 
@@ -231,6 +312,75 @@ async fn measure(args: &RelayArgs, target: &Target, relay: String) -> anyhow::Re
         report.throughput = Some(throughput::run(target, opts).await.context("throughput")?);
     }
     Ok(report)
+}
+
+async fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    // Many sockets: the soft open-file limit up to the hard one (the servers inherit it).
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("natter-bench: cannot raise the open-file limit: {e}");
+    }
+    let exe = std::env::current_exe().context("cannot find this binary")?;
+    let mut programs = Programs::beside(&exe);
+    if let Some(bin) = args.relay_bin {
+        programs.relay = bin;
+    }
+    if let Some(bin) = args.sioxide_bin {
+        programs.sioxide = bin;
+    }
+    if let Some(dir) = args.node_dir {
+        programs.node_dir = dir;
+    }
+    let opts = CompareOptions {
+        systems: if args.systems.is_empty() {
+            System::ALL.to_vec()
+        } else {
+            args.systems
+        },
+        scenarios: if args.scenarios.is_empty() {
+            CompareScenario::ALL.to_vec()
+        } else {
+            args.scenarios
+        },
+        quiet: LatencyOptions {
+            messages: args.messages,
+            warmup: args.messages / 10,
+        },
+        durable: ThroughputOptions {
+            clients: args.durable_clients,
+            seconds: seconds(args.durable_seconds, "--durable-seconds")?,
+            warmup: Duration::from_secs(2),
+            shared_room: false,
+        },
+        fanout: FanoutOptions {
+            rooms: args.rooms,
+            members: args.members,
+            sockets_per_user: args.fanout_sockets_per_user,
+            step_seconds: args.step_seconds,
+            start_rate: args.start_rate,
+            max_steps: args.max_steps,
+            ..FanoutOptions::default()
+        },
+        crowd: CrowdOptions {
+            connections: args.connections,
+            sockets_per_user: args.crowd_sockets_per_user,
+            jitter: Duration::from_millis(args.storm_jitter_ms),
+            deadline: Duration::from_secs(args.storm_deadline_seconds),
+            ..CrowdOptions::default()
+        },
+        load_rate: args.load_rate,
+        bench_threads: args.threads,
+    };
+    let comparison = compare::run(&programs, &opts).await.context("compare")?;
+    println!("{}", docs::tables(&comparison));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&comparison)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.docs {
+        docs::write(&comparison, path).context("cannot regenerate the docs")?;
+    }
+    Ok(())
 }
 
 fn seconds(s: f64, flag: &str) -> anyhow::Result<Duration> {

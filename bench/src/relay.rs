@@ -16,8 +16,10 @@ use crate::eio;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Registrations in flight at once: each costs an argon2id hash (tens of ms) on the relay.
 const REGISTER_CONCURRENCY: usize = 4;
-/// The line the relay binary prints once it listens, followed by the address.
-const LISTENING_PREFIX: &str = "natter-relay listening on ";
+/// Socket connects in flight at once.
+const CONNECT_CONCURRENCY: usize = 32;
+/// What the relay (and each peer) prints once it listens, followed by the address.
+const LISTENING: &str = " listening on ";
 const PASSWORD: &str = "natter-bench-password";
 
 #[derive(Debug, thiserror::Error)]
@@ -88,22 +90,31 @@ impl Target {
         Ok(response.json().await?)
     }
 
-    /// Registers every name (a few at a time) and connects one socket for each, in order.
+    /// Registers every name (a few at a time), in order.
+    pub async fn register_users(&self, names: &[String]) -> Result<Vec<AuthResponse>, Error> {
+        let http = reqwest::Client::new();
+        futures_util::stream::iter(names)
+            .map(|name| self.register(&http, name))
+            .buffered(REGISTER_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Registers every name (a few at a time), then connects one socket for each, in order.
+    /// Registering first keeps the sockets' idle time short: nobody reads them until the
+    /// caller does, and a server drops a socket that leaves its pings unanswered for long
+    /// (the relay's argon2 makes hundreds of registrations take many seconds).
     pub async fn connect_users(
         &self,
         names: &[String],
     ) -> Result<Vec<(AuthResponse, eio::Client)>, Error> {
-        let http = reqwest::Client::new();
-        futures_util::stream::iter(names)
-            .map(|name| {
-                let http = &http;
-                async move {
-                    let account = self.register(http, name).await?;
-                    let client = eio::Client::connect(&self.addr, &account.token).await?;
-                    Ok::<_, Error>((account, client))
-                }
+        let accounts = self.register_users(names).await?;
+        futures_util::stream::iter(accounts)
+            .map(|account| async move {
+                let client = eio::Client::connect(&self.addr, &account.token).await?;
+                Ok::<_, Error>((account, client))
             })
-            .buffered(REGISTER_CONCURRENCY)
+            .buffered(CONNECT_CONCURRENCY)
             .try_collect()
             .await
     }
@@ -139,38 +150,13 @@ impl ChildRelay {
     /// database in `data_dir`, which the caller keeps: starting again with the same address and
     /// directory is a relay restart. Limits are raised out of the way.
     pub async fn start_at(bin: &Path, bind: &str, data_dir: &Path) -> Result<Self, Error> {
-        let spawn_err = |source| Error::Spawn {
-            path: bin.to_owned(),
-            source,
-        };
-        let mut child = Command::new(bin)
-            .args(["--bind", bind, "--data-dir"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--bind", bind, "--data-dir"])
             .arg(data_dir)
             .args(["--login-per-minute", "100000"])
             .args(["--send-burst", "1000000", "--send-per-second", "1000000"])
-            .args(["--log", "warn"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_err)?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::NoAddress("no stdout".into()))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
-            .await
-            .map_err(|_| Error::NoAddress("timed out".into()))?
-            .map_err(spawn_err)?
-            .ok_or_else(|| Error::NoAddress("it exited".into()))?;
-        let addr = line
-            .strip_prefix(LISTENING_PREFIX)
-            .ok_or_else(|| Error::NoAddress(line.clone()))?;
-        let target = Target::new(addr.trim());
-        // Keep reading stdout so the relay never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .args(["--log", "warn"]);
+        let (child, target) = spawn_listening(cmd, bin).await?;
         Ok(Self {
             child,
             target,
@@ -182,10 +168,50 @@ impl ChildRelay {
         &self.target
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops the relay and waits for it to exit.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Starts `cmd` (`what` names it in errors) and waits for its first stdout line,
+/// "NAME listening on HOST:PORT", as the relay and the bench's peers print it. Its stdout is
+/// drained afterwards; stderr is inherited; the child is killed when dropped.
+pub async fn spawn_listening(mut cmd: Command, what: &Path) -> Result<(Child, Target), Error> {
+    let spawn_err = |source| Error::Spawn {
+        path: what.to_owned(),
+        source,
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(spawn_err)?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::NoAddress("no stdout".into()))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+        .await
+        .map_err(|_| Error::NoAddress("timed out".into()))?
+        .map_err(spawn_err)?
+        .ok_or_else(|| Error::NoAddress("it exited".into()))?;
+    let addr = line
+        .split_once(LISTENING)
+        .map(|(_, addr)| addr)
+        .ok_or_else(|| Error::NoAddress(line.clone()))?;
+    let target = Target::new(addr.trim());
+    // Keep reading stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, target))
 }
 
 /// A prefix for this run's usernames, unique enough that runs against one relay never clash.

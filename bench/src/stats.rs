@@ -10,6 +10,11 @@ const MAX_NANOS: u64 = 60_000_000_000;
 /// Three significant figures: 0.1% resolution at any magnitude.
 const SIGFIG: u8 = 3;
 
+/// Where a latency distribution is sampled for plots: dense in the tail ("nines").
+pub const CURVE_QUANTILES: [f64; 15] = [
+    0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99995, 0.99999, 1.0,
+];
+
 /// A histogram of durations.
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -48,6 +53,17 @@ impl Recorder {
 
     pub fn is_empty(&self) -> bool {
         self.histogram.is_empty()
+    }
+
+    /// The latency at each of [`CURVE_QUANTILES`], in microseconds: a distribution to plot.
+    pub fn curve(&self) -> Vec<(f64, f64)> {
+        if self.histogram.is_empty() {
+            return Vec::new();
+        }
+        CURVE_QUANTILES
+            .iter()
+            .map(|&q| (q, self.histogram.value_at_quantile(q) as f64 / 1_000.0))
+            .collect()
     }
 
     pub fn summary(&self) -> Summary {

@@ -2,7 +2,8 @@
 //! counts that add up, every broadcast exactly once and in seq order. No timing thresholds here;
 //! numbers belong in docs/benchmarks.md.
 
-use std::future::Future;
+mod common;
+
 use std::time::Duration;
 
 use natter_bench::eio::{self, Client};
@@ -13,10 +14,7 @@ use natter_bench::scenarios::throughput::{self, ThroughputOptions};
 use natter_relay::Config;
 use tokio::net::TcpListener;
 
-/// Bounds every test: a hang is a failure, not a stuck CI run.
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+use common::{bounded, Result};
 
 /// A relay on an ephemeral loopback port with a fresh database; stopped on drop.
 struct Relay {
@@ -39,10 +37,6 @@ async fn start_relay() -> Result<Relay> {
         _relay: relay,
         _data: data,
     })
-}
-
-async fn bounded<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
-    tokio::time::timeout(TEST_TIMEOUT, f).await?
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,6 +112,16 @@ async fn a_bad_token_is_refused_at_connect() -> Result {
             other => panic!("expected a refused connect, got {other:?}"),
         }
         Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_and_crowd_scenarios_add_up_against_the_relay() -> Result {
+    bounded(async {
+        let relay = start_relay().await?;
+        // In-process: the "server" process is this test's own (the counts are what is checked).
+        common::check_every_scenario(&relay.target, Some(std::process::id())).await
     })
     .await
 }

@@ -4,6 +4,7 @@
 //! only, so a fresh clone can build it in seconds before anything else is installed.
 //! `steps` holds what each command does, `deps` the system packages and Rust components.
 
+mod bench;
 mod deps;
 mod steps;
 
@@ -22,6 +23,9 @@ commands:
   relay [ARGS...] the relay alone, for self-hosting:
                  cargo run --release -p natter-relay -- ARGS...
                  (`cargo xtask relay --help` lists the relay's flags)
+  bench [ARGS...] regenerate docs/benchmarks.md: the Natter relay, Node socket.io and
+                 bare socketioxide side by side (natter-bench compare --docs ...; about
+                 10 minutes; `cargo xtask bench --help` lists the sizes to change)
   test           install missing system packages and Rust components, then run
                  every check: fmt, clippy, build, cargo test, JS interop tests, UI unit
                  tests, end-to-end tests in real windows under Xvfb
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => steps::test(&ws),
         Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
         Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
+        Some("bench") => bench::regenerate(&ws, &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.
         Some("deps") => deps::ensure_system_packages(),
         None | Some("help" | "-h" | "--help") => {

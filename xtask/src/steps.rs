@@ -1,7 +1,7 @@
 //! What `cargo xtask test` and `cargo xtask run` do, step by step. Each step prints a
 //! `==> step` header; the first one that fails stops the command.
 
-use crate::{deps, run_step, Failure, Workspace};
+use crate::{bench, deps, run_step, Failure, Workspace};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +18,8 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("fmt --all --check")?;
     ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
+    // The bench's smoke tests start its Node socket.io peer.
+    bench::node_peer(ws)?;
     ws.cargo_step("test --workspace --locked")?;
     interop(ws)?;
     ui_unit(ws)?;

@@ -10,6 +10,11 @@ use crate::stats::{Recorder, Summary};
 
 /// Times `rounds` echoes of one byte after `warmup` untimed ones.
 pub async fn tcp_echo(rounds: usize, warmup: usize) -> std::io::Result<Summary> {
+    Ok(tcp_echo_recorded(rounds, warmup).await?.summary())
+}
+
+/// [`tcp_echo`] with the whole distribution.
+pub async fn tcp_echo_recorded(rounds: usize, warmup: usize) -> std::io::Result<Recorder> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let echo = tokio::spawn(async move {
@@ -35,5 +40,5 @@ pub async fn tcp_echo(rounds: usize, warmup: usize) -> std::io::Result<Summary> 
     }
     drop(client);
     echo.await.map_err(std::io::Error::other)??;
-    Ok(recorder.summary())
+    Ok(recorder)
 }

@@ -45,6 +45,8 @@ pub struct LatencyReport {
     pub ack: Summary,
     /// `message:send` emitted → the `message` broadcast read by the receiver.
     pub broadcast: Summary,
+    /// The send → ack distribution at [`crate::stats::CURVE_QUANTILES`]: (quantile, µs).
+    pub ack_curve: Vec<(f64, f64)>,
 }
 
 /// A broadcast as the receiver saw it.
@@ -130,6 +132,7 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
         received: check.seen,
         ack: ack.summary(),
         broadcast: broadcast.summary(),
+        ack_curve: ack.curve(),
     })
 }
 

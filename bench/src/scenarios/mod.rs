@@ -3,6 +3,8 @@
 //! answer is a failed run, not a good number.
 
 pub mod client;
+pub mod crowd;
+pub mod fanout;
 pub mod floor;
 pub mod latency;
 pub mod throughput;

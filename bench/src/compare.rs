@@ -1,0 +1,180 @@
+//! `natter-bench compare`: every scenario against every system, in one run on one machine.
+//! Scenario by scenario, each system gets a fresh server process (so one scenario's heap or
+//! database never weighs on the next), the systems taking turns so slow drifts of the machine
+//! spread over all of them.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::peers::{Programs, Server, System};
+use crate::report::Machine;
+use crate::scenarios::crowd::{self, CrowdOptions, DensityReport, StormReport};
+use crate::scenarios::fanout::{self, FanoutOptions, FanoutReport};
+use crate::scenarios::floor;
+use crate::scenarios::latency::{self, LatencyOptions, LatencyReport};
+use crate::scenarios::throughput::{self, ThroughputOptions, ThroughputReport};
+use crate::scenarios::Error;
+use crate::stats::Summary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// Quiet round trip: one send at a time, emit → ack, beside the TCP floor.
+    Quiet,
+    /// Durable sends: C clients, one send in flight each, a room each.
+    Durable,
+    /// Room fan-out: a rising open-loop load until p99 > the limit.
+    Fanout,
+    /// Idle density, then the reconnect storm on the same crowd.
+    Crowd,
+}
+
+impl Scenario {
+    pub const ALL: [Self; 4] = [Self::Quiet, Self::Durable, Self::Fanout, Self::Crowd];
+}
+
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    pub systems: Vec<System>,
+    pub scenarios: Vec<Scenario>,
+    pub quiet: LatencyOptions,
+    pub durable: ThroughputOptions,
+    pub fanout: FanoutOptions,
+    pub crowd: CrowdOptions,
+    /// The fan-out load at which "latency under load" is compared (deliveries/s).
+    pub load_rate: f64,
+    /// Worker threads of the bench's runtime (for the record).
+    pub bench_threads: usize,
+}
+
+/// One system's results; a scenario that failed leaves its error instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemResults {
+    pub system: System,
+    pub label: &'static str,
+    pub quiet: Option<LatencyReport>,
+    pub durable: Option<ThroughputReport>,
+    pub fanout: Option<FanoutReport>,
+    pub density: Option<DensityReport>,
+    pub storm: Option<StormReport>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub machine: Machine,
+    /// UTC, RFC 3339.
+    pub date: String,
+    /// The 1-byte TCP echo floor measured in this run, before the quiet round trips.
+    pub floor: Option<Summary>,
+    pub floor_curve: Vec<(f64, f64)>,
+    pub load_rate: f64,
+    pub bench_threads: usize,
+    /// /proc/loadavg (1, 5, 15 minutes) when the run began and ended: other work on the
+    /// machine meanwhile shows here.
+    pub load_average_before: String,
+    pub load_average_after: String,
+    pub systems: Vec<SystemResults>,
+}
+
+impl Comparison {
+    pub fn get(&self, system: System) -> Option<&SystemResults> {
+        self.systems.iter().find(|s| s.system == system)
+    }
+}
+
+/// Runs `opts.scenarios` against `opts.systems`; a scenario that fails for one system is
+/// recorded as an error and the run goes on.
+pub async fn run(programs: &Programs, opts: &CompareOptions) -> Result<Comparison, Error> {
+    let mut systems: Vec<SystemResults> = opts
+        .systems
+        .iter()
+        .map(|&system| SystemResults {
+            system,
+            label: system.label(),
+            quiet: None,
+            durable: None,
+            fanout: None,
+            density: None,
+            storm: None,
+            errors: Vec::new(),
+        })
+        .collect();
+    let load_average_before = load_average();
+    let mut floor_summary = None;
+    let mut floor_curve = Vec::new();
+    for &scenario in &opts.scenarios {
+        if scenario == Scenario::Quiet {
+            let rec = floor::tcp_echo_recorded(opts.quiet.messages, opts.quiet.warmup)
+                .await
+                .map_err(|e| Error::Setup(format!("TCP floor: {e}")))?;
+            floor_summary = Some(rec.summary());
+            floor_curve = rec.curve();
+        }
+        for results in &mut systems {
+            eprintln!("natter-bench: {scenario:?} against {}", results.label);
+            if let Err(e) = one(programs, opts, scenario, results).await {
+                eprintln!(
+                    "natter-bench: {scenario:?} against {} failed: {e}",
+                    results.label
+                );
+                results.errors.push(format!("{scenario:?}: {e}"));
+            }
+            // Let the closed sockets leave TIME_WAIT accounting and the machine settle.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    Ok(Comparison {
+        machine: Machine::detect(),
+        date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        floor: floor_summary,
+        floor_curve,
+        load_rate: opts.load_rate,
+        bench_threads: opts.bench_threads,
+        load_average_before,
+        load_average_after: load_average(),
+        systems,
+    })
+}
+
+/// The first three fields of /proc/loadavg, or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn one(
+    programs: &Programs,
+    opts: &CompareOptions,
+    scenario: Scenario,
+    results: &mut SystemResults,
+) -> Result<(), Error> {
+    let server = Server::start(results.system, programs)
+        .await
+        .map_err(|e| Error::Setup(e.to_string()))?;
+    let target = server.target().clone();
+    let pid = server.pid();
+    let outcome = async {
+        match scenario {
+            Scenario::Quiet => results.quiet = Some(latency::run(&target, opts.quiet).await?),
+            Scenario::Durable => {
+                results.durable = Some(throughput::run(&target, opts.durable).await?);
+            }
+            Scenario::Fanout => {
+                results.fanout = Some(fanout::run(&target, pid, opts.fanout).await?);
+            }
+            Scenario::Crowd => {
+                let (density, storm) = crowd::run(&target, pid, opts.crowd).await?;
+                results.density = Some(density);
+                results.storm = Some(storm);
+            }
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    server.stop().await;
+    outcome
+}

@@ -1,0 +1,154 @@
+//! The systems compared side by side, each started and stopped by the bench as a process of
+//! its own (so its memory and CPU can be read apart): the Natter relay (durable SQLite store),
+//! a Node.js socket.io 4.8 server and a bare socketioxide server, both in memory, speaking the
+//! same events with the same handshake (`POST /api/register` for a token, Socket.IO
+//! `auth: {token}`). The peers hand out tokens without hashing a password.
+
+pub mod sioxide;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tokio::process::{Child, Command};
+
+use crate::relay::{self, spawn_listening, ChildRelay, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum System {
+    /// The Natter relay: SQLite, commit before ack.
+    Natter,
+    /// Node.js + socket.io 4.8, in memory (bench/peers/node).
+    Node,
+    /// socketioxide + axum with no application logic, in memory.
+    Socketioxide,
+}
+
+impl System {
+    pub const ALL: [Self; 3] = [Self::Natter, Self::Node, Self::Socketioxide];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Natter => "Natter relay",
+            Self::Node => "Node socket.io",
+            Self::Socketioxide => "bare socketioxide",
+        }
+    }
+}
+
+/// Where each system's program lives.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub relay: PathBuf,
+    pub sioxide: PathBuf,
+    /// The directory of the Node peer (server.js, node_modules from `npm ci`).
+    pub node_dir: PathBuf,
+    /// The `node` executable.
+    pub node: PathBuf,
+}
+
+impl Programs {
+    /// The binaries next to `exe` (the bench's own), the Node peer in this source tree.
+    pub fn beside(exe: &Path) -> Self {
+        Self {
+            relay: exe.with_file_name("natter-relay"),
+            sioxide: exe.with_file_name("natter-peer-socketioxide"),
+            node_dir: default_node_dir(),
+            node: PathBuf::from("node"),
+        }
+    }
+}
+
+/// bench/peers/node in the source tree this bench was built from.
+pub fn default_node_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("peers")
+        .join("node")
+}
+
+#[derive(Debug)]
+enum Process {
+    Relay(ChildRelay),
+    Other(Child),
+}
+
+/// One system under test, running.
+#[derive(Debug)]
+pub struct Server {
+    pub system: System,
+    process: Process,
+    target: Target,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spawn(#[from] relay::Error),
+    #[error(
+        "the Node peer has no node_modules in {0}: run `npm ci` there (cargo xtask test does)"
+    )]
+    NoNodeModules(PathBuf),
+}
+
+impl Server {
+    /// Starts `system` on an ephemeral loopback port (the relay with a fresh data directory on
+    /// disk and its rate limits raised out of the way).
+    pub async fn start(system: System, programs: &Programs) -> Result<Self, Error> {
+        let (process, target) = match system {
+            System::Natter => {
+                let relay = ChildRelay::start(&programs.relay).await?;
+                let target = relay.target().clone();
+                (Process::Relay(relay), target)
+            }
+            System::Socketioxide => {
+                let mut cmd = Command::new(&programs.sioxide);
+                cmd.args(["--bind", "127.0.0.1:0"]);
+                let (child, target) = spawn_listening(cmd, &programs.sioxide).await?;
+                (Process::Other(child), target)
+            }
+            System::Node => {
+                if !programs
+                    .node_dir
+                    .join("node_modules")
+                    .join("socket.io")
+                    .is_dir()
+                {
+                    return Err(Error::NoNodeModules(programs.node_dir.clone()));
+                }
+                let mut cmd = Command::new(&programs.node);
+                cmd.arg(programs.node_dir.join("server.js"))
+                    .args(["--bind", "127.0.0.1:0"])
+                    .current_dir(&programs.node_dir);
+                let (child, target) = spawn_listening(cmd, &programs.node).await?;
+                (Process::Other(child), target)
+            }
+        };
+        Ok(Self {
+            system,
+            process,
+            target,
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.process {
+            Process::Relay(relay) => relay.pid(),
+            Process::Other(child) => child.id(),
+        }
+    }
+
+    /// Stops the server and waits for it to exit.
+    pub async fn stop(self) {
+        match self.process {
+            Process::Relay(relay) => relay.stop().await,
+            Process::Other(mut child) => {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
