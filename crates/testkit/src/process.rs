@@ -189,6 +189,11 @@ impl RelayProcess {
         procfs::fd_count(self.pid)
     }
 
+    /// Open sockets, `None` once the process is gone.
+    pub fn socket_count(&self) -> Option<usize> {
+        procfs::socket_count(self.pid)
+    }
+
     /// Lines of its log that reported a panic so far.
     pub fn panics(&self) -> usize {
         self.panics.load(Ordering::SeqCst)

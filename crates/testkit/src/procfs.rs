@@ -23,6 +23,20 @@ pub fn fd_count(pid: u32) -> Option<usize> {
         .map(|d| d.count())
 }
 
+/// How many sockets `pid` holds open (file descriptors that are sockets), or `None` once it
+/// is gone. Unlike [`fd_count`], not moved by a database pool opening another file.
+pub fn socket_count(pid: u32) -> Option<usize> {
+    let dir = std::fs::read_dir(proc_dir(pid).join("fd")).ok()?;
+    Some(
+        dir.filter_map(Result::ok)
+            .filter(|e| {
+                std::fs::read_link(e.path())
+                    .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
+            })
+            .count(),
+    )
+}
+
 /// The hard `RLIMIT_NOFILE` of this process (from `/proc/self/limits`).
 pub fn nofile_hard() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
