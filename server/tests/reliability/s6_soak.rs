@@ -1,0 +1,1 @@
+//! S6 soak: placeholder until written.
