@@ -75,7 +75,9 @@ impl RawWs {
     ) -> Result<Self, RawError> {
         let stream = tcp(addr, local).await?;
         let url = format!("ws://{addr}/socket.io/?{query}");
+        // Small read buffers: a soak holds 10,000 of these in one process.
         let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
             .max_message_size(None)
             .max_frame_size(None);
         let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;

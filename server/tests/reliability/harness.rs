@@ -221,11 +221,21 @@ pub fn check_invariant(
                 .iter()
                 .map(|m| (m.seq, m.client_id.as_str()))
                 .collect();
-            assert_eq!(
-                mine, want,
-                "{}: room {room} shows exactly the stored messages, in seq order",
-                view.name
-            );
+            if mine != want {
+                let at = mine.iter().zip(&want).take_while(|(a, b)| a == b).count();
+                let around = |v: &[(i64, &str)]| -> Vec<i64> {
+                    v.iter().skip(at.saturating_sub(3)).take(8).map(|(s, _)| *s).collect()
+                };
+                panic!(
+                    "{}: room {room} must show exactly the stored messages, in seq order: \
+                     {} shown, {} stored, first difference at #{at}: shown seqs {:?}, stored {:?}",
+                    view.name,
+                    mine.len(),
+                    want.len(),
+                    around(&mine),
+                    around(&want)
+                );
+            }
         }
     }
     stored_keys.len()
