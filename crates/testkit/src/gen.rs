@@ -160,7 +160,9 @@ impl Malformed {
         let sample_json = sample.to_string();
         let text = match kind {
             "eio-unknown-type" => {
-                let t = *self.rng.pick(&["7", "8", "9", "a", "Z", "{", " ", "-1", ""]);
+                let t = *self
+                    .rng
+                    .pick(&["7", "8", "9", "a", "Z", "{", " ", "-1", ""]);
                 let n = self.rng_len(32);
                 let junk = self.rng.bytes(n);
                 format!("{t}{}", String::from_utf8_lossy(&junk))
@@ -180,7 +182,9 @@ impl Malformed {
                 format!("4{t}{ns},{id}[{name_json},{sample_json}]")
             }
             "name-not-string" => {
-                let n = *self.rng.pick(&["1", "null", "{}", "[]", "true", "-0.5", "1e999"]);
+                let n = *self
+                    .rng
+                    .pick(&["1", "null", "{}", "[]", "true", "-0.5", "1e999"]);
                 self.event(n, &sample_json)
             }
             "name-reserved" => {
@@ -195,7 +199,9 @@ impl Malformed {
             }
             "ack-id-huge" => {
                 let digits = 19 + self.rng.below(40);
-                let id: String = (0..digits).map(|_| char::from(b'1' + (self.rng.below(9) as u8))).collect();
+                let id: String = (0..digits)
+                    .map(|_| char::from(b'1' + (self.rng.below(9) as u8)))
+                    .collect();
                 format!("42{id}[{name_json},{sample_json}]")
             }
             "ack-id-negative" => {
@@ -203,11 +209,22 @@ impl Malformed {
                 format!("42-{n}[{name_json},{sample_json}]")
             }
             "ack-id-non-numeric" => {
-                let id = *self.rng.pick(&["abc", " 1", "1.5", "0x10", "+7", "1e3", "\u{661}"]);
+                let id = *self
+                    .rng
+                    .pick(&["abc", " 1", "1.5", "0x10", "+7", "1e3", "\u{661}"]);
                 format!("42{id}[{name_json},{sample_json}]")
             }
             "attachments" => {
-                let count = *self.rng.pick(&["0", "1", "2", "1000000", "18446744073709551616", "-1", "x", ""]);
+                let count = *self.rng.pick(&[
+                    "0",
+                    "1",
+                    "2",
+                    "1000000",
+                    "18446744073709551616",
+                    "-1",
+                    "x",
+                    "",
+                ]);
                 let t = *self.rng.pick(&["5", "6"]);
                 let id = self.ack();
                 let num = *self.rng.pick(&["0", "1", "-1", "99999", "\"0\"", "null"]);
@@ -215,14 +232,23 @@ impl Malformed {
             }
             "deep-nesting" => {
                 let depth = 100 + self.rng.below(20_000);
-                let (open, close) = if self.rng.below(2) == 0 { ("[", "]") } else { ("{\"a\":", "}") };
+                let (open, close) = if self.rng.below(2) == 0 {
+                    ("[", "]")
+                } else {
+                    ("{\"a\":", "}")
+                };
                 let body = format!("{}1{}", open.repeat(depth), close.repeat(depth));
                 self.event(&name_json, &body)
             }
             "invalid-utf8" => {
                 let id = self.ack();
                 let mut bytes = format!("42{id}[{name_json},{{\"body\":\"").into_bytes();
-                const BAD: [&[u8]; 4] = [&[0xff, 0xfe], &[0xc3], &[0xed, 0xa0, 0x80], &[0xf8, 0x88, 0x80, 0x80, 0x80]];
+                const BAD: [&[u8]; 4] = [
+                    &[0xff, 0xfe],
+                    &[0xc3],
+                    &[0xed, 0xa0, 0x80],
+                    &[0xf8, 0x88, 0x80, 0x80, 0x80],
+                ];
                 let bad = BAD[self.rng.below(BAD.len())];
                 bytes.extend_from_slice(bad);
                 bytes.extend_from_slice(b"\"}]");
@@ -230,8 +256,13 @@ impl Malformed {
             }
             "proto-keys" => {
                 let mut obj = as_object(sample);
-                let key = *self.rng.pick(&["__proto__", "constructor", "prototype", "toString"]);
-                obj.insert(key.to_owned(), serde_json::json!({"polluted": true, "prototype": {"admin": true}}));
+                let key = *self
+                    .rng
+                    .pick(&["__proto__", "constructor", "prototype", "toString"]);
+                obj.insert(
+                    key.to_owned(),
+                    serde_json::json!({"polluted": true, "prototype": {"admin": true}}),
+                );
                 self.event(&name_json, &Value::Object(obj).to_string())
             }
             "wrong-field-type" => {
@@ -256,7 +287,9 @@ impl Malformed {
                 self.event(&name_json, &Value::Object(obj).to_string())
             }
             "payload-not-object" => {
-                let p = *self.rng.pick(&["\"text\"", "1", "[]", "null", "true", "[{}]"]);
+                let p = *self
+                    .rng
+                    .pick(&["\"text\"", "1", "[]", "null", "true", "[{}]"]);
                 self.event(&name_json, p)
             }
             "extra-args" => {
@@ -281,7 +314,9 @@ impl Malformed {
                 let keys: Vec<String> = obj.keys().cloned().collect();
                 let k = keys.first().cloned().unwrap_or_else(|| "x".to_owned());
                 obj.insert(k.clone(), Value::String("MARK".to_owned()));
-                let json = Value::Object(obj).to_string().replace("MARK", "\\ud800x\\udfff");
+                let json = Value::Object(obj)
+                    .to_string()
+                    .replace("MARK", "\\ud800x\\udfff");
                 self.event(&name_json, &json)
             }
             _ => self.event(&name_json, &sample_json),
@@ -295,8 +330,23 @@ impl Malformed {
 
     /// A bad Engine.IO handshake query: wrong or missing version, unknown transport, junk.
     pub fn handshake_query(&mut self) -> String {
-        let eio = *self.rng.pick(&["EIO=3", "EIO=5", "EIO=0", "EIO=abc", "EIO=-4", "EIO=4.0", "", "EIO=99999999999999999999"]);
-        let transport = *self.rng.pick(&["transport=websocket", "transport=polling", "transport=carrier-pigeon", "", "transport="]);
+        let eio = *self.rng.pick(&[
+            "EIO=3",
+            "EIO=5",
+            "EIO=0",
+            "EIO=abc",
+            "EIO=-4",
+            "EIO=4.0",
+            "",
+            "EIO=99999999999999999999",
+        ]);
+        let transport = *self.rng.pick(&[
+            "transport=websocket",
+            "transport=polling",
+            "transport=carrier-pigeon",
+            "",
+            "transport=",
+        ]);
         format!("{eio}&{transport}")
     }
 
@@ -306,7 +356,12 @@ impl Malformed {
         let bytes = self.rng.bytes(len);
         bytes
             .iter()
-            .map(|b| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(*b % 64) as usize]))
+            .map(|b| {
+                char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                        [(*b % 64) as usize],
+                )
+            })
             .collect()
     }
 }

@@ -225,7 +225,9 @@ impl RelayProcess {
             .status()
             .map_err(ProcessError::Wait)?;
         if !sent.success() {
-            return Err(ProcessError::Wait(std::io::Error::other("kill -TERM failed")));
+            return Err(ProcessError::Wait(std::io::Error::other(
+                "kill -TERM failed",
+            )));
         }
         tokio::time::timeout(wait, self.child.wait())
             .await

@@ -80,7 +80,8 @@ impl RawWs {
             .read_buffer_size(4 * 1024)
             .max_message_size(None)
             .max_frame_size(None);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
         Ok(Self {
             ws,
             sid: None,
@@ -90,7 +91,11 @@ impl RawWs {
     }
 
     /// Handshake plus the Engine.IO open packet (`0{...}`).
-    pub async fn open(addr: SocketAddr, local: Option<IpAddr>, within: Duration) -> Result<Self, RawError> {
+    pub async fn open(
+        addr: SocketAddr,
+        local: Option<IpAddr>,
+        within: Duration,
+    ) -> Result<Self, RawError> {
         let mut ws = Self::handshake(addr, "EIO=4&transport=websocket", local).await?;
         let open = ws.next_text(within).await?;
         let json = open
@@ -153,7 +158,9 @@ impl RawWs {
         let msg = match frame {
             RawFrame::Text(t) => Message::text(t),
             RawFrame::Binary(b) => Message::binary(b),
-            RawFrame::BadUtf8Text(b) => Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true)),
+            RawFrame::BadUtf8Text(b) => {
+                Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true))
+            }
         };
         Ok(self.ws.send(msg).await?)
     }
@@ -300,7 +307,9 @@ pub async fn http_exchange(
 /// Header length + Content-Length of a buffered response, once its head is complete.
 fn complete_len(got: &[u8]) -> Option<usize> {
     let head_end = got.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(&got[..head_end]).ok()?.to_ascii_lowercase();
+    let head = std::str::from_utf8(&got[..head_end])
+        .ok()?
+        .to_ascii_lowercase();
     let len = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))?

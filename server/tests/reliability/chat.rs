@@ -64,7 +64,11 @@ impl Chat {
             .room;
         creator.close().await;
         let proxy = if through_proxy {
-            Some(FaultProxy::start(relay.addr()).await.expect("start the proxy"))
+            Some(
+                FaultProxy::start(relay.addr())
+                    .await
+                    .expect("start the proxy"),
+            )
         } else {
             None
         };
@@ -143,7 +147,12 @@ impl Chat {
                 view.acked.len(),
                 view.count_in(&rooms)
             );
-            assert!(view.failed.is_empty(), "{}: sends failed: {:?}", view.name, view.failed);
+            assert!(
+                view.failed.is_empty(),
+                "{}: sends failed: {:?}",
+                view.name,
+                view.failed
+            );
         }
         started.elapsed()
     }
@@ -151,7 +160,11 @@ impl Chat {
     /// The promise: database, acks, live views and caches agree; returns messages checked.
     pub async fn check(&mut self) -> usize {
         let user = &self.users[0];
-        let reader = self.api.connect(user, &self.tokens[0]).await.expect("connect");
+        let reader = self
+            .api
+            .connect(user, &self.tokens[0])
+            .await
+            .expect("connect");
         let db = harness::stored(&reader, &self.rooms).await;
         reader.close().await;
         let mut acked = HashMap::new();

@@ -34,7 +34,12 @@ impl Rounds {
 
 /// Runs rounds every `pause` until `stop` is set; panics (failing the test when joined) if any
 /// round fails.
-pub fn spawn(alice: Client, bob: Client, pause: Duration, stop: Arc<AtomicBool>) -> JoinHandle<Rounds> {
+pub fn spawn(
+    alice: Client,
+    bob: Client,
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Rounds> {
     tokio::spawn(async move {
         let mut rounds = Rounds::default();
         let mut i = 0u64;

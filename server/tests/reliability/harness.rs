@@ -13,6 +13,13 @@ use natter_testkit::{RelayProcess, RelaySpec};
 
 use crate::util::{Api, Client};
 
+/// One test at a time in this binary: each measures a relay process (memory, sockets, latency)
+/// and would measure its neighbours' load too.
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 /// `NATTER_RELIABILITY=long` selects the long forms (the issue's figures); anything else the
 /// short forms that CI runs.
 pub fn long() -> bool {
@@ -224,7 +231,11 @@ pub fn check_invariant(
             if mine != want {
                 let at = mine.iter().zip(&want).take_while(|(a, b)| a == b).count();
                 let around = |v: &[(i64, &str)]| -> Vec<i64> {
-                    v.iter().skip(at.saturating_sub(3)).take(8).map(|(s, _)| *s).collect()
+                    v.iter()
+                        .skip(at.saturating_sub(3))
+                        .take(8)
+                        .map(|(s, _)| *s)
+                        .collect()
                 };
                 panic!(
                     "{}: room {room} must show exactly the stored messages, in seq order: \

@@ -16,6 +16,7 @@ const TICK: Duration = Duration::from_millis(100);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r1_kill_9_loop_loses_nothing_doubles_nothing() {
+    let _serial = crate::harness::serial().await;
     let kills = if long() { 20 } else { 5 };
     let mut rng = Rng::new(seed("R1"));
     let dir = tempfile::tempdir().expect("a data dir");

@@ -28,6 +28,7 @@ fn fault(kind: usize, rng: &mut Rng) -> Fault {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r2_network_faults_both_directions() {
+    let _serial = crate::harness::serial().await;
     let mut rng = Rng::new(seed("R2"));
     let dir = tempfile::tempdir().expect("a data dir");
     let episodes = if long() { 100 } else { 12 };

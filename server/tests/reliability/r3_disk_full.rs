@@ -13,7 +13,10 @@ use crate::util::{Api, Client};
 
 const TMPFS_BYTES: u64 = 8 << 20;
 
-async fn send(client: &Client, tag: &str) -> Result<natter_protocol::Message, natter_protocol::WireError> {
+async fn send(
+    client: &Client,
+    tag: &str,
+) -> Result<natter_protocol::Message, natter_protocol::WireError> {
     let req = natter_protocol::requests::SendMessage {
         room_id: GENERAL_ROOM_ID.to_owned(),
         client_id: uuid::Uuid::new_v4().to_string(),
@@ -25,23 +28,36 @@ async fn send(client: &Client, tag: &str) -> Result<natter_protocol::Message, na
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r3_disk_full_is_an_error_ack_never_a_false_success() {
+    let _serial = crate::harness::serial().await;
     let fs = match Tmpfs::mount(TMPFS_BYTES) {
         Ok(fs) => fs,
         Err(e) => {
             // Only where mounting is not permitted (no root / CAP_SYS_ADMIN): say so loudly.
-            eprintln!("\n*** R3 SKIPPED: {e} ***\n*** run as root to test disk-full behaviour ***\n");
+            eprintln!(
+                "\n*** R3 SKIPPED: {e} ***\n*** run as root to test disk-full behaviour ***\n"
+            );
             return;
         }
     };
     let data = fs.path().join("relay");
-    let spec = harness::spec(&data, &["--send-burst", "100000", "--send-per-second", "100000"]);
+    let spec = harness::spec(
+        &data,
+        &["--send-burst", "100000", "--send-per-second", "100000"],
+    );
     let (mut relay, api) = harness::start(&spec).await;
     let (alice, bob) = (api.user("alice").await, api.user("bob").await);
-    let a = api.connect("alice", &alice.token).await.expect("alice connects");
+    let a = api
+        .connect("alice", &alice.token)
+        .await
+        .expect("alice connects");
     let b = api.connect("bob", &bob.token).await.expect("bob connects");
     let mut acked = Vec::new();
     for i in 0..5 {
-        acked.push(send(&a, &format!("before {i}")).await.expect("room to write"));
+        acked.push(
+            send(&a, &format!("before {i}"))
+                .await
+                .expect("room to write"),
+        );
     }
 
     // The disk fills up.
@@ -72,7 +88,10 @@ async fn r3_disk_full_is_an_error_ack_never_a_false_success() {
             }
         }
     }
-    assert!(refused >= 5, "sends on a full disk get an error ack ({accepted_while_full} accepted)");
+    assert!(
+        refused >= 5,
+        "sends on a full disk get an error ack ({accepted_while_full} accepted)"
+    );
     assert_alive(&mut relay, "with the disk full");
     // Everyone else is still served: reads work, the health check answers.
     let history = b
@@ -109,14 +128,22 @@ async fn r3_disk_full_is_an_error_ack_never_a_false_success() {
     }
     acked.push(back.expect("sends work again once space returns"));
     for i in 0..5 {
-        acked.push(send(&a, &format!("later {i}")).await.expect("sends keep working"));
+        acked.push(
+            send(&a, &format!("later {i}"))
+                .await
+                .expect("sends keep working"),
+        );
     }
 
     // Every acked send stored once; no seq lost to the failed ones.
     let db = stored(&b, &[GENERAL_ROOM_ID.to_owned()]).await;
     let general = db.get(GENERAL_ROOM_ID).cloned().unwrap_or_default();
     let seqs: Vec<i64> = general.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, (1..=general.len() as i64).collect::<Vec<_>>(), "seqs without gaps");
+    assert_eq!(
+        seqs,
+        (1..=general.len() as i64).collect::<Vec<_>>(),
+        "seqs without gaps"
+    );
     assert_eq!(general, acked, "exactly the acked messages, as acked");
     eprintln!(
         "R3: {refused} sends refused on a full disk ({accepted_while_full} accepted from slack), \

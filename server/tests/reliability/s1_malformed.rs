@@ -105,7 +105,9 @@ async fn handshake_probe(addr: SocketAddr, gen: &mut Malformed, tally: &mut Tall
                 String::from_utf8_lossy(&answer)
             );
         }
-        Err(RawError::Timeout(_)) => panic!("a bad handshake is answered or closed in time: {request:?}"),
+        Err(RawError::Timeout(_)) => {
+            panic!("a bad handshake is answered or closed in time: {request:?}")
+        }
         Err(_) => {} // reset: fine
     }
 }
@@ -155,6 +157,7 @@ async fn attacker(addr: SocketAddr, token: String, mut gen: Malformed, probes: u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_malformed_input_harms_no_one() {
+    let _serial = crate::harness::serial().await;
     let total = if long() { 100_000 } else { 10_000 };
     let seed = seed("S1");
     let dir = tempfile::tempdir().expect("a data dir");
@@ -180,7 +183,12 @@ async fn s1_malformed_input_harms_no_one() {
     let mut tasks = Vec::new();
     for k in 0..attackers {
         let gen = Malformed::new(seed.wrapping_add(k), corpus::requests(&room.id));
-        tasks.push(tokio::spawn(attacker(relay.addr(), mallory.token.clone(), gen, total / attackers as usize)));
+        tasks.push(tokio::spawn(attacker(
+            relay.addr(),
+            mallory.token.clone(),
+            gen,
+            total / attackers as usize,
+        )));
     }
     let mut tally = Tally::default();
     let mut peak = baseline;
@@ -234,4 +242,42 @@ async fn s1_malformed_input_harms_no_one() {
     assert!(tally.sent >= total, "{} of {total} inputs sent", tally.sent);
     let status = relay.terminate().await.expect("the relay stops");
     assert!(status.success(), "clean exit: {status}");
+}
+
+/// The same generator against the protocol's decode-and-validate entry points directly (what
+/// the fuzz targets in `fuzz/` do without a seed): every payload the packets carry, and every
+/// JSON value inside them, through every request type. Nothing panics; valid samples decode.
+#[test]
+fn s1_decode_and_validate_never_panic() {
+    let total = if long() { 1_000_000 } else { 100_000 };
+    let seed = seed("S1 decode");
+    let mut gen = Malformed::new(seed, corpus::requests("some-room"));
+    let (mut parsed, mut accepted) = (0usize, 0usize);
+    for _ in 0..total {
+        let probe = gen.probe();
+        let text = match probe.frame {
+            natter_testkit::RawFrame::Text(t) => t,
+            _ => continue,
+        };
+        // `42<id>[name, payload, ...]`: the JSON array after the packet type and ack id.
+        let Some(at) = text.find('[') else { continue };
+        let Ok(serde_json::Value::Array(args)) = serde_json::from_str(&text[at..]) else {
+            continue;
+        };
+        parsed += 1;
+        for arg in &args {
+            accepted += corpus::decode_everywhere(arg);
+        }
+    }
+    for (_, valid) in corpus::requests("some-room") {
+        assert!(
+            corpus::decode_everywhere(&valid) >= 1,
+            "a valid sample decodes: {valid}"
+        );
+    }
+    eprintln!(
+        "S1 decode: {total} generated packets, {parsed} with a JSON body, {accepted} decodes \
+         accepted; 0 panics"
+    );
+    assert!(parsed > total / 2, "most packets carry JSON ({parsed})");
 }

@@ -55,7 +55,11 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
             .and_then(|r| r.split('"').next())
             .expect("a sid in the open packet")
             .to_owned();
-        let payload = format!("40{{\"token\":{}}}\u{1e}{}", json_string(token), big_send(over));
+        let payload = format!(
+            "40{{\"token\":{}}}\u{1e}{}",
+            json_string(token),
+            big_send(over)
+        );
         let (head_len, body) = if kind == 4 {
             (payload.len(), payload.clone())
         } else {
@@ -76,7 +80,9 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
             Err(_) => true, // reset
         };
     }
-    let mut ws = RawWs::connect(addr, token, None, WAIT).await.expect("connect");
+    let mut ws = RawWs::connect(addr, token, None, WAIT)
+        .await
+        .expect("connect");
     let sent = match kind {
         0 => ws.send(RawFrame::Text(big_send(over))).await,
         1 => {
@@ -85,7 +91,10 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
             let parts = text.chunks(1024).map(<[u8]>::to_vec).collect();
             ws.send_fragments(parts).await
         }
-        2 => ws.send(RawFrame::Binary(vec![0x42; 4 * MAX_PAYLOAD_BYTES])).await,
+        2 => {
+            ws.send(RawFrame::Binary(vec![0x42; 4 * MAX_PAYLOAD_BYTES]))
+                .await
+        }
         _ => {
             // A binary attachment to a send (Socket.IO BINARY_EVENT), then the attachment.
             let head = format!(
@@ -113,6 +122,7 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s2_oversize_input_is_rejected_and_memory_bounded() {
+    let _serial = crate::harness::serial().await;
     let rounds = if long() { 200 } else { 10 };
     let dir = tempfile::tempdir().expect("a data dir");
     let (mut relay, api) = harness::start(&harness::spec(dir.path(), &[])).await;
@@ -131,19 +141,26 @@ async fn s2_oversize_input_is_rejected_and_memory_bounded() {
             for _ in 0..8 {
                 let token = mallory.clone();
                 let addr = relay.addr();
-                tasks.push(tokio::spawn(async move { (kind, attempt(addr, &token, kind).await) }));
+                tasks.push(tokio::spawn(async move {
+                    (kind, attempt(addr, &token, kind).await)
+                }));
             }
         }
         for t in tasks {
             let (kind, ok) = t.await.expect("an attempt");
-            assert!(ok, "round {round}: oversize input of kind {kind} was not rejected");
+            assert!(
+                ok,
+                "round {round}: oversize input of kind {kind} was not rejected"
+            );
             rejected += 1;
         }
         peak = peak.max(relay.rss_kib().expect("RSS"));
         assert_alive(&mut relay, "during the oversize input");
     }
     stop.store(true, Ordering::SeqCst);
-    let rounds_seen = control.await.expect("the control conversation never failed");
+    let rounds_seen = control
+        .await
+        .expect("the control conversation never failed");
     // Nothing of it was stored.
     let (_, reader) = api.join("reader").await;
     let db = harness::stored(&reader, &[GENERAL_ROOM_ID.to_owned()]).await;

@@ -37,12 +37,17 @@ async fn ask<R: Request>(ws: &mut RawWs, req: &R) -> Value {
 fn assert_refused(ack: &Value, codes: &[&str], what: &str) {
     assert_eq!(ack["ok"], Value::Bool(false), "{what}: refused, got {ack}");
     let code = ack["error"]["code"].as_str().unwrap_or("");
-    assert!(codes.contains(&code), "{what}: code {code} not in {codes:?}: {ack}");
+    assert!(
+        codes.contains(&code),
+        "{what}: code {code} not in {codes:?}: {ack}"
+    );
 }
 
 /// A Socket.IO CONNECT with `auth_json` (or none) on a fresh Engine.IO session; the answer.
 async fn connect_with(addr: std::net::SocketAddr, auth_json: Option<&str>) -> String {
-    let mut ws = RawWs::open(addr, None, WAIT).await.expect("an Engine.IO open");
+    let mut ws = RawWs::open(addr, None, WAIT)
+        .await
+        .expect("an Engine.IO open");
     ws.send_text(format!("40{}", auth_json.unwrap_or("")))
         .await
         .expect("send CONNECT");
@@ -55,6 +60,7 @@ async fn connect_with(addr: std::net::SocketAddr, auth_json: Option<&str>) -> St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_auth_probes_are_refused_and_leak_nothing() {
+    let _serial = crate::harness::serial().await;
     let marker = format!("SECRET-{}", uuid::Uuid::new_v4());
     let dir = tempfile::tempdir().expect("a data dir");
     // Limits out of the way: the answers must be about who may do what.
@@ -141,32 +147,86 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
     let mut probes = 0;
     for room in &guessed {
         let acks = [
-            ask(&mut m, &SendMessage {
-                room_id: room.clone(),
-                client_id: uuid::Uuid::new_v4().to_string(),
-                body: "let me in".into(),
-            })
+            ask(
+                &mut m,
+                &SendMessage {
+                    room_id: room.clone(),
+                    client_id: uuid::Uuid::new_v4().to_string(),
+                    body: "let me in".into(),
+                },
+            )
             .await,
-            ask(&mut m, &History { room_id: room.clone(), before_seq: None, limit: Some(100) }).await,
-            ask(&mut m, &SetTyping { room_id: room.clone(), typing: true }).await,
-            ask(&mut m, &MarkRead { room_id: room.clone(), seq: 1 }).await,
-            ask(&mut m, &InviteToRoom { room_id: room.clone(), username: "mallory".into() }).await,
-            ask(&mut m, &InviteToRoom { room_id: room.clone(), username: "bob".into() }).await,
-            ask(&mut m, &LeaveRoom { room_id: room.clone() }).await,
+            ask(
+                &mut m,
+                &History {
+                    room_id: room.clone(),
+                    before_seq: None,
+                    limit: Some(100),
+                },
+            )
+            .await,
+            ask(
+                &mut m,
+                &SetTyping {
+                    room_id: room.clone(),
+                    typing: true,
+                },
+            )
+            .await,
+            ask(
+                &mut m,
+                &MarkRead {
+                    room_id: room.clone(),
+                    seq: 1,
+                },
+            )
+            .await,
+            ask(
+                &mut m,
+                &InviteToRoom {
+                    room_id: room.clone(),
+                    username: "mallory".into(),
+                },
+            )
+            .await,
+            ask(
+                &mut m,
+                &InviteToRoom {
+                    room_id: room.clone(),
+                    username: "bob".into(),
+                },
+            )
+            .await,
+            ask(
+                &mut m,
+                &LeaveRoom {
+                    room_id: room.clone(),
+                },
+            )
+            .await,
         ];
         for ack in &acks {
-            assert_refused(ack, &["forbidden", "invalid", "not_found"], &format!("room {room}"));
+            assert_refused(
+                ack,
+                &["forbidden", "invalid", "not_found"],
+                &format!("room {room}"),
+            );
             probes += 1;
         }
         // sync with a cursor for a foreign room: refused, or answered without that room.
         let ack = ask(
             &mut m,
-            &Sync { cursors: [(room.clone(), 0), (GENERAL_ROOM_ID.to_owned(), 0)].into() },
+            &Sync {
+                cursors: [(room.clone(), 0), (GENERAL_ROOM_ID.to_owned(), 0)].into(),
+            },
         )
         .await;
         if ack["ok"] == Value::Bool(true) {
             let text = ack.to_string();
-            assert!(!text.contains(&secret.id), "sync names the foreign room: {text:.300}");
+            assert!(
+                !text.contains(&secret.id),
+                "sync names the foreign room: {text:.300}"
+            );
         }
         probes += 1;
     }
@@ -185,7 +245,10 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
     assert_eq!(ack["message"]["sender"], "mallory", "{ack}");
     assert_eq!(ack["message"]["room_id"], GENERAL_ROOM_ID, "{ack}");
     assert_eq!(ack["message"]["body"], "mallory's own", "{ack}");
-    assert_ne!(ack["message"]["id"], Value::String(original.message.id.clone()));
+    assert_ne!(
+        ack["message"]["id"],
+        Value::String(original.message.id.clone())
+    );
     // And alice's retry of her id still answers her original.
     let again = alice
         .request(&SendMessage {
@@ -199,7 +262,10 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
 
     // Alice types and writes in the secret room meanwhile: nothing of it may reach mallory.
     alice
-        .request(&SetTyping { room_id: secret.id.clone(), typing: true })
+        .request(&SetTyping {
+            room_id: secret.id.clone(),
+            typing: true,
+        })
         .await
         .expect("typing");
     alice
@@ -217,11 +283,19 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
     let _ = ask(&mut m, &natter_protocol::requests::ListRooms {}).await;
     let transcript = m.transcript.clone().unwrap_or_default();
     for packet in &transcript {
-        assert!(!packet.contains(&marker), "mallory received foreign content: {packet:.300}");
-        assert!(!packet.contains(&secret.id), "mallory received the room's id: {packet:.300}");
+        assert!(
+            !packet.contains(&marker),
+            "mallory received foreign content: {packet:.300}"
+        );
+        assert!(
+            !packet.contains(&secret.id),
+            "mallory received the room's id: {packet:.300}"
+        );
     }
     assert!(
-        !transcript.iter().any(|p| p.contains(MessageEvent::NAME) && p.contains("plans")),
+        !transcript
+            .iter()
+            .any(|p| p.contains(MessageEvent::NAME) && p.contains("plans")),
         "no foreign message event"
     );
     m.close().await;

@@ -21,6 +21,7 @@ const RATE: u64 = 1_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s4_flood_is_throttled_and_harms_no_one() {
+    let _serial = crate::harness::serial().await;
     let secs = if long() { 30 } else { 3 };
     let dir = tempfile::tempdir().expect("a data dir");
     // The relay's default send limits: the flag defaults are the protocol's.
@@ -47,8 +48,9 @@ async fn s4_flood_is_throttled_and_harms_no_one() {
     let total = RATE * secs;
     let (mut sent, mut ok, mut limited, mut other) = (0u64, 0u64, 0u64, 0u64);
     let tally = |text: &str, ok: &mut u64, limited: &mut u64, other: &mut u64| {
-        let ack: Value = serde_json::from_str(text.get(text.find('[').unwrap_or(0)..).unwrap_or(""))
-            .unwrap_or(Value::Null);
+        let ack: Value =
+            serde_json::from_str(text.get(text.find('[').unwrap_or(0)..).unwrap_or(""))
+                .unwrap_or(Value::Null);
         let ack = &ack[0];
         if ack["ok"] == Value::Bool(true) {
             *ok += 1;
@@ -69,7 +71,9 @@ async fn s4_flood_is_throttled_and_harms_no_one() {
                 body: format!("flood {sent}"),
             };
             let json = serde_json::to_string(&req).expect("serializes");
-            ws.emit(SendMessage::NAME, &json).await.expect("the flooder stays connected");
+            ws.emit(SendMessage::NAME, &json)
+                .await
+                .expect("the flooder stays connected");
         }
         // Take the acks that arrived meanwhile.
         while let Ok(text) = ws.next_text(Duration::from_millis(1)).await {
@@ -80,10 +84,12 @@ async fn s4_flood_is_throttled_and_harms_no_one() {
     }
     let flood_time = started.elapsed();
     while ok + limited + other < sent {
-        let text = ws
-            .next_text(WAIT)
-            .await
-            .unwrap_or_else(|e| panic!("every flood send is acked ({} of {sent}): {e}", ok + limited + other));
+        let text = ws.next_text(WAIT).await.unwrap_or_else(|e| {
+            panic!(
+                "every flood send is acked ({} of {sent}): {e}",
+                ok + limited + other
+            )
+        });
         if text.starts_with("43") {
             tally(&text, &mut ok, &mut limited, &mut other);
         }

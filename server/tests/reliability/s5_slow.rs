@@ -52,24 +52,35 @@ async fn dribbler(addr: SocketAddr) -> Duration {
 /// Opens Engine.IO and never sends CONNECT.
 async fn no_connect(addr: SocketAddr) -> Duration {
     let started = Instant::now();
-    let mut ws = RawWs::open(addr, None, WAIT).await.expect("an Engine.IO open");
+    let mut ws = RawWs::open(addr, None, WAIT)
+        .await
+        .expect("an Engine.IO open");
     let limit = Duration::from_secs(TIMEOUT_SECS) + MARGIN;
-    assert!(ws.closed_within(limit).await, "a CONNECT-less session still open after {limit:?}");
+    assert!(
+        ws.closed_within(limit).await,
+        "a CONNECT-less session still open after {limit:?}"
+    );
     started.elapsed()
 }
 
 /// Connects, then never answers a ping.
 async fn ping_ignorer(addr: SocketAddr, token: String) -> Duration {
-    let mut ws = RawWs::connect(addr, &token, None, WAIT).await.expect("connect");
+    let mut ws = RawWs::connect(addr, &token, None, WAIT)
+        .await
+        .expect("connect");
     let started = Instant::now();
     // The ping comes after the interval, then the timeout runs.
     let limit = Duration::from_secs(2 * TIMEOUT_SECS) + MARGIN;
-    assert!(ws.closed_within(limit).await, "a ping ignorer still open after {limit:?}");
+    assert!(
+        ws.closed_within(limit).await,
+        "a ping ignorer still open after {limit:?}"
+    );
     started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_slow_clients_are_closed_and_others_served() {
+    let _serial = crate::harness::serial().await;
     let each = if long() { 1_000 } else { 100 };
     natter_testkit::procfs::raise_nofile();
     let dir = tempfile::tempdir().expect("a data dir");
@@ -77,10 +88,14 @@ async fn s5_slow_clients_are_closed_and_others_served() {
     let mut spec = harness::spec(
         dir.path(),
         &[
-            "--header-read-timeout-secs", &t,
-            "--connect-timeout-secs", &t,
-            "--ping-interval-secs", &t,
-            "--ping-timeout-secs", &t,
+            "--header-read-timeout-secs",
+            &t,
+            "--connect-timeout-secs",
+            &t,
+            "--ping-interval-secs",
+            &t,
+            "--ping-timeout-secs",
+            &t,
         ],
     );
     spec.raise_nofile = true;
@@ -99,7 +114,9 @@ async fn s5_slow_clients_are_closed_and_others_served() {
     // While they hang around: a newcomer connects and is answered.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
-    let mut newcomer = RawWs::connect(addr, &fresh, None, WAIT).await.expect("a new client connects");
+    let mut newcomer = RawWs::connect(addr, &fresh, None, WAIT)
+        .await
+        .expect("a new client connects");
     newcomer
         .request(
             <natter_protocol::requests::ListRooms as natter_protocol::Event>::NAME,
@@ -123,14 +140,20 @@ async fn s5_slow_clients_are_closed_and_others_served() {
         tokio::time::sleep(Duration::from_millis(250)).await;
         fds_after = relay.socket_count().expect("socket count");
     }
-    assert!(fds_after <= fds_before, "sockets {fds_after}, before {fds_before}");
+    assert!(
+        fds_after <= fds_before,
+        "sockets {fds_after}, before {fds_before}"
+    );
     assert_alive(&mut relay, "after the slow clients");
     eprintln!(
         "S5: {each} each of header dribblers, CONNECT-less sessions and ping ignorers, all closed \
          (slowest {worst:?}, timeouts {TIMEOUT_SECS} s); a new client connected and was answered \
          in {served:?}; relay sockets {fds_before} → {fds_after}"
     );
-    assert!(served <= Duration::from_secs(5), "a new client waited {served:?}");
+    assert!(
+        served <= Duration::from_secs(5),
+        "a new client waited {served:?}"
+    );
     let status = relay.terminate().await.expect("the relay stops");
     assert!(status.success(), "clean exit: {status}");
 }

@@ -31,10 +31,15 @@ struct Shape {
 }
 
 fn shape() -> Shape {
-    let secs = std::env::var("NATTER_SOAK_SECS").ok().and_then(|s| s.parse().ok());
+    let secs = std::env::var("NATTER_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok());
     if long() {
         Shape {
-            conns: std::env::var("NATTER_SOAK_CONNS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000),
+            conns: std::env::var("NATTER_SOAK_CONNS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10_000),
             duration: Duration::from_secs(secs.unwrap_or(30 * 60)),
             sample_every: Duration::from_secs(10),
         }
@@ -56,7 +61,13 @@ struct Tally {
 }
 
 /// One receiving connection: counts message events until `stop`, then leaves politely.
-async fn receiver(addr: SocketAddr, local: IpAddr, token: String, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
+async fn receiver(
+    addr: SocketAddr,
+    local: IpAddr,
+    token: String,
+    stop: Arc<AtomicBool>,
+    tally: Arc<Tally>,
+) {
     let mut ws = match RawWs::connect(addr, &token, Some(local), WAIT).await {
         Ok(ws) => ws,
         Err(e) => {
@@ -91,6 +102,7 @@ async fn receiver(addr: SocketAddr, local: IpAddr, token: String, stop: Arc<Atom
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s6_soak_short() {
+    let _serial = crate::harness::serial().await;
     if long() {
         return; // the long form is `s6_soak_long`
     }
@@ -100,6 +112,7 @@ async fn s6_soak_short() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "30 minutes: run by `cargo xtask reliability --long`"]
 async fn s6_soak_long() {
+    let _serial = crate::harness::serial().await;
     assert!(long(), "run with NATTER_RELIABILITY=long");
     soak().await;
 }
@@ -113,11 +126,17 @@ async fn soak() {
         shape.conns
     );
     let dir = tempfile::tempdir().expect("a data dir");
-    let mut spec = harness::spec(dir.path(), &["--send-burst", "100000", "--send-per-second", "100000"]);
+    let mut spec = harness::spec(
+        dir.path(),
+        &["--send-burst", "100000", "--send-per-second", "100000"],
+    );
     spec.raise_nofile = true;
     let (mut relay, api) = harness::start(&spec).await;
     let addr = relay.addr();
-    eprintln!("S6: relay RSS at start {} KiB", relay.rss_kib().unwrap_or(0));
+    eprintln!(
+        "S6: relay RSS at start {} KiB",
+        relay.rss_kib().unwrap_or(0)
+    );
     let sockets_before = relay.socket_count().expect("socket count");
 
     // Users in rooms of ten; the first of each room sends into it.
@@ -134,15 +153,26 @@ async fn soak() {
     let mut senders = Vec::new();
     for room in 0..users / ROOM_USERS {
         let first = room * ROOM_USERS;
-        let members: Vec<String> = (first + 1..first + ROOM_USERS).map(|i| format!("soak{i:05}")).collect();
+        let members: Vec<String> = (first + 1..first + ROOM_USERS)
+            .map(|i| format!("soak{i:05}"))
+            .collect();
         let members: Vec<&str> = members.iter().map(String::as_str).collect();
-        let owner = api.connect(&format!("soak{first:05}"), &tokens[first]).await.expect("connect");
+        let owner = api
+            .connect(&format!("soak{first:05}"), &tokens[first])
+            .await
+            .expect("connect");
         let r = group(&owner, &format!("soak room {room}"), &members).await;
         owner.close().await;
-        let ws = RawWs::connect(addr, &tokens[first], None, WAIT).await.expect("a sender connects");
+        let ws = RawWs::connect(addr, &tokens[first], None, WAIT)
+            .await
+            .expect("a sender connects");
         senders.push((r.id, ws));
     }
-    eprintln!("S6: {users} users, {} rooms set up in {:?}", senders.len(), started.elapsed());
+    eprintln!(
+        "S6: {users} users, {} rooms set up in {:?}",
+        senders.len(),
+        started.elapsed()
+    );
 
     // Everyone connects, from 127.0.0.2.. so no one source address runs out of ports.
     let stop = Arc::new(AtomicBool::new(false));
@@ -150,20 +180,41 @@ async fn soak() {
     let mut receivers = Vec::with_capacity(shape.conns);
     let started = Instant::now();
     for i in 0..shape.conns {
-        let local = IpAddr::V4(Ipv4Addr::new(127, 0, (i / 250) as u8 % 250, 2 + (i % 250) as u8));
+        let local = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            (i / 250) as u8 % 250,
+            2 + (i % 250) as u8,
+        ));
         let token = tokens[i / CONNS_PER_USER].clone();
-        receivers.push(tokio::spawn(receiver(addr, local, token, stop.clone(), tally.clone())));
+        receivers.push(tokio::spawn(receiver(
+            addr,
+            local,
+            token,
+            stop.clone(),
+            tally.clone(),
+        )));
         // A steady pace instead of a thundering herd.
         if i % 100 == 99 {
             while (tally.connected.load(Ordering::SeqCst) as usize) + 200 < i {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                assert!(started.elapsed() < Duration::from_secs(900), "connecting takes too long");
+                assert!(
+                    started.elapsed() < Duration::from_secs(900),
+                    "connecting takes too long"
+                );
             }
         }
     }
     while (tally.connected.load(Ordering::SeqCst) as usize) < shape.conns {
-        assert_eq!(tally.unexpected_closes.load(Ordering::SeqCst), 0, "every connection succeeds");
-        assert!(started.elapsed() < Duration::from_secs(900), "connecting takes too long");
+        assert_eq!(
+            tally.unexpected_closes.load(Ordering::SeqCst),
+            0,
+            "every connection succeeds"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "connecting takes too long"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!(
@@ -194,13 +245,18 @@ async fn soak() {
                 body: format!("soak message {sent}"),
             };
             let json = serde_json::to_string(&req).expect("serializes");
-            ws.emit(SendMessage::NAME, &json).await.expect("a sender stays connected");
+            ws.emit(SendMessage::NAME, &json)
+                .await
+                .expect("a sender stays connected");
             sent += 1;
         }
         for (k, (_, ws)) in senders.iter_mut().enumerate() {
             while let Ok(text) = ws.next_text(Duration::from_millis(1)).await {
                 if text.starts_with("43") {
-                    assert!(text.contains("\"ok\":true"), "a soak send refused: {text:.200}");
+                    assert!(
+                        text.contains("\"ok\":true"),
+                        "a soak send refused: {text:.200}"
+                    );
                     acked_by[k] += 1;
                 }
             }
@@ -211,7 +267,11 @@ async fn soak() {
             let sockets = relay.socket_count().expect("sockets");
             samples.push((started.elapsed(), rss, sockets));
             assert_alive(&mut relay, "during the soak");
-            assert_eq!(tally.unexpected_closes.load(Ordering::SeqCst), 0, "no unexpected disconnect");
+            assert_eq!(
+                tally.unexpected_closes.load(Ordering::SeqCst),
+                0,
+                "no unexpected disconnect"
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
