@@ -59,9 +59,10 @@ pub async fn refuse_oversize(
             ));
             // The body stays unread, so the connection cannot be reused: say so.
             let mut response = refusal.into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
             response
         }
         _ => next.run(req).await,

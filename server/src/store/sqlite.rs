@@ -7,11 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, RoomKind, User};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
 use super::{AppendOutcome, AppendRefusal, Appended, Credentials, NewMessage, Store, StoreError};

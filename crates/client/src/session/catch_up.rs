@@ -166,7 +166,11 @@ impl Worker {
             by_room.entry(&m.room_id).or_default().push(m.seq);
         }
         for (room_id, seqs) in by_room {
-            tracing::debug!(room_id, held = seqs.len(), "messages above a hole wait for the next catch-up");
+            tracing::debug!(
+                room_id,
+                held = seqs.len(),
+                "messages above a hole wait for the next catch-up"
+            );
             self.cache.forget_above_cursor(room_id, &seqs).await?;
         }
         Ok(keep)
