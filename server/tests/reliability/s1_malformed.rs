@@ -158,7 +158,10 @@ async fn attacker(addr: SocketAddr, token: String, mut gen: Malformed, probes: u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_malformed_input_harms_no_one() {
     let _serial = crate::harness::serial().await;
-    let total = if long() { 100_000 } else { 10_000 };
+    let total = std::env::var("NATTER_S1_INPUTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if long() { 100_000 } else { 10_000 });
     let seed = seed("S1");
     let dir = tempfile::tempdir().expect("a data dir");
     let (mut relay, api) = harness::start(&harness::spec(dir.path(), &[])).await;
@@ -192,6 +195,17 @@ async fn s1_malformed_input_harms_no_one() {
     }
     let mut tally = Tally::default();
     let mut peak = baseline;
+    // RSS and open sockets every 2 s while the attack runs: growth shows as a trend.
+    let mut series = Vec::new();
+    while !tasks.iter().all(|t| t.is_finished()) && series.len() < 10_000 {
+        series.push((
+            started.elapsed().as_secs(),
+            relay.rss_kib().unwrap_or(0) / 1024,
+            relay.socket_count().unwrap_or(0),
+        ));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    eprintln!("S1: (s, RSS MiB, sockets) during the attack: {series:?}");
     for t in tasks {
         let t = t.await.expect("an attacker task");
         tally.sent += t.sent;
