@@ -11,7 +11,7 @@ use crate::{run_step, Failure, Workspace};
 /// Seconds each fuzz target runs in the long form.
 const FUZZ_SECONDS: u32 = 120;
 /// The fuzz targets in `fuzz/fuzz_targets/`.
-const FUZZ_TARGETS: [&str; 2] = ["decode_request", "socketio_packet"];
+const FUZZ_TARGETS: [&str; 2] = ["decode_request", "validate_fields"];
 
 pub fn run(ws: &Workspace, args: &[String]) -> Result<(), Failure> {
     let long = match args {
