@@ -85,13 +85,10 @@ async fn handshake_probe(addr: SocketAddr, gen: &mut Malformed, tally: &mut Tall
             post(&format!("sid={sid}"), "4\u{1e}9\u{1e}\u{1e}x")
         }
         _ => {
-            match RawWs::handshake(addr, &query, None).await {
-                Ok(ws) => {
-                    let mut ws = ws;
-                    let _ = ws.next_text(Duration::from_millis(200)).await;
-                    ws.close().await;
-                }
-                Err(_) => {} // refused at the handshake: fine
+            // Refused at the handshake is fine; accepted, it must still behave.
+            if let Ok(mut ws) = RawWs::handshake(addr, &query, None).await {
+                let _ = ws.next_text(Duration::from_millis(200)).await;
+                ws.close().await;
             }
             return;
         }

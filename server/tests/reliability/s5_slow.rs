@@ -25,7 +25,7 @@ async fn dribbler(addr: SocketAddr) -> Duration {
     let head = b"GET /healthz HTTP/1.1\r\nHost: natter\r\nX-Slow: ";
     let dribble = async {
         for _ in 0..1_000 {
-            for b in head.iter().chain(std::iter::repeat(&b'a').take(1_000)) {
+            for b in head.iter().chain(std::iter::repeat_n(&b'a', 1_000)) {
                 if s.write_all(&[*b]).await.is_err() {
                     return;
                 }
