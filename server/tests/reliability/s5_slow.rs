@@ -81,7 +81,9 @@ async fn ping_ignorer(addr: SocketAddr, token: String) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_slow_clients_are_closed_and_others_served() {
     let _serial = crate::harness::serial().await;
-    let each = if long() { 1_000 } else { 100 };
+    // More at once and the relay cannot answer every CONNECT within the 2 s connect timeout
+    // these tests set (it closes them, as configured): a test of load, not of slow clients.
+    let each = if long() { 300 } else { 100 };
     natter_testkit::procfs::raise_nofile();
     let dir = tempfile::tempdir().expect("a data dir");
     let t = TIMEOUT_SECS.to_string();
