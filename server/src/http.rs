@@ -37,6 +37,38 @@ pub fn router(app: AppState, io: SocketIo) -> Router {
         .with_state(HttpState { app, io })
 }
 
+/// Refuses a request that announces a body over the payload limit before reading any of it.
+/// Socket.IO's polling transport would otherwise wait for the whole announced body (however
+/// large, however slowly it comes) before applying `max_payload`, holding the connection.
+pub async fn refuse_oversize(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(n) if n > MAX_PAYLOAD_BYTES as u64 => {
+            tracing::info!(bytes = n, path = %req.uri().path(), "refused an oversize body");
+            let refusal = Error::Client(WireError::new(
+                natter_protocol::ErrorCode::TooLarge,
+                format!("a body may have at most {MAX_PAYLOAD_BYTES} bytes"),
+            ));
+            // The body stays unread, so the connection cannot be reused: say so.
+            let mut response = refusal.into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+        _ => next.run(req).await,
+    }
+}
+
 fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> {
     let Json(value) = body.map_err(|e| Error::Client(WireError::invalid(e.body_text())))?;
     Ok(natter_protocol::decode("credentials", value)?)

@@ -97,7 +97,10 @@ pub async fn serve(
     });
     let (layer, io) = socket::layer(state.clone(), config);
     let broadcaster = tokio::spawn(socket::broadcast_committed(io.clone(), committed));
-    let app = http::router(state, io.clone()).layer(layer);
+    let app = http::router(state, io.clone())
+        .layer(layer)
+        // Outermost, so it sees Socket.IO's requests too.
+        .layer(axum::middleware::from_fn(http::refuse_oversize));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "relay listening");
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();

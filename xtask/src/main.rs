@@ -6,6 +6,7 @@
 
 mod bench;
 mod deps;
+mod reliability;
 mod steps;
 
 use std::env;
@@ -29,6 +30,10 @@ commands:
   test           install missing system packages and Rust components, then run
                  every check: fmt, clippy, build, cargo test, JS interop tests, UI unit
                  tests, end-to-end tests in real windows under Xvfb
+  reliability [--long]
+                 the reliability and security suite (docs/reliability.md); --long runs
+                 the long forms (20 kills, 100 fault episodes, 100,000 malformed inputs,
+                 a 30-minute soak of 10,000 connections, bounded fuzzing)
   help           print this text
 
 Build output goes to $CARGO_TARGET_DIR if it is set, else to ~/.cache/natter/target.";
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
         Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
         Some("bench") => bench::regenerate(&ws, &args[1..]),
+        Some("reliability") => reliability::run(&ws, &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.
         Some("deps") => deps::ensure_system_packages(),
         None | Some("help" | "-h" | "--help") => {

@@ -7,11 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, RoomKind, User};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
 use super::{AppendOutcome, AppendRefusal, Appended, Credentials, NewMessage, Store, StoreError};
 use crate::time::now_rfc3339;
@@ -158,6 +159,51 @@ async fn insert_member(
 /// trip to sqlx's SQLite thread, which dominates the cost): insert with the next seq if the
 /// sender is a member and the (sender, client_id) is new. Only when nothing was inserted do we
 /// look at why.
+/// The writer connection for one transaction. Dropped before [`keep`](Self::keep) (an error
+/// path), it is closed instead of going back to the pool: on SQLITE_FULL, SQLITE_IOERR and the
+/// like SQLite may roll a transaction back by itself while sqlx 0.8 still counts it open, so the
+/// connection's next `begin` would issue a SAVEPOINT that opens a transaction no COMMIT ever
+/// closes — every later "commit" would be acked and never written (reliability test R3).
+struct TxConn {
+    conn: PoolConnection<Sqlite>,
+    kept: bool,
+}
+
+impl TxConn {
+    async fn acquire(pool: &SqlitePool) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            conn: pool.acquire().await?,
+            kept: false,
+        })
+    }
+
+    /// The transaction ended as intended (committed, or rolled back on purpose).
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl std::ops::Deref for TxConn {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for TxConn {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 async fn append_one(
     conn: &mut SqliteConnection,
     m: &NewMessage,
@@ -218,7 +264,7 @@ impl Store for SqliteStore {
             id: new_id(),
             username: username.to_owned(),
         };
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, username_key, password_hash, created_at) \
@@ -237,6 +283,7 @@ impl Store for SqliteStore {
         };
         insert_member(&mut tx, natter_protocol::GENERAL_ROOM_ID, &user.id).await?;
         tx.commit().await?;
+        conn.keep();
         Ok(user)
     }
 
@@ -377,7 +424,7 @@ impl Store for SqliteStore {
         members: &[User],
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin().await?;
         sqlx::query(
             "INSERT INTO rooms (id, name, kind, last_seq, created_at) VALUES (?, ?, 'group', 0, ?)",
@@ -391,19 +438,22 @@ impl Store for SqliteStore {
             insert_member(&mut tx, &id, &user.id).await?;
         }
         tx.commit().await?;
+        conn.keep();
         Ok(id)
     }
 
     async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError> {
         let (first, second) = if a.id <= b.id { (a, b) } else { (b, a) };
         let key = format!("{}:{}", first.id, second.id);
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin().await?;
         let existing: Option<String> = sqlx::query_scalar("SELECT id FROM rooms WHERE dm_key = ?")
             .bind(&key)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(id) = existing {
+            tx.rollback().await?;
+            conn.keep();
             return Ok((id, false));
         }
         let id = new_id();
@@ -421,6 +471,7 @@ impl Store for SqliteStore {
         insert_member(&mut tx, &id, &first.id).await?;
         insert_member(&mut tx, &id, &second.id).await?;
         tx.commit().await?;
+        conn.keep();
         Ok((id, true))
     }
 
@@ -443,13 +494,14 @@ impl Store for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for m in batch {
             outcomes.push(append_one(&mut tx, m).await?);
         }
         tx.commit().await?;
+        conn.keep();
         Ok(outcomes)
     }
 

@@ -66,6 +66,25 @@ impl Cache {
         Ok(cursor)
     }
 
+    /// Drops messages stored above a hole that could not be filled, before anyone was told
+    /// about them: the next `sync` (from the cursor, below them) brings them back in order.
+    pub async fn forget_above_cursor(&self, room_id: &str, seqs: &[Seq]) -> Result<(), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        for seq in seqs {
+            sqlx::query(
+                "DELETE FROM messages WHERE room_id = ? AND seq = ? \
+                 AND seq > COALESCE((SELECT cursor FROM cursors WHERE room_id = ?), 0)",
+            )
+            .bind(room_id)
+            .bind(seq)
+            .bind(room_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The room's cursor: every seq in (base, cursor] is held. 0 for a room never tracked.
     pub async fn cursor(&self, room_id: &str) -> Result<Seq, CacheError> {
         let cursor = sqlx::query_scalar("SELECT cursor FROM cursors WHERE room_id = ?")

@@ -127,6 +127,10 @@ impl Worker {
                 match self.fill_gaps(conn, &room_id).await {
                     Ok(filled) => fresh.extend(filled),
                     Err(halt) => {
+                        // The fill broke off (the connection died): what lies above the hole
+                        // waits for the next catch-up, which fetches the hole and it again, in
+                        // order. Announcing it now would show a later seq before earlier ones.
+                        fresh = self.withhold_above_holes(fresh).await?;
                         halted = Err(halt);
                         break;
                     }
@@ -135,6 +139,41 @@ impl Worker {
         }
         self.emit_messages(fresh);
         halted
+    }
+
+    /// Stores messages without fetching gaps, and announces those that leave no hole below them;
+    /// the others are forgotten again, for the next catch-up to bring in order.
+    pub(super) async fn store_contiguous(&mut self, messages: Vec<Message>) -> Result<(), Halt> {
+        let fresh = self.cache.insert_messages(&messages).await?;
+        let fresh = self.withhold_above_holes(fresh).await?;
+        self.emit_messages(fresh);
+        Ok(())
+    }
+
+    /// Keeps the messages at or below their room's cursor; forgets (un-announced) the others.
+    async fn withhold_above_holes(&self, fresh: Vec<Message>) -> Result<Vec<Message>, Halt> {
+        let mut cursors = BTreeMap::new();
+        for m in &fresh {
+            if !cursors.contains_key(&m.room_id) {
+                cursors.insert(m.room_id.clone(), self.cache.cursor(&m.room_id).await?);
+            }
+        }
+        let (keep, above): (Vec<Message>, Vec<Message>) = fresh
+            .into_iter()
+            .partition(|m| cursors.get(&m.room_id).is_some_and(|c| m.seq <= *c));
+        let mut by_room: BTreeMap<&str, Vec<Seq>> = BTreeMap::new();
+        for m in &above {
+            by_room.entry(&m.room_id).or_default().push(m.seq);
+        }
+        for (room_id, seqs) in by_room {
+            tracing::debug!(
+                room_id,
+                held = seqs.len(),
+                "messages above a hole wait for the next catch-up"
+            );
+            self.cache.forget_above_cursor(room_id, &seqs).await?;
+        }
+        Ok(keep)
     }
 
     fn emit_messages(&self, mut messages: Vec<Message>) {

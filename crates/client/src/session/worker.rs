@@ -189,9 +189,13 @@ impl Worker {
                 if let Some(stopped) = self.remote_typing.message_from(&m.room_id, &m.sender) {
                     self.emit(AppEvent::Typing(stopped));
                 }
-                let conn = self.connection();
-                self.store_messages(conn.as_deref(), vec![event.message])
-                    .await
+                match self.connection() {
+                    Some(conn) => self.store_messages(Some(&conn), vec![event.message]).await,
+                    // No usable connection to fetch a hole with (a live event still arriving on
+                    // a transport given up): keep it only if nothing is missing below it; the
+                    // next catch-up brings the rest, in order.
+                    None => self.store_contiguous(vec![event.message]).await,
+                }
             }
             ServerEvent::Room(event) => self.store_room(event.room).await,
             ServerEvent::Receipt(event) => {

@@ -1,0 +1,237 @@
+//! The relay binary as a child process, so a test can `kill -9` it, measure its memory and file
+//! descriptors, and see a panic (exit status, or "panicked" in its log) instead of dying with it.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::procfs;
+
+/// How long the relay may take to print its address.
+const START_WAIT: Duration = Duration::from_secs(30);
+/// Log lines kept for a failure report.
+const LOG_KEEP: usize = 200;
+/// What the relay prints (stdout, first line) once it listens.
+const LISTENING: &str = "natter-relay listening on ";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("cannot start {binary}: {source}")]
+    Spawn {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the relay did not print its address within {0:?}")]
+    NoAddress(Duration),
+    #[error("the relay printed {0:?} instead of its address")]
+    BadAddress(String),
+    #[error("waiting for the relay: {0}")]
+    Wait(std::io::Error),
+    #[error("the relay did not exit within {0:?}")]
+    NoExit(Duration),
+}
+
+/// What the relay wrote to stderr: a count of panics and the last lines.
+#[derive(Default)]
+struct Log {
+    tail: VecDeque<String>,
+}
+
+/// A running natter-relay process. Dropping it kills the process.
+pub struct RelayProcess {
+    child: Child,
+    pid: u32,
+    addr: SocketAddr,
+    log: Arc<Mutex<Log>>,
+    panics: Arc<AtomicUsize>,
+}
+
+/// How to start the relay.
+#[derive(Debug, Clone)]
+pub struct RelaySpec {
+    /// The natter-relay binary (`env!("CARGO_BIN_EXE_natter-relay")` in the server's tests).
+    pub binary: PathBuf,
+    pub data_dir: PathBuf,
+    /// Where to listen; port 0 for a fresh one.
+    pub bind: SocketAddr,
+    /// Further flags, e.g. `["--send-per-second", "100"]`.
+    pub args: Vec<String>,
+    /// Start it with its soft open-files limit raised to the hard one (10k-connection tests).
+    pub raise_nofile: bool,
+}
+
+impl RelaySpec {
+    /// A relay on a fresh loopback port with generous login limits and warn-level logs.
+    pub fn new(binary: impl Into<PathBuf>, data_dir: &Path) -> Self {
+        Self {
+            binary: binary.into(),
+            data_dir: data_dir.to_owned(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            args: vec!["--login-per-minute".into(), "100000".into()],
+            raise_nofile: false,
+        }
+    }
+
+    /// Adds flags.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+}
+
+impl RelayProcess {
+    /// Starts the relay and waits until it printed its address.
+    pub async fn start(spec: &RelaySpec) -> Result<Self, ProcessError> {
+        let mut cmd = if spec.raise_nofile {
+            let hard = procfs::nofile_hard().unwrap_or(1 << 20);
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--nofile={hard}:{hard}"))
+                .arg("--")
+                .arg(&spec.binary);
+            c
+        } else {
+            Command::new(&spec.binary)
+        };
+        cmd.arg("--bind")
+            .arg(spec.bind.to_string())
+            .arg("--data-dir")
+            .arg(&spec.data_dir);
+        if !spec.args.iter().any(|a| a == "--log") {
+            cmd.args(["--log", "warn"]);
+        }
+        cmd.args(&spec.args)
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
+            binary: spec.binary.clone(),
+            source,
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let log = Arc::new(Mutex::new(Log::default()));
+        let panics = Arc::new(AtomicUsize::new(0));
+        if let Some(stderr) = child.stderr.take() {
+            let (log, panics) = (log.clone(), panics.clone());
+            // Ends when the process closes stderr (exit or kill).
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.contains("panicked") {
+                        panics.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if let Ok(mut log) = log.lock() {
+                        if log.tail.len() == LOG_KEEP {
+                            log.tail.pop_front();
+                        }
+                        log.tail.push_back(line);
+                    }
+                }
+            });
+        }
+        let stdout = child.stdout.take();
+        let first = async {
+            let mut lines = BufReader::new(stdout?).lines();
+            let line = lines.next_line().await.ok().flatten();
+            // Keep draining stdout so the relay never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            line
+        };
+        let line = tokio::time::timeout(START_WAIT, first)
+            .await
+            .map_err(|_| ProcessError::NoAddress(START_WAIT))?
+            .ok_or(ProcessError::NoAddress(START_WAIT))?;
+        let addr = line
+            .strip_prefix(LISTENING)
+            .and_then(|a| a.trim().parse().ok())
+            .ok_or_else(|| ProcessError::BadAddress(line.clone()))?;
+        Ok(Self {
+            child,
+            pid,
+            addr,
+            log,
+            panics,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Resident memory in KiB, `None` once the process is gone.
+    pub fn rss_kib(&self) -> Option<u64> {
+        procfs::rss_kib(self.pid)
+    }
+
+    /// Open file descriptors, `None` once the process is gone.
+    pub fn fd_count(&self) -> Option<usize> {
+        procfs::fd_count(self.pid)
+    }
+
+    /// Open sockets, `None` once the process is gone.
+    pub fn socket_count(&self) -> Option<usize> {
+        procfs::socket_count(self.pid)
+    }
+
+    /// Lines of its log that reported a panic so far.
+    pub fn panics(&self) -> usize {
+        self.panics.load(Ordering::SeqCst)
+    }
+
+    /// The last lines it logged (at most 200), for a failure message.
+    pub fn log_tail(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|l| l.tail.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `Some(status)` if it has exited (it should not have, mid-test).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGKILL, and waits until it is gone: no shutdown code runs.
+    pub async fn kill9(mut self) -> Result<(), ProcessError> {
+        self.child.kill().await.map_err(ProcessError::Wait)
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit status.
+    pub async fn terminate(mut self) -> Result<ExitStatus, ProcessError> {
+        let wait = Duration::from_secs(20);
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .map_err(ProcessError::Wait)?;
+        if !sent.success() {
+            return Err(ProcessError::Wait(std::io::Error::other(
+                "kill -TERM failed",
+            )));
+        }
+        tokio::time::timeout(wait, self.child.wait())
+            .await
+            .map_err(|_| ProcessError::NoExit(wait))?
+            .map_err(ProcessError::Wait)
+    }
+}

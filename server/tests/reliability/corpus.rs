@@ -1,0 +1,78 @@
+//! One valid sample payload per client → relay event, built from the protocol crate's types
+//! (names and fields come from there, never typed out here): what the malformed-input generator
+//! mutates.
+
+use std::collections::BTreeMap;
+
+use natter_protocol::requests::{
+    CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm, SendMessage,
+    SetTyping, Sync,
+};
+use natter_protocol::{Request, GENERAL_ROOM_ID};
+use serde_json::Value;
+
+fn entry<R: Request>(req: R) -> (String, Value) {
+    let value = serde_json::to_value(&req).expect("a protocol type serializes");
+    (R::NAME.to_owned(), value)
+}
+
+/// Every request the relay handles, once, with plausible values (`room` is a room the sender
+/// may or may not belong to).
+pub fn requests(room: &str) -> Vec<(String, Value)> {
+    vec![
+        entry(ListRooms {}),
+        entry(CreateRoom {
+            name: "fuzz".to_owned(),
+            members: vec!["alice".to_owned()],
+        }),
+        entry(InviteToRoom {
+            room_id: room.to_owned(),
+            username: "bob".to_owned(),
+        }),
+        entry(LeaveRoom {
+            room_id: room.to_owned(),
+        }),
+        entry(OpenDm {
+            username: "alice".to_owned(),
+        }),
+        entry(SendMessage {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            client_id: "fuzz-1".to_owned(),
+            body: "hello".to_owned(),
+        }),
+        entry(SetTyping {
+            room_id: room.to_owned(),
+            typing: true,
+        }),
+        entry(MarkRead {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            seq: 1,
+        }),
+        entry(History {
+            room_id: room.to_owned(),
+            before_seq: Some(10),
+            limit: Some(20),
+        }),
+        entry(Sync {
+            cursors: BTreeMap::from([(room.to_owned(), 0), (GENERAL_ROOM_ID.to_owned(), 0)]),
+        }),
+    ]
+}
+
+/// Runs `payload` through the protocol's decode-and-validate entry point of every request, as
+/// the relay does for an incoming event; returns how many accepted it.
+pub fn decode_everywhere(payload: &Value) -> usize {
+    fn one<R: Request>(payload: &Value) -> usize {
+        usize::from(natter_protocol::decode_request::<R>(payload.clone()).is_ok())
+    }
+    one::<ListRooms>(payload)
+        + one::<CreateRoom>(payload)
+        + one::<InviteToRoom>(payload)
+        + one::<LeaveRoom>(payload)
+        + one::<OpenDm>(payload)
+        + one::<SendMessage>(payload)
+        + one::<SetTyping>(payload)
+        + one::<MarkRead>(payload)
+        + one::<History>(payload)
+        + one::<Sync>(payload)
+}

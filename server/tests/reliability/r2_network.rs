@@ -1,0 +1,70 @@
+//! R2: every fault of the proxy, in each direction, during a burst between three sessions that
+//! all connect through it (short: one episode each; long: 100 episodes, faults and parameters
+//! drawn from the seed). After each episode the fault is lifted and the sessions must recover by
+//! themselves: every send acked, every message shown once; at the end the R1 invariant holds.
+
+use std::time::{Duration, Instant};
+
+use natter_testkit::gen::Rng;
+use natter_testkit::{Direction, Fault};
+
+use crate::chat::Chat;
+use crate::harness::{long, seed};
+
+/// How long each fault stands while the burst goes on.
+const HOLD: Duration = Duration::from_millis(1_500);
+const TICK: Duration = Duration::from_millis(100);
+
+fn fault(kind: usize, rng: &mut Rng) -> Fault {
+    match kind % 6 {
+        0 => Fault::Latency(Duration::from_millis(50 + rng.below(400) as u64)),
+        1 => Fault::Bandwidth(500 + rng.below(20_000) as u64),
+        2 => Fault::Blackhole,
+        3 => Fault::Reset,
+        4 => Fault::Slice1,
+        _ => Fault::CloseAfter(1 + rng.below(4_000) as u64),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_network_faults_both_directions() {
+    let _serial = crate::harness::serial().await;
+    let mut rng = Rng::new(seed("R2"));
+    let dir = tempfile::tempdir().expect("a data dir");
+    let episodes = if long() { 100 } else { 12 };
+    let mut chat = Chat::start(dir.path(), &["eve", "fay", "gus"], true).await;
+    let proxy = chat.proxy.as_ref().expect("the proxy").control();
+    let mut worst = Duration::ZERO;
+    let started = Instant::now();
+    for episode in 0..episodes {
+        // Short form: each of the 6 faults upstream, then each downstream.
+        let (kind, direction) = if long() {
+            let d = *rng.pick(&[Direction::Upstream, Direction::Downstream, Direction::Both]);
+            (rng.below(6), d)
+        } else if episode < 6 {
+            (episode, Direction::Upstream)
+        } else {
+            (episode - 6, Direction::Downstream)
+        };
+        let f = fault(kind, &mut rng);
+        proxy.set(direction, f);
+        let until = Instant::now() + HOLD;
+        while Instant::now() < until {
+            chat.send_round().await;
+            tokio::time::sleep(TICK).await;
+        }
+        proxy.clear();
+        let recovered = chat.settle().await;
+        worst = worst.max(recovered);
+        eprintln!("R2: episode {episode}: {f:?} {direction:?}: recovered in {recovered:?}");
+    }
+    let checked = chat.check().await;
+    let stats = proxy.stats();
+    eprintln!(
+        "R2: {episodes} fault episodes in {:?}; {checked} messages, each once everywhere; \
+         worst recovery {worst:?}; proxy saw {} connections; lost 0",
+        started.elapsed(),
+        stats.connections_accepted
+    );
+    chat.finish().await;
+}

@@ -1,0 +1,161 @@
+//! S5 on the relay binary, all at once and in numbers (short: 100 of each kind, long: 1,000):
+//! sockets that dribble their HTTP headers, Engine.IO sessions that never send the Socket.IO
+//! CONNECT, and connected clients that ignore pings. Each is closed within its own timeout while
+//! a new client still connects and is served; the relay's open sockets return to baseline.
+//! (server/tests/relay/slow_clients.rs covers each kind alone, in-process.)
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use natter_testkit::raw::tcp;
+use natter_testkit::RawWs;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::{self, assert_alive, long};
+
+const TIMEOUT_SECS: u64 = 2;
+/// Slack on top of a timeout for the relay to notice and close, on a busy machine.
+const MARGIN: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Dribbles a request head one byte per 300 ms; returns how long until the relay closed it.
+async fn dribbler(addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let mut s = tcp(addr, None).await.expect("connect");
+    let head = b"GET /healthz HTTP/1.1\r\nHost: natter\r\nX-Slow: ";
+    let dribble = async {
+        for _ in 0..1_000 {
+            for b in head.iter().chain(std::iter::repeat_n(&b'a', 1_000)) {
+                if s.write_all(&[*b]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Closed by the relay? A read returns 0 (or the 408 it may write first).
+                let mut buf = [0u8; 256];
+                if let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_millis(1), s.read(&mut buf)).await
+                {
+                    if n == 0 || buf.starts_with(b"HTTP/1.1 408") {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let limit = Duration::from_secs(TIMEOUT_SECS) + MARGIN;
+    tokio::time::timeout(limit, dribble)
+        .await
+        .unwrap_or_else(|_| panic!("a header dribbler still open after {limit:?}"));
+    started.elapsed()
+}
+
+/// Opens Engine.IO and never sends CONNECT.
+async fn no_connect(addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let mut ws = RawWs::open(addr, None, WAIT)
+        .await
+        .expect("an Engine.IO open");
+    let limit = Duration::from_secs(TIMEOUT_SECS) + MARGIN;
+    assert!(
+        ws.closed_within(limit).await,
+        "a CONNECT-less session still open after {limit:?}"
+    );
+    started.elapsed()
+}
+
+/// Connects, then never answers a ping.
+async fn ping_ignorer(addr: SocketAddr, token: String) -> Duration {
+    let mut ws = RawWs::connect(addr, &token, None, WAIT)
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    // The ping comes after the interval, then the timeout runs.
+    let limit = Duration::from_secs(2 * TIMEOUT_SECS) + MARGIN;
+    assert!(
+        ws.closed_within(limit).await,
+        "a ping ignorer still open after {limit:?}"
+    );
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_slow_clients_are_closed_and_others_served() {
+    let _serial = crate::harness::serial().await;
+    // More at once and the relay cannot answer every CONNECT within the 2 s connect timeout
+    // these tests set (it closes them, as configured): a test of load, not of slow clients.
+    let each = if long() { 300 } else { 100 };
+    natter_testkit::procfs::raise_nofile();
+    let dir = tempfile::tempdir().expect("a data dir");
+    let t = TIMEOUT_SECS.to_string();
+    let mut spec = harness::spec(
+        dir.path(),
+        &[
+            "--header-read-timeout-secs",
+            &t,
+            "--connect-timeout-secs",
+            &t,
+            "--ping-interval-secs",
+            &t,
+            "--ping-timeout-secs",
+            &t,
+        ],
+    );
+    spec.raise_nofile = true;
+    let (mut relay, api) = harness::start(&spec).await;
+    let token = api.user("slowpoke").await.token;
+    let fresh = api.user("fresh").await.token;
+    let fds_before = relay.socket_count().expect("socket count");
+    let addr = relay.addr();
+
+    let mut tasks = Vec::new();
+    for _ in 0..each {
+        tasks.push(tokio::spawn(dribbler(addr)));
+        tasks.push(tokio::spawn(no_connect(addr)));
+        tasks.push(tokio::spawn(ping_ignorer(addr, token.clone())));
+    }
+    // While they hang around: a newcomer connects and is answered.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let mut newcomer = RawWs::connect(addr, &fresh, None, WAIT)
+        .await
+        .expect("a new client connects");
+    newcomer
+        .request(
+            <natter_protocol::requests::ListRooms as natter_protocol::Event>::NAME,
+            "{}",
+            WAIT,
+        )
+        .await
+        .expect("and is answered");
+    let served = started.elapsed();
+    let mut worst = Duration::ZERO;
+    for t in tasks {
+        worst = worst.max(t.await.expect("a slow client closed in time"));
+    }
+    newcomer.close().await;
+    // Every slow socket is gone from the relay (bounded wait for the last closes).
+    let mut fds_after = relay.socket_count().expect("socket count");
+    for _ in 0..40 {
+        if fds_after <= fds_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        fds_after = relay.socket_count().expect("socket count");
+    }
+    assert!(
+        fds_after <= fds_before,
+        "sockets {fds_after}, before {fds_before}"
+    );
+    assert_alive(&mut relay, "after the slow clients");
+    eprintln!(
+        "S5: {each} each of header dribblers, CONNECT-less sessions and ping ignorers, all closed \
+         (slowest {worst:?}, timeouts {TIMEOUT_SECS} s); a new client connected and was answered \
+         in {served:?}; relay sockets {fds_before} → {fds_after}"
+    );
+    assert!(
+        served <= Duration::from_secs(5),
+        "a new client waited {served:?}"
+    );
+    let status = relay.terminate().await.expect("the relay stops");
+    assert!(status.success(), "clean exit: {status}");
+}
