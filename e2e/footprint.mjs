@@ -77,9 +77,10 @@ const fillRoom = async (s, name, members, count) => {
     [name, members],
   );
   if (String(room).startsWith("error")) throw new Error(`create_room: ${room}`);
-  await s.execAsync(
-    `const [room_id, count, done] = arguments;
-     (async () => { for (let i = 1; i <= count; i++) await window.__TAURI__.core.invoke("send_message", { room_id, body: "message " + i + " — some words to make it look like chat" }); })().then(() => done(true), (e) => done(JSON.stringify(e)));`,
+  // Started in the page, not awaited: the loop outlasts one WebDriver call.
+  await s.exec(
+    `const [room_id, count] = arguments;
+     window.__fill = (async () => { for (let i = 1; i <= count; i++) await window.__TAURI__.core.invoke("send_message", { room_id, body: "message " + i + " — some words to make it look like chat" }); })();`,
     [room, count],
   );
   // Sent once each room's last seq reaches count in the app's own view.
@@ -171,7 +172,11 @@ const main = async () => {
     await waitFor(async () => (await bob.session.exec(`return document.querySelector('[data-testid="typing-indicator"]').textContent`)) === "", "bob's line to clear", 20_000);
   }
 
-  // Idle memory with the 1,000-message room open.
+  // Idle memory with the 1,000-message room open, alone as the empty window was (PSS splits
+  // shared pages among every process mapping them: bob's WebKit would halve alice's share).
+  const bobPid = await appPid(h.DESKTOP_BIN, "bob");
+  await bob.session.end();
+  await waitFor(async () => !pids().includes(bobPid), "bob to quit", 30_000);
   await sleep(IDLE_MS);
   const natterPss = treePss(alicePid);
 
@@ -188,7 +193,6 @@ const main = async () => {
 | idle PSS, all processes (${result.idle_pss_bytes.processes} for Natter) | ${mib(natterPss)} MiB | ${mib(emptyPss[0])} MiB | ${result.idle_pss_bytes.ratio.toFixed(2)} |
 | open a room of ${BIG} cached messages, click → painted | first ${Math.round(paints[0])} ms, median ${Math.round(median(paints))} ms | | |
 | typing indicator, keystroke → other window, median of ${typing.length} | ${Math.round(median(typing))} ms (max ${Math.round(Math.max(...typing))}) | | |`);
-  await bob.session.end();
   await session.end();
   await h.stopAll();
   relay.cleanup();
