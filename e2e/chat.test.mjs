@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Keys, waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
@@ -38,6 +38,7 @@ const bodies = async (s) => (await shown(s)).map((m) => m.body);
 
 /** The whole display (both windows): an X grab, which does not depend on WebKit painting on demand. */
 const shoot = (step) => {
+  mkdirSync(h.SHOTS, { recursive: true });
   try {
     execFileSync("import", ["-display", display, "-window", "root", join(h.SHOTS, `${step}.png`)], { timeout: 20_000 });
   } catch (error) {
