@@ -51,6 +51,9 @@ const btime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[
 /** When a process started, in ms since the epoch (clock ticks of 10 ms). */
 const startedAt = (pid) => (btime + Number(statFields(pid)[19]) / 100) * 1000;
 const treePss = (pid) => tree(pid).reduce((sum, p) => sum + pssBytes(p), 0);
+/** PSS per process of the tree, by its command name (main, WebKitWebProcess, …), in bytes. */
+const pssByProcess = (pid) =>
+  Object.fromEntries(tree(pid).map((p) => [`${readFileSync(`/proc/${p}/comm`, "utf8").trim()} (${p})`, pssBytes(p)]));
 
 // ---- the page ----
 
@@ -117,6 +120,7 @@ const main = async () => {
     if (i === 0) {
       await sleep(IDLE_MS);
       emptyPss.push(treePss(pid));
+      result.empty_pss_by_process = pssByProcess(pid);
     }
     await empty.session.end();
   }
@@ -179,6 +183,7 @@ const main = async () => {
   await waitFor(async () => !pids().includes(bobPid), "bob to quit", 30_000);
   await sleep(IDLE_MS);
   const natterPss = treePss(alicePid);
+  result.natter_pss_by_process = pssByProcess(alicePid);
 
   result.cold_start_ms = { natter_median: median(natterStarts), natter: natterStarts, empty_median: median(emptyStarts), empty: emptyStarts };
   result.first_paint_ms = { room_messages: BIG, first: paints[0], median: median(paints), all: paints };
