@@ -337,3 +337,21 @@ pub fn http_body(response: &[u8]) -> &[u8] {
         .position(|w| w == b"\r\n\r\n")
         .map_or(&[][..], |at| &response[at + 4..])
 }
+
+/// Opens an Engine.IO long-polling session and returns its sid, or `None` when the answer
+/// carries none (the open packet is `0{"sid":"…",…}`).
+pub async fn polling_sid(addr: SocketAddr, within: Duration) -> Result<Option<String>, RawError> {
+    let open = http_exchange(
+        addr,
+        b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+        within,
+        4096,
+    )
+    .await?;
+    let body = String::from_utf8_lossy(http_body(&open)).into_owned();
+    Ok(body
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned))
+}

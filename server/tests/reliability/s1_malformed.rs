@@ -65,21 +65,10 @@ async fn handshake_probe(addr: SocketAddr, gen: &mut Malformed, tally: &mut Tall
         3 => {
             // A real polling session, then its sid used for a second polling open and a
             // WebSocket upgrade by someone else, and junk posted to it.
-            let open = http_exchange(
-                addr,
-                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
-                WAIT,
-                4096,
-            )
-            .await
-            .expect("a polling open answers");
-            let body = String::from_utf8_lossy(natter_testkit::raw::http_body(&open)).into_owned();
-            let sid = body
-                .split("\"sid\":\"")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap_or("none")
-                .to_owned();
+            let sid = natter_testkit::raw::polling_sid(addr, WAIT)
+                .await
+                .expect("a polling open answers")
+                .unwrap_or_else(|| "none".to_owned());
             let _ = RawWs::handshake(addr, &format!("EIO=4&transport=websocket&sid={sid}"), None).await;
             let _ = RawWs::handshake(addr, &format!("EIO=3&transport=websocket&sid={sid}"), None).await;
             post(&format!("sid={sid}"), "4\u{1e}9\u{1e}\u{1e}x")

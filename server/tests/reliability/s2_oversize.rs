@@ -40,21 +40,10 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
     let over = MAX_PAYLOAD_BYTES + 1024;
     if kind >= 4 {
         // Polling: a body over max_payload, sent in full or merely announced.
-        let open = http_exchange(
-            addr,
-            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
-            WAIT,
-            4096,
-        )
-        .await
-        .expect("a polling open");
-        let body = String::from_utf8_lossy(natter_testkit::raw::http_body(&open)).into_owned();
-        let sid = body
-            .split("\"sid\":\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("a sid in the open packet")
-            .to_owned();
+        let sid = natter_testkit::raw::polling_sid(addr, WAIT)
+            .await
+            .expect("a polling open")
+            .expect("a sid in the open packet");
         let payload = format!(
             "40{{\"token\":{}}}\u{1e}{}",
             json_string(token),
