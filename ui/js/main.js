@@ -176,17 +176,23 @@ const openRoom = async (roomId) => {
   render();
 };
 
+/**
+ * The PAGE messages before `before`: `history` fills holes in the cache from the relay; offline,
+ * the cache is all there is. @param {string} roomId @param {number} before
+ */
+const pageBefore = (roomId, before) =>
+  bridge.history(roomId, before, PAGE).catch((error) => {
+    if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, PAGE);
+    throw error;
+  });
+
 const loadOlder = async () => {
   const sel = state.selected;
   const first = sel ? store.firstLoadedSeq(state, sel) : null;
   if (!sel || loadingOlder || first == null || first <= 1) return;
   loadingOlder = true;
   try {
-    // `history` fills holes in the cache from the relay; offline, the cache is all there is.
-    const older = await bridge.history(sel, first, PAGE).catch((error) => {
-      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(sel, first, PAGE);
-      throw error;
-    });
+    const older = await pageBefore(sel, first);
     state = store.addMessages(state, sel, older, { keep: "top" });
     render();
   } catch (error) {
@@ -203,10 +209,7 @@ const loadNewer = async () => {
   loadingNewer = true;
   try {
     const before = newerPageBefore(store.lastLoadedSeq(state, sel));
-    const newer = await bridge.history(sel, before, PAGE).catch((error) => {
-      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(sel, before, PAGE);
-      throw error;
-    });
+    const newer = await pageBefore(sel, before);
     state = store.addMessages(state, sel, newer, { keep: "bottom" });
     readOpenRoom();
     render();
