@@ -155,6 +155,7 @@ impl ChildRelay {
             .arg(data_dir)
             .args(["--login-per-minute", "100000"])
             .args(["--send-burst", "1000000", "--send-per-second", "1000000"])
+            .args(["--room-changes-per-minute", "1000000"])
             .args(["--log", "warn"]);
         let (child, target) = spawn_listening(cmd, bin).await?;
         Ok(Self {

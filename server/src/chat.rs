@@ -60,6 +60,7 @@ pub struct RoomChange {
 }
 
 pub async fn create_room(state: &AppState, user: &User, req: CreateRoom) -> Result<RoomChange> {
+    allow_room_change(state, user)?;
     let members = resolve_users(state, &req.members).await?;
     let room_id = state
         .store
@@ -75,6 +76,7 @@ pub async fn create_room(state: &AppState, user: &User, req: CreateRoom) -> Resu
 }
 
 pub async fn invite(state: &AppState, user: &User, req: InviteToRoom) -> Result<RoomChange> {
+    allow_room_change(state, user)?;
     let room = member_room(state, user, &req.room_id).await?;
     if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
         return Err(Error::forbidden("only group rooms take invitations"));
@@ -107,6 +109,7 @@ pub async fn leave(state: &AppState, user: &User, req: LeaveRoom) -> Result<Vec<
 }
 
 pub async fn open_dm(state: &AppState, user: &User, req: OpenDm) -> Result<RoomChange> {
+    allow_room_change(state, user)?;
     let peer = resolve_users(state, std::slice::from_ref(&req.username))
         .await?
         .remove(0);
@@ -127,6 +130,15 @@ pub async fn open_dm(state: &AppState, user: &User, req: OpenDm) -> Result<RoomC
         notify: ids.clone(),
         joined: ids,
     })
+}
+
+/// Counts one room change against the user's limit.
+fn allow_room_change(state: &AppState, user: &User) -> Result<()> {
+    if state.limits.allow_room_change(&user.id) {
+        Ok(())
+    } else {
+        Err(Error::rate_limited())
+    }
 }
 
 /// Commits a message (or finds the original of a repeated client_id).

@@ -49,6 +49,10 @@ pub struct Config {
     #[arg(long, env = "NATTER_TYPING_PER_SECOND", default_value_t = limits::TYPING_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..))]
     pub typing_per_second: u32,
 
+    /// room:create, room:invite and dm:open together, per user, per minute (also the burst).
+    #[arg(long, env = "NATTER_ROOM_CHANGES_PER_MINUTE", default_value_t = limits::ROOM_CHANGES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub room_changes_per_minute: u32,
+
     /// Login attempts per minute, counted per username and per client address.
     #[arg(long, env = "NATTER_LOGIN_PER_MINUTE", default_value_t = DEFAULT_LOGIN_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_per_minute: u32,
@@ -84,6 +88,7 @@ impl Config {
             send_burst: limits::SEND_BURST,
             send_per_second: limits::SEND_PER_SECOND,
             typing_per_second: limits::TYPING_PER_SECOND,
+            room_changes_per_minute: limits::ROOM_CHANGES_PER_MINUTE,
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,

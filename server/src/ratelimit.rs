@@ -12,6 +12,7 @@ use crate::config::Config;
 pub struct Limits {
     send: Arc<DefaultKeyedRateLimiter<String>>,
     typing: Arc<DefaultKeyedRateLimiter<String>>,
+    room_changes: Arc<DefaultKeyedRateLimiter<String>>,
     login_user: Arc<DefaultKeyedRateLimiter<String>>,
     login_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
@@ -30,10 +31,12 @@ impl Limits {
     pub fn new(config: &Config) -> Self {
         let send = Quota::per_second(nz(config.send_per_second)).allow_burst(nz(config.send_burst));
         let typing = Quota::per_second(nz(config.typing_per_second));
+        let room_changes = Quota::per_minute(nz(config.room_changes_per_minute));
         let login = Quota::per_minute(nz(config.login_per_minute));
         Self {
             send: Arc::new(RateLimiter::keyed(send)),
             typing: Arc::new(RateLimiter::keyed(typing)),
+            room_changes: Arc::new(RateLimiter::keyed(room_changes)),
             login_user: Arc::new(RateLimiter::keyed(login)),
             login_addr: Arc::new(RateLimiter::keyed(login)),
         }
@@ -45,6 +48,11 @@ impl Limits {
 
     pub fn allow_typing(&self, user_id: &str) -> bool {
         self.typing.check_key(&user_id.to_owned()).is_ok()
+    }
+
+    /// One `room:create`, `room:invite` or `dm:open`.
+    pub fn allow_room_change(&self, user_id: &str) -> bool {
+        self.room_changes.check_key(&user_id.to_owned()).is_ok()
     }
 
     /// One login (or register) attempt for this username from this address.
@@ -59,6 +67,7 @@ impl Limits {
     pub fn retain_recent(&self) {
         self.send.retain_recent();
         self.typing.retain_recent();
+        self.room_changes.retain_recent();
         self.login_user.retain_recent();
         self.login_addr.retain_recent();
     }

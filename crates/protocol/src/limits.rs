@@ -28,3 +28,7 @@ pub const SEND_BURST: u32 = 30;
 pub const SEND_PER_SECOND: u32 = 10;
 /// `typing`: per second (per user).
 pub const TYPING_PER_SECOND: u32 = 5;
+/// `room:create`, `room:invite` and `dm:open` together: per minute (per user), with a burst of
+/// as many. Each creates state every member's sockets carry from then on, so one user must not
+/// create it without bound.
+pub const ROOM_CHANGES_PER_MINUTE: u32 = 30;

@@ -929,6 +929,7 @@ mod limits {
         assert_eq!(SEND_BURST, 30);
         assert_eq!(SEND_PER_SECOND, 10);
         assert_eq!(TYPING_PER_SECOND, 5);
+        assert_eq!(ROOM_CHANGES_PER_MINUTE, 30);
     }
 
     #[test]

@@ -282,3 +282,39 @@ async fn general_and_direct_rooms_cannot_be_left_or_invited_into() {
     assert_eq!(dm.members, ["alice", "bob"], "nobody was added to the DM");
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_changes_are_rate_limited_per_user() {
+    let relay = TestRelay::start_with(|c| c.room_changes_per_minute = 3).await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, bob) = relay.join("bob").await;
+
+    // create, invite and dm:open draw on one budget: 3, then refused without a disconnect.
+    let room = group(&alice, "one", &[]).await;
+    alice
+        .request(&invite(&room.id, "bob"))
+        .await
+        .expect("invite within the limit");
+    alice
+        .request(&OpenDm {
+            username: "bob".to_owned(),
+        })
+        .await
+        .expect("dm:open within the limit");
+    let refused = alice
+        .request(&CreateRoom {
+            name: "one too many".to_owned(),
+            members: Vec::new(),
+        })
+        .await;
+    assert_refused(refused, ErrorCode::RateLimited, "a 4th room change");
+    let rooms = alice.request(&ListRooms {}).await.expect("still connected");
+    assert!(
+        !rooms.rooms.iter().any(|r| r.name == "one too many"),
+        "a refused create made no room"
+    );
+
+    // The budget is per user: bob's is untouched.
+    group(&bob, "bob's", &[]).await;
+    relay.stop().await;
+}
