@@ -122,18 +122,35 @@ async fn authenticate(
     s.join(joined);
     handlers::register(&s);
     // Counted before the CONNECT ack, so presence is settled by the time the client sees it
-    // connected, and the disconnect handler (registered with it) always balances the count.
-    // (Were the CONNECT packet itself to fail, socketioxide drops the socket without calling
-    // the handler; the count would then wait for a restart. Rare: the transport died mid-connect.)
+    // connected. The disconnect handler (registered with it) balances the count, or `settle`
+    // does when the socket never gets connected.
     s.on_disconnect(on_disconnect);
     if state.presence.add(&user.id, s.id) {
         presence::announce(&io, chat_rooms, &user, true, Some(now_rfc3339())).await;
     }
+    tokio::spawn(settle(s.clone(), io, state, user.clone()));
     s.extensions.insert(Session {
         id: session_id,
         user,
     });
     Ok(())
+}
+
+/// How long after its middleware a socket must be connected. (What follows the middleware in
+/// socketioxide is synchronous: the socket is connected or dropped within microseconds.)
+const CONNECT_SETTLE: Duration = Duration::from_secs(1);
+
+/// Undoes the presence count of a socket that never got connected: when its transport closes
+/// while [`authenticate`] awaits the store, socketioxide drops it without calling its
+/// disconnect handler, and its user would stay "online" for good.
+async fn settle(s: SocketRef, io: SocketIo, state: AppState, user: User) {
+    tokio::time::sleep(CONNECT_SETTLE).await;
+    // A socket connected and already closed again went through `on_disconnect`, which removed
+    // its count: `remove` then finds nothing and this does nothing.
+    if !s.connected() && state.presence.remove(&user.id, s.id) {
+        tracing::debug!(sid = %s.id, user = %user.username, "closed before its CONNECT ack");
+        went_offline(&io, &state, &user).await;
+    }
 }
 
 async fn on_connect(s: SocketRef) {
@@ -155,9 +172,13 @@ async fn on_disconnect(
     };
     let user = &session.user;
     tracing::debug!(sid = %s.id, user = %user.username, ?reason, "disconnected");
-    if !state.presence.remove(&user.id, s.id) {
-        return;
+    if state.presence.remove(&user.id, s.id) {
+        went_offline(&io, &state, user).await;
     }
+}
+
+/// `user`'s last socket is gone: stores `last_seen` and tells their rooms.
+async fn went_offline(io: &SocketIo, state: &AppState, user: &User) {
     let now = now_rfc3339();
     if let Err(e) = state.store.set_last_seen(&user.id, &now).await {
         tracing::warn!(error = %e, "could not store last_seen");
@@ -173,5 +194,5 @@ async fn on_disconnect(
     if state.presence.is_online(&user.id) {
         return; // back online meanwhile: "offline" would now be false
     }
-    presence::announce(&io, chat_rooms, user, false, Some(now)).await;
+    presence::announce(io, chat_rooms, user, false, Some(now)).await;
 }

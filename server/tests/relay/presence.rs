@@ -162,3 +162,45 @@ async fn a_new_socket_learns_who_is_online_outside_general() {
         .expect("nothing about carol (general only), dave (offline) or alice herself");
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_closed_before_its_connect_ack_leaves_no_presence_behind() {
+    let relay = TestRelay::start().await;
+    let (_, bob) = relay.join("bob").await;
+    let alice_auth = relay.user("alice").await;
+    let is_alice = |p: &PresenceEvent| p.user == "alice";
+    let addr = relay.addr();
+
+    // CONNECT, then gone at once: the transport closes while the relay checks the token.
+    let connect = format!(
+        "40{{\"token\":{}}}",
+        natter_testkit::raw::json_string(&alice_auth.token)
+    );
+    for _ in 0..50 {
+        let mut raw = natter_testkit::RawWs::open(addr, None, WAIT)
+            .await
+            .expect("engine.io open");
+        raw.send_text(connect.clone()).await.expect("CONNECT");
+        drop(raw);
+    }
+    // Whatever bob heard meanwhile, alice's last socket closing must end with "offline".
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("a real socket");
+    alice.barrier().await.expect("alice is set up");
+    alice.close().await;
+    let mut last = None;
+    let settled = tokio::time::timeout(WAIT, async {
+        loop {
+            match bob.next_event_where::<PresenceEvent>(WAIT, is_alice).await {
+                Ok(p) if !p.online => break,
+                Ok(p) => last = Some(p),
+                Err(e) => panic!("bob never hears alice go offline (last: {last:?}): {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(settled.is_ok(), "alice offline within {WAIT:?}");
+    relay.stop().await;
+}

@@ -50,6 +50,11 @@ impl TestRelay {
         relay
     }
 
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.relay.addr()
+    }
+
     /// Stops the relay and waits (bounded) until `run` has returned, which must be `Ok`.
     pub async fn stop(self) {
         self.relay
