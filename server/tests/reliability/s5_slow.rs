@@ -81,9 +81,10 @@ async fn ping_ignorer(addr: SocketAddr, token: String) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s5_slow_clients_are_closed_and_others_served() {
     let _serial = crate::harness::serial().await;
-    // More at once and the relay cannot answer every CONNECT within the 2 s connect timeout
-    // these tests set (it closes them, as configured): a test of load, not of slow clients.
-    let each = if long() { 300 } else { 100 };
+    let each = std::env::var("NATTER_S5_EACH")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if long() { 1_000 } else { 100 });
     natter_testkit::procfs::raise_nofile();
     let dir = tempfile::tempdir().expect("a data dir");
     let t = TIMEOUT_SECS.to_string();
@@ -152,10 +153,9 @@ async fn s5_slow_clients_are_closed_and_others_served() {
          (slowest {worst:?}, timeouts {TIMEOUT_SECS} s); a new client connected and was answered \
          in {served:?}; relay sockets {fds_before} → {fds_after}"
     );
-    assert!(
-        served <= Duration::from_secs(5),
-        "a new client waited {served:?}"
-    );
+    // The issue's figure is 1 s; CI's short form runs on shared machines and only bounds it.
+    let bound = Duration::from_secs(if long() { 1 } else { 5 });
+    assert!(served <= bound, "a new client waited {served:?}");
     let status = relay.terminate().await.expect("the relay stops");
     assert!(status.success(), "clean exit: {status}");
 }
