@@ -4,6 +4,7 @@
 //! returns, `seq` is gap-free per room, and (sender, client_id) is unique across all rooms.
 //! The conformance suite in `tests/store_conformance.rs` runs against every backend.
 
+mod appender;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -19,6 +20,10 @@ pub enum StoreError {
     Conflict,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Appender(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]

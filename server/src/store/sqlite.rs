@@ -1,4 +1,5 @@
-//! SQLite backend: one writer connection (SQLite allows one writer at a time anyway) and a
+//! SQLite backend: one writer connection for everything but messages, the appender thread for
+//! messages (SQLite allows one writer at a time; both take the write lock up front), and a
 //! small pool of readers, in WAL mode with `synchronous=FULL` so a commit survives power loss.
 
 use std::path::Path;
@@ -14,9 +15,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
-use super::{AppendOutcome, AppendRefusal, Appended, Credentials, NewMessage, Store, StoreError};
+use super::appender::Appender;
+use super::{AppendOutcome, Credentials, NewMessage, Store, StoreError};
 use crate::time::now_rfc3339;
 
+/// Write transactions take the write lock at once: a deferred one that reads first could not
+/// upgrade after the appender's commit (SQLITE_BUSY_SNAPSHOT is not retried).
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
 const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
@@ -25,6 +30,7 @@ pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
     writer: SqlitePool,
     readers: SqlitePool,
+    appender: Appender,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -43,10 +49,6 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        Self::with_options(options).await
-    }
-
-    async fn with_options(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -59,7 +61,13 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.create_if_missing(false))
             .await?;
-        Ok(Self { writer, readers })
+        // After the migrations: the appender expects the schema.
+        let appender = Appender::start(path, BUSY_TIMEOUT)?;
+        Ok(Self {
+            writer,
+            readers,
+            appender,
+        })
     }
 
     /// Runs `PRAGMA integrity_check`; true when the database is sound.
@@ -130,7 +138,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
 
 /// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
 /// dirtying a random page.
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
@@ -204,59 +212,6 @@ impl Drop for TxConn {
     }
 }
 
-async fn append_one(
-    conn: &mut SqliteConnection,
-    m: &NewMessage,
-) -> Result<AppendOutcome, sqlx::Error> {
-    let id = new_id();
-    let seq: Option<Seq> = sqlx::query_scalar(
-        "INSERT INTO messages (id, room_id, seq, sender_id, sender, client_id, body, sent_at) \
-         SELECT ?1, r.id, r.last_seq + 1, ?3, ?4, ?5, ?6, ?7 FROM rooms r \
-         WHERE r.id = ?2 AND EXISTS \
-           (SELECT 1 FROM members m WHERE m.room_id = ?2 AND m.user_id = ?3) \
-         ON CONFLICT (sender_id, client_id) DO NOTHING \
-         RETURNING seq",
-    )
-    .bind(&id)
-    .bind(&m.room_id)
-    .bind(&m.sender.id)
-    .bind(&m.sender.username)
-    .bind(&m.client_id)
-    .bind(&m.body)
-    .bind(&m.sent_at)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(seq) = seq {
-        let message = Message {
-            id,
-            room_id: m.room_id.clone(),
-            seq,
-            sender: m.sender.username.clone(),
-            body: m.body.clone(),
-            client_id: m.client_id.clone(),
-            sent_at: m.sent_at.clone(),
-        };
-        return Ok(Ok(Appended {
-            message,
-            created: true,
-        }));
-    }
-    let existing = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?"
-    ))
-    .bind(&m.sender.id)
-    .bind(&m.client_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match existing {
-        Some(row) => Ok(Ok(Appended {
-            message: message_from_row(&row)?,
-            created: false,
-        })),
-        None => Ok(Err(AppendRefusal::NotMember)),
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError> {
@@ -265,7 +220,7 @@ impl Store for SqliteStore {
             username: username.to_owned(),
         };
         let mut conn = TxConn::acquire(&self.writer).await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, username_key, password_hash, created_at) \
              VALUES (?, ?, ?, ?, ?)",
@@ -425,7 +380,7 @@ impl Store for SqliteStore {
     ) -> Result<String, StoreError> {
         let id = new_id();
         let mut conn = TxConn::acquire(&self.writer).await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await?;
         sqlx::query(
             "INSERT INTO rooms (id, name, kind, last_seq, created_at) VALUES (?, ?, 'group', 0, ?)",
         )
@@ -446,7 +401,7 @@ impl Store for SqliteStore {
         let (first, second) = if a.id <= b.id { (a, b) } else { (b, a) };
         let key = format!("{}:{}", first.id, second.id);
         let mut conn = TxConn::acquire(&self.writer).await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await?;
         let existing: Option<String> = sqlx::query_scalar("SELECT id FROM rooms WHERE dm_key = ?")
             .bind(&key)
             .fetch_optional(&mut *tx)
@@ -494,15 +449,7 @@ impl Store for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        let mut conn = TxConn::acquire(&self.writer).await?;
-        let mut tx = conn.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for m in batch {
-            outcomes.push(append_one(&mut tx, m).await?);
-        }
-        tx.commit().await?;
-        conn.keep();
-        Ok(outcomes)
+        self.appender.append(batch.to_vec()).await
     }
 
     async fn history(
