@@ -19,6 +19,23 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Tokio's
+/// `TcpListener::bind` uses 1,024: when thousands of clients reconnect at once after an outage,
+/// the rest are dropped and must retry after a second or more.
+const LISTEN_BACKLOG: u32 = 8_192;
+
+/// Binds `addr` with address reuse and a deep accept queue.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `app` on `listener` until `signal` resolves; then stops accepting, asks every
 /// connection to finish its current request and close, and returns once all have.
 /// (Long-lived Socket.IO connections must be closed by the caller, e.g. `io.close()`.)

@@ -28,6 +28,9 @@ use crate::Config;
 
 /// Packets queued per socket before emits to it fail (a slow reader is not waited for).
 const MAX_BUFFERED_PACKETS: usize = 1_024;
+/// Each WebSocket's read buffer, allocated per connection (socketioxide's default is 4 KiB).
+/// Chat frames are mostly far smaller; a larger frame is read in several chunks.
+const WS_READ_BUFFER: usize = 1_024;
 
 /// Who a socket belongs to; stored in the socket's extensions at connect.
 #[derive(Debug, Clone)]
@@ -44,6 +47,7 @@ pub fn layer(state: AppState, config: &Config) -> (SocketIoLayer, SocketIo) {
         .max_payload(max as u64)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .max_buffer_size(MAX_BUFFERED_PACKETS)
         .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
         .ping_interval(Duration::from_secs(config.ping_interval_secs))
