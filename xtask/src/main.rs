@@ -24,6 +24,8 @@ commands:
   relay [ARGS...] the relay alone, for self-hosting:
                  cargo run --release -p natter-relay -- ARGS...
                  (`cargo xtask relay --help` lists the relay's flags)
+  dist           build the desktop binary as shipped (release, small over fast, stripped:
+                 cargo build --profile dist -p natter-desktop) and print its path and size
   bench [ARGS...] regenerate docs/benchmarks.md: the Natter relay, Node socket.io and
                  bare socketioxide side by side (natter-bench compare --docs ...; about
                  10 minutes; `cargo xtask bench --help` lists the sizes to change)
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => steps::test(&ws),
         Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
         Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
+        Some("dist") if args.len() == 1 => steps::dist(&ws),
         Some("bench") => bench::regenerate(&ws, &args[1..]),
         Some("reliability") => reliability::run(&ws, &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.

@@ -45,6 +45,19 @@ pub fn run(ws: &Workspace, package: &str, args: &[String]) -> Result<(), Failure
     exec(step, cmd)
 }
 
+/// `cargo xtask dist`: the desktop binary as shipped (`[profile.dist]`: small over fast,
+/// stripped); prints where it is and its size.
+pub fn dist(ws: &Workspace) -> Result<(), Failure> {
+    deps::ensure_system_packages()?;
+    ws.cargo_step("build --locked --profile dist -p natter-desktop --bin natter-desktop")?;
+    let bin = ws.target_dir.join("dist").join("natter-desktop");
+    let size = std::fs::metadata(&bin)
+        .map_err(|e| Failure::new("dist", format!("{}: {e}", bin.display())))?
+        .len();
+    println!("==> {} ({:.1} MiB)", bin.display(), size as f64 / (1024.0 * 1024.0));
+    Ok(())
+}
+
 /// The UI's pure modules (state store, formatting) and page wiring, under Node's test runner.
 fn ui_unit(ws: &Workspace) -> Result<(), Failure> {
     let mut node = Command::new("node");
