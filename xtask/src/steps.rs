@@ -54,7 +54,11 @@ pub fn dist(ws: &Workspace) -> Result<(), Failure> {
     let size = std::fs::metadata(&bin)
         .map_err(|e| Failure::new("dist", format!("{}: {e}", bin.display())))?
         .len();
-    println!("==> {} ({:.1} MiB)", bin.display(), size as f64 / (1024.0 * 1024.0));
+    println!(
+        "==> {} ({:.1} MiB)",
+        bin.display(),
+        size as f64 / (1024.0 * 1024.0)
+    );
     Ok(())
 }
 

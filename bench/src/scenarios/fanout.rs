@@ -36,6 +36,8 @@ const CONNECT_CONCURRENCY: usize = 32;
 const SEND_TICK: Duration = Duration::from_millis(5);
 /// Longest wait for a step's last deliveries after its senders stopped.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a step waits for senders that missed their report time before giving up.
+const LATE_TALLIES: Duration = Duration::from_secs(60);
 /// Bodies of this scenario start so: `fo STEP NANOS N`.
 const TAG: &str = "fo";
 
@@ -91,6 +93,8 @@ pub struct Step {
     /// Server CPU-seconds per million deliveries.
     pub cpu_per_million: f64,
     pub bench_bound: bool,
+    /// Senders the server had closed by the end of this step: the ladder stops there.
+    pub senders_closed: u64,
     pub pass: bool,
     pub verdict: String,
 }
@@ -139,6 +143,9 @@ struct SenderTally {
     sends: u64,
     acked_ok: u64,
     errors: u64,
+    /// Senders whose connection the server closed (e.g. socketioxide drops a socket whose
+    /// outgoing buffer is full at ping time: the bench read too slowly).
+    closed: u64,
 }
 
 pub async fn run(
@@ -241,7 +248,11 @@ pub async fn run(
         )
         .await?;
         let passed = step.pass;
+        let senders_gone = step.senders_closed > 0;
         steps.push(step);
+        if senders_gone {
+            break;
+        }
         if passed {
             pass_rate = Some(rate);
         } else {
@@ -306,17 +317,28 @@ async fn run_step(
     let until = start + Duration::from_secs_f64(opts.step_seconds);
     let _ = orders.send(Some((index, sends_per_room, until)));
     let mut tally = SenderTally::default();
+    // Each sender reports by the end of its step plus the drain; one that reports later was
+    // starved by the bench's own saturated thread: the step fails rather than the scenario
+    // (the next tallies must still be this step's, so wait for them, within a bound).
+    let on_time = tokio::time::Instant::now()
+        + Duration::from_secs_f64(opts.step_seconds)
+        + DRAIN_TIMEOUT * 2;
+    let mut senders_late = false;
     for _ in 0..opts.rooms {
-        let t = tokio::time::timeout(
-            Duration::from_secs_f64(opts.step_seconds) + DRAIN_TIMEOUT * 2,
-            tallies.recv(),
-        )
-        .await
-        .map_err(|_| Error::Timeout("the fan-out senders"))?
+        let t = match tokio::time::timeout_at(on_time, tallies.recv()).await {
+            Ok(t) => t,
+            Err(_) => {
+                senders_late = true;
+                tokio::time::timeout(LATE_TALLIES, tallies.recv())
+                    .await
+                    .map_err(|_| Error::Timeout("the fan-out senders"))?
+            }
+        }
         .ok_or_else(|| Error::Setup("a fan-out sender stopped".into()))?;
         tally.sends += t.sends;
         tally.acked_ok += t.acked_ok;
         tally.errors += t.errors;
+        tally.closed += t.closed;
     }
     let expected = tally.acked_ok * opts.members as u64;
     let drain_until = Instant::now() + DRAIN_TIMEOUT;
@@ -334,7 +356,14 @@ async fn run_step(
     let bench_cpu = bench1 - bench0;
     let bench_bound = bench_cpu >= 0.9 * wall;
     let p99_ok = latency.p99_us <= opts.p99_limit.as_secs_f64() * 1e6;
-    let verdict = if tally.errors > 0 {
+    let verdict = if tally.closed > 0 {
+        format!(
+            "the server closed {} sender(s) (they read too slowly)",
+            tally.closed
+        )
+    } else if senders_late {
+        "the bench fell behind (senders reported late)".to_owned()
+    } else if tally.errors > 0 {
         format!("{} sends refused", tally.errors)
     } else if tally.acked_ok < tally.sends {
         format!("{} sends not acked", tally.sends - tally.acked_ok)
@@ -367,6 +396,7 @@ async fn run_step(
             0.0
         },
         bench_bound,
+        senders_closed: tally.closed,
         pass: verdict == "pass",
         verdict,
     })
@@ -426,7 +456,8 @@ async fn receive(
 }
 
 /// A room's sender: on each order, sends at the given rate until its end, reading acks (and
-/// its own deliveries) meanwhile, waits for the outstanding acks, and reports its tally.
+/// its own deliveries) meanwhile, waits for the outstanding acks, and reports its tally. Once
+/// the server has closed its connection it answers every order at once with `closed: 1`.
 async fn send(
     mut client: Client,
     room: String,
@@ -437,6 +468,7 @@ async fn send(
 ) -> Result<(), Error> {
     let mut last_seq = 0;
     let mut n: u64 = 0;
+    let mut lost: Option<Error> = None;
     loop {
         let order = tokio::select! {
             changed = orders.changed() => match changed {
@@ -444,8 +476,11 @@ async fn send(
                 Err(_) => break,
             },
             _ = stop.changed() => break,
-            incoming = client.recv() => {
-                deliver(&incoming?, &room, &shared, &mut last_seq);
+            incoming = client.recv(), if lost.is_none() => {
+                match incoming {
+                    Ok(incoming) => deliver(&incoming, &room, &shared, &mut last_seq),
+                    Err(e) => lost = Some(said_lost(e.into())),
+                }
                 continue;
             }
         };
@@ -453,51 +488,98 @@ async fn send(
             continue;
         };
         let mut tally = SenderTally::default();
-        let start = Instant::now();
-        let mut tick = tokio::time::interval(SEND_TICK);
-        let mut pending = std::collections::HashSet::new();
-        let ack_deadline = until + DRAIN_TIMEOUT;
-        loop {
-            let now = Instant::now();
-            if now >= until && pending.is_empty() || now >= ack_deadline {
-                break;
-            }
-            tokio::select! {
-                biased;
-                incoming = client.recv() => {
-                    let incoming = incoming?;
-                    if let Some(id) = incoming.ack_id() {
-                        if pending.remove(&id) {
-                            match incoming.ack::<SendMessage>()? {
-                                AckResult::Ok(_) => tally.acked_ok += 1,
-                                AckResult::Err(_) => tally.errors += 1,
-                            }
-                        }
-                    } else {
-                        deliver(&incoming, &room, &shared, &mut last_seq);
-                    }
-                }
-                _ = tick.tick() => {
-                    let now = Instant::now().min(until);
-                    let due = (rate * (now - start).as_secs_f64()) as u64;
-                    while tally.sends < due {
-                        let nanos = u64::try_from(Instant::now().duration_since(shared.base).as_nanos()).unwrap_or(u64::MAX);
-                        let req = SendMessage {
-                            room_id: room.clone(),
-                            client_id: format!("fo-{n}"),
-                            body: format!("{TAG} {step} {nanos} {n}"),
-                        };
-                        n += 1;
-                        pending.insert(client.emit(&req).await?);
-                        tally.sends += 1;
-                    }
-                }
+        if lost.is_none() {
+            let order = Order1 { step, rate, until };
+            let sent = one_order(
+                &mut client,
+                &room,
+                &shared,
+                order,
+                &mut n,
+                &mut last_seq,
+                &mut tally,
+            );
+            if let Err(e) = sent.await {
+                lost = Some(said_lost(e));
             }
         }
+        tally.closed = u64::from(lost.is_some());
         if tallies.send(tally).is_err() {
             break;
         }
     }
-    client.close().await;
-    Ok(())
+    match lost {
+        Some(e) => Err(e),
+        None => {
+            client.close().await;
+            Ok(())
+        }
+    }
+}
+
+fn said_lost(e: Error) -> Error {
+    eprintln!("natter-bench: a fan-out sender lost its connection: {e}");
+    e
+}
+
+/// One step's orders for one sender.
+#[derive(Clone, Copy)]
+struct Order1 {
+    step: usize,
+    rate: f64,
+    until: Instant,
+}
+
+/// Sends at `order.rate` until `order.until`, then waits (bounded) for the outstanding acks.
+async fn one_order(
+    client: &mut Client,
+    room: &str,
+    shared: &Shared,
+    order: Order1,
+    n: &mut u64,
+    last_seq: &mut i64,
+    tally: &mut SenderTally,
+) -> Result<(), Error> {
+    let Order1 { step, rate, until } = order;
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(SEND_TICK);
+    let mut pending = std::collections::HashSet::new();
+    let ack_deadline = until + DRAIN_TIMEOUT;
+    loop {
+        let now = Instant::now();
+        if now >= until && pending.is_empty() || now >= ack_deadline {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            incoming = client.recv() => {
+                let incoming = incoming?;
+                if let Some(id) = incoming.ack_id() {
+                    if pending.remove(&id) {
+                        match incoming.ack::<SendMessage>()? {
+                            AckResult::Ok(_) => tally.acked_ok += 1,
+                            AckResult::Err(_) => tally.errors += 1,
+                        }
+                    }
+                } else {
+                    deliver(&incoming, room, shared, last_seq);
+                }
+            }
+            _ = tick.tick() => {
+                let now = Instant::now().min(until);
+                let due = (rate * (now - start).as_secs_f64()) as u64;
+                while tally.sends < due {
+                    let nanos = u64::try_from(Instant::now().duration_since(shared.base).as_nanos()).unwrap_or(u64::MAX);
+                    let req = SendMessage {
+                        room_id: room.to_owned(),
+                        client_id: format!("fo-{n}"),
+                        body: format!("{TAG} {step} {nanos} {n}"),
+                    };
+                    *n += 1;
+                    pending.insert(client.emit(&req).await?);
+                    tally.sends += 1;
+                }
+            }
+        }
+    }
 }
