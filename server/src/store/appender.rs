@@ -13,6 +13,7 @@ use natter_protocol::Message;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::sqlite::MESSAGE_COLUMNS;
 use super::{AppendOutcome, AppendRefusal, Appended, NewMessage, StoreError};
 
 /// Batches waiting for the thread (the committer sends one at a time).
@@ -131,10 +132,9 @@ fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutco
     }
     // A repeated client_id: the original message, whichever room it went to.
     let existing = conn
-        .prepare_cached(
-            "SELECT id, room_id, seq, sender, body, client_id, sent_at FROM messages \
-             WHERE sender_id = ?1 AND client_id = ?2",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+        ))?
         .query_row(rusqlite::params![m.sender.id, m.client_id], |row| {
             Ok(Message {
                 id: row.get(0)?,

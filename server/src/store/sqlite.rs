@@ -24,7 +24,9 @@ use crate::time::now_rfc3339;
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
-const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
+/// A message row's columns, in the order both row readers (sqlx here, rusqlite in the appender)
+/// expect.
+pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
 
 pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
