@@ -200,6 +200,12 @@ impl Client {
                     serde_json::from_str(json).map_err(json_err("connect_error"))?;
                 return Err(Error::Refused(refused.message));
             }
+            // An event can come first: socketioxide makes a socket reachable by broadcasts just
+            // before it queues the CONNECT ack (`Namespace::connect`), so a `presence` sent to
+            // `general` at that moment overtakes it. Nothing the bench counts is sent that early.
+            if text.starts_with("42") {
+                continue;
+            }
             if !text.starts_with('2') && !text.starts_with('6') {
                 return Err(Error::Unexpected(text.to_string()));
             }
