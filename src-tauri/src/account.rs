@@ -1,9 +1,7 @@
 //! Signing in and out: `register` / `login` over HTTP (natter_client::account), then the
 //! session starts and the sign-in is saved in the profile (token in a 0600 file), so `resume`
-//! picks it up at the next start (hosting the relay again first, if this profile hosts). The
-//! token never goes to the webview.
-
-use std::net::IpAddr;
+//! picks it up at the next start (hosting the relay again first, if the sign-in is to the relay
+//! this profile hosts). The token never goes to the webview.
 
 use natter_client::account;
 use natter_client::session::SessionError;
@@ -13,7 +11,7 @@ use natter_protocol::User;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::commands::{checked_url, host, start_session};
+use crate::commands::{checked_url, host, hosted, start_session};
 use crate::embedded::{self, Hosted};
 use crate::error::Result;
 use crate::state::AppState;
@@ -53,46 +51,46 @@ pub async fn login<R: Runtime>(
     sign_in(app, &state, server_url, auth).await
 }
 
-/// What the app does at start: hosts the relay again if this profile hosted when it last ran,
-/// then connects with the saved sign-in, if there is one (`null` otherwise). On a first run —
-/// nothing saved, nothing hosted — it starts hosting on this computer (127.0.0.1, port 7447 or
-/// a free one), so a new user can register there with zero setup.
+/// What the app does at start: connects with the saved sign-in, if there is one (`null`
+/// otherwise), hosting the relay again first when that sign-in is to this profile's own relay.
+/// Signed in nowhere, it hosts on this computer (where it last did, or 127.0.0.1, port 7447 or a
+/// free one), so a new user can register there with zero setup. A relay this profile hosted
+/// but is no longer signed in to is not started: it would cost every start and idle memory.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn resume<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<Option<SignedIn>> {
-    let hosted = match embedded::remembered(&state.profile_dir) {
-        Some(last) => Some((last, host(&state, last.ip(), last.port()).await?)),
-        None => None,
-    };
+    let last = embedded::remembered(&state.profile_dir);
     let cache = Cache::open(&state.profile_dir)
         .await
         .map_err(SessionError::from)?;
     let saved = cache.session().await;
     cache.close().await;
     let Some(mut saved) = saved.map_err(SessionError::from)? else {
-        if hosted.is_none() {
-            // First run (no server configured): host on this computer, on loopback, so a new
-            // user can register and chat with zero setup. `host_locally` says where.
-            let loopback = IpAddr::from([127, 0, 0, 1]);
-            host(&state, loopback, embedded::DEFAULT_PORT).await?;
-        }
+        // Signed in nowhere: offer this computer's relay. `host_locally` says where.
+        let (ip, port) = last.map_or((embedded::DEFAULT_ADDRESS, embedded::DEFAULT_PORT), |at| {
+            (at.ip(), at.port())
+        });
+        host(&state, ip, port).await?;
         return Ok(None);
     };
-    // Signed in to our own relay, which had to take another port this time: follow it.
-    let moved = hosted.filter(|(last, now)| {
-        saved.server_url == Hosted::of(*last).url && saved.server_url != now.url
-    });
+    let mut moved = false;
+    if let Some(at) = last.filter(|at| saved.server_url == Hosted::of(*at).url) {
+        let now = host(&state, at.ip(), at.port()).await?;
+        // It had to take another port this time: the sign-in and the memory follow it.
+        if now.address != at {
+            moved = true;
+            saved.server_url.clone_from(&now.url);
+            embedded::remember(&state.profile_dir, now.address)?;
+        }
+    }
     let signed_in = SignedIn {
-        server_url: moved
-            .as_ref()
-            .map_or_else(|| saved.server_url.clone(), |(_, now)| now.url.clone()),
+        server_url: saved.server_url.clone(),
         username: saved.username.clone(),
     };
-    saved.server_url.clone_from(&signed_in.server_url);
     start_session(app, &state, saved.clone()).await?;
-    if moved.is_some() {
+    if moved {
         let session = state.session().await?;
         session
             .cache()
@@ -140,5 +138,9 @@ async fn sign_in<R: Runtime>(
         .save_session(&sign_in)
         .await
         .map_err(SessionError::from)?;
+    // Signed in to the relay hosted here: host it again at the next start.
+    if let Some(ours) = hosted(state).await.filter(|h| h.url == sign_in.server_url) {
+        embedded::remember(&state.profile_dir, ours.address)?;
+    }
     Ok(auth.user)
 }

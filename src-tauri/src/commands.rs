@@ -69,7 +69,9 @@ pub async fn host_locally(
     host(&state, ip, port.unwrap_or(embedded::DEFAULT_PORT)).await
 }
 
-/// Starts the hosted relay on `ip:port` unless one runs, and remembers where it listens.
+/// Starts the hosted relay on `ip:port` unless one runs, and says where it listens. Not
+/// remembered here: hosting is kept for the next start only once the user signs in to it
+/// (`account::sign_in`), so a relay offered at first run does not outlive a sign-in elsewhere.
 pub(crate) async fn host(state: &AppState, ip: IpAddr, port: u16) -> Result<Hosted> {
     let mut relay = state.relay.lock().await;
     if let Some(running) = relay.as_ref() {
@@ -78,8 +80,17 @@ pub(crate) async fn host(state: &AppState, ip: IpAddr, port: u16) -> Result<Host
     let started = embedded::start(&state.profile_dir, ip, port).await?;
     let hosted = Hosted::of(started.addr());
     *relay = Some(started);
-    embedded::remember(&state.profile_dir, hosted.address)?;
     Ok(hosted)
+}
+
+/// Where the relay hosted in this process listens, if one runs.
+pub(crate) async fn hosted(state: &AppState) -> Option<Hosted> {
+    state
+        .relay
+        .lock()
+        .await
+        .as_ref()
+        .map(|running| Hosted::of(running.addr()))
 }
 
 /// Stops the hosted relay, if one runs, and stops hosting at the next start too.

@@ -1,8 +1,8 @@
 //! "Host on this computer": the relay library running inside the app, its SQLite in the
 //! profile folder (`<profile>/relay/`), so a new user can chat with zero setup and others on
-//! the LAN can join by address. Stopped with the app (`AppState::shutdown`); the address it had
-//! is remembered (`<profile>/relay/hosting`) so the next start hosts again on the same one,
-//! until the user stops hosting.
+//! the LAN can join by address. Stopped with the app (`AppState::shutdown`). Once the user
+//! signs in to it, its address is remembered (`<profile>/relay/hosting`) so the next start hosts
+//! again on the same one while that sign-in lasts, until the user stops hosting.
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

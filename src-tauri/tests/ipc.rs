@@ -7,7 +7,7 @@
 
 mod support;
 
-use natter_desktop::{ui_event, AppState};
+use natter_desktop::{embedded, ui_event, AppState};
 use serde_json::{json, Value};
 use support::{invoke, invoke_until, start_app, wait, TestResult};
 use tauri::{Listener, Manager, WebviewWindowBuilder};
@@ -187,6 +187,47 @@ fn a_first_run_hosts_on_this_computer() -> TestResult {
     .map_err(|e| e.to_string())?;
     assert_eq!(registered["username"], "newcomer");
     assert_eq!(invoke(&webview, "stop_hosting", json!({})), Ok(Value::Null));
+    Ok(())
+}
+
+/// The relay offered at first run is hosted again at the next start only if the user signed in
+/// to it: signed in elsewhere, the app starts without it (no start-up cost, no idle relay).
+#[test]
+fn a_first_run_relay_is_not_hosted_again_after_signing_in_elsewhere() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let elsewhere_dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+    assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
+    let offered = invoke(&webview, "host_locally", json!({})).map_err(|e| e.to_string())?;
+    let elsewhere = wait(embedded::start(
+        elsewhere_dir.path(),
+        embedded::DEFAULT_ADDRESS,
+        0,
+    ))??;
+    let url = embedded::Hosted::of(elsewhere.addr()).url;
+    assert_ne!(offered["url"], json!(url));
+    invoke(
+        &webview,
+        "register",
+        json!({"server_url": url, "username": "roamer", "password": "correct horse battery"}),
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(embedded::remembered(dir.path()), None);
+
+    wait(app.state::<AppState>().shutdown())?;
+    drop(webview);
+    drop(app);
+    let (app, webview) = start_app(dir.path())?;
+    let resumed = invoke(&webview, "resume", json!({})).map_err(|e| e.to_string())?;
+    assert_eq!(resumed["server_url"], json!(url));
+    invoke_until(&webview, "connection_state", |v| v["state"] == "connected")?;
+    let state = app.state::<AppState>();
+    assert!(
+        wait(async { state.relay.lock().await.is_none() })?,
+        "the first run's relay was hosted again"
+    );
+    wait(state.shutdown())?;
+    wait(elsewhere.stop())??;
     Ok(())
 }
 
