@@ -22,7 +22,12 @@ pub const DB_FILE: &str = "cache.db";
 pub const TOKEN_FILE: &str = "token";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const CONNECTIONS: u32 = 4;
+/// One connection writes (the session's worker) while another answers the UI; more would each
+/// keep a page cache and a worker thread in an app that is idle most of the time.
+const CONNECTIONS: u32 = 2;
+/// Each connection's page cache, in KiB (SQLite's default is 2 MiB). The UI reads a page of
+/// recent messages at a time; the OS file cache holds the rest.
+const PAGE_CACHE_KIB: u32 = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -65,7 +70,8 @@ impl Cache {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"));
         let pool = SqlitePoolOptions::new()
             .max_connections(CONNECTIONS)
             .connect_with(options)
