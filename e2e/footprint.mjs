@@ -51,6 +51,25 @@ const btime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[
 /** When a process started, in ms since the epoch (clock ticks of 10 ms). */
 const startedAt = (pid) => (btime + Number(statFields(pid)[19]) / 100) * 1000;
 const treePss = (pid) => tree(pid).reduce((sum, p) => sum + pssBytes(p), 0);
+/** Where one process's PSS sits: the largest mappings by file (or [heap], [anon]), in KiB. */
+const pssByMapping = (pid, top = 8) => {
+  const sums = new Map();
+  let name = "[anon]";
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+      const range = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (range) name = range[1] || "[anon]";
+      const pss = /^Pss:\s+(\d+) kB/.exec(line);
+      if (pss) sums.set(name, (sums.get(name) ?? 0) + Number(pss[1]));
+    }
+  } catch {
+    return {}; // gone meanwhile
+  }
+  return Object.fromEntries([...sums].sort((a, b) => b[1] - a[1]).slice(0, top));
+};
+/** The mappings of every process in the tree, by command name. */
+const mappingsByProcess = (pid) =>
+  Object.fromEntries(tree(pid).map((p) => [readFileSync(`/proc/${p}/comm`, "utf8").trim(), pssByMapping(p)]));
 /** PSS per process of the tree, by its command name (main, WebKitWebProcess, …), in bytes. */
 const pssByProcess = (pid) =>
   Object.fromEntries(tree(pid).map((p) => [`${readFileSync(`/proc/${p}/comm`, "utf8").trim()} (${p})`, pssBytes(p)]));
@@ -121,6 +140,7 @@ const main = async () => {
       await sleep(IDLE_MS);
       emptyPss.push(treePss(pid));
       result.empty_pss_by_process = pssByProcess(pid);
+      result.empty_pss_kib_by_mapping = mappingsByProcess(pid);
     }
     await empty.session.end();
   }
@@ -184,6 +204,7 @@ const main = async () => {
   await sleep(IDLE_MS);
   const natterPss = treePss(alicePid);
   result.natter_pss_by_process = pssByProcess(alicePid);
+  result.natter_pss_kib_by_mapping = mappingsByProcess(alicePid);
 
   result.cold_start_ms = { natter_median: median(natterStarts), natter: natterStarts, empty_median: median(emptyStarts), empty: emptyStarts };
   result.first_paint_ms = { room_messages: BIG, first: paints[0], median: median(paints), all: paints };
