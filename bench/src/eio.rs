@@ -172,6 +172,10 @@ impl Client {
         };
         // Small frames must leave at once; Nagle would add up to 40 ms to a round trip.
         tcp.set_nodelay(true)?;
+        // Closed with a reset, so no socket of ours lingers in TIME_WAIT: 20,000 of them from one
+        // system's crowd made binding the next system's sources slow (the kernel scans ports
+        // they hold), and its reconnect storm took 5.2 s instead of 2.1 s.
+        tcp.set_zero_linger()?;
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
         let mut client = Self {
