@@ -47,9 +47,14 @@ pub async fn users_are_unique_ignoring_case_and_join_general(store: Arc<dyn Stor
 pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let id = store.create_session(&alice.id, "h1").await?;
-    assert_eq!(store.session("h1").await?, Some((id.clone(), alice)));
+    let Some(signed_on) = store.sign_on("h1").await? else {
+        panic!("a new session signs on");
+    };
+    assert_eq!(signed_on.session_id, id);
+    assert_eq!(signed_on.user, alice);
+    assert_eq!(signed_on.room_ids, vec![GENERAL_ROOM_ID]);
     assert_eq!(store.delete_session("h1").await?, Some(id));
-    assert_eq!(store.session("h1").await?, None);
+    assert_eq!(store.sign_on("h1").await?, None);
     assert_eq!(store.delete_session("h1").await?, None);
     Ok(())
 }

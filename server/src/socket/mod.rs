@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::token_hash;
 use crate::state::AppState;
+use crate::store::SignOn;
 use crate::time::now_rfc3339;
 use crate::Config;
 
@@ -103,22 +104,22 @@ async fn authenticate(
         tracing::info!(sid = %s.id, "connect refused: no token");
         return Err(unauthorized);
     };
-    let found = state.store.session(&token_hash(&auth.token)).await;
-    let (session_id, user) = match found {
+    let found = state.store.sign_on(&token_hash(&auth.token)).await;
+    let SignOn {
+        session_id,
+        user,
+        room_ids,
+    } = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
             tracing::info!(sid = %s.id, "connect refused: unknown token");
             return Err(unauthorized);
         }
         Err(e) => {
-            tracing::error!(error = %e, "connect: session lookup failed");
+            tracing::error!(error = %e, "connect: sign-on lookup failed");
             return Err(Refused(natter_protocol::ErrorCode::Internal.as_str()));
         }
     };
-    let room_ids = state.store.room_ids_of(&user.id).await.map_err(|e| {
-        tracing::error!(error = %e, "connect: room lookup failed");
-        Refused(natter_protocol::ErrorCode::Internal.as_str())
-    })?;
     let chat_rooms: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
     let mut joined = chat_rooms.clone();
     joined.push(rooms::user(&user.id));

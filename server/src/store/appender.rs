@@ -39,14 +39,14 @@ impl Appender {
         std::thread::Builder::new()
             .name("natter-appender".into())
             .spawn(move || run(conn, path, busy_timeout, rx))
-            .map_err(|e| StoreError::Appender(format!("cannot start the appender thread: {e}")))?;
+            .map_err(|e| StoreError::Thread(format!("cannot start the appender thread: {e}")))?;
         Ok(Self { tx })
     }
 
     /// Commits `batch` in one transaction: all of it or (on error) none of it.
     pub async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<AppendOutcome>, StoreError> {
         let (done, wait) = oneshot::channel();
-        let stopped = || StoreError::Appender("the appender thread stopped".into());
+        let stopped = || StoreError::Thread("the appender thread stopped".into());
         self.tx.send((batch, done)).await.map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }

@@ -5,6 +5,7 @@
 //! The conformance suite in `tests/store_conformance.rs` runs against every backend.
 
 mod appender;
+mod reader;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -22,8 +23,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The appender or sign-on thread could not start, or stopped.
     #[error("{0}")]
-    Appender(String),
+    Thread(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
@@ -57,6 +59,15 @@ pub struct Appended {
     pub created: bool,
 }
 
+/// Who a token signs on as, and the rooms they are a member of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOn {
+    pub session_id: String,
+    pub user: User,
+    /// In id order.
+    pub room_ids: Vec<String>,
+}
+
 /// A user with the stored password hash, for login only.
 #[derive(Clone)]
 pub struct Credentials {
@@ -77,8 +88,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a session by the hash of its token; returns the session id.
     async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError>;
-    /// The session id and user behind a token hash.
-    async fn session(&self, token_hash: &str) -> Result<Option<(String, User)>, StoreError>;
+    /// The session, user and room ids behind a token hash: what a socket needs to connect.
+    async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError>;
     /// Revokes a session; returns its id if it existed.
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
 

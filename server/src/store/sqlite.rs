@@ -1,6 +1,6 @@
 //! SQLite backend: one writer connection for everything but messages, the appender thread for
-//! messages (SQLite allows one writer at a time; both take the write lock up front), and a
-//! small pool of readers, in WAL mode with `synchronous=FULL` so a commit survives power loss.
+//! messages (SQLite allows one writer at a time; both take the write lock up front), the
+//! sign-on reader thread for connects, and a small pool of readers for the rest, in WAL mode with `synchronous=FULL` so a commit survives power loss.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,7 +16,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
 use super::appender::Appender;
-use super::{AppendOutcome, Credentials, NewMessage, Store, StoreError};
+use super::reader::Reader;
+use super::{AppendOutcome, Credentials, NewMessage, SignOn, Store, StoreError};
 use crate::time::now_rfc3339;
 
 /// Write transactions take the write lock at once: a deferred one that reads first could not
@@ -33,6 +34,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     appender: Appender,
+    reader: Reader,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -65,10 +67,12 @@ impl SqliteStore {
             .await?;
         // After the migrations: the appender expects the schema.
         let appender = Appender::start(path, BUSY_TIMEOUT)?;
+        let reader = Reader::start(path, BUSY_TIMEOUT)?;
         Ok(Self {
             writer,
             readers,
             appender,
+            reader,
         })
     }
 
@@ -307,16 +311,8 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<(String, User)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id AS session_id, u.id, u.username FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.readers)
-        .await?;
-        row.map(|row| Ok((row.try_get("session_id")?, user_from_row(&row)?)))
-            .transpose()
+    async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
+        self.reader.sign_on(token_hash).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
