@@ -1,6 +1,7 @@
 //! SQLite backend: one writer connection for everything but messages, the appender thread for
 //! messages (SQLite allows one writer at a time; both take the write lock up front), the
-//! sign-on reader thread for connects, and a small pool of readers for the rest, in WAL mode with `synchronous=FULL` so a commit survives power loss.
+//! sign-on reader thread for connects, and a small pool of readers for the rest, in WAL mode
+//! with `synchronous=FULL` so a commit survives power loss.
 
 use std::path::Path;
 use std::time::Duration;
