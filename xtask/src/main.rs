@@ -6,6 +6,7 @@
 
 mod bench;
 mod deps;
+mod prune;
 mod reliability;
 mod steps;
 

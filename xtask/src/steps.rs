@@ -1,7 +1,7 @@
 //! What `cargo xtask test` and `cargo xtask run` do, step by step. Each step prints a
 //! `==> step` header; the first one that fails stops the command.
 
-use crate::{bench, deps, run_step, Failure, Workspace};
+use crate::{bench, deps, prune, run_step, Failure, Workspace};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,6 +15,7 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     deps::ensure_rust_components(ws)?;
     deps::ensure_tauri_driver(ws)?;
     println!("target dir: {}", ws.target_dir.display());
+    prune::if_low_on_space(ws);
     ws.cargo_step("fmt --all --check")?;
     ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
