@@ -1,9 +1,11 @@
-//! Group commit: sends from every connection queue here and are appended in batches, one
-//! transaction (one fsync) per batch. Under light load a batch is one message and nothing waits;
-//! under heavy load the queue fills while a commit runs, and the next commit takes it all.
-//! New messages leave on the `committed` stream in commit order, so the room sees them in seq
-//! order (separate handler tasks would race each other).
+//! Group commit: sends from every connection queue here and go to the store in batches. Under
+//! light load a batch is one message and nothing waits. Under heavy load several batches are
+//! in flight: the store queues them while a commit runs and commits them together, so it never
+//! waits for this task between commits. Outcomes are taken in the order the batches were
+//! queued, which is commit order, and new messages leave on the `committed` stream in that
+//! order, so the room sees them in seq order (separate handler tasks would race each other).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -11,14 +13,16 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 use natter_protocol::Message;
 
-use crate::store::{AppendOutcome, NewMessage, Store};
+use crate::store::{AppendOutcome, NewMessage, PendingAppend, Store};
 
-/// Most messages committed in one transaction.
+/// Most messages in one batch.
 const MAX_BATCH: usize = 512;
+/// Batches queued in the store and not yet answered; beyond that, sends wait here.
+const MAX_IN_FLIGHT: usize = 8;
 /// Sends waiting for the committer before callers wait for room in the queue.
 const QUEUE: usize = 4_096;
 
-type Job = (NewMessage, oneshot::Sender<Result<AppendOutcome>>);
+type Job = (NewMessage, Reply);
 
 #[derive(Clone, Debug)]
 pub struct Committer {
@@ -49,24 +53,53 @@ impl Committer {
 
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, committed: mpsc::Sender<Message>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (batch, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
-        match store.append_messages(&batch).await {
-            Ok(outcomes) => {
-                for appended in outcomes.iter().flatten().filter(|a| a.created) {
-                    // Nobody listening (a store-only test) is fine: the messages are committed.
-                    let _ = committed.send(appended.message.clone()).await;
-                }
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    // The sender may have gone; the message is committed either way.
-                    let _ = reply.send(Ok(outcome));
+    let mut in_flight: VecDeque<(Vec<Reply>, PendingAppend)> = VecDeque::new();
+    let mut open = true;
+    while open || !in_flight.is_empty() {
+        tokio::select! {
+            // Answers first: they free room for the next batch and the senders wait on them.
+            biased;
+            outcome = async { Some((&mut in_flight.front_mut()?.1).await) }, if !in_flight.is_empty() => {
+                let Some(outcome) = outcome else { continue };
+                if let Some((replies, _)) = in_flight.pop_front() {
+                    answer(replies, outcome, &committed).await;
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, batch = batch.len(), "batch commit failed; nothing of it was written");
-                for reply in replies {
-                    let _ = reply.send(Err(Error::Internal("batch commit failed".into())));
+            n = rx.recv_many(&mut jobs, MAX_BATCH), if open && in_flight.len() < MAX_IN_FLIGHT => {
+                if n == 0 {
+                    open = false;
+                    continue;
                 }
+                let (batch, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
+                // Queued in the store now, behind the batches already in flight.
+                in_flight.push_back((replies, store.append_messages(batch)));
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<AppendOutcome>>;
+
+async fn answer(
+    replies: Vec<Reply>,
+    outcome: std::result::Result<Vec<AppendOutcome>, crate::store::StoreError>,
+    committed: &mpsc::Sender<Message>,
+) {
+    match outcome {
+        Ok(outcomes) => {
+            for appended in outcomes.iter().flatten().filter(|a| a.created) {
+                // Nobody listening (a store-only test) is fine: the messages are committed.
+                let _ = committed.send(appended.message.clone()).await;
+            }
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // The sender may have gone; the message is committed either way.
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, batch = replies.len(), "batch commit failed; nothing of it was written");
+            for reply in replies {
+                let _ = reply.send(Err(Error::Internal("batch commit failed".into())));
             }
         }
     }

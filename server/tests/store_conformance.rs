@@ -72,7 +72,7 @@ pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Sto
         new_message(&room, &bob, "a1"),   // same client_id, other sender: a new message
         new_message(GENERAL_ROOM_ID, &alice, "a2"), // repeat into another room
     ];
-    let out = store.append_messages(&batch).await?;
+    let out = store.append_messages(batch).await?;
     let seqs: Vec<_> = out
         .iter()
         .map(|o| {
@@ -106,7 +106,7 @@ pub async fn a_refused_message_does_not_spoil_its_batch(store: Arc<dyn Store>) -
     let bob = user(&*store, "bob").await;
     let room = store.create_group("private", &alice, &[]).await?;
     let out = store
-        .append_messages(&[
+        .append_messages(vec![
             new_message(&room, &alice, "ok1"),
             new_message(&room, &bob, "intruder"),
             new_message("no-such-room", &bob, "ghost"),
@@ -132,7 +132,7 @@ pub async fn concurrent_appends_stay_gap_free(store: Arc<dyn Store>) -> Result {
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let m = new_message(GENERAL_ROOM_ID, &alice, &format!("t{t}-{i}"));
-                store.append_messages(&[m]).await?;
+                store.append_messages(vec![m]).await?;
             }
             Ok::<_, StoreError>(())
         }));
@@ -148,12 +148,40 @@ pub async fn concurrent_appends_stay_gap_free(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
+pub async fn queued_batches_commit_in_call_order(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    // All queued before any is awaited, as the committer does; awaited last-first.
+    let pending: Vec<_> = (0..20)
+        .map(|b| {
+            let batch = (0..3)
+                .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("b{b}-{i}")))
+                .collect();
+            store.append_messages(batch)
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for outcome in pending.into_iter().rev() {
+        let batch: Vec<_> = outcome
+            .await?
+            .into_iter()
+            .map(|o| o.map(|a| a.message.seq))
+            .collect();
+        seqs.push(batch);
+    }
+    seqs.reverse();
+    let expected: Vec<Vec<_>> = (0..20)
+        .map(|b| (1..=3).map(|i| Ok(b * 3 + i)).collect())
+        .collect();
+    assert_eq!(seqs, expected);
+    Ok(())
+}
+
 pub async fn history_pages_backwards_oldest_first(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let batch: Vec<_> = (1..=10)
         .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("m{i}")))
         .collect();
-    store.append_messages(&batch).await?;
+    store.append_messages(batch).await?;
     let seqs = |ms: Vec<natter_protocol::Message>| ms.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(
         seqs(store.history(GENERAL_ROOM_ID, None, 3).await?),
@@ -180,7 +208,7 @@ pub async fn read_position_moves_forward_and_clamps(store: Arc<dyn Store>) -> Re
     let batch: Vec<_> = (1..=5)
         .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("m{i}")))
         .collect();
-    store.append_messages(&batch).await?;
+    store.append_messages(batch).await?;
     assert_eq!(
         store.mark_read(GENERAL_ROOM_ID, &alice.id, 3).await?,
         Some(3)
@@ -273,6 +301,7 @@ macro_rules! store_conformance {
                 seq_is_gap_free_and_client_id_dedupes_per_sender,
                 a_refused_message_does_not_spoil_its_batch,
                 concurrent_appends_stay_gap_free,
+                queued_batches_commit_in_call_order,
                 history_pages_backwards_oldest_first,
                 read_position_moves_forward_and_clamps,
                 rooms_and_members,
@@ -312,7 +341,7 @@ async fn sqlite_keeps_everything_across_reopen() {
             .expect("open");
         let alice = store.create_user("alice", "h").await.expect("user");
         store
-            .append_messages(&[new_message(GENERAL_ROOM_ID, &alice, "x")])
+            .append_messages(vec![new_message(GENERAL_ROOM_ID, &alice, "x")])
             .await
             .expect("append");
         alice

@@ -1,11 +1,15 @@
-//! The message appender: a thread of its own with its own SQLite connection, committing each
-//! batch of `message:send`s in one synchronous transaction.
+//! The message appender: a thread of its own with its own SQLite connection, committing
+//! `message:send`s in synchronous transactions.
 //!
 //! Why not the sqlx writer: every sqlx statement is a round trip to its worker thread, about
 //! 100 µs per message on two busy cores, which capped durable sends near 6,000/s. Here a batch
 //! costs one hand-off. SQLite still sees one writer at a time: the appender and the sqlx writer
 //! both take the write lock up front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout).
+//!
+//! Batches queue while a commit runs, and the next transaction takes all of them: the thread
+//! never waits for the committer between commits, and one fsync covers every batch waiting.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,28 +17,28 @@ use natter_protocol::Message;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::sqlite::MESSAGE_COLUMNS;
+use super::sqlite::{MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
 use super::{AppendOutcome, AppendRefusal, Appended, NewMessage, StoreError};
 
-/// Batches waiting for the thread (the committer sends one at a time).
-const QUEUE: usize = 4;
+/// Messages past which the thread stops merging queued batches into one transaction.
+const MAX_MERGED: usize = 1_024;
 
-type Job = (
-    Vec<NewMessage>,
-    oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>,
-);
+type Reply = oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>;
+type Job = (Vec<NewMessage>, Reply);
 
 /// Handle to the appender thread; the thread ends when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct Appender {
-    tx: mpsc::Sender<Job>,
+    /// Unbounded so that queuing is synchronous (commit order = call order); the committer
+    /// bounds how many batches are in flight.
+    tx: mpsc::UnboundedSender<Job>,
 }
 
 impl Appender {
     /// Opens the connection (the schema must exist: migrations ran) and starts the thread.
     pub fn start(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
         let conn = open(path, busy_timeout)?;
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let (tx, rx) = mpsc::unbounded_channel();
         let path = path.to_owned();
         std::thread::Builder::new()
             .name("natter-appender".into())
@@ -43,12 +47,21 @@ impl Appender {
         Ok(Self { tx })
     }
 
-    /// Commits `batch` in one transaction: all of it or (on error) none of it.
-    pub async fn append(&self, batch: Vec<NewMessage>) -> Result<Vec<AppendOutcome>, StoreError> {
+    /// Queues `batch` now, behind every batch queued before it; the future resolves once it is
+    /// committed (all of it) or failed (none of it).
+    pub fn append(
+        &self,
+        batch: Vec<NewMessage>,
+    ) -> impl Future<Output = Result<Vec<AppendOutcome>, StoreError>> + Send + 'static {
         let (done, wait) = oneshot::channel();
-        let stopped = || StoreError::Thread("the appender thread stopped".into());
-        self.tx.send((batch, done)).await.map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?
+        let queued = self.tx.send((batch, done)).is_ok();
+        async move {
+            let stopped = || StoreError::Thread("the appender thread stopped".into());
+            if !queued {
+                return Err(stopped());
+            }
+            wait.await.map_err(|_| stopped())?
+        }
     }
 }
 
@@ -59,34 +72,58 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     Ok(conn)
 }
 
-fn run(mut conn: Connection, path: PathBuf, busy_timeout: Duration, mut rx: mpsc::Receiver<Job>) {
-    while let Some((batch, reply)) = rx.blocking_recv() {
-        let result = append(&mut conn, &batch).map_err(StoreError::from);
-        if let Err(e) = &result {
-            // After SQLITE_FULL or an I/O error the connection's state is not trusted (the
-            // sqlx writer had a transaction stuck open that way): start from a fresh one.
-            tracing::error!(error = %e, "appender: batch failed; reopening the connection");
-            match open(&path, busy_timeout) {
-                Ok(fresh) => conn = fresh,
-                Err(e) => {
-                    tracing::error!(error = %e, "appender: reopen failed; keeping the old connection")
+fn run(
+    mut conn: Connection,
+    path: PathBuf,
+    busy_timeout: Duration,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut merged = first.0.len();
+        let mut jobs = vec![first];
+        while merged < MAX_MERGED {
+            let Ok(job) = rx.try_recv() else { break };
+            merged += job.0.len();
+            jobs.push(job);
+        }
+        match append(&mut conn, jobs.iter().flat_map(|(batch, _)| batch)) {
+            Ok(outcomes) => {
+                let mut outcomes = outcomes.into_iter();
+                for (batch, reply) in jobs {
+                    // The committer may have gone (shutdown); the messages are committed.
+                    let _ = reply.send(Ok(outcomes.by_ref().take(batch.len()).collect()));
+                }
+            }
+            Err(e) => {
+                // After SQLITE_FULL or an I/O error the connection's state is not trusted (the
+                // sqlx writer had a transaction stuck open that way): start from a fresh one.
+                tracing::error!(error = %e, batches = jobs.len(), "appender: commit failed; reopening the connection");
+                for (_, reply) in jobs {
+                    let _ = reply.send(Err(StoreError::Commit(e.to_string())));
+                }
+                match open(&path, busy_timeout) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "appender: reopen failed; keeping the old connection")
+                    }
                 }
             }
         }
-        // The committer may have gone (shutdown); the outcome is settled either way.
-        let _ = reply.send(result);
     }
 }
 
-fn append(conn: &mut Connection, batch: &[NewMessage]) -> rusqlite::Result<Vec<AppendOutcome>> {
+fn append<'a>(
+    conn: &mut Connection,
+    messages: impl Iterator<Item = &'a NewMessage>,
+) -> rusqlite::Result<Vec<AppendOutcome>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for m in batch {
-        outcomes.push(append_one(&tx, m)?);
-    }
+    let outcomes = messages
+        .map(|m| append_one(&tx, m))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     tx.commit()?;
     Ok(outcomes)
 }

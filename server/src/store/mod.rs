@@ -1,7 +1,8 @@
 //! The `Store` trait: everything the relay keeps durably, behind one async interface.
 //!
-//! Backends must keep the delivery promises: a message is committed before `append_messages`
-//! returns, `seq` is gap-free per room, and (sender, client_id) is unique across all rooms.
+//! Backends must keep the delivery promises: a message is committed before its `append_messages`
+//! outcome resolves, `seq` is gap-free per room, and (sender, client_id) is unique across all
+//! rooms.
 //! The conformance suite in `tests/store_conformance.rs` runs against every backend.
 
 mod appender;
@@ -9,6 +10,9 @@ mod reader;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use async_trait::async_trait;
 use natter_protocol::model::Seq;
@@ -23,6 +27,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A transaction of messages failed and was rolled back (the appender's own error, which
+    /// every batch in it shares).
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The appender or sign-on thread could not start, or stopped.
     #[error("{0}")]
     Thread(String),
@@ -58,6 +66,10 @@ pub struct Appended {
     /// False when (sender, client_id) already existed and this is the original message.
     pub created: bool,
 }
+
+/// The outcome of a queued batch, to be awaited; see [`Store::append_messages`].
+pub type PendingAppend =
+    Pin<Box<dyn Future<Output = Result<Vec<AppendOutcome>, StoreError>> + Send + 'static>>;
 
 /// Who a token signs on as, and the rooms they are a member of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,10 +128,12 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a member; returns false if they were not one.
     async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
 
-    /// Appends a batch in one transaction (group commit): all or nothing on a database error,
-    /// one outcome per input, in order.
-    async fn append_messages(&self, batch: &[NewMessage])
-        -> Result<Vec<AppendOutcome>, StoreError>;
+    /// Queues a batch for commit and returns its outcome to await. Batches commit in the order
+    /// of these calls, which is fixed when the call returns: the committer keeps several in
+    /// flight and still broadcasts in seq order. A batch commits in one transaction, alone or
+    /// with batches queued beside it (group commit): all or nothing on a database error, one
+    /// outcome per input, in order.
+    fn append_messages(&self, batch: Vec<NewMessage>) -> PendingAppend;
     /// Up to `limit` messages with seq < `before` (or the newest), oldest first.
     async fn history(
         &self,
