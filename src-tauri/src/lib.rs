@@ -8,6 +8,7 @@ pub mod alerts;
 mod command_names;
 pub mod commands;
 pub mod embedded;
+pub mod engine;
 pub mod error;
 pub mod notifier;
 pub mod shell;
