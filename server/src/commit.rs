@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 use natter_protocol::Message;
 
-use crate::store::{AppendOutcome, NewMessage, PendingAppend, Store};
+use crate::store::{AppendOutcome, NewMessage, PendingAppend, Store, StoreError};
 
 /// Most messages in one batch.
 const MAX_BATCH: usize = 512;
@@ -53,14 +53,13 @@ impl Committer {
 
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, committed: mpsc::Sender<Message>) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut in_flight: VecDeque<(Vec<Reply>, PendingAppend)> = VecDeque::new();
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut open = true;
     while open || !in_flight.is_empty() {
         tokio::select! {
             // Answers first: they free room for the next batch and the senders wait on them.
             biased;
-            outcome = async { Some((&mut in_flight.front_mut()?.1).await) }, if !in_flight.is_empty() => {
-                let Some(outcome) = outcome else { continue };
+            outcome = oldest(&mut in_flight), if !in_flight.is_empty() => {
                 if let Some((replies, _)) = in_flight.pop_front() {
                     answer(replies, outcome, &committed).await;
                 }
@@ -79,12 +78,19 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, committed: mpsc
 }
 
 type Reply = oneshot::Sender<Result<AppendOutcome>>;
+/// A batch queued in the store: who waits for it, and its outcome.
+type InFlight = (Vec<Reply>, PendingAppend);
+type BatchOutcome = std::result::Result<Vec<AppendOutcome>, StoreError>;
 
-async fn answer(
-    replies: Vec<Reply>,
-    outcome: std::result::Result<Vec<AppendOutcome>, crate::store::StoreError>,
-    committed: &mpsc::Sender<Message>,
-) {
+/// The oldest batch's outcome (it stays in the queue); pending forever when there is none.
+async fn oldest(in_flight: &mut VecDeque<InFlight>) -> BatchOutcome {
+    match in_flight.front_mut() {
+        Some((_, pending)) => pending.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn answer(replies: Vec<Reply>, outcome: BatchOutcome, committed: &mpsc::Sender<Message>) {
     match outcome {
         Ok(outcomes) => {
             for appended in outcomes.iter().flatten().filter(|a| a.created) {
