@@ -92,6 +92,14 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     relay?.cleanup();
   });
 
+  test("each app shows its window once its page loads", async () => {
+    // Created hidden (tauri.conf.json) and shown by the app itself: a window left hidden would
+    // still answer WebDriver, so only the page's visibility tells.
+    for (const who of [alice, bob]) {
+      await waitFor(async () => (await who.session.exec(`return document.visibilityState`)) === "visible", `${who.name}'s window shown`, 30_000);
+    }
+  });
+
   test("both register on the relay and connect", async () => {
     await register(alice);
     await register(bob);

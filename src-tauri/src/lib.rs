@@ -94,6 +94,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         .plugin(window_state)
         .manage(state)
         .on_window_event(window::on_event)
+        .on_page_load(window::show_on_first_load)
         .invoke_handler(tauri::generate_handler![
             commands::profile,
             commands::host_locally,

@@ -1,11 +1,14 @@
-//! The main window: shown and focused on demand (tray, notification click), hidden instead of
-//! closed while a tray is shown, its focus reported to the notification rules, and its size and
-//! position remembered per profile (tauri-plugin-window-state, in the profile's folder).
+//! The main window: shown once its page starts loading, shown and focused on demand (tray,
+//! notification click), hidden instead of closed while a tray is shown, its focus reported to
+//! the notification rules, and its size and position remembered per profile
+//! (tauri-plugin-window-state, in the profile's folder).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tauri::plugin::TauriPlugin;
-use tauri::{AppHandle, Manager, Runtime, Window, WindowEvent};
+use tauri::webview::{PageLoadEvent, PageLoadPayload};
+use tauri::{AppHandle, Manager, Runtime, Webview, Window, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::state::AppState;
@@ -35,6 +38,24 @@ pub fn state_plugin<R: Runtime>(profile_dir: &Path) -> TauriPlugin<R> {
         .with_state_flags(remembered())
         .with_filename(state_file(profile_dir).to_string_lossy())
         .build()
+}
+
+/// Shows the main window, created hidden (`tauri.conf.json`), when its page starts loading for
+/// the first time. Why: on X11 a window shown before its web view's first navigation delayed that
+/// navigation by half a second in 3 to 4 starts of 10 (no window manager, or openbox), as GTK
+/// and WebKit settled the newly mapped window; created hidden, 10 starts of 10 were on time.
+/// Only the first load: a later one (the web process restarted) must not undo a hide to the tray.
+pub fn show_on_first_load<R: Runtime>(webview: &Webview<R>, payload: &PageLoadPayload<'_>) {
+    static SHOWN: AtomicBool = AtomicBool::new(false);
+    if webview.label() != MAIN
+        || payload.event() != PageLoadEvent::Started
+        || SHOWN.swap(true, Ordering::SeqCst)
+    {
+        return;
+    }
+    if let Err(error) = webview.window().show() {
+        tracing::warn!(%error, "could not show the window");
+    }
 }
 
 /// Shows, restores and focuses the main window.
