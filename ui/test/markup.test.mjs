@@ -77,6 +77,23 @@ test("every named import resolves to an export of the imported module", async ()
   }
 });
 
+test("the page preloads exactly the modules main.js imports, directly or not", () => {
+  const seen = new Set();
+  const visit = (file) => {
+    for (const [, spec] of sources[file].matchAll(/^import\b[^"]*"([^"]+)"/gm)) {
+      const dep = resolve(dirname(file), spec);
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit(join(ui, "js", "main.js"));
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)" \/>/g)].map(([, href]) => join(ui, href));
+  assert.deepEqual(new Set(preloaded), seen);
+  assert.equal(preloaded.length, seen.size, "each module preloaded once");
+});
+
 test("the page loads main.js as a module and the stylesheet from the app", () => {
   assert.match(html, /<script type="module" src="js\/main\.js"><\/script>/);
   assert.match(html, /<link rel="stylesheet" href="css\/app\.css" \/>/);
