@@ -3,6 +3,7 @@
 //! what the desktop shows (room in view, unread total, Do not disturb).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub connection: Arc<StdMutex<ConnectionView>>,
     /// The room in view, unread total, focus and Do not disturb (`shell.rs`).
     pub shell: Arc<Shell>,
+    /// Set once the main window, created hidden, was shown for its first page load (`window.rs`).
+    pub window_shown: AtomicBool,
 }
 
 impl Connected {
@@ -72,6 +75,7 @@ impl AppState {
             relay: Mutex::new(None),
             connection: Arc::new(StdMutex::new(signed_out())),
             shell: Arc::default(),
+            window_shown: AtomicBool::new(false),
         }
     }
 

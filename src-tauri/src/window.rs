@@ -4,7 +4,7 @@
 //! (tauri-plugin-window-state, in the profile's folder).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use tauri::plugin::TauriPlugin;
 use tauri::webview::{PageLoadEvent, PageLoadPayload};
@@ -46,10 +46,12 @@ pub fn state_plugin<R: Runtime>(profile_dir: &Path) -> TauriPlugin<R> {
 /// and WebKit settled the newly mapped window; created hidden, 10 starts of 10 were on time.
 /// Only the first load: a later one (the web process restarted) must not undo a hide to the tray.
 pub fn show_on_first_load<R: Runtime>(webview: &Webview<R>, payload: &PageLoadPayload<'_>) {
-    static SHOWN: AtomicBool = AtomicBool::new(false);
     if webview.label() != MAIN
         || payload.event() != PageLoadEvent::Started
-        || SHOWN.swap(true, Ordering::SeqCst)
+        || webview
+            .state::<AppState>()
+            .window_shown
+            .swap(true, Ordering::SeqCst)
     {
         return;
     }
