@@ -1,6 +1,6 @@
-// The desktop footprint benchmark (numbers, not a test): run with the release binaries under
-// `dbus-run-session`, it measures beside an empty Tauri 2 window built from the same Tauri
-// (`cargo build --release -p natter-desktop --example empty_window`), in one run:
+// The desktop footprint benchmark (numbers, not a test): run with the shipped (`dist` profile)
+// binaries under `dbus-run-session`, it measures beside an empty Tauri 2 window built from the
+// same Tauri (`cargo build --profile dist -p natter-desktop --example empty_window`), in one run:
 // binary size, cold start to interactive, idle memory (PSS of the app and its WebKit processes)
 // with a room of 1,000 messages open, first paint of a room with 10,000 cached messages, and the
 // typing indicator's delay from a keystroke in one window to the line in the other.
@@ -11,7 +11,9 @@ import { Keys, waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
 
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "/root", ".cache/natter/target");
-const EMPTY_BIN = process.env.NATTER_EMPTY_BIN ?? join(TARGET, "release/examples/empty_window");
+// The binaries as shipped (`[profile.dist]`), not the e2e tests' debug build.
+const DESKTOP_BIN = process.env.NATTER_DESKTOP_BIN ?? join(TARGET, "dist/natter-desktop");
+const EMPTY_BIN = process.env.NATTER_EMPTY_BIN ?? join(TARGET, "dist/examples/empty_window");
 const OUT = process.argv[2] ?? resolve(import.meta.dirname, "../docs/bench/desktop.json");
 const RUNS = Number(process.env.NATTER_FOOTPRINT_RUNS ?? 5);
 const BIG = Number(process.env.NATTER_FOOTPRINT_BIG ?? 10_000);
@@ -136,7 +138,7 @@ const openTimed = (s, roomId, lastSeq) =>
 
 const main = async () => {
   const result = { machine: `${process.platform} ${readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1]}, ${readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length} CPUs`, runs: RUNS };
-  result.binary_bytes = { natter: statSync(h.DESKTOP_BIN).size, empty: statSync(EMPTY_BIN).size };
+  result.binary_bytes = { natter: statSync(DESKTOP_BIN).size, empty: statSync(EMPTY_BIN).size };
   const display = await h.startDisplay();
   await h.startNotifications(display); // else D-Bus would activate a daemon with no display
   const relay = await h.relay(["--send-burst", "1000000", "--send-per-second", "1000000", "--typing-per-second", "1000"]);
@@ -159,8 +161,8 @@ const main = async () => {
   }
 
   // Natter: alice and bob, a 1,000-message room and a BIG one, all through the app itself.
-  const alice = await h.app("alice", display);
-  const bob = await h.app("bob", display);
+  const alice = await h.app("alice", display, { bin: DESKTOP_BIN });
+  const bob = await h.app("bob", display, { bin: DESKTOP_BIN });
   await alice.session.setRect({ x: 0, y: 0, width: 790, height: 640 });
   await bob.session.setRect({ x: 800, y: 0, width: 790, height: 640 });
   await register(alice.session, "alice", relay.url);
@@ -172,16 +174,16 @@ const main = async () => {
   const natterStarts = [];
   let session = alice.session;
   for (let i = 0; i < RUNS; i++) {
-    const before = await appPid(h.DESKTOP_BIN, "alice");
+    const before = await appPid(DESKTOP_BIN, "alice");
     await session.end();
     await waitFor(async () => !pids().includes(before), "alice to quit", 30_000);
-    const again = await h.app("alice", display, { home: alice.home });
+    const again = await h.app("alice", display, { bin: DESKTOP_BIN, home: alice.home });
     session = again.session;
     await session.setRect({ x: 0, y: 0, width: 790, height: 640 });
-    const pid = await appPid(h.DESKTOP_BIN, "alice");
+    const pid = await appPid(DESKTOP_BIN, "alice");
     natterStarts.push((await interactiveAt(session)) - startedAt(pid));
   }
-  const alicePid = await appPid(h.DESKTOP_BIN, "alice");
+  const alicePid = await appPid(DESKTOP_BIN, "alice");
   await waitFor(async () => (await session.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`)) === "connected", "alice connected again", 60_000);
 
   // First paint of the BIG room: first open after start, then repeats (general in between).
@@ -211,7 +213,7 @@ const main = async () => {
 
   // Idle memory with the 1,000-message room open, alone as the empty window was (PSS splits
   // shared pages among every process mapping them: bob's WebKit would halve alice's share).
-  const bobPid = await appPid(h.DESKTOP_BIN, "bob");
+  const bobPid = await appPid(DESKTOP_BIN, "bob");
   await bob.session.end();
   await waitFor(async () => !pids().includes(bobPid), "bob to quit", 30_000);
   await sleep(IDLE_MS);
