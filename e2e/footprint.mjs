@@ -18,6 +18,8 @@ const OUT = process.argv[2] ?? resolve(import.meta.dirname, "../docs/bench/deskt
 const RUNS = Number(process.env.NATTER_FOOTPRINT_RUNS ?? 5);
 const BIG = Number(process.env.NATTER_FOOTPRINT_BIG ?? 10_000);
 const IDLE_MS = 10_000;
+/** Where and how large the measured window is (bob's sits beside it). */
+const WINDOW_RECT = { x: 0, y: 0, width: 790, height: 640 };
 const PASSWORD = "correct horse battery";
 
 const median = (xs) => {
@@ -88,6 +90,26 @@ const mappingsByProcess = (pid) =>
 /** PSS per process of the tree, by its command name (main, WebKitWebProcess, …), in bytes. */
 const pssByProcess = (pid) =>
   Object.fromEntries(tree(pid).map((p) => [`${readFileSync(`/proc/${p}/comm`, "utf8").trim()} (${p})`, pssBytes(p)]));
+/**
+ * Processes outside `pid`'s tree that map the big shared libraries: each takes a share of their
+ * pages, so they lower the measured PSS. The harness's Xvfb (Mesa's LLVM) is always one; any
+ * other (a stray X server, another WebKit app) makes the absolute numbers too low.
+ */
+const SHARED_LIBS = ["libLLVM", "libwebkit2gtk", "libjavascriptcoregtk"];
+const sharers = (pid) => {
+  const mine = new Set(tree(pid));
+  return pids()
+    .filter((p) => !mine.has(p))
+    .flatMap((p) => {
+      try {
+        const maps = readFileSync(`/proc/${p}/maps`, "utf8");
+        const libs = SHARED_LIBS.filter((lib) => maps.includes(lib));
+        return libs.length ? [`${readFileSync(`/proc/${p}/comm`, "utf8").trim()} (${p}): ${libs.join(", ")}`] : [];
+      } catch {
+        return []; // gone meanwhile, or not ours to read
+      }
+    });
+};
 
 // ---- the page ----
 
@@ -152,8 +174,11 @@ const main = async () => {
     const pid = await appPid(EMPTY_BIN, null);
     emptyStarts.push((await loadedAt(empty.session)) - startedAt(pid));
     if (i === 0) {
+      // The size Natter's window is measured at: the window's pixels are part of the memory.
+      await empty.session.setRect(WINDOW_RECT);
       await sleep(IDLE_MS);
       emptyPss.push(treePss(pid));
+      result.empty_pss_sharers = sharers(pid);
       result.empty_pss_by_process = pssByProcess(pid);
       result.empty_pss_kib_by_mapping = mappingsByProcess(pid);
     }
@@ -163,7 +188,7 @@ const main = async () => {
   // Natter: alice and bob, a 1,000-message room and a BIG one, all through the app itself.
   const alice = await h.app("alice", display, { bin: DESKTOP_BIN });
   const bob = await h.app("bob", display, { bin: DESKTOP_BIN });
-  await alice.session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+  await alice.session.setRect(WINDOW_RECT);
   await bob.session.setRect({ x: 800, y: 0, width: 790, height: 640 });
   await register(alice.session, "alice", relay.url);
   await register(bob.session, "bob", relay.url);
@@ -179,7 +204,7 @@ const main = async () => {
     await waitFor(async () => !pids().includes(before), "alice to quit", 30_000);
     const again = await h.app("alice", display, { bin: DESKTOP_BIN, home: alice.home });
     session = again.session;
-    await session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+    await session.setRect(WINDOW_RECT);
     const pid = await appPid(DESKTOP_BIN, "alice");
     natterStarts.push((await interactiveAt(session)) - startedAt(pid));
   }
@@ -218,6 +243,7 @@ const main = async () => {
   await waitFor(async () => !pids().includes(bobPid), "bob to quit", 30_000);
   await sleep(IDLE_MS);
   const natterPss = treePss(alicePid);
+  result.natter_pss_sharers = sharers(alicePid);
   result.natter_pss_by_process = pssByProcess(alicePid);
   result.natter_pss_kib_by_mapping = mappingsByProcess(alicePid);
 
@@ -234,6 +260,9 @@ const main = async () => {
 | idle PSS, all processes (${result.idle_pss_bytes.processes} for Natter) | ${mib(natterPss)} MiB | ${mib(emptyPss[0])} MiB | ${result.idle_pss_bytes.ratio.toFixed(2)} |
 | open a room of ${BIG} cached messages, click → painted | first ${Math.round(paints[0])} ms, median ${Math.round(median(paints))} ms | | |
 | typing indicator, keystroke → other window, median of ${typing.length} | ${Math.round(median(typing))} ms (max ${Math.round(Math.max(...typing))}) | | |`);
+  for (const [who, list] of [["Natter", result.natter_pss_sharers], ["the empty window", result.empty_pss_sharers]]) {
+    console.log(`PSS of ${who} was shared with: ${list.join("; ") || "nothing else"} (the harness's Xvfb is expected)`);
+  }
   await session.end();
   await h.stopAll();
   relay.cleanup();
