@@ -17,7 +17,9 @@ const EMPTY_BIN = process.env.NATTER_EMPTY_BIN ?? join(TARGET, "dist/examples/em
 const OUT = process.argv[2] ?? resolve(import.meta.dirname, "../docs/bench/desktop.json");
 const RUNS = Number(process.env.NATTER_FOOTPRINT_RUNS ?? 5);
 const BIG = Number(process.env.NATTER_FOOTPRINT_BIG ?? 10_000);
-const IDLE_MS = 10_000;
+/** The room open while idle memory is measured. */
+const ROOM = Number(process.env.NATTER_FOOTPRINT_ROOM ?? 1_000);
+const IDLE_MS = Number(process.env.NATTER_FOOTPRINT_IDLE_MS ?? 10_000);
 /** Where and how large the measured window is (bob's sits beside it). */
 const WINDOW_RECT = { x: 0, y: 0, width: 790, height: 640 };
 const PASSWORD = "correct horse battery";
@@ -192,7 +194,7 @@ const main = async () => {
   await bob.session.setRect({ x: 800, y: 0, width: 790, height: 640 });
   await register(alice.session, "alice", relay.url);
   await register(bob.session, "bob", relay.url);
-  const thousand = await fillRoom(alice.session, "thousand", ["bob"], 1000);
+  const thousand = await fillRoom(alice.session, "thousand", ["bob"], ROOM);
   const big = await fillRoom(alice.session, "big", [], BIG);
 
   // Cold start to interactive: quit alice and start her again (a returning user: resume).

@@ -74,13 +74,17 @@ fn ui_unit(ws: &Workspace) -> Result<(), Failure> {
 /// Two real app windows and a relay under Xvfb, driven through tauri-driver (e2e/README.md).
 fn e2e(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("build --locked -p natter-desktop -p natter-relay")?;
+    // The footprint benchmark's floor, for its smoke run (e2e/footprint.test.mjs).
+    ws.cargo_step("build --locked -p natter-desktop --example empty_window")?;
     let desktop = debug_bin(ws, "natter-desktop");
     let relay = debug_bin(ws, "natter-relay");
+    let empty = debug_bin(ws, "examples/empty_window");
     let mut node = Command::new("dbus-run-session");
     node.args(["--", "node", "--test", "--test-concurrency=1", "e2e/"])
         .current_dir(&ws.root)
         .env("NATTER_DESKTOP_BIN", &desktop)
         .env("NATTER_RELAY_BIN", &relay)
+        .env("NATTER_EMPTY_BIN", &empty)
         // The tests start their own display; never draw on the developer's.
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
@@ -119,7 +123,8 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
     let mut node = Command::new("node");
     node.arg("--test")
         .current_dir(&dir)
-        .env("NATTER_RELAY_BIN", &relay);
+        .env("NATTER_RELAY_BIN", &relay)
+        .env("NATTER_EMPTY_BIN", &empty);
     run_step(
         &format!(
             "node --test ({INTEROP_DIR}, NATTER_RELAY_BIN={})",
