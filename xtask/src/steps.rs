@@ -123,8 +123,7 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
     let mut node = Command::new("node");
     node.arg("--test")
         .current_dir(&dir)
-        .env("NATTER_RELAY_BIN", &relay)
-        .env("NATTER_EMPTY_BIN", &empty);
+        .env("NATTER_RELAY_BIN", &relay);
     run_step(
         &format!(
             "node --test ({INTEROP_DIR}, NATTER_RELAY_BIN={})",
