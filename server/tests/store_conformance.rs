@@ -357,3 +357,106 @@ async fn sqlite_keeps_everything_across_reopen() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].sender, alice.username);
 }
+
+/// A database written before migration 0003 (messages keyed by text ids) keeps every message,
+/// its seq and its dedup key, and takes new messages and users after it.
+#[tokio::test]
+async fn sqlite_migrates_messages_to_integer_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("natter.db");
+    // The schema as 0001 and 0002 left it, written through sqlx's own migrator so that the
+    // full one later sees them applied.
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).expect("mkdir");
+    for file in ["0001_init.sql", "0002_one_statement_append.sql"] {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(file);
+        std::fs::copy(from, old.join(file)).expect("copy migration");
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("connect");
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("old migrations")
+        .run(&pool)
+        .await
+        .expect("migrate to 0002");
+    for statement in [
+        "INSERT INTO users VALUES ('u-alice', 'alice', 'alice', 'h', 't', NULL)",
+        "INSERT INTO users VALUES ('u-bob', 'bob', 'bob', 'h', 't', NULL)",
+        "INSERT INTO rooms (id, name, kind, created_at) VALUES ('r-1', 'one', 'group', 't')",
+        "INSERT INTO members VALUES ('general', 'u-alice', 0, 't'), ('general', 'u-bob', 0, 't'), \
+         ('r-1', 'u-alice', 0, 't'), ('r-1', 'u-bob', 0, 't')",
+        "INSERT INTO messages VALUES ('m1', 'general', 1, 'u-alice', 'alice', 'c1', 'one', 't1'), \
+         ('m2', 'r-1', 1, 'u-bob', 'bob', 'c1', 'two', 't2'), \
+         ('m3', 'r-1', 2, 'u-alice', 'alice', 'c2', 'three', 't3')",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect(statement);
+    }
+    pool.close().await;
+
+    let store = natter_relay::store::SqliteStore::open(&path)
+        .await
+        .expect("open runs 0003");
+    assert!(store.integrity_ok().await.expect("integrity"));
+    let in_r1 = store.history("r-1", None, 10).await.expect("history");
+    let seen: Vec<_> = in_r1
+        .iter()
+        .map(|m| {
+            let fields = [&m.id, &m.room_id, &m.sender, &m.client_id, &m.body];
+            (m.seq, fields.map(String::as_str))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, ["m2", "r-1", "bob", "c1", "two"]),
+            (2, ["m3", "r-1", "alice", "c2", "three"])
+        ]
+    );
+    let after = store
+        .messages_after(GENERAL_ROOM_ID, 0, 10)
+        .await
+        .expect("after");
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].id.as_str(), after[0].sender.as_str()),
+        ("m1", "alice")
+    );
+
+    let alice = User {
+        id: "u-alice".into(),
+        username: "alice".into(),
+    };
+    let carol = user(&store, "carol").await;
+    let outcomes = store
+        .append_messages(vec![
+            new_message("r-1", &alice, "c3"),
+            // alice's c1 went to general before the migration: the original comes back
+            new_message("r-1", &alice, "c1"),
+            new_message(GENERAL_ROOM_ID, &carol, "c1"),
+        ])
+        .await
+        .expect("append");
+    let outcomes: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.map(|a| (a.message.room_id, a.message.seq, a.created)))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Ok(("r-1".to_owned(), 3, true)),
+            Ok((GENERAL_ROOM_ID.to_owned(), 1, false)),
+            Ok((GENERAL_ROOM_ID.to_owned(), 2, true)),
+        ]
+    );
+}

@@ -17,7 +17,7 @@ use natter_protocol::Message;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::sqlite::{MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
+use super::sqlite::{MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
 use super::{AppendOutcome, AppendRefusal, Appended, NewMessage, StoreError};
 
 /// Messages past which the thread stops merging queued batches into one transaction.
@@ -132,11 +132,11 @@ fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutco
     let id = super::sqlite::new_id();
     let seq: Option<i64> = conn
         .prepare_cached(
-            "INSERT INTO messages (id, room_id, seq, sender_id, sender, client_id, body, sent_at) \
-             SELECT ?1, r.id, r.last_seq + 1, ?3, ?4, ?5, ?6, ?7 FROM rooms r \
-             WHERE r.id = ?2 AND EXISTS \
+            "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at) \
+             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7 FROM rooms r, users u \
+             WHERE r.id = ?2 AND u.id = ?3 AND EXISTS \
                (SELECT 1 FROM members m WHERE m.room_id = ?2 AND m.user_id = ?3) \
-             ON CONFLICT (sender_id, client_id) DO NOTHING \
+             ON CONFLICT (sender_num, client_id) DO NOTHING \
              RETURNING seq",
         )?
         .query_row(
@@ -170,7 +170,8 @@ fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutco
     // A repeated client_id: the original message, whichever room it went to.
     let existing = conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_id = ?2"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
+             WHERE m.sender_num = (SELECT num FROM users WHERE id = ?1) AND m.client_id = ?2"
         ))?
         .query_row(rusqlite::params![m.sender.id, m.client_id], |row| {
             Ok(Message {

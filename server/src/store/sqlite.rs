@@ -32,9 +32,13 @@ const READERS: u32 = 4;
 /// went from 16k/s to 19k/s. The cost is a WAL file of up to about 40 MiB.
 pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
-/// A message row's columns, in the order both row readers (sqlx here, rusqlite in the appender)
-/// expect.
-pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
+/// A message row's columns, named and in the order both row readers (sqlx here, rusqlite in the
+/// appender) expect; select them `FROM` [`MESSAGES_WITH_ROOM`].
+pub(super) const MESSAGE_COLUMNS: &str =
+    "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
+     m.client_id AS client_id, m.sent_at AS sent_at";
+/// Messages name their room by its number (migration 0003); readers want its id.
+pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num";
 
 pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
@@ -462,8 +466,8 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
-             ORDER BY seq DESC LIMIT ?"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE r.id = ? AND m.seq < ? \
+             ORDER BY m.seq DESC LIMIT ?"
         ))
         .bind(room_id)
         .bind(before.unwrap_or(Seq::MAX))
@@ -485,8 +489,8 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq > ? \
-             ORDER BY seq ASC LIMIT ?"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE r.id = ? AND m.seq > ? \
+             ORDER BY m.seq ASC LIMIT ?"
         ))
         .bind(room_id)
         .bind(after)
