@@ -79,6 +79,9 @@ struct CompareArgs {
     /// Durable sends: measured window, seconds (after a 2 s warm-up).
     #[arg(long, default_value_t = 10.0)]
     durable_seconds: f64,
+    /// Durable sends: runs per system, the systems taking turns; the median run is reported.
+    #[arg(long, default_value_t = 3)]
+    durable_runs: usize,
     /// Fan-out: rooms.
     #[arg(long, default_value_t = 10)]
     rooms: usize,
@@ -351,6 +354,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
             warmup: Duration::from_secs(2),
             shared_room: false,
         },
+        durable_runs: args.durable_runs,
         fanout: FanoutOptions {
             rooms: args.rooms,
             members: args.members,
