@@ -1,7 +1,7 @@
 // Pure formatting: times, the typing line, unread badges, the connection banner, errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PREVIEW_CHARS, badgeText, connectionText, errorText, formatTime, previewText, typingText, unreadCount } from "../js/format.js";
+import { PREVIEW_CHARS, badgeText, connectionText, errorText, formatTime, previewText, typingText, unreadCount } from "../app/js/format.js";
 
 test("typingText: nobody, one, two, three or more", () => {
   assert.equal(typingText([]), "");

@@ -1,8 +1,8 @@
 // Pure layout and paging arithmetic: day separators, sender groups, the bounded window.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GROUP_GAP_MS, dayLabel, layout } from "../js/layout.js";
-import { PAGE, WINDOW, atNewest, newerPageBefore, scrollPosition, trim } from "../js/paging.js";
+import { GROUP_GAP_MS, dayLabel, layout } from "../app/js/layout.js";
+import { PAGE, WINDOW, atNewest, newerPageBefore, scrollPosition, trim } from "../app/js/paging.js";
 
 const at = (y, mo, d, h = 12, mi = 0) => new Date(y, mo - 1, d, h, mi).toISOString();
 const item = (key, sender, iso) => ({ key, sender, at: iso });

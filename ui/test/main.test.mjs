@@ -144,7 +144,7 @@ const documentFrom = (html) => {
 
 // ---- the tests ----
 
-const html = readFileSync(new URL("../index.html", import.meta.url), "utf8");
+const html = readFileSync(new URL("../app/index.html", import.meta.url), "utf8");
 const realSetInterval = globalThis.setInterval;
 globalThis.setInterval = (fn, ms) => realSetInterval(fn, ms).unref();
 
@@ -173,7 +173,7 @@ const boot = async (answers) => {
       },
     },
   };
-  await import(`../js/main.js?run=${++run}`);
+  await import(`../app/js/main.js?run=${++run}`);
   await settle();
   const $ = (sel) => document.querySelector(sel);
   const all = (sel) => document.querySelectorAll(sel);

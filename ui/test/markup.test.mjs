@@ -3,10 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const ui = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// The page as it ships (frontendDist).
+const ui = resolve(dirname(fileURLToPath(import.meta.url)), "../app");
 const html = readFileSync(join(ui, "index.html"), "utf8");
 const jsFiles = [
   ...readdirSync(join(ui, "js")).filter((f) => f.endsWith(".js")).map((f) => join(ui, "js", f)),
@@ -97,4 +98,17 @@ test("the page preloads exactly the modules main.js imports, directly or not", (
 test("the page loads main.js as a module and the stylesheet from the app", () => {
   assert.match(html, /<script type="module" src="js\/main\.js"><\/script>/);
   assert.match(html, /<link rel="stylesheet" href="css\/app\.css" \/>/);
+});
+
+// Tauri embeds every file of frontendDist in the binary: only the page's own files belong there.
+test("the shipped folder holds the page and nothing else, and is what Tauri embeds", () => {
+  const conf = JSON.parse(readFileSync(join(ui, "..", "..", "src-tauri", "tauri.conf.json"), "utf8"));
+  assert.equal(resolve(ui, "..", "..", "src-tauri", conf.build.frontendDist), ui);
+  const files = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : [relative(ui, join(dir, e.name))],
+    );
+  for (const file of files(ui)) {
+    assert.match(file, /^(index\.html|css\/[\w-]+\.css|js\/([\w-]+\/)?[\w-]+\.js)$/, `${file} would ship`);
+  }
 });

@@ -1,8 +1,8 @@
 // The store's reducers: (room, seq) once and in order, unread counts, our own sends, typing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as store from "../js/store.js";
-import { WINDOW } from "../js/paging.js";
+import * as store from "../app/js/store.js";
+import { WINDOW } from "../app/js/paging.js";
 
 const msg = (room_id, seq, sender = "bob", extra = {}) => ({
   id: `${room_id}-${seq}`,
