@@ -99,6 +99,7 @@ pub async fn serve(
     let broadcaster = tokio::spawn(socket::broadcast_committed(io.clone(), committed));
     let app = http::router(state, io.clone())
         .layer(layer)
+        .layer(axum::middleware::map_request(http::own_request_head))
         // Outermost, so it sees Socket.IO's requests too.
         .layer(axum::middleware::from_fn(http::refuse_oversize));
     let addr = listener.local_addr()?;
