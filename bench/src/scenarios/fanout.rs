@@ -11,7 +11,8 @@
 //! passes when every send was acked `ok`, ≥ 99% of the deliveries arrived within the drain,
 //! and the delivery p99 ≤ `p99_limit`. Server CPU-seconds (utime + stime of its process) are
 //! read around each step. The bench's own CPU is reported too: a step where the bench used its
-//! whole core measured the bench, and is marked so.
+//! whole core measured the bench, and is marked so. A socket the server closed (a slow reader)
+//! connects again, so the ladder goes on after such a step as after any other failure.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,7 +94,8 @@ pub struct Step {
     /// Server CPU-seconds per million deliveries.
     pub cpu_per_million: f64,
     pub bench_bound: bool,
-    /// Senders the server had closed by the end of this step: the ladder stops there.
+    /// Senders the server had closed by the end of this step (the step fails; they connect
+    /// again before the next one).
     pub senders_closed: u64,
     pub pass: bool,
     pub verdict: String,
@@ -189,10 +191,16 @@ pub async fn run(
         }
     }
     let addr = target.addr().to_owned();
-    let receivers: Vec<(usize, Client)> = futures_util::stream::iter(plan)
+    let receivers: Vec<(usize, Rejoin, Client)> = futures_util::stream::iter(plan)
         .map(|(r, token)| {
-            let addr = addr.clone();
-            async move { Ok::<_, Error>((r, Client::connect(&addr, &token).await?)) }
+            let rejoin = Rejoin {
+                addr: addr.clone(),
+                token,
+            };
+            async move {
+                let client = Client::connect(&rejoin.addr, &rejoin.token).await?;
+                Ok::<_, Error>((r, rejoin, client))
+            }
         })
         .buffered(CONNECT_CONCURRENCY)
         .try_collect()
@@ -208,10 +216,11 @@ pub async fn run(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut readers = Vec::new();
-    for (r, client) in receivers {
+    for (r, rejoin, client) in receivers {
         let room = room_ids[r].clone();
         readers.push(tokio::spawn(receive(
             client,
+            rejoin,
             room,
             Arc::clone(&shared),
             stop_rx.clone(),
@@ -224,8 +233,12 @@ pub async fn run(
         let room = room_ids[r].clone();
         let shared = Arc::clone(&shared);
         let (orders, tallies, stop) = (order_rx.clone(), tally_tx.clone(), stop_rx.clone());
+        let rejoin = Rejoin {
+            addr: addr.clone(),
+            token: users[r * users_per_room].token.clone(),
+        };
         sender_tasks.push(tokio::spawn(send(
-            client, room, shared, orders, tallies, stop,
+            client, rejoin, room, shared, orders, tallies, stop,
         )));
     }
 
@@ -248,11 +261,7 @@ pub async fn run(
         )
         .await?;
         let passed = step.pass;
-        let senders_gone = step.senders_closed > 0;
         steps.push(step);
-        if senders_gone {
-            break;
-        }
         if passed {
             pass_rate = Some(rate);
         } else {
@@ -435,19 +444,48 @@ fn deliver(incoming: &Incoming, room: &str, shared: &Shared, last_seq: &mut i64)
         .record(incoming.at.saturating_duration_since(sent));
 }
 
-/// A receiving socket: records deliveries until told to stop.
+/// How often one receiving socket connects again at most, in a whole ladder.
+const MAX_REJOINS: u32 = 5;
+
+/// How a socket the server closed connects again (its user's rooms are joined at connect).
+#[derive(Clone)]
+struct Rejoin {
+    addr: String,
+    token: String,
+}
+
+impl Rejoin {
+    async fn connect(&self) -> Result<Client, Error> {
+        Ok(Client::connect(&self.addr, &self.token).await?)
+    }
+}
+
+/// A receiving socket: records deliveries until told to stop. Closed by the server (it read too
+/// slowly), it connects again at once; the deliveries it missed meanwhile count as missing.
 async fn receive(
     mut client: Client,
+    rejoin: Rejoin,
     room: String,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_seq = 0;
+    let mut rejoins = 0;
     loop {
         tokio::select! {
             incoming = client.recv() => match incoming {
                 Ok(incoming) => deliver(&incoming, &room, &shared, &mut last_seq),
-                Err(_) => return,
+                Err(_) if rejoins == MAX_REJOINS => return,
+                Err(_) => {
+                    rejoins += 1;
+                    match rejoin.connect().await {
+                        Ok(again) => client = again,
+                        Err(e) => {
+                            eprintln!("natter-bench: a fan-out receiver could not connect again: {e}");
+                            return;
+                        }
+                    }
+                }
             },
             _ = stop.changed() => break,
         }
@@ -456,10 +494,12 @@ async fn receive(
 }
 
 /// A room's sender: on each order, sends at the given rate until its end, reading acks (and
-/// its own deliveries) meanwhile, waits for the outstanding acks, and reports its tally. Once
-/// the server has closed its connection it answers every order at once with `closed: 1`.
+/// its own deliveries) meanwhile, waits for the outstanding acks, and reports its tally. A step
+/// in which the server closed its connection reports `closed: 1`; at the next order it connects
+/// again (and reports `closed: 1` at once if it cannot).
 async fn send(
     mut client: Client,
+    rejoin: Rejoin,
     room: String,
     shared: Arc<Shared>,
     mut orders: watch::Receiver<Order>,
@@ -488,6 +528,15 @@ async fn send(
             continue;
         };
         let mut tally = SenderTally::default();
+        if lost.is_some() {
+            match rejoin.connect().await {
+                Ok(again) => {
+                    client = again;
+                    lost = None;
+                }
+                Err(e) => eprintln!("natter-bench: a fan-out sender could not connect again: {e}"),
+            }
+        }
         if lost.is_none() {
             let order = Order1 { step, rate, until };
             let sent = one_order(
