@@ -67,16 +67,14 @@ async fn dispatch(
         CreateRoom::NAME => {
             serve::<CreateRoom, _, _>(event, |cx, req| async move {
                 let change = chat::create_room(&cx.state, &cx.session.user, req).await?;
-                notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
-                Ok(RoomAck { room: change.room })
+                Ok(announce(&cx, change).await)
             })
             .await;
         }
         InviteToRoom::NAME => {
             serve::<InviteToRoom, _, _>(event, |cx, req| async move {
                 let change = chat::invite(&cx.state, &cx.session.user, req).await?;
-                notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
-                Ok(RoomAck { room: change.room })
+                Ok(announce(&cx, change).await)
             })
             .await;
         }
@@ -92,8 +90,7 @@ async fn dispatch(
         OpenDm::NAME => {
             serve::<OpenDm, _, _>(event, |cx, req| async move {
                 let change = chat::open_dm(&cx.state, &cx.session.user, req).await?;
-                notify::room_changed(&cx, &change.room.id, &change.joined, &change.notify).await;
-                Ok(RoomAck { room: change.room })
+                Ok(announce(&cx, change).await)
             })
             .await;
         }
@@ -189,6 +186,12 @@ where
     }
     // Without an ack id the client asked for no answer; nothing to do then.
     let _ = ack.send(&AckResult::from(result));
+}
+
+/// Tells those a room change concerns, and gives the requester its answer: the room.
+async fn announce(cx: &Ctx, change: chat::RoomChange) -> RoomAck {
+    notify::room_changed(cx, &change.room.id, &change.joined, &change.notify).await;
+    RoomAck { room: change.room }
 }
 
 async fn emit<E: Event>(cx: &Ctx, room: String, except: Option<String>, event: &E) {
