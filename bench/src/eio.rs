@@ -217,7 +217,13 @@ impl Client {
             if text.starts_with("42") {
                 continue;
             }
-            if !text.starts_with('2') && !text.starts_with('6') {
+            // engineioxide pings as soon as the session opens, often before the CONNECT ack; a
+            // ping left unanswered closes the socket 20 s later (ping timeout).
+            if text.starts_with('2') {
+                client.send_text("3".to_owned()).await?;
+                continue;
+            }
+            if !text.starts_with('6') {
                 return Err(Error::Unexpected(text.to_string()));
             }
         }
@@ -378,5 +384,50 @@ mod tests {
     #[test]
     fn refuses_binary_packets() {
         assert!(parse(r#"451-["message",{"_placeholder":true,"num":0}]"#).is_err());
+    }
+
+    /// A scripted Engine.IO server: pings right after the open packet, as engineioxide does,
+    /// before it acks the CONNECT; the client must answer that ping too.
+    #[tokio::test]
+    async fn a_ping_before_the_connect_ack_is_answered() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address").to_string();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+            ws.send(Message::text(r#"0{"sid":"s1"}"#))
+                .await
+                .expect("open");
+            ws.send(Message::text("2")).await.expect("ping");
+            let mut texts = Vec::new();
+            while texts.len() < 2 {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        if text.starts_with("40") {
+                            ws.send(Message::text(r#"40{"sid":"n1"}"#))
+                                .await
+                                .expect("ack");
+                        }
+                        texts.push(text.to_string());
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("the client went away: {other:?}"),
+                }
+            }
+            texts
+        });
+        let client = tokio::time::timeout(Duration::from_secs(5), Client::connect(&addr, "t"))
+            .await
+            .expect("connect in time")
+            .expect("connected");
+        let texts = tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("server in time")
+            .expect("server");
+        assert!(texts[0].starts_with("40{"), "{texts:?}");
+        assert_eq!(texts[1], "3", "the ping got its pong");
+        client.close().await;
     }
 }
