@@ -11,8 +11,8 @@
 //! passes when every send was acked `ok`, ≥ 99% of the deliveries arrived within the drain,
 //! and the delivery p99 ≤ `p99_limit`. Server CPU-seconds (utime + stime of its process) are
 //! read around each step. The bench's own CPU is reported too: a step where the bench used its
-//! whole core measured the bench, and is marked so. A socket the server closed (a slow reader)
-//! connects again, so the ladder goes on after such a step as after any other failure.
+//! whole core measured the bench, and is marked so. A socket the server closed connects
+//! again, so the ladder goes on after such a step as after any other failure.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -145,8 +145,8 @@ struct SenderTally {
     sends: u64,
     acked_ok: u64,
     errors: u64,
-    /// Senders whose connection the server closed (e.g. socketioxide drops a socket whose
-    /// outgoing buffer is full at ping time: the bench read too slowly).
+    /// Senders whose connection the server closed (e.g. engineioxide closes a socket whose
+    /// outgoing queue is full when a ping is due, or whose ping went unanswered).
     closed: u64,
 }
 
@@ -366,10 +366,7 @@ async fn run_step(
     let bench_bound = bench_cpu >= 0.9 * wall;
     let p99_ok = latency.p99_us <= opts.p99_limit.as_secs_f64() * 1e6;
     let verdict = if tally.closed > 0 {
-        format!(
-            "the server closed {} sender(s) (they read too slowly)",
-            tally.closed
-        )
+        format!("the server closed {} sender(s)", tally.closed)
     } else if senders_late {
         "the bench fell behind (senders reported late)".to_owned()
     } else if tally.errors > 0 {
@@ -460,8 +457,8 @@ impl Rejoin {
     }
 }
 
-/// A receiving socket: records deliveries until told to stop. Closed by the server (it read too
-/// slowly), it connects again at once; the deliveries it missed meanwhile count as missing.
+/// A receiving socket: records deliveries until told to stop. Closed by the server, it connects
+/// again at once; the deliveries it missed meanwhile count as missing.
 async fn receive(
     mut client: Client,
     rejoin: Rejoin,
