@@ -198,7 +198,7 @@ pub async fn run(
                 token,
             };
             async move {
-                let client = Client::connect(&rejoin.addr, &rejoin.token).await?;
+                let client = rejoin.connect().await?;
                 Ok::<_, Error>((r, rejoin, client))
             }
         })
