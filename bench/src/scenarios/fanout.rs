@@ -2,7 +2,8 @@
 //! user, users spread over the rooms so each socket is in exactly one of them besides
 //! `general`). One socket per room is also its sender: it sends `message:send` open-loop at a
 //! fixed rate (not waiting for acks), and every socket of the room, the sender's included, gets
-//! each message: one send = M deliveries.
+//! each message: one send = M deliveries. The senders' clocks are spread evenly over one send
+//! interval, so the rooms' sends do not all leave at the same instant.
 //!
 //! The offered load climbs in steps (deliveries/s, doubling from `start_rate`, then two
 //! bisection steps between the last pass and the first failure). Each step sends for
@@ -237,6 +238,10 @@ pub async fn run(
             addr: addr.clone(),
             token: users[r * users_per_room].token.clone(),
         };
+        // Spread the senders' clocks evenly over one send interval: started together, they
+        // would send at the same instant and every step would be bursts of `rooms` sends.
+        let phase = r as f64 / opts.rooms as f64;
+        let room = SenderRoom { id: room, phase };
         sender_tasks.push(tokio::spawn(send(
             client, rejoin, room, shared, orders, tallies, stop,
         )));
@@ -490,6 +495,12 @@ async fn receive(
     client.close().await;
 }
 
+/// The room a sender sends to, and where in its send interval its clock starts, in [0, 1).
+struct SenderRoom {
+    id: String,
+    phase: f64,
+}
+
 /// A room's sender: on each order, sends at the given rate until its end, reading acks (and
 /// its own deliveries) meanwhile, waits for the outstanding acks, and reports its tally. A step
 /// in which the server closed its connection reports `closed: 1`; at the next order it connects
@@ -497,7 +508,7 @@ async fn receive(
 async fn send(
     mut client: Client,
     rejoin: Rejoin,
-    room: String,
+    room: SenderRoom,
     shared: Arc<Shared>,
     mut orders: watch::Receiver<Order>,
     tallies: tokio::sync::mpsc::UnboundedSender<SenderTally>,
@@ -515,7 +526,7 @@ async fn send(
             _ = stop.changed() => break,
             incoming = client.recv(), if lost.is_none() => {
                 match incoming {
-                    Ok(incoming) => deliver(&incoming, &room, &shared, &mut last_seq),
+                    Ok(incoming) => deliver(&incoming, &room.id, &shared, &mut last_seq),
                     Err(e) => lost = Some(said_lost(e.into())),
                 }
                 continue;
@@ -535,10 +546,15 @@ async fn send(
             }
         }
         if lost.is_none() {
-            let order = Order1 { step, rate, until };
+            let order = Order1 {
+                step,
+                rate,
+                phase: room.phase,
+                until,
+            };
             let sent = one_order(
                 &mut client,
-                &room,
+                &room.id,
                 &shared,
                 order,
                 &mut n,
@@ -568,11 +584,19 @@ fn said_lost(e: Error) -> Error {
     e
 }
 
+/// Sends due `elapsed` into a step at `rate`/s, for a sender whose clock runs `phase` of a send
+/// interval ahead: senders with phases 0, 1/R, 2/R… send at evenly spread instants.
+fn sends_due(rate: f64, phase: f64, elapsed: Duration) -> u64 {
+    (rate * elapsed.as_secs_f64() + phase) as u64
+}
+
 /// One step's orders for one sender.
 #[derive(Clone, Copy)]
 struct Order1 {
     step: usize,
     rate: f64,
+    /// Where in its send interval this sender's clock starts, in [0, 1).
+    phase: f64,
     until: Instant,
 }
 
@@ -586,9 +610,18 @@ async fn one_order(
     last_seq: &mut i64,
     tally: &mut SenderTally,
 ) -> Result<(), Error> {
-    let Order1 { step, rate, until } = order;
+    let Order1 {
+        step,
+        rate,
+        phase,
+        until,
+    } = order;
     let start = Instant::now();
-    let mut tick = tokio::time::interval(SEND_TICK);
+    // Ticks `phase` of a tick late, so the senders' ticks fall at different instants too.
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + SEND_TICK.mul_f64(phase),
+        SEND_TICK,
+    );
     let mut pending = std::collections::HashSet::new();
     let ack_deadline = until + DRAIN_TIMEOUT;
     loop {
@@ -613,7 +646,7 @@ async fn one_order(
             }
             _ = tick.tick() => {
                 let now = Instant::now().min(until);
-                let due = (rate * (now - start).as_secs_f64()) as u64;
+                let due = sends_due(rate, phase, now - start);
                 while tally.sends < due {
                     let nanos = u64::try_from(Instant::now().duration_since(shared.base).as_nanos()).unwrap_or(u64::MAX);
                     let req = SendMessage {
@@ -626,6 +659,37 @@ async fn one_order(
                     tally.sends += 1;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn senders_with_their_own_phase_send_at_spread_instants() {
+        // Ten senders at 10 sends/s each: the millisecond of each one's first send.
+        let first = |phase: f64| {
+            (0..=200u64)
+                .find(|&ms| sends_due(10.0, phase, Duration::from_millis(ms)) >= 1)
+                .expect("a first send within 200 ms")
+        };
+        let firsts: Vec<u64> = (0..10).map(|r| first(f64::from(r) / 10.0)).collect();
+        assert!(
+            firsts.windows(2).all(|w| w[0] > w[1]),
+            "no two senders share an instant: {firsts:?}"
+        );
+        assert!(
+            firsts[0] - firsts[9] >= 80,
+            "spread over the interval: {firsts:?}"
+        );
+        // The phase moves the sends, not their number.
+        for r in 0..10 {
+            assert_eq!(
+                sends_due(10.0, f64::from(r) / 10.0, Duration::from_secs(2)),
+                20
+            );
         }
     }
 }
