@@ -18,8 +18,8 @@ const P_COST: u32 = 1;
 
 /// Verified against when the user is unknown, so that "no such user" and "wrong password" take
 /// the same time: a hash made with the parameters above from a random password nobody kept.
-/// A constant rather than hashed at start, which cost every start (and every app hosting a
-/// relay) ~19 MiB that the allocator kept, and tens of ms of a core.
+/// A constant rather than hashed at start, which cost every start tens of ms of a core, and the
+/// relay binary ~19 MiB that mimalloc kept (the thread that hashed never ends).
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$2fouac4mohqWHPwNK3boeA$rYqZGSDEjs2KbD47U55zKV4XLQYWRJ+oSGfc6gdbt0E";
 

@@ -3,7 +3,7 @@
 //! `general`). One socket per room is also its sender: it sends `message:send` open-loop at a
 //! fixed rate (not waiting for acks), and every socket of the room, the sender's included, gets
 //! each message: one send = M deliveries. The senders' clocks are spread evenly over one send
-//! interval, so the rooms' sends do not all leave at the same instant.
+//! interval and their ticks over one tick, so the rooms' sends do not leave at the same instant.
 //!
 //! The offered load climbs in steps (deliveries/s, doubling from `start_rate`, then two
 //! bisection steps between the last pass and the first failure). Each step sends for
