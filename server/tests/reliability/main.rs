@@ -28,6 +28,7 @@ mod chat;
 mod control;
 mod corpus;
 mod harness;
+mod probe;
 
 mod r1_kill_loop;
 mod r2_network;
