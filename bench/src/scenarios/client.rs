@@ -21,9 +21,11 @@ use natter_protocol::model::Seq;
 use natter_protocol::requests::SendMessage;
 use serde::Serialize;
 
+use natter_testkit::process::RelayProcess;
+use natter_testkit::sio;
+
 use super::{body, create_room, expect_ok, Error, SeqCheck, REQUEST_TIMEOUT};
-use crate::eio;
-use crate::relay::{run_prefix, ChildRelay, Target};
+use crate::relay::{self, run_prefix, Target};
 
 /// How long a session may take to connect the first time.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,7 +50,7 @@ pub trait RelayHost {
 #[derive(Debug)]
 pub struct ChildRelays {
     bin: PathBuf,
-    running: Option<ChildRelay>,
+    running: Option<RelayProcess>,
 }
 
 impl ChildRelays {
@@ -63,37 +65,34 @@ impl ChildRelays {
 impl RelayHost for ChildRelays {
     async fn start(&mut self, bind: &str, data_dir: &Path) -> Result<Target, Error> {
         self.kill().await;
-        let relay = ChildRelay::start_at(&self.bin, bind, data_dir).await?;
-        let target = relay.target().clone();
+        let bind = bind
+            .parse()
+            .map_err(|_| Error::Setup(format!("not an address and port: {bind}")))?;
+        let relay = relay::start_at(&self.bin, bind, data_dir).await?;
+        let target = Target::from(relay.addr());
         self.running = Some(relay);
         Ok(target)
     }
 
     async fn kill(&mut self) {
         if let Some(relay) = self.running.take() {
-            relay.stop().await;
+            let _ = relay.kill9().await;
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The client scenario's options, and their flags.
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ClientOptions {
-    /// Messages missed while bob is away, caught up after the restart.
+    /// Messages sent while the client is away, caught up after the relay restart.
+    #[arg(long, default_value_t = 1_000)]
     pub messages: usize,
     /// Catch-up runs, each with a fresh relay database and a fresh profile.
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
-    /// The idle window after the last run (zero: no idle measurement).
+    /// The idle window after the last run, in seconds (0: no idle measurement).
+    #[arg(long = "idle-seconds", default_value = "30", value_parser = super::seconds)]
     pub idle: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            messages: 1_000,
-            runs: 5,
-            idle: Duration::from_secs(30),
-        }
-    }
 }
 
 /// One catch-up after a relay restart.
@@ -307,14 +306,9 @@ async fn catch_up(
     let target = relays.start("127.0.0.1:0", data_dir).await?;
     let addr = target.addr().to_owned();
     let url = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let alice = target
-        .register(&http, &format!("{prefix}-c{run}-alice"))
-        .await?;
-    let bob = target
-        .register(&http, &format!("{prefix}-c{run}-bob"))
-        .await?;
-    let mut sender = eio::Client::connect(&addr, &alice.token).await?;
+    let alice = target.register(&format!("{prefix}-c{run}-alice")).await?;
+    let bob = target.register(&format!("{prefix}-c{run}-bob")).await?;
+    let mut sender = sio::Client::connect(&addr, &alice.token).await?;
     let room_id = create_room(
         &mut sender,
         format!("{prefix} client {run}"),

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt};
 use natter_protocol::http::{AuthResponse, Credentials, HttpError};
 use natter_protocol::http::{HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH};
-use futures_util::{StreamExt, TryStreamExt};
 use natter_protocol::ErrorCode;
 use serde_json::Value;
 

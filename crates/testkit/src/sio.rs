@@ -162,18 +162,43 @@ impl Client {
         token: &str,
         source: Option<IpAddr>,
     ) -> Result<Self, Error> {
-        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(addr, token, source))
+        let auth = serde_json::to_string(&ConnectAuth {
+            token: token.to_owned(),
+        })
+        .map_err(json_err("the connect auth"))?;
+        // An event can come before the CONNECT ack: socketioxide makes a socket reachable by
+        // broadcasts just before it queues the ack (`Namespace::connect`), so a `presence` sent
+        // to `general` at that moment overtakes it. Nothing the bench counts is sent that early.
+        let (client, _early) = Self::open(addr, Some(&auth), source, true).await?;
+        Ok(client)
+    }
+
+    /// Opens the WebSocket and connects to namespace `/` with `auth` (JSON; none: a bare
+    /// `40`), within [`CONNECT_TIMEOUT`]; returns the events that came before the CONNECT ack.
+    /// With `zero_linger` the socket closes with a reset: no socket of ours lingers in
+    /// TIME_WAIT (20,000 of them from one system's crowd made binding the next system's sources
+    /// slow, as the kernel scans the ports they hold, and its reconnect storm took 5.2 s, not 2.1).
+    pub(crate) async fn open(
+        addr: &str,
+        auth: Option<&str>,
+        source: Option<IpAddr>,
+        zero_linger: bool,
+    ) -> Result<(Self, Vec<Incoming>), Error> {
+        let open = Self::open_inner(addr, auth.unwrap_or(""), source, zero_linger);
+        tokio::time::timeout(CONNECT_TIMEOUT, open)
             .await
             .map_err(|_| Error::Timeout("the Socket.IO connect"))?
     }
 
-    async fn connect_inner(addr: &str, token: &str, source: Option<IpAddr>) -> Result<Self, Error> {
+    async fn open_inner(
+        addr: &str,
+        auth: &str,
+        source: Option<IpAddr>,
+        zero_linger: bool,
+    ) -> Result<(Self, Vec<Incoming>), Error> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-        // Closed with a reset, so no socket of ours lingers in TIME_WAIT: 20,000 of them from one
-        // system's crowd made binding the next system's sources slow (the kernel scans ports
-        // they hold), and its reconnect storm took 5.2 s instead of 2.1 s.
-        let ws = crate::raw::websocket(addr, source, "EIO=4&transport=websocket", config, true)
-            .await?;
+        let query = "EIO=4&transport=websocket";
+        let ws = crate::raw::websocket(addr, source, query, config, zero_linger).await?;
         let mut client = Self {
             ws,
             sid: String::new(),
@@ -185,25 +210,20 @@ impl Client {
             None => return Err(Error::Unexpected(open.to_string())),
         };
         client.sid = open.sid;
-        let auth = serde_json::to_string(&ConnectAuth {
-            token: token.to_owned(),
-        })
-        .map_err(json_err("the connect auth"))?;
         client.send_text(format!("40{auth}")).await?;
+        let mut early = Vec::new();
         loop {
             let text = client.next_text().await?;
             if text.starts_with("40") {
-                return Ok(client);
+                return Ok((client, early));
             }
             if let Some(json) = text.strip_prefix("44") {
                 let refused: ConnectError =
                     serde_json::from_str(json).map_err(json_err("connect_error"))?;
                 return Err(Error::Refused(refused.message));
             }
-            // An event can come first: socketioxide makes a socket reachable by broadcasts just
-            // before it queues the CONNECT ack (`Namespace::connect`), so a `presence` sent to
-            // `general` at that moment overtakes it. Nothing the bench counts is sent that early.
             if text.starts_with("42") {
+                early.push(parse_message(text, Instant::now())?);
                 continue;
             }
             // engineioxide pings as soon as the session opens, often before the CONNECT ack; a
@@ -273,7 +293,8 @@ impl Client {
         let _ = self.ws.close(None).await;
     }
 
-    async fn send_text(&mut self, text: String) -> Result<(), Error> {
+    /// Sends one Engine.IO text packet as it is.
+    pub(crate) async fn send_text(&mut self, text: String) -> Result<(), Error> {
         Ok(self.ws.send(Message::text(text)).await?)
     }
 
