@@ -280,3 +280,90 @@ fn docs_only(args: &DocsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a saved comparison", json.display()))?;
     docs::render(&comparison, &args.page).context("cannot regenerate the docs")
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_documented_flags_parse() {
+        let compare = [
+            "natter-bench",
+            "compare",
+            "--system",
+            "natter",
+            "--scenario",
+            "durable",
+            "--connections",
+            "7",
+            "--rooms",
+            "2",
+            "--members",
+            "4",
+            "--step-seconds",
+            "1.5",
+            "--start-rate",
+            "100",
+            "--load-rate",
+            "200",
+            "--durable-clients",
+            "3",
+            "--durable-seconds",
+            "4",
+            "--durable-runs",
+            "1",
+            "--messages",
+            "9",
+            "--warmup",
+            "1",
+            "--storm-jitter-ms",
+            "5",
+            "--storm-deadline-seconds",
+            "6",
+            "--fanout-sockets-per-user",
+            "2",
+            "--crowd-sockets-per-user",
+            "7",
+            "--threads",
+            "2",
+        ];
+        let Command::Compare(args) = Cli::try_parse_from(compare).expect("parses").command else {
+            panic!("not compare");
+        };
+        let o = &args.opts;
+        assert_eq!((o.durable.clients, o.durable.seconds.as_secs()), (3, 4));
+        assert_eq!(
+            (o.fanout.sockets_per_user, o.crowd.sockets_per_user),
+            (2, 7)
+        );
+        assert_eq!((o.crowd.jitter.as_millis(), o.bench_threads), (5, 2));
+        let relay = [
+            "natter-bench",
+            "relay",
+            "--clients",
+            "5",
+            "--seconds",
+            "1",
+            "--warmup-seconds",
+            "0.5",
+            "--messages",
+            "10",
+            "--warmup",
+            "2",
+            "--shared-room",
+        ];
+        let Command::Relay(args) = Cli::try_parse_from(relay).expect("parses").command else {
+            panic!("not relay");
+        };
+        assert_eq!((args.throughput.clients, args.latency.warmup), (5, 2));
+        assert_eq!(args.throughput.warmup.as_millis(), 500);
+        assert!(args.throughput.shared_room);
+    }
+}

@@ -50,7 +50,11 @@ pub struct CrowdOptions {
     pub connections: usize,
     /// Density and storm: sockets per user (one token each user; the relay hashes a password
     /// per registration).
-    #[arg(long = "crowd-sockets-per-user", default_value_t = 100)]
+    #[arg(
+        id = "crowd_sockets_per_user",
+        long = "crowd-sockets-per-user",
+        default_value_t = 100
+    )]
     pub sockets_per_user: usize,
     /// Pause before each memory reading, for the server to settle.
     #[arg(skip = Duration::from_secs(2))]

@@ -35,7 +35,7 @@ pub struct ThroughputOptions {
     #[arg(long = "durable-seconds", visible_alias = "seconds", default_value = "10", value_parser = seconds)]
     pub seconds: Duration,
     /// Durable sends: sending before the window opens (not counted), in seconds.
-    #[arg(long = "warmup-seconds", default_value = "2", value_parser = seconds)]
+    #[arg(id = "warmup_seconds", value_name = "SECONDS", long = "warmup-seconds", default_value = "2", value_parser = seconds)]
     pub warmup: Duration,
     /// Durable sends: all clients in one room (every send fans out to every client) instead of
     /// one room per client.

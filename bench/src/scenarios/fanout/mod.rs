@@ -46,7 +46,11 @@ pub struct FanoutOptions {
     #[arg(long, default_value_t = 100)]
     pub members: usize,
     /// Fan-out: sockets per user.
-    #[arg(long = "fanout-sockets-per-user", default_value_t = 10)]
+    #[arg(
+        id = "fanout_sockets_per_user",
+        long = "fanout-sockets-per-user",
+        default_value_t = 10
+    )]
     pub sockets_per_user: usize,
     /// Fan-out: seconds per load step.
     #[arg(long, default_value_t = 3.0)]
