@@ -116,11 +116,30 @@ pub fn memory(pid: u32) -> Result<Memory, Error> {
     })
 }
 
-/// Clock ticks per second of /proc/PID/stat: USER_HZ, 100 on every Linux the bench runs on.
-const TICKS_PER_SECOND: f64 = 100.0;
+/// The clock ticks per second of /proc/PID/stat (USER_HZ): the kernel's `AT_CLKTCK` from this
+/// process's auxiliary vector (64-bit entries), or the usual 100.
+pub fn clock_ticks_per_second() -> u64 {
+    const AT_CLKTCK: u64 = 17;
+    std::fs::read("/proc/self/auxv")
+        .ok()
+        .and_then(|auxv| {
+            auxv.chunks_exact(16).find_map(|entry| {
+                let (key, value) = entry.split_at(8);
+                let key = u64::from_ne_bytes(key.try_into().ok()?);
+                let value = u64::from_ne_bytes(value.try_into().ok()?);
+                (key == AT_CLKTCK && value > 0).then_some(value)
+            })
+        })
+        .unwrap_or(100)
+}
 
 /// User + system CPU seconds used by `pid` (all its threads) so far.
 pub fn cpu_seconds(pid: u32) -> Result<f64, Error> {
+    Ok(cpu_ticks(pid)? as f64 / clock_ticks_per_second() as f64)
+}
+
+/// User + system CPU time used by `pid` (all its threads, live and exited), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64, Error> {
     let (text, path) = read(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces; the fields after its `)` are fixed.
     let after = text
@@ -141,7 +160,26 @@ pub fn cpu_seconds(pid: u32) -> Result<f64, Error> {
                 path: path.clone(),
             })
     };
-    Ok((tick(11, "utime")? + tick(12, "stime")?) as f64 / TICKS_PER_SECOND)
+    Ok(tick(11, "utime")? + tick(12, "stime")?)
+}
+
+/// Per thread of this process: (on-CPU ns, times scheduled in), from
+/// `/proc/self/task/*/schedstat`; empty off Linux.
+pub fn thread_schedstats() -> std::collections::HashMap<u64, (u64, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Default::default();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid: u64 = task.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            let mut fields = stat.split_whitespace();
+            let run_ns: u64 = fields.next()?.parse().ok()?;
+            let slices: u64 = fields.nth(1)?.parse().ok()?;
+            Some((tid, (run_ns, slices)))
+        })
+        .collect()
 }
 
 /// This process's own CPU seconds.
@@ -216,6 +254,7 @@ mod tests {
         let mem = memory(me)?;
         assert!(mem.rss_kib > 0 && mem.pss_kib > 0, "{mem:?}");
         assert!(cpu_seconds(me)? >= 0.0);
+        assert!(clock_ticks_per_second() > 0);
         let _ = sockstat()?;
         let _ = listen_overflows()?;
         Ok(())
