@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::peers::{Programs, Server, System};
 use crate::report::Machine;
@@ -17,7 +17,7 @@ use crate::scenarios::throughput::{self, ThroughputOptions, ThroughputReport};
 use crate::scenarios::Error;
 use crate::stats::Summary;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
     /// Quiet round trip: one send at a time, emit → ack, beside the TCP floor.
@@ -34,28 +34,54 @@ impl Scenario {
     pub const ALL: [Self; 4] = [Self::Quiet, Self::Durable, Self::Fanout, Self::Crowd];
 }
 
-#[derive(Debug, Clone)]
+/// What to compare and how, and the flags of `natter-bench compare` that say so.
+#[derive(Debug, Clone, clap::Args)]
 pub struct CompareOptions {
+    /// Systems to measure (repeat the flag; default: all three).
+    #[arg(long = "system", value_enum)]
     pub systems: Vec<System>,
+    /// Scenarios to run (repeat the flag; default: all).
+    #[arg(long = "scenario", value_enum)]
     pub scenarios: Vec<Scenario>,
+    #[command(flatten)]
     pub quiet: LatencyOptions,
+    #[command(flatten)]
     pub durable: ThroughputOptions,
-    /// Durable sends are run this many times per system (the systems taking turns), and the
-    /// median run is the result: one 10 s window moves by ±5% with the machine's other load.
+    /// Durable sends: runs per system, the systems taking turns; the median run is the result
+    /// (one 10 s window moves by ±5% with the machine's other load).
+    #[arg(long, default_value_t = 3)]
     pub durable_runs: usize,
+    #[command(flatten)]
     pub fanout: FanoutOptions,
+    #[command(flatten)]
     pub crowd: CrowdOptions,
-    /// The fan-out load at which "latency under load" is compared (deliveries/s).
+    /// Fan-out: the load (deliveries/s) at which latency under load is compared; one of the
+    /// steps (start rate × 2^k).
+    #[arg(long, default_value_t = 10_000.0)]
     pub load_rate: f64,
-    /// Worker threads of the bench's runtime (for the record).
+    /// Worker threads of the load generator (it shares the machine with the servers).
+    #[arg(long = "threads", default_value_t = 1)]
     pub bench_threads: usize,
 }
 
+impl CompareOptions {
+    /// No `--system` or `--scenario` means all of them.
+    fn or_all(mut self) -> Self {
+        if self.systems.is_empty() {
+            self.systems = System::ALL.to_vec();
+        }
+        if self.scenarios.is_empty() {
+            self.scenarios = Scenario::ALL.to_vec();
+        }
+        self
+    }
+}
+
 /// One system's results; a scenario that failed leaves its error instead.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SystemResults {
     pub system: System,
-    pub label: &'static str,
+    pub label: String,
     pub quiet: Option<LatencyReport>,
     /// Every durable-sends run, in the order they ran; [`SystemResults::durable`] picks one.
     pub durable_runs: Vec<ThroughputReport>,
@@ -65,7 +91,7 @@ pub struct SystemResults {
     pub errors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     pub machine: Machine,
     /// UTC, RFC 3339.
@@ -100,12 +126,13 @@ impl Comparison {
 /// Runs `opts.scenarios` against `opts.systems`; a scenario that fails for one system is
 /// recorded as an error and the run goes on.
 pub async fn run(programs: &Programs, opts: &CompareOptions) -> Result<Comparison, Error> {
+    let opts = &opts.clone().or_all();
     let mut systems: Vec<SystemResults> = opts
         .systems
         .iter()
         .map(|&system| SystemResults {
             system,
-            label: system.label(),
+            label: system.label().to_owned(),
             quiet: None,
             durable_runs: Vec::new(),
             fanout: None,
@@ -226,7 +253,7 @@ mod tests {
     fn results(runs: &[f64]) -> SystemResults {
         SystemResults {
             system: System::Natter,
-            label: System::Natter.label(),
+            label: System::Natter.label().to_owned(),
             quiet: None,
             durable_runs: runs.iter().map(|&r| run_of(r)).collect(),
             fanout: None,

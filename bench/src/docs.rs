@@ -39,13 +39,29 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Rewrites the generated section of `page` (docs/benchmarks.md) and writes the JSON and the
-/// SVG plots into `bench/` beside it.
+/// Where [`write`] keeps the raw results of `page`: `bench/compare.json` beside it.
+pub fn json_path(page: &Path) -> PathBuf {
+    page.parent()
+        .unwrap_or(Path::new("."))
+        .join(BENCH_DIR)
+        .join(JSON_NAME)
+}
+
+/// Writes the JSON into `bench/` beside `page` (docs/benchmarks.md), then [`render`]s.
 pub fn write(c: &Comparison, page: &Path) -> Result<(), Error> {
-    let dir = page.parent().unwrap_or(Path::new(".")).join(BENCH_DIR);
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let json = dir.join(JSON_NAME);
+    let json = json_path(page);
+    let dir = json.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     std::fs::write(&json, serde_json::to_string_pretty(c)? + "\n").map_err(io(&json))?;
+    render(c, page)
+}
+
+/// Rewrites the generated section of `page` and the SVG plots in `bench/` beside it; the JSON
+/// there is left as it is (`natter-bench docs` renders from it).
+pub fn render(c: &Comparison, page: &Path) -> Result<(), Error> {
+    let json = json_path(page);
+    let dir = json.parent().unwrap_or(Path::new(".")).to_owned();
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let plots = plots::write_all(c, &dir)?;
     let text = std::fs::read_to_string(page).map_err(io(page))?;
     let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {

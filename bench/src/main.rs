@@ -1,18 +1,15 @@
 //! natter-bench: parse flags, start (or reach) the relay, run the scenarios, print the table.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use natter_bench::compare::{self, CompareOptions, Scenario as CompareScenario};
+use natter_bench::compare::{self, CompareOptions};
 use natter_bench::docs;
-use natter_bench::peers::{Programs, System};
-use natter_bench::relay::{ChildRelay, Target};
+use natter_bench::peers::Programs;
+use natter_bench::relay::{self as relays, Target};
 use natter_bench::report::{Machine, Report};
 use natter_bench::scenarios::client::{self, ChildRelays, ClientOptions, ClientReport};
-use natter_bench::scenarios::crowd::CrowdOptions;
-use natter_bench::scenarios::fanout::FanoutOptions;
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
@@ -34,23 +31,19 @@ enum Command {
     Relay(RelayArgs),
     /// Every scenario against the Natter relay, Node socket.io and bare socketioxide, side by
     /// side in one run; optionally regenerates docs/benchmarks.md and its plots.
-    Compare(CompareArgs),
+    Compare(Box<CompareArgs>),
     /// Measure the desktop client core (natter-client): catch-up after a relay restart, and
     /// its CPU use while connected and idle.
     Client(ClientArgs),
+    /// Rewrite docs/benchmarks.md's results section and plots from saved `compare` JSON,
+    /// without a new run.
+    Docs(DocsArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct ClientArgs {
-    /// Messages sent while the client is away, caught up after the relay restart.
-    #[arg(long, default_value_t = 1_000)]
-    messages: usize,
-    /// Catch-up runs, each with a fresh relay database and a fresh profile.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    /// The idle window after the last run, in seconds (0: skip).
-    #[arg(long, default_value_t = 30.0)]
-    idle_seconds: f64,
+    #[command(flatten)]
+    opts: ClientOptions,
     /// The relay binary to start (default: natter-relay next to this binary).
     #[arg(long)]
     relay_bin: Option<PathBuf>,
@@ -64,58 +57,8 @@ struct ClientArgs {
 
 #[derive(Debug, clap::Args)]
 struct CompareArgs {
-    /// Systems to measure (repeat the flag; default: all three).
-    #[arg(long = "system", value_enum)]
-    systems: Vec<System>,
-    /// Scenarios to run (repeat the flag; default: all).
-    #[arg(long = "scenario", value_enum)]
-    scenarios: Vec<CompareScenario>,
-    /// Quiet round trip: measured sends (after a tenth as many warm-up sends).
-    #[arg(long, default_value_t = 2_000)]
-    messages: usize,
-    /// Durable sends: clients, one send in flight each.
-    #[arg(long, default_value_t = 50)]
-    durable_clients: usize,
-    /// Durable sends: measured window, seconds (after a 2 s warm-up).
-    #[arg(long, default_value_t = 10.0)]
-    durable_seconds: f64,
-    /// Durable sends: runs per system, the systems taking turns; the median run is reported.
-    #[arg(long, default_value_t = 3)]
-    durable_runs: usize,
-    /// Fan-out: rooms.
-    #[arg(long, default_value_t = 10)]
-    rooms: usize,
-    /// Fan-out: sockets per room.
-    #[arg(long, default_value_t = 100)]
-    members: usize,
-    /// Fan-out: sockets per user.
-    #[arg(long, default_value_t = 10)]
-    fanout_sockets_per_user: usize,
-    /// Fan-out: seconds per load step.
-    #[arg(long, default_value_t = 3.0)]
-    step_seconds: f64,
-    /// Fan-out: the first step's deliveries/s (then doubling).
-    #[arg(long, default_value_t = 2_500.0)]
-    start_rate: f64,
-    /// Fan-out: doubling steps at most.
-    #[arg(long, default_value_t = 9)]
-    max_steps: usize,
-    /// Fan-out: the load (deliveries/s) at which latency under load is compared; one of the
-    /// steps (start rate × 2^k).
-    #[arg(long, default_value_t = 10_000.0)]
-    load_rate: f64,
-    /// Density and storm: idle connections.
-    #[arg(long, default_value_t = 5_000)]
-    connections: usize,
-    /// Density and storm: sockets per user.
-    #[arg(long, default_value_t = 100)]
-    crowd_sockets_per_user: usize,
-    /// Storm: each client reconnects after a random delay below this, in ms.
-    #[arg(long, default_value_t = 500)]
-    storm_jitter_ms: u64,
-    /// Storm: clients not re-joined this many seconds after the drop are lost.
-    #[arg(long, default_value_t = 30)]
-    storm_deadline_seconds: u64,
+    #[command(flatten)]
+    opts: CompareOptions,
     /// The relay binary (default: natter-relay next to this binary).
     #[arg(long)]
     relay_bin: Option<PathBuf>,
@@ -132,9 +75,16 @@ struct CompareArgs {
     /// plots in the bench/ directory beside it.
     #[arg(long)]
     docs: Option<PathBuf>,
-    /// Worker threads of the load generator (it shares the machine with the servers).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct DocsArgs {
+    /// The page whose results section, plots and JSON are rewritten.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    page: PathBuf,
+    /// The saved results to render (default: bench/compare.json beside the page).
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 /// What `natter-bench client` prints and writes.
@@ -157,24 +107,10 @@ enum Scenario {
 struct RelayArgs {
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
-    /// Throughput: concurrent clients, each with one send in flight.
-    #[arg(long, default_value_t = 50)]
-    clients: usize,
-    /// Throughput: the measured window, in seconds.
-    #[arg(long, default_value_t = 10.0)]
-    seconds: f64,
-    /// Throughput: sending before the window opens, in seconds.
-    #[arg(long, default_value_t = 2.0)]
-    warmup_seconds: f64,
-    /// Throughput: all clients in one room (every send fans out to every client).
-    #[arg(long)]
-    shared_room: bool,
-    /// Latency: measured sends.
-    #[arg(long, default_value_t = 2_000)]
-    messages: usize,
-    /// Latency: sends before measuring.
-    #[arg(long, default_value_t = 200)]
-    warmup: usize,
+    #[command(flatten)]
+    latency: LatencyOptions,
+    #[command(flatten)]
+    throughput: ThroughputOptions,
     /// The relay binary to start (default: natter-relay next to this binary).
     #[arg(long, conflicts_with = "url")]
     relay_bin: Option<PathBuf>,
@@ -194,7 +130,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Relay(args) => runtime(args.threads)?.block_on(relay(args)),
         Command::Client(args) => runtime(args.threads)?.block_on(client(args)),
-        Command::Compare(args) => runtime(args.threads)?.block_on(compare(args)),
+        Command::Compare(args) => runtime(args.opts.bench_threads)?.block_on(compare(*args)),
+        Command::Docs(args) => docs_only(&args),
     }
 }
 
@@ -218,15 +155,7 @@ fn relay_bin(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
 
 async fn client(args: ClientArgs) -> anyhow::Result<()> {
     let bin = relay_bin(args.relay_bin.as_ref())?;
-    let opts = ClientOptions {
-        messages: args.messages,
-        runs: args.runs,
-        idle: if args.idle_seconds == 0.0 {
-            Duration::ZERO
-        } else {
-            seconds(args.idle_seconds, "--idle-seconds")?
-        },
-    };
+    let opts = args.opts;
     let mut relays = ChildRelays::new(&bin);
     let report = client::run(&mut relays, opts).await.context("client")?;
     let run = ClientRun {
@@ -255,16 +184,16 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         Some(url) => (None, Target::new(url), url.clone()),
         None => {
             let bin = relay_bin(args.relay_bin.as_ref())?;
-            let child = ChildRelay::start(&bin)
+            let child = relays::start(&bin)
                 .await
                 .with_context(|| format!("cannot start {}", bin.display()))?;
-            let target = child.target().clone();
+            let target = Target::from(child.addr());
             (Some(child), target, bin.display().to_string())
         }
     };
     let result = measure(&args, &target, relay).await;
     if let Some(child) = child {
-        child.stop().await;
+        let _ = child.kill9().await;
     }
     let report = result?;
     println!("{}", report.markdown());
@@ -295,23 +224,15 @@ async fn measure(args: &RelayArgs, target: &Target, relay: String) -> anyhow::Re
     };
     if matches!(args.scenario, Scenario::Latency | Scenario::All) {
         report.floor = Some(
-            floor::tcp_echo(args.messages, args.warmup)
+            floor::tcp_echo(args.latency.messages, args.latency.warmup)
                 .await
                 .context("TCP echo floor")?,
         );
-        let opts = LatencyOptions {
-            messages: args.messages,
-            warmup: args.warmup,
-        };
+        let opts = args.latency;
         report.latency = Some(latency::run(target, opts).await.context("latency")?);
     }
     if matches!(args.scenario, Scenario::Throughput | Scenario::All) {
-        let opts = ThroughputOptions {
-            clients: args.clients,
-            seconds: seconds(args.seconds, "--seconds")?,
-            warmup: seconds(args.warmup_seconds, "--warmup-seconds")?,
-            shared_room: args.shared_room,
-        };
+        let opts = args.throughput;
         report.throughput = Some(throughput::run(target, opts).await.context("throughput")?);
     }
     Ok(report)
@@ -333,47 +254,7 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.node_dir {
         programs.node_dir = dir;
     }
-    let opts = CompareOptions {
-        systems: if args.systems.is_empty() {
-            System::ALL.to_vec()
-        } else {
-            args.systems
-        },
-        scenarios: if args.scenarios.is_empty() {
-            CompareScenario::ALL.to_vec()
-        } else {
-            args.scenarios
-        },
-        quiet: LatencyOptions {
-            messages: args.messages,
-            warmup: args.messages / 10,
-        },
-        durable: ThroughputOptions {
-            clients: args.durable_clients,
-            seconds: seconds(args.durable_seconds, "--durable-seconds")?,
-            warmup: Duration::from_secs(2),
-            shared_room: false,
-        },
-        durable_runs: args.durable_runs,
-        fanout: FanoutOptions {
-            rooms: args.rooms,
-            members: args.members,
-            sockets_per_user: args.fanout_sockets_per_user,
-            step_seconds: args.step_seconds,
-            start_rate: args.start_rate,
-            max_steps: args.max_steps,
-            ..FanoutOptions::default()
-        },
-        crowd: CrowdOptions {
-            connections: args.connections,
-            sockets_per_user: args.crowd_sockets_per_user,
-            jitter: Duration::from_millis(args.storm_jitter_ms),
-            deadline: Duration::from_secs(args.storm_deadline_seconds),
-            ..CrowdOptions::default()
-        },
-        load_rate: args.load_rate,
-        bench_threads: args.threads,
-    };
+    let opts = args.opts;
     let comparison = compare::run(&programs, &opts).await.context("compare")?;
     println!("{}", docs::tables(&comparison));
     if let Some(path) = &args.json {
@@ -387,6 +268,102 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seconds(s: f64, flag: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(s).with_context(|| format!("{flag} must be a positive number"))
+/// `natter-bench docs`: the saved comparison rendered again into the page and its plots.
+fn docs_only(args: &DocsArgs) -> anyhow::Result<()> {
+    let json = match &args.json {
+        Some(json) => json.clone(),
+        None => docs::json_path(&args.page),
+    };
+    let text = std::fs::read_to_string(&json)
+        .with_context(|| format!("cannot read {}", json.display()))?;
+    let comparison: compare::Comparison = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a saved comparison", json.display()))?;
+    docs::render(&comparison, &args.page).context("cannot regenerate the docs")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_documented_flags_parse() {
+        let compare = [
+            "natter-bench",
+            "compare",
+            "--system",
+            "natter",
+            "--scenario",
+            "durable",
+            "--connections",
+            "7",
+            "--rooms",
+            "2",
+            "--members",
+            "4",
+            "--step-seconds",
+            "1.5",
+            "--start-rate",
+            "100",
+            "--load-rate",
+            "200",
+            "--durable-clients",
+            "3",
+            "--durable-seconds",
+            "4",
+            "--durable-runs",
+            "1",
+            "--messages",
+            "9",
+            "--warmup",
+            "1",
+            "--storm-jitter-ms",
+            "5",
+            "--storm-deadline-seconds",
+            "6",
+            "--fanout-sockets-per-user",
+            "2",
+            "--crowd-sockets-per-user",
+            "7",
+            "--threads",
+            "2",
+        ];
+        let Command::Compare(args) = Cli::try_parse_from(compare).expect("parses").command else {
+            panic!("not compare");
+        };
+        let o = &args.opts;
+        assert_eq!((o.durable.clients, o.durable.seconds.as_secs()), (3, 4));
+        assert_eq!(
+            (o.fanout.sockets_per_user, o.crowd.sockets_per_user),
+            (2, 7)
+        );
+        assert_eq!((o.crowd.jitter.as_millis(), o.bench_threads), (5, 2));
+        let relay = [
+            "natter-bench",
+            "relay",
+            "--clients",
+            "5",
+            "--seconds",
+            "1",
+            "--warmup-seconds",
+            "0.5",
+            "--messages",
+            "10",
+            "--warmup",
+            "2",
+            "--shared-room",
+        ];
+        let Command::Relay(args) = Cli::try_parse_from(relay).expect("parses").command else {
+            panic!("not relay");
+        };
+        assert_eq!((args.throughput.clients, args.latency.warmup), (5, 2));
+        assert_eq!(args.throughput.warmup.as_millis(), 500);
+        assert!(args.throughput.shared_room);
+    }
 }

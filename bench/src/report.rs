@@ -5,14 +5,14 @@ use std::fmt::Write as _;
 use natter_protocol::events::MessageEvent;
 use natter_protocol::requests::SendMessage;
 use natter_protocol::Event;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenarios::latency::LatencyReport;
 use crate::scenarios::throughput::ThroughputReport;
 use crate::stats::Summary;
 
 /// The machine the numbers came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub nproc: usize,
     pub cpu: String,
@@ -42,7 +42,7 @@ impl Machine {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub machine: Machine,
     /// What was measured: the binary started, or the address given.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest latency recorded exactly; anything slower is clamped to it.
 const MAX_NANOS: u64 = 60_000_000_000;
@@ -82,7 +82,7 @@ impl Recorder {
 }
 
 /// Percentiles of one latency distribution, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub count: u64,
     pub mean_us: f64,

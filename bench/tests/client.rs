@@ -8,58 +8,39 @@ use std::time::Duration;
 use natter_bench::relay::Target;
 use natter_bench::scenarios::client::{self, ClientOptions, RelayHost};
 use natter_bench::scenarios::Error;
-use natter_relay::Config;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use natter_testkit::TestRelay;
 
 /// Bounds the test: a hang is a failure, not a stuck CI run.
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long a stopped relay may take to close its connections and return.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
-/// Relays served by `natter_relay::run` on this test's runtime.
+/// Relays in this process (testkit's), restarted on the same port and data dir.
 #[derive(Default)]
 struct InProcess {
-    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    running: Option<TestRelay>,
 }
 
 impl RelayHost for InProcess {
     async fn start(&mut self, bind: &str, data_dir: &Path) -> Result<Target, Error> {
         self.kill().await;
-        let mut config = Config::with_data_dir(data_dir);
-        config.login_per_minute = 100_000;
-        config.send_burst = 1_000_000;
-        config.send_per_second = 1_000_000;
-        // tokio's bind sets SO_REUSEADDR, so a restart takes the same port at once.
-        let listener = TcpListener::bind(bind)
-            .await
-            .map_err(|e| Error::Setup(format!("bind {bind}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::Setup(e.to_string()))?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            if let Err(e) = natter_relay::run(listener, config, shutdown).await {
-                eprintln!("the in-process relay failed: {e}");
-            }
-        });
-        self.running = Some((stop, task));
-        Ok(Target::new(&addr.to_string()))
+        let bind = bind
+            .parse()
+            .map_err(|_| Error::Setup(format!("not an address and port: {bind}")))?;
+        let relay = TestRelay::at_with(data_dir, bind, |config| {
+            config.login_per_minute = 100_000;
+            config.send_burst = 1_000_000;
+            config.send_per_second = 1_000_000;
+        })
+        .await;
+        let target = Target::from(relay.addr());
+        self.running = Some(relay);
+        Ok(target)
     }
 
     async fn kill(&mut self) {
-        if let Some((stop, mut task)) = self.running.take() {
-            let _ = stop.send(());
-            if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-            }
+        if let Some(relay) = self.running.take() {
+            relay.stop().await;
         }
     }
 }

@@ -6,36 +6,31 @@ mod common;
 
 use std::time::Duration;
 
-use natter_bench::eio::{self, Client};
 use natter_bench::relay::Target;
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
-use natter_relay::Config;
-use tokio::net::TcpListener;
+use natter_testkit::sio::{self, Client};
+use natter_testkit::TestRelay;
 
 use common::{bounded, Result};
 
 /// A relay on an ephemeral loopback port with a fresh database; stopped on drop.
 struct Relay {
     target: Target,
-    _relay: natter_relay::Relay,
-    _data: tempfile::TempDir,
+    _relay: TestRelay,
 }
 
 async fn start_relay() -> Result<Relay> {
-    let data = tempfile::tempdir()?;
-    let mut config = Config::with_data_dir(data.path());
-    config.login_per_minute = 100_000;
-    config.send_burst = 1_000_000;
-    config.send_per_second = 1_000_000;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    // A dropped handle (the test ended or panicked) stops the relay as well.
-    let relay = natter_relay::Relay::spawn(listener, config)?;
+    let relay = TestRelay::start_with(|config| {
+        config.login_per_minute = 100_000;
+        config.send_burst = 1_000_000;
+        config.send_per_second = 1_000_000;
+    })
+    .await;
     Ok(Relay {
-        target: Target::new(&relay.addr().to_string()),
+        target: Target::from(relay.addr()),
         _relay: relay,
-        _data: data,
     })
 }
 
@@ -108,7 +103,7 @@ async fn a_bad_token_is_refused_at_connect() -> Result {
     bounded(async {
         let relay = start_relay().await?;
         match Client::connect(relay.target.addr(), "not-a-token").await {
-            Err(eio::Error::Refused(message)) => assert_eq!(message, "unauthorized"),
+            Err(sio::Error::Refused(message)) => assert_eq!(message, "unauthorized"),
             other => panic!("expected a refused connect, got {other:?}"),
         }
         Ok(())

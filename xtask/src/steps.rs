@@ -22,7 +22,7 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     // The bench's smoke tests start its Node socket.io peer.
     bench::node_peer(ws)?;
     // Includes the reliability suite's short forms; its S1 decode test compiles and runs the
-    // fuzz targets' bodies (fuzz/bodies.rs) over its seeded corpus.
+    // fuzz targets' bodies (natter_protocol::fuzz) over its seeded corpus.
     let mut tests = ws.cargo(&["test", "--workspace", "--locked"]);
     let r3 = reliability::R3Skip::announce(ws, &mut tests);
     let ran = run_step("cargo test --workspace --locked", &mut tests);

@@ -8,12 +8,13 @@ pub mod sioxide;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use natter_testkit::process::{spawn_listening, ProcessError, RelayProcess};
+use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
-use crate::relay::{self, spawn_listening, ChildRelay, Target};
+use crate::relay::{self, Target};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum System {
     /// The Natter relay: SQLite, commit before ack.
@@ -68,7 +69,7 @@ pub fn default_node_dir() -> PathBuf {
 
 #[derive(Debug)]
 enum Process {
-    Relay(ChildRelay),
+    Relay(RelayProcess),
     Other(Child),
 }
 
@@ -83,7 +84,9 @@ pub struct Server {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Spawn(#[from] relay::Error),
+    Relay(#[from] relay::Error),
+    #[error(transparent)]
+    Spawn(#[from] ProcessError),
     #[error(
         "the Node peer has no node_modules in {0}: run `npm ci` there (cargo xtask test does)"
     )]
@@ -96,15 +99,15 @@ impl Server {
     pub async fn start(system: System, programs: &Programs) -> Result<Self, Error> {
         let (process, target) = match system {
             System::Natter => {
-                let relay = ChildRelay::start(&programs.relay).await?;
-                let target = relay.target().clone();
+                let relay = relay::start(&programs.relay).await?;
+                let target = Target::from(relay.addr());
                 (Process::Relay(relay), target)
             }
             System::Socketioxide => {
                 let mut cmd = Command::new(&programs.sioxide);
                 cmd.args(["--bind", "127.0.0.1:0"]);
-                let (child, target) = spawn_listening(cmd, &programs.sioxide).await?;
-                (Process::Other(child), target)
+                let (child, addr) = spawn_listening(cmd).await?;
+                (Process::Other(child), Target::from(addr))
             }
             System::Node => {
                 if !programs
@@ -119,8 +122,8 @@ impl Server {
                 cmd.arg(programs.node_dir.join("server.js"))
                     .args(["--bind", "127.0.0.1:0"])
                     .current_dir(&programs.node_dir);
-                let (child, target) = spawn_listening(cmd, &programs.node).await?;
-                (Process::Other(child), target)
+                let (child, addr) = spawn_listening(cmd).await?;
+                (Process::Other(child), Target::from(addr))
             }
         };
         Ok(Self {
@@ -137,7 +140,7 @@ impl Server {
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         match &self.process {
-            Process::Relay(relay) => relay.pid(),
+            Process::Relay(relay) => Some(relay.pid()),
             Process::Other(child) => child.id(),
         }
     }
@@ -145,7 +148,9 @@ impl Server {
     /// Stops the server and waits for it to exit.
     pub async fn stop(self) {
         match self.process {
-            Process::Relay(relay) => relay.stop().await,
+            Process::Relay(relay) => {
+                let _ = relay.kill9().await;
+            }
             Process::Other(mut child) => {
                 let _ = child.kill().await;
             }

@@ -21,9 +21,11 @@ use natter_protocol::model::Seq;
 use natter_protocol::requests::SendMessage;
 use serde::Serialize;
 
+use natter_testkit::process::RelayProcess;
+use natter_testkit::{procfs, sio};
+
 use super::{body, create_room, expect_ok, Error, SeqCheck, REQUEST_TIMEOUT};
-use crate::eio;
-use crate::relay::{run_prefix, ChildRelay, Target};
+use crate::relay::{self, run_prefix, Target};
 
 /// How long a session may take to connect the first time.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,7 +50,7 @@ pub trait RelayHost {
 #[derive(Debug)]
 pub struct ChildRelays {
     bin: PathBuf,
-    running: Option<ChildRelay>,
+    running: Option<RelayProcess>,
 }
 
 impl ChildRelays {
@@ -63,37 +65,34 @@ impl ChildRelays {
 impl RelayHost for ChildRelays {
     async fn start(&mut self, bind: &str, data_dir: &Path) -> Result<Target, Error> {
         self.kill().await;
-        let relay = ChildRelay::start_at(&self.bin, bind, data_dir).await?;
-        let target = relay.target().clone();
+        let bind = bind
+            .parse()
+            .map_err(|_| Error::Setup(format!("not an address and port: {bind}")))?;
+        let relay = relay::start_at(&self.bin, bind, data_dir).await?;
+        let target = Target::from(relay.addr());
         self.running = Some(relay);
         Ok(target)
     }
 
     async fn kill(&mut self) {
         if let Some(relay) = self.running.take() {
-            relay.stop().await;
+            let _ = relay.kill9().await;
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The client scenario's options, and their flags.
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ClientOptions {
-    /// Messages missed while bob is away, caught up after the restart.
+    /// Messages sent while the client is away, caught up after the relay restart.
+    #[arg(long, default_value_t = 1_000)]
     pub messages: usize,
     /// Catch-up runs, each with a fresh relay database and a fresh profile.
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
-    /// The idle window after the last run (zero: no idle measurement).
+    /// The idle window after the last run, in seconds (0: no idle measurement).
+    #[arg(long = "idle-seconds", default_value = "30", value_parser = super::seconds)]
     pub idle: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        Self {
-            messages: 1_000,
-            runs: 5,
-            idle: Duration::from_secs(30),
-        }
-    }
 }
 
 /// One catch-up after a relay restart.
@@ -307,14 +306,9 @@ async fn catch_up(
     let target = relays.start("127.0.0.1:0", data_dir).await?;
     let addr = target.addr().to_owned();
     let url = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let alice = target
-        .register(&http, &format!("{prefix}-c{run}-alice"))
-        .await?;
-    let bob = target
-        .register(&http, &format!("{prefix}-c{run}-bob"))
-        .await?;
-    let mut sender = eio::Client::connect(&addr, &alice.token).await?;
+    let alice = target.register(&format!("{prefix}-c{run}-alice")).await?;
+    let bob = target.register(&format!("{prefix}-c{run}-bob")).await?;
+    let mut sender = sio::Client::connect(&addr, &alice.token).await?;
     let room_id = create_room(
         &mut sender,
         format!("{prefix} client {run}"),
@@ -470,9 +464,9 @@ async fn measure_idle(session: &Session, mut events: AppEvents, window: Duration
             event = events.recv() => if event.is_none() { break },
         }
     }
-    let ticks = clock_ticks_per_second();
-    let threads_before = thread_schedstats();
-    let before = cpu_ticks();
+    let ticks = procfs::clock_ticks_per_second();
+    let threads_before = procfs::thread_schedstats();
+    let before = procfs::cpu_ticks(std::process::id()).ok();
     let started = Instant::now();
     let mut count = 0u64;
     let end = tokio::time::sleep(window);
@@ -487,8 +481,8 @@ async fn measure_idle(session: &Session, mut events: AppEvents, window: Duration
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let after = cpu_ticks();
-    let threads_after = thread_schedstats();
+    let after = procfs::cpu_ticks(std::process::id()).ok();
+    let threads_after = procfs::thread_schedstats();
     let (mut run_ns, mut wakeups) = (0u64, 0u64);
     for (tid, (ns, slices)) in &threads_after {
         let (ns0, slices0) = threads_before.get(tid).copied().unwrap_or_default();
@@ -525,54 +519,6 @@ async fn measure_idle(session: &Session, mut events: AppEvents, window: Duration
     }
 }
 
-/// utime + stime of this process (all its threads, live and exited), in clock ticks; `None`
-/// off Linux.
-pub fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace();
-    // After ')': field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
-    let utime: u64 = fields.nth(11)?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// Per thread of this process: (on-CPU ns, times scheduled in), from `/proc/self/task/*/schedstat`;
-/// empty off Linux.
-pub fn thread_schedstats() -> std::collections::HashMap<u64, (u64, u64)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Default::default();
-    };
-    tasks
-        .filter_map(|task| {
-            let task = task.ok()?;
-            let tid: u64 = task.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            let mut fields = stat.split_whitespace();
-            let run_ns: u64 = fields.next()?.parse().ok()?;
-            let slices: u64 = fields.nth(1)?.parse().ok()?;
-            Some((tid, (run_ns, slices)))
-        })
-        .collect()
-}
-
-/// The kernel's `AT_CLKTCK` from the auxiliary vector (64-bit entries), or the usual 100.
-pub fn clock_ticks_per_second() -> u64 {
-    const AT_CLKTCK: u64 = 17;
-    std::fs::read("/proc/self/auxv")
-        .ok()
-        .and_then(|auxv| {
-            auxv.chunks_exact(16).find_map(|entry| {
-                let (key, value) = entry.split_at(8);
-                let key = u64::from_ne_bytes(key.try_into().ok()?);
-                let value = u64::from_ne_bytes(value.try_into().ok()?);
-                (key == AT_CLKTCK && value > 0).then_some(value)
-            })
-        })
-        .unwrap_or(100)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,13 +529,5 @@ mod tests {
         assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
         let s = Spread::of([4.0, 1.0, 2.0, 3.0]);
         assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 4.0));
-    }
-
-    #[test]
-    fn this_process_has_a_cpu_clock() {
-        if cfg!(target_os = "linux") {
-            assert!(cpu_ticks().is_some());
-            assert!(clock_ticks_per_second() > 0);
-        }
     }
 }

@@ -25,15 +25,15 @@ use natter_protocol::events::MessageEvent;
 use natter_protocol::http::AuthResponse;
 use natter_protocol::requests::{ListRooms, SendMessage};
 use natter_protocol::GENERAL_ROOM_ID;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{expect_ok, Error, REQUEST_TIMEOUT};
-use crate::eio::Client;
-use crate::procfs::{self, Memory, SockStat};
+use super::{expect_ok, millis, seconds, Error, REQUEST_TIMEOUT};
 use crate::relay::{run_prefix, Target};
 use crate::stats::{Recorder, Summary};
+use natter_testkit::procfs::{self, Memory, SockStat};
+use natter_testkit::sio::Client;
 
 /// Connects in flight at once while the crowd gathers.
 const CONNECT_CONCURRENCY: usize = 64;
@@ -42,32 +42,32 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Pause between reconnect attempts of one client.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy)]
+/// The density and storm options, and their flags.
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct CrowdOptions {
+    /// Density and storm: idle connections.
+    #[arg(long, default_value_t = 5_000)]
     pub connections: usize,
-    /// Sockets per user (one token each user): the relay hashes a password per registration.
+    /// Density and storm: sockets per user (one token each user; the relay hashes a password
+    /// per registration).
+    #[arg(
+        id = "crowd_sockets_per_user",
+        long = "crowd-sockets-per-user",
+        default_value_t = 100
+    )]
     pub sockets_per_user: usize,
     /// Pause before each memory reading, for the server to settle.
+    #[arg(skip = Duration::from_secs(2))]
     pub settle: Duration,
-    /// Each client reconnects after a random delay below this.
+    /// Storm: each client reconnects after a random delay below this, in ms.
+    #[arg(long = "storm-jitter-ms", default_value = "500", value_parser = millis)]
     pub jitter: Duration,
-    /// After the drop, clients not re-joined by then are lost.
+    /// Storm: clients not re-joined this many seconds after the drop are lost.
+    #[arg(long = "storm-deadline-seconds", default_value = "30", value_parser = seconds)]
     pub deadline: Duration,
 }
 
-impl Default for CrowdOptions {
-    fn default() -> Self {
-        Self {
-            connections: 5_000,
-            sockets_per_user: 100,
-            settle: Duration::from_secs(2),
-            jitter: Duration::from_millis(500),
-            deadline: Duration::from_secs(30),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DensityReport {
     pub connections: usize,
     pub users: usize,
@@ -86,7 +86,7 @@ pub struct DensityReport {
     pub probe_received: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StormReport {
     pub connections: usize,
     pub jitter_ms: f64,

@@ -8,32 +8,26 @@ use std::time::Instant;
 use natter_protocol::events::MessageEvent;
 use natter_protocol::model::Seq;
 use natter_protocol::requests::SendMessage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::{body, create_room, expect_ok, wait_ack, Error, SeqCheck, REQUEST_TIMEOUT};
-use crate::eio::Client;
 use crate::relay::{run_prefix, Target};
 use crate::stats::{Recorder, Summary};
+use natter_testkit::sio::Client;
 
-#[derive(Debug, Clone, Copy)]
+/// The quiet round trip's options, and its flags.
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct LatencyOptions {
-    /// Sends measured.
+    /// Quiet round trip: sends measured.
+    #[arg(long, default_value_t = 2_000)]
     pub messages: usize,
-    /// Sends before measuring, to warm caches, the allocator and the database.
+    /// Quiet round trip: sends before measuring, to warm caches, the allocator and the database.
+    #[arg(long, default_value_t = 200)]
     pub warmup: usize,
 }
 
-impl Default for LatencyOptions {
-    fn default() -> Self {
-        Self {
-            messages: 2_000,
-            warmup: 200,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LatencyReport {
     pub messages: usize,
     pub warmup: usize,

@@ -15,8 +15,8 @@ use natter_protocol::model::Seq;
 use natter_protocol::requests::{CreateRoom, SendMessage};
 use natter_protocol::{AckResult, Event, Request, WireError};
 
-use crate::eio::{self, Client, Incoming};
 use crate::relay;
+use natter_testkit::sio::{self, Client, Incoming};
 
 /// The longest any single request or broadcast may take before the run is declared broken.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,7 +26,7 @@ pub enum Error {
     #[error(transparent)]
     Relay(#[from] relay::Error),
     #[error(transparent)]
-    Socket(#[from] eio::Error),
+    Socket(#[from] sio::Error),
     #[error("{request} refused: {error}")]
     Refused {
         request: &'static str,
@@ -42,6 +42,18 @@ pub enum Error {
     Setup(String),
     #[error("client session: {0}")]
     Session(#[from] natter_client::session::SessionError),
+}
+
+/// A flag's number of seconds as a duration.
+pub fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{s}: {e}"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s}: not a duration in seconds"))
+}
+
+/// A flag's number of milliseconds as a duration.
+pub fn millis(s: &str) -> Result<Duration, String> {
+    let ms: u64 = s.parse().map_err(|e| format!("{s}: {e}"))?;
+    Ok(Duration::from_millis(ms))
 }
 
 /// The fields of an `ok:true` ack, or the refusal as an error.

@@ -10,40 +10,40 @@ use natter_protocol::limits::MAX_CREATE_MEMBERS;
 use natter_protocol::model::Seq;
 use natter_protocol::requests::SendMessage;
 use natter_protocol::AckResult;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
-use super::{body, create_room, wait_ack, Error, SeqCheck, REQUEST_TIMEOUT};
+use super::{body, create_room, seconds, wait_ack, Error, SeqCheck, REQUEST_TIMEOUT};
 
 /// In a shared room, how long a client waits for a broadcast before counting the rest missed.
 const DRAIN_IDLE: Duration = Duration::from_secs(2);
-use crate::eio::{Client, Incoming};
 use crate::relay::{run_prefix, Target};
 use crate::stats::{Recorder, Summary};
+use natter_testkit::sio::{Client, Incoming};
 
-#[derive(Debug, Clone, Copy)]
+/// The durable sends' options, and their flags (`--durable-…` or, shorter, without it).
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ThroughputOptions {
+    /// Durable sends: concurrent clients, each with one send in flight.
+    #[arg(
+        long = "durable-clients",
+        visible_alias = "clients",
+        default_value_t = 50
+    )]
     pub clients: usize,
-    /// The measured window.
+    /// Durable sends: the measured window, in seconds.
+    #[arg(long = "durable-seconds", visible_alias = "seconds", default_value = "10", value_parser = seconds)]
     pub seconds: Duration,
-    /// Sending before the window opens; not counted.
+    /// Durable sends: sending before the window opens (not counted), in seconds.
+    #[arg(id = "warmup_seconds", value_name = "SECONDS", long = "warmup-seconds", default_value = "2", value_parser = seconds)]
     pub warmup: Duration,
-    /// One room for everyone (fan-out to every client) instead of one room per client.
+    /// Durable sends: all clients in one room (every send fans out to every client) instead of
+    /// one room per client.
+    #[arg(long)]
     pub shared_room: bool,
 }
 
-impl Default for ThroughputOptions {
-    fn default() -> Self {
-        Self {
-            clients: 50,
-            seconds: Duration::from_secs(10),
-            warmup: Duration::from_secs(2),
-            shared_room: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ThroughputReport {
     pub clients: usize,
     pub seconds: f64,

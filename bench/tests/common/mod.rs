@@ -4,12 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use natter_bench::eio::{self, Client};
 use natter_bench::relay::Target;
 use natter_bench::scenarios::crowd::{self, CrowdOptions};
 use natter_bench::scenarios::fanout::{self, FanoutOptions};
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
+use natter_testkit::sio::{self, Client};
 
 /// Bounds every test: a hang is a failure, not a stuck CI run.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -24,7 +24,7 @@ pub async fn bounded<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
 /// send was acked and every delivery arrived once.
 pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
     match Client::connect(target.addr(), "not-a-token").await {
-        Err(eio::Error::Refused(message)) => assert_eq!(message, "unauthorized"),
+        Err(sio::Error::Refused(message)) => assert_eq!(message, "unauthorized"),
         other => panic!("expected a refused connect, got {other:?}"),
     }
 

@@ -8,14 +8,13 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use natter_client::session::{AppEvent, AppEvents, ConnectionView, DeliveryState, Session};
 use natter_client::OutboxState;
-use natter_protocol::http::{AuthResponse, Credentials, HEALTH_PATH, REGISTER_PATH};
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, GENERAL_ROOM_ID};
-use support::{within, PASSWORD};
+use natter_testkit::Api;
+use support::within;
 use tokio::net::TcpListener;
 
 /// Alice's burst, and how many of it Bob has when the relay crashes.
@@ -33,36 +32,12 @@ async fn relay(data_dir: &Path, addr: SocketAddr) -> natter_relay::Relay {
     // tokio's bind sets SO_REUSEADDR on unix, so the restart takes the same port at once.
     let listener = TcpListener::bind(addr).await.expect("bind the relay port");
     let relay = natter_relay::Relay::spawn(listener, config).expect("the relay spawns");
-    let url = format!("{}{HEALTH_PATH}", relay.url());
-    within("the relay to answer /healthz", async {
-        loop {
-            match reqwest::get(&url).await {
-                Ok(r) if r.status().is_success() => return,
-                _ => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    })
-    .await;
+    Api::new(relay.url()).wait_healthy().await;
     relay
 }
 
 async fn register(relay: &natter_relay::Relay, username: &str) -> String {
-    let body = Credentials {
-        username: username.to_owned(),
-        password: PASSWORD.to_owned(),
-    };
-    let response = within(
-        "register",
-        reqwest::Client::new()
-            .post(format!("{}{REGISTER_PATH}", relay.url()))
-            .json(&body)
-            .send(),
-    )
-    .await
-    .expect("register answers");
-    assert_eq!(response.status().as_u16(), 201, "register {username}");
-    let auth: AuthResponse = response.json().await.expect("a register body");
-    auth.token
+    Api::new(relay.url()).user(username).await.token
 }
 
 /// Everything one session told the app, in order.

@@ -14,7 +14,7 @@ use natter_client::OutboxState;
 use natter_protocol::GENERAL_ROOM_ID;
 use natter_testkit::{Direction, Fault, FaultProxy};
 use support::app::{connected, connecting, sent, start, until};
-use support::{within, Relay};
+use support::{within, TestRelay};
 use tokio::time::Instant;
 
 fn unlimited(c: &mut natter_relay::Config) {
@@ -23,8 +23,8 @@ fn unlimited(c: &mut natter_relay::Config) {
     c.typing_per_second = 100_000;
 }
 
-async fn relay(dir: &std::path::Path) -> Relay {
-    Relay::start_with(dir, SocketAddr::from(([127, 0, 0, 1], 0)), unlimited).await
+async fn relay(dir: &std::path::Path) -> TestRelay {
+    TestRelay::at_with(dir, SocketAddr::from(([127, 0, 0, 1], 0)), unlimited).await
 }
 
 async fn message_at(events: &mut natter_client::session::AppEvents, body: &str) {
@@ -42,9 +42,9 @@ async fn refused_websocket_upgrades_fall_back_to_long_polling_and_still_chat() {
         tempfile::tempdir().expect("b"),
     );
     let relay = relay(relay_dir.path()).await;
-    let proxy = FaultProxy::start(relay.addr).await.expect("the proxy");
+    let proxy = FaultProxy::start(relay.addr()).await.expect("the proxy");
     proxy.set(Direction::Both, Fault::RejectWebSocketUpgrade);
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), format!("http://{}", proxy.addr()), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     assert_eq!(connected(&mut a_events).await, TransportKind::Polling);
@@ -74,8 +74,8 @@ async fn a_half_open_connection_is_noticed_and_recovered() {
         tempfile::tempdir().expect("b"),
     );
     let relay = relay(relay_dir.path()).await;
-    let proxy = FaultProxy::start(relay.addr).await.expect("the proxy");
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let proxy = FaultProxy::start(relay.addr()).await.expect("the proxy");
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), format!("http://{}", proxy.addr()), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
@@ -115,8 +115,8 @@ async fn a_thousand_sends_across_relay_restarts_each_get_their_own_answer() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
     let a_dir = tempfile::tempdir().expect("a");
     let mut relay = relay(relay_dir.path()).await;
-    let addr = relay.addr;
-    let alice = relay.register("alice").await;
+    let addr = relay.addr();
+    let alice = relay.token("alice").await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     connected(&mut a_events).await;
 
@@ -148,7 +148,7 @@ async fn a_thousand_sends_across_relay_restarts_each_get_their_own_answer() {
         .await;
         if acked.len() >= next_restart && acked.len() < SENDS {
             relay.stop().await;
-            relay = Relay::start_with(relay_dir.path(), addr, unlimited).await;
+            relay = TestRelay::at_with(relay_dir.path(), addr, unlimited).await;
             next_restart += RESTART_EVERY;
         }
     }
@@ -196,7 +196,7 @@ async fn typing_then_send_back_to_back_has_no_nagle_stall() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
     let a_dir = tempfile::tempdir().expect("a");
     let relay = relay(relay_dir.path()).await;
-    let alice = relay.register("alice").await;
+    let alice = relay.token("alice").await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     connected(&mut a_events).await;
 

@@ -17,7 +17,7 @@ use natter_protocol::requests::{
 };
 use natter_protocol::{ErrorCode, Message, GENERAL_ROOM_ID};
 use support::app::{config, connected, sent, start, until};
-use support::{within, Relay};
+use support::{within, TestRelay};
 
 async fn messages_until(events: &mut AppEvents, last: &str) -> Vec<Message> {
     room_messages_until(events, GENERAL_ROOM_ID, last).await
@@ -70,8 +70,8 @@ async fn two_sessions_chat_each_message_once_in_order() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
@@ -123,9 +123,9 @@ async fn sends_while_the_relay_is_down_are_delivered_once_after_it_returns() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let addr = relay.addr;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let addr = relay.addr();
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
@@ -159,7 +159,7 @@ async fn sends_while_the_relay_is_down_are_delivered_once_after_it_returns() {
         .await;
     }
 
-    let relay = Relay::start(relay_dir.path(), addr).await;
+    let relay = TestRelay::at(relay_dir.path(), addr).await;
     let seqs = sent(&mut a_events, &ids).await;
     let at_b = messages_until(&mut b_events, "offline 2").await;
     assert_in_order(&at_b, &offline);
@@ -186,13 +186,13 @@ async fn a_long_absence_is_caught_up_in_order_through_sync_pages() {
         c.send_burst = 10_000;
         c.send_per_second = 10_000;
     };
-    let relay = Relay::start_with(
+    let relay = TestRelay::at_with(
         relay_dir.path(),
         SocketAddr::from(([127, 0, 0, 1], 0)),
         unlimited,
     )
     .await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
@@ -242,9 +242,9 @@ async fn a_send_queued_before_an_app_restart_is_delivered_once() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let addr = relay.addr;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let addr = relay.addr();
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut b_events).await;
     relay.stop().await;
@@ -265,7 +265,7 @@ async fn a_send_queued_before_an_app_restart_is_delivered_once() {
     assert_eq!(a.pending().await.expect("the outbox"), vec![queued.clone()]);
     a.stop().await;
 
-    let relay = Relay::start(relay_dir.path(), addr).await;
+    let relay = TestRelay::at(relay_dir.path(), addr).await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let kept = a.outbox_item(&queued.client_id).await.expect("the outbox");
     assert!(kept.is_some(), "the send survived the restart");
@@ -288,8 +288,8 @@ async fn a_send_queued_before_an_app_restart_is_delivered_once() {
 async fn permanent_refusals_fail_visibly_and_the_outbox_goes_on() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
     let a_dir = tempfile::tempdir().expect("a");
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let alice = relay.register("alice").await;
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let alice = relay.token("alice").await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     connected(&mut a_events).await;
 
@@ -338,8 +338,8 @@ async fn a_room_first_seen_starts_at_its_last_message_without_a_false_gap() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     connected(&mut a_events).await;
     let old = send_all(&a, &bodies("old ", 3)).await;
@@ -402,7 +402,7 @@ async fn a_room_first_seen_starts_at_its_last_message_without_a_false_gap() {
 }
 
 /// A raw relay connection, for what the session has no API for yet (rooms).
-async fn raw(relay: &Relay, token: &str) -> Connection {
+async fn raw(relay: &TestRelay, token: &str) -> Connection {
     let (sink, _events) = tokio::sync::mpsc::unbounded_channel();
     within(
         "a raw connection",
@@ -428,8 +428,8 @@ async fn raw_send(conn: &Connection, room_id: &str, body: &str) -> Message {
 async fn a_live_message_after_a_hole_has_the_hole_fetched_first() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
     let b_dir = tempfile::tempdir().expect("b");
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (b, mut b_events) = Session::start(SessionConfig {
         username: Some("bob".into()),
         ..config(b_dir.path(), relay.url(), &bob)
@@ -535,13 +535,13 @@ async fn rate_limited_sends_wait_and_go_out_in_order() {
         c.send_burst = 3;
         c.send_per_second = 5;
     };
-    let relay = Relay::start_with(
+    let relay = TestRelay::at_with(
         relay_dir.path(),
         SocketAddr::from(([127, 0, 0, 1], 0)),
         strict,
     )
     .await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;

@@ -11,7 +11,7 @@ use natter_client::account::{self, AccountError};
 use natter_client::session::{AppEvent, AppEvents, Session, SessionConfig, SessionError};
 use natter_protocol::{ErrorCode, RoomKind, GENERAL_ROOM_ID};
 use support::app::{config, connected, connecting, start, until};
-use support::{within, Relay, PASSWORD};
+use support::{within, TestRelay, PASSWORD};
 use tokio::time::Instant;
 
 fn no_typing_limit(c: &mut natter_relay::Config) {
@@ -34,13 +34,13 @@ async fn typing_is_throttled_cleared_on_send_and_expires_remotely() {
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::start_with(
+    let relay = TestRelay::at_with(
         relay_dir.path(),
         SocketAddr::from(([127, 0, 0, 1], 0)),
         no_typing_limit,
     )
     .await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let expiry = Duration::from_secs(2);
     let (b, mut b_events) = Session::start(SessionConfig {
@@ -101,9 +101,9 @@ async fn room_calls_reach_the_relay_and_the_cache_and_say_offline_when_offline()
         tempfile::tempdir().expect("a"),
         tempfile::tempdir().expect("b"),
     );
-    let relay = Relay::fresh(relay_dir.path()).await;
-    let (alice, bob) = (relay.register("alice").await, relay.register("bob").await);
-    relay.register("carol").await;
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
+    relay.token("carol").await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
@@ -174,7 +174,7 @@ async fn room_calls_reach_the_relay_and_the_cache_and_say_offline_when_offline()
 #[tokio::test]
 async fn account_calls_register_log_in_and_out_and_carry_the_relays_errors() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(relay_dir.path()).await;
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
     let url = relay.url();
 
     let registered = within("register", account::register(&url, "alice", PASSWORD))

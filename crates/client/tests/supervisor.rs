@@ -10,7 +10,7 @@ use natter_client::supervisor::{
 };
 use natter_client::transport::{Connection, Timeouts};
 use natter_protocol::requests::ListRooms;
-use support::{within, Relay};
+use support::{within, TestRelay};
 use tokio::sync::{mpsc, watch};
 
 fn config(url: String, token: String) -> SupervisorConfig {
@@ -45,9 +45,9 @@ async fn connected(state: &mut watch::Receiver<ConnectionState>) -> Arc<Connecti
 #[tokio::test]
 async fn reconnects_after_the_relay_restarts_on_the_same_port() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let addr = relay.addr;
-    let token = relay.register("alice").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let addr = relay.addr();
+    let token = relay.token("alice").await;
     let (events, _rx) = mpsc::unbounded_channel();
     let supervisor = Supervisor::start(config(relay.url(), token), events);
     let mut state = supervisor.state();
@@ -76,7 +76,7 @@ async fn reconnects_after_the_relay_restarts_on_the_same_port() {
     .expect("the supervisor is running");
     assert!(!first.is_alive());
 
-    let relay = Relay::start(dir.path(), addr).await;
+    let relay = TestRelay::at(dir.path(), addr).await;
     let second = connected(&mut state).await;
     assert!(
         !Arc::ptr_eq(&first, &second),
@@ -101,9 +101,9 @@ async fn reconnects_after_the_relay_restarts_on_the_same_port() {
 #[tokio::test]
 async fn first_connect_waits_for_the_relay_to_come_up() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let addr = relay.addr;
-    let token = relay.register("alice").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let addr = relay.addr();
+    let token = relay.token("alice").await;
     relay.stop().await;
 
     let (events, _rx) = mpsc::unbounded_channel();
@@ -116,7 +116,7 @@ async fn first_connect_waits_for_the_relay_to_come_up() {
     .await
     .expect("the supervisor is running");
 
-    let relay = Relay::start(dir.path(), addr).await;
+    let relay = TestRelay::at(dir.path(), addr).await;
     connected(&mut state)
         .await
         .request(&ListRooms {})
@@ -129,7 +129,7 @@ async fn first_connect_waits_for_the_relay_to_come_up() {
 #[tokio::test]
 async fn a_refused_token_goes_offline() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
+    let relay = TestRelay::in_dir(dir.path()).await;
     let (events, _rx) = mpsc::unbounded_channel();
     let supervisor = Supervisor::start(config(relay.url(), "revoked".into()), events);
     let mut state = supervisor.state();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use natter_client::transport::{self, ConnectError, RequestError, ServerEvent, Timeouts};
 use natter_protocol::requests::{ListRooms, SendMessage};
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
-use support::{within, Relay};
+use support::{within, TestRelay};
 use tokio::sync::mpsc;
 
 fn timeouts() -> Timeouts {
@@ -28,8 +28,8 @@ fn send(room_id: &str, body: &str) -> SendMessage {
 #[tokio::test]
 async fn connect_resolves_on_connect_and_a_request_round_trips() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let token = relay.register("alice").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let token = relay.token("alice").await;
     let (events, _rx) = mpsc::unbounded_channel();
     let conn = transport::connect(&relay.url(), &token, timeouts(), events)
         .await
@@ -54,7 +54,7 @@ async fn connect_resolves_on_connect_and_a_request_round_trips() {
 #[tokio::test]
 async fn a_bad_token_is_unauthorized() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
+    let relay = TestRelay::in_dir(dir.path()).await;
     let (events, _rx) = mpsc::unbounded_channel();
     let refused = transport::connect(&relay.url(), "not-a-token", timeouts(), events).await;
     assert!(
@@ -86,8 +86,8 @@ async fn nothing_listening_fails_fast() {
 #[tokio::test]
 async fn a_refusal_leaves_the_connection_alive() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let token = relay.register("alice").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let token = relay.token("alice").await;
     let (events, _rx) = mpsc::unbounded_channel();
     let conn = transport::connect(&relay.url(), &token, timeouts(), events)
         .await
@@ -105,9 +105,9 @@ async fn a_refusal_leaves_the_connection_alive() {
 #[tokio::test]
 async fn events_arrive_decoded() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let alice_token = relay.register("alice").await;
-    let bob_token = relay.register("bob").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let alice_token = relay.token("alice").await;
+    let bob_token = relay.token("bob").await;
     let (alice_events, _alice_rx) = mpsc::unbounded_channel();
     let (bob_events, mut bob_rx) = mpsc::unbounded_channel();
     let alice = transport::connect(&relay.url(), &alice_token, timeouts(), alice_events)
@@ -138,8 +138,8 @@ async fn events_arrive_decoded() {
 #[tokio::test]
 async fn stopping_the_relay_makes_the_connection_dead() {
     let dir = tempfile::tempdir().expect("a data dir");
-    let relay = Relay::fresh(dir.path()).await;
-    let token = relay.register("alice").await;
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let token = relay.token("alice").await;
     let (events, _rx) = mpsc::unbounded_channel();
     let conn = transport::connect(&relay.url(), &token, timeouts(), events)
         .await

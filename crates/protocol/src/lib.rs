@@ -7,6 +7,8 @@
 pub mod ack;
 mod decode;
 pub mod events;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod http;
 pub mod limits;
 pub mod model;

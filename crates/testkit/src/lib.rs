@@ -1,6 +1,12 @@
-//! Natter test support: a fault-injecting TCP proxy to put between a client and a real relay,
-//! the relay binary as a measurable child process, a raw Engine.IO / Socket.IO peer, seeded
-//! malformed-input generation, `/proc` readings and a size-limited tmpfs.
+//! Natter's one test kit, used by every test suite and the bench:
+//! - the relay in this process ([`TestRelay`]) or as a measurable child process
+//!   ([`RelayProcess`]), and its HTTP API with registration ([`Api`]);
+//! - one Socket.IO client: [`sio`] (fast, `&mut self`, the bench's load generator) and, over its
+//!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
+//!   WebSocket through [`raw`], the frame layer that also sends malformed input;
+//! - desktop-client sessions with short timeouts ([`session`]);
+//! - `/proc` readings ([`procfs`]), seeded malformed-input generation ([`gen`]), a size-limited
+//!   tmpfs ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
 //! Start a relay (or any TCP server) on loopback, start a [`FaultProxy`] in front of it, point the
 //! client at [`FaultProxy::addr`], then turn faults on and off while the test runs:
@@ -19,6 +25,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
+pub mod client;
 mod connection;
 mod control;
 mod error;
@@ -30,7 +38,14 @@ pub mod procfs;
 mod proxy;
 mod pump;
 pub mod raw;
+pub mod relay;
+pub mod session;
+pub mod sio;
 pub mod tmpfs;
+
+pub use api::{Api, HttpFailure, PASSWORD};
+pub use client::{Client, ClientError, WAIT};
+pub use relay::TestRelay;
 
 pub use control::{ProxyControl, Stats};
 pub use error::ProxyError;

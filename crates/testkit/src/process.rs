@@ -1,5 +1,6 @@
 //! The relay binary as a child process, so a test can `kill -9` it, measure its memory and file
-//! descriptors, and see a panic (exit status, or "panicked" in its log) instead of dying with it.
+//! descriptors, and see a panic (exit status, or "panicked" in its log) instead of dying with it;
+//! the bench starts it (and its peers, with [`spawn_listening`]) the same way.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -18,8 +19,9 @@ use crate::procfs;
 const START_WAIT: Duration = Duration::from_secs(30);
 /// Log lines kept for a failure report.
 const LOG_KEEP: usize = 200;
-/// What the relay prints (stdout, first line) once it listens.
-const LISTENING: &str = "natter-relay listening on ";
+/// What the relay (and each bench peer) prints as its first stdout line once it listens,
+/// after its name and before the address.
+const LISTENING: &str = " listening on ";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -36,6 +38,8 @@ pub enum ProcessError {
     Wait(std::io::Error),
     #[error("the relay did not exit within {0:?}")]
     NoExit(Duration),
+    #[error("cannot create a data dir: {0}")]
+    DataDir(std::io::Error),
 }
 
 /// What the relay wrote to stderr: a count of panics and the last lines.
@@ -51,6 +55,8 @@ pub struct RelayProcess {
     addr: SocketAddr,
     log: Arc<Mutex<Log>>,
     panics: Arc<AtomicUsize>,
+    /// A data dir deleted once the relay is gone (see [`RelayProcess::start_in_temp_dir`]).
+    _data: Option<tempfile::TempDir>,
 }
 
 /// How to start the relay.
@@ -87,6 +93,15 @@ impl RelaySpec {
     {
         self.args.extend(args.into_iter().map(Into::into));
         self
+    }
+}
+
+impl std::fmt::Debug for RelayProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayProcess")
+            .field("pid", &self.pid)
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -141,29 +156,32 @@ impl RelayProcess {
                 }
             });
         }
-        let stdout = child.stdout.take();
-        let first = async {
-            let mut lines = BufReader::new(stdout?).lines();
-            let line = lines.next_line().await.ok().flatten();
-            // Keep draining stdout so the relay never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            line
-        };
-        let line = tokio::time::timeout(START_WAIT, first)
-            .await
-            .map_err(|_| ProcessError::NoAddress(START_WAIT))?
-            .ok_or(ProcessError::NoAddress(START_WAIT))?;
-        let addr = line
-            .strip_prefix(LISTENING)
-            .and_then(|a| a.trim().parse().ok())
-            .ok_or_else(|| ProcessError::BadAddress(line.clone()))?;
+        let addr = listening_address(&mut child).await?;
         Ok(Self {
             child,
             pid,
             addr,
             log,
             panics,
+            _data: None,
         })
+    }
+
+    /// [`start`](Self::start) over a fresh data dir in the system's temporary directory (on
+    /// the real disk, so commits pay a real fsync), deleted once the relay is gone; `spec`'s
+    /// own `data_dir` is replaced.
+    pub async fn start_in_temp_dir(spec: &RelaySpec) -> Result<Self, ProcessError> {
+        let data = tempfile::Builder::new()
+            .prefix("natter-relay-")
+            .tempdir()
+            .map_err(ProcessError::DataDir)?;
+        let spec = RelaySpec {
+            data_dir: data.path().to_owned(),
+            ..spec.clone()
+        };
+        let mut relay = Self::start(&spec).await?;
+        relay._data = Some(data);
+        Ok(relay)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -234,4 +252,39 @@ impl RelayProcess {
             .map_err(|_| ProcessError::NoExit(wait))?
             .map_err(ProcessError::Wait)
     }
+}
+
+/// Starts `cmd` and waits for its address: the first stdout line, "NAME listening on
+/// HOST:PORT", as the relay and the bench's peers print it. Its stdout is drained afterwards;
+/// stderr is inherited; the child is killed when dropped.
+pub async fn spawn_listening(mut cmd: Command) -> Result<(Child, SocketAddr), ProcessError> {
+    let binary = PathBuf::from(cmd.as_std().get_program());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| ProcessError::Spawn { binary, source })?;
+    let addr = listening_address(&mut child).await?;
+    Ok((child, addr))
+}
+
+/// The address `child` prints first on stdout; stdout is drained from then on, so the child
+/// never blocks on a full pipe.
+async fn listening_address(child: &mut Child) -> Result<SocketAddr, ProcessError> {
+    let stdout = child.stdout.take();
+    let first = async {
+        let mut lines = BufReader::new(stdout?).lines();
+        let line = lines.next_line().await.ok().flatten();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        line
+    };
+    let line = tokio::time::timeout(START_WAIT, first)
+        .await
+        .map_err(|_| ProcessError::NoAddress(START_WAIT))?
+        .ok_or(ProcessError::NoAddress(START_WAIT))?;
+    line.split_once(LISTENING)
+        .and_then(|(_, a)| a.trim().parse().ok())
+        .ok_or(ProcessError::BadAddress(line))
 }

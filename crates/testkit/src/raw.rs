@@ -1,6 +1,8 @@
-//! A raw Engine.IO v4 / Socket.IO v5 peer over WebSocket and plain HTTP that sends whatever bytes
-//! a test gives it: well-formed packets for the "control" side, and malformed or oversized ones
-//! for the attack side. No retries, no reconnects; every wait is bounded by the caller.
+//! The frame layer: a WebSocket to the relay's `/socket.io/` endpoint ([`websocket`], which the
+//! Socket.IO clients of [`crate::sio`] and [`crate::client`] open too), and a raw Engine.IO v4 /
+//! Socket.IO v5 peer over it and plain HTTP that sends whatever bytes a test gives it: well-formed
+//! packets for the "control" side, malformed or oversized ones for the attack side. No retries,
+//! no reconnects; every wait is bounded by the caller.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -49,6 +51,42 @@ pub async fn tcp(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, R
     Ok(stream)
 }
 
+/// Opens a WebSocket to `ws://{addr}/socket.io/?{query}` (`addr` is `host:port`), from `local`
+/// when given, with Nagle off (small frames must leave at once; Nagle would add up to 40 ms to a
+/// round trip). With `zero_linger` the socket closes with a reset, leaving no TIME_WAIT behind.
+pub async fn websocket(
+    addr: &str,
+    local: Option<IpAddr>,
+    query: &str,
+    config: WebSocketConfig,
+    zero_linger: bool,
+) -> Result<WebSocketStream<TcpStream>, tungstenite::Error> {
+    let stream = match local {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let peer: SocketAddr = addr.parse().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("not an IP address and port: {addr}"),
+                )
+            })?;
+            let socket = match ip {
+                IpAddr::V4(_) => TcpSocket::new_v4()?,
+                IpAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(peer).await?
+        }
+    };
+    stream.set_nodelay(true)?;
+    if zero_linger {
+        stream.set_zero_linger()?;
+    }
+    let url = format!("ws://{addr}/socket.io/?{query}");
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+    Ok(ws)
+}
+
 /// One raw WebSocket to the relay's `/socket.io/` endpoint.
 pub struct RawWs {
     ws: WebSocketStream<TcpStream>,
@@ -73,15 +111,12 @@ impl RawWs {
         query: &str,
         local: Option<IpAddr>,
     ) -> Result<Self, RawError> {
-        let stream = tcp(addr, local).await?;
-        let url = format!("ws://{addr}/socket.io/?{query}");
         // Small read buffers: a soak holds 10,000 of these in one process.
         let config = WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .max_message_size(None)
             .max_frame_size(None);
-        let (ws, _) =
-            tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+        let ws = websocket(&addr.to_string(), local, query, config, false).await?;
         Ok(Self {
             ws,
             sid: None,

@@ -7,7 +7,7 @@ use natter_protocol::requests::ListRooms;
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
 use serde_json::json;
 
-use crate::util::client::Client;
+use crate::util::Client;
 use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

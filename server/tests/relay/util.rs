@@ -1,75 +1,10 @@
-//! Test harness: a real relay in-process on `127.0.0.1:0` with a fresh data dir, plus small
-//! request builders and assertions. The HTTP API is in [`http`], the Socket.IO client in [`client`].
-
-pub mod client;
-pub mod http;
-
-use std::ops::Deref;
+//! What the relay tests share: natter-testkit's in-process relay ([`TestRelay`]), HTTP API
+//! ([`Api`]) and Socket.IO client ([`Client`]), plus small request builders and assertions.
 
 use natter_protocol::requests::{CreateRoom, History, SendMessage};
 use natter_protocol::{ErrorCode, Message, Room, WireError};
-use natter_relay::Config;
-use tokio::net::TcpListener;
 
-pub use client::{Client, ClientError, WAIT};
-pub use http::Api;
-
-/// A password every test user gets; valid under the protocol's rules.
-pub const PASSWORD: &str = "correct horse battery";
-
-/// A relay running in this process; dropping it stops the relay too (the shutdown sender drops).
-pub struct TestRelay {
-    api: Api,
-    relay: natter_relay::Relay,
-    _dir: tempfile::TempDir,
-}
-
-impl TestRelay {
-    /// A relay with the default limits, except logins: tests register many users from one address.
-    pub async fn start() -> Self {
-        Self::start_with(|_| {}).await
-    }
-
-    /// Like [`start`](Self::start), with the config adjusted by `tweak` first.
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("a temporary data dir");
-        let mut config = Config::with_data_dir(dir.path());
-        config.login_per_minute = 1_000;
-        tweak(&mut config);
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind an ephemeral port");
-        // A dropped handle (test ended or panicked) stops the relay as well.
-        let relay = natter_relay::Relay::spawn(listener, config).expect("spawn the relay");
-        let relay = Self {
-            api: Api::new(relay.url()),
-            relay,
-            _dir: dir,
-        };
-        relay.api.wait_healthy().await;
-        relay
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.relay.addr()
-    }
-
-    /// Stops the relay and waits (bounded) until `run` has returned, which must be `Ok`.
-    pub async fn stop(self) {
-        self.relay
-            .stop()
-            .await
-            .expect("the relay stops cleanly, in time");
-    }
-}
-
-impl Deref for TestRelay {
-    type Target = Api;
-    fn deref(&self) -> &Api {
-        &self.api
-    }
-}
+pub use natter_testkit::{Api, Client, ClientError, TestRelay, PASSWORD, WAIT};
 
 /// A fresh client_id, as a real client would pick it.
 pub fn client_id() -> String {

@@ -79,8 +79,8 @@ impl Chat {
         for (user, token) in users.iter().zip(&tokens) {
             let profile = tempfile::tempdir().expect("a profile dir");
             let (session, mut events) =
-                crate::support::app::start(profile.path(), url.clone(), token).await;
-            crate::support::app::connected(&mut events).await;
+                natter_testkit::session::start(profile.path(), url.clone(), token).await;
+            natter_testkit::session::connected(&mut events).await;
             sessions.push(session);
             views.push(View::new(user, events));
             profiles.push(profile);

@@ -5,28 +5,10 @@
 //! Short forms run in `cargo test` (CI); the long forms run with `NATTER_RELIABILITY=long`
 //! (and `--ignored` for the soak) through `cargo xtask reliability --long`. See docs/reliability.md.
 
-// The relay tests' Socket.IO client and HTTP API, used as they are (not copied).
-#[path = "../relay/util/"]
-#[allow(dead_code)] // the relay tests use the rest
+/// The test kit's HTTP API and Socket.IO client, under the names the relay tests use.
 mod util {
-    #[path = "client.rs"]
-    pub mod client;
-    #[path = "http.rs"]
-    pub mod http;
-
-    /// The password `http::Api::user` registers with.
-    pub const PASSWORD: &str = "correct horse battery";
-    pub use client::{Client, WAIT};
-    pub use http::Api;
+    pub use natter_testkit::{Api, Client, WAIT};
 }
-
-// The client tests' session helpers (short timeouts, bounded event waits), used as they are.
-#[path = "../../../crates/client/tests/support/mod.rs"]
-mod support;
-
-// The fuzz targets' bodies (`fuzz/`, its own workspace), compiled and run here by S1.
-#[path = "../../../fuzz/bodies.rs"]
-mod fuzz_bodies;
 
 mod chat;
 mod control;

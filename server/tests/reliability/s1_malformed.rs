@@ -18,7 +18,9 @@ use natter_testkit::raw::{http_exchange, http_status, RawError};
 use natter_testkit::RawWs;
 
 use crate::harness::{self, assert_alive, long, seed};
-use crate::{control, corpus, fuzz_bodies};
+use natter_protocol::fuzz as fuzz_bodies;
+
+use crate::{control, corpus};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Probes between two checks that the attacker's connection still answers.

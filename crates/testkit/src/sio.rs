@@ -1,21 +1,22 @@
-//! A minimal Socket.IO v5 / Engine.IO v4 client over WebSocket only, written directly so the
-//! load generator costs little next to the relay it measures (a full client library with
-//! reconnection, callbacks and polling would be the bottleneck).
+//! The fast Socket.IO v5 / Engine.IO v4 client, over WebSocket only, written directly so a load
+//! generator costs little next to the relay it measures (a full client library with reconnection,
+//! callbacks and polling would be the bottleneck). The bench drives it with `&mut self`; the
+//! relay tests' [`crate::client::Client`] runs its packet parsing behind a reader task.
 //!
-//! It speaks only what the benchmark needs, on the default namespace `/`:
+//! It speaks what the bench and the tests need, on the default namespace `/`:
 //! `0{open}` → `40{auth}` → `40{sid}` (or `44{error}`), pings `2` answered with `3`,
 //! events `42<id>["name",payload]` out, acks `43<id>[payload]` and events `42["name",payload]` in.
 //! Frames are decoded into protocol types here, at the edge; callers never see raw JSON.
 
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::{AckResult, Event, Request};
 use serde::Deserialize;
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -49,21 +50,21 @@ pub enum Error {
     Timeout(&'static str),
 }
 
-fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
+pub(crate) fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
     move |source| Error::Json { what, source }
 }
 
 /// The Engine.IO open packet; only the fields the client uses.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Open {
-    sid: String,
+pub(crate) struct Open {
+    pub(crate) sid: String,
 }
 
 /// The body of a refused connect (`44{...}`).
 #[derive(Debug, Deserialize)]
-struct ConnectError {
-    message: String,
+pub(crate) struct ConnectError {
+    pub(crate) message: String,
 }
 
 /// One Socket.IO packet received from the relay, with the instant it was read.
@@ -101,6 +102,11 @@ impl Incoming {
         let rest = self.text.as_str().get(self.body..)?.strip_prefix("[\"")?;
         let name = &rest[..rest.find('"')?];
         (!name.contains('\\')).then_some(name)
+    }
+
+    /// The packet's JSON array: an event's name and arguments, or an ack's arguments.
+    pub fn values(&self) -> Result<Vec<serde_json::Value>, Error> {
+        serde_json::from_str(&self.text.as_str()[self.body..]).map_err(json_err("a packet"))
     }
 
     /// Decodes the payload as `E` when this is an `E::NAME` event; `None` for anything else.
@@ -156,35 +162,43 @@ impl Client {
         token: &str,
         source: Option<IpAddr>,
     ) -> Result<Self, Error> {
-        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(addr, token, source))
+        let auth = serde_json::to_string(&ConnectAuth {
+            token: token.to_owned(),
+        })
+        .map_err(json_err("the connect auth"))?;
+        // An event can come before the CONNECT ack: socketioxide makes a socket reachable by
+        // broadcasts just before it queues the ack (`Namespace::connect`), so a `presence` sent
+        // to `general` at that moment overtakes it. Nothing the bench counts is sent that early.
+        let (client, _early) = Self::open(addr, Some(&auth), source, true).await?;
+        Ok(client)
+    }
+
+    /// Opens the WebSocket and connects to namespace `/` with `auth` (JSON; none: a bare
+    /// `40`), within [`CONNECT_TIMEOUT`]; returns the events that came before the CONNECT ack.
+    /// With `zero_linger` the socket closes with a reset: no socket of ours lingers in
+    /// TIME_WAIT (20,000 of them from one system's crowd made binding the next system's sources
+    /// slow, as the kernel scans the ports they hold, and its reconnect storm took 5.2 s, not 2.1).
+    pub(crate) async fn open(
+        addr: &str,
+        auth: Option<&str>,
+        source: Option<IpAddr>,
+        zero_linger: bool,
+    ) -> Result<(Self, Vec<Incoming>), Error> {
+        let open = Self::open_inner(addr, auth.unwrap_or(""), source, zero_linger);
+        tokio::time::timeout(CONNECT_TIMEOUT, open)
             .await
             .map_err(|_| Error::Timeout("the Socket.IO connect"))?
     }
 
-    async fn connect_inner(addr: &str, token: &str, source: Option<IpAddr>) -> Result<Self, Error> {
-        let tcp = match source {
-            None => TcpStream::connect(addr).await?,
-            Some(ip) => {
-                let peer: SocketAddr = addr.parse().map_err(|_| {
-                    Error::Unexpected(format!("not an IP address and port: {addr}"))
-                })?;
-                let socket = match ip {
-                    IpAddr::V4(_) => TcpSocket::new_v4()?,
-                    IpAddr::V6(_) => TcpSocket::new_v6()?,
-                };
-                socket.bind(SocketAddr::new(ip, 0))?;
-                socket.connect(peer).await?
-            }
-        };
-        // Small frames must leave at once; Nagle would add up to 40 ms to a round trip.
-        tcp.set_nodelay(true)?;
-        // Closed with a reset, so no socket of ours lingers in TIME_WAIT: 20,000 of them from one
-        // system's crowd made binding the next system's sources slow (the kernel scans ports
-        // they hold), and its reconnect storm took 5.2 s instead of 2.1 s.
-        tcp.set_zero_linger()?;
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    async fn open_inner(
+        addr: &str,
+        auth: &str,
+        source: Option<IpAddr>,
+        zero_linger: bool,
+    ) -> Result<(Self, Vec<Incoming>), Error> {
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
+        let query = "EIO=4&transport=websocket";
+        let ws = crate::raw::websocket(addr, source, query, config, zero_linger).await?;
         let mut client = Self {
             ws,
             sid: String::new(),
@@ -196,25 +210,20 @@ impl Client {
             None => return Err(Error::Unexpected(open.to_string())),
         };
         client.sid = open.sid;
-        let auth = serde_json::to_string(&ConnectAuth {
-            token: token.to_owned(),
-        })
-        .map_err(json_err("the connect auth"))?;
         client.send_text(format!("40{auth}")).await?;
+        let mut early = Vec::new();
         loop {
             let text = client.next_text().await?;
             if text.starts_with("40") {
-                return Ok(client);
+                return Ok((client, early));
             }
             if let Some(json) = text.strip_prefix("44") {
                 let refused: ConnectError =
                     serde_json::from_str(json).map_err(json_err("connect_error"))?;
                 return Err(Error::Refused(refused.message));
             }
-            // An event can come first: socketioxide makes a socket reachable by broadcasts just
-            // before it queues the CONNECT ack (`Namespace::connect`), so a `presence` sent to
-            // `general` at that moment overtakes it. Nothing the bench counts is sent that early.
             if text.starts_with("42") {
+                early.push(parse_message(text, Instant::now())?);
                 continue;
             }
             // engineioxide pings as soon as the session opens, often before the CONNECT ack; a
@@ -284,7 +293,8 @@ impl Client {
         let _ = self.ws.close(None).await;
     }
 
-    async fn send_text(&mut self, text: String) -> Result<(), Error> {
+    /// Sends one Engine.IO text packet as it is.
+    pub(crate) async fn send_text(&mut self, text: String) -> Result<(), Error> {
         Ok(self.ws.send(Message::text(text)).await?)
     }
 
@@ -306,7 +316,7 @@ impl Client {
 }
 
 /// Parses an Engine.IO message (`4…`) holding a Socket.IO event or ack.
-fn parse_message(text: Utf8Bytes, at: Instant) -> Result<Incoming, Error> {
+pub(crate) fn parse_message(text: Utf8Bytes, at: Instant) -> Result<Incoming, Error> {
     let bytes = text.as_bytes();
     let packet_type = bytes.get(1).copied();
     let mut i = 2;

@@ -1,18 +1,27 @@
-//! The relay's HTTP API over reqwest: register, login, logout, raw posts for bad input, and the
-//! Socket.IO connect with a token. Works against an in-process relay or the relay binary.
+//! The relay's HTTP API over reqwest: register (one account, or many a few at a time), login,
+//! logout, raw posts for bad input, and the Socket.IO connect with a token. Works against an
+//! in-process relay, the relay binary, or the bench's peers (which speak the same register).
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt};
 use natter_protocol::http::{AuthResponse, Credentials, HttpError};
 use natter_protocol::http::{HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH};
 use natter_protocol::ErrorCode;
 use serde_json::Value;
 
-use super::client::{Client, ClientError, WAIT};
-use super::PASSWORD;
+use crate::client::{Client, ClientError, WAIT};
 
-/// An HTTP answer that was not a success: the status and the `{error}` body, if it had one.
-#[derive(Debug, Clone)]
+/// A password every test user gets; valid under the protocol's rules.
+pub const PASSWORD: &str = "correct horse battery";
+/// Registrations in flight at once in [`Api::register_all`]: each costs the relay an argon2id
+/// hash (tens of ms).
+const REGISTER_CONCURRENCY: usize = 4;
+
+/// An HTTP answer that was not a success: the status and the `{error}` body, if it had one
+/// (status 0 and the error's text when no answer came).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("HTTP {status}: {body}")]
 pub struct HttpFailure {
     pub status: u16,
     pub body: Value,
@@ -28,24 +37,45 @@ impl HttpFailure {
 }
 
 /// The relay's HTTP API and Socket.IO endpoint at one base URL (in-process or a child process).
+#[derive(Debug, Clone)]
 pub struct Api {
     pub base: String,
     http: reqwest::Client,
 }
 
 impl Api {
+    /// The API at `base`: `http://host:port`, or `host:port`.
     pub fn new(base: String) -> Self {
         Self::from_address(base, None)
     }
 
     /// Like [`new`](Self::new), with HTTP requests sent from `local` (e.g. 127.0.0.2).
     pub fn from_address(base: String, local: Option<std::net::IpAddr>) -> Self {
+        Self::build(base, local, WAIT)
+    }
+
+    /// Like [`new`](Self::new), each request bounded by `timeout` instead of [`WAIT`] (a
+    /// relay under load answers registrations slowly).
+    pub fn with_timeout(base: String, timeout: Duration) -> Self {
+        Self::build(base, None, timeout)
+    }
+
+    fn build(base: String, local: Option<std::net::IpAddr>, timeout: Duration) -> Self {
+        let base = match base.starts_with("http://") {
+            true => base.trim_end_matches('/').to_owned(),
+            false => format!("http://{}", base.trim_end_matches('/')),
+        };
         let http = reqwest::Client::builder()
-            .timeout(WAIT)
+            .timeout(timeout)
             .local_address(local)
             .build()
             .expect("an HTTP client");
         Self { base, http }
+    }
+
+    /// `host:port` of the relay, for a WebSocket.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
     }
 
     /// Polls `/healthz` until it answers 200 (bounded).
@@ -72,6 +102,19 @@ impl Api {
         body: Vec<u8>,
         bearer: Option<&str>,
     ) -> (u16, Value) {
+        self.try_post(path, content_type, body, bearer)
+            .await
+            .unwrap_or_else(|e| panic!("the relay answers HTTP: {e}"))
+    }
+
+    /// [`post_raw`](Self::post_raw), with no answer an `Err` instead of a panic.
+    async fn try_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        bearer: Option<&str>,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
@@ -80,13 +123,13 @@ impl Api {
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
-        let resp = req.send().await.expect("the relay answers HTTP");
+        let resp = req.send().await?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.expect("an HTTP body");
-        (
+        let bytes = resp.bytes().await?;
+        Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        ))
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, bearer: Option<&str>) -> (u16, Value) {
@@ -112,12 +155,18 @@ impl Api {
         username: &str,
         password: &str,
     ) -> Result<AuthResponse, HttpFailure> {
-        let body = serde_json::to_value(Credentials {
+        let bytes = serde_json::to_vec(&Credentials {
             username: username.to_owned(),
             password: password.to_owned(),
         })
         .expect("credentials encode");
-        let (status, body) = self.post_json(path, &body, None).await;
+        let (status, body) = self
+            .try_post(path, "application/json", bytes, None)
+            .await
+            .map_err(|e| HttpFailure {
+                status: 0,
+                body: Value::String(e.to_string()),
+            })?;
         if status != ok {
             return Err(HttpFailure { status, body });
         }
@@ -131,6 +180,19 @@ impl Api {
         password: &str,
     ) -> Result<AuthResponse, HttpFailure> {
         self.credentials(REGISTER_PATH, 201, username, password)
+            .await
+    }
+
+    /// Registers every name with `password`, a few at a time; the accounts in order.
+    pub async fn register_all(
+        &self,
+        names: &[String],
+        password: &str,
+    ) -> Result<Vec<AuthResponse>, HttpFailure> {
+        futures_util::stream::iter(names)
+            .map(|name| self.register(name, password))
+            .buffered(REGISTER_CONCURRENCY)
+            .try_collect()
             .await
     }
 

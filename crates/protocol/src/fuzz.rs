@@ -1,16 +1,13 @@
-//! The fuzz targets' bodies as plain functions, so that the main workspace compiles them and the
-//! reliability suite's seeded decode test (S1, `cargo test`) runs them over its generated corpus:
-//! the targets cannot rot unbuilt, and their entry points are exercised without a nightly
-//! toolchain. Included by path from `fuzz_targets/*.rs` and `server/tests/reliability/main.rs`.
+//! The fuzz targets' bodies as plain functions (feature `fuzz`, off in every product build), so
+//! that the main workspace compiles them and the reliability suite's seeded decode test (S1,
+//! `cargo test`) runs them over its generated corpus: the targets cannot rot unbuilt, and their
+//! entry points are exercised without a nightly toolchain. Used by `fuzz/fuzz_targets/*.rs`.
 
-// Each fuzz target uses one of the two bodies.
-#![allow(dead_code)]
-
-use natter_protocol::requests::{
+use crate::requests::{
     CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm, SendMessage,
     SetTyping, Sync,
 };
-use natter_protocol::{decode_request as decode, validate, Request};
+use crate::{decode_request as decode, validate, Request};
 use serde_json::Value;
 
 /// `value` through every request's decode-and-validate, as the relay does for an incoming

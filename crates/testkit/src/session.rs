@@ -1,4 +1,5 @@
-//! Session helpers: a session config with short timeouts, and bounded waits on the event stream.
+//! Desktop-client session helpers (natter-client): a session config with short timeouts, and
+//! bounded waits on its event stream.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +12,16 @@ use natter_client::supervisor::{Backoff, SupervisorConfig};
 use natter_client::transport::{Timeouts, TransportKind};
 use natter_protocol::model::Seq;
 
-use super::within;
+/// How long any single wait on a session may take: a reconnect with backoff takes longer than
+/// one request.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Awaits `fut` for at most [`WAIT`]; the test fails with `what` otherwise.
+pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
 
 /// Short timeouts, a fast backoff and a liveness check every 300 ms (1 s to answer).
 pub fn config(dir: &Path, url: String, token: &str) -> SessionConfig {

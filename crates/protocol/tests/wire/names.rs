@@ -1,0 +1,78 @@
+//! Every event and request wire name, each once (the `Event::NAME` / `Request::NAME` constants).
+
+use super::*;
+
+#[test]
+fn request_names_match_design() {
+    assert_eq!(ListRooms::NAME, "rooms:list");
+    assert_eq!(CreateRoom::NAME, "room:create");
+    assert_eq!(InviteToRoom::NAME, "room:invite");
+    assert_eq!(LeaveRoom::NAME, "room:leave");
+    assert_eq!(OpenDm::NAME, "dm:open");
+    assert_eq!(SendMessage::NAME, "message:send");
+    assert_eq!(SetTyping::NAME, "typing");
+    assert_eq!(MarkRead::NAME, "read");
+    assert_eq!(History::NAME, "history");
+    assert_eq!(Sync::NAME, "sync");
+}
+
+#[test]
+fn relay_event_names_match_design() {
+    assert_eq!(MessageEvent::NAME, "message");
+    assert_eq!(TypingEvent::NAME, "typing");
+    assert_eq!(PresenceEvent::NAME, "presence");
+    assert_eq!(ReceiptEvent::NAME, "receipt");
+    assert_eq!(RoomEvent::NAME, "room");
+    // The relay echoes `typing` under the client's own event name.
+    assert_eq!(TypingEvent::NAME, SetTyping::NAME);
+}
+
+#[test]
+fn names_are_unique_per_direction() {
+    let requests = [
+        ListRooms::NAME,
+        CreateRoom::NAME,
+        InviteToRoom::NAME,
+        LeaveRoom::NAME,
+        OpenDm::NAME,
+        SendMessage::NAME,
+        SetTyping::NAME,
+        MarkRead::NAME,
+        History::NAME,
+        Sync::NAME,
+    ];
+    let events = [
+        MessageEvent::NAME,
+        TypingEvent::NAME,
+        PresenceEvent::NAME,
+        ReceiptEvent::NAME,
+        RoomEvent::NAME,
+    ];
+    for list in [&requests[..], &events[..]] {
+        let mut sorted = list.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), list.len(), "duplicate name in {list:?}");
+    }
+    // Names Socket.IO reserves must never be used as events.
+    for reserved in [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ] {
+        assert!(!requests.contains(&reserved) && !events.contains(&reserved));
+    }
+}
+
+#[test]
+fn constants_match_design() {
+    assert_eq!(GENERAL_ROOM_ID, "general");
+    assert_eq!(PROTOCOL_VERSION, 1);
+    assert_eq!(REGISTER_PATH, "/api/register");
+    assert_eq!(LOGIN_PATH, "/api/login");
+    assert_eq!(LOGOUT_PATH, "/api/logout");
+    assert_eq!(HEALTH_PATH, "/healthz");
+}

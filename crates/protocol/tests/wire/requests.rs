@@ -1,0 +1,263 @@
+//! Client → relay payloads (`requests`) and their success acks: exact JSON both ways.
+
+use super::*;
+
+#[test]
+fn rooms_list() {
+    assert_request("rooms:list", &ListRooms {}, json!({}));
+    assert_ok_ack::<ListRooms>(
+        RoomsAck {
+            rooms: vec![room(), dm_room()],
+        },
+        json!({"ok": true, "rooms": [room_json(), dm_room_json()]}),
+    );
+    assert_ok_ack::<ListRooms>(RoomsAck { rooms: vec![] }, json!({"ok": true, "rooms": []}));
+}
+
+#[test]
+fn room_create() {
+    let req = CreateRoom {
+        name: "Book club".into(),
+        members: vec!["Bob".into(), "carol".into()],
+    };
+    assert_request(
+        "room:create",
+        &req,
+        json!({"name": "Book club", "members": ["Bob", "carol"]}),
+    );
+    assert_ok_ack::<CreateRoom>(
+        RoomAck { room: room() },
+        json!({"ok": true, "room": room_json()}),
+    );
+}
+
+#[test]
+fn room_create_members_default_to_empty() {
+    let req = CreateRoom {
+        name: "Just me".into(),
+        members: vec![],
+    };
+    // Always serialized, even when empty ...
+    assert_wire(&req, json!({"name": "Just me", "members": []}));
+    // ... and accepted when absent.
+    let parsed: CreateRoom =
+        serde_json::from_value(json!({"name": "Just me"})).expect("members may be absent");
+    assert_eq!(parsed, req);
+    assert_rejects::<CreateRoom>(json!({"members": ["bob"]}));
+}
+
+#[test]
+fn room_invite() {
+    let req = InviteToRoom {
+        room_id: "r-7f3a".into(),
+        username: "dave".into(),
+    };
+    assert_request(
+        "room:invite",
+        &req,
+        json!({"room_id": "r-7f3a", "username": "dave"}),
+    );
+    assert_ok_ack::<InviteToRoom>(
+        RoomAck { room: room() },
+        json!({"ok": true, "room": room_json()}),
+    );
+}
+
+#[test]
+fn room_leave() {
+    let req = LeaveRoom {
+        room_id: "r-7f3a".into(),
+    };
+    assert_request("room:leave", &req, json!({"room_id": "r-7f3a"}));
+    assert_ok_ack::<LeaveRoom>(Empty {}, json!({"ok": true}));
+}
+
+#[test]
+fn dm_open() {
+    let req = OpenDm {
+        username: "bob".into(),
+    };
+    assert_request("dm:open", &req, json!({"username": "bob"}));
+    assert_ok_ack::<OpenDm>(
+        RoomAck { room: dm_room() },
+        json!({"ok": true, "room": dm_room_json()}),
+    );
+}
+
+#[test]
+fn message_send() {
+    let req = SendMessage {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        body: "héllo \"world\" 😀\nsecond line".into(),
+    };
+    assert_request(
+        "message:send",
+        &req,
+        json!({
+            "room_id": "general",
+            "client_id": CLIENT_ID,
+            "body": "héllo \"world\" 😀\nsecond line"
+        }),
+    );
+    assert_ok_ack::<SendMessage>(
+        MessageAck { message: message() },
+        json!({"ok": true, "message": message_json()}),
+    );
+}
+
+#[test]
+fn typing() {
+    for typing in [true, false] {
+        let req = SetTyping {
+            room_id: "general".into(),
+            typing,
+        };
+        assert_request(
+            "typing",
+            &req,
+            json!({"room_id": "general", "typing": typing}),
+        );
+    }
+    assert_ok_ack::<SetTyping>(Empty {}, json!({"ok": true}));
+}
+
+#[test]
+fn read() {
+    let req = MarkRead {
+        room_id: "general".into(),
+        seq: 42,
+    };
+    assert_request("read", &req, json!({"room_id": "general", "seq": 42}));
+    assert_ok_ack::<MarkRead>(Empty {}, json!({"ok": true}));
+}
+
+#[test]
+fn history_with_every_field() {
+    let req = History {
+        room_id: "general".into(),
+        before_seq: Some(100),
+        limit: Some(25),
+    };
+    assert_request(
+        "history",
+        &req,
+        json!({"room_id": "general", "before_seq": 100, "limit": 25}),
+    );
+    let mut older = message();
+    older.seq = 41;
+    older.id = "m-older".into();
+    let mut older_json = message_json();
+    older_json["seq"] = json!(41);
+    older_json["id"] = json!("m-older");
+    assert_ok_ack::<History>(
+        MessagesAck {
+            messages: vec![older, message()],
+        },
+        json!({"ok": true, "messages": [older_json, message_json()]}),
+    );
+    assert_ok_ack::<History>(
+        MessagesAck { messages: vec![] },
+        json!({"ok": true, "messages": []}),
+    );
+}
+
+#[test]
+fn history_optional_fields_are_omitted_and_may_be_absent() {
+    let bare = History {
+        room_id: "general".into(),
+        before_seq: None,
+        limit: None,
+    };
+    assert_wire(&bare, json!({"room_id": "general"}));
+
+    let only_limit = History {
+        limit: Some(10),
+        ..bare.clone()
+    };
+    assert_wire(&only_limit, json!({"room_id": "general", "limit": 10}));
+
+    let only_before = History {
+        before_seq: Some(7),
+        ..bare.clone()
+    };
+    assert_wire(&only_before, json!({"room_id": "general", "before_seq": 7}));
+
+    // JS clients may send explicit nulls for "not given".
+    let nulls: History =
+        serde_json::from_value(json!({"room_id": "general", "before_seq": null, "limit": null}))
+            .expect("null optional fields are accepted");
+    assert_eq!(nulls, bare);
+}
+
+#[test]
+fn history_limit_is_unsigned() {
+    assert_rejects::<History>(json!({"room_id": "general", "limit": -1}));
+    // Over the cap still decodes: the relay caps it rather than refusing.
+    let big: History = serde_json::from_value(json!({"room_id": "general", "limit": 1000}))
+        .expect("large limit decodes");
+    assert_eq!(big.limit, Some(1000));
+}
+
+#[test]
+fn sync_with_cursors() {
+    let req = Sync {
+        cursors: BTreeMap::from([("general".to_string(), 42), ("r-7f3a".to_string(), 0)]),
+    };
+    assert_request(
+        "sync",
+        &req,
+        json!({"cursors": {"general": 42, "r-7f3a": 0}}),
+    );
+    assert_ok_ack::<Sync>(
+        SyncAck {
+            rooms: vec![room()],
+            messages: vec![message()],
+            more: true,
+        },
+        json!({"ok": true, "rooms": [room_json()], "messages": [message_json()], "more": true}),
+    );
+}
+
+#[test]
+fn sync_with_empty_or_absent_cursors() {
+    let empty = Sync::default();
+    assert!(empty.cursors.is_empty());
+    assert_wire(&empty, json!({"cursors": {}}));
+    let absent: Sync = serde_json::from_value(json!({})).expect("cursors may be absent");
+    assert_eq!(absent, empty);
+    assert_ok_ack::<Sync>(
+        SyncAck {
+            rooms: vec![],
+            messages: vec![],
+            more: false,
+        },
+        json!({"ok": true, "rooms": [], "messages": [], "more": false}),
+    );
+}
+
+#[test]
+fn payloads_with_wrong_types_or_missing_fields_do_not_decode() {
+    assert_rejects::<SendMessage>(json!({"room_id": "general", "client_id": CLIENT_ID}));
+    assert_rejects::<SendMessage>(json!({"room_id": 7, "client_id": CLIENT_ID, "body": "x"}));
+    assert_rejects::<MarkRead>(json!({"room_id": "general", "seq": "7"}));
+    assert_rejects::<MarkRead>(json!({"room_id": "general", "seq": 1.5}));
+    assert_rejects::<SetTyping>(json!({"room_id": "general", "typing": "yes"}));
+    assert_rejects::<Sync>(json!({"cursors": {"general": "1"}}));
+    assert_rejects::<Sync>(json!({"cursors": [["general", 1]]}));
+    assert_rejects::<InviteToRoom>(json!({"room_id": "r-7f3a"}));
+    assert_rejects::<OpenDm>(json!("bob"));
+    assert_rejects::<ListRooms>(json!(null));
+    assert_rejects::<ListRooms>(json!("rooms"));
+}
+
+#[test]
+fn unknown_fields_are_ignored() {
+    // Lets a later protocol add fields without breaking v1 peers.
+    let req: LeaveRoom = serde_json::from_value(json!({"room_id": "r-1", "why": "bored"}))
+        .expect("unknown fields are ignored");
+    assert_eq!(req.room_id, "r-1");
+    let ack: AckResult<Empty> = serde_json::from_value(json!({"ok": true, "extra": 1}))
+        .expect("unknown ack fields are ignored");
+    assert_eq!(ack, AckResult::Ok(Empty {}));
+}
