@@ -17,7 +17,7 @@ use natter_protocol::Message;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::sqlite::{MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
+use super::sql::{new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
 use super::{AppendOutcome, AppendRefusal, Appended, NewMessage, StoreError};
 
 /// Messages past which the thread stops merging queued batches into one transaction.
@@ -129,7 +129,7 @@ fn append<'a>(
 }
 
 fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
-    let id = super::sqlite::new_id();
+    let id = new_id();
     let seq: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at) \

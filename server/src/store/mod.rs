@@ -7,6 +7,7 @@
 
 mod appender;
 mod reader;
+mod sql;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -18,6 +18,7 @@ use sqlx::{Connection, Row, Sqlite, SqliteConnection};
 
 use super::appender::Appender;
 use super::reader::Reader;
+use super::sql::{new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES};
 use super::{Credentials, NewMessage, PendingAppend, SignOn, Store, StoreError};
 use crate::time::now_rfc3339;
 
@@ -26,20 +27,6 @@ use crate::time::now_rfc3339;
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
-/// WAL pages after which a commit also checkpoints (SQLite's default is 1,000). A checkpoint
-/// copies each page changed since the last one once, and sends keep changing the same index
-/// pages, so checkpointing a tenth as often copies far fewer pages per message: durable sends
-/// went from 16k/s to 19k/s. The cost is a WAL file of up to about 40 MiB.
-pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
-
-/// A message row's columns, named and in the order both row readers (sqlx here, rusqlite in the
-/// appender) expect; select them `FROM` [`MESSAGES_WITH_ROOM`].
-pub(super) const MESSAGE_COLUMNS: &str =
-    "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
-     m.client_id AS client_id, m.sent_at AS sent_at";
-/// Messages name their room by its number (migration 0003); readers want its id.
-pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num";
-
 pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
     writer: SqlitePool,
@@ -152,12 +139,6 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
     })
-}
-
-/// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
-/// dirtying a random page.
-pub(super) fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
