@@ -5,7 +5,6 @@ pub mod accounts;
 pub mod auth;
 pub mod broadcast;
 pub mod chat;
-pub mod commit;
 pub mod config;
 pub mod embedded;
 pub mod error;
@@ -80,11 +79,11 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let (committer, committed) = commit::Committer::start(store.clone());
+    let committed = store.committed();
     let limits = ratelimit::Limits::new(config);
     let chat = Chat::new(
         store.clone(),
-        committer,
+        store.commits(),
         limits.clone(),
         Arc::new(LocalPresence::default()),
     );

@@ -10,16 +10,15 @@ use std::sync::Arc;
 
 use natter_protocol::{Room, User};
 
-use crate::commit::Committer;
 use crate::error::{Error, Result};
 use crate::presence::Presence;
 use crate::ratelimit::Limits;
-use crate::store::Store;
+use crate::store::{Commits, Store};
 
 #[derive(Clone)]
 pub struct Chat {
     store: Arc<dyn Store>,
-    commits: Committer,
+    commits: Commits,
     limits: Limits,
     presence: Arc<dyn Presence>,
 }
@@ -33,7 +32,7 @@ impl std::fmt::Debug for Chat {
 impl Chat {
     pub fn new(
         store: Arc<dyn Store>,
-        commits: Committer,
+        commits: Commits,
         limits: Limits,
         presence: Arc<dyn Presence>,
     ) -> Self {
