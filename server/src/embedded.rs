@@ -2,8 +2,8 @@
 //! desktop app and the test harnesses start. Dropping the handle stops the relay too.
 //!
 //! The relay runs on a tokio runtime of its own, so every task it spawns (one per connection,
-//! the committer, the broadcaster) belongs to it and ends with it: [`Relay::crash`] can drop
-//! them all at once, as a crashed process would.
+//! the broadcaster) belongs to it and ends with it: `Relay::crash` (tests only) can drop them
+//! all at once, as a crashed process would. The store's threads end when the store is dropped.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -96,12 +96,13 @@ impl Relay {
         Ok(joined.map_err(|_| StopError::Timeout(STOP_WAIT))???)
     }
 
-    /// For tests: stops the relay like a crash — the task is aborted, every connection drops
+    /// For tests (feature `test-support`): stops the relay like a crash — the task is aborted, every connection drops
     /// without a Socket.IO DISCONNECT, nothing is flushed beyond what was already committed.
     ///
     /// Aborting the `run` task alone would not do: the per-connection tasks it spawned would
     /// keep serving. So the relay's whole runtime is shut down, dropping every task mid-step
     /// (a commit in flight on SQLite's own thread still completes or not, as in a crash).
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn crash(mut self) {
         // Never send nor drop the stop (a dropped one counts as a stop): a graceful shutdown
         // would say DISCONNECT first. Forgetting it leaks one small channel, once per crash.

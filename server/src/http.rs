@@ -1,4 +1,5 @@
-//! HTTP API: register, login, logout, health. JSON in, JSON out, errors as `{error:{code,message}}`.
+//! HTTP API: register, login, logout, health, over the accounts service. JSON in, JSON out,
+//! errors as `{error:{code,message}}`. Also the layers before Socket.IO.
 
 use std::net::SocketAddr;
 
@@ -11,30 +12,32 @@ use natter_protocol::http::{
     AuthResponse, Credentials, Health, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
 };
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
-use natter_protocol::{validate, WireError};
+use natter_protocol::WireError;
 use serde_json::Value;
-use socketioxide::SocketIo;
 
-use crate::auth::{bearer, new_token, token_hash};
+use crate::accounts::Accounts;
+use crate::auth::bearer;
+use crate::broadcast::Broadcaster;
 use crate::error::{Error, Result};
-use crate::socket::rooms;
-use crate::state::AppState;
-use crate::store::StoreError;
 
 #[derive(Clone, Debug)]
 struct HttpState {
-    app: AppState,
-    io: SocketIo,
+    accounts: Accounts,
+    /// Only to disconnect a logged-out session's sockets.
+    broadcaster: Broadcaster,
 }
 
-pub fn router(app: AppState, io: SocketIo) -> Router {
+pub fn router(accounts: Accounts, broadcaster: Broadcaster) -> Router {
     Router::new()
         .route(REGISTER_PATH, post(register))
         .route(LOGIN_PATH, post(login))
         .route(LOGOUT_PATH, post(logout))
         .route(HEALTH_PATH, get(health))
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
-        .with_state(HttpState { app, io })
+        .with_state(HttpState {
+            accounts,
+            broadcaster,
+        })
 }
 
 /// Refuses a request that announces a body over the payload limit before reading any of it.
@@ -121,32 +124,13 @@ fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> 
     Ok(natter_protocol::decode("credentials", value)?)
 }
 
-async fn issue_token(app: &AppState, user: natter_protocol::User) -> Result<AuthResponse> {
-    let token = new_token();
-    app.store
-        .create_session(&user.id, &token_hash(&token))
-        .await?;
-    Ok(AuthResponse { user, token })
-}
-
 async fn register(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
-    let c = credentials(body)?;
-    validate::username(&c.username)?;
-    validate::password(&c.password)?;
-    if !st.app.limits.allow_login(&c.username, peer.ip()) {
-        return Err(Error::rate_limited());
-    }
-    let hash = st.app.passwords.hash(c.password).await?;
-    let user = match st.app.store.create_user(&c.username, &hash).await {
-        Err(StoreError::Conflict) => return Err(Error::UsernameTaken),
-        other => other?,
-    };
-    tracing::info!(user = %user.username, "registered");
-    Ok((StatusCode::CREATED, Json(issue_token(&st.app, user).await?)))
+    let answer = st.accounts.register(credentials(body)?, peer.ip()).await?;
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn login(
@@ -154,35 +138,9 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
-    let c = credentials(body)?;
-    if !st.app.limits.allow_login(&c.username, peer.ip()) {
-        tracing::info!(user = %c.username, %peer, "login rate limited");
-        return Err(Error::rate_limited());
-    }
-    let bad = || {
-        Error::Client(WireError::new(
-            natter_protocol::ErrorCode::Unauthorized,
-            "wrong username or password",
-        ))
-    };
-    // Shapes that can never be valid still pay for a hash: the answer's timing says nothing.
-    let found = if validate::username(&c.username).is_ok() {
-        st.app.store.credentials(&c.username).await?
-    } else {
-        None
-    };
-    let (user, hash) = match found {
-        Some(f) => (Some(f.user), Some(f.password_hash)),
-        None => (None, None),
-    };
-    let ok = st.app.passwords.verify(c.password, hash).await?;
-    match user {
-        Some(user) if ok => Ok(Json(issue_token(&st.app, user).await?)),
-        _ => {
-            tracing::info!(user = %c.username, %peer, "login refused");
-            Err(bad())
-        }
-    }
+    Ok(Json(
+        st.accounts.login(credentials(body)?, peer.ip()).await?,
+    ))
 }
 
 async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<StatusCode> {
@@ -191,18 +149,9 @@ async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<Statu
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
         .ok_or_else(Error::unauthorized)?;
-    let session_id = st
-        .app
-        .store
-        .delete_session(&token_hash(token))
-        .await?
-        .ok_or_else(Error::unauthorized)?;
+    let session_id = st.accounts.logout(token).await?;
     // The token is dead; so is every socket that was opened with it, on every node.
-    if let Some(ns) = crate::socket::root(&st.io) {
-        if let Err(e) = ns.within(rooms::session(&session_id)).disconnect().await {
-            tracing::warn!(error = %e, "logout: could not disconnect every socket");
-        }
-    }
+    st.broadcaster.disconnect_session(&session_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,17 +1,18 @@
 //! natter-relay: the Natter chat server as a library, so tests, benchmarks and the desktop
 //! app's "host on this computer" start the real thing with [`run`].
 
+pub mod accounts;
 pub mod auth;
+pub mod broadcast;
 pub mod chat;
-pub mod commit;
 pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod http;
+pub mod presence;
 pub mod ratelimit;
 pub mod serve;
 pub mod socket;
-pub mod state;
 pub mod store;
 pub mod time;
 
@@ -21,9 +22,12 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use accounts::Accounts;
+use broadcast::Broadcaster;
+use chat::Chat;
 pub use config::Config;
 pub use embedded::Relay;
-use state::AppState;
+use presence::LocalPresence;
 use store::{SqliteStore, Store, StoreError};
 
 /// The database file inside the data directory.
@@ -75,27 +79,26 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let (committer, committed) = commit::Committer::start(store.clone());
-    let state = AppState {
-        committer,
-        limits: ratelimit::Limits::new(config),
-        passwords: auth::Passwords::default(),
-        presence: socket::Presence::default(),
-        store,
-    };
-    let sweeper = tokio::spawn({
-        let limits = state.limits.clone();
-        async move {
-            let mut tick = tokio::time::interval(LIMITS_SWEEP);
-            loop {
-                tick.tick().await;
-                limits.retain_recent();
-            }
+    let committed = store.committed();
+    let limits = ratelimit::Limits::new(config);
+    let chat = Chat::new(
+        store.clone(),
+        store.commits(),
+        limits.clone(),
+        Arc::new(LocalPresence::default()),
+    );
+    let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(LIMITS_SWEEP);
+        loop {
+            tick.tick().await;
+            limits.retain_recent();
         }
     });
-    let (layer, io) = socket::layer(state.clone(), config);
-    let broadcaster = tokio::spawn(socket::broadcast_committed(io.clone(), committed));
-    let app = http::router(state, io.clone())
+    let (layer, io) = socket::layer(chat, config);
+    let broadcaster = Broadcaster::new(io.clone());
+    let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
+    let app = http::router(accounts, broadcaster.clone())
         .layer(layer)
         .layer(axum::middleware::map_request(http::own_request_head))
         // Outermost, so it sees Socket.IO's requests too.
@@ -106,13 +109,7 @@ pub async fn serve(
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down");
-        // Say goodbye first: a Socket.IO DISCONNECT tells clients to reconnect now, where a bare
-        // transport close leaves some (rust_socketio) to notice only at their next send.
-        if let Some(ns) = socket::root(&io) {
-            if let Err(e) = ns.disconnect().await {
-                tracing::debug!(error = %e, "could not say goodbye to every socket");
-            }
-        }
+        broadcaster.goodbye().await;
         // Long-lived Socket.IO connections would hold graceful shutdown open forever.
         io.close().await;
         let _ = closed_tx.send(());
@@ -129,7 +126,7 @@ pub async fn serve(
         }
     };
     sweeper.abort();
-    broadcaster.abort();
+    broadcasting.abort();
     result
 }
 

@@ -2,9 +2,10 @@
 //! each case into a test for one backend, given an async factory that opens a fresh store.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use natter_protocol::{User, GENERAL_ROOM_ID};
-use natter_relay::store::{AppendRefusal, NewMessage, Store, StoreError};
+use natter_relay::store::{AppendOutcome, AppendRefusal, NewMessage, Store, StoreError};
 
 type Result = std::result::Result<(), StoreError>;
 
@@ -16,6 +17,19 @@ fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
     }
+}
+
+/// Queues every message at once, in order (each queued before the next is polled), as
+/// concurrent senders do; their outcomes, in the same order.
+async fn append_batch(
+    store: &dyn Store,
+    batch: Vec<NewMessage>,
+) -> std::result::Result<Vec<AppendOutcome>, StoreError> {
+    let commits = store.commits();
+    futures_util::future::join_all(batch.into_iter().map(|m| commits.append(m)))
+        .await
+        .into_iter()
+        .collect()
 }
 
 async fn user(store: &dyn Store, name: &str) -> User {
@@ -72,7 +86,7 @@ pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Sto
         new_message(&room, &bob, "a1"),   // same client_id, other sender: a new message
         new_message(GENERAL_ROOM_ID, &alice, "a2"), // repeat into another room
     ];
-    let out = store.append_messages(batch).await?;
+    let out = append_batch(&*store, batch).await?;
     let seqs: Vec<_> = out
         .iter()
         .map(|o| {
@@ -105,14 +119,16 @@ pub async fn a_refused_message_does_not_spoil_its_batch(store: Arc<dyn Store>) -
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
     let room = store.create_group("private", &alice, &[]).await?;
-    let out = store
-        .append_messages(vec![
+    let out = append_batch(
+        &*store,
+        vec![
             new_message(&room, &alice, "ok1"),
             new_message(&room, &bob, "intruder"),
             new_message("no-such-room", &bob, "ghost"),
             new_message(&room, &alice, "ok2"),
-        ])
-        .await?;
+        ],
+    )
+    .await?;
     assert_eq!(out[1], Err(AppendRefusal::NotMember));
     assert_eq!(out[2], Err(AppendRefusal::NotMember));
     assert_eq!(out[3].as_ref().map(|a| a.message.seq), Ok(2));
@@ -132,7 +148,11 @@ pub async fn concurrent_appends_stay_gap_free(store: Arc<dyn Store>) -> Result {
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let m = new_message(GENERAL_ROOM_ID, &alice, &format!("t{t}-{i}"));
-                store.append_messages(vec![m]).await?;
+                store
+                    .commits()
+                    .append(m)
+                    .await?
+                    .expect("a member's message");
             }
             Ok::<_, StoreError>(())
         }));
@@ -148,31 +168,92 @@ pub async fn concurrent_appends_stay_gap_free(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
-pub async fn queued_batches_commit_in_call_order(store: Arc<dyn Store>) -> Result {
+/// The stream of committed messages has every new message once, after its commit (before its
+/// sender is answered), in commit order: each room's seqs in order, with no gap.
+pub async fn committed_messages_come_out_in_commit_order(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
-    // All queued before any is awaited, as the committer does; awaited last-first.
-    let pending: Vec<_> = (0..20)
-        .map(|b| {
-            let batch = (0..3)
-                .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("b{b}-{i}")))
-                .collect();
-            store.append_messages(batch)
-        })
-        .collect();
-    let mut seqs = Vec::new();
-    for outcome in pending.into_iter().rev() {
-        let batch: Vec<_> = outcome
-            .await?
-            .into_iter()
-            .map(|o| o.map(|a| a.message.seq))
-            .collect();
-        seqs.push(batch);
+    let room = store.create_group("team", &alice, &[]).await?;
+    let mut committed = store.committed();
+    let next = |committed: &mut tokio::sync::mpsc::Receiver<natter_protocol::Message>| {
+        committed.try_recv().ok()
+    };
+
+    // One sender, one message at a time: the stream has each message by the time it is acked.
+    let first = store
+        .commits()
+        .append(new_message(&room, &alice, "one"))
+        .await?
+        .expect("a member's message");
+    assert_eq!(next(&mut committed), Some(first.message.clone()));
+    // A repeat and a refusal create nothing, so the stream has nothing for them.
+    let repeat = store
+        .commits()
+        .append(new_message(&room, &alice, "one"))
+        .await?;
+    assert_eq!(repeat.map(|a| a.created), Ok(false));
+    let refused = store
+        .commits()
+        .append(new_message("no-such-room", &alice, "two"))
+        .await?;
+    assert_eq!(refused, Err(AppendRefusal::NotMember));
+    assert_eq!(next(&mut committed), None);
+
+    // Many senders at once, over two rooms.
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let (commits, alice, room) = (store.commits(), alice.clone(), room.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..25 {
+                let to = if (t + i) % 2 == 0 {
+                    &room
+                } else {
+                    GENERAL_ROOM_ID
+                };
+                let outcome = commits
+                    .append(new_message(to, &alice, &format!("t{t}-{i}")))
+                    .await?;
+                acked.push(outcome.expect("a member's message").message);
+            }
+            Ok::<_, StoreError>(acked)
+        }));
     }
-    seqs.reverse();
-    let expected: Vec<Vec<_>> = (0..20)
-        .map(|b| (1..=3).map(|i| Ok(b * 3 + i)).collect())
-        .collect();
-    assert_eq!(seqs, expected);
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("task")?);
+    }
+    let mut streamed = Vec::new();
+    while streamed.len() < acked.len() {
+        let wait = tokio::time::timeout(Duration::from_secs(10), committed.recv());
+        match wait.await {
+            Ok(Some(m)) => streamed.push(m),
+            other => panic!(
+                "the stream stopped after {} messages: {other:?}",
+                streamed.len()
+            ),
+        }
+    }
+    assert_eq!(
+        next(&mut committed),
+        None,
+        "nothing beyond what was created"
+    );
+    for (room_id, from) in [(room.as_str(), 2), (GENERAL_ROOM_ID, 1)] {
+        let seqs: Vec<_> = streamed
+            .iter()
+            .filter(|m| m.room_id == room_id)
+            .map(|m| m.seq)
+            .collect();
+        let want: Vec<_> = (from..from + 100).collect();
+        assert_eq!(seqs, want, "{room_id}: seq order on the stream");
+    }
+    let by_id = |ms: &mut Vec<natter_protocol::Message>| ms.sort_by(|a, b| a.id.cmp(&b.id));
+    by_id(&mut acked);
+    by_id(&mut streamed);
+    assert_eq!(
+        streamed, acked,
+        "the stream has exactly what the senders were told"
+    );
     Ok(())
 }
 
@@ -181,7 +262,7 @@ pub async fn history_pages_backwards_oldest_first(store: Arc<dyn Store>) -> Resu
     let batch: Vec<_> = (1..=10)
         .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("m{i}")))
         .collect();
-    store.append_messages(batch).await?;
+    append_batch(&*store, batch).await?;
     let seqs = |ms: Vec<natter_protocol::Message>| ms.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(
         seqs(store.history(GENERAL_ROOM_ID, None, 3).await?),
@@ -208,7 +289,7 @@ pub async fn read_position_moves_forward_and_clamps(store: Arc<dyn Store>) -> Re
     let batch: Vec<_> = (1..=5)
         .map(|i| new_message(GENERAL_ROOM_ID, &alice, &format!("m{i}")))
         .collect();
-    store.append_messages(batch).await?;
+    append_batch(&*store, batch).await?;
     assert_eq!(
         store.mark_read(GENERAL_ROOM_ID, &alice.id, 3).await?,
         Some(3)
@@ -301,7 +382,7 @@ macro_rules! store_conformance {
                 seq_is_gap_free_and_client_id_dedupes_per_sender,
                 a_refused_message_does_not_spoil_its_batch,
                 concurrent_appends_stay_gap_free,
-                queued_batches_commit_in_call_order,
+                committed_messages_come_out_in_commit_order,
                 history_pages_backwards_oldest_first,
                 read_position_moves_forward_and_clamps,
                 rooms_and_members,
@@ -341,9 +422,11 @@ async fn sqlite_keeps_everything_across_reopen() {
             .expect("open");
         let alice = store.create_user("alice", "h").await.expect("user");
         store
-            .append_messages(vec![new_message(GENERAL_ROOM_ID, &alice, "x")])
+            .commits()
+            .append(new_message(GENERAL_ROOM_ID, &alice, "x"))
             .await
-            .expect("append");
+            .expect("append")
+            .expect("a member's message");
         alice
     };
     let store = natter_relay::store::SqliteStore::open(&path)
@@ -438,15 +521,17 @@ async fn sqlite_migrates_messages_to_integer_keys() {
         username: "alice".into(),
     };
     let carol = user(&store, "carol").await;
-    let outcomes = store
-        .append_messages(vec![
+    let outcomes = append_batch(
+        &store,
+        vec![
             new_message("r-1", &alice, "c3"),
             // alice's c1 went to general before the migration: the original comes back
             new_message("r-1", &alice, "c1"),
             new_message(GENERAL_ROOM_ID, &carol, "c1"),
-        ])
-        .await
-        .expect("append");
+        ],
+    )
+    .await
+    .expect("append");
     let outcomes: Vec<_> = outcomes
         .into_iter()
         .map(|o| o.map(|a| (a.message.room_id, a.message.seq, a.created)))

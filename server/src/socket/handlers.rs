@@ -1,27 +1,28 @@
-//! Thin socket adapters: decode once, call the rule in `chat`, ack, then tell the room.
+//! The request handlers: one dispatcher by event name, and one named function per request that
+//! calls the chat service, hands what it returns to the broadcaster, and answers the ack.
 
 use std::future::Future;
 
-use natter_protocol::events::{ReceiptEvent, TypingEvent};
 use natter_protocol::requests::{
     self, CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck,
-    MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping,
+    MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping, SyncAck,
 };
 use natter_protocol::{AckResult, Empty, ErrorCode, Event, Request, WireError};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::{notify, rooms, Session};
-use crate::chat;
+use super::session::Session;
+use crate::broadcast::Broadcaster;
+use crate::chat::rooms::Membership;
+use crate::chat::Chat;
 use crate::error::Result;
-use crate::state::AppState;
 
 /// What a request handler gets besides its payload.
-pub(super) struct Ctx {
-    pub state: AppState,
-    pub io: SocketIo,
-    pub session: Session,
+struct Ctx {
+    chat: Chat,
+    broadcaster: Broadcaster,
+    session: Session,
 }
 
 /// Every event of a socket goes through one handler that matches its name. socketioxide keeps
@@ -35,7 +36,7 @@ pub(super) fn register(s: &SocketRef) {
 struct Incoming {
     socket: SocketRef,
     io: SocketIo,
-    state: AppState,
+    chat: Chat,
     data: Value,
     ack: AckSender,
 }
@@ -43,7 +44,7 @@ struct Incoming {
 async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
-    State(state): State<AppState>,
+    State(chat): State<Chat>,
     EventName(name): EventName,
     TryData(data): TryData<Value>,
     ack: AckSender,
@@ -51,103 +52,86 @@ async fn dispatch(
     let event = Incoming {
         socket,
         io,
-        state,
+        chat,
         // A request sent with no argument at all is read as `{}`.
         data: data.unwrap_or_default(),
         ack,
     };
     match name.as_str() {
-        ListRooms::NAME => {
-            serve::<ListRooms, _, _>(event, |cx, _| async move {
-                let rooms = cx.state.store.rooms_of(&cx.session.user.id).await?;
-                Ok(RoomsAck { rooms })
-            })
-            .await;
-        }
-        CreateRoom::NAME => {
-            serve::<CreateRoom, _, _>(event, |cx, req| async move {
-                let change = chat::create_room(&cx.state, &cx.session.user, req).await?;
-                Ok(announce(&cx, change).await)
-            })
-            .await;
-        }
-        InviteToRoom::NAME => {
-            serve::<InviteToRoom, _, _>(event, |cx, req| async move {
-                let change = chat::invite(&cx.state, &cx.session.user, req).await?;
-                Ok(announce(&cx, change).await)
-            })
-            .await;
-        }
-        LeaveRoom::NAME => {
-            serve::<LeaveRoom, _, _>(event, |cx, req| async move {
-                let room_id = req.room_id.clone();
-                let remaining = chat::leave(&cx.state, &cx.session.user, req).await?;
-                notify::left(&cx, &room_id, &remaining).await;
-                Ok(Empty {})
-            })
-            .await;
-        }
-        OpenDm::NAME => {
-            serve::<OpenDm, _, _>(event, |cx, req| async move {
-                let change = chat::open_dm(&cx.state, &cx.session.user, req).await?;
-                Ok(announce(&cx, change).await)
-            })
-            .await;
-        }
-        SendMessage::NAME => {
-            serve::<SendMessage, _, _>(event, |cx, req| async move {
-                // The broadcast to the room is `broadcast_committed`'s, in commit order.
-                let appended = chat::post_message(&cx.state, &cx.session.user, req).await?;
-                Ok(MessageAck {
-                    message: appended.message,
-                })
-            })
-            .await;
-        }
-        SetTyping::NAME => {
-            serve::<SetTyping, _, _>(event, |cx, req| async move {
-                chat::typing(&cx.state, &cx.session.user, &req.room_id).await?;
-                let event = TypingEvent {
-                    room_id: req.room_id,
-                    user: cx.session.user.username.clone(),
-                    typing: req.typing,
-                };
-                let except = rooms::user(&cx.session.user.id);
-                emit(&cx, rooms::chat(&event.room_id), Some(except), &event).await;
-                Ok(Empty {})
-            })
-            .await;
-        }
-        MarkRead::NAME => {
-            serve::<MarkRead, _, _>(event, |cx, req| async move {
-                let room_id = req.room_id.clone();
-                if let Some(seq) = chat::mark_read(&cx.state, &cx.session.user, req).await? {
-                    let event = ReceiptEvent {
-                        room_id,
-                        user: cx.session.user.username.clone(),
-                        seq,
-                    };
-                    emit(&cx, rooms::chat(&event.room_id), None, &event).await;
-                }
-                Ok(Empty {})
-            })
-            .await;
-        }
-        History::NAME => {
-            serve::<History, _, _>(event, |cx, req| async move {
-                let messages = chat::history(&cx.state, &cx.session.user, req).await?;
-                Ok(MessagesAck { messages })
-            })
-            .await;
-        }
-        requests::Sync::NAME => {
-            serve::<requests::Sync, _, _>(event, |cx, req| async move {
-                chat::sync(&cx.state, &cx.session.user, req).await
-            })
-            .await;
-        }
+        ListRooms::NAME => serve(event, list_rooms).await,
+        CreateRoom::NAME => serve(event, create_room).await,
+        InviteToRoom::NAME => serve(event, invite).await,
+        LeaveRoom::NAME => serve(event, leave).await,
+        OpenDm::NAME => serve(event, open_dm).await,
+        SendMessage::NAME => serve(event, send_message).await,
+        SetTyping::NAME => serve(event, set_typing).await,
+        MarkRead::NAME => serve(event, mark_read).await,
+        History::NAME => serve(event, history).await,
+        requests::Sync::NAME => serve(event, sync).await,
         _ => unknown_event(&event.socket, &name, event.ack),
     }
+}
+
+async fn list_rooms(cx: Ctx, _: ListRooms) -> Result<RoomsAck> {
+    let rooms = cx.chat.list_rooms(&cx.session.user).await?;
+    Ok(RoomsAck { rooms })
+}
+
+async fn create_room(cx: Ctx, req: CreateRoom) -> Result<RoomAck> {
+    let change = cx.chat.create_room(&cx.session.user, req).await?;
+    Ok(announce(&cx, change).await)
+}
+
+async fn invite(cx: Ctx, req: InviteToRoom) -> Result<RoomAck> {
+    let change = cx.chat.invite(&cx.session.user, req).await?;
+    Ok(announce(&cx, change).await)
+}
+
+async fn leave(cx: Ctx, req: LeaveRoom) -> Result<Empty> {
+    let change = cx.chat.leave(&cx.session.user, req).await?;
+    cx.broadcaster.membership(change).await;
+    Ok(Empty {})
+}
+
+async fn open_dm(cx: Ctx, req: OpenDm) -> Result<RoomAck> {
+    let change = cx.chat.open_dm(&cx.session.user, req).await?;
+    Ok(announce(&cx, change).await)
+}
+
+/// The room hears of the message from the broadcaster's stream of committed messages.
+async fn send_message(cx: Ctx, req: SendMessage) -> Result<MessageAck> {
+    let appended = cx.chat.send_message(&cx.session.user, req).await?;
+    Ok(MessageAck {
+        message: appended.message,
+    })
+}
+
+async fn set_typing(cx: Ctx, req: SetTyping) -> Result<Empty> {
+    let event = cx.chat.set_typing(&cx.session.user, req).await?;
+    cx.broadcaster.typing(&cx.session.user.id, &event).await;
+    Ok(Empty {})
+}
+
+async fn mark_read(cx: Ctx, req: MarkRead) -> Result<Empty> {
+    if let Some(receipt) = cx.chat.mark_read(&cx.session.user, req).await? {
+        cx.broadcaster.receipt(&receipt).await;
+    }
+    Ok(Empty {})
+}
+
+async fn history(cx: Ctx, req: History) -> Result<MessagesAck> {
+    let messages = cx.chat.history(&cx.session.user, req).await?;
+    Ok(MessagesAck { messages })
+}
+
+async fn sync(cx: Ctx, req: requests::Sync) -> Result<SyncAck> {
+    cx.chat.sync(&cx.session.user, req).await
+}
+
+/// Tells those a room change concerns, and gives the requester its answer: the room.
+async fn announce(cx: &Ctx, (room, change): (natter_protocol::Room, Membership)) -> RoomAck {
+    cx.broadcaster.membership(change).await;
+    RoomAck { room }
 }
 
 /// Serves one request: decode and validate the payload, run `handle`, ack the result.
@@ -160,7 +144,7 @@ where
     let Incoming {
         socket,
         io,
-        state,
+        chat,
         data,
         ack,
     } = event;
@@ -170,7 +154,11 @@ where
     let user = session.user.username.clone();
     let result = match natter_protocol::decode_request::<R>(data) {
         Ok(req) => {
-            let cx = Ctx { state, io, session };
+            let cx = Ctx {
+                chat,
+                broadcaster: Broadcaster::new(io),
+                session,
+            };
             handle(cx, req).await.map_err(|e| e.to_wire())
         }
         Err(e) => Err(e),
@@ -186,26 +174,6 @@ where
     }
     // Without an ack id the client asked for no answer; nothing to do then.
     let _ = ack.send(&AckResult::from(result));
-}
-
-/// Tells those a room change concerns, and gives the requester its answer: the room.
-async fn announce(cx: &Ctx, change: chat::RoomChange) -> RoomAck {
-    notify::room_changed(cx, &change.room.id, &change.joined, &change.notify).await;
-    RoomAck { room: change.room }
-}
-
-async fn emit<E: Event>(cx: &Ctx, room: String, except: Option<String>, event: &E) {
-    let Some(ns) = super::root(&cx.io) else {
-        return;
-    };
-    let mut to = ns.to(room);
-    if let Some(except) = except {
-        to = to.except(except);
-    }
-    if let Err(e) = to.emit(E::NAME, event).await {
-        // A socket with a full buffer misses a live event; it catches up with `sync`.
-        tracing::debug!(event = E::NAME, error = %e, "broadcast incomplete");
-    }
 }
 
 fn unknown_event(s: &SocketRef, name: &str, ack: AckSender) {

@@ -1,7 +1,13 @@
-//! SQLite backend: one writer connection for everything but messages, the appender thread for
-//! messages (SQLite allows one writer at a time; both take the write lock up front), the
-//! sign-on reader thread for connects, and a small pool of readers for the rest, in WAL mode
-//! with `synchronous=FULL` so a commit survives power loss.
+//! SQLite backend, in WAL mode with `synchronous=FULL` so a commit survives power loss:
+//! - `commit.rs`: the commit stage, a thread with its own rusqlite connection, for messages;
+//! - `reader.rs`: rusqlite reader threads for sign-on and message pages;
+//! - here, through sqlx: the migrations, one writer connection for accounts, sessions, rooms,
+//!   members and read positions (SQLite allows one writer at a time; it and the commit stage
+//!   both take the write lock up front), and a small pool of readers for users and rooms.
+
+mod commit;
+mod reader;
+mod sql;
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,36 +21,26 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row, Sqlite, SqliteConnection};
+use tokio::sync::mpsc;
 
-use super::appender::Appender;
-use super::reader::Reader;
-use super::{Credentials, NewMessage, PendingAppend, SignOn, Store, StoreError};
+use crate::store::api::Store;
+use crate::store::commit::{Commits, CommittedTx};
+use crate::store::types::{Credentials, SignOn, StoreError};
 use crate::time::now_rfc3339;
+use reader::Reader;
+use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
 
 /// Write transactions take the write lock at once: a deferred one that reads first could not
-/// upgrade after the appender's commit (SQLITE_BUSY_SNAPSHOT is not retried).
+/// upgrade after the commit stage's commit (SQLITE_BUSY_SNAPSHOT is not retried).
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
-/// WAL pages after which a commit also checkpoints (SQLite's default is 1,000). A checkpoint
-/// copies each page changed since the last one once, and sends keep changing the same index
-/// pages, so checkpointing a tenth as often copies far fewer pages per message: durable sends
-/// went from 16k/s to 19k/s. The cost is a WAL file of up to about 40 MiB.
-pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
-
-/// A message row's columns, named and in the order both row readers (sqlx here, rusqlite in the
-/// appender) expect; select them `FROM` [`MESSAGES_WITH_ROOM`].
-pub(super) const MESSAGE_COLUMNS: &str =
-    "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
-     m.client_id AS client_id, m.sent_at AS sent_at";
-/// Messages name their room by its number (migration 0003); readers want its id.
-pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num";
-
 pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
     writer: SqlitePool,
     readers: SqlitePool,
-    appender: Appender,
+    commits: Commits,
+    committed: CommittedTx,
     reader: Reader,
 }
 
@@ -77,18 +73,22 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.create_if_missing(false))
             .await?;
-        // After the migrations: the appender expects the schema.
-        let appender = Appender::start(path, BUSY_TIMEOUT)?;
+        // After the migrations: the threads expect the schema.
+        let (commits, queue) = Commits::channel();
+        let committed = CommittedTx::default();
+        commit::start(path, BUSY_TIMEOUT, queue, committed.clone())?;
         let reader = Reader::start(path, BUSY_TIMEOUT)?;
         Ok(Self {
             writer,
             readers,
-            appender,
+            commits,
+            committed,
             reader,
         })
     }
 
-    /// Runs `PRAGMA integrity_check`; true when the database is sound.
+    /// For tests: runs `PRAGMA integrity_check`; true when the database is sound.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn integrity_ok(&self) -> Result<bool, StoreError> {
         let mut conn = self.writer.acquire().await?;
         let row = sqlx::query("PRAGMA integrity_check")
@@ -135,18 +135,6 @@ impl SqliteStore {
     }
 }
 
-fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    Ok(Message {
-        id: row.try_get("id")?,
-        room_id: row.try_get("room_id")?,
-        seq: row.try_get("seq")?,
-        sender: row.try_get("sender")?,
-        body: row.try_get("body")?,
-        client_id: row.try_get("client_id")?,
-        sent_at: row.try_get("sent_at")?,
-    })
-}
-
 fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
@@ -154,10 +142,16 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     })
 }
 
-/// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
-/// dirtying a random page.
-pub(super) fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Database(Box::new(e))
+    }
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -181,10 +175,6 @@ async fn insert_member(
     Ok(done.rows_affected() == 1)
 }
 
-/// One message of a batch. The common case is a single statement (each statement is a round
-/// trip to sqlx's SQLite thread, which dominates the cost): insert with the next seq if the
-/// sender is a member and the (sender, client_id) is new. Only when nothing was inserted do we
-/// look at why.
 /// The writer connection for one transaction. Dropped before [`keep`](Self::keep) (an error
 /// path), it is closed instead of going back to the pool: on SQLITE_FULL, SQLITE_IOERR and the
 /// like SQLite may roll a transaction back by itself while sqlx 0.8 still counts it open, so the
@@ -455,8 +445,12 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    fn append_messages(&self, batch: Vec<NewMessage>) -> PendingAppend {
-        Box::pin(self.appender.append(batch))
+    fn commits(&self) -> Commits {
+        self.commits.clone()
+    }
+
+    fn committed(&self) -> mpsc::Receiver<Message> {
+        self.committed.subscribe()
     }
 
     async fn history(
@@ -465,21 +459,9 @@ impl Store for SqliteStore {
         before: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE r.id = ? AND m.seq < ? \
-             ORDER BY m.seq DESC LIMIT ?"
-        ))
-        .bind(room_id)
-        .bind(before.unwrap_or(Seq::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
+        self.reader
+            .history(room_id, before.unwrap_or(Seq::MAX), limit)
+            .await
     }
 
     async fn messages_after(
@@ -488,19 +470,7 @@ impl Store for SqliteStore {
         after: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE r.id = ? AND m.seq > ? \
-             ORDER BY m.seq ASC LIMIT ?"
-        ))
-        .bind(room_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?)
+        self.reader.messages_after(room_id, after, limit).await
     }
 
     async fn mark_read(

@@ -1,0 +1,118 @@
+//! Messages and what happens around them: sending, typing, read positions, history, catch-up.
+
+use natter_protocol::events::{ReceiptEvent, TypingEvent};
+use natter_protocol::limits::{
+    HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
+};
+use natter_protocol::requests::{self, History, MarkRead, SendMessage, SetTyping, SyncAck};
+use natter_protocol::{Message, User};
+
+use super::{not_member, Chat};
+use crate::error::{Error, Result};
+use crate::store::{AppendRefusal, Appended, NewMessage};
+use crate::time::now_rfc3339;
+
+impl Chat {
+    /// Commits a message (or finds the original of a repeated client_id). The room hears of a
+    /// new message from the commit stage's stream, in commit order, not from here.
+    pub async fn send_message(&self, user: &User, req: SendMessage) -> Result<Appended> {
+        if !self.limits.allow_send(&user.id) {
+            return Err(Error::rate_limited());
+        }
+        let outcome = self
+            .commits
+            .append(NewMessage {
+                room_id: req.room_id,
+                sender: user.clone(),
+                client_id: req.client_id,
+                body: req.body,
+                sent_at: now_rfc3339(),
+            })
+            .await?;
+        outcome.map_err(|refusal| match refusal {
+            AppendRefusal::NotMember => not_member(),
+        })
+    }
+
+    /// Moves the read position; the receipt to announce if it moved.
+    pub async fn mark_read(&self, user: &User, req: MarkRead) -> Result<Option<ReceiptEvent>> {
+        self.require_member(user, &req.room_id).await?;
+        let moved = self
+            .store
+            .mark_read(&req.room_id, &user.id, req.seq)
+            .await?;
+        Ok(moved.map(|seq| ReceiptEvent {
+            room_id: req.room_id,
+            user: user.username.clone(),
+            seq,
+        }))
+    }
+
+    /// The typing event to announce to the room (not to the typist's own sockets).
+    pub async fn set_typing(&self, user: &User, req: SetTyping) -> Result<TypingEvent> {
+        if !self.limits.allow_typing(&user.id) {
+            return Err(Error::rate_limited());
+        }
+        self.require_member(user, &req.room_id).await?;
+        Ok(TypingEvent {
+            room_id: req.room_id,
+            user: user.username.clone(),
+            typing: req.typing,
+        })
+    }
+
+    pub async fn history(&self, user: &User, req: History) -> Result<Vec<Message>> {
+        self.require_member(user, &req.room_id).await?;
+        let limit = req
+            .limit
+            .unwrap_or(HISTORY_DEFAULT_LIMIT)
+            .min(HISTORY_MAX_LIMIT);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .history(&req.room_id, req.before_seq, limit)
+            .await?)
+    }
+
+    /// One page of catch-up: messages after each cursor, bounded in count and bytes.
+    pub async fn sync(&self, user: &User, req: requests::Sync) -> Result<SyncAck> {
+        let rooms = self.store.rooms_of(&user.id).await?;
+        let mut messages = Vec::new();
+        let mut bytes = 0usize;
+        let mut more = false;
+        for room in &rooms {
+            let Some(&cursor) = req.cursors.get(&room.id) else {
+                continue;
+            };
+            if room.last_seq <= cursor {
+                continue;
+            }
+            let room_left = SYNC_PAGE_MESSAGES.saturating_sub(messages.len());
+            if room_left == 0 || bytes >= SYNC_PAGE_BYTES {
+                more = true;
+                break;
+            }
+            let limit = u32::try_from(room_left).unwrap_or(u32::MAX);
+            let page = self.store.messages_after(&room.id, cursor, limit).await?;
+            let mut last = cursor;
+            for m in page {
+                if bytes + m.body.len() > SYNC_PAGE_BYTES && !messages.is_empty() {
+                    break;
+                }
+                bytes += m.body.len();
+                last = m.seq;
+                messages.push(m);
+            }
+            if last < room.last_seq {
+                more = true;
+            }
+        }
+        Ok(SyncAck {
+            rooms,
+            messages,
+            more,
+        })
+    }
+}

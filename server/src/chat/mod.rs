@@ -1,0 +1,67 @@
+//! The chat service: the rules of who may do what, free of sockets. Each request of the
+//! protocol is one method; it returns the answer and what to announce, and the socket layer
+//! hands the announcement to the broadcaster. Holds only what the rules need.
+
+mod messages;
+pub mod presence;
+pub mod rooms;
+
+use std::sync::Arc;
+
+use natter_protocol::{Room, User};
+
+use crate::error::{Error, Result};
+use crate::presence::Presence;
+use crate::ratelimit::Limits;
+use crate::store::{Commits, Store};
+
+#[derive(Clone)]
+pub struct Chat {
+    store: Arc<dyn Store>,
+    commits: Commits,
+    limits: Limits,
+    presence: Arc<dyn Presence>,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat").finish_non_exhaustive()
+    }
+}
+
+impl Chat {
+    pub fn new(
+        store: Arc<dyn Store>,
+        commits: Commits,
+        limits: Limits,
+        presence: Arc<dyn Presence>,
+    ) -> Self {
+        Self {
+            store,
+            commits,
+            limits,
+            presence,
+        }
+    }
+
+    /// The room as `user` sees it, or `forbidden`.
+    async fn member_room(&self, user: &User, room_id: &str) -> Result<Room> {
+        self.store
+            .room_for(room_id, &user.id)
+            .await?
+            .ok_or_else(not_member)
+    }
+
+    async fn require_member(&self, user: &User, room_id: &str) -> Result<()> {
+        if self.store.is_member(room_id, &user.id).await? {
+            Ok(())
+        } else {
+            Err(not_member())
+        }
+    }
+}
+
+fn not_member() -> Error {
+    // The same answer for a room that does not exist, so room ids cannot be probed.
+    Error::forbidden("not a member of this room")
+}

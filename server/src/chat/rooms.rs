@@ -1,0 +1,150 @@
+//! Rooms and membership: listing, creating, inviting, leaving, direct rooms. A change of
+//! membership answers with the room and a [`Membership`] for the broadcaster to carry out.
+
+use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, OpenDm};
+use natter_protocol::{Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
+
+use super::Chat;
+use crate::error::{Error, Result};
+
+/// What a change of membership tells whom: whose sockets join or leave the room, then which
+/// user is sent the room as they see it (their own read_seq).
+#[derive(Debug, Default)]
+pub struct Membership {
+    pub room_id: String,
+    /// Users whose sockets (every device) join the room.
+    pub join: Vec<String>,
+    /// Users whose sockets (every device) leave the room.
+    pub leave: Vec<String>,
+    /// (user id, the room as that user sees it).
+    pub tell: Vec<(String, Room)>,
+}
+
+impl Chat {
+    /// Every room `user` is a member of.
+    pub async fn list_rooms(&self, user: &User) -> Result<Vec<Room>> {
+        Ok(self.store.rooms_of(&user.id).await?)
+    }
+
+    pub async fn create_room(&self, user: &User, req: CreateRoom) -> Result<(Room, Membership)> {
+        self.allow_room_change(user)?;
+        let members = self.resolve_users(&req.members).await?;
+        let room_id = self
+            .store
+            .create_group(req.name.trim(), user, &members)
+            .await?;
+        let room = self.member_room(user, &room_id).await?;
+        let ids = self.store.member_ids(&room_id).await?;
+        let tell = self.rooms_as_seen(&room_id, &ids).await;
+        Ok((
+            room,
+            Membership {
+                room_id,
+                join: ids,
+                leave: Vec::new(),
+                tell,
+            },
+        ))
+    }
+
+    pub async fn invite(&self, user: &User, req: InviteToRoom) -> Result<(Room, Membership)> {
+        self.allow_room_change(user)?;
+        let room = self.member_room(user, &req.room_id).await?;
+        if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
+            return Err(Error::forbidden("only group rooms take invitations"));
+        }
+        let invitee = self
+            .resolve_users(std::slice::from_ref(&req.username))
+            .await?
+            .remove(0);
+        let added = self.store.add_member(&room.id, &invitee.id).await?;
+        let room = self.member_room(user, &room.id).await?;
+        let mut change = Membership {
+            room_id: room.id.clone(),
+            ..Membership::default()
+        };
+        if added {
+            let ids = self.store.member_ids(&room.id).await?;
+            change.tell = self.rooms_as_seen(&room.id, &ids).await;
+            change.join = vec![invitee.id];
+        }
+        Ok((room, change))
+    }
+
+    /// Leaves a group room: the leaver's sockets leave it, the members who remain are told.
+    pub async fn leave(&self, user: &User, req: LeaveRoom) -> Result<Membership> {
+        let room = self.member_room(user, &req.room_id).await?;
+        if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
+            return Err(Error::forbidden("general and direct rooms cannot be left"));
+        }
+        self.store.remove_member(&room.id, &user.id).await?;
+        let remaining = self.store.member_ids(&room.id).await?;
+        Ok(Membership {
+            tell: self.rooms_as_seen(&room.id, &remaining).await,
+            leave: vec![user.id.clone()],
+            join: Vec::new(),
+            room_id: room.id,
+        })
+    }
+
+    pub async fn open_dm(&self, user: &User, req: OpenDm) -> Result<(Room, Membership)> {
+        self.allow_room_change(user)?;
+        let peer = self
+            .resolve_users(std::slice::from_ref(&req.username))
+            .await?
+            .remove(0);
+        if peer.id == user.id {
+            return Err(Error::Client(WireError::invalid(
+                "a direct room needs another user",
+            )));
+        }
+        let (room_id, created) = self.store.open_direct(user, &peer).await?;
+        let room = self.member_room(user, &room_id).await?;
+        let mut change = Membership {
+            room_id,
+            ..Membership::default()
+        };
+        if created {
+            let ids = vec![user.id.clone(), peer.id];
+            change.tell = self.rooms_as_seen(&change.room_id, &ids).await;
+            change.join = ids;
+        }
+        Ok((room, change))
+    }
+
+    /// Each user's own view of the room; a user who is no longer a member is left out. The
+    /// change is committed by now: a view that cannot be loaded is logged and left out, not
+    /// turned into an error the requester would retry.
+    async fn rooms_as_seen(&self, room_id: &str, user_ids: &[String]) -> Vec<(String, Room)> {
+        let mut rooms = Vec::with_capacity(user_ids.len());
+        for user_id in user_ids {
+            match self.store.room_for(room_id, user_id).await {
+                Ok(Some(room)) => rooms.push((user_id.clone(), room)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not load a room to announce"),
+            }
+        }
+        rooms
+    }
+
+    /// Every other user named, resolved; `not_found` names the first unknown one.
+    async fn resolve_users(&self, names: &[String]) -> Result<Vec<User>> {
+        let users = self.store.users_by_name(names).await?;
+        if let Some(missing) = names
+            .iter()
+            .find(|n| !users.iter().any(|u| u.username.eq_ignore_ascii_case(n)))
+        {
+            return Err(Error::not_found(format!("no such user: {missing}")));
+        }
+        Ok(users)
+    }
+
+    /// Counts one room change against the user's limit.
+    fn allow_room_change(&self, user: &User) -> Result<()> {
+        if self.limits.allow_room_change(&user.id) {
+            Ok(())
+        } else {
+            Err(Error::rate_limited())
+        }
+    }
+}

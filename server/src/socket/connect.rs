@@ -1,0 +1,117 @@
+//! The connect middleware (token → session, rooms joined, handlers registered, presence
+//! counted) and the matching disconnect.
+
+use std::time::Duration;
+
+use natter_protocol::http::ConnectAuth;
+use natter_protocol::User;
+use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::socket::DisconnectReason;
+use socketioxide::SocketIo;
+
+use super::handlers;
+use super::session::Session;
+use crate::broadcast::{rooms, Broadcaster};
+use crate::chat::Chat;
+use crate::store::SignOn;
+
+/// How long after its middleware a socket must be connected. (What follows the middleware in
+/// socketioxide is synchronous: the socket is connected or dropped within microseconds.)
+const CONNECT_SETTLE: Duration = Duration::from_secs(1);
+
+/// Why a connect was refused; its text is the `connect_error` message the client sees.
+#[derive(Debug)]
+pub(super) struct Refused(&'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Runs before the CONNECT ack: anything registered here sees the client's first event.
+pub(super) async fn authenticate(
+    s: SocketRef,
+    io: SocketIo,
+    State(chat): State<Chat>,
+    TryData(auth): TryData<ConnectAuth>,
+) -> Result<(), Refused> {
+    let unauthorized = Refused(natter_protocol::ErrorCode::Unauthorized.as_str());
+    let Ok(auth) = auth else {
+        tracing::info!(sid = %s.id, "connect refused: no token");
+        return Err(unauthorized);
+    };
+    let SignOn {
+        session_id,
+        user,
+        room_ids,
+    } = match chat.sign_on(&auth.token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            tracing::info!(sid = %s.id, "connect refused: unknown token");
+            return Err(unauthorized);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "connect: sign-on lookup failed");
+            return Err(Refused(natter_protocol::ErrorCode::Internal.as_str()));
+        }
+    };
+    let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
+    joined.push(rooms::user(&user.id));
+    joined.push(rooms::session(&session_id));
+    s.join(joined);
+    handlers::register(&s);
+    // Counted before the CONNECT ack, so presence is settled by the time the client sees it
+    // connected. The disconnect handler (registered with it) balances the count, or `settle`
+    // does when the socket never gets connected.
+    s.on_disconnect(on_disconnect);
+    if let Some(online) = chat.socket_opened(&user, s.id, &room_ids).await {
+        Broadcaster::new(io.clone()).presence(&online).await;
+    }
+    tokio::spawn(settle(s.clone(), io, chat, user.clone()));
+    s.extensions.insert(Session {
+        id: session_id,
+        user,
+    });
+    Ok(())
+}
+
+/// Undoes the presence count of a socket that never got connected: when its transport closes
+/// while [`authenticate`] awaits the store, socketioxide drops it without calling its
+/// disconnect handler, and its user would stay "online" for good.
+async fn settle(s: SocketRef, io: SocketIo, chat: Chat, user: User) {
+    tokio::time::sleep(CONNECT_SETTLE).await;
+    if s.connected() {
+        return;
+    }
+    // A socket connected and already closed again went through `on_disconnect`, which removed
+    // its count: `socket_closed` then finds nothing and this does nothing.
+    if let Some(offline) = chat.socket_closed(&user, s.id).await {
+        tracing::debug!(sid = %s.id, user = %user.username, "closed before its CONNECT ack");
+        Broadcaster::new(io).presence(&offline).await;
+    }
+}
+
+pub(super) async fn on_connect(s: SocketRef) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
+    Broadcaster::presence_snapshot(&s, &session.user);
+}
+
+async fn on_disconnect(
+    s: SocketRef,
+    io: SocketIo,
+    State(chat): State<Chat>,
+    reason: DisconnectReason,
+) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        return;
+    };
+    let user = &session.user;
+    tracing::debug!(sid = %s.id, user = %user.username, ?reason, "disconnected");
+    if let Some(offline) = chat.socket_closed(user, s.id).await {
+        Broadcaster::new(io).presence(&offline).await;
+    }
+}

@@ -1,0 +1,79 @@
+//! The `Store` trait. Backend-neutral: no driver's type appears here.
+
+use async_trait::async_trait;
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room, User};
+use tokio::sync::mpsc;
+
+use super::commit::Commits;
+use super::types::{Credentials, SignOn, StoreError};
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates the user and makes them a member of `general`. `Conflict` if the name is taken
+    /// (ignoring case).
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError>;
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError>;
+    /// Users by name, ignoring case; unknown names are left out.
+    async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError>;
+    async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError>;
+
+    /// Stores a session by the hash of its token; returns the session id.
+    async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError>;
+    /// The session, user and room ids behind a token hash: what a socket needs to connect.
+    async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError>;
+    /// Revokes a session; returns its id if it existed.
+    async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every room the user is a member of, as that user sees it.
+    async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError>;
+    /// Ids of every room the user is a member of (cheaper than `rooms_of`).
+    async fn room_ids_of(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The room as this user sees it, or `None` if it does not exist or they are not a member.
+    async fn room_for(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError>;
+    async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Ids of the room's members.
+    async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError>;
+    /// A new group room with the creator and `members` (duplicates ignored).
+    async fn create_group(
+        &self,
+        name: &str,
+        creator: &User,
+        members: &[User],
+    ) -> Result<String, StoreError>;
+    /// The direct room of two users, created if missing; returns (room id, created).
+    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError>;
+    /// Adds a member; returns false if they already were one.
+    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Removes a member; returns false if they were not one.
+    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+
+    /// The entrance of the backend's commit stage, where sends queue; see [`commit`].
+    fn commits(&self) -> Commits;
+    /// Every message the commit stage creates from now on (not repeats, not refusals), after
+    /// its commit and in commit order. One subscriber: a later call replaces an earlier one.
+    fn committed(&self) -> mpsc::Receiver<Message>;
+    /// Up to `limit` messages with seq < `before` (or the newest), oldest first.
+    async fn history(
+        &self,
+        room_id: &str,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` messages with seq > `after`, oldest first.
+    async fn messages_after(
+        &self,
+        room_id: &str,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Moves a member's read position forward, clamped to the room's last seq.
+    /// Returns the new position if it moved.
+    async fn mark_read(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        seq: Seq,
+    ) -> Result<Option<Seq>, StoreError>;
+}

@@ -1,0 +1,65 @@
+//! What crosses the `Store` trait: errors, messages to append and their outcomes, sign-on and
+//! credentials. Backend-neutral: no driver's type appears here.
+
+use natter_protocol::{Message, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique name is already taken (usernames).
+    #[error("already exists")]
+    Conflict,
+    /// The backend's own error (its driver's, a failed migration, …).
+    #[error("database error: {0}")]
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    /// A batch of messages failed and was rolled back (every send in it gets this).
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// A thread or task of the backend could not start, or stopped.
+    #[error("{0}")]
+    Thread(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Why one message of a batch was refused (the rest of the batch still commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AppendRefusal {
+    #[error("sender is not a member of the room")]
+    NotMember,
+}
+
+/// A message to append; the store assigns id and seq.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room_id: String,
+    pub sender: User,
+    pub client_id: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+/// What happened to one message of a batch.
+pub type AppendOutcome = Result<Appended, AppendRefusal>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: Message,
+    /// False when (sender, client_id) already existed and this is the original message.
+    pub created: bool,
+}
+
+/// Who a token signs on as, and the rooms they are a member of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignOn {
+    pub session_id: String,
+    pub user: User,
+    /// In id order.
+    pub room_ids: Vec<String>,
+}
+
+/// A user with the stored password hash, for login only.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
