@@ -1,7 +1,7 @@
 //! What `cargo xtask test` and `cargo xtask run` do, step by step. Each step prints a
 //! `==> step` header; the first one that fails stops the command.
 
-use crate::{bench, deps, prune, run_step, Failure, Workspace};
+use crate::{bench, deps, prune, reliability, run_step, Failure, Workspace};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
@@ -21,7 +21,13 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
     // The bench's smoke tests start its Node socket.io peer.
     bench::node_peer(ws)?;
-    ws.cargo_step("test --workspace --locked")?;
+    // Includes the reliability suite's short forms; its S1 decode test compiles and runs the
+    // fuzz targets' bodies (fuzz/bodies.rs) over its seeded corpus.
+    let mut tests = ws.cargo(&["test", "--workspace", "--locked"]);
+    let r3 = reliability::R3Skip::announce(ws, &mut tests);
+    let ran = run_step("cargo test --workspace --locked", &mut tests);
+    r3.report();
+    ran?;
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;
@@ -105,8 +111,8 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
     println!("==> interop tests ({INTEROP_DIR})");
     let dir = ws.root.join(INTEROP_DIR);
     if !dir.join("package.json").is_file() {
-        println!("interop: skipped, no package.json");
-        return Ok(());
+        let reason = format!("no package.json in {}", dir.display());
+        return Err(Failure::new("interop tests", reason));
     }
     let relay = debug_bin(ws, "natter-relay");
     if !relay.is_file() {

@@ -152,7 +152,7 @@ async fn pump_both(
                 up_rx,
                 Flow::Upstream,
                 shared.state.subscribe(),
-                &counters.bytes_upstream
+                (&counters.bytes_upstream, &counters.writes_upstream)
             ),
             pump::read_side(
                 upstream_read,
@@ -165,7 +165,7 @@ async fn pump_both(
                 down_rx,
                 Flow::Downstream,
                 shared.state.subscribe(),
-                &counters.bytes_downstream
+                (&counters.bytes_downstream, &counters.writes_downstream)
             ),
         )
     };

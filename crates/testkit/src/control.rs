@@ -27,6 +27,8 @@ pub(crate) struct Counters {
     pub live: AtomicU64,
     pub bytes_upstream: AtomicU64,
     pub bytes_downstream: AtomicU64,
+    pub writes_upstream: AtomicU64,
+    pub writes_downstream: AtomicU64,
 }
 
 impl Counters {
@@ -50,6 +52,10 @@ pub struct Stats {
     pub bytes_upstream: u64,
     /// Bytes handed to the client socket (upstream → client).
     pub bytes_downstream: u64,
+    /// Writes to the upstream socket (under [`Fault::Slice1`], one per byte).
+    pub writes_upstream: u64,
+    /// Writes to the client socket.
+    pub writes_downstream: u64,
 }
 
 /// Steers a [`FaultProxy`](crate::FaultProxy). Cloning is cheap; every clone controls the same
@@ -106,6 +112,8 @@ impl ProxyControl {
             live_connections: get(&c.live),
             bytes_upstream: get(&c.bytes_upstream),
             bytes_downstream: get(&c.bytes_downstream),
+            writes_upstream: get(&c.writes_upstream),
+            writes_downstream: get(&c.writes_downstream),
         }
     }
 }

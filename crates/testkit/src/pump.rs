@@ -75,12 +75,13 @@ pub(crate) async fn read_side<R: AsyncRead + Unpin>(
 }
 
 /// Write what arrives on `rx` to `dst`, applying faults; shut `dst` down when `rx` ends.
+/// `forwarded` counts the bytes written, `writes` the writes.
 pub(crate) async fn write_side<W: AsyncWrite + Unpin>(
     mut dst: W,
     mut rx: mpsc::Receiver<Chunk>,
     flow: Flow,
     mut faults: watch::Receiver<FaultState>,
-    forwarded: &AtomicU64,
+    (forwarded, writes): (&AtomicU64, &AtomicU64),
 ) -> Result<(), Stop> {
     let mut armed: Option<CloseAfter> = None;
     let mut budget: Option<u64> = None;
@@ -108,6 +109,7 @@ pub(crate) async fn write_side<W: AsyncWrite + Unpin>(
             }
             // Counted before the write, so a peer that has the bytes always finds them counted.
             Counters::bump(forwarded, n as u64);
+            Counters::bump(writes, 1);
             dst.write_all(&data[..n]).await.map_err(Stop::Io)?;
             if now.slice1 {
                 dst.flush().await.map_err(Stop::Io)?;

@@ -1,6 +1,7 @@
 //! A size-limited tmpfs mounted on a fresh directory, for "disk full" tests. Needs root (or
-//! CAP_SYS_ADMIN); [`Tmpfs::mount`] says so with an error instead of panicking, so a test can skip
-//! loudly where mounting is not permitted. Unmounted on drop, on every path.
+//! CAP_SYS_ADMIN); [`Tmpfs::mount`] returns an error instead of panicking, and tells "not
+//! permitted here" apart from every other failure, so a test can decide which one it may skip.
+//! Unmounted on drop, on every path.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,9 +10,30 @@ use std::process::Command;
 pub enum TmpfsError {
     #[error("cannot create the mount point: {0}")]
     Dir(std::io::Error),
+    #[error("cannot run mount(8): {0}")]
+    NoMountCommand(std::io::Error),
+    /// Not root, no CAP_SYS_ADMIN, or a container that forbids mounts.
     #[error("mount -t tmpfs is not permitted here: {0}")]
     NotPermitted(String),
+    /// mount(8) ran and failed for another reason (bad option, no tmpfs support, ...).
+    #[error("mount -t tmpfs failed ({status}): {stderr}")]
+    Failed { status: String, stderr: String },
 }
+
+impl TmpfsError {
+    /// Whether this says only that mounting is not permitted to this process.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self, Self::NotPermitted(_))
+    }
+}
+
+/// What mount(8) and the kernel print when the caller may not mount.
+const NOT_PERMITTED: [&str; 4] = [
+    "permission denied",
+    "operation not permitted",
+    "must be superuser",
+    "only root",
+];
 
 /// A mounted tmpfs; `path()` is its root.
 #[derive(Debug)]
@@ -34,19 +56,24 @@ impl Tmpfs {
             .arg("natter-test")
             .arg(&dir)
             .output();
-        match out {
-            Ok(o) if o.status.success() => Ok(Self { dir }),
+        let failed = match out {
+            Ok(o) if o.status.success() => return Ok(Self { dir }),
             Ok(o) => {
-                let _ = std::fs::remove_dir(&dir);
-                Err(TmpfsError::NotPermitted(
-                    String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                ))
+                let stderr = String::from_utf8_lossy(&o.stderr).trim().to_owned();
+                let lower = stderr.to_lowercase();
+                if NOT_PERMITTED.iter().any(|p| lower.contains(p)) {
+                    TmpfsError::NotPermitted(stderr)
+                } else {
+                    TmpfsError::Failed {
+                        status: o.status.to_string(),
+                        stderr,
+                    }
+                }
             }
-            Err(e) => {
-                let _ = std::fs::remove_dir(&dir);
-                Err(TmpfsError::NotPermitted(e.to_string()))
-            }
-        }
+            Err(e) => TmpfsError::NoMountCommand(e),
+        };
+        let _ = std::fs::remove_dir(&dir);
+        Err(failed)
     }
 
     pub fn path(&self) -> &Path {

@@ -42,9 +42,22 @@ async fn presence_follows_the_first_and_last_socket() {
         .await
         .expect("not to the subject's second socket either");
 
+    // a1 closes, then carol's only socket: once bob hears carol go offline, the relay has run
+    // its disconnect path for a socket closed after a1 (there is no signal for a1 itself).
+    let (_, carol) = relay.join("carol").await;
+    let is_carol = |p: &PresenceEvent| p.user == "carol";
+    let carol_online = bob
+        .next_event_where::<PresenceEvent>(WAIT, is_carol)
+        .await
+        .expect("bob sees carol come online");
+    assert!(carol_online.online);
     a1.close().await;
-    // A round trip on a2 gives the relay time to handle a1's disconnect (there is no signal).
-    a2.barrier().await.expect("a2 still answers");
+    carol.close().await;
+    let carol_offline = bob
+        .next_event_where::<PresenceEvent>(WAIT, is_carol)
+        .await
+        .expect("bob sees carol go offline");
+    assert!(!carol_offline.online);
     bob.expect_no_event_where::<PresenceEvent>(is_alice)
         .await
         .expect("still online through a2");

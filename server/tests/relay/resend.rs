@@ -32,6 +32,19 @@ async fn the_same_client_id_from_two_sockets_at_once_makes_one_message() {
             .message;
         assert_eq!(heard, one);
     }
+    // Messages go out after the ack, in seq order: a second broadcast of any of them would
+    // reach bob before this one.
+    let last = alice
+        .request(&send(GENERAL_ROOM_ID, "the last"))
+        .await
+        .expect("send")
+        .message;
+    let heard = bob
+        .next_event::<MessageEvent>()
+        .await
+        .expect("broadcast")
+        .message;
+    assert_eq!(heard, last, "one broadcast per message");
     bob.expect_no_event::<MessageEvent>()
         .await
         .expect("one broadcast per message");
@@ -40,7 +53,7 @@ async fn the_same_client_id_from_two_sockets_at_once_makes_one_message() {
         .await
         .expect("history")
         .messages;
-    assert_seqs(&all, 1, 5);
+    assert_seqs(&all, 1, 6);
     relay.stop().await;
 }
 
@@ -95,9 +108,19 @@ async fn resending_a_client_id_returns_the_original_message() {
         .expect("broadcast")
         .message;
     assert_eq!(heard, next, "retries were not broadcast again");
-    bob.expect_no_event_where::<MessageEvent>(|e| e.message.room_id == room.id)
+    // Within a room messages go out in seq order: had a retry gone to the other room, bob
+    // would hear it before this one.
+    let marker = alice
+        .request(&send(&room.id, "the other room's first"))
         .await
-        .expect("nothing went to the other room");
+        .expect("send")
+        .message;
+    let heard = bob
+        .next_event_where::<MessageEvent>(WAIT, |e| e.message.room_id == room.id)
+        .await
+        .expect("broadcast")
+        .message;
+    assert_eq!(heard, marker, "nothing went to the other room");
 
     // The key is (sender, client_id): bob's message with alice's client_id is his own.
     let bobs = bob.request(&first).await.expect("bob sends").message;
@@ -115,6 +138,6 @@ async fn resending_a_client_id_returns_the_original_message() {
         .await
         .expect("history")
         .messages;
-    assert!(room_history.is_empty());
+    assert_eq!(room_history, [marker], "no retry stored in the other room");
     relay.stop().await;
 }

@@ -184,11 +184,18 @@ async fn leave_removes_a_member_live() {
         (room.id.as_str(), ["alice".to_owned()].as_slice())
     );
 
-    // Every socket of bob (both devices) left the room.
-    alice
+    // Every socket of bob (both devices) left the room. Messages go out after the ack, from
+    // another task: alice's own copy shows this one went out before bob's sockets are checked.
+    let gone = alice
         .request(&send(&room.id, "bob is gone"))
         .await
-        .expect("send");
+        .expect("send")
+        .message;
+    let own = alice
+        .next_event_where::<MessageEvent>(WAIT, |e| e.message.room_id == room.id)
+        .await
+        .expect("the sender's own copy");
+    assert_eq!(own.message, gone);
     for device in [&bob, &bob2] {
         device
             .expect_no_event_where::<MessageEvent>(|e| e.message.room_id == room.id)

@@ -38,10 +38,9 @@ fn addr(relay: &TestRelay) -> String {
         .to_owned()
 }
 
-/// Reads (and discards) until the relay closes the connection; returns how long that took.
-/// Panics if it is still open after `limit`.
-async fn wait_closed(mut read: impl AsyncReadExt + Unpin, limit: Duration) -> Duration {
-    let start = Instant::now();
+/// Reads (and discards) until the relay closes the connection. Panics if it is still open
+/// after `limit`.
+async fn wait_closed(mut read: impl AsyncReadExt + Unpin, limit: Duration) {
     let closed = async {
         let mut buf = [0u8; 1024];
         loop {
@@ -54,7 +53,16 @@ async fn wait_closed(mut read: impl AsyncReadExt + Unpin, limit: Duration) -> Du
     tokio::time::timeout(limit, closed)
         .await
         .unwrap_or_else(|_| panic!("the relay kept a slow connection open past {limit:?}"));
-    start.elapsed()
+}
+
+/// A connection made at `connected` was closed by its timeout, not sooner. (The relay's clock
+/// starts at its accept, after our connect returned; a tenth off for timer rounding.)
+fn assert_not_before(connected: Instant, timeout: Duration) {
+    let took = connected.elapsed();
+    assert!(
+        took >= timeout * 9 / 10,
+        "closed {took:?} after connecting, before its {timeout:?} timeout"
+    );
 }
 
 /// `GET /healthz` on a fresh raw connection must answer 200 within [`NEW_CLIENT`].
@@ -103,8 +111,12 @@ async fn poll_until_closed(http: &reqwest::Client, poll: &str, limit: Duration) 
     let mut packets = Vec::new();
     let ended = async {
         loop {
-            let Ok(r) = http.get(poll).send().await else {
-                return;
+            let r = match http.get(poll).send().await {
+                Ok(r) => r,
+                // Our own client giving up is not the relay closing: poll again (the outer
+                // timeout bounds the whole wait).
+                Err(e) if e.is_timeout() => continue,
+                Err(_) => return,
             };
             if !r.status().is_success() {
                 return;
@@ -156,7 +168,7 @@ async fn dribbled_headers_are_cut_off_while_new_clients_are_served() {
     for _ in 0..SLOW_SOCKETS {
         let tcp = TcpStream::connect(&addr).await.expect("connect");
         let (read, mut write) = tcp.into_split();
-        readers.push(read);
+        readers.push((Instant::now(), read));
         dribblers.push(tokio::spawn(async move {
             if write
                 .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
@@ -178,9 +190,9 @@ async fn dribbled_headers_are_cut_off_while_new_clients_are_served() {
     // While they hang on, a new client is served promptly.
     assert_new_client_served(&addr).await;
 
-    for read in readers {
-        let took = wait_closed(read, timeout + MARGIN).await;
-        assert!(took <= timeout + MARGIN, "closed after {took:?}");
+    for (connected, read) in readers {
+        wait_closed(read, timeout + MARGIN).await;
+        assert_not_before(connected, timeout);
     }
     for d in dribblers {
         d.abort();
@@ -198,11 +210,13 @@ async fn silent_sockets_are_closed_while_new_clients_are_served() {
     // Connected, and not one byte sent.
     let mut silent = Vec::new();
     for _ in 0..SLOW_SOCKETS {
-        silent.push(TcpStream::connect(&addr).await.expect("connect"));
+        let tcp = TcpStream::connect(&addr).await.expect("connect");
+        silent.push((Instant::now(), tcp));
     }
     assert_new_client_served(&addr).await;
-    for tcp in silent {
+    for (connected, tcp) in silent {
         wait_closed(tcp, timeout + MARGIN).await;
+        assert_not_before(connected, timeout);
     }
 
     // Keep-alive: after one answered request, an idle connection is closed just the same.
@@ -216,8 +230,17 @@ async fn silent_sockets_are_closed_while_new_clients_are_served() {
 
 #[tokio::test]
 async fn engine_io_open_without_connect_is_dropped() {
-    let relay = relay().await;
+    // Pings far apart: a session the ping timeout ends lives at least `PING_SECS`, so only the
+    // connect timeout can close it within `timeout + MARGIN` (our polls never answer pings).
+    const PING_SECS: u64 = 30;
+    let relay = TestRelay::start_with(|c| {
+        c.connect_timeout_secs = TIMEOUT_SECS;
+        c.ping_interval_secs = PING_SECS;
+        c.ping_timeout_secs = PING_SECS;
+    })
+    .await;
     let timeout = Duration::from_secs(TIMEOUT_SECS);
+    assert!(timeout + MARGIN < Duration::from_secs(PING_SECS));
     let http = reqwest::Client::builder()
         .timeout(timeout + MARGIN)
         .build()
@@ -227,10 +250,10 @@ async fn engine_io_open_without_connect_is_dropped() {
     let poll = open_polling(&http, &relay.base).await;
     // No Socket.IO CONNECT follows.
     poll_until_closed(&http, &poll, timeout + MARGIN).await;
+    let took = opened.elapsed();
     assert!(
-        opened.elapsed() >= timeout / 2,
-        "closed after {:?}, before the connect timeout could have run out",
-        opened.elapsed()
+        took >= timeout / 2 && took <= timeout + MARGIN,
+        "closed after {took:?}: not the connect timeout ({timeout:?})"
     );
     assert_sid_gone(&http, &poll).await;
     assert_new_client_connects(&relay, "alice").await;
@@ -270,9 +293,10 @@ async fn client_ignoring_pings_is_dropped() {
         packets.iter().any(|p| p == "2"),
         "the relay pinged: {packets:?}"
     );
+    // socketioxide pings as the session opens: the close comes once the ping timeout has run.
     assert!(
-        opened.elapsed() >= interval,
-        "closed {:?} after the open, before any ping was due",
+        opened.elapsed() >= ping_timeout,
+        "closed {:?} after the open, before the ping timeout ran out",
         opened.elapsed()
     );
     assert_sid_gone(&http, &poll).await;

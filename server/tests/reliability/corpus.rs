@@ -58,21 +58,3 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
         }),
     ]
 }
-
-/// Runs `payload` through the protocol's decode-and-validate entry point of every request, as
-/// the relay does for an incoming event; returns how many accepted it.
-pub fn decode_everywhere(payload: &Value) -> usize {
-    fn one<R: Request>(payload: &Value) -> usize {
-        usize::from(natter_protocol::decode_request::<R>(payload.clone()).is_ok())
-    }
-    one::<ListRooms>(payload)
-        + one::<CreateRoom>(payload)
-        + one::<InviteToRoom>(payload)
-        + one::<LeaveRoom>(payload)
-        + one::<OpenDm>(payload)
-        + one::<SendMessage>(payload)
-        + one::<SetTyping>(payload)
-        + one::<MarkRead>(payload)
-        + one::<History>(payload)
-        + one::<Sync>(payload)
-}

@@ -24,10 +24,15 @@ mod util {
 #[path = "../../../crates/client/tests/support/mod.rs"]
 mod support;
 
+// The fuzz targets' bodies (`fuzz/`, its own workspace), compiled and run here by S1.
+#[path = "../../../fuzz/bodies.rs"]
+mod fuzz_bodies;
+
 mod chat;
 mod control;
 mod corpus;
 mod harness;
+mod probe;
 
 mod r1_kill_loop;
 mod r2_network;

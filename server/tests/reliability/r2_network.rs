@@ -2,6 +2,7 @@
 //! all connect through it (short: one episode each; long: 100 episodes, faults and parameters
 //! drawn from the seed). After each episode the fault is lifted and the sessions must recover by
 //! themselves: every send acked, every message shown once; at the end the R1 invariant holds.
+//! During each episode a probe shows the fault took effect (`probe.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use natter_testkit::{Direction, Fault};
 
 use crate::chat::Chat;
 use crate::harness::{long, seed};
+use crate::probe;
 
 /// How long each fault stands while the burst goes on.
 const HOLD: Duration = Duration::from_millis(1_500);
@@ -34,6 +36,7 @@ async fn r2_network_faults_both_directions() {
     let episodes = if long() { 100 } else { 12 };
     let mut chat = Chat::start(dir.path(), &["eve", "fay", "gus"], true).await;
     let proxy = chat.proxy.as_ref().expect("the proxy").control();
+    let proxy_addr = chat.proxy.as_ref().expect("the proxy").addr();
     let mut worst = Duration::ZERO;
     let started = Instant::now();
     for episode in 0..episodes {
@@ -47,16 +50,24 @@ async fn r2_network_faults_both_directions() {
             (episode - 6, Direction::Downstream)
         };
         let f = fault(kind, &mut rng);
+        let held = probe::Held::open(proxy_addr).await;
         proxy.set(direction, f);
         let until = Instant::now() + HOLD;
-        while Instant::now() < until {
-            chat.send_round().await;
-            tokio::time::sleep(TICK).await;
-        }
+        let burst = async {
+            while Instant::now() < until {
+                chat.send_round().await;
+                tokio::time::sleep(TICK).await;
+            }
+        };
+        // While the burst goes on, evidence that the fault acts (asserted inside).
+        let ((), seen) = tokio::join!(
+            burst,
+            probe::fault_acts(proxy_addr, &proxy, direction, f, held)
+        );
         proxy.clear();
         let recovered = chat.settle().await;
         worst = worst.max(recovered);
-        eprintln!("R2: episode {episode}: {f:?} {direction:?}: recovered in {recovered:?}");
+        eprintln!("R2: episode {episode}: {f:?} {direction:?}: {seen}; recovered in {recovered:?}");
     }
     let checked = chat.check().await;
     let stats = proxy.stats();

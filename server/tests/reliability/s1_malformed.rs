@@ -18,7 +18,7 @@ use natter_testkit::raw::{http_exchange, http_status, RawError};
 use natter_testkit::RawWs;
 
 use crate::harness::{self, assert_alive, long, seed};
-use crate::{control, corpus};
+use crate::{control, corpus, fuzz_bodies};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Probes between two checks that the attacker's connection still answers.
@@ -244,9 +244,10 @@ async fn s1_malformed_input_harms_no_one() {
     assert!(status.success(), "clean exit: {status}");
 }
 
-/// The same generator against the protocol's decode-and-validate entry points directly (what
-/// the fuzz targets in `fuzz/` do without a seed): every payload the packets carry, and every
-/// JSON value inside them, through every request type. Nothing panics; valid samples decode.
+/// The same generator against the fuzz targets' bodies (`fuzz/bodies.rs`, what `cargo fuzz`
+/// runs without a seed), in-process: every generated frame's bytes through both targets, and
+/// every JSON value the packets carry through every request's decode. Nothing panics; valid
+/// samples decode.
 #[test]
 fn s1_decode_and_validate_never_panic() {
     let total = if long() { 1_000_000 } else { 100_000 };
@@ -255,29 +256,39 @@ fn s1_decode_and_validate_never_panic() {
     let (mut parsed, mut accepted) = (0usize, 0usize);
     for _ in 0..total {
         let probe = gen.probe();
-        let text = match probe.frame {
-            natter_testkit::RawFrame::Text(t) => t,
-            _ => continue,
+        let bytes: Vec<u8> = match probe.frame {
+            natter_testkit::RawFrame::Text(t) => t.into_bytes(),
+            natter_testkit::RawFrame::Binary(b) | natter_testkit::RawFrame::BadUtf8Text(b) => b,
         };
+        fuzz_bodies::validate_fields(&bytes);
         // `42<id>[name, payload, ...]`: the JSON array after the packet type and ack id.
-        let Some(at) = text.find('[') else { continue };
-        let Ok(serde_json::Value::Array(args)) = serde_json::from_str(&text[at..]) else {
+        let Some(at) = bytes.iter().position(|b| *b == b'[') else {
+            continue;
+        };
+        let body = &bytes[at..];
+        fuzz_bodies::decode_request(body);
+        let Ok(serde_json::Value::Array(args)) = serde_json::from_slice(body) else {
             continue;
         };
         parsed += 1;
         for arg in &args {
-            accepted += corpus::decode_everywhere(arg);
+            let arg_bytes = serde_json::to_vec(arg).expect("a JSON value serializes");
+            accepted += fuzz_bodies::decode_request(&arg_bytes);
+            if let Some(text) = arg.as_str() {
+                fuzz_bodies::validate_fields(text.as_bytes());
+            }
         }
     }
     for (_, valid) in corpus::requests("some-room") {
         assert!(
-            corpus::decode_everywhere(&valid) >= 1,
+            fuzz_bodies::decode_value(&valid) >= 1,
             "a valid sample decodes: {valid}"
         );
     }
     eprintln!(
-        "S1 decode: {total} generated packets, {parsed} with a JSON body, {accepted} decodes \
-         accepted; 0 panics"
+        "S1 decode: {total} generated packets through the fuzz targets' bodies, {parsed} with a \
+         JSON body, {accepted} decodes accepted; 0 panics"
     );
     assert!(parsed > total / 2, "most packets carry JSON ({parsed})");
+    assert!(accepted > 0, "some generated payloads decode");
 }

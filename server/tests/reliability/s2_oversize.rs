@@ -12,7 +12,7 @@ use std::time::Duration;
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
 use natter_protocol::requests::SendMessage;
 use natter_protocol::{Event, GENERAL_ROOM_ID};
-use natter_testkit::raw::{http_exchange, http_status, json_string};
+use natter_testkit::raw::{http_exchange, http_status, json_string, RawError};
 use natter_testkit::{RawFrame, RawWs};
 
 use crate::control;
@@ -65,7 +65,7 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
                 status.is_none_or(|s| (400..500).contains(&s))
             }
             // Still waiting for the announced body: the relay holds the connection open.
-            Err(natter_testkit::raw::RawError::Timeout(_)) => false,
+            Err(RawError::Timeout(_)) => false,
             Err(_) => true, // reset
         };
     }
@@ -100,10 +100,12 @@ async fn attempt(addr: SocketAddr, token: &str, kind: usize) -> bool {
         return true; // closed while we wrote
     }
     if kind == 3 {
-        // Either the relay closes the connection, or it refuses the send in its ack.
+        // Either the relay closes the connection, or it refuses the send in its ack. No answer
+        // at all is a relay that hangs on the send: a failure, as for polling above.
         return match ws.ack(7, WAIT).await {
             Ok(ack) => ack.contains("\"ok\":false"),
-            Err(_) => true,
+            Err(RawError::Closed | RawError::Ws(_) | RawError::Io(_)) => true,
+            Err(_) => false, // a timeout, or something other than an answer or a close
         };
     }
     ws.closed_within(WAIT).await

@@ -13,7 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{self, assert_alive, long};
 
+/// The header-read and connect timeouts.
 const TIMEOUT_SECS: u64 = 2;
+/// A ping timeout long enough that a CONNECT-less session the ping timeout ends cannot pass for
+/// one the connect timeout ended. (socketioxide sends its first ping as the session opens, so an
+/// unanswered session ends after the ping timeout, not after interval + timeout.)
+const PING_INTERVAL_SECS: u64 = 10;
+const PING_TIMEOUT_SECS: u64 = 10;
 /// Slack on top of a timeout for the relay to notice and close, on a busy machine.
 const MARGIN: Duration = Duration::from_secs(5);
 const WAIT: Duration = Duration::from_secs(20);
@@ -46,7 +52,22 @@ async fn dribbler(addr: SocketAddr) -> Duration {
     tokio::time::timeout(limit, dribble)
         .await
         .unwrap_or_else(|_| panic!("a header dribbler still open after {limit:?}"));
-    started.elapsed()
+    not_before(
+        started,
+        Duration::from_secs(TIMEOUT_SECS),
+        "a header dribbler",
+    )
+}
+
+/// How long since `started`, which must be at least `timeout` (a tenth off for timer rounding):
+/// the relay closed the connection by that timeout, not sooner.
+fn not_before(started: Instant, timeout: Duration, what: &str) -> Duration {
+    let took = started.elapsed();
+    assert!(
+        took >= timeout * 9 / 10,
+        "{what} closed after {took:?}, before its {timeout:?} timeout"
+    );
+    took
 }
 
 /// Opens Engine.IO and never sends CONNECT.
@@ -55,12 +76,18 @@ async fn no_connect(addr: SocketAddr) -> Duration {
     let mut ws = RawWs::open(addr, None, WAIT)
         .await
         .expect("an Engine.IO open");
+    // Closed by the connect timeout: the ping timeout could not end it this soon.
     let limit = Duration::from_secs(TIMEOUT_SECS) + MARGIN;
+    assert!(limit < Duration::from_secs(PING_TIMEOUT_SECS));
     assert!(
         ws.closed_within(limit).await,
         "a CONNECT-less session still open after {limit:?}"
     );
-    started.elapsed()
+    not_before(
+        started,
+        Duration::from_secs(TIMEOUT_SECS),
+        "a CONNECT-less session",
+    )
 }
 
 /// Connects, then never answers a ping.
@@ -69,13 +96,20 @@ async fn ping_ignorer(addr: SocketAddr, token: String) -> Duration {
         .await
         .expect("connect");
     let started = Instant::now();
-    // The ping comes after the interval, then the timeout runs.
-    let limit = Duration::from_secs(2 * TIMEOUT_SECS) + MARGIN;
+    // socketioxide pings as the session opens. Unless `connect` read and answered that ping while
+    // it waited for the CONNECT ack, the close comes after the ping timeout; else the next ping
+    // comes after the interval, and the close after interval + timeout.
+    let limit = Duration::from_secs(PING_INTERVAL_SECS + PING_TIMEOUT_SECS) + MARGIN;
     assert!(
         ws.closed_within(limit).await,
         "a ping ignorer still open after {limit:?}"
     );
-    started.elapsed()
+    // The clock started at the Engine.IO open, a moment before `started`: a tenth off covers it.
+    not_before(
+        started,
+        Duration::from_secs(PING_TIMEOUT_SECS),
+        "a ping ignorer",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,6 +122,10 @@ async fn s5_slow_clients_are_closed_and_others_served() {
     natter_testkit::procfs::raise_nofile();
     let dir = tempfile::tempdir().expect("a data dir");
     let t = TIMEOUT_SECS.to_string();
+    let (pi, pt) = (
+        PING_INTERVAL_SECS.to_string(),
+        PING_TIMEOUT_SECS.to_string(),
+    );
     let mut spec = harness::spec(
         dir.path(),
         &[
@@ -96,9 +134,9 @@ async fn s5_slow_clients_are_closed_and_others_served() {
             "--connect-timeout-secs",
             &t,
             "--ping-interval-secs",
-            &t,
+            &pi,
             "--ping-timeout-secs",
-            &t,
+            &pt,
         ],
     );
     spec.raise_nofile = true;
@@ -150,7 +188,8 @@ async fn s5_slow_clients_are_closed_and_others_served() {
     assert_alive(&mut relay, "after the slow clients");
     eprintln!(
         "S5: {each} each of header dribblers, CONNECT-less sessions and ping ignorers, all closed \
-         (slowest {worst:?}, timeouts {TIMEOUT_SECS} s); a new client connected and was answered \
+         (slowest {worst:?}; header and connect timeouts {TIMEOUT_SECS} s, pings every \
+         {PING_INTERVAL_SECS} s with {PING_TIMEOUT_SECS} s to answer); a new client connected and was answered \
          in {served:?}; relay sockets {fds_before} → {fds_after}"
     );
     // The issue's figure is 1 s; CI's short form runs on shared machines and only bounds it.

@@ -294,8 +294,15 @@ async fn soak() {
             }
         }
     }
-    // Let the last broadcasts arrive, then everyone leaves.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every acked message goes to each of its room's connections: wait (bounded) for the last
+    // broadcasts to arrive, then everyone leaves.
+    let expected = sent * (ROOM_USERS * CONNS_PER_USER) as u64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tally.delivered.load(Ordering::SeqCst) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // (A duplicate arriving after that is still counted: each receiver reads until it sees
+    // `stop`, up to a second later.)
     let unexpected = tally.unexpected_closes.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
     for r in receivers {
@@ -316,7 +323,6 @@ async fn soak() {
 
     let acked: u64 = acked_by.iter().sum();
     let delivered = tally.delivered.load(Ordering::SeqCst);
-    let expected = sent * (ROOM_USERS * CONNS_PER_USER) as u64;
     // Memory after warm-up (the first fifth): its highest and lowest sample.
     let warm: Vec<u64> = samples
         .iter()
@@ -339,6 +345,14 @@ async fn soak() {
     );
     assert_eq!(unexpected, 0, "no unexpected disconnects");
     assert_eq!(acked, sent, "every send acked");
+    // Exactly: every receiver stays connected for the whole soak (asserted above) and reads
+    // until it stops, so a message missed or delivered twice is a fault, not noise.
+    assert_eq!(
+        delivered,
+        expected,
+        "every acked message reaches each of its room's {} connections once",
+        ROOM_USERS * CONNS_PER_USER
+    );
     assert!(sockets_after <= sockets_before, "sockets back to baseline");
     // Flat: the last sample within 10 % (+16 MiB of allocator slack) of the first after warm-up.
     assert!(

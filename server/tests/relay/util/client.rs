@@ -187,9 +187,16 @@ impl Client {
                     ClientError::Timeout(format!("{}'s connection to close", self.username))
                 })?
                 .map(|c| c.clone());
+        // The callbacks gone without reporting a close is the client failing, not the relay
+        // closing: an error, so a test waiting for the relay's close cannot pass on it.
         match closed {
             Ok(Conn::Closed(reason)) => Ok(reason),
-            _ => Ok("callbacks dropped".into()),
+            Ok(other) => Err(ClientError::Unexpected(format!(
+                "connection state {other:?}"
+            ))),
+            Err(_) => Err(ClientError::Closed(
+                "the client's callbacks dropped before any close was reported".into(),
+            )),
         }
     }
 
