@@ -99,7 +99,7 @@ pub async fn serve(
     let (layer, io) = socket::layer(chat, config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
-    let app = http::router(accounts, broadcaster.clone())
+    let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .layer(layer)
         .layer(axum::middleware::map_request(http::own_request_head))
         // Outermost, so it sees Socket.IO's requests too.

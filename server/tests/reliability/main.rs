@@ -43,3 +43,6 @@ mod s3_auth;
 mod s4_flood;
 mod s5_slow;
 mod s6_soak;
+mod s7_lockout;
+mod s8_log_abuse;
+mod s9_proxy;
