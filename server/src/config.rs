@@ -14,6 +14,10 @@ pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
 /// closes its connection. Real clients send theirs in one packet; 10 s is generous on a slow
 /// mobile link, and bounds what a client that dribbles its headers (slowloris) can hold.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Seconds a client may take to send a request's body (an API call's, or a polling POST's)
+/// once its head is in. Bodies are at most 64 KiB: 30 s is generous even for a slow link, and
+/// bounds what a client that dribbles its body can hold.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 /// Seconds between opening an Engine.IO session and sending the Socket.IO CONNECT before the
 /// relay drops the session. Real clients send CONNECT right after the open packet.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -63,6 +67,10 @@ pub struct Config {
     #[arg(long, env = "NATTER_HEADER_READ_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_secs: u64,
 
+    /// Seconds a client may take to send a request body (API or polling POST) after its headers.
+    #[arg(long, env = "NATTER_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
     /// Seconds a client may take from opening Engine.IO to the Socket.IO CONNECT.
     #[arg(long, env = "NATTER_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -99,6 +107,7 @@ impl Config {
             room_changes_per_minute: limits::ROOM_CHANGES_PER_MINUTE,
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
@@ -110,6 +119,11 @@ impl Config {
     /// How long a client may take to send a request head; see [`serve::serve`](crate::serve::serve).
     pub fn header_read_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    /// How long a client may take to send a request body; see [`http::body_deadline`](crate::http::body_deadline).
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_secs)
     }
 
     /// The data directory in effect: the flag, or the OS data dir.

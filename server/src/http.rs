@@ -77,6 +77,58 @@ pub async fn refuse_oversize(
     }
 }
 
+/// Reads a request's whole body within `deadline` before anything else sees the request, and
+/// answers `408` and closes the connection when it does not come. The header-read timeout
+/// (`serve.rs`) bounds the head; without this a client could send a body one byte every few
+/// seconds, with a `Content-Length` or chunked, to the API or as a polling POST, and hold the
+/// connection for ever. Bodies are at most [`MAX_PAYLOAD_BYTES`], which engineioxide and the
+/// API's JSON extractor buffer anyway. Requests without a body (GET: polling, WebSocket
+/// upgrades, health) pass untouched.
+pub async fn body_deadline(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let (head, body) = req.into_parts();
+    let read = axum::body::to_bytes(body, MAX_PAYLOAD_BYTES);
+    let refusal = match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(bytes)) => {
+            let req = axum::extract::Request::from_parts(head, axum::body::Body::from(bytes));
+            return next.run(req).await;
+        }
+        // Over the limit (sent chunked, so `refuse_oversize` could not see it coming), or the
+        // client broke off; in the second case nobody reads the answer.
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Client(WireError::new(
+                natter_protocol::ErrorCode::TooLarge,
+                format!("a body may have at most {MAX_PAYLOAD_BYTES} bytes"),
+            )),
+        ),
+        Err(_) => {
+            tracing::info!(path = %head.uri.path(), ?deadline, "closed a request whose body was too slow");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                Error::Client(WireError::invalid("the request body came too slowly")),
+            )
+        }
+    };
+    use axum::response::IntoResponse as _;
+    let (status, error) = refusal;
+    let mut response = error.into_response();
+    *response.status_mut() = status;
+    // The rest of the body stays unread, so the connection cannot be reused: say so.
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Gives the request its own copy of its URI and header values. hyper parses them as slices of
 /// the connection's read buffer (8 KiB), and engineioxide keeps each Socket.IO session's request
 /// head for as long as the session lives, so every idle connection pinned that whole buffer

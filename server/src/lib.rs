@@ -102,6 +102,10 @@ pub async fn serve(
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .layer(layer)
         .layer(axum::middleware::map_request(http::own_request_head))
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_timeout(),
+            http::body_deadline,
+        ))
         // Outermost, so it sees Socket.IO's requests too.
         .layer(axum::middleware::from_fn(http::refuse_oversize));
     let addr = listener.local_addr()?;

@@ -37,6 +37,7 @@ mod probe;
 mod r1_kill_loop;
 mod r2_network;
 mod r3_disk_full;
+mod s10_slow_body;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;
