@@ -189,6 +189,24 @@ impl std::str::FromStr for Cidr {
     }
 }
 
+/// Creates the data directory (and its parents) readable by the relay's user only (0700), and
+/// the database file `db_file` in it as 0600 if it does not exist yet: it holds password hashes
+/// and every message, and the process umask (often 022) would make both world-readable on a
+/// shared host. SQLite gives its `-wal` and `-shm` files the database file's permissions.
+/// What exists already keeps its permissions (the owner may have chosen them).
+pub fn create_data_dir(dir: &std::path::Path, db_file: &str) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(dir.join(db_file)).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,7 +56,7 @@ pub enum StartError {
 /// Opens the store in the configured data directory.
 pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
     let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
-    std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+    config::create_data_dir(&dir, DB_FILE).map_err(|source| StartError::DataDir {
         path: dir.clone(),
         source,
     })?;

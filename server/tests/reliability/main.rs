@@ -38,6 +38,8 @@ mod r1_kill_loop;
 mod r2_network;
 mod r3_disk_full;
 mod s10_slow_body;
+#[cfg(unix)]
+mod s11_file_modes;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;
