@@ -24,12 +24,9 @@ enum Kind {
     PollingChunked,
 }
 
-/// An Engine.IO polling session's id, opened from 127.0.0.2.
-async fn polling_sid(addr: SocketAddr) -> String {
-    let http = reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-        .build()
-        .expect("an HTTP client");
+/// An Engine.IO polling session's id, opened with `http` (one client for all: building one
+/// costs enough CPU that a hundred at once starved the test's runtime).
+async fn polling_sid(http: &reqwest::Client, addr: SocketAddr) -> String {
     let body = http
         .get(format!("http://{addr}/socket.io/?EIO=4&transport=polling"))
         .send()
@@ -44,14 +41,14 @@ async fn polling_sid(addr: SocketAddr) -> String {
 }
 
 /// Sends the head, then the body a byte at a time; how long until the relay answered or closed.
-async fn slow(addr: SocketAddr, kind: Kind) -> Duration {
+async fn slow(addr: SocketAddr, kind: Kind, http: reqwest::Client) -> Duration {
     let (path, chunked) = match kind {
         Kind::LoginSized => ("/api/login".to_owned(), false),
         Kind::LoginChunked => ("/api/login".to_owned(), true),
         Kind::PollingChunked => (
             format!(
                 "/socket.io/?EIO=4&transport=polling&sid={}",
-                polling_sid(addr).await
+                polling_sid(&http, addr).await
             ),
             true,
         ),
@@ -105,8 +102,12 @@ async fn s10_slow_bodies_are_closed_by_their_deadline() {
     api.user("alice").await;
     let each = if long() { 100 } else { 3 };
     let kinds = [Kind::LoginSized, Kind::LoginChunked, Kind::PollingChunked];
+    let http = reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .build()
+        .expect("an HTTP client");
     let slow_ones: Vec<_> = (0..each)
-        .flat_map(|_| kinds.iter().map(move |k| tokio::spawn(slow(addr, *k))))
+        .flat_map(|_| kinds.map(|k| tokio::spawn(slow(addr, k, http.clone()))))
         .collect();
     // Meanwhile, alice logs in from elsewhere.
     let victim = Api::from_address(relay.url(), Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))));

@@ -46,6 +46,7 @@ async fn s7_a_stranger_cannot_lock_a_user_out_of_login() {
 
     // The attacker spends its burst and more before alice's first try, then keeps going
     // between her tries: short, 3 guesses each time; long, one every 6 s as in the issue.
+    let started = Instant::now();
     let mut attempt = 0;
     let (mut checked, mut refused) = (0, 0);
     for _ in 0..PER_MINUTE + 5 {
@@ -58,7 +59,6 @@ async fn s7_a_stranger_cannot_lock_a_user_out_of_login() {
     }
     let mut victim_ok = 0;
     let mut victim_refusals = Vec::new();
-    let started = Instant::now();
     for try_no in 1..=VICTIM_TRIES {
         let between = if long() { 1 } else { 3 };
         for _ in 0..between {
@@ -83,9 +83,12 @@ async fn s7_a_stranger_cannot_lock_a_user_out_of_login() {
         started.elapsed()
     );
     assert!(refused > 0, "the attacker's own address is limited");
+    // The burst, plus what the address regained over the run (PER_MINUTE a minute), plus one.
+    let refilled = (started.elapsed().as_secs_f64() * f64::from(PER_MINUTE) / 60.0).ceil();
+    let budget = PER_MINUTE as usize + refilled as usize + 1;
     assert!(
-        checked <= PER_MINUTE as usize + 2,
-        "the attacker's checked guesses stay within its address's budget: {checked}"
+        checked <= budget,
+        "the attacker's checked guesses stay within its address's budget: {checked} > {budget}"
     );
     assert_eq!(
         victim_ok, VICTIM_TRIES,
