@@ -34,11 +34,12 @@ impl Accounts {
     }
 
     pub async fn register(&self, c: Credentials, peer: IpAddr) -> Result<AuthResponse> {
-        validate::username(&c.username)?;
-        validate::password(&c.password)?;
-        if !self.limits.allow_login(&c.username, peer) {
+        if !self.limits.allow_login_from(peer) {
+            tracing::info!(%peer, "register rate limited");
             return Err(Error::rate_limited());
         }
+        validate::username(&c.username)?;
+        validate::password(&c.password)?;
         let hash = self.passwords.hash(c.password).await?;
         let user = match self.store.create_user(&c.username, &hash).await {
             Err(StoreError::Conflict) => return Err(Error::UsernameTaken),
@@ -48,30 +49,42 @@ impl Accounts {
         self.issue_token(user).await
     }
 
+    /// The limits' order and why: `crate::ratelimit`. Nothing the caller typed is logged unless
+    /// it names a real user (people type passwords into the username field), and a string that
+    /// cannot be a username never becomes a limiter key or a log field.
     pub async fn login(&self, c: Credentials, peer: IpAddr) -> Result<AuthResponse> {
-        if !self.limits.allow_login(&c.username, peer) {
-            tracing::info!(user = %c.username, %peer, "login rate limited");
+        if !self.limits.allow_login_from(peer) {
+            tracing::info!(%peer, "login rate limited (address)");
             return Err(Error::rate_limited());
         }
-        // Shapes that can never be valid still pay for a hash: the answer's timing says nothing.
-        let found = if validate::username(&c.username).is_ok() {
-            self.store.credentials(&c.username).await?
-        } else {
-            None
-        };
+        // The shape rules are public, so refusing a shape that can never be valid without
+        // paying for a hash tells a caller nothing about who exists.
+        if validate::username(&c.username).is_err() {
+            let chars = c.username.chars().count();
+            tracing::info!(%peer, chars, "login refused: not a username");
+            return Err(wrong_credentials());
+        }
+        if !self.limits.allow_login_as(&c.username, peer) {
+            tracing::info!(%peer, "login rate limited (username)");
+            return Err(Error::rate_limited());
+        }
+        let found = self.store.credentials(&c.username).await?;
         let (user, hash) = match found {
             Some(f) => (Some(f.user), Some(f.password_hash)),
             None => (None, None),
         };
+        // Unknown users are verified against a dummy: the answer's timing says nothing.
         let ok = self.passwords.verify(c.password, hash).await?;
         match user {
             Some(user) if ok => self.issue_token(user).await,
-            _ => {
-                tracing::info!(user = %c.username, %peer, "login refused");
-                Err(Error::Client(WireError::new(
-                    ErrorCode::Unauthorized,
-                    "wrong username or password",
-                )))
+            user => {
+                self.limits.login_failed(&c.username, peer);
+                match user {
+                    // A stored username passed `validate::username`: plain characters only.
+                    Some(user) => tracing::info!(user = %user.username, %peer, "login refused"),
+                    None => tracing::info!(%peer, "login refused: no such user"),
+                }
+                Err(wrong_credentials())
             }
         }
     }
@@ -91,4 +104,11 @@ impl Accounts {
             .await?;
         Ok(AuthResponse { user, token })
     }
+}
+
+fn wrong_credentials() -> Error {
+    Error::Client(WireError::new(
+        ErrorCode::Unauthorized,
+        "wrong username or password",
+    ))
 }

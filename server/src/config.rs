@@ -1,6 +1,6 @@
 //! Relay configuration: command-line flags, each with an environment variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -14,6 +14,10 @@ pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
 /// closes its connection. Real clients send theirs in one packet; 10 s is generous on a slow
 /// mobile link, and bounds what a client that dribbles its headers (slowloris) can hold.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Seconds a client may take to send a request's body (an API call's, or a polling POST's)
+/// once its head is in. Bodies are at most 64 KiB: 30 s is generous even for a slow link, and
+/// bounds what a client that dribbles its body can hold.
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 /// Seconds between opening an Engine.IO session and sending the Socket.IO CONNECT before the
 /// relay drops the session. Real clients send CONNECT right after the open packet.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -26,6 +30,8 @@ pub const DEFAULT_PING_TIMEOUT_SECS: u64 = 20;
 #[command(
     name = "natter-relay",
     version,
+    // A flag given twice takes its last value (scripts and tests add to default flags).
+    args_override_self = true,
     about = "Natter relay: the self-hostable chat server"
 )]
 pub struct Config {
@@ -61,6 +67,10 @@ pub struct Config {
     #[arg(long, env = "NATTER_HEADER_READ_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_secs: u64,
 
+    /// Seconds a client may take to send a request body (API or polling POST) after its headers.
+    #[arg(long, env = "NATTER_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+
     /// Seconds a client may take from opening Engine.IO to the Socket.IO CONNECT.
     #[arg(long, env = "NATTER_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -72,6 +82,12 @@ pub struct Config {
     /// Seconds a client may take to answer a ping before it is disconnected.
     #[arg(long, env = "NATTER_PING_TIMEOUT_SECS", default_value_t = DEFAULT_PING_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub ping_timeout_secs: u64,
+
+    /// A reverse proxy (CIDR, e.g. 127.0.0.1/32) whose `X-Forwarded-For` names the client:
+    /// repeat the flag or separate with commas. Off by default: the header is ignored, since
+    /// anyone can send it.
+    #[arg(long, env = "NATTER_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<Cidr>,
 
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "natter_relay=debug".
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
@@ -91,9 +107,11 @@ impl Config {
             room_changes_per_minute: limits::ROOM_CHANGES_PER_MINUTE,
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
+            trusted_proxy: Vec::new(),
             log: "info".to_owned(),
         }
     }
@@ -103,11 +121,134 @@ impl Config {
         std::time::Duration::from_secs(self.header_read_timeout_secs)
     }
 
+    /// How long a client may take to send a request body; see [`http::body_deadline`](crate::http::body_deadline).
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_secs)
+    }
+
     /// The data directory in effect: the flag, or the OS data dir.
     pub fn data_dir(&self) -> Option<PathBuf> {
         self.data_dir.clone().or_else(|| {
             directories::ProjectDirs::from("org", "Natter", "natter-relay")
                 .map(|dirs| dirs.data_dir().to_path_buf())
         })
+    }
+}
+
+/// An address range, `addr/prefix` (a bare address is the range of that one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        // An IPv4 client reaching a dual-stack socket shows as ::ffff:a.b.c.d.
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, addr) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                prefix_eq(u32::from(net).into(), u32::from(a).into(), 32, self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                prefix_eq(u128::from(net), u128::from(a), 128, self.prefix)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether the first `prefix` of `bits` bits of `a` and `b` agree.
+fn prefix_eq(a: u128, b: u128, bits: u8, prefix: u8) -> bool {
+    let shift = u32::from(bits.saturating_sub(prefix));
+    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (addr, prefix) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let network: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IP address"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("prefix {p:?} is not 0-{max}"))?,
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+/// Creates the data directory (and its parents) readable by the relay's user only (0700), and
+/// the database file `db_file` in it as 0600 if it does not exist yet: it holds password hashes
+/// and every message, and the process umask (often 022) would make both world-readable on a
+/// shared host. SQLite gives its `-wal` and `-shm` files the database file's permissions.
+/// What exists already keeps its permissions (the owner may have chosen them).
+pub fn create_data_dir(dir: &std::path::Path, db_file: &str) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(dir.join(db_file)).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Cidr {
+        s.parse().expect("a CIDR")
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    #[test]
+    fn cidrs_parse_and_contain() {
+        assert!(cidr("10.0.0.0/8").contains(ip("10.200.3.4")));
+        assert!(!cidr("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(cidr("127.0.0.2").contains(ip("127.0.0.2")));
+        assert!(!cidr("127.0.0.2").contains(ip("127.0.0.3")));
+        assert!(cidr("127.0.0.1/32").contains(ip("::ffff:127.0.0.1")));
+        assert!(cidr("fd00::/8").contains(ip("fd12::1")));
+        assert!(!cidr("fd00::/8").contains(ip("10.0.0.1")));
+        assert!(cidr("0.0.0.0/0").contains(ip("192.0.2.1")));
+        assert!(cidr("::/0").contains(ip("2001:db8::1")));
+        for bad in ["", "10.0.0.0/33", "::/129", "example.org/8", "10.0.0.0/x"] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_trusted_proxy_flag_repeats_and_splits_on_commas() {
+        let config = Config::try_parse_from([
+            "natter-relay",
+            "--trusted-proxy",
+            "127.0.0.1/32,::1",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--login-per-minute",
+            "1",
+            "--login-per-minute",
+            "2",
+        ])
+        .expect("parses");
+        assert_eq!(config.trusted_proxy.len(), 3);
+        assert_eq!(config.login_per_minute, 2, "the last one counts");
     }
 }

@@ -1,7 +1,8 @@
 //! HTTP API: register, login, logout, health, over the accounts service. JSON in, JSON out,
 //! errors as `{error:{code,message}}`. Also the layers before Socket.IO.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -18,6 +19,7 @@ use serde_json::Value;
 use crate::accounts::Accounts;
 use crate::auth::bearer;
 use crate::broadcast::Broadcaster;
+use crate::config::Cidr;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -25,9 +27,11 @@ struct HttpState {
     accounts: Accounts,
     /// Only to disconnect a logged-out session's sockets.
     broadcaster: Broadcaster,
+    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxy`).
+    trusted_proxies: Arc<[Cidr]>,
 }
 
-pub fn router(accounts: Accounts, broadcaster: Broadcaster) -> Router {
+pub fn router(accounts: Accounts, broadcaster: Broadcaster, trusted_proxies: &[Cidr]) -> Router {
     Router::new()
         .route(REGISTER_PATH, post(register))
         .route(LOGIN_PATH, post(login))
@@ -37,6 +41,7 @@ pub fn router(accounts: Accounts, broadcaster: Broadcaster) -> Router {
         .with_state(HttpState {
             accounts,
             broadcaster,
+            trusted_proxies: trusted_proxies.into(),
         })
 }
 
@@ -70,6 +75,58 @@ pub async fn refuse_oversize(
         }
         _ => next.run(req).await,
     }
+}
+
+/// Reads a request's whole body within `deadline` before anything else sees the request, and
+/// answers `408` and closes the connection when it does not come. The header-read timeout
+/// (`serve.rs`) bounds the head; without this a client could send a body one byte every few
+/// seconds, with a `Content-Length` or chunked, to the API or as a polling POST, and hold the
+/// connection for ever. Bodies are at most [`MAX_PAYLOAD_BYTES`], which engineioxide and the
+/// API's JSON extractor buffer anyway. Requests without a body (GET: polling, WebSocket
+/// upgrades, health) pass untouched.
+pub async fn body_deadline(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let (head, body) = req.into_parts();
+    let read = axum::body::to_bytes(body, MAX_PAYLOAD_BYTES);
+    let refusal = match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(bytes)) => {
+            let req = axum::extract::Request::from_parts(head, axum::body::Body::from(bytes));
+            return next.run(req).await;
+        }
+        // Over the limit (sent chunked, so `refuse_oversize` could not see it coming), or the
+        // client broke off; in the second case nobody reads the answer.
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Client(WireError::new(
+                natter_protocol::ErrorCode::TooLarge,
+                format!("a body may have at most {MAX_PAYLOAD_BYTES} bytes"),
+            )),
+        ),
+        Err(_) => {
+            tracing::info!(path = %head.uri.path(), ?deadline, "closed a request whose body was too slow");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                Error::Client(WireError::invalid("the request body came too slowly")),
+            )
+        }
+    };
+    use axum::response::IntoResponse as _;
+    let (status, error) = refusal;
+    let mut response = error.into_response();
+    *response.status_mut() = status;
+    // The rest of the body stays unread, so the connection cannot be reused: say so.
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Gives the request its own copy of its URI and header values. hyper parses them as slices of
@@ -119,6 +176,36 @@ fn own_head(uri: &mut axum::http::Uri, headers: &mut HeaderMap) {
     *headers = copies;
 }
 
+/// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
+/// `X-Forwarded-For` hop that is not itself a trusted proxy. Hops further left were written by
+/// the client and prove nothing; each trusted proxy appends the address it was reached from.
+fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |addr: IpAddr| trusted.iter().any(|c| c.contains(addr));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let hop = hop.trim();
+        let addr = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()));
+        // Garbage beyond the last trusted hop: that hop is the best we know.
+        let Ok(addr) = addr else { break };
+        client = addr;
+        if !is_trusted(addr) {
+            break;
+        }
+    }
+    client
+}
+
 fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> {
     let Json(value) = body.map_err(|e| Error::Client(WireError::invalid(e.body_text())))?;
     Ok(natter_protocol::decode("credentials", value)?)
@@ -127,20 +214,22 @@ fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> 
 async fn register(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
-    let answer = st.accounts.register(credentials(body)?, peer.ip()).await?;
+    let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
+    let answer = st.accounts.register(credentials(body)?, client).await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
 async fn login(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
-    Ok(Json(
-        st.accounts.login(credentials(body)?, peer.ip()).await?,
-    ))
+    let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
+    Ok(Json(st.accounts.login(credentials(body)?, client).await?))
 }
 
 async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<StatusCode> {
@@ -208,6 +297,40 @@ mod tests {
         for (_, value) in &headers {
             assert!(!inside(&buffer, value.as_bytes()), "{value:?}");
         }
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_hop_and_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("an address");
+        let trusted: Vec<Cidr> = vec!["127.0.0.1".parse().expect("cidr")];
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 10.0.0.1"),
+        );
+        headers.append("x-forwarded-for", HeaderValue::from_static("127.0.0.1"));
+        // Not from the proxy: the header is anyone's and is ignored.
+        assert_eq!(
+            client_addr(ip("192.0.2.9"), &headers, &trusted),
+            ip("192.0.2.9")
+        );
+        assert_eq!(client_addr(ip("127.0.0.1"), &headers, &[]), ip("127.0.0.1"));
+        // From the proxy: the hop the proxy appended; 6.6.6.6 is the client's own claim.
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &headers, &trusted),
+            ip("10.0.0.1")
+        );
+        let garbage = HeaderValue::from_static("nonsense, 2001:db8::7");
+        headers.insert("x-forwarded-for", garbage);
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &headers, &trusted),
+            ip("2001:db8::7")
+        );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("nonsense"));
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &headers, &trusted),
+            ip("127.0.0.1")
+        );
     }
 
     #[test]

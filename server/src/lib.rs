@@ -55,7 +55,7 @@ pub enum StartError {
 /// Opens the store in the configured data directory.
 pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
     let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
-    std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+    config::create_data_dir(&dir, DB_FILE).map_err(|source| StartError::DataDir {
         path: dir.clone(),
         source,
     })?;
@@ -98,9 +98,13 @@ pub async fn serve(
     let (layer, io) = socket::layer(chat, config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
-    let app = http::router(accounts, broadcaster.clone())
+    let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .layer(layer)
         .layer(axum::middleware::map_request(http::own_request_head))
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_timeout(),
+            http::body_deadline,
+        ))
         // Outermost, so it sees Socket.IO's requests too.
         .layer(axum::middleware::from_fn(http::refuse_oversize));
     let addr = listener.local_addr()?;

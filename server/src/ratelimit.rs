@@ -1,20 +1,65 @@
-//! Per-user and per-address rate limits (governor's keyed GCRA limiters).
+//! Per-user and per-address rate limits (governor's keyed GCRA limiters), and the login
+//! limiter's memory of who has been guessing which username.
+//!
+//! # Login: why a stranger cannot lock anyone out
+//!
+//! A per-username limit shared by every address lets anyone lock a user out: spend the budget
+//! with wrong passwords and the owner's right one is refused too. So a login attempt passes
+//! three checks, in this order, and a check that refuses spends nothing further along:
+//!
+//! 1. **The address** ([`Limits::allow_login_from`]): `login_per_minute` attempts per client
+//!    address (IPv6 counted per /64, which one host usually holds whole). Checked before the
+//!    username is even looked at, so a limited address spends no one's budget.
+//! 2. **The username, from this address** ([`Limits::allow_login_as`]): an address that has
+//!    not got a username's password wrong [`SUSPECT_AFTER`] times in the last
+//!    [`FAILURES_KEPT`] is *clean* for it and goes straight on to the password check. So the
+//!    owner, from an address that has not been guessing, always gets their password checked,
+//!    however hard others guess.
+//! 3. **The username, everywhere**: an address that *has* been guessing (it is a suspect for
+//!    that username) must also find room in a per-username budget of `login_per_minute`, which
+//!    every wrong password spends ([`Limits::login_failed`]), wherever it came from.
+//!
+//! Distributed guessing stays slow: all suspects of a username share one budget of
+//! `login_per_minute` guesses, and each further address gets only its [`SUSPECT_AFTER`] first
+//! guesses per [`FAILURES_KEPT`] outside it. The cost: a user who typed a wrong password
+//! [`SUSPECT_AFTER`] times from an address while it is under attack waits like the attacker,
+//! until [`FAILURES_KEPT`] passes or they log in from elsewhere.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
+
+/// Wrong passwords for one username from one address before that address is a suspect for it:
+/// enough for the owner's typos, too few to be worth guessing with.
+pub const SUSPECT_AFTER: u32 = 3;
+/// How long an address's wrong passwords for a username are remembered (from the last one).
+pub const FAILURES_KEPT: Duration = Duration::from_secs(15 * 60);
+
+/// Wrong passwords for one username from one address, and when the last came.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// (lowercased username, address key) → its recent wrong passwords.
+type FailureMap = HashMap<(String, IpAddr), Failures>;
 
 #[derive(Clone)]
 pub struct Limits {
     send: Arc<DefaultKeyedRateLimiter<String>>,
     typing: Arc<DefaultKeyedRateLimiter<String>>,
     room_changes: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Guesses per username, spent by wrong passwords, checked only for suspect addresses.
     login_user: Arc<DefaultKeyedRateLimiter<String>>,
     login_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    failures: Arc<Mutex<FailureMap>>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -25,6 +70,21 @@ impl std::fmt::Debug for Limits {
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+/// The key an address is limited by: IPv4 as it is, IPv6 by its /64 (a host is usually given a
+/// whole /64 and can rotate through it freely), IPv4-mapped IPv6 as the IPv4 address.
+pub fn address_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
 }
 
 impl Limits {
@@ -39,6 +99,7 @@ impl Limits {
             room_changes: Arc::new(RateLimiter::keyed(room_changes)),
             login_user: Arc::new(RateLimiter::keyed(login)),
             login_addr: Arc::new(RateLimiter::keyed(login)),
+            failures: Arc::default(),
         }
     }
 
@@ -55,12 +116,52 @@ impl Limits {
         self.room_changes.check_key(&user_id.to_owned()).is_ok()
     }
 
-    /// One login (or register) attempt for this username from this address.
-    pub fn allow_login(&self, username: &str, addr: IpAddr) -> bool {
-        // Check both, so a spray over many usernames is caught by the address limit.
-        let by_addr = self.login_addr.check_key(&addr).is_ok();
-        let by_user = self.login_user.check_key(&username.to_lowercase()).is_ok();
-        by_addr && by_user
+    /// One login or register attempt from `addr`, whatever the username (check 1 above).
+    pub fn allow_login_from(&self, addr: IpAddr) -> bool {
+        self.login_addr.check_key(&address_key(addr)).is_ok()
+    }
+
+    /// May `addr`, already past [`allow_login_from`](Self::allow_login_from), have a password
+    /// for `username` checked (checks 2 and 3 above)? `username` must be well-formed: it
+    /// becomes a key.
+    pub fn allow_login_as(&self, username: &str, addr: IpAddr) -> bool {
+        let user = username.to_lowercase();
+        let suspect = self
+            .failures
+            .lock()
+            .ok()
+            .and_then(|map| map.get(&(user.clone(), address_key(addr))).copied())
+            .is_some_and(|f| f.count >= SUSPECT_AFTER && f.last.elapsed() < FAILURES_KEPT);
+        !suspect || self.login_user.check_key(&user).is_ok()
+    }
+
+    /// A wrong password for `username` from `addr`: one more failure remembered against the
+    /// address, and the guess spent from the username's budget (a suspect's was spent when
+    /// [`allow_login_as`](Self::allow_login_as) let it through; each guess spends once).
+    pub fn login_failed(&self, username: &str, addr: IpAddr) {
+        let user = username.to_lowercase();
+        let was_suspect = match self.failures.lock() {
+            Ok(mut map) => {
+                let now = Instant::now();
+                let entry = map
+                    .entry((user.clone(), address_key(addr)))
+                    .or_insert(Failures {
+                        count: 0,
+                        last: now,
+                    });
+                if entry.last.elapsed() >= FAILURES_KEPT {
+                    entry.count = 0;
+                }
+                let was = entry.count >= SUSPECT_AFTER;
+                entry.count = entry.count.saturating_add(1);
+                entry.last = now;
+                was
+            }
+            Err(_) => false,
+        };
+        if !was_suspect {
+            let _ = self.login_user.check_key(&user);
+        }
     }
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.
@@ -70,5 +171,63 @@ impl Limits {
         self.room_changes.retain_recent();
         self.login_user.retain_recent();
         self.login_addr.retain_recent();
+        if let Ok(mut map) = self.failures.lock() {
+            map.retain(|_, f| f.last.elapsed() < FAILURES_KEPT);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_minute: u32) -> Limits {
+        let mut config = Config::with_data_dir("/nonexistent");
+        config.login_per_minute = per_minute;
+        Limits::new(&config)
+    }
+
+    #[test]
+    fn ipv6_is_keyed_on_its_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| address_key(s.parse().expect("an address"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+    }
+
+    #[test]
+    fn a_guesser_cannot_spend_a_clean_address_s_attempts() {
+        let l = limits(10);
+        let (attacker, owner): (IpAddr, IpAddr) = (
+            "192.0.2.1".parse().expect("v4"),
+            "192.0.2.2".parse().expect("v4"),
+        );
+        for _ in 0..10 {
+            assert!(l.allow_login_from(attacker));
+            if l.allow_login_as("alice", attacker) {
+                l.login_failed("alice", attacker);
+            }
+        }
+        assert!(
+            !l.allow_login_from(attacker),
+            "the guesser's address is spent"
+        );
+        assert!(l.allow_login_from(owner));
+        assert!(
+            l.allow_login_as("Alice", owner),
+            "the owner gets their check"
+        );
+        // A second guesser: its first SUSPECT_AFTER guesses, then the shared, spent budget.
+        let other: IpAddr = "2001:db8::1".parse().expect("v6");
+        for _ in 0..SUSPECT_AFTER {
+            assert!(l.allow_login_as("alice", other));
+            l.login_failed("alice", other);
+        }
+        let rotated: IpAddr = "2001:db8::2".parse().expect("v6");
+        assert!(
+            !l.allow_login_as("alice", rotated),
+            "same /64, same suspect"
+        );
     }
 }

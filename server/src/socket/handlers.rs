@@ -170,15 +170,20 @@ where
         } else {
             e.message.as_str()
         };
-        tracing::info!(event = R::NAME, %user, code = %e.code, reason, "request refused");
+        tracing::info!(event = R::NAME, %user, code = %e.code, reason = ?reason, "request refused");
     }
     // Without an ack id the client asked for no answer; nothing to do then.
     let _ = ack.send(&AckResult::from(result));
 }
 
+/// The most of an unknown event's name that is logged.
+const LOGGED_NAME_CHARS: usize = 64;
+
+/// An unknown event's name is the client's string: logged cut to [`LOGGED_NAME_CHARS`] and
+/// escaped (`?`), so it can neither flood the log nor forge lines in it (newlines, ESC).
 fn unknown_event(s: &SocketRef, name: &str, ack: AckSender) {
-    let name: String = name.chars().take(64).collect();
-    tracing::info!(sid = %s.id, event = %name, "unknown event");
+    let name: String = name.chars().take(LOGGED_NAME_CHARS).collect();
+    tracing::info!(sid = %s.id, event = ?name, "unknown event");
     let error = WireError::invalid("unknown event");
     let _ = ack.send(&AckResult::<Empty>::Err(error));
 }

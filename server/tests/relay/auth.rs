@@ -178,13 +178,14 @@ async fn login_attempts_are_rate_limited_per_address_and_per_username() {
         .expect_err("same address, other name");
     assert_eq!(other.status, 429, "the per-address limit: {other:?}");
 
-    // From another address the name is still limited, but other names are not.
+    // From another address the right password gets in: 127.0.0.1 spent its own budget, not
+    // alice's (only wrong passwords spend a username's, and only addresses that have been
+    // guessing it draw on that; server/src/ratelimit.rs, S7 in the reliability suite).
     let elsewhere = Api::from_address(relay.base.clone(), Some([127, 0, 0, 2].into()));
-    let limited = elsewhere
+    elsewhere
         .login("alice", PASSWORD)
         .await
-        .expect_err("alice from elsewhere");
-    assert_eq!(limited.status, 429, "the per-username limit: {limited:?}");
+        .expect("alice from elsewhere is not locked out");
     elsewhere
         .register("carol", PASSWORD)
         .await

@@ -7,7 +7,7 @@
 
 /// The test kit's HTTP API and Socket.IO client, under the names the relay tests use.
 mod util {
-    pub use natter_testkit::{Api, Client, WAIT};
+    pub use natter_testkit::{Api, Client, PASSWORD, WAIT};
 }
 
 mod chat;
@@ -19,9 +19,15 @@ mod probe;
 mod r1_kill_loop;
 mod r2_network;
 mod r3_disk_full;
+mod s10_slow_body;
+#[cfg(unix)]
+mod s11_file_modes;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;
 mod s4_flood;
 mod s5_slow;
 mod s6_soak;
+mod s7_lockout;
+mod s8_log_abuse;
+mod s9_proxy;
