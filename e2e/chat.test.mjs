@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Keys, waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
@@ -29,6 +29,8 @@ const shown = (s) =>
     seq: m.dataset.seq ?? null,
     body: m.querySelector('.body').textContent,
     delivery: m.querySelector('.delivery') ? m.querySelector('.delivery').dataset.delivery : null,
+    label: m.querySelector('.delivery') ? m.querySelector('.delivery').getAttribute('aria-label') : null,
+    markShown: m.querySelector('.delivery') ? m.querySelector('.delivery').getClientRects().length > 0 : false,
   }))`);
 const connection = (s) => s.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`);
 const typingLine = (s) => s.exec(`return document.querySelector('[data-testid="typing-indicator"]').textContent`);
@@ -39,8 +41,11 @@ const bodies = async (s) => (await shown(s)).map((m) => m.body);
 /** The whole display (both windows): an X grab, which does not depend on WebKit painting on demand. */
 const shoot = (step) => {
   mkdirSync(h.SHOTS, { recursive: true });
+  const file = join(h.SHOTS, `${step}.png`);
+  // A screenshot left by an earlier run must not pass for this one's.
+  rmSync(file, { force: true });
   try {
-    execFileSync("import", ["-display", display, "-window", "root", join(h.SHOTS, `${step}.png`)], { timeout: 20_000 });
+    execFileSync("import", ["-display", display, "-window", "root", file], { timeout: 20_000 });
   } catch (error) {
     console.log(`no screenshot for ${step}: ${error.message}`);
   }
@@ -177,6 +182,11 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     const outage = ["during outage 1", "during outage 2", "during outage 3"];
     for (const text of outage) await send(alice, text);
     await waitFor(async () => (await shown(alice.session)).filter((m) => m.delivery === "pending").length === 3, "three pending sends at alice");
+    // Grouped under one another, each still shows its mark on screen and says it in words.
+    for (const m of (await shown(alice.session)).filter((m) => m.delivery === "pending")) {
+      assert.ok(m.markShown, `"${m.body}": its pending mark is on screen`);
+      assert.equal(m.label, "Not sent yet", `"${m.body}": its label`);
+    }
     shoot("04-offline");
     await relay.start();
     for (const who of [alice, bob]) {

@@ -5,7 +5,7 @@
 
 use natter_client::account;
 use natter_client::session::SessionError;
-use natter_client::{Cache, Session as SignIn};
+use natter_client::{Cache, SignIn};
 use natter_protocol::http::AuthResponse;
 use natter_protocol::User;
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub async fn resume<R: Runtime>(
     let cache = Cache::open(&state.profile_dir)
         .await
         .map_err(SessionError::from)?;
-    let saved = cache.session().await;
+    let saved = cache.sign_in().await;
     cache.close().await;
     let Some(mut saved) = saved.map_err(SessionError::from)? else {
         // Signed in nowhere: offer this computer's relay. `host_locally` says where.
@@ -94,7 +94,7 @@ pub async fn resume<R: Runtime>(
         let session = state.session().await?;
         session
             .cache()
-            .save_session(&saved)
+            .save_sign_in(&saved)
             .await
             .map_err(SessionError::from)?;
     }
@@ -108,7 +108,7 @@ pub async fn logout(state: State<'_, AppState>) -> Result<()> {
     if let Ok(session) = state.session().await {
         session
             .cache()
-            .clear_session()
+            .clear_sign_in()
             .await
             .map_err(SessionError::from)?;
     }
@@ -135,7 +135,7 @@ async fn sign_in<R: Runtime>(
     let session = state.session().await?;
     session
         .cache()
-        .save_session(&sign_in)
+        .save_sign_in(&sign_in)
         .await
         .map_err(SessionError::from)?;
     // Signed in to the relay hosted here: host it again at the next start.

@@ -297,7 +297,10 @@ mod tests {
         let state = AppEvent::MessageState {
             client_id: "c".to_owned(),
             room_id: "r1".to_owned(),
-            state: DeliveryState::Pending,
+            state: DeliveryState::Pending {
+                body: "hi".to_owned(),
+                created_at: "2026-01-01T00:00:00.000Z".to_owned(),
+            },
         };
         assert_eq!(alerts.on_event(&state, &view, later), None);
     }

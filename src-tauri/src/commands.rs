@@ -3,59 +3,21 @@
 //! errors are [`Error`] (`{code, message}`). Live updates come as events (`ui_event.rs`).
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
-use natter_client::session::{ConnectionView, DeliveryState, Session, SessionConfig};
-use natter_client::{OutboxItem, Session as SignIn};
+use natter_client::session::{ConnectionView, Session, SessionConfig};
+use natter_client::SignIn;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
-use serde::Serialize;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::embedded::{self, Hosted};
 use crate::error::{Error, Result};
+use crate::shell::window_title;
 use crate::state::{signed_out, AppState, Connected};
-use crate::{notifier, ui_event};
+use crate::{notifier, tray, ui_event, window};
 
 /// Cached messages per page when the UI names no limit.
 const DEFAULT_PAGE: u32 = 50;
-
-/// Which profile this instance serves.
-#[derive(Debug, Serialize)]
-pub struct ProfileInfo {
-    pub name: String,
-    pub dir: PathBuf,
-}
-
-/// One of our sends as the UI shows it.
-#[derive(Debug, Serialize)]
-pub struct Queued {
-    pub client_id: String,
-    pub room_id: String,
-    pub body: String,
-    pub created_at: String,
-    pub delivery: DeliveryState,
-}
-
-impl From<OutboxItem> for Queued {
-    fn from(item: OutboxItem) -> Self {
-        Self {
-            delivery: DeliveryState::from(&item.state),
-            client_id: item.client_id,
-            room_id: item.room_id,
-            body: item.body,
-            created_at: item.created_at,
-        }
-    }
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub fn profile(state: State<'_, AppState>) -> ProfileInfo {
-    ProfileInfo {
-        name: state.profile.as_str().to_owned(),
-        dir: state.profile_dir.clone(),
-    }
-}
 
 /// Starts the relay in this process (if not already running) and says where it listens.
 /// `address` defaults to loopback, `port` to 7447 (a taken port falls back to a free one).
@@ -93,36 +55,6 @@ pub(crate) async fn hosted(state: &AppState) -> Option<Hosted> {
         .map(|running| Hosted::of(running.addr()))
 }
 
-/// Stops the hosted relay, if one runs, and stops hosting at the next start too.
-#[tauri::command(rename_all = "snake_case")]
-pub async fn stop_hosting(state: State<'_, AppState>) -> Result<()> {
-    embedded::forget(&state.profile_dir)?;
-    state.stop_hosting().await
-}
-
-/// Starts a session with the relay at `server_url` with a token the UI already has (replacing
-/// any running one). Answers at once: the cache is readable now, the connection follows in
-/// `natter://event`. Not remembered for the next start; `login` / `register` are.
-#[tauri::command(rename_all = "snake_case")]
-pub async fn connect<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    server_url: String,
-    token: String,
-    username: Option<String>,
-) -> Result<()> {
-    let server_url = checked_url(&server_url)?;
-    if token.is_empty() {
-        return Err(Error::Invalid("a token is needed".to_owned()));
-    }
-    let sign_in = SignIn {
-        server_url,
-        username: username.unwrap_or_default(),
-        token,
-    };
-    start_session(app, &state, sign_in).await
-}
-
 /// The server address without trailing slashes, if it is an http(s) URL.
 pub(crate) fn checked_url(server_url: &str) -> Result<String> {
     let url = server_url.trim().trim_end_matches('/');
@@ -146,7 +78,6 @@ pub(crate) async fn start_session<R: Runtime>(
     if let Some(old) = slot.take() {
         old.stop().await;
     }
-    state.set_connection_view(signed_out());
     let mut config = SessionConfig::new(
         state.profile_dir.clone(),
         sign_in.server_url.clone(),
@@ -154,12 +85,8 @@ pub(crate) async fn start_session<R: Runtime>(
     );
     config.username = Some(sign_in.username.clone()).filter(|name| !name.is_empty());
     let (session, events) = Session::start(config).await?;
-    state.set_connection_view(ConnectionView::Connecting {
-        attempt: 1,
-        retry_in_ms: None,
-    });
     let notifier = notifier::spawn(app.clone(), sign_in.username.clone(), state.shell.clone());
-    let forwarder = ui_event::forward(app, events, state.connection.clone(), notifier);
+    let forwarder = ui_event::forward(app, events, notifier);
     *slot = Some(Connected {
         session,
         sign_in,
@@ -168,20 +95,17 @@ pub(crate) async fn start_session<R: Runtime>(
     Ok(())
 }
 
-/// Stops the session; the cache stays on disk.
+/// The connection state the running session last announced on `natter://event` (read from the
+/// session, never a copy); `offline` with reason `signed_out` when no session runs.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn disconnect(state: State<'_, AppState>) -> Result<()> {
-    state.disconnect().await;
-    Ok(())
-}
-
-/// The last connection state (`offline` with reason `signed_out` before `connect`).
-#[tauri::command(rename_all = "snake_case")]
-pub fn connection_state(state: State<'_, AppState>) -> ConnectionView {
-    let view = state.connection_view();
+pub async fn connection_state(state: State<'_, AppState>) -> Result<ConnectionView> {
+    let view = match state.session().await {
+        Ok(session) => session.connection_view(),
+        Err(_) => signed_out(),
+    };
     // The first call a page makes: in the log, it shows the UI loaded under the CSP and the ACL.
     tracing::debug!(?view, "connection_state");
-    view
+    Ok(view)
 }
 
 /// Every cached room, by name.
@@ -216,22 +140,21 @@ pub async fn history(
     Ok(session.history(&room_id, before_seq, limit).await?)
 }
 
-/// Queues a message (written to the outbox first, so it survives restarts) and answers with it,
-/// pending; its progress arrives as `message_state` events.
+/// Queues a message (written to the outbox first, so it survives restarts) and answers its
+/// `client_id` only: everything about the send, from `pending` on, comes as `message_state`
+/// events on `natter://event`, the one place the UI learns it.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn send_message(
     state: State<'_, AppState>,
     room_id: String,
     body: String,
-) -> Result<Queued> {
-    Ok(state.session().await?.send(&room_id, &body).await?.into())
-}
-
-/// Our sends not acked yet, oldest first.
-#[tauri::command(rename_all = "snake_case")]
-pub async fn pending(state: State<'_, AppState>) -> Result<Vec<Queued>> {
-    let items = state.session().await?.pending().await?;
-    Ok(items.into_iter().map(Queued::from).collect())
+) -> Result<String> {
+    Ok(state
+        .session()
+        .await?
+        .send(&room_id, &body)
+        .await?
+        .client_id)
 }
 
 /// Creates a group room with us and `members` (usernames).
@@ -273,4 +196,23 @@ pub async fn mark_read(state: State<'_, AppState>, room_id: String, seq: Seq) ->
 #[tauri::command(rename_all = "snake_case")]
 pub async fn typing(state: State<'_, AppState>, room_id: String, typing: bool) -> Result<()> {
     Ok(state.session().await?.typing(&room_id, typing).await?)
+}
+
+/// The UI reports the room in view (`null`: none) and the unread total whenever either changes
+/// (JS: `invoke("set_view", { activeRoom, unreadTotal })`). Updates the window title and the
+/// tray, and tells the notifier which room needs no notification while the window has focus.
+#[tauri::command]
+pub fn set_view<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    active_room: Option<String>,
+    unread_total: u32,
+) {
+    state.shell.set_view(active_room, unread_total);
+    if let Some(main) = app.get_webview_window(window::MAIN) {
+        if let Err(error) = main.set_title(&window_title(unread_total)) {
+            tracing::warn!(%error, "could not set the window title");
+        }
+    }
+    tray::show_unread(&app, unread_total);
 }

@@ -93,20 +93,18 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         .plugin(tauri_plugin_notification::init())
         .plugin(window_state)
         .manage(state)
-        .on_window_event(window::on_event)
+        .on_window_event(|window, event| {
+            window::on_event(window, event);
+            tray::on_window_event(window, event);
+        })
         .on_page_load(window::show_on_first_load)
         .invoke_handler(tauri::generate_handler![
-            commands::profile,
             commands::host_locally,
-            commands::stop_hosting,
-            commands::connect,
-            commands::disconnect,
             commands::connection_state,
             commands::rooms,
             commands::messages,
             commands::history,
             commands::send_message,
-            commands::pending,
             commands::create_room,
             commands::invite,
             commands::leave,
@@ -117,7 +115,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::login,
             account::resume,
             account::logout,
-            shell::set_view,
+            commands::set_view,
         ])
 }
 

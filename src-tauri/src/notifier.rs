@@ -8,7 +8,7 @@
 //!
 //! Activating a notification (where the platform reports it: Linux servers that support the
 //! `default` action, Windows while the toast is on screen, macOS) shows and focuses the window
-//! and emits [`ui_event::OPEN_ROOM`] with the room.
+//! and emits [`OPEN_ROOM`] with the room.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,14 +21,18 @@ use tokio::sync::mpsc;
 
 use crate::alerts::{Alert, Alerts};
 use crate::shell::Shell;
-use crate::{ui_event, window};
+use crate::window;
+
+/// Emitted, with `{"room_id": "<id>"}`, when a notification is activated, after the window is
+/// shown and focused: the UI opens that room.
+pub const OPEN_ROOM: &str = "natter://open-room";
 
 /// Events waiting for the notifier; beyond this a burst is dropped, not queued.
 pub const QUEUE: usize = 1024;
 /// The notification's extra field that carries the room.
 const ROOM_KEY: &str = "room_id";
 
-/// The payload of [`ui_event::OPEN_ROOM`].
+/// The payload of [`OPEN_ROOM`].
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenRoom {
     pub room_id: String,
@@ -99,7 +103,7 @@ pub fn on_activate<R: Runtime>(app: &AppHandle<R>) {
         if let Some(room_id) = activated_room(performed) {
             tracing::info!(room_id, "notification clicked: opening its room");
             window::show_main(&handle);
-            if let Err(error) = handle.emit(ui_event::OPEN_ROOM, OpenRoom { room_id }) {
+            if let Err(error) = handle.emit(OPEN_ROOM, OpenRoom { room_id }) {
                 tracing::warn!(%error, "could not ask the UI to open a room");
             }
         }
@@ -156,7 +160,10 @@ mod tests {
         assert!(!wants(&AppEvent::MessageState {
             client_id: "c".to_owned(),
             room_id: "r".to_owned(),
-            state: DeliveryState::Pending,
+            state: DeliveryState::Pending {
+                body: "b".to_owned(),
+                created_at: "t".to_owned(),
+            },
         }));
         assert!(wants(&AppEvent::Connection {
             state: natter_client::session::ConnectionView::Offline {

@@ -1,14 +1,11 @@
 //! What the desktop around the webview shows and needs to know: the room in view, the unread
 //! total (both from the UI's `set_view`), Do not disturb (the tray's check item) and whether the
-//! main window has the focus. Read by the notifier, written by the UI, the tray and window events.
+//! main window has the focus. Read by the notifier, written by the UI (`commands::set_view`),
+//! the tray and window events.
 
 use std::sync::{Mutex as StdMutex, MutexGuard, PoisonError};
 
-use tauri::{AppHandle, Manager, Runtime, State};
-
 use crate::alerts::View;
-use crate::state::AppState;
-use crate::{tray, window};
 
 /// The window title without unread messages.
 pub const APP_TITLE: &str = "Natter";
@@ -67,25 +64,6 @@ pub fn unread_label(unread_total: u32) -> String {
         0 => "No unread messages".to_owned(),
         n => format!("{n} unread"),
     }
-}
-
-/// The UI reports the room in view (`null`: none) and the unread total whenever either changes
-/// (JS: `invoke("set_view", { activeRoom, unreadTotal })`). Updates the window title and the
-/// tray, and tells the notifier which room needs no notification while the window has focus.
-#[tauri::command]
-pub fn set_view<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    active_room: Option<String>,
-    unread_total: u32,
-) {
-    state.shell.set_view(active_room, unread_total);
-    if let Some(main) = app.get_webview_window(window::MAIN) {
-        if let Err(error) = main.set_title(&window_title(unread_total)) {
-            tracing::warn!(%error, "could not set the window title");
-        }
-    }
-    tray::show_unread(&app, unread_total);
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use natter_client::session::{ConnectionView, Session};
-use natter_client::{ProfileName, Session as SignIn};
+use natter_client::{ProfileName, SignIn};
 use natter_relay::Relay;
 use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
@@ -19,7 +19,7 @@ use crate::shell::Shell;
 /// How long a stopped session's forwarder may take to pass on its last events.
 const FORWARDER_DRAIN: Duration = Duration::from_secs(2);
 
-/// The reason `connection_state` gives before any `connect` (and after `disconnect`).
+/// The reason `connection_state` gives while no session runs (before signing in, after logout).
 pub const SIGNED_OUT: &str = "signed_out";
 
 /// A session and the task forwarding its events to the webview.
@@ -35,11 +35,9 @@ pub struct Connected {
 pub struct AppState {
     pub profile: ProfileName,
     pub profile_dir: PathBuf,
-    /// Commands read it in parallel; `connect` / `disconnect` replace it.
+    /// Commands read it in parallel; signing in and out replace it.
     pub session: RwLock<Option<Connected>>,
     pub relay: Mutex<Option<Relay>>,
-    /// The last connection state the session announced, for a UI that asks instead of listening.
-    pub connection: Arc<StdMutex<ConnectionView>>,
     /// The room in view, unread total, focus and Do not disturb (`shell.rs`).
     pub shell: Arc<Shell>,
     /// Set once the main window, created hidden, was shown for its first page load (`window.rs`).
@@ -73,7 +71,6 @@ impl AppState {
             profile_dir,
             session: RwLock::new(None),
             relay: Mutex::new(None),
-            connection: Arc::new(StdMutex::new(signed_out())),
             shell: Arc::default(),
             window_shown: AtomicBool::new(false),
         }
@@ -87,20 +84,6 @@ impl AppState {
         .map_err(|_| Error::NotConnected)
     }
 
-    pub fn connection_view(&self) -> ConnectionView {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn set_connection_view(&self, view: ConnectionView) {
-        *self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = view;
-    }
-
     /// Stops the session, if any, and says how it was signed in.
     pub async fn disconnect(&self) -> Option<SignIn> {
         let mut slot = self.session.write().await;
@@ -108,7 +91,6 @@ impl AppState {
             Some(connected) => Some(connected.stop().await),
             None => None,
         };
-        self.set_connection_view(signed_out());
         sign_in
     }
 

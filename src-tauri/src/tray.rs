@@ -1,12 +1,12 @@
 //! The system tray: an icon whose menu does everything (Linux's AppIndicator reports no clicks
 //! on the icon itself): "Open Natter", the unread total (a disabled line), "Do not disturb" (a
 //! check item) and "Quit". The unread total is also the tooltip (where the platform shows one).
-//! With a tray that is shown, closing the main window hides it (`window.rs`); otherwise closing
-//! quits (never a hidden window with no way back).
+//! With a tray that is shown, closing the main window hides it; otherwise closing quits (never a
+//! hidden window with no way back).
 
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime, Window, WindowEvent};
 
 use crate::shell::{unread_label, APP_TITLE};
 use crate::state::AppState;
@@ -112,6 +112,28 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 /// Whether a tray exists (then closing the window hides it).
 pub fn present<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.try_state::<Tray<R>>().is_some()
+}
+
+/// Closing the main window while a tray exists: hide it if a tray host shows the icon, else quit
+/// (never a hidden window with no way back). Without a tray, closing closes.
+pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
+    let app = window.app_handle();
+    if let WindowEvent::CloseRequested { api, .. } = event {
+        if window.label() != window::MAIN || !present(app) {
+            return;
+        }
+        // Hide or quit, once it is known whether the tray is actually shown.
+        api.prevent_close();
+        let (app, window) = (app.clone(), window.clone());
+        tauri::async_runtime::spawn(async move {
+            if host_present().await {
+                window::hide(&app, &window);
+            } else {
+                tracing::info!("no tray host shows the icon: closing the window quits");
+                app.exit(0);
+            }
+        });
+    }
 }
 
 /// Linux: whether something shows AppIndicator icons now, i.e. a StatusNotifier watcher owns

@@ -4,9 +4,7 @@
 //! is always `AppEvent[]`. The same events also go to the notifier (`notifier.rs`), without
 //! waiting on it.
 
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-
-use natter_client::session::{AppEvent, AppEvents, ConnectionView};
+use natter_client::session::{AppEvent, AppEvents};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -15,27 +13,20 @@ use crate::notifier;
 
 /// The event name the webview listens to (`window.__TAURI__.event.listen`).
 pub const EVENT: &str = "natter://event";
-/// Emitted, with `{"room_id": "<id>"}`, when a notification is activated, after the window is
-/// shown and focused: the UI opens that room.
-pub const OPEN_ROOM: &str = "natter://open-room";
 
 /// The most events in one emit, so one huge burst does not become one huge IPC message.
 pub const MAX_BATCH: usize = 256;
 
-/// Forwards `events` to every webview of `app` until the session closes its stream, keeping
-/// `connection` at the last announced connection state and handing `notifier` what it needs.
+/// Forwards `events` to every webview of `app` until the session closes its stream, handing
+/// `notifier` what it needs.
 pub fn forward<R: Runtime>(
     app: AppHandle<R>,
     mut events: AppEvents,
-    connection: Arc<StdMutex<ConnectionView>>,
     notifier: mpsc::Sender<AppEvent>,
 ) -> JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while events.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            if let Some(view) = last_connection(&batch) {
-                *connection.lock().unwrap_or_else(PoisonError::into_inner) = view;
-            }
             to_notifier(&notifier, &batch);
             if let Err(error) = app.emit(EVENT, &batch) {
                 tracing::warn!(%error, "could not emit UI events");
@@ -56,41 +47,5 @@ fn to_notifier(notifier: &mpsc::Sender<AppEvent>, batch: &[AppEvent]) {
             }
             Err(TrySendError::Closed(_)) => return,
         }
-    }
-}
-
-/// The newest connection state in a batch, if it holds one.
-fn last_connection(batch: &[AppEvent]) -> Option<ConnectionView> {
-    batch.iter().rev().find_map(|event| match event {
-        AppEvent::Connection { state } => Some(state.clone()),
-        _ => None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_newest_connection_state_wins() {
-        let connecting = ConnectionView::Connecting {
-            attempt: 1,
-            retry_in_ms: None,
-        };
-        let batch = vec![
-            AppEvent::Connection { state: connecting },
-            AppEvent::Connection {
-                state: ConnectionView::Offline {
-                    reason: "stopped".to_owned(),
-                },
-            },
-        ];
-        assert_eq!(
-            last_connection(&batch),
-            Some(ConnectionView::Offline {
-                reason: "stopped".to_owned()
-            })
-        );
-        assert_eq!(last_connection(&[]), None);
     }
 }

@@ -1,6 +1,6 @@
 //! The main window: shown once its page starts loading, shown and focused on demand (tray,
-//! notification click), hidden instead of closed while a tray is shown, its focus reported to
-//! the notification rules, and its size and position remembered per profile
+//! notification click), hidden on request (the tray decides when: `tray.rs`), its focus reported
+//! to the notification rules, and its size and position remembered per profile
 //! (tauri-plugin-window-state, in the profile's folder).
 
 use std::path::{Path, PathBuf};
@@ -12,7 +12,6 @@ use tauri::{AppHandle, Manager, Runtime, Webview, Window, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::state::AppState;
-use crate::tray;
 
 /// The label of the one window (`tauri.conf.json`, `capabilities/default.json`).
 pub const MAIN: &str = "main";
@@ -74,29 +73,20 @@ pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Window events the app cares about (`Builder::on_window_event`).
+/// The main window's focus, for the notification rules (`Builder::on_window_event`; closing is
+/// the tray's: `tray::on_window_event`).
 pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
-    let app = window.app_handle();
-    match event {
-        WindowEvent::Focused(focused) => app.state::<AppState>().shell.set_focused(*focused),
-        WindowEvent::CloseRequested { api, .. } if window.label() == MAIN && tray::present(app) => {
-            // Hide or quit, once it is known whether the tray is actually shown.
-            api.prevent_close();
-            let (app, window) = (app.clone(), window.clone());
-            tauri::async_runtime::spawn(async move {
-                if tray::host_present().await {
-                    hide_to_tray(&app, &window);
-                } else {
-                    tracing::info!("no tray host shows the icon: closing the window quits");
-                    app.exit(0);
-                }
-            });
-        }
-        _ => {}
+    if let WindowEvent::Focused(focused) = event {
+        window
+            .app_handle()
+            .state::<AppState>()
+            .shell
+            .set_focused(*focused);
     }
 }
 
-fn hide_to_tray<R: Runtime>(app: &AppHandle<R>, window: &Window<R>) {
+/// Hides the window (to the tray), its size and position saved first.
+pub fn hide<R: Runtime>(app: &AppHandle<R>, window: &Window<R>) {
     // Saved now, while the window is on screen (a hidden window's position is not reliable
     // everywhere); the plugin saves again on exit.
     if let Err(error) = app.save_window_state(remembered()) {

@@ -1,12 +1,14 @@
 //! The app built on Tauri's mock runtime, with its real `tauri.conf.json` and capabilities,
 //! driven only through IPC as the webview would: the ACL lets Natter's commands through and
-//! refuses others; before `connect` the state is well defined; after hosting a relay in-process
-//! and registering, rooms come back, a sent message arrives on the `natter://event` stream, room
-//! calls reach the relay, and after a restart `resume` hosts the relay again and signs in with
-//! the saved token, until logout.
+//! refuses others; before signing in the state is well defined; after hosting a relay in-process
+//! and registering, rooms come back, a send is announced pending and then arrives on the
+//! `natter://event` stream, room calls, typing and read receipts reach another user through the
+//! relay, and after a restart `resume` hosts the relay again and signs in with the saved token,
+//! until logout.
 
 mod support;
 
+use natter_client::session::{AppEvent, AppEvents, ConnectionView, Session, SessionConfig};
 use natter_desktop::{embedded, ui_event, AppState};
 use serde_json::{json, Value};
 use support::{invoke, invoke_until, start_app, wait, TestResult};
@@ -37,16 +39,27 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
         .ok_or("rooms answered")?;
     assert_eq!(refused["code"], "not_connected");
     // What no capability grants is refused by the ACL: a core command left out (closing the
-    // window), and Natter's own commands from a window the capability does not name.
-    assert!(invoke(&webview, "plugin:window|close", json!({})).is_err());
+    // window), the commands nothing in the UI calls (a raw token never crosses from JavaScript),
+    // and Natter's own commands from a window the capability does not name.
+    for (command, args) in [
+        ("plugin:window|close", json!({})),
+        (
+            "connect",
+            json!({"server_url": "http://127.0.0.1:1", "token": "t"}),
+        ),
+        ("profile", json!({})),
+        ("pending", json!({})),
+    ] {
+        let refused = invoke(&webview, command, args)
+            .err()
+            .ok_or(format!("`{command}` answered"))?;
+        assert_acl_refusal(&refused, command);
+    }
     let other = WebviewWindowBuilder::new(&app, "other", Default::default()).build()?;
     let refused = invoke(&other, "connection_state", json!({}))
         .err()
         .ok_or("a window without a capability called a command")?;
-    assert!(
-        refused.get("code").is_none(),
-        "refused by the ACL: {refused}"
-    );
+    assert_acl_refusal(&refused, "connection_state from another window");
 
     // Host a relay in this process (port 0: any free one), register through it, connected.
     let hosted = invoke(&webview, "host_locally", json!({"port": 0})).map_err(|e| e.to_string())?;
@@ -70,25 +83,24 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
         .ok_or("alice is in general")?;
     let room_id = general["id"].as_str().ok_or("room id")?.to_owned();
 
-    // A send answers at once (pending); the committed message comes back as an event.
-    let queued = invoke(
+    // A send answers its client_id only; the events say the rest: pending (with what the UI
+    // draws), then the committed message.
+    let client_id = invoke(
         &webview,
         "send_message",
         json!({"room_id": room_id, "body": "hello from IPC"}),
     )
     .map_err(|e| e.to_string())?;
-    assert_eq!(queued["delivery"], json!({"state": "pending"}));
-    let message = wait(async {
-        while let Some(event) = events.recv().await {
-            if event["type"] == "message" && event["message"]["body"] == "hello from IPC" {
-                return Some(event);
-            }
-        }
-        None
-    })?
-    .ok_or("the event stream closed")?;
+    assert!(client_id.is_string(), "{client_id}");
+    let pending = next_event(&mut events, |e| e["type"] == "message_state")?;
+    assert_eq!(pending["client_id"], client_id);
+    assert_eq!(pending["state"]["state"], "pending");
+    assert_eq!(pending["state"]["body"], "hello from IPC");
+    let message = next_event(&mut events, |e| {
+        e["type"] == "message" && e["message"]["body"] == "hello from IPC"
+    })?;
     assert_eq!(message["message"]["sender"], "alice");
-    assert_eq!(message["message"]["client_id"], queued["client_id"]);
+    assert_eq!(message["message"]["client_id"], client_id);
 
     let cached =
         invoke(&webview, "messages", json!({"room_id": room_id})).map_err(|e| e.to_string())?;
@@ -113,12 +125,22 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     .map_err(|e| e.to_string())?;
     assert_eq!(team["kind"], "group");
     assert_eq!(team["members"], json!(["alice"]));
+
+    // Typing and reading reach another member through the relay: bob, a client of his own.
+    let bob_dir = tempfile::tempdir()?;
+    let (bob, mut bob_events) = wait(bob_in_general(&url, bob_dir.path()))??;
     invoke(
         &webview,
         "typing",
         json!({"room_id": room_id, "typing": true}),
     )
     .map_err(|e| e.to_string())?;
+    let typing = wait(until(&mut bob_events, |event| match event {
+        AppEvent::Typing(typing) if typing.user == "alice" => Some(typing),
+        _ => None,
+    }))?
+    .ok_or("bob's stream closed")?;
+    assert!(typing.typing && typing.room_id == room_id, "{typing:?}");
     let seq = message["message"]["seq"].clone();
     invoke(
         &webview,
@@ -126,8 +148,25 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
         json!({"room_id": room_id, "seq": seq}),
     )
     .map_err(|e| e.to_string())?;
+    let receipt = wait(until(&mut bob_events, |event| match event {
+        AppEvent::Receipt(receipt) if receipt.user == "alice" => Some(receipt),
+        _ => None,
+    }))?
+    .ok_or("bob's stream closed")?;
+    assert_eq!(
+        (receipt.room_id.as_str(), json!(receipt.seq)),
+        (room_id.as_str(), seq.clone())
+    );
+    let rooms = invoke(&webview, "rooms", json!({})).map_err(|e| e.to_string())?;
+    let read = rooms
+        .as_array()
+        .and_then(|rooms| rooms.iter().find(|room| room["id"] == json!(room_id)))
+        .map(|room| room["read_seq"].clone());
+    assert_eq!(read, Some(seq), "alice's cached read position moved");
+    wait(bob.stop())?;
 
-    invoke(&webview, "disconnect", json!({})).map_err(|e| e.to_string())?;
+    // Signed out: no session, and `connection_state` says so (read from no copy).
+    wait(app.state::<AppState>().disconnect())?;
     assert_eq!(
         invoke(&webview, "connection_state", json!({})),
         Ok(json!({"state": "offline", "reason": "signed_out"}))
@@ -164,15 +203,73 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
         invoke(&webview, "connection_state", json!({})),
         Ok(json!({"state": "offline", "reason": "signed_out"}))
     );
-    invoke(&webview, "stop_hosting", json!({})).map_err(|e| e.to_string())?;
     wait(app.state::<AppState>().shutdown())?;
     Ok(())
+}
+
+/// Tauri's ACL refusal (a plain string naming the command), not a command's own `{code,
+/// message}` error, nor any other failure.
+fn assert_acl_refusal(refused: &Value, what: &str) {
+    let text = refused.as_str().unwrap_or_default();
+    assert!(
+        text.contains("not allowed"),
+        "{what}: not an ACL refusal: {refused}"
+    );
+}
+
+/// The next event on the UI stream for which `pick` holds (bounded).
+fn next_event(
+    events: &mut mpsc::UnboundedReceiver<Value>,
+    pick: impl Fn(&Value) -> bool,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    wait(async {
+        while let Some(event) = events.recv().await {
+            if pick(&event) {
+                return Some(event);
+            }
+        }
+        None
+    })?
+    .ok_or_else(|| "the event stream closed".into())
+}
+
+/// The first event of a client session for which `pick` answers.
+async fn until<T>(events: &mut AppEvents, pick: impl Fn(AppEvent) -> Option<T>) -> Option<T> {
+    while let Some(event) = events.recv().await {
+        if let Some(found) = pick(event) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Bob, registered on the relay at `url`: a client session of his own, connected and caught up.
+async fn bob_in_general(
+    url: &str,
+    dir: &std::path::Path,
+) -> Result<(Session, AppEvents), Box<dyn std::error::Error>> {
+    let auth = natter_client::account::register(url, "bob", "correct horse battery").await?;
+    let mut config = SessionConfig::new(dir.to_path_buf(), url.to_owned(), auth.token);
+    config.username = Some("bob".to_owned());
+    let (bob, mut events) = Session::start(config).await?;
+    until(&mut events, |event| {
+        matches!(
+            event,
+            AppEvent::Connection {
+                state: ConnectionView::Connected { .. }
+            }
+        )
+        .then_some(())
+    })
+    .await
+    .ok_or("bob's stream closed before connecting")?;
+    Ok((bob, events))
 }
 
 #[test]
 fn a_first_run_hosts_on_this_computer() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let (_app, webview) = start_app(dir.path())?;
+    let (app, webview) = start_app(dir.path())?;
     // Nothing saved, nothing hosted: `resume` signs nobody in but starts the relay here.
     assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
     let hosted = invoke(&webview, "host_locally", json!({})).map_err(|e| e.to_string())?;
@@ -186,7 +283,7 @@ fn a_first_run_hosts_on_this_computer() -> TestResult {
     )
     .map_err(|e| e.to_string())?;
     assert_eq!(registered["username"], "newcomer");
-    assert_eq!(invoke(&webview, "stop_hosting", json!({})), Ok(Value::Null));
+    wait(app.state::<AppState>().shutdown())?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use natter_client::session::{AppEvent, ConnectionView, Session, SessionConfig};
 use natter_desktop::alerts::COALESCE;
-use natter_desktop::{tray, ui_event, AppState};
+use natter_desktop::{notifier, tray, ui_event, AppState};
 use serde_json::{json, Value};
 use support::{invoke, invoke_until, start_app, wait, TestResult, WAIT};
 use tauri::{Listener, Manager};
@@ -142,7 +142,7 @@ fn new_messages_raise_notifications_over_dbus_and_a_click_opens_the_room() -> Te
     let dir = tempfile::tempdir()?;
     let (app, webview) = start_app(dir.path())?;
     let (open_tx, mut opened) = mpsc::unbounded_channel::<Value>();
-    app.listen_any(ui_event::OPEN_ROOM, move |event| {
+    app.listen_any(notifier::OPEN_ROOM, move |event| {
         if let Ok(payload) = serde_json::from_str::<Value>(event.payload()) {
             let _ = open_tx.send(payload);
         }

@@ -100,7 +100,19 @@ class Element {
     this.dispatch("click");
     if (this.tagName === "BUTTON" && (this.attributes.type ?? "submit") === "submit") this.closest("form")?.dispatch("submit");
   }
-  focus() {}
+  /** Like a browser: a disabled or hidden-by-attribute control does not take the focus. */
+  focus() {
+    if (this.disabled) return;
+    for (let e = this; e instanceof Element; e = e.parent) if (e.hidden) return;
+    globalThis.document.activeElement = this;
+  }
+  /** Markup parsed into elements, as a browser would (so a test can see what it would make). */
+  set innerHTML(markup) {
+    this.replaceChildren(...documentFrom(markup).root.children);
+  }
+  insertAdjacentHTML(_, markup) {
+    this.append(...documentFrom(markup).root.children);
+  }
   reset() { for (const e of this.querySelectorAll("input")) e.value = ""; }
 }
 
@@ -109,17 +121,17 @@ const documentFrom = (html) => {
   const root = new Element("html");
   const stack = [root];
   const body = html.replace(/<!doctype[^>]*>/i, "").replace(/<!--[\s\S]*?-->/g, "");
-  for (const [, close, tag, rawAttrs, selfClose, text] of body.matchAll(/<(\/?)([a-z0-9]+)((?:\s+[\w-]+(?:="[^"]*")?)*)\s*(\/?)>|([^<]+)/gi)) {
+  for (const [, close, tag, rawAttrs, selfClose, text] of body.matchAll(/<(\/?)([a-z0-9]+)((?:\s+[\w-]+(?:=(?:"[^"]*"|[^\s>"]+))?)*)\s*(\/?)>|([^<]+)/gi)) {
     if (text !== undefined) {
       if (text.trim()) stack.at(-1).append(new Text(text.trim()));
       continue;
     }
     if (close) {
-      stack.pop();
+      if (stack.length > 1) stack.pop(); // a stray closing tag (user text) never closes the root
       continue;
     }
     const attrs = {};
-    for (const [, k, v] of rawAttrs.matchAll(/([\w-]+)(?:="([^"]*)")?/g)) attrs[k] = v ?? "";
+    for (const [, k, quoted, bare] of rawAttrs.matchAll(/([\w-]+)(?:=(?:"([^"]*)"|([^\s>"]+)))?/g)) attrs[k] = quoted ?? bare ?? "";
     const el = new Element(tag, attrs);
     stack.at(-1).append(el);
     if (!selfClose && !VOID.has(tag.toLowerCase())) stack.push(el);
@@ -153,6 +165,7 @@ let run = 0;
 const boot = async (answers) => {
   const calls = [];
   const listeners = {};
+  sends = 0;
   globalThis.document = documentFrom(html);
   globalThis.window = {
     __TAURI__: {
@@ -201,6 +214,7 @@ const msg = (room_id, seq, sender = "bob", body = `message ${seq}`) => ({
 const room = (id, last_seq, read_seq) => ({ id, name: id, kind: "group", members: ["alice", "bob"], last_seq, read_seq });
 const XSS = '<img src=x onerror=alert(1)></div><script>alert(2)</script>';
 
+let sends = 0;
 const signedIn = () => ({
   resume: { server_url: "http://127.0.0.1:7447", username: "alice" },
   connection_state: { state: "connected", transport: "websocket" },
@@ -208,8 +222,12 @@ const signedIn = () => ({
   messages: ({ room_id, before_seq }) =>
     room_id === "general" && before_seq === undefined ? [msg("general", 1, "bob", XSS), msg("general", 2), msg("general", 3, "alice")] : [],
   history: [],
-  send_message: ({ room_id, body }) => ({ client_id: "c-new", room_id, body, created_at: "2026-11-25T10:05:00Z", delivery: { state: "pending" } }),
-  pending: [],
+  // As the shell does: the pending message goes out as an event; the command answers its id only.
+  send_message: ({ room_id, body }, { emit }) => {
+    const client_id = sends++ === 0 ? "c-new" : `c-new-${sends}`;
+    emit([{ type: "message_state", client_id, room_id, state: { state: "pending", body, created_at: "2026-11-25T10:05:00Z" } }]);
+    return client_id;
+  },
   create_room: ({ name }) => ({ id: "r-new", name, kind: "group", members: ["alice"], last_seq: 0, read_seq: 0 }),
 });
 
@@ -375,12 +393,17 @@ test("older pages: with too few messages to scroll, history is asked before the 
 });
 
 test("sends still queued from an earlier run show as pending after start", async () => {
+  // The resumed session announces them first, before `resume` itself answers.
   const ui = await boot({
     ...signedIn(),
-    pending: [{ client_id: "c-old", room_id: "general", body: "written offline", created_at: "2026-11-25T09:00:00Z", delivery: { state: "pending" } }],
+    resume: (_, { emit }) => {
+      emit([{ type: "message_state", client_id: "c-old", room_id: "general", state: { state: "pending", body: "written offline", created_at: "2026-11-25T09:00:00Z" } }]);
+      return { server_url: "http://127.0.0.1:7447", username: "alice" };
+    },
   });
   assert.deepEqual(ui.seqs(), ["1", "2", "3", "pending"]);
   assert.equal(ui.all('[data-testid="message"]').at(-1).querySelector(".body").textContent, "written offline");
+  assert.equal(ui.called("pending").length, 0, "no second channel for the same fact");
 });
 
 test("events that arrive while a command is awaited are kept (no stale state written back)", async () => {
@@ -517,4 +540,87 @@ test("incoming messages from others are announced in the live region, ours are n
   const ui = await boot(signedIn());
   await ui.emit([{ type: "message", message: msg("random", 3, "bob", "hello there") }, { type: "message", message: msg("general", 4, "alice", "mine") }]);
   assert.equal(ui.$("#announcer").textContent, "random: bob: hello there");
+});
+
+test("registering keeps what the new session says before `register` answers (sign-in race)", async () => {
+  // The session starts inside `register`: its rooms and its connection can reach the page before
+  // the command's answer does, while the cache still has no room.
+  const ui = await boot({
+    ...signedIn(),
+    resume: null,
+    rooms: [],
+    messages: [],
+    connection_state: { state: "offline", reason: "signed_out" },
+    host_locally: { address: "127.0.0.1", url: "http://127.0.0.1:7447" },
+    register: ({ username }, { emit }) => {
+      emit([
+        { type: "connection", state: { state: "connecting", attempt: 1, retry_in_ms: null } },
+        { type: "room", room: room("general", 0, 0) },
+        { type: "connection", state: { state: "connected", transport: "websocket" } },
+      ]);
+      return { id: "u1", username };
+    },
+  });
+  ui.$('[data-testid="login-server"]').value = "http://elsewhere:7447";
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "correct horse";
+  ui.$('[data-testid="register-submit"]').click();
+  await settle();
+  assert.equal(ui.$('[data-testid="connection-status"]').dataset.state, "connected");
+  assert.deepEqual(ui.all('[data-testid="room-item"]').map((r) => r.dataset.roomId), ["general"]);
+  assert.equal(ui.$("#room-title").textContent, "# general");
+});
+
+test("after signing in, the keyboard goes to the composer of the room that opens", async () => {
+  const ui = await boot({
+    ...signedIn(),
+    resume: null,
+    rooms: [],
+    connection_state: { state: "offline", reason: "signed_out" },
+    host_locally: { address: "127.0.0.1", url: "http://127.0.0.1:7447" },
+    register: ({ username }) => ({ id: "u1", username }),
+  });
+  const box = ui.$('[data-testid="composer"]');
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "correct horse";
+  ui.$('[data-testid="register-submit"]').click();
+  await settle();
+  assert.notEqual(document.activeElement, box, "no room yet");
+  await ui.emit([{ type: "room", room: room("general", 0, 0) }]);
+  assert.equal(document.activeElement, box, "the first room opened: its composer has the keyboard");
+
+  const resumed = await boot(signedIn());
+  assert.equal(document.activeElement, resumed.$('[data-testid="composer"]'), "after resuming too");
+});
+
+test("own messages that have not left keep a visible mark and a label, grouped or not", async () => {
+  const ui = await boot(signedIn());
+  await ui.emit([{ type: "connection", state: { state: "connecting", attempt: 2, retry_in_ms: 5000 } }]);
+  const box = ui.$('[data-testid="composer"]');
+  for (const text of ["during outage 1", "during outage 2"]) {
+    box.value = text;
+    box.dispatch("keydown", { key: "Enter", shiftKey: false });
+    await settle();
+  }
+  const rows = ui.all('[data-testid="message"]').filter((m) => m.dataset.seq === undefined);
+  assert.equal(rows.length, 2);
+  assert.ok(rows[1].className.split(" ").includes("cont"), "the second is grouped under the first");
+  for (const row of rows) {
+    const mark = row.querySelector(".delivery");
+    assert.equal(mark?.dataset.delivery, "pending");
+    // A grouped row hides its meta line (app.css: `.message.cont .meta`): the mark must not be in it.
+    assert.equal(mark.closest(".meta"), null, "the mark is outside the meta line");
+    assert.ok(row.className.split(" ").includes("unsent"));
+    assert.equal(mark.getAttribute("aria-label"), "Not sent yet");
+  }
+  const css = readFileSync(new URL("../app/css/app.css", import.meta.url), "utf8");
+  assert.match(css, /\.message\.cont \.meta \{ display: none; \}/, "what the check above relies on");
+  assert.doesNotMatch(css, /\.unsent[^{]*\{[^}]*display: none/, "nothing hides the mark");
+});
+
+test("the header lists a room's members as its latest copy says", async () => {
+  const ui = await boot(signedIn());
+  assert.equal(ui.$("#room-members").textContent, "alice, bob");
+  await ui.emit([{ type: "room", room: { ...room("general", 3, 3), members: ["alice", "bob", "carol"] } }]);
+  assert.equal(ui.$("#room-members").textContent, "alice, bob, carol");
 });

@@ -56,6 +56,15 @@ test("only bridge.js touches window.__TAURI__", () => {
   }
 });
 
+test("no module-level mutable state outside the controller, and main.js only wires", () => {
+  for (const [file, text] of Object.entries(sources)) {
+    if (file.endsWith(join("js", "controller.js"))) continue;
+    assert.doesNotMatch(text, /^(let|var)\s/m, `${file} keeps state at module level`);
+  }
+  const main = sources[join(ui, "js", "main.js")];
+  assert.ok(main.split("\n").length <= 12, "main.js is wiring only");
+});
+
 test("the pure modules stay pure: no DOM, no Tauri", () => {
   for (const name of ["store.js", "format.js", "layout.js", "paging.js"]) {
     const src = sources[join(ui, "js", name)];

@@ -101,17 +101,21 @@ test("a room event replaces the copy but never lowers seqs (a stale list after a
   assert.equal(r.read_seq, 3);
 });
 
+/** The `pending` event of one of our sends: it carries what the list needs to draw it. */
+const pending = (client_id, body, created_at = "2026-11-25T10:00:00Z", room_id = "general") => ({
+  type: "message_state", client_id, room_id, state: { state: "pending", body, created_at },
+});
+
 test("own send: pending, then sent, then replaced by the committed message (shown once)", () => {
   let state = signedInWith(room("general", 0, 0));
-  const queued = { client_id: "c1", room_id: "general", body: "hi", created_at: "2026-11-25T10:00:00Z", delivery: { state: "pending" } };
-  state = store.queued(state, queued);
+  state = store.applyEvent(state, pending("c1", "hi"));
   let items = store.timeline(state, "general");
   assert.equal(items.length, 1);
-  assert.equal(items[0].delivery, "pending");
-  assert.equal(items[0].seq, null);
+  assert.deepEqual([items[0].delivery, items[0].seq, items[0].body, items[0].at], ["pending", null, "hi", "2026-11-25T10:00:00Z"]);
 
   state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "sent", seq: 1 } });
   assert.equal(store.timeline(state, "general")[0].delivery, "sent");
+  assert.equal(store.timeline(state, "general")[0].body, "hi", "the body stays with the send");
 
   state = store.applyEvent(state, { type: "message", message: msg("general", 1, "alice", { client_id: "c1", body: "hi" }) });
   items = store.timeline(state, "general");
@@ -120,19 +124,30 @@ test("own send: pending, then sent, then replaced by the committed message (show
   assert.deepEqual(state.outbox, {});
 });
 
-test("own send: the committed message overtaking the command's answer is not duplicated", () => {
+test("own send: the committed message landing first is not duplicated by later states", () => {
   let state = signedInWith(room("general", 0, 0));
-  state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "pending" } });
+  state = store.applyEvent(state, pending("c1", "message 1"));
   state = store.applyEvent(state, { type: "message", message: msg("general", 1, "alice", { client_id: "c1" }) });
   state = store.applyEvent(state, { type: "message_state", client_id: "c1", room_id: "general", state: { state: "sent", seq: 1 } });
-  state = store.queued(state, { client_id: "c1", room_id: "general", body: "message 1", created_at: "x", delivery: { state: "pending" } });
+  state = store.applyEvent(state, pending("c1", "message 1"));
   assert.equal(store.timeline(state, "general").length, 1);
+  assert.deepEqual(state.outbox, {});
+});
+
+test("own send: a state for a send never heard as pending draws nothing (no blank placeholder)", () => {
+  let state = signedInWith(room("general", 0, 0));
+  state = store.applyEvent(state, { type: "message_state", client_id: "c7", room_id: "general", state: { state: "sent", seq: 1 } });
+  state = store.applyEvent(state, {
+    type: "message_state", client_id: "c8", room_id: "general", state: { state: "failed", error: { code: "forbidden", message: "no" } },
+  });
+  assert.deepEqual(store.timeline(state, "general"), []);
+  assert.deepEqual(state.outbox, {});
 });
 
 test("own send: a failure is shown with its reason, after the committed messages", () => {
   let state = signedInWith(room("general", 1, 1));
   state = store.addMessages(state, "general", [msg("general", 1)]);
-  state = store.queued(state, { client_id: "c9", room_id: "general", body: "x".repeat(5), created_at: "2026-11-25T10:00:00Z", delivery: { state: "pending" } });
+  state = store.applyEvent(state, pending("c9", "x".repeat(5)));
   state = store.applyEvent(state, {
     type: "message_state",
     client_id: "c9",
@@ -142,6 +157,20 @@ test("own send: a failure is shown with its reason, after the committed messages
   const items = store.timeline(state, "general");
   assert.deepEqual(items.map((i) => i.delivery), [null, "failed"]);
   assert.equal(items[1].error, "body too long");
+  assert.equal(items[1].body, "xxxxx");
+});
+
+test("signing in keeps what the new session says before the command answers; signing out forgets it", () => {
+  let state = store.signedIn(store.initialState(), "old");
+  state = store.applyEvent(state, { type: "room", room: room("stale") });
+  state = store.signingIn(state);
+  assert.deepEqual(state.rooms, {}, "nothing of the earlier sign-in");
+  state = store.applyEvents(state, [{ type: "room", room: room("general") }, pending("c1", "queued before")], 5);
+  state = store.signedIn(state, "alice");
+  assert.deepEqual(Object.keys(state.rooms), ["general"]);
+  assert.equal(store.timeline(state, "general")[0].body, "queued before");
+  assert.equal(state.me, "alice");
+  assert.deepEqual(store.signedOut(state).rooms, {});
 });
 
 test("typing: start and stop per room and user, never ourselves, no duplicates", () => {

@@ -499,8 +499,8 @@ async fn measure_idle(session: &Session, mut events: AppEvents, window: Duration
         _ => f64::NAN,
     };
     let connected_at_end = matches!(
-        &*session.connection().borrow(),
-        natter_client::supervisor::ConnectionState::Connected { .. }
+        session.connection_view(),
+        natter_client::session::ConnectionView::Connected { .. }
     );
     IdleReport {
         seconds,

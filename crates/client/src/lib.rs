@@ -10,5 +10,5 @@ pub mod session;
 pub mod supervisor;
 pub mod transport;
 
-pub use cache::{Cache, CacheError, OutboxItem, OutboxState, SeqRange, Session};
+pub use cache::{Cache, CacheError, OutboxItem, OutboxState, SeqRange, SignIn};
 pub use profile::{profile_dir, profiles_root, ProfileError, ProfileName};

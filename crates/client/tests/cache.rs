@@ -1,6 +1,6 @@
 //! The local cache against real SQLite files in temporary directories.
 
-use natter_client::{Cache, CacheError, OutboxState, SeqRange, Session};
+use natter_client::{Cache, CacheError, OutboxState, SeqRange, SignIn};
 use natter_protocol::{ErrorCode, Message, Room, RoomKind, WireError};
 
 fn message(room_id: &str, seq: i64) -> Message {
@@ -200,18 +200,18 @@ async fn outbox_order_and_states_survive_reopen() -> Result<(), CacheError> {
 async fn session_survives_reopen_and_token_file_is_private() -> Result<(), CacheError> {
     let dir = tempfile::tempdir().expect("a temporary profile dir");
     let cache = Cache::open(dir.path()).await?;
-    assert_eq!(cache.session().await?, None);
-    let session = Session {
+    assert_eq!(cache.sign_in().await?, None);
+    let session = SignIn {
         server_url: "http://127.0.0.1:7447".into(),
         username: "alice".into(),
         token: "tok_secret".into(),
     };
-    cache.save_session(&session).await?;
+    cache.save_sign_in(&session).await?;
     assert!(!format!("{session:?}").contains("tok_secret"));
     cache.close().await;
 
     let cache = Cache::open(dir.path()).await?;
-    assert_eq!(cache.session().await?, Some(session.clone()));
+    assert_eq!(cache.sign_in().await?, Some(session.clone()));
     let token_file = dir.path().join(natter_client::cache::TOKEN_FILE);
     #[cfg(unix)]
     {
@@ -222,14 +222,14 @@ async fn session_survives_reopen_and_token_file_is_private() -> Result<(), Cache
         assert_eq!(mode, Some(0o600));
     }
     // Saving again replaces the token; logout removes it.
-    let renewed = Session {
+    let renewed = SignIn {
         token: "tok_new".into(),
         ..session
     };
-    cache.save_session(&renewed).await?;
-    assert_eq!(cache.session().await?, Some(renewed));
-    cache.clear_session().await?;
-    assert_eq!(cache.session().await?, None);
+    cache.save_sign_in(&renewed).await?;
+    assert_eq!(cache.sign_in().await?, Some(renewed));
+    cache.clear_sign_in().await?;
+    assert_eq!(cache.sign_in().await?, None);
     assert!(!token_file.exists());
     Ok(())
 }

@@ -176,6 +176,7 @@ fn assert_nothing_doubled(log: &Log, who: &str) {
 async fn assert_outbox_drained(session: &Session, log: &Log, ids: &[String], who: &str) {
     for id in ids {
         let item = session
+            .cache()
             .outbox_item(id)
             .await
             .expect("the outbox")
@@ -183,7 +184,7 @@ async fn assert_outbox_drained(session: &Session, log: &Log, ids: &[String], who
         let seq = log.sent(id).expect("announced sent");
         assert_eq!(item.state, OutboxState::Sent { seq }, "{who}: {id}");
     }
-    let pending = session.pending().await.expect("the outbox");
+    let pending = session.cache().pending().await.expect("the outbox");
     assert!(pending.is_empty(), "{who}: still pending: {pending:?}");
 }
 
@@ -220,7 +221,7 @@ async fn relay_crash_mid_conversation_loses_nothing_and_doubles_nothing() {
     // Mid-burst: crash.
     let (a_mark, b_mark) = (a_log.connection.len(), b_log.connection.len());
     relay.crash().await;
-    let a_pending = a.pending().await.expect("the outbox").len();
+    let a_pending = a.cache().pending().await.expect("the outbox").len();
     eprintln!(
         "crashed with bob holding {} of {BURST}, alice {a_pending} pending",
         b_log.received(&a_ids)
@@ -236,7 +237,12 @@ async fn relay_crash_mid_conversation_loses_nothing_and_doubles_nothing() {
     // Bob writes while the relay is down: queued, pending.
     let b_ids = send_all(&b, "bob", WHILE_DOWN).await;
     for id in &b_ids {
-        let item = b.outbox_item(id).await.expect("the outbox").expect("kept");
+        let item = b
+            .cache()
+            .outbox_item(id)
+            .await
+            .expect("the outbox")
+            .expect("kept");
         assert_eq!(item.state, OutboxState::Pending, "queued while down");
     }
 

@@ -179,12 +179,17 @@ async fn a_thousand_sends_across_relay_restarts_each_get_their_own_answer() {
         });
         assert_eq!(&message.client_id, id);
         assert_eq!(&message.body, &bodies[id]);
-        let item = a.outbox_item(id).await.expect("the outbox").expect("kept");
+        let item = a
+            .cache()
+            .outbox_item(id)
+            .await
+            .expect("the outbox")
+            .expect("kept");
         assert_eq!(item.state, OutboxState::Sent { seq });
     }
     let seqs: BTreeSet<i64> = acked.values().copied().collect();
     assert_eq!(seqs.len(), SENDS, "no message twice");
-    assert!(a.pending().await.expect("the outbox").is_empty());
+    assert!(a.cache().pending().await.expect("the outbox").is_empty());
 
     a.stop().await;
     relay.stop().await;

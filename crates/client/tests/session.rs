@@ -86,12 +86,17 @@ async fn two_sessions_chat_each_message_once_in_order() {
     assert_eq!(at_a, at_b);
     let seqs: Vec<Seq> = at_b.iter().map(|m| m.seq).collect();
     assert_eq!(
-        a.pending().await.expect("the outbox").len(),
+        a.cache().pending().await.expect("the outbox").len(),
         0,
         "nothing left"
     );
     for (id, seq) in ids.iter().zip(&seqs) {
-        let item = a.outbox_item(id).await.expect("the outbox").expect("kept");
+        let item = a
+            .cache()
+            .outbox_item(id)
+            .await
+            .expect("the outbox")
+            .expect("kept");
         assert_eq!(item.state, OutboxState::Sent { seq: *seq });
     }
 
@@ -130,30 +135,43 @@ async fn sends_while_the_relay_is_down_are_delivered_once_after_it_returns() {
     let (b, mut b_events) = start(b_dir.path(), relay.url(), &bob).await;
     connected(&mut a_events).await;
     connected(&mut b_events).await;
+    // What the app reads when it asks is what the stream last said.
+    assert!(
+        matches!(a.connection_view(), ConnectionView::Connected { .. }),
+        "{:?}",
+        a.connection_view()
+    );
 
     relay.stop().await;
-    until(&mut a_events, "A to notice the relay is gone", |e| {
-        matches!(
-            e,
+    let retrying = until(
+        &mut a_events,
+        "A to notice the relay is gone",
+        |e| match e {
             AppEvent::Connection {
-                state: ConnectionView::Connecting {
-                    retry_in_ms: Some(_),
-                    ..
-                }
-            }
-        )
-        .then_some(())
-    })
+                state:
+                    state @ ConnectionView::Connecting {
+                        retry_in_ms: Some(_),
+                        ..
+                    },
+            } => Some(state),
+            _ => None,
+        },
+    )
     .await;
+    assert!(
+        matches!(a.connection_view(), ConnectionView::Connecting { .. }),
+        "announced {retrying:?}, reads {:?}",
+        a.connection_view()
+    );
 
     let offline = bodies("offline ", 3);
     let ids = send_all(&a, &offline).await;
-    let pending = a.pending().await.expect("the outbox");
+    let pending = a.cache().pending().await.expect("the outbox");
     let queued: Vec<&str> = pending.iter().map(|i| i.body.as_str()).collect();
     assert_eq!(queued, offline, "queued, in order, visible");
     for id in &ids {
         until(&mut a_events, "the pending announcement", |e| {
-            matches!(e, AppEvent::MessageState { client_id, state: DeliveryState::Pending, .. } if client_id == *id)
+            matches!(e, AppEvent::MessageState { client_id, state: DeliveryState::Pending { .. }, .. } if client_id == *id)
                 .then_some(())
         })
         .await;
@@ -164,7 +182,7 @@ async fn sends_while_the_relay_is_down_are_delivered_once_after_it_returns() {
     let at_b = messages_until(&mut b_events, "offline 2").await;
     assert_in_order(&at_b, &offline);
     assert_eq!(at_b.iter().map(|m| m.seq).collect::<Vec<_>>(), seqs);
-    assert!(a.pending().await.expect("the outbox").is_empty());
+    assert!(a.cache().pending().await.expect("the outbox").is_empty());
 
     a.send(GENERAL_ROOM_ID, "and again").await.expect("queued");
     let after = messages_until(&mut b_events, "and again").await;
@@ -255,19 +273,32 @@ async fn a_send_queued_before_an_app_restart_is_delivered_once() {
         matches!(
             e,
             AppEvent::MessageState {
-                state: DeliveryState::Pending,
+                state: DeliveryState::Pending { .. },
                 ..
             }
         )
         .then_some(())
     })
     .await;
-    assert_eq!(a.pending().await.expect("the outbox"), vec![queued.clone()]);
+    assert_eq!(
+        a.cache().pending().await.expect("the outbox"),
+        vec![queued.clone()]
+    );
     a.stop().await;
 
     let relay = TestRelay::at(relay_dir.path(), addr).await;
     let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
-    let kept = a.outbox_item(&queued.client_id).await.expect("the outbox");
+    // The app hears of the send left over before anything else, with what it needs to draw it.
+    assert_eq!(
+        within("the first event", a_events.recv()).await,
+        Some(AppEvent::pending(&queued)),
+        "a restarted session announces its pending sends first"
+    );
+    let kept = a
+        .cache()
+        .outbox_item(&queued.client_id)
+        .await
+        .expect("the outbox");
     assert!(kept.is_some(), "the send survived the restart");
     let seq = sent(&mut a_events, std::slice::from_ref(&queued.client_id)).await[0];
     let at_b = messages_until(&mut b_events, "queued").await;
@@ -303,7 +334,7 @@ async fn permanent_refusals_fail_visibly_and_the_outbox_goes_on() {
         Err(SessionError::Refused(e)) => assert_eq!(e.code, ErrorCode::Invalid),
         other => panic!("expected a local refusal, got {other:?}"),
     }
-    assert!(a.pending().await.expect("the outbox").is_empty());
+    assert!(a.cache().pending().await.expect("the outbox").is_empty());
 
     // Refused by the relay: failed for good, and the next send still goes out.
     let lost = a.send("no-such-room", "hello?").await.expect("queued");
@@ -319,13 +350,14 @@ async fn permanent_refusals_fail_visibly_and_the_outbox_goes_on() {
     .await;
     assert_eq!(error.code, ErrorCode::Forbidden);
     let item = a
+        .cache()
         .outbox_item(&lost.client_id)
         .await
         .expect("the outbox")
         .expect("kept");
     assert!(matches!(item.state, OutboxState::Failed(e) if e.code == ErrorCode::Forbidden));
     sent(&mut a_events, std::slice::from_ref(&fine.client_id)).await;
-    assert!(a.pending().await.expect("the outbox").is_empty());
+    assert!(a.cache().pending().await.expect("the outbox").is_empty());
 
     a.stop().await;
     relay.stop().await;
@@ -556,5 +588,55 @@ async fn rate_limited_sends_wait_and_go_out_in_order() {
 
     a.stop().await;
     b.stop().await;
+    relay.stop().await;
+}
+
+/// A user who registered after us joins `general` without any `room` event to us; their first
+/// message there brings the room's new member list.
+#[tokio::test]
+async fn a_member_who_joined_later_is_listed_once_they_write() {
+    let relay_dir = tempfile::tempdir().expect("a data dir");
+    let (a_dir, c_dir) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("c"),
+    );
+    let relay = TestRelay::in_dir(relay_dir.path()).await;
+    let alice = relay.token("alice").await;
+    let (a, mut a_events) = start(a_dir.path(), relay.url(), &alice).await;
+    connected(&mut a_events).await;
+    let before = a.rooms().await.expect("the cache");
+    let general = before
+        .iter()
+        .find(|r| r.id == GENERAL_ROOM_ID)
+        .expect("general");
+    assert_eq!(general.members, vec!["alice".to_owned()]);
+
+    let carol = relay.token("carol").await;
+    let (c, mut c_events) = start(c_dir.path(), relay.url(), &carol).await;
+    connected(&mut c_events).await;
+    c.send(GENERAL_ROOM_ID, "hi, I'm new")
+        .await
+        .expect("queued");
+    let members = until(&mut a_events, "general with carol in it", |e| match e {
+        AppEvent::Room { room } if room.id == GENERAL_ROOM_ID => room
+            .members
+            .iter()
+            .any(|m| m == "carol")
+            .then_some(room.members),
+        _ => None,
+    })
+    .await;
+    assert!(members.iter().any(|m| m == "alice"), "{members:?}");
+    let cached = a.rooms().await.expect("the cache");
+    let general = cached
+        .iter()
+        .find(|r| r.id == GENERAL_ROOM_ID)
+        .expect("general");
+    assert!(
+        general.members.iter().any(|m| m == "carol"),
+        "the cache too"
+    );
+    c.stop().await;
+    a.stop().await;
     relay.stop().await;
 }

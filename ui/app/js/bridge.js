@@ -13,7 +13,8 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
  *   last_seq: number, read_seq: number}} Room
  * @typedef {{code: string, message: string}} WireError
- * @typedef {{state: "pending"} | {state: "sent", seq: number} | {state: "failed", error: WireError}} DeliveryState
+ * @typedef {{state: "pending", body: string, created_at: string} | {state: "sent", seq: number}
+ *   | {state: "failed", error: WireError}} DeliveryState
  * @typedef {{state: "connecting", attempt: number, retry_in_ms: number | null}
  *   | {state: "connected", transport: "websocket" | "polling"}
  *   | {state: "offline", reason: string}} ConnectionView
@@ -24,8 +25,6 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {type: "presence", user: string, online: boolean, last_seen: string | null}
  *   | {type: "receipt", room_id: string, user: string, seq: number}
  *   | {type: "connection", state: ConnectionView}} AppEvent
- * @typedef {{client_id: string, room_id: string, body: string, created_at: string,
- *   delivery: DeliveryState}} Queued
  * @typedef {{server_url: string, username: string}} SignIn
  */
 
@@ -50,7 +49,7 @@ export const resume = () => invoke("resume");
  */
 export const hostLocally = () => invoke("host_locally");
 
-/** @returns {Promise<ConnectionView>} */
+/** What the running session last announced (`offline`, `signed_out` when none runs). @returns {Promise<ConnectionView>} */
 export const connectionState = () => invoke("connection_state");
 
 /** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
@@ -77,11 +76,11 @@ export const messages = (room_id, before_seq, limit) => invoke("messages", { roo
  */
 export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
 
-/** @param {string} room_id @param {string} body @returns {Promise<Queued>} */
+/**
+ * Queues a message; answers its client_id only: its progress (pending first) comes as
+ * `message_state` events. @param {string} room_id @param {string} body @returns {Promise<string>}
+ */
 export const sendMessage = (room_id, body) => invoke("send_message", { room_id, body });
-
-/** Every unacked send (e.g. queued before a restart). @returns {Promise<Queued[]>} */
-export const pending = () => invoke("pending");
 
 /** @param {string} name @param {string[]} members @returns {Promise<Room>} */
 export const createRoom = (name, members) => invoke("create_room", { name, members });

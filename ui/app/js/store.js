@@ -4,9 +4,9 @@ import { unreadCount } from "./format.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
-/** @typedef {import("./bridge.js").Queued} Queued */
 
 /**
+ * One of our sends not committed yet, as its `message_state` events told it.
  * @typedef {{client_id: string, room_id: string, body: string, created_at: string,
  *   delivery: import("./bridge.js").DeliveryState}} OwnSend
  * @typedef {{
@@ -60,8 +60,15 @@ export const mergeBySeq = (list, incoming) => {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 };
 
-/** @param {State} state @param {string} username @returns {State} */
-export const signedIn = (state, username) => ({ ...initialState(), connection: state.connection, connectionAt: state.connectionAt, me: username });
+/**
+ * Before asking to sign in (or to resume): nothing of an earlier sign-in is kept, and what the new
+ * session announces from its first event on is kept (it may speak before the command answers).
+ * @param {State} state @returns {State}
+ */
+export const signingIn = (state) => ({ ...initialState(), connection: state.connection, connectionAt: state.connectionAt });
+
+/** Signed in as `username`, keeping what the session already told. @param {State} state @param {string} username @returns {State} */
+export const signedIn = (state, username) => ({ ...state, me: username });
 
 /** @param {State} state @returns {State} */
 export const signedOut = (state) => ({ ...initialState(), connection: state.connection, connectionAt: state.connectionAt });
@@ -130,17 +137,22 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
 };
 
 /**
- * One of our sends, as `send_message` answered it (pending).
- * @param {State} state @param {Queued} item @returns {State}
+ * One of our sends moved. `pending` says all there is to draw it, and comes first for every send
+ * of a session; `sent` / `failed` move it on. A send already committed in the window stays gone.
+ * @param {State} state @param {Extract<AppEvent, {type: "message_state"}>} event @returns {State}
  */
-export const queued = (state, item) => {
-  const known = (state.messages[item.room_id] ?? []).some((m) => m.client_id === item.client_id);
-  if (known) return state;
-  const old = state.outbox[item.client_id];
-  // A `sent`/`failed` event may already have overtaken the command's answer: keep it.
-  const delivery = old && old.delivery.state !== "pending" ? old.delivery : item.delivery;
-  const entry = { client_id: item.client_id, room_id: item.room_id, body: item.body, created_at: item.created_at, delivery };
-  return { ...state, outbox: { ...state.outbox, [item.client_id]: entry } };
+const ownSend = (state, { client_id, room_id, state: delivery }) => {
+  const old = state.outbox[client_id];
+  const landed = (state.messages[room_id] ?? []).some((m) => m.client_id === client_id);
+  if (landed) return state;
+  if (delivery.state === "pending") {
+    if (old) return state;
+    const entry = { client_id, room_id, body: delivery.body, created_at: delivery.created_at, delivery: { state: "pending" } };
+    return { ...state, outbox: { ...state.outbox, [client_id]: entry } };
+  }
+  // Not heard as pending (sent before this page loaded): the committed message will show it.
+  if (!old) return state;
+  return { ...state, outbox: { ...state.outbox, [client_id]: { ...old, delivery } } };
 };
 
 /** @param {State} state @param {string} roomId @param {number} seq @returns {State} */
@@ -169,17 +181,8 @@ export const applyEvent = (state, event, now = 0) => {
   switch (event.type) {
     case "message":
       return addMessages(state, event.message.room_id, [event.message], { live: true });
-    case "message_state": {
-      const old = state.outbox[event.client_id];
-      if (event.state.state === "sent") {
-        const landed = (state.messages[event.room_id] ?? []).some((m) => m.client_id === event.client_id);
-        if (landed) return state;
-      }
-      const entry = old
-        ? { ...old, delivery: event.state }
-        : { client_id: event.client_id, room_id: event.room_id, body: "", created_at: "", delivery: event.state };
-      return { ...state, outbox: { ...state.outbox, [event.client_id]: entry } };
-    }
+    case "message_state":
+      return ownSend(state, event);
     case "room":
       return upsertRoom(state, event.room);
     case "typing":
@@ -212,7 +215,7 @@ export const roomList = (/** @type {State} */ state) =>
 
 /**
  * What the message list shows for a room: committed messages in seq order, then our sends that
- * have not landed yet (blank placeholders for unknown sends are skipped).
+ * have not landed yet.
  * @param {State} state @param {string} roomId
  * @returns {Array<{key: string, seq: number | null, sender: string, body: string, at: string,
  *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null}>}
@@ -230,7 +233,7 @@ export const timeline = (state, roomId) => {
     error: null,
   }));
   const own = Object.values(state.outbox)
-    .filter((o) => o.room_id === roomId && o.body !== "")
+    .filter((o) => o.room_id === roomId)
     .sort((a, b) => a.created_at.localeCompare(b.created_at))
     .map((o) => ({
       key: `c${o.client_id}`,

@@ -1,10 +1,10 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, session) in WAL mode, plus the token file beside it. Opened through a pool.
+//! outbox, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
 
 mod messages;
 mod outbox;
 mod rooms;
-mod session;
+mod sign_in;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use messages::SeqRange;
 pub use outbox::{OutboxItem, OutboxState};
-pub use session::Session;
+pub use sign_in::SignIn;
 
 /// The database file inside a profile directory.
 pub const DB_FILE: &str = "cache.db";

@@ -7,7 +7,7 @@ use natter_protocol::{Message, Room, WireError};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::cache::OutboxState;
+use crate::cache::OutboxItem;
 use crate::supervisor::{ConnectionState, OfflineReason};
 use crate::transport::TransportKind;
 
@@ -19,7 +19,9 @@ pub enum AppEvent {
     Message {
         message: Message,
     },
-    /// One of our sends moved: pending (queued), sent (committed with a seq) or failed for good.
+    /// One of our sends moved: pending (queued, with what the app needs to draw it), sent
+    /// (committed with a seq) or failed for good. The app hears `pending` first for every send
+    /// of this session, whether written now or left in the outbox by an earlier run.
     MessageState {
         client_id: String,
         room_id: String,
@@ -42,18 +44,28 @@ pub enum AppEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeliveryState {
-    Pending,
-    Sent { seq: Seq },
-    Failed { error: WireError },
+    /// Written to the outbox, not acked yet: the body and when the user sent it (RFC 3339).
+    Pending {
+        body: String,
+        created_at: String,
+    },
+    Sent {
+        seq: Seq,
+    },
+    Failed {
+        error: WireError,
+    },
 }
 
-impl From<&OutboxState> for DeliveryState {
-    fn from(state: &OutboxState) -> Self {
-        match state {
-            OutboxState::Pending => Self::Pending,
-            OutboxState::Sent { seq } => Self::Sent { seq: *seq },
-            OutboxState::Failed(error) => Self::Failed {
-                error: error.clone(),
+impl AppEvent {
+    /// The `pending` announcement of a send in the outbox.
+    pub fn pending(item: &OutboxItem) -> Self {
+        Self::MessageState {
+            client_id: item.client_id.clone(),
+            room_id: item.room_id.clone(),
+            state: DeliveryState::Pending {
+                body: item.body.clone(),
+                created_at: item.created_at.clone(),
             },
         }
     }
@@ -77,6 +89,11 @@ pub enum ConnectionView {
 }
 
 impl ConnectionView {
+    /// The `offline` reason of a stopped session.
+    pub const STOPPED: &'static str = "stopped";
+    /// The `offline` reason when the relay refused the token.
+    pub const UNAUTHORIZED: &'static str = "unauthorized";
+
     /// The view of a supervisor state that is not `Connected` (that one is announced only after
     /// the catch-up, so the worker builds it itself).
     pub(crate) fn of(state: &ConnectionState) -> Option<Self> {
@@ -91,8 +108,8 @@ impl ConnectionView {
             ConnectionState::Connected { .. } => None,
             ConnectionState::Offline { reason } => Some(Self::Offline {
                 reason: match reason {
-                    OfflineReason::Unauthorized => "unauthorized",
-                    OfflineReason::Stopped => "stopped",
+                    OfflineReason::Unauthorized => Self::UNAUTHORIZED,
+                    OfflineReason::Stopped => Self::STOPPED,
                 }
                 .to_owned(),
             }),
@@ -123,6 +140,21 @@ mod tests {
                              "error": {"code": "forbidden", "message": "not a member"}}})
         );
         assert_eq!(serde_json::from_value::<AppEvent>(value)?, state);
+
+        let pending = AppEvent::MessageState {
+            client_id: "c-2".into(),
+            room_id: "general".into(),
+            state: DeliveryState::Pending {
+                body: "hi".into(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&pending)?,
+            json!({"type": "message_state", "client_id": "c-2", "room_id": "general",
+                   "state": {"state": "pending", "body": "hi",
+                             "created_at": "2026-01-01T00:00:00.000Z"}})
+        );
 
         let typing = AppEvent::Typing(TypingEvent {
             room_id: "general".into(),

@@ -11,6 +11,7 @@
 mod catch_up;
 mod event;
 mod history;
+mod outlet;
 mod rooms;
 mod typing;
 mod worker;
@@ -28,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::cache::{Cache, CacheError, OutboxItem};
 use crate::supervisor::{ConnectionState, Supervisor, SupervisorConfig};
 use crate::transport::Connection;
+use outlet::Outlet;
 
 pub use event::{AppEvent, ConnectionView, DeliveryState};
 
@@ -90,7 +92,9 @@ pub enum SessionError {
 #[derive(Debug)]
 pub struct Session {
     cache: Cache,
-    events: mpsc::UnboundedSender<AppEvent>,
+    outlet: Outlet,
+    /// The connection state as last announced (`outlet.rs` writes it).
+    view: watch::Receiver<ConnectionView>,
     nudge: mpsc::UnboundedSender<()>,
     /// Held while a send is written and announced, and while the worker reads the outbox, so the
     /// app always hears "pending" before "sent".
@@ -105,9 +109,20 @@ pub struct Session {
 
 impl Session {
     /// Opens the profile's cache (readable at once, before any network) and starts connecting.
+    /// The stream starts with a `pending` event for each send an earlier run left unacked.
     pub async fn start(config: SessionConfig) -> Result<(Self, AppEvents), SessionError> {
         let cache = Cache::open(&config.profile_dir).await?;
-        let (events, app_events) = mpsc::unbounded_channel();
+        let (outlet, app_events, view) = Outlet::new();
+        let left = match cache.pending().await {
+            Ok(left) => left,
+            Err(error) => {
+                cache.close().await;
+                return Err(error.into());
+            }
+        };
+        for item in &left {
+            outlet.emit(AppEvent::pending(item));
+        }
         let (nudge, nudges) = mpsc::unbounded_channel();
         let (server_tx, server_rx) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel();
@@ -116,7 +131,7 @@ impl Session {
         let connection = supervisor.state();
         let worker = worker::Worker {
             cache: cache.clone(),
-            events: events.clone(),
+            outlet: outlet.clone(),
             username: config.username.clone(),
             retry_after: config.retry_after,
             outbox_lock: outbox_lock.clone(),
@@ -129,7 +144,8 @@ impl Session {
         Ok((
             Self {
                 cache,
-                events,
+                outlet,
+                view,
                 nudge,
                 outbox_lock,
                 connection,
@@ -151,11 +167,7 @@ impl Session {
         let item = {
             let _outbox = self.outbox_lock.lock().await;
             let item = self.cache.enqueue(room_id, body).await?;
-            let _ = self.events.send(AppEvent::MessageState {
-                client_id: item.client_id.clone(),
-                room_id: item.room_id.clone(),
-                state: DeliveryState::Pending,
-            });
+            self.outlet.emit(AppEvent::pending(&item));
             item
         };
         let _ = self.nudge.send(());
@@ -179,19 +191,10 @@ impl Session {
         Ok(self.cache.messages(room_id, before_seq, limit).await?)
     }
 
-    /// Sends not acked yet, oldest first.
-    pub async fn pending(&self) -> Result<Vec<OutboxItem>, SessionError> {
-        Ok(self.cache.pending().await?)
-    }
-
-    /// One send, whatever its state.
-    pub async fn outbox_item(&self, client_id: &str) -> Result<Option<OutboxItem>, SessionError> {
-        Ok(self.cache.outbox_item(client_id).await?)
-    }
-
-    /// The supervisor's connection state, to watch.
-    pub fn connection(&self) -> watch::Receiver<ConnectionState> {
-        self.connection.clone()
+    /// The connection state as last announced on the event stream (`connected` only once
+    /// caught up; `offline` with reason `stopped` once stopped).
+    pub fn connection_view(&self) -> ConnectionView {
+        self.view.borrow().clone()
     }
 
     /// The current connection, if it is usable.
@@ -225,6 +228,12 @@ impl Session {
         if let Some(supervisor) = self.supervisor.take() {
             supervisor.stop().await;
         }
+        // The worker, which announces the supervisor's states, is gone: say it here.
+        self.outlet.emit(AppEvent::Connection {
+            state: ConnectionView::Offline {
+                reason: ConnectionView::STOPPED.to_owned(),
+            },
+        });
         self.cache.close().await;
     }
 }

@@ -5,10 +5,12 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use natter_protocol::requests::ListRooms;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 
 use super::event::{AppEvent, ConnectionView};
+use super::outlet::Outlet;
 use super::typing::RemoteTyping;
 use crate::cache::{Cache, CacheError};
 use crate::supervisor::ConnectionState;
@@ -35,7 +37,7 @@ impl From<CacheError> for Halt {
 
 pub(super) struct Worker {
     pub(super) cache: Cache,
-    pub(super) events: mpsc::UnboundedSender<AppEvent>,
+    pub(super) outlet: Outlet,
     pub(super) username: Option<String>,
     pub(super) retry_after: Duration,
     pub(super) outbox_lock: Arc<Mutex<()>>,
@@ -89,11 +91,7 @@ impl Worker {
     }
 
     pub(super) fn emit(&self, event: AppEvent) {
-        if let AppEvent::Connection { state } = &event {
-            tracing::debug!(?state, "connection view");
-        }
-        // The app may have dropped its receiver; the cache still holds everything.
-        let _ = self.events.send(event);
+        self.outlet.emit(event);
     }
 
     /// The current connection if it is usable.
@@ -189,12 +187,17 @@ impl Worker {
                 if let Some(stopped) = self.remote_typing.message_from(&m.room_id, &m.sender) {
                     self.emit(AppEvent::Typing(stopped));
                 }
-                match self.connection() {
+                let (room_id, sender) = (m.room_id.clone(), m.sender.clone());
+                let stored = match self.connection() {
                     Some(conn) => self.store_messages(Some(&conn), vec![event.message]).await,
                     // No usable connection to fetch a hole with (a live event still arriving on
                     // a transport given up): keep it only if nothing is missing below it; the
                     // next catch-up brings the rest, in order.
                     None => self.store_contiguous(vec![event.message]).await,
+                };
+                match stored {
+                    Ok(()) => self.refresh_members(&room_id, &sender).await,
+                    Err(halt) => Err(halt),
                 }
             }
             ServerEvent::Room(event) => self.store_room(event.room).await,
@@ -223,6 +226,33 @@ impl Worker {
             }
         };
         self.settle(outcome);
+    }
+}
+
+impl Worker {
+    /// A live message from someone the cached room does not list: a member who joined after the
+    /// last room list (the relay announces no joins to `general`). Only members can post, so
+    /// the room is asked for again and its new copy announced.
+    async fn refresh_members(&mut self, room_id: &str, sender: &str) -> Result<(), Halt> {
+        if self.username.as_deref() == Some(sender) {
+            return Ok(()); // our own echo: no cache read per message we send
+        }
+        let listed = self
+            .cache
+            .room(room_id)
+            .await?
+            .is_some_and(|room| room.members.iter().any(|member| member == sender));
+        let Some(conn) = self.connection().filter(|_| !listed) else {
+            return Ok(());
+        };
+        let ack = conn
+            .request(&ListRooms {})
+            .await
+            .map_err(|e| self.halt(e))?;
+        match ack.rooms.into_iter().find(|room| room.id == room_id) {
+            Some(room) => self.store_room(room).await,
+            None => Ok(()),
+        }
     }
 }
 

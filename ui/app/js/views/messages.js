@@ -11,6 +11,8 @@ const NEAR = 120; // px from an edge that counts as "at" it
 /** @typedef {ReturnType<typeof import("../store.js").timeline>[number]} Item */
 
 const DELIVERY_TEXT = { pending: "pending", sent: "sent", read: "read", failed: "failed" };
+/** What a screen reader says of our messages that have not left. @type {Record<string, string>} */
+const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
 
 /**
  * @param {HTMLOListElement} list
@@ -31,7 +33,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
   /** @param {Item} item @param {boolean} first @param {Date} now */
   const messageRow = (item, first, now) => {
     const li = document.createElement("li");
-    li.className = `message${item.own ? " own" : ""}${first ? "" : " cont"}`;
+    const unsent = item.delivery ? UNSENT[item.delivery] : undefined;
+    li.className = `message${item.own ? " own" : ""}${first ? "" : " cont"}${unsent ? " unsent" : ""}`;
     li.dataset.testid = "message";
     li.dataset.key = item.key;
     if (item.seq != null) li.dataset.seq = String(item.seq);
@@ -47,18 +50,26 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     time.dateTime = item.at;
     time.textContent = formatTime(item.at, now);
     meta.append(time);
+    const body = document.createElement("div");
+    body.className = "body";
+    body.textContent = item.body;
+    li.append(meta, body);
     if (item.delivery) {
       const delivery = document.createElement("span");
       delivery.className = "delivery";
       delivery.dataset.delivery = item.delivery;
       const text = DELIVERY_TEXT[item.delivery];
       delivery.textContent = item.error ? `${text}: ${item.error}` : text;
-      meta.append(delivery);
+      if (unsent) {
+        // Not left yet: its own line under the body, shown even in a group (where the meta
+        // line is hidden), and said in words to screen readers.
+        delivery.setAttribute("role", "note");
+        delivery.setAttribute("aria-label", item.error ? `${unsent}: ${item.error}` : unsent);
+        li.append(delivery);
+      } else {
+        meta.append(delivery);
+      }
     }
-    const body = document.createElement("div");
-    body.className = "body";
-    body.textContent = item.body;
-    li.append(meta, body);
     return li;
   };
 

@@ -1,4 +1,4 @@
-//! The signed-in session: server URL and username in the database, the token in its own file
+//! The saved sign-in: server URL and username in the database, the token in its own file
 //! beside it, readable only by its user (mode 0600 on unix).
 
 use std::path::Path;
@@ -9,16 +9,16 @@ use super::{Cache, CacheError, TOKEN_FILE};
 
 /// Who this profile is signed in as, and where.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Session {
+pub struct SignIn {
     pub server_url: String,
     pub username: String,
     pub token: String,
 }
 
 // Keep the token out of every Debug print and log line.
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for SignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("SignIn")
             .field("server_url", &self.server_url)
             .field("username", &self.username)
             .field("token", &"<redacted>")
@@ -27,23 +27,23 @@ impl std::fmt::Debug for Session {
 }
 
 impl Cache {
-    /// Saves the session: the token file first (replaced atomically), then the row.
-    pub async fn save_session(&self, session: &Session) -> Result<(), CacheError> {
-        write_private(&self.dir.join(TOKEN_FILE), session.token.as_bytes()).await?;
+    /// Saves the sign-in: the token file first (replaced atomically), then the row.
+    pub async fn save_sign_in(&self, sign_in: &SignIn) -> Result<(), CacheError> {
+        write_private(&self.dir.join(TOKEN_FILE), sign_in.token.as_bytes()).await?;
         sqlx::query(
             "INSERT INTO session (id, server_url, username) VALUES (1, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url, \
              username = excluded.username",
         )
-        .bind(&session.server_url)
-        .bind(&session.username)
+        .bind(&sign_in.server_url)
+        .bind(&sign_in.username)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// The saved session, if there is one with its token.
-    pub async fn session(&self) -> Result<Option<Session>, CacheError> {
+    /// The saved sign-in, if there is one with its token.
+    pub async fn sign_in(&self) -> Result<Option<SignIn>, CacheError> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT server_url, username FROM session WHERE id = 1")
                 .fetch_optional(&self.pool)
@@ -57,15 +57,15 @@ impl Cache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(CacheError::Io { path, source }),
         };
-        Ok(Some(Session {
+        Ok(Some(SignIn {
             server_url,
             username,
             token: token.trim().to_owned(),
         }))
     }
 
-    /// Forgets the session (logout): the row and the token file.
-    pub async fn clear_session(&self) -> Result<(), CacheError> {
+    /// Forgets the sign-in (logout): the row and the token file.
+    pub async fn clear_sign_in(&self) -> Result<(), CacheError> {
         sqlx::query("DELETE FROM session")
             .execute(&self.pool)
             .await?;

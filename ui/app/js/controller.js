@@ -1,0 +1,377 @@
+// The controller: holds the one application state, answers the page's handlers with commands,
+// feeds command answers and event batches through the store's reducers, and redraws the parts
+// whose slice of state changed (once per microtask). The only mutable state of the UI is here.
+import * as store from "./store.js";
+import { errorText, previewText, typingText } from "./format.js";
+import { PAGE, newerPageBefore } from "./paging.js";
+
+/** @typedef {typeof import("./bridge.js")} Bridge */
+/** @typedef {ReturnType<typeof import("./view.js").createView>} View */
+
+/**
+ * @param {Bridge} bridge
+ * @param {(handlers: import("./view.js").Handlers) => View} makeView
+ */
+export const createController = (bridge, makeView) => {
+  // The one state. Never pass it to a reducer across an `await` (`f(state, await x)` reads it
+  // before waiting and would drop every event applied meanwhile): await first, then reduce.
+  let state = store.initialState();
+  let loadingOlder = false;
+  let loadingNewer = false;
+  /** What the shell was last told (set_view), so it is told only of changes. */
+  let viewSent = "";
+  /** The server of the last sign-in, to prefill the form when the relay refuses it. */
+  let lastServer = "";
+  /** What each part was last drawn from. @type {Record<string, unknown>} */
+  let drawn = {};
+  let renderQueued = false;
+
+  // ---- rendering: coalesced, and each part only when its slice of state changed ----
+
+  const render = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    queueMicrotask(() => {
+      renderQueued = false;
+      draw();
+    });
+  };
+
+  const draw = () => {
+    view.connection(state.connection, Date.now() - state.connectionAt);
+    if (!state.me) return;
+    const sel = state.selected;
+    if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence) {
+      const rows = store.roomList(state).map((room) => {
+        const peer = store.peer(state, room);
+        return { room, preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
+      });
+      const room = sel ? state.rooms[sel] : undefined;
+      view.rooms(rows, sel, room);
+      // A room just opened (the first one after signing in, too): the keyboard goes to its composer.
+      if (room && drawn.sel !== sel) view.focusComposer();
+    }
+    const msgs = sel ? state.messages[sel] : undefined;
+    const receipts = sel ? state.receipts[sel] : undefined;
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts) {
+      const first = sel ? store.firstLoadedSeq(state, sel) : null;
+      const newer = sel ? Boolean(state.detached[sel]) : false;
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer });
+    }
+    view.typing(sel ? typingText(store.typers(state, sel)) : "");
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts };
+    tellShell();
+  };
+
+  /** The room in view and the unread total, for the tray, the title and notifications. */
+  const tellShell = () => {
+    const active = view.visible() ? state.selected : null;
+    const total = store.unreadTotal(state);
+    const key = `${active}|${total}`;
+    if (key === viewSent) return;
+    viewSent = key;
+    bridge.setView(active, total).catch(() => {}); // an older shell without the command: nothing to update
+  };
+
+  /** Incoming messages from others, for screen readers. @param {import("./bridge.js").AppEvent[]} events */
+  const announce = (events) => {
+    const lines = [];
+    for (const e of events) {
+      if (e.type !== "message" || e.message.sender === state.me) continue;
+      const room = state.rooms[e.message.room_id];
+      lines.push(`${room ? room.name : "new room"}: ${previewText(e.message)}`);
+    }
+    if (lines.length) view.announce(lines);
+  };
+
+  // ---- reading and loading rooms ----
+
+  /** Marks the open room read up to its newest loaded message, when the window is in view. */
+  const readOpenRoom = () => {
+    const sel = state.selected;
+    if (!sel || !view.visible()) return;
+    const room = state.rooms[sel];
+    const seq = store.lastLoadedSeq(state, sel);
+    if (!room || seq <= room.read_seq) return;
+    state = store.markRead(state, sel, seq);
+    bridge.markRead(sel, seq).catch(() => {}); // offline: the cache keeps it and the session resends
+  };
+
+  const refreshRooms = async () => {
+    try {
+      const rooms = await bridge.rooms();
+      state = store.setRooms(state, rooms);
+    } catch (error) {
+      view.composerError(`Rooms: ${errorText(error)}`);
+    }
+    await openFirstRoom();
+    render();
+    loadPreviews();
+  };
+
+  /** With no room open (first start, after leaving one), opens the first of the list. */
+  const openFirstRoom = async () => {
+    if (state.selected && state.rooms[state.selected]) return;
+    const first = store.roomList(state)[0];
+    if (first) await openRoom(first.id);
+  };
+
+  /** The newest cached message of each room without a preview yet, for the room list. */
+  const loadPreviews = async () => {
+    for (const room of store.roomList(state).slice(0, 200)) {
+      if (state.previews[room.id] || room.last_seq === 0) continue;
+      try {
+        const newest = await bridge.messages(room.id, undefined, 1);
+        state = store.addMessages(state, room.id, newest);
+      } catch {
+        return; // signed out meanwhile, or the cache is gone: previews come with new messages
+      }
+    }
+    render();
+  };
+
+  /** @param {string} roomId */
+  const openRoom = async (roomId) => {
+    state = store.resetWindow(store.selectRoom(state, roomId), roomId);
+    view.composerError("");
+    render();
+    try {
+      const cached = await bridge.messages(roomId);
+      state = store.addMessages(state, roomId, cached);
+      render();
+      const room = state.rooms[roomId];
+      if (room && store.lastLoadedSeq(state, roomId) < room.last_seq) {
+        const filled = await bridge.history(roomId);
+        state = store.addMessages(state, roomId, filled);
+      }
+    } catch (error) {
+      if (state.selected === roomId) view.composerError(errorText(error));
+    }
+    if (state.selected === roomId) readOpenRoom();
+    render();
+  };
+
+  /**
+   * The PAGE messages before `before`: `history` fills holes in the cache from the relay; offline,
+   * the cache is all there is. @param {string} roomId @param {number} before
+   */
+  const pageBefore = (roomId, before) =>
+    bridge.history(roomId, before, PAGE).catch((error) => {
+      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, PAGE);
+      throw error;
+    });
+
+  const loadOlder = async () => {
+    const sel = state.selected;
+    const first = sel ? store.firstLoadedSeq(state, sel) : null;
+    if (!sel || loadingOlder || first == null || first <= 1) return;
+    loadingOlder = true;
+    try {
+      const older = await pageBefore(sel, first);
+      state = store.addMessages(state, sel, older, { keep: "top" });
+      render();
+    } catch (error) {
+      view.composerError(errorText(error));
+    } finally {
+      loadingOlder = false;
+    }
+  };
+
+  /** Scrolling back down a window that was detached from the newest messages. */
+  const loadNewer = async () => {
+    const sel = state.selected;
+    if (!sel || loadingNewer || !state.detached[sel]) return;
+    loadingNewer = true;
+    try {
+      const before = newerPageBefore(store.lastLoadedSeq(state, sel));
+      const newer = await pageBefore(sel, before);
+      state = store.addMessages(state, sel, newer, { keep: "bottom" });
+      readOpenRoom();
+      render();
+    } catch (error) {
+      view.composerError(errorText(error));
+    } finally {
+      loadingNewer = false;
+    }
+  };
+
+  /** A command's refusal as an Error a dialog shows. @param {unknown} error */
+  const refusal = (error) => new Error(errorText(error));
+
+  /** A room a dialog made or changed: filed, and opened. @param {import("./bridge.js").Room} room */
+  const openNew = async (room) => {
+    state = store.upsertRoom(state, room);
+    await openRoom(room.id);
+  };
+
+  // ---- screens ----
+
+  /** @param {string} username */
+  const enterChat = async (username) => {
+    state = store.signedIn(state, username);
+    drawn = {};
+    view.showChat(username);
+    render();
+    await refreshRooms();
+  };
+
+  /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+  const showLogin = (opts) => {
+    state = store.signedOut(state);
+    view.showLogin(opts);
+    render();
+  };
+
+  // ---- what the page asks ----
+
+  /** @type {import("./view.js").Handlers} */
+  const handlers = {
+    async signIn(mode, { server_url, username, password }) {
+      try {
+        lastServer = server_url;
+        state = store.signingIn(state);
+        const user = await (mode === "register" ? bridge.register : bridge.login)(server_url, username, password);
+        await enterChat(user.username);
+        return true;
+      } catch (error) {
+        view.loginError(errorText(error));
+        return false;
+      }
+    },
+    async logout() {
+      try {
+        await bridge.logout();
+      } catch (error) {
+        view.composerError(errorText(error));
+        return;
+      }
+      showLogin({ server: lastServer });
+    },
+    selectRoom(id) {
+      if (id !== state.selected) openRoom(id);
+    },
+    stepRoom(step) {
+      const next = store.neighbourRoom(state, state.selected, step);
+      if (next && next !== state.selected) openRoom(next);
+    },
+    loadOlder,
+    loadNewer,
+    async send(body) {
+      const sel = state.selected;
+      if (!sel) return false;
+      view.composerError("");
+      try {
+        await bridge.sendMessage(sel, body); // the pending message comes as an event
+        return true;
+      } catch (error) {
+        view.composerError(errorText(error));
+        return false;
+      }
+    },
+    typing(typing) {
+      if (state.selected) bridge.typing(state.selected, typing).catch(() => {});
+    },
+    async createRoom(name, members) {
+      await openNew(await bridge.createRoom(name, members).catch((e) => Promise.reject(refusal(e))));
+    },
+    async openDm(username) {
+      await openNew(await bridge.openDm(username).catch((e) => Promise.reject(refusal(e))));
+    },
+    async invite(username) {
+      const sel = state.selected;
+      if (!sel) throw new Error("No room is open.");
+      const room = await bridge.invite(sel, username).catch((e) => Promise.reject(refusal(e)));
+      state = store.upsertRoom(state, room);
+      render();
+    },
+    async leave() {
+      const sel = state.selected;
+      if (!sel) return;
+      await bridge.leave(sel).catch((e) => Promise.reject(refusal(e)));
+      state = store.dropRoom(state, sel);
+      await openFirstRoom();
+      render();
+    },
+    openRoomLabel() {
+      const room = state.selected ? state.rooms[state.selected] : undefined;
+      return room ? { name: room.name, kind: room.kind } : null;
+    },
+    matchRooms: (query) => store.matchRooms(state, query),
+    signedIn: () => Boolean(state.me),
+    visibilityChanged() {
+      readOpenRoom();
+      render();
+    },
+  };
+  const view = makeView(handlers);
+
+  // ---- live events ----
+
+  /** @param {import("./bridge.js").AppEvent[]} events */
+  const onEvents = (events) => {
+    const signedIn = state.me;
+    state = store.applyEvents(state, events, Date.now());
+    if (signedIn && state.connection.state === "offline" && state.connection.reason === "unauthorized") {
+      showLogin({ server: lastServer, error: "The relay refused the saved sign-in: please log in again." });
+      return;
+    }
+    if (signedIn) {
+      const unknownRoom = events.some((e) => e.type === "message" && !state.rooms[e.message.room_id]);
+      if (unknownRoom) refreshRooms();
+      else if (!state.selected) openFirstRoom(); // e.g. just registered: rooms arrive with the first sync
+      readOpenRoom();
+      announce(events);
+    }
+    render();
+  };
+
+  /** @param {string} roomId */
+  const onOpenRoom = (roomId) => {
+    if (state.me && state.rooms[roomId] && roomId !== state.selected) openRoom(roomId);
+  };
+
+  // ---- start: resume a saved sign-in, or offer this computer's relay ----
+
+  /** Marks the moment the first screen is usable (the footprint benchmark reads it). */
+  const interactive = () => performance.mark("natter:interactive");
+
+  const start = async () => {
+    // Listening before anything can start a session, so no event of it is missed.
+    await Promise.all([bridge.onEvents(onEvents), bridge.onOpenRoom(onOpenRoom)]);
+    // The "reconnecting in Ns" countdown.
+    setInterval(() => {
+      if (state.connection.state === "connecting" && state.connection.retry_in_ms != null) render();
+    }, 1000);
+    // Asked once, before any session can run (sessions start only through resume, register and
+    // login, below): from here on the connection state comes only as events.
+    try {
+      state = store.applyEvent(state, { type: "connection", state: await bridge.connectionState() }, Date.now());
+      render();
+    } catch (error) {
+      view.connectionError(`offline (${errorText(error)})`);
+    }
+    try {
+      state = store.signingIn(state);
+      const signedIn = await bridge.resume();
+      if (signedIn) {
+        lastServer = signedIn.server_url;
+        await enterChat(signedIn.username);
+        interactive();
+        return;
+      }
+    } catch (error) {
+      showLogin({ error: `Could not resume: ${errorText(error)}` });
+      interactive();
+      return;
+    }
+    try {
+      const hosted = await bridge.hostLocally();
+      showLogin({ server: hosted.url, hostingNote: `This computer hosts a relay at ${hosted.url}: register there, or enter another server.` });
+    } catch (error) {
+      showLogin({ error: `Could not host on this computer: ${errorText(error)}` });
+    }
+    interactive();
+  };
+
+  return { start };
+};

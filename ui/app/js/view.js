@@ -1,0 +1,175 @@
+// The page: finds its parts in index.html, builds the views on them, turns DOM events into the
+// controller's handlers and draws what the controller hands it. Holds no application state.
+import { renderConnection } from "./views/status.js";
+import { createLoginView } from "./views/login.js";
+import { createRoomList } from "./views/rooms.js";
+import { createMessageList } from "./views/messages.js";
+import { createComposer } from "./views/composer.js";
+import { createDialog, field } from "./views/dialog.js";
+import { createSwitcher } from "./views/switcher.js";
+
+/**
+ * What the page asks of the controller. Handlers that a dialog awaits reject with an Error whose
+ * message the dialog shows.
+ * @typedef {{
+ *   signIn: (mode: "login" | "register", creds: import("./views/login.js").Credentials) => Promise<boolean>,
+ *   logout: () => void,
+ *   selectRoom: (roomId: string) => void,
+ *   stepRoom: (step: 1 | -1) => void,
+ *   loadOlder: () => void,
+ *   loadNewer: () => void,
+ *   send: (body: string) => Promise<boolean>,
+ *   typing: (typing: boolean) => void,
+ *   createRoom: (name: string, members: string[]) => Promise<void>,
+ *   openDm: (username: string) => Promise<void>,
+ *   invite: (username: string) => Promise<void>,
+ *   leave: () => Promise<void>,
+ *   openRoomLabel: () => {name: string, kind: string} | null,
+ *   matchRooms: (query: string) => import("./bridge.js").Room[],
+ *   signedIn: () => boolean,
+ *   visibilityChanged: () => void,
+ * }} Handlers
+ */
+
+/**
+ * @param {Document} doc
+ * @param {Handlers} h
+ */
+export const createView = (doc, h) => {
+  /** @template {Element} T @param {string} selector @returns {T} */
+  const $ = (selector) => /** @type {T} */ (doc.querySelector(selector));
+  const testid = (/** @type {string} */ id) => $(`[data-testid="${id}"]`);
+
+  const status = /** @type {HTMLElement} */ (testid("connection-status"));
+  const chatScreen = /** @type {HTMLElement} */ ($("#chat-screen"));
+  const whoami = /** @type {HTMLElement} */ ($("#whoami"));
+  const logoutButton = /** @type {HTMLButtonElement} */ ($("#logout"));
+  const roomTitle = /** @type {HTMLElement} */ ($("#room-title"));
+  const roomMembers = /** @type {HTMLElement} */ ($("#room-members"));
+  const typingLine = /** @type {HTMLElement} */ (testid("typing-indicator"));
+  const composerError = /** @type {HTMLElement} */ ($("#composer-error"));
+  const inviteButton = /** @type {HTMLButtonElement} */ (testid("invite"));
+  const leaveButton = /** @type {HTMLButtonElement} */ (testid("leave"));
+  const announcer = /** @type {HTMLElement} */ ($("#announcer"));
+
+  const roomList = createRoomList(/** @type {HTMLUListElement} */ (testid("room-list")), h.selectRoom);
+  const messageList = createMessageList(/** @type {HTMLOListElement} */ (testid("message-list")), {
+    onNearTop: h.loadOlder,
+    onNearBottom: h.loadNewer,
+  });
+  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing });
+  const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), { onSubmit: h.signIn });
+  logoutButton.addEventListener("click", () => h.logout());
+
+  const newRoomDialog = createDialog(/** @type {HTMLElement} */ ($("#new-room-dialog")), async (form) => {
+    const name = field(form, "name");
+    if (!name) throw new Error("A room needs a name.");
+    await h.createRoom(name, field(form, "members").split(/[\s,]+/).filter(Boolean));
+  });
+  testid("new-room").addEventListener("click", () => newRoomDialog.open());
+
+  const newDmDialog = createDialog(/** @type {HTMLElement} */ ($("#new-dm-dialog")), async (form) => {
+    const username = field(form, "username");
+    if (!username) throw new Error("Whom to write to?");
+    await h.openDm(username);
+  });
+  testid("new-dm").addEventListener("click", () => newDmDialog.open());
+
+  const inviteDialog = createDialog(/** @type {HTMLElement} */ ($("#invite-dialog")), async (form) => {
+    const username = field(form, "username");
+    if (!username) throw new Error("Whom to invite?");
+    await h.invite(username);
+  });
+  inviteButton.addEventListener("click", () => {
+    const room = h.openRoomLabel();
+    if (room) inviteDialog.open(`Into # ${room.name}`);
+  });
+
+  const leaveDialog = createDialog(/** @type {HTMLElement} */ ($("#leave-dialog")), () => h.leave());
+  leaveButton.addEventListener("click", () => {
+    const room = h.openRoomLabel();
+    if (room) leaveDialog.open(`You will stop receiving messages from ${room.kind === "direct" ? "@" : "#"} ${room.name}.`);
+  });
+
+  const switcher = createSwitcher(/** @type {HTMLElement} */ ($("#switcher")), {
+    match: h.matchRooms,
+    onPick: (id) => {
+      h.selectRoom(id);
+      composer.focus();
+    },
+  });
+
+  // Ctrl/Cmd+K: switcher; Alt+Up/Down: previous/next room; Esc (no dialog open): back to the composer.
+  doc.addEventListener("keydown", (e) => {
+    if (!h.signedIn()) return;
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "k") {
+      e.preventDefault();
+      if (switcher.isOpen) switcher.close();
+      else switcher.open();
+    } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+      e.preventDefault();
+      h.stepRoom(e.key === "ArrowDown" ? 1 : -1);
+    } else if (e.key === "Escape" && !e.defaultPrevented) {
+      composer.focus();
+    }
+  });
+  doc.addEventListener("visibilitychange", () => h.visibilityChanged());
+
+  return {
+    /** Whether the window is in view (reading and notifications depend on it). */
+    visible: () => doc.visibilityState === "visible",
+    /** @param {import("./bridge.js").ConnectionView} view @param {number} elapsedMs */
+    connection: (view, elapsedMs) => renderConnection(status, view, elapsedMs),
+    /** @param {string} text */
+    connectionError: (text) => {
+      status.textContent = text;
+    },
+    /**
+     * The room list and the open room's header and actions.
+     * @param {import("./views/rooms.js").RoomRow[]} rows @param {string | null} selected
+     * @param {import("./bridge.js").Room | undefined} room the open one
+     */
+    rooms: (rows, selected, room) => {
+      roomList.render(rows, selected);
+      roomTitle.textContent = room ? (room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`) : "No room selected";
+      roomMembers.textContent = room ? room.members.join(", ") : "";
+      inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
+      leaveButton.hidden = !room || room.id === "general";
+      composer.setEnabled(Boolean(room));
+    },
+    messages: messageList.render,
+    /** @param {string} text */
+    typing: (text) => {
+      if (typingLine.textContent !== text) typingLine.textContent = text;
+    },
+    /** Screen readers hear these lines (the last three are kept). @param {string[]} lines */
+    announce: (lines) => {
+      for (const text of lines) {
+        const line = doc.createElement("p");
+        line.textContent = text;
+        announcer.append(line);
+      }
+      if (announcer.children.length > 3) announcer.replaceChildren(...[...announcer.children].slice(-3));
+    },
+    /** @param {string} username */
+    showChat: (username) => {
+      loginView.hide();
+      chatScreen.hidden = false;
+      logoutButton.hidden = false;
+      whoami.textContent = username;
+    },
+    /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+    showLogin: (opts) => {
+      chatScreen.hidden = true;
+      logoutButton.hidden = true;
+      whoami.textContent = "";
+      loginView.show(opts);
+    },
+    loginError: loginView.setError,
+    /** @param {string} text */
+    composerError: (text) => {
+      composerError.textContent = text;
+    },
+    focusComposer: composer.focus,
+  };
+};
