@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compare::{Comparison, SystemResults};
 use crate::peers::System;
+use crate::report::micros;
 
 mod plots;
 
@@ -100,14 +101,6 @@ fn thousands(v: f64) -> String {
         format!("-{out}")
     } else {
         out
-    }
-}
-
-fn micros(us: f64) -> String {
-    if us < 1_000.0 {
-        format!("{us:.0} µs")
-    } else {
-        format!("{:.2} ms", us / 1_000.0)
     }
 }
 

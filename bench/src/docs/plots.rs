@@ -170,6 +170,21 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
         .x_label_formatter(&|n| percentile_label(*n))
         .draw()
         .map_err(|e| err(e.to_string()))?;
+    draw_lines(&mut chart, lines, false).map_err(&err)?;
+    root.present().map_err(|e| err(e.to_string()))
+}
+
+/// Draws each line in its system's colour (with a dot per point when `dots`) and the legend.
+fn draw_lines<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    lines: &[Line],
+    dots: bool,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     for line in lines {
         let c = color(line.system);
         chart
@@ -177,9 +192,14 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
                 line.points.iter().copied(),
                 c.stroke_width(2),
             ))
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| e.to_string())?
             .label(line.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        if dots {
+            chart
+                .draw_series(line.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| e.to_string())?;
+        }
     }
     chart
         .configure_series_labels()
@@ -187,8 +207,7 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| err(e.to_string()))?;
-    root.present().map_err(|e| err(e.to_string()))
+        .map_err(|e| e.to_string())
 }
 
 fn percentile_label(nines: f64) -> String {
@@ -228,29 +247,7 @@ fn fanout(path: &Path, title: &str, rate: &[Line], p99: &[Line]) -> Result<(), E
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(|e| err(e.to_string()))?;
-        for line in lines {
-            let c = color(line.system);
-            chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().copied(),
-                    c.stroke_width(2),
-                ))
-                .map_err(|e| err(e.to_string()))?
-                .label(line.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart
-                .draw_series(line.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                .map_err(|e| err(e.to_string()))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        draw_lines(&mut chart, lines, true).map_err(&err)?;
     }
     root.present().map_err(|e| err(e.to_string()))
 }
