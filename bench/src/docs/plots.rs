@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use super::Error;
 use crate::compare::Comparison;
 use crate::peers::System;
+use crate::scenarios::fanout::Step;
 
 const SIZE: (u32, u32) = (860, 500);
 
@@ -75,34 +76,13 @@ pub fn write_all(c: &Comparison, dir: &Path) -> Result<Vec<(String, String)>, Er
         distribution(&dir.join(file), &title, &load)?;
         written.push((file.to_owned(), title));
     }
-    let throughput: Vec<Line> = c
-        .systems
-        .iter()
-        .filter_map(|s| {
-            let f = s.fanout.as_ref()?;
-            let mut points: Vec<(f64, f64)> = f
-                .steps
-                .iter()
-                .map(|st| (st.offered, st.deliveries_per_second.max(1.0)))
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Some(Line {
-                name: s.label.to_owned(),
-                system: Some(s.system),
-                points,
-            })
-        })
-        .collect();
-    if !throughput.is_empty() {
-        let p99: Vec<Line> = c
-            .systems
+    // One line a system over its fan-out steps: (offered, `y` of the step), by offered load.
+    let by_offered = |y: fn(&Step) -> f64| -> Vec<Line> {
+        c.systems
             .iter()
             .filter_map(|s| {
-                let f = s.fanout.as_ref()?;
-                let mut points: Vec<(f64, f64)> = f
-                    .steps
-                    .iter()
-                    .map(|st| (st.offered, (st.latency.p99_us / 1_000.0).max(0.01)))
+                let mut points: Vec<(f64, f64)> = (s.fanout.as_ref()?.steps.iter())
+                    .map(|st| (st.offered, y(st)))
                     .collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 Some(Line {
@@ -111,7 +91,11 @@ pub fn write_all(c: &Comparison, dir: &Path) -> Result<Vec<(String, String)>, Er
                     points,
                 })
             })
-            .collect();
+            .collect()
+    };
+    let throughput = by_offered(|st| st.deliveries_per_second.max(1.0));
+    if !throughput.is_empty() {
+        let p99 = by_offered(|st| (st.latency.p99_us / 1_000.0).max(0.01));
         let title = "Fan-out: delivered/s and delivery p99 by offered load";
         let file = "fanout-throughput.svg";
         fanout(&dir.join(file), title, &throughput, &p99)?;
