@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compare::{Comparison, SystemResults};
 use crate::peers::System;
+use crate::report::micros;
 
 mod plots;
 
@@ -103,12 +104,10 @@ fn thousands(v: f64) -> String {
     }
 }
 
-fn micros(us: f64) -> String {
-    if us < 1_000.0 {
-        format!("{us:.0} µs")
-    } else {
-        format!("{:.2} ms", us / 1_000.0)
-    }
+/// "ours vs Node theirs", each shown with `show` ("–" where not measured).
+fn versus(ours: Option<f64>, node: Option<f64>, show: fn(f64) -> String) -> String {
+    let show = |v: Option<f64>| v.map_or("–".into(), show);
+    format!("{} vs Node {}", show(ours), show(node))
 }
 
 fn kib(bytes: f64) -> String {
@@ -349,11 +348,7 @@ fn goals(c: &Comparison, out: &mut String) {
     let (n, p) = (pss(natter), pss(node));
     goal(
         "memory per idle connection ≤ ¼ of Node's and ≤ 10 KB",
-        format!(
-            "{} vs Node {}",
-            n.map_or("–".into(), kib),
-            p.map_or("–".into(), kib)
-        ),
+        versus(n, p, kib),
         n.zip(p).map(|(n, p)| n <= p / 4.0 && n <= 10_000.0),
     );
     let best = |r: Option<&SystemResults>| {
@@ -364,11 +359,7 @@ fn goals(c: &Comparison, out: &mut String) {
     let (n, p) = (best(natter), best(node));
     goal(
         "fan-out deliveries/s ≥ 3× Node's at p99 ≤ 50 ms",
-        format!(
-            "{} vs Node {}",
-            n.map_or("–".into(), thousands),
-            p.map_or("–".into(), thousands)
-        ),
+        versus(n, p, thousands),
         n.zip(p).map(|(n, p)| n >= 3.0 * p),
     );
     let quiet = natter.and_then(|r| r.quiet.as_ref());
@@ -397,11 +388,7 @@ fn goals(c: &Comparison, out: &mut String) {
             "p99 under load ≤ ⅓ of Node's (fan-out at {} deliveries/s)",
             thousands(load)
         ),
-        format!(
-            "{} vs Node {}",
-            n.map_or("–".into(), micros),
-            p.map_or("–".into(), micros)
-        ),
+        versus(n, p, micros),
         n.zip(p).map(|(n, p)| n <= p / 3.0),
     );
     let durable = natter.and_then(|r| r.durable().map(|d| (r, d.sends_per_second)));

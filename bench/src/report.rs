@@ -125,7 +125,7 @@ impl Report {
 }
 
 /// A latency for people: microseconds below a millisecond, milliseconds above.
-fn micros(us: f64) -> String {
+pub(crate) fn micros(us: f64) -> String {
     if us < 1_000.0 {
         format!("{us:.0} µs")
     } else {

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use super::Error;
 use crate::compare::Comparison;
 use crate::peers::System;
+use crate::scenarios::fanout::Step;
 
 const SIZE: (u32, u32) = (860, 500);
 
@@ -75,34 +76,13 @@ pub fn write_all(c: &Comparison, dir: &Path) -> Result<Vec<(String, String)>, Er
         distribution(&dir.join(file), &title, &load)?;
         written.push((file.to_owned(), title));
     }
-    let throughput: Vec<Line> = c
-        .systems
-        .iter()
-        .filter_map(|s| {
-            let f = s.fanout.as_ref()?;
-            let mut points: Vec<(f64, f64)> = f
-                .steps
-                .iter()
-                .map(|st| (st.offered, st.deliveries_per_second.max(1.0)))
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Some(Line {
-                name: s.label.to_owned(),
-                system: Some(s.system),
-                points,
-            })
-        })
-        .collect();
-    if !throughput.is_empty() {
-        let p99: Vec<Line> = c
-            .systems
+    // One line a system over its fan-out steps: (offered, `y` of the step), by offered load.
+    let by_offered = |y: fn(&Step) -> f64| -> Vec<Line> {
+        c.systems
             .iter()
             .filter_map(|s| {
-                let f = s.fanout.as_ref()?;
-                let mut points: Vec<(f64, f64)> = f
-                    .steps
-                    .iter()
-                    .map(|st| (st.offered, (st.latency.p99_us / 1_000.0).max(0.01)))
+                let mut points: Vec<(f64, f64)> = (s.fanout.as_ref()?.steps.iter())
+                    .map(|st| (st.offered, y(st)))
                     .collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
                 Some(Line {
@@ -111,7 +91,11 @@ pub fn write_all(c: &Comparison, dir: &Path) -> Result<Vec<(String, String)>, Er
                     points,
                 })
             })
-            .collect();
+            .collect()
+    };
+    let throughput = by_offered(|st| st.deliveries_per_second.max(1.0));
+    if !throughput.is_empty() {
+        let p99 = by_offered(|st| (st.latency.p99_us / 1_000.0).max(0.01));
         let title = "Fan-out: delivered/s and delivery p99 by offered load";
         let file = "fanout-throughput.svg";
         fanout(&dir.join(file), title, &throughput, &p99)?;
@@ -170,6 +154,21 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
         .x_label_formatter(&|n| percentile_label(*n))
         .draw()
         .map_err(|e| err(e.to_string()))?;
+    draw_lines(&mut chart, lines, false).map_err(&err)?;
+    root.present().map_err(|e| err(e.to_string()))
+}
+
+/// Draws each line in its system's colour (with a dot per point when `dots`) and the legend.
+fn draw_lines<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    lines: &[Line],
+    dots: bool,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     for line in lines {
         let c = color(line.system);
         chart
@@ -177,9 +176,14 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
                 line.points.iter().copied(),
                 c.stroke_width(2),
             ))
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| e.to_string())?
             .label(line.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        if dots {
+            chart
+                .draw_series(line.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| e.to_string())?;
+        }
     }
     chart
         .configure_series_labels()
@@ -187,8 +191,7 @@ fn distribution(path: &Path, title: &str, lines: &[Line]) -> Result<(), Error> {
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| err(e.to_string()))?;
-    root.present().map_err(|e| err(e.to_string()))
+        .map_err(|e| e.to_string())
 }
 
 fn percentile_label(nines: f64) -> String {
@@ -228,29 +231,7 @@ fn fanout(path: &Path, title: &str, rate: &[Line], p99: &[Line]) -> Result<(), E
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(|e| err(e.to_string()))?;
-        for line in lines {
-            let c = color(line.system);
-            chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().copied(),
-                    c.stroke_width(2),
-                ))
-                .map_err(|e| err(e.to_string()))?
-                .label(line.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart
-                .draw_series(line.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                .map_err(|e| err(e.to_string()))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        draw_lines(&mut chart, lines, true).map_err(&err)?;
     }
     root.present().map_err(|e| err(e.to_string()))
 }

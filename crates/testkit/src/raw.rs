@@ -136,7 +136,7 @@ impl RawWs {
         let json = open
             .strip_prefix('0')
             .ok_or_else(|| RawError::Unexpected(open.clone()))?;
-        ws.sid = serde_json_sid(json);
+        ws.sid = open_sid(json);
         Ok(ws)
     }
 
@@ -150,17 +150,12 @@ impl RawWs {
         let mut ws = Self::open(addr, local, within).await?;
         ws.send_text(format!("40{{\"token\":{}}}", json_string(token)))
             .await?;
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let text = ws.next_text(left).await?;
-            if text.starts_with("40") {
-                return Ok(ws);
-            }
-            if let Some(err) = text.strip_prefix("44") {
-                return Err(RawError::Refused(err.to_owned()));
-            }
-        }
+        ws.first(within, |text| match text.strip_prefix("44") {
+            Some(err) => Some(Err(RawError::Refused(err.to_owned()))),
+            None => text.starts_with("40").then_some(Ok(())),
+        })
+        .await?;
+        Ok(ws)
     }
 
     /// Keeps every text packet received from now on in [`transcript`](Self::transcript).
@@ -222,13 +217,25 @@ impl RawWs {
 
     /// Waits for the ack `id` (`43<id>[...]`), skipping everything else; returns its JSON.
     pub async fn ack(&mut self, id: u64, within: Duration) -> Result<String, RawError> {
-        let prefix = format!("43{id}[");
+        let prefix = format!("43{id}");
+        self.first(within, |text| {
+            let json = text.strip_prefix(&prefix)?;
+            json.starts_with('[').then(|| Ok(json.to_owned()))
+        })
+        .await
+    }
+
+    /// Reads packets until `pick` gives an answer, within `within` in all; skips the rest.
+    async fn first<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(&str) -> Option<Result<T, RawError>>,
+    ) -> Result<T, RawError> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let text = self.next_text(left).await?;
-            if text.starts_with(&prefix) {
-                return Ok(text[prefix.len() - 1..].to_owned());
+            if let Some(answer) = pick(&self.next_text(left).await?) {
+                return answer;
             }
         }
     }
@@ -284,24 +291,14 @@ impl RawWs {
 
 /// `"text"` as a JSON string literal.
 pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::Value::from(s).to_string()
 }
 
-/// The `sid` field of an Engine.IO open packet, without a JSON parser.
-fn serde_json_sid(json: &str) -> Option<String> {
-    let rest = &json[json.find("\"sid\":\"")? + 7..];
-    Some(rest[..rest.find('"')?].to_owned())
+/// The `sid` of an Engine.IO open packet's JSON (`{"sid":"…",…}`).
+fn open_sid(json: &str) -> Option<String> {
+    serde_json::from_str::<crate::sio::Open>(json)
+        .ok()
+        .map(|open| open.sid)
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: writes `request` as is, reads the answer until
@@ -383,10 +380,6 @@ pub async fn polling_sid(addr: SocketAddr, within: Duration) -> Result<Option<St
         4096,
     )
     .await?;
-    let body = String::from_utf8_lossy(http_body(&open)).into_owned();
-    Ok(body
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(str::to_owned))
+    let body = String::from_utf8_lossy(http_body(&open));
+    Ok(body.strip_prefix('0').and_then(open_sid))
 }
