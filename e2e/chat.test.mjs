@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { Keys, waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
 
-const tid = (id) => `[data-testid="${id}"]`;
-const PASSWORD = "correct horse battery";
+const { tid } = h;
 /** Reconnecting after a relay restart waits out the client's backoff: generous. */
 const RECONNECT_MS = 90_000;
 
@@ -63,13 +62,7 @@ const openRoom = async (who, id) => {
 
 const register = async (who) => {
   const s = who.session;
-  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), `${who.name}'s sign-in screen`, 30_000);
-  const server = await s.find(tid("login-server"));
-  await s.clear(server);
-  await s.type(server, relay.url);
-  await s.type(await s.find(tid("login-username")), who.name);
-  await s.type(await s.find(tid("login-password")), PASSWORD);
-  await s.click(await s.find(tid("register-submit")));
+  await h.fillRegister(s, who.name, relay.url);
   await waitFor(async () => (await connection(s)) === "connected", `${who.name} connected`, 60_000).catch(async (error) => {
     const page = await s.exec(`return document.querySelector('[data-testid="connection-status"]').textContent + ' | ' + document.querySelector('#login-error').textContent`);
     const backend = await s.execAsync(`const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('connection_state').then((v) => done(JSON.stringify(v)), (e) => done('error ' + JSON.stringify(e)))`);

@@ -22,7 +22,6 @@ const ROOM = Number(process.env.NATTER_FOOTPRINT_ROOM ?? 1_000);
 const IDLE_MS = Number(process.env.NATTER_FOOTPRINT_IDLE_MS ?? 10_000);
 /** Where and how large the measured window is (bob's sits beside it). */
 const WINDOW_RECT = { x: 0, y: 0, width: 790, height: 640 };
-const PASSWORD = "correct horse battery";
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,13 +120,7 @@ const loadedAt = (s) =>
   waitFor(() => s.exec(`const n = performance.getEntriesByType("navigation")[0]; return n && n.loadEventEnd > 0 ? performance.timeOrigin + n.loadEventEnd : null`), "the empty page's load", 60_000);
 
 const register = async (s, name, url) => {
-  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), "the sign-in screen", 60_000);
-  const server = await s.find('[data-testid="login-server"]');
-  await s.clear(server);
-  await s.type(server, url);
-  await s.type(await s.find('[data-testid="login-username"]'), name);
-  await s.type(await s.find('[data-testid="login-password"]'), PASSWORD);
-  await s.click(await s.find('[data-testid="register-submit"]'));
+  await h.fillRegister(s, name, url, 60_000);
   await waitFor(async () => (await s.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`)) === "connected", `${name} connected`, 60_000);
 };
 

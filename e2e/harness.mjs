@@ -165,3 +165,23 @@ export const saveShot = (file, png) => {
   mkdirSync(SHOTS, { recursive: true });
   writeFileSync(join(SHOTS, file), png);
 };
+
+/** The password every e2e account registers with. */
+export const PASSWORD = "correct horse battery";
+
+/** A `data-testid` selector. */
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/**
+ * Waits for the sign-in screen, types the relay's address over the offered one, a name and
+ * {@link PASSWORD}, and presses Register, with no pause in between. Does not wait for the result.
+ */
+export const fillRegister = async (s, name, url, timeout = 30_000) => {
+  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), `${name}'s sign-in screen`, timeout);
+  const server = await s.find(tid("login-server"));
+  await s.clear(server);
+  await s.type(server, url);
+  await s.type(await s.find(tid("login-username")), name);
+  await s.type(await s.find(tid("login-password")), PASSWORD);
+  await s.click(await s.find(tid("register-submit")));
+};

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
 
-const tid = (id) => `[data-testid="${id}"]`;
-const PASSWORD = "correct horse battery";
+const { tid } = h;
 /** How long a registered window may take to show `general`, connected. */
 const SIGNED_IN_MS = 30_000;
 const ROUNDS_ALONE = Number(process.env.NATTER_E2E_SIGNIN_ROUNDS ?? 3);
@@ -31,16 +30,7 @@ const screen = (s) =>
   }`);
 
 /** Types the relay's address over the offered one and registers, with no pause in between. */
-const registerAtOnce = async (who) => {
-  const s = who.session;
-  await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), `${who.name}'s sign-in screen`, 30_000);
-  const server = await s.find(tid("login-server"));
-  await s.clear(server);
-  await s.type(server, relay.url);
-  await s.type(await s.find(tid("login-username")), who.name);
-  await s.type(await s.find(tid("login-password")), PASSWORD);
-  await s.click(await s.find(tid("register-submit")));
-};
+const registerAtOnce = (who) => h.fillRegister(who.session, who.name, relay.url);
 
 /** Waits until the window is signed in where it was asked to be; says what it shows if not. */
 const signedIn = async (who) => {

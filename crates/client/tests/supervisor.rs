@@ -3,31 +3,13 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use natter_client::supervisor::{
-    Backoff, ConnectionState, OfflineReason, Supervisor, SupervisorConfig,
-};
-use natter_client::transport::{Connection, Timeouts};
+use natter_client::supervisor::{ConnectionState, OfflineReason, Supervisor};
+use natter_client::transport::Connection;
 use natter_protocol::requests::ListRooms;
+use support::app::supervisor_config;
 use support::{within, TestRelay};
 use tokio::sync::{mpsc, watch};
-
-fn config(url: String, token: String) -> SupervisorConfig {
-    SupervisorConfig {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(2),
-            request: Duration::from_secs(2),
-        },
-        backoff: Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(400),
-        },
-        liveness_every: Duration::from_millis(300),
-        liveness_timeout: Duration::from_secs(1),
-        ..SupervisorConfig::new(url, token)
-    }
-}
 
 async fn connected(state: &mut watch::Receiver<ConnectionState>) -> Arc<Connection> {
     let state = within(
@@ -49,7 +31,7 @@ async fn reconnects_after_the_relay_restarts_on_the_same_port() {
     let addr = relay.addr();
     let token = relay.token("alice").await;
     let (events, _rx) = mpsc::unbounded_channel();
-    let supervisor = Supervisor::start(config(relay.url(), token), events);
+    let supervisor = Supervisor::start(supervisor_config(relay.url(), token), events);
     let mut state = supervisor.state();
 
     let first = connected(&mut state).await;
@@ -107,7 +89,7 @@ async fn first_connect_waits_for_the_relay_to_come_up() {
     relay.stop().await;
 
     let (events, _rx) = mpsc::unbounded_channel();
-    let supervisor = Supervisor::start(config(format!("http://{addr}"), token), events);
+    let supervisor = Supervisor::start(supervisor_config(format!("http://{addr}"), token), events);
     let mut state = supervisor.state();
     within(
         "the second attempt",
@@ -131,7 +113,7 @@ async fn a_refused_token_goes_offline() {
     let dir = tempfile::tempdir().expect("a data dir");
     let relay = TestRelay::in_dir(dir.path()).await;
     let (events, _rx) = mpsc::unbounded_channel();
-    let supervisor = Supervisor::start(config(relay.url(), "revoked".into()), events);
+    let supervisor = Supervisor::start(supervisor_config(relay.url(), "revoked".into()), events);
     let mut state = supervisor.state();
     within(
         "Offline",

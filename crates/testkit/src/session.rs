@@ -24,21 +24,26 @@ pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) ->
 }
 
 /// Short timeouts, a fast backoff and a liveness check every 300 ms (1 s to answer).
+pub fn supervisor_config(url: impl Into<String>, token: impl Into<String>) -> SupervisorConfig {
+    SupervisorConfig {
+        timeouts: Timeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(2),
+        },
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+        },
+        liveness_every: Duration::from_millis(300),
+        liveness_timeout: Duration::from_secs(1),
+        ..SupervisorConfig::new(url, token)
+    }
+}
+
+/// A session in `dir` with [`supervisor_config`]'s timeouts and a fast outbox retry.
 pub fn config(dir: &Path, url: String, token: &str) -> SessionConfig {
     SessionConfig {
-        supervisor: SupervisorConfig {
-            timeouts: Timeouts {
-                connect: Duration::from_secs(2),
-                request: Duration::from_secs(2),
-            },
-            backoff: Backoff {
-                base: Duration::from_millis(50),
-                cap: Duration::from_millis(400),
-            },
-            liveness_every: Duration::from_millis(300),
-            liveness_timeout: Duration::from_secs(1),
-            ..SupervisorConfig::new(url, token)
-        },
+        supervisor: supervisor_config(url, token),
         retry_after: Duration::from_millis(200),
         ..SessionConfig::new(dir, "", "")
     }
