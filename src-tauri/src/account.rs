@@ -1,7 +1,8 @@
 //! Signing in and out: `register` / `login` over HTTP (natter_client::account), then the
-//! session starts and the sign-in is saved in the profile (token in a 0600 file), so `resume`
-//! picks it up at the next start (hosting the relay again first, if the sign-in is to the relay
-//! this profile hosts). The token never goes to the webview.
+//! sign-in is saved in the profile (token in a 0600 file; another account's local data is
+//! forgotten) and the session starts, so `resume` picks it up at the next start (hosting the
+//! relay again first, if the sign-in is to the relay this profile hosts). Signing out forgets
+//! the account's local data too. The token never goes to the webview.
 
 use natter_client::account;
 use natter_client::session::SessionError;
@@ -94,32 +95,33 @@ pub async fn resume<R: Runtime>(
         let session = state.session().await?;
         session
             .cache()
-            .save_sign_in(&saved)
+            .move_sign_in(&saved.server_url)
             .await
             .map_err(SessionError::from)?;
     }
     Ok(Some(signed_in))
 }
 
-/// Signs out: forgets the saved sign-in, stops the session and revokes the token on the relay
-/// (the local part happens even when the relay cannot be reached; that error is still returned).
+/// Signs out: stops the session, forgets the saved sign-in and the account's local data (rooms,
+/// messages, read state, outbox), then revokes the token on the relay (the local part happens
+/// even when the relay cannot be reached; that error is still returned).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn logout(state: State<'_, AppState>) -> Result<()> {
-    if let Ok(session) = state.session().await {
-        session
-            .cache()
-            .clear_sign_in()
-            .await
-            .map_err(SessionError::from)?;
-    }
-    let Some(sign_in) = state.disconnect().await else {
+    let signed_in = state.disconnect().await;
+    let cache = Cache::open(&state.profile_dir)
+        .await
+        .map_err(SessionError::from)?;
+    let cleared = cache.clear_sign_in().await;
+    cache.close().await;
+    cleared.map_err(SessionError::from)?;
+    let Some(sign_in) = signed_in else {
         return Ok(());
     };
     account::logout(&sign_in.server_url, &sign_in.token).await?;
     Ok(())
 }
 
-/// Starts the session for a fresh sign-in and saves it in the profile.
+/// Saves a fresh sign-in in the profile and starts its session.
 async fn sign_in<R: Runtime>(
     app: AppHandle<R>,
     state: &AppState,
@@ -131,13 +133,16 @@ async fn sign_in<R: Runtime>(
         username: auth.user.username.clone(),
         token: auth.token,
     };
-    start_session(app, state, sign_in.clone()).await?;
-    let session = state.session().await?;
-    session
-        .cache()
-        .save_sign_in(&sign_in)
+    // Saved before the session starts, with no session running: saving another account's
+    // sign-in forgets the last account's data, and the new session must not show it even once.
+    state.disconnect().await;
+    let cache = Cache::open(&state.profile_dir)
         .await
         .map_err(SessionError::from)?;
+    let saved = cache.save_sign_in(&sign_in).await;
+    cache.close().await;
+    saved.map_err(SessionError::from)?;
+    start_session(app, state, sign_in.clone()).await?;
     // Signed in to the relay hosted here: host it again at the next start.
     if let Some(ours) = hosted(state).await.filter(|h| h.url == sign_in.server_url) {
         embedded::remember(&state.profile_dir, ours.address)?;

@@ -4,7 +4,7 @@
 //! and registering, rooms come back, a send is announced pending and then arrives on the
 //! `natter://event` stream, room calls, typing and read receipts reach another user through the
 //! relay, and after a restart `resume` hosts the relay again and signs in with the saved token,
-//! until logout.
+//! until logout, which leaves nothing of the account for the next one to register there.
 
 mod support;
 
@@ -203,6 +203,30 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
         invoke(&webview, "connection_state", json!({})),
         Ok(json!({"state": "offline", "reason": "signed_out"}))
     );
+
+    // Another person registers on the same profile: nothing of alice's shows, not even before
+    // the relay answers (the cache went with her sign-out): not her own room, nor the cached
+    // `general` message (carol joins `general` at its newest seq; older ones are history).
+    let carol = json!({
+        "server_url": resumed_url,
+        "username": "carol",
+        "password": "correct horse battery",
+    });
+    invoke(&webview, "register", carol).map_err(|e| e.to_string())?;
+    let rooms = invoke(&webview, "rooms", json!({})).map_err(|e| e.to_string())?;
+    let alices = rooms
+        .as_array()
+        .is_some_and(|rooms| rooms.iter().any(|room| room["id"] == team["id"]));
+    assert!(!alices, "carol sees alice's room: {rooms}");
+    let cached =
+        invoke(&webview, "messages", json!({"room_id": room_id})).map_err(|e| e.to_string())?;
+    assert!(
+        cached
+            .as_array()
+            .is_some_and(|m| m.iter().all(|m| m["body"] != "hello from IPC")),
+        "carol sees alice's cached message: {cached}"
+    );
+    invoke(&webview, "logout", json!({})).map_err(|e| e.to_string())?;
     wait(app.state::<AppState>().shutdown())?;
     Ok(())
 }

@@ -517,6 +517,22 @@ test("the shell is told the room in view and the unread total; its open-room req
   assert.equal(ui.$('[aria-current="true"]').dataset.roomId, "random", "an unknown room is ignored");
 });
 
+test("signing out clears the window: no room or message of the account stays, the unread badge drops to 0", async () => {
+  const ui = await boot({ ...signedIn(), set_view: null, logout: null });
+  await ui.emit([{ type: "message", message: msg("random", 3, "bob", "for alice only") }]);
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "general", unreadTotal: 1 });
+  assert.match(ui.$("#announcer").textContent, /for alice only/);
+  ui.$('[data-testid="composer"]').value = "half a thought";
+  ui.$("#logout").click();
+  await settle();
+  assert.equal(ui.called("logout").length, 1);
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: null, unreadTotal: 0 }, "the title and tray forget the account");
+  assert.equal(ui.all("[data-room-id]").length, 0, "no room of the account is left on the page");
+  assert.equal(ui.all('[data-testid="message"]').length, 0, "no message of the account is left on the page");
+  assert.equal(ui.$("#announcer").textContent, "", "nor in the screen reader's live region");
+  assert.equal(ui.$('[data-testid="composer"]').value, "", "nor an unsent draft");
+});
+
 test("after registering, the first room opens as soon as the rooms arrive (sync), with previews", async () => {
   const ui = await boot({
     ...signedIn(),

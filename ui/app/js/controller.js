@@ -37,9 +37,10 @@ export const createController = (bridge, makeView) => {
     });
   };
 
+  // Signed out too: the lists then redraw empty and the shell hears an unread total of 0, so
+  // nothing of the last account stays on the page, in the title or in the tray.
   const draw = () => {
     view.connection(state.connection, Date.now() - state.connectionAt);
-    if (!state.me) return;
     const sel = state.selected;
     if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence) {
       const rows = store.roomList(state).map((room) => {

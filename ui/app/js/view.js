@@ -163,6 +163,10 @@ export const createView = (doc, h) => {
       chatScreen.hidden = true;
       logoutButton.hidden = true;
       whoami.textContent = "";
+      // Nothing of the account stays on the page for the next person (the lists redraw empty).
+      composer.clear();
+      announcer.replaceChildren();
+      composerError.textContent = "";
       loginView.show(opts);
     },
     loginError: loginView.setError,

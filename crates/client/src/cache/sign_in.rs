@@ -1,11 +1,19 @@
 //! The saved sign-in: server URL and username in the database, the token in its own file
-//! beside it, readable only by its user (mode 0600 on unix).
+//! beside it, readable only by its user (mode 0600 on unix). The profile holds one account's
+//! data at a time: signing out, or saving another account's sign-in, forgets the last one's
+//! rooms, messages, cursors, read state and outbox, so a shared computer never shows one
+//! person's DMs to the next.
 
 use std::path::Path;
 
 use tokio::io::AsyncWriteExt;
 
+use sqlx::{Sqlite, Transaction};
+
 use super::{Cache, CacheError, TOKEN_FILE};
+
+/// Every table that holds an account's data (all but `session`), children before parents.
+const ACCOUNT_TABLES: [&str; 5] = ["outbox", "messages", "cursors", "room_members", "rooms"];
 
 /// Who this profile is signed in as, and where.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,9 +35,23 @@ impl std::fmt::Debug for SignIn {
 }
 
 impl Cache {
-    /// Saves the sign-in: the token file first (replaced atomically), then the row.
+    /// Saves the sign-in: the token file first (replaced atomically), then the row. Unless the
+    /// saved sign-in is this same account (a renewed token), the cached data is another
+    /// account's, or one signed out of, and is forgotten in the same transaction. Call it
+    /// before the account's session starts: the session fills the cache it finds.
     pub async fn save_sign_in(&self, sign_in: &SignIn) -> Result<(), CacheError> {
         write_private(&self.dir.join(TOKEN_FILE), sign_in.token.as_bytes()).await?;
+        let mut tx = self.pool.begin().await?;
+        let saved: Option<(String, String)> =
+            sqlx::query_as("SELECT server_url, username FROM session WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let same_account = saved.is_some_and(|(server_url, username)| {
+            server_url == sign_in.server_url && username == sign_in.username
+        });
+        if !same_account {
+            forget_account(&mut tx).await?;
+        }
         sqlx::query(
             "INSERT INTO session (id, server_url, username) VALUES (1, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url, \
@@ -37,8 +59,19 @@ impl Cache {
         )
         .bind(&sign_in.server_url)
         .bind(&sign_in.username)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The same account's relay answers at a new address (the relay this profile hosts took
+    /// another port): the saved sign-in follows it and the account's data stays.
+    pub async fn move_sign_in(&self, server_url: &str) -> Result<(), CacheError> {
+        sqlx::query("UPDATE session SET server_url = ? WHERE id = 1")
+            .bind(server_url)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -64,11 +97,13 @@ impl Cache {
         }))
     }
 
-    /// Forgets the sign-in (logout): the row and the token file.
+    /// Signs out: forgets the sign-in (the row and the token file) and the account's data
+    /// (rooms, messages, cursors, read state, outbox). Stop the account's session first.
     pub async fn clear_sign_in(&self) -> Result<(), CacheError> {
-        sqlx::query("DELETE FROM session")
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        forget_account(&mut tx).await?;
+        sqlx::query("DELETE FROM session").execute(&mut *tx).await?;
+        tx.commit().await?;
         let path = self.dir.join(TOKEN_FILE);
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
@@ -76,6 +111,16 @@ impl Cache {
             Err(source) => Err(CacheError::Io { path, source }),
         }
     }
+}
+
+/// Deletes every row of the account's data, inside the caller's transaction.
+async fn forget_account(tx: &mut Transaction<'_, Sqlite>) -> Result<(), CacheError> {
+    for table in ACCOUNT_TABLES {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` through a fresh temporary file created with mode 0600 (unix), then
