@@ -113,7 +113,7 @@ async fn a_refused_token_goes_offline() {
     let dir = tempfile::tempdir().expect("a data dir");
     let relay = TestRelay::in_dir(dir.path()).await;
     let (events, _rx) = mpsc::unbounded_channel();
-    let supervisor = Supervisor::start(supervisor_config(relay.url(), "revoked".into()), events);
+    let supervisor = Supervisor::start(supervisor_config(relay.url(), "revoked"), events);
     let mut state = supervisor.state();
     within(
         "Offline",

@@ -294,11 +294,16 @@ pub fn json_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
+/// The Engine.IO open packet; only the fields the clients use.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Open {
+    pub(crate) sid: String,
+}
+
 /// The `sid` of an Engine.IO open packet's JSON (`{"sid":"…",…}`).
 fn open_sid(json: &str) -> Option<String> {
-    serde_json::from_str::<crate::sio::Open>(json)
-        .ok()
-        .map(|open| open.sid)
+    serde_json::from_str::<Open>(json).ok().map(|open| open.sid)
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: writes `request` as is, reads the answer until

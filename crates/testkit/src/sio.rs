@@ -21,6 +21,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::raw::Open;
+
 /// How long the Engine.IO handshake and the Socket.IO connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read per `read` call (a longer frame still arrives whole). tungstenite's default is
@@ -52,13 +54,6 @@ pub enum Error {
 
 pub(crate) fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> Error {
     move |source| Error::Json { what, source }
-}
-
-/// The Engine.IO open packet; only the fields the client uses.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Open {
-    pub(crate) sid: String,
 }
 
 /// The body of a refused connect (`44{...}`).
