@@ -9,7 +9,6 @@ use natter_bench::docs;
 use natter_bench::peers::Programs;
 use natter_bench::relay::{self as relays, Target};
 use natter_bench::report::{Machine, Report};
-use natter_bench::scenarios::client::{self, ChildRelays, ClientOptions, ClientReport};
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
@@ -32,27 +31,9 @@ enum Command {
     /// Every scenario against the Natter relay, Node socket.io and bare socketioxide, side by
     /// side in one run; optionally regenerates docs/benchmarks.md and its plots.
     Compare(Box<CompareArgs>),
-    /// Measure the desktop client core (natter-client): catch-up after a relay restart, and
-    /// its CPU use while connected and idle.
-    Client(ClientArgs),
     /// Rewrite docs/benchmarks.md's results section and plots from saved `compare` JSON,
     /// without a new run.
     Docs(DocsArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct ClientArgs {
-    #[command(flatten)]
-    opts: ClientOptions,
-    /// The relay binary to start (default: natter-relay next to this binary).
-    #[arg(long)]
-    relay_bin: Option<PathBuf>,
-    /// Write the raw results as JSON here.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Worker threads of the runtime the client session runs on.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,15 +66,6 @@ struct DocsArgs {
     /// The saved results to render (default: bench/compare.json beside the page).
     #[arg(long)]
     json: Option<PathBuf>,
-}
-
-/// What `natter-bench client` prints and writes.
-#[derive(Debug, serde::Serialize)]
-struct ClientRun {
-    machine: Machine,
-    relay: String,
-    threads: usize,
-    client: ClientReport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,7 +101,6 @@ struct RelayArgs {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Relay(args) => runtime(args.threads)?.block_on(relay(args)),
-        Command::Client(args) => runtime(args.threads)?.block_on(client(args)),
         Command::Compare(args) => runtime(args.opts.bench_threads)?.block_on(compare(*args)),
         Command::Docs(args) => docs_only(&args),
     }
@@ -151,32 +122,6 @@ fn relay_bin(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
             .context("cannot find this binary")?
             .with_file_name("natter-relay")),
     }
-}
-
-async fn client(args: ClientArgs) -> anyhow::Result<()> {
-    let bin = relay_bin(args.relay_bin.as_ref())?;
-    let opts = args.opts;
-    let mut relays = ChildRelays::new(&bin);
-    let report = client::run(&mut relays, opts).await.context("client")?;
-    let run = ClientRun {
-        machine: Machine::detect(),
-        relay: bin.display().to_string(),
-        threads: args.threads,
-        client: report,
-    };
-    let m = &run.machine;
-    println!("relay: {}  ", run.relay);
-    println!(
-        "machine: {} × {}, Linux {}; client runtime: {} worker threads\n",
-        m.nproc, m.cpu, m.kernel, run.threads
-    );
-    println!("{}", run.client.markdown());
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&run)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
 }
 
 async fn relay(args: RelayArgs) -> anyhow::Result<()> {

@@ -2,7 +2,6 @@
 //! promises (every send acked `ok`, broadcasts exactly once and in `seq` order): a fast wrong
 //! answer is a failed run, not a good number.
 
-pub mod client;
 pub mod crowd;
 pub mod fanout;
 pub mod floor;
@@ -40,8 +39,6 @@ pub enum Error {
     Task(#[from] tokio::task::JoinError),
     #[error("{0}")]
     Setup(String),
-    #[error("client session: {0}")]
-    Session(#[from] natter_client::session::SessionError),
 }
 
 /// A flag's number of seconds as a duration.

@@ -5,8 +5,8 @@
 //!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
-//! - `/proc` readings ([`procfs`]), seeded malformed-input generation ([`gen`]), a size-limited
-//!   tmpfs ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
+//! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
+//!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
 //! Start a relay (or any TCP server) on loopback, start a [`FaultProxy`] in front of it, point the
 //! client at [`FaultProxy::addr`], then turn faults on and off while the test runs:
@@ -31,7 +31,6 @@ mod connection;
 mod control;
 mod error;
 mod fault;
-pub mod gen;
 mod http;
 pub mod process;
 pub mod procfs;

@@ -244,6 +244,37 @@ pub fn listen_overflows() -> Result<u64, Error> {
         })
 }
 
+/// The machine the numbers came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Machine {
+    pub nproc: usize,
+    pub cpu: String,
+    pub kernel: String,
+}
+
+impl Machine {
+    /// Reads what Linux tells; fields it cannot read are "unknown".
+    pub fn detect() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|k| k.trim().to_owned())
+            .unwrap_or_else(|_| "unknown".into());
+        Self {
+            nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu,
+            kernel,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

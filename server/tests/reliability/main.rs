@@ -1,6 +1,6 @@
 //! The reliability and security suite (issue 6): the relay binary as a child process (so it can be
 //! `kill -9`ed, measured and seen to panic), real natter-client sessions, real SQLite files,
-//! faults from natter-testkit's proxy, malformed input from its seeded generator.
+//! faults from natter-testkit's proxy, malformed input from the seeded generator (`gen.rs`).
 //!
 //! Short forms run in `cargo test` (CI); the long forms run with `NATTER_RELIABILITY=long`
 //! (and `--ignored` for the soak) through `cargo xtask reliability --long`. See docs/reliability.md.
@@ -13,6 +13,7 @@ mod util {
 mod chat;
 mod control;
 mod corpus;
+mod gen;
 mod harness;
 mod probe;
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use natter_testkit::gen::Rng;
+use crate::gen::Rng;
 
 use crate::chat::Chat;
 use crate::harness::{integrity_ok, long, seed};

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use natter_testkit::gen::Rng;
+use crate::gen::Rng;
 use natter_testkit::{Direction, Fault};
 
 use crate::chat::Chat;

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::gen::Malformed;
 use natter_protocol::requests::ListRooms;
 use natter_protocol::Event;
-use natter_testkit::gen::Malformed;
 use natter_testkit::raw::{http_exchange, http_status, RawError};
 use natter_testkit::RawWs;
 

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::raw::{json_string, RawFrame};
+use natter_testkit::raw::{json_string, RawFrame};
 
 /// splitmix64: small, fast, and the same on every platform.
 #[derive(Debug, Clone)]
