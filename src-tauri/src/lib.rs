@@ -1,5 +1,5 @@
 //! natter-desktop: the thin Tauri shell over `natter_client`. This file wires: profile from the
-//! command line, managed state, the commands, the plugins (notifications, window state), the
+//! command line, one app per profile (`instance.rs`), managed state, the commands, the plugins (notifications, window state), the
 //! tray, and a clean stop (session, hosted relay) on exit. The rules live in natter-client; the
 //! webview sees only commands and its events.
 
@@ -10,6 +10,7 @@ pub mod commands;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod instance;
 pub mod notifier;
 pub mod shell;
 pub mod state;
@@ -41,6 +42,8 @@ pub enum StartError {
     MissingProfileName,
     #[error(transparent)]
     Tauri(#[from] tauri::Error),
+    #[error(transparent)]
+    Instance(#[from] instance::InstanceError),
 }
 
 /// Starts the desktop app and returns when it exits.
@@ -53,9 +56,34 @@ pub fn run() -> Result<(), StartError> {
         .try_init();
     let name = profile_name(std::env::args_os().skip(1), std::env::var(PROFILE_ENV).ok())?;
     let dir = natter_client::profile_dir(&natter_client::profiles_root()?, &name)?;
+    let instance = match instance::claim(&dir) {
+        Ok(instance::Claim::First(instance)) => Some(instance),
+        Ok(instance::Claim::AlreadyRunning) => {
+            tracing::info!(
+                profile = name.as_str(),
+                "already open: its window was brought to the front"
+            );
+            return Ok(());
+        }
+        // Held by a Natter that does not answer: a second app on the same data would be worse.
+        Err(error @ instance::InstanceError::NoAnswer(_)) => return Err(error.into()),
+        Err(error) => {
+            tracing::warn!(%error, "cannot tell whether this profile is already open; starting");
+            None
+        }
+    };
     tracing::info!(profile = name.as_str(), dir = %dir.display(), "starting");
     let app = app(Builder::default(), AppState::new(name, dir)).build(context())?;
     built(app.handle());
+    if let Some(instance) = instance {
+        let handle = app.handle().clone();
+        instance.serve(move || {
+            let app = handle.clone();
+            if let Err(error) = handle.run_on_main_thread(move || window::show_main(&app)) {
+                tracing::warn!(%error, "could not bring the window to the front");
+            }
+        });
+    }
     match tray::unavailable(std::env::var(tray::NO_TRAY_ENV).ok().as_deref()) {
         Some(why) => tracing::info!(%why, "no tray: closing the window quits"),
         None => {
