@@ -31,9 +31,10 @@ export const freePort = () =>
 const started = [];
 
 /**
+ * Starts `cmd` as part of the run (stopped by `stopAll`), its output kept for `logs`.
  * @param {string} cmd @param {string[]} args @param {{env?: Record<string, string>, log?: string}} [opts]
  */
-const start = (cmd, args, { env = {}, log } = {}) => {
+export const start = (cmd, args, { env = {}, log } = {}) => {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const out = { text: "" };
   const keep = (/** @type {Buffer} */ b) => {

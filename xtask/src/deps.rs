@@ -49,6 +49,10 @@ const PACKAGES: &[Package] = &[
     Package::always("dbus"),
     Package::always("dunst"),
     Package::always("imagemagick"),
+    // The package tests: find the installed app's window and its class, read the .rpm.
+    Package::always("xdotool"),
+    Package::always("x11-utils"),
+    Package::always("rpm"),
 ];
 
 /// Installs the missing system packages: `apt-get update` once, then one `apt-get install`.

@@ -6,6 +6,7 @@
 
 mod bench;
 mod deps;
+mod package;
 mod prune;
 mod reliability;
 mod steps;
@@ -25,14 +26,16 @@ commands:
   relay [ARGS...] the relay alone, for self-hosting:
                  cargo run --release -p natter-relay -- ARGS...
                  (`cargo xtask relay --help` lists the relay's flags)
-  dist           build the desktop binary as shipped (release, small over fast, stripped:
-                 cargo build --profile dist -p natter-desktop) and print its path and size
+  dist           build the desktop packages as shipped (Tauri's bundler, cargo profile
+                 dist: small over fast, stripped): on Linux a .deb and an .rpm, in
+                 <target>/dist/bundle/; prints their paths and sizes (docs/install.md)
   bench [ARGS...] regenerate docs/benchmarks.md: the Natter relay, Node socket.io and
                  bare socketioxide side by side (natter-bench compare --docs ...; about
                  10 minutes; `cargo xtask bench --help` lists the sizes to change)
   test           install missing system packages and Rust components, then run
                  every check: fmt, clippy, build, cargo test, JS interop tests, UI unit
-                 tests, end-to-end tests in real windows under Xvfb
+                 tests, end-to-end tests in real windows under Xvfb, the desktop packages
+                 built, installed with apt, started and removed
   reliability [--long]
                  the reliability and security suite (docs/reliability.md); --long runs
                  the long forms (20 kills, 100 fault episodes, 100,000 malformed inputs,
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => steps::test(&ws),
         Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
         Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
-        Some("dist") if args.len() == 1 => steps::dist(&ws),
+        Some("dist") if args.len() == 1 => package::dist(&ws).map(|_| ()),
         Some("bench") => bench::regenerate(&ws, &args[1..]),
         Some("reliability") => reliability::run(&ws, &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.

@@ -1,7 +1,7 @@
 //! What `cargo xtask test` and `cargo xtask run` do, step by step. Each step prints a
 //! `==> step` header; the first one that fails stops the command.
 
-use crate::{bench, deps, prune, reliability, run_step, Failure, Workspace};
+use crate::{bench, deps, package, prune, reliability, run_step, Failure, Workspace};
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
@@ -31,6 +31,7 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;
+    package::test(ws)?;
     println!("==> all checks passed");
     Ok(())
 }
@@ -50,23 +51,6 @@ pub fn run(ws: &Workspace, package: &str, args: &[String]) -> Result<(), Failure
     let mut cmd = ws.cargo(&["run", "--release", "-p", package, "--"]);
     cmd.args(args);
     exec(step, cmd)
-}
-
-/// `cargo xtask dist`: the desktop binary as shipped (`[profile.dist]`: small over fast,
-/// stripped); prints where it is and its size.
-pub fn dist(ws: &Workspace) -> Result<(), Failure> {
-    deps::ensure_system_packages()?;
-    ws.cargo_step("build --locked --profile dist -p natter-desktop --bin natter-desktop")?;
-    let bin = ws.target_dir.join("dist").join("natter-desktop");
-    let size = std::fs::metadata(&bin)
-        .map_err(|e| Failure::new("dist", format!("{}: {e}", bin.display())))?
-        .len();
-    println!(
-        "==> {} ({:.1} MiB)",
-        bin.display(),
-        size as f64 / (1024.0 * 1024.0)
-    );
-    Ok(())
 }
 
 /// The UI's pure modules (state store, formatting) and page wiring, under Node's test runner.
