@@ -7,9 +7,11 @@ pub mod presence;
 pub mod rooms;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use natter_protocol::{Room, User};
 
+use crate::connect_limit::ConnectLimits;
 use crate::error::{Error, Result};
 use crate::presence::Presence;
 use crate::ratelimit::Limits;
@@ -21,6 +23,17 @@ pub struct Chat {
     commits: Commits,
     limits: Limits,
     presence: Arc<dyn Presence>,
+    connects: ConnectLimits,
+    /// How long a user whose last socket closed still counts as online.
+    grace: Duration,
+    leaving: Arc<presence::Leaving>,
+}
+
+/// What the presence rules need: the socket count, the connect limits, the grace period.
+pub struct PresenceParts {
+    pub presence: Arc<dyn Presence>,
+    pub connects: ConnectLimits,
+    pub grace: Duration,
 }
 
 impl std::fmt::Debug for Chat {
@@ -34,13 +47,16 @@ impl Chat {
         store: Arc<dyn Store>,
         commits: Commits,
         limits: Limits,
-        presence: Arc<dyn Presence>,
+        parts: PresenceParts,
     ) -> Self {
         Self {
             store,
             commits,
             limits,
-            presence,
+            presence: parts.presence,
+            connects: parts.connects,
+            grace: parts.grace,
+            leaving: Arc::default(),
         }
     }
 

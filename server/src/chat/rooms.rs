@@ -4,6 +4,7 @@
 use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, OpenDm};
 use natter_protocol::{Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
 
+use super::presence::PresenceNote;
 use super::Chat;
 use crate::error::{Error, Result};
 
@@ -18,6 +19,8 @@ pub struct Membership {
     pub leave: Vec<String>,
     /// (user id, the room as that user sees it).
     pub tell: Vec<(String, Room)>,
+    /// Presence that people who now share the room are told of each other.
+    pub presence: Vec<PresenceNote>,
 }
 
 impl Chat {
@@ -36,6 +39,7 @@ impl Chat {
         let room = self.member_room(user, &room_id).await?;
         let ids = self.store.member_ids(&room_id).await?;
         let tell = self.rooms_as_seen(&room_id, &ids).await;
+        let presence = self.presence_notes(&room_id, &ids, &ids).await;
         Ok((
             room,
             Membership {
@@ -43,6 +47,7 @@ impl Chat {
                 join: ids,
                 leave: Vec::new(),
                 tell,
+                presence,
             },
         ))
     }
@@ -67,6 +72,7 @@ impl Chat {
             let ids = self.store.member_ids(&room.id).await?;
             change.tell = self.rooms_as_seen(&room.id, &ids).await;
             change.join = vec![invitee.id];
+            change.presence = self.presence_notes(&room.id, &change.join, &ids).await;
         }
         Ok((room, change))
     }
@@ -83,6 +89,7 @@ impl Chat {
             tell: self.rooms_as_seen(&room.id, &remaining).await,
             leave: vec![user.id.clone()],
             join: Vec::new(),
+            presence: Vec::new(),
             room_id: room.id,
         })
     }
@@ -107,6 +114,7 @@ impl Chat {
         if created {
             let ids = vec![user.id.clone(), peer.id];
             change.tell = self.rooms_as_seen(&change.room_id, &ids).await;
+            change.presence = self.presence_notes(&change.room_id, &ids, &ids).await;
             change.join = ids;
         }
         Ok((room, change))

@@ -6,7 +6,7 @@ use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
 use super::commit::Commits;
-use super::types::{Credentials, SignOn, StoreError};
+use super::types::{Credentials, Seen, SignOn, StoreError};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -17,6 +17,11 @@ pub trait Store: Send + Sync + 'static {
     /// Users by name, ignoring case; unknown names are left out.
     async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError>;
     async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    /// These users (by id; unknown ids left out) with their `last_seen`.
+    async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError>;
+    /// Up to `limit` users who share a room other than `general` with `user_id` (not the user),
+    /// in name order, with their `last_seen`: whose presence the user is shown.
+    async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError>;
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError>;
 
     /// Stores a session by the hash of its token; returns the session id.

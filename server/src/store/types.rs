@@ -63,3 +63,10 @@ pub struct Credentials {
     pub user: User,
     pub password_hash: String,
 }
+
+/// A user and when they were last seen online (`None`: never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub user: User,
+    pub last_seen: Option<String>,
+}

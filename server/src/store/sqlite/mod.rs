@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::store::api::Store;
 use crate::store::commit::{Commits, CommittedTx};
-use crate::store::types::{Credentials, SignOn, StoreError};
+use crate::store::types::{Credentials, Seen, SignOn, StoreError};
 use crate::time::now_rfc3339;
 use reader::Reader;
 use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
@@ -139,6 +139,13 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
+    })
+}
+
+fn seen_from_row(row: &SqliteRow) -> Result<Seen, sqlx::Error> {
+    Ok(Seen {
+        user: user_from_row(row)?,
+        last_seen: row.try_get("last_seen")?,
     })
 }
 
@@ -286,6 +293,37 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.readers)
                 .await?;
         Ok(seen.flatten())
+    }
+
+    async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError> {
+        let mut seen = Vec::with_capacity(user_ids.len());
+        for id in user_ids {
+            let row = sqlx::query("SELECT id, username, last_seen FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await?;
+            if let Some(row) = row {
+                seen.push(seen_from_row(&row)?);
+            }
+        }
+        Ok(seen)
+    }
+
+    async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT u.id, u.username, u.last_seen, u.username_key FROM members mine \
+             JOIN members theirs ON theirs.room_id = mine.room_id AND theirs.user_id <> mine.user_id \
+             JOIN users u ON u.id = theirs.user_id \
+             WHERE mine.user_id = ? AND mine.room_id <> ? ORDER BY u.username_key LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(natter_protocol::GENERAL_ROOM_ID)
+        .bind(limit)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter()
+            .map(|row| seen_from_row(row).map_err(StoreError::from))
+            .collect()
     }
 
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
