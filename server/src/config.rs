@@ -72,6 +72,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_PRESENCE_GRACE_MS", default_value_t = limits::PRESENCE_GRACE_MS)]
     pub presence_grace_ms: u64,
 
+    /// Rooms one user can be a member of (general and direct rooms included); room:create,
+    /// room:invite and dm:open that would put anyone in more are refused `too_large`.
+    #[arg(long, env = "NATTER_MAX_ROOMS_PER_USER", default_value_t = limits::MAX_ROOMS_PER_USER, value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_rooms_per_user: u32,
+
     /// Login attempts per minute, counted per username and per client address.
     #[arg(long, env = "NATTER_LOGIN_PER_MINUTE", default_value_t = DEFAULT_LOGIN_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_per_minute: u32,
@@ -121,6 +126,7 @@ impl Config {
             connects_per_minute: limits::CONNECTS_PER_MINUTE,
             connects_per_minute_per_address: limits::CONNECTS_PER_MINUTE_PER_ADDRESS,
             presence_grace_ms: limits::PRESENCE_GRACE_MS,
+            max_rooms_per_user: limits::MAX_ROOMS_PER_USER,
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,

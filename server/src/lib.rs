@@ -87,10 +87,11 @@ pub async fn serve(
         store.clone(),
         store.commits(),
         limits.clone(),
-        chat::PresenceParts {
+        chat::ChatParts {
             presence: Arc::new(LocalPresence::default()),
             connects: connects.clone(),
             grace: config.presence_grace(),
+            max_rooms: config.max_rooms_per_user,
         },
     );
     let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());

@@ -41,3 +41,8 @@ pub const CONNECTS_PER_MINUTE_PER_ADDRESS: u32 = 120;
 /// Milliseconds a user whose last socket closed still counts as online, so a reconnect within
 /// it (a network change, a relay node switch) is not announced as offline and online again.
 pub const PRESENCE_GRACE_MS: u64 = 3_000;
+/// Rooms one user can be a member of (`general` and direct rooms included): others can put a
+/// user in rooms, and every room costs each of the user's sockets at every connect.
+pub const MAX_ROOMS_PER_USER: u32 = 500;
+/// Users one user can block.
+pub const MAX_BLOCKED: u32 = 1_000;

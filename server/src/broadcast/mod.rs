@@ -9,7 +9,9 @@
 
 pub mod rooms;
 
-use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
+use natter_protocol::events::{
+    MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
+};
 use natter_protocol::{Event, Message};
 use socketioxide::extract::SocketRef;
 use socketioxide::operators::BroadcastOperators;
@@ -104,6 +106,12 @@ impl Broadcaster {
         for (user_id, room) in change.tell {
             let event = RoomEvent { room };
             self.emit(rooms::user(&user_id), None, &event).await;
+        }
+        for user_id in &change.removed {
+            let event = RoomRemovedEvent {
+                room_id: change.room_id.clone(),
+            };
+            self.emit(rooms::user(user_id), None, &event).await;
         }
         for note in change.presence {
             self.emit(rooms::user(&note.to), None, &note.event).await;

@@ -2,6 +2,7 @@
 //! protocol is one method; it returns the answer and what to announce, and the socket layer
 //! hands the announcement to the broadcaster. Holds only what the rules need.
 
+mod consent;
 mod messages;
 pub mod presence;
 pub mod rooms;
@@ -27,13 +28,17 @@ pub struct Chat {
     /// How long a user whose last socket closed still counts as online.
     grace: Duration,
     leaving: Arc<presence::Leaving>,
+    /// Rooms one user can be a member of.
+    max_rooms: u32,
 }
 
-/// What the presence rules need: the socket count, the connect limits, the grace period.
-pub struct PresenceParts {
+/// What the presence and membership rules need besides the store: the socket count, the
+/// connect limits, the presence grace period, the bound on rooms per user.
+pub struct ChatParts {
     pub presence: Arc<dyn Presence>,
     pub connects: ConnectLimits,
     pub grace: Duration,
+    pub max_rooms: u32,
 }
 
 impl std::fmt::Debug for Chat {
@@ -43,12 +48,7 @@ impl std::fmt::Debug for Chat {
 }
 
 impl Chat {
-    pub fn new(
-        store: Arc<dyn Store>,
-        commits: Commits,
-        limits: Limits,
-        parts: PresenceParts,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, commits: Commits, limits: Limits, parts: ChatParts) -> Self {
         Self {
             store,
             commits,
@@ -57,6 +57,7 @@ impl Chat {
             connects: parts.connects,
             grace: parts.grace,
             leaving: Arc::default(),
+            max_rooms: parts.max_rooms,
         }
     }
 

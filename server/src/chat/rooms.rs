@@ -21,6 +21,8 @@ pub struct Membership {
     pub tell: Vec<(String, Room)>,
     /// Presence that people who now share the room are told of each other.
     pub presence: Vec<PresenceNote>,
+    /// Users (ids) removed by the creator: told `room:removed`.
+    pub removed: Vec<String>,
 }
 
 impl Chat {
@@ -32,10 +34,14 @@ impl Chat {
     pub async fn create_room(&self, user: &User, req: CreateRoom) -> Result<(Room, Membership)> {
         self.allow_room_change(user)?;
         let members = self.resolve_users(&req.members).await?;
+        for member in members.iter().filter(|m| m.id != user.id) {
+            self.may_add(user, member, None).await?;
+        }
         let room_id = self
             .store
-            .create_group(req.name.trim(), user, &members)
-            .await?;
+            .create_group(req.name.trim(), user, &members, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(user, e))?;
         let room = self.member_room(user, &room_id).await?;
         let ids = self.store.member_ids(&room_id).await?;
         let tell = self.rooms_as_seen(&room_id, &ids).await;
@@ -45,9 +51,9 @@ impl Chat {
             Membership {
                 room_id,
                 join: ids,
-                leave: Vec::new(),
                 tell,
                 presence,
+                ..Membership::default()
             },
         ))
     }
@@ -62,7 +68,12 @@ impl Chat {
             .resolve_users(std::slice::from_ref(&req.username))
             .await?
             .remove(0);
-        let added = self.store.add_member(&room.id, &invitee.id).await?;
+        self.may_add(user, &invitee, Some(&room)).await?;
+        let added = self
+            .store
+            .add_member(&room.id, &invitee.id, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(user, e))?;
         let room = self.member_room(user, &room.id).await?;
         let mut change = Membership {
             room_id: room.id.clone(),
@@ -88,9 +99,8 @@ impl Chat {
         Ok(Membership {
             tell: self.rooms_as_seen(&room.id, &remaining).await,
             leave: vec![user.id.clone()],
-            join: Vec::new(),
-            presence: Vec::new(),
             room_id: room.id,
+            ..Membership::default()
         })
     }
 
@@ -105,7 +115,12 @@ impl Chat {
                 "a direct room needs another user",
             )));
         }
-        let (room_id, created) = self.store.open_direct(user, &peer).await?;
+        self.may_add(user, &peer, None).await?;
+        let (room_id, created) = self
+            .store
+            .open_direct(user, &peer, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(user, e))?;
         let room = self.member_room(user, &room_id).await?;
         let mut change = Membership {
             room_id,
@@ -123,7 +138,11 @@ impl Chat {
     /// Each user's own view of the room; a user who is no longer a member is left out. The
     /// change is committed by now: a view that cannot be loaded is logged and left out, not
     /// turned into an error the requester would retry.
-    async fn rooms_as_seen(&self, room_id: &str, user_ids: &[String]) -> Vec<(String, Room)> {
+    pub(super) async fn rooms_as_seen(
+        &self,
+        room_id: &str,
+        user_ids: &[String],
+    ) -> Vec<(String, Room)> {
         let mut rooms = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
             match self.store.room_for(room_id, user_id).await {
@@ -136,7 +155,7 @@ impl Chat {
     }
 
     /// Every other user named, resolved; `not_found` names the first unknown one.
-    async fn resolve_users(&self, names: &[String]) -> Result<Vec<User>> {
+    pub(super) async fn resolve_users(&self, names: &[String]) -> Result<Vec<User>> {
         let users = self.store.users_by_name(names).await?;
         if let Some(missing) = names
             .iter()
@@ -148,7 +167,7 @@ impl Chat {
     }
 
     /// Counts one room change against the user's limit.
-    fn allow_room_change(&self, user: &User) -> Result<()> {
+    pub(super) fn allow_room_change(&self, user: &User) -> Result<()> {
         if self.limits.allow_room_change(&user.id) {
             Ok(())
         } else {

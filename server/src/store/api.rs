@@ -40,19 +40,45 @@ pub trait Store: Send + Sync + 'static {
     async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// Ids of the room's members.
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError>;
-    /// A new group room with the creator and `members` (duplicates ignored).
+    /// A new group room made by `creator`, with them and `members` (duplicates ignored).
+    /// `TooManyRooms` (nothing written) if anyone would be in more than `max_rooms` rooms.
     async fn create_group(
         &self,
         name: &str,
         creator: &User,
         members: &[User],
+        max_rooms: u32,
     ) -> Result<String, StoreError>;
     /// The direct room of two users, created if missing; returns (room id, created).
-    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError>;
-    /// Adds a member; returns false if they already were one.
-    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// Removes a member; returns false if they were not one.
+    /// `TooManyRooms` as for [`create_group`](Self::create_group).
+    async fn open_direct(
+        &self,
+        a: &User,
+        b: &User,
+        max_rooms: u32,
+    ) -> Result<(String, bool), StoreError>;
+    /// Adds a member; returns false if they already were one. `TooManyRooms` as above.
+    async fn add_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        max_rooms: u32,
+    ) -> Result<bool, StoreError>;
+    /// Removes a member and remembers that they left (or were removed); returns false if they
+    /// were not one.
     async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Whether the user left the room or was removed from it.
+    async fn has_left(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Who made a group room (`None`: `general`, a direct room, or a creator gone).
+    async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// `blocker_id` blocks `blocked_id`; returns false if they already had.
+    async fn block(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError>;
+    async fn unblock(&self, blocker_id: &str, blocked_id: &str) -> Result<(), StoreError>;
+    /// Usernames `blocker_id` has blocked, in name order.
+    async fn blocked_by(&self, blocker_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Whether `blocker_id` has blocked `blocked_id`.
+    async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError>;
 
     /// The entrance of the backend's commit stage, where sends queue; see [`commit`].
     fn commits(&self) -> Commits;

@@ -19,6 +19,10 @@ pub enum StoreError {
     Thread(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A membership write would put this user (id) in more rooms than allowed; nothing was
+    /// written.
+    #[error("user {0} is in too many rooms")]
+    TooManyRooms(String),
 }
 
 /// Why one message of a batch was refused (the rest of the batch still commits).
