@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::{User, GENERAL_ROOM_ID};
-use natter_relay::store::{AppendOutcome, AppendRefusal, NewMessage, Store, StoreError};
+use natter_relay::store::{AppendOutcome, AppendRefusal, Departure, NewMessage, Store, StoreError};
 
 type Result = std::result::Result<(), StoreError>;
 
@@ -327,8 +327,8 @@ pub async fn rooms_and_members(store: Arc<dyn Store>) -> Result {
     assert!(store.room_for(&room, &carol.id).await?.is_none());
     assert!(store.add_member(&room, &carol.id, ANY).await?);
     assert!(!store.add_member(&room, &carol.id, ANY).await?);
-    assert!(store.remove_member(&room, &bob.id).await?);
-    assert!(!store.remove_member(&room, &bob.id).await?);
+    assert!(store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert!(!store.remove_member(&room, &bob.id, Departure::Left).await?);
     let mut ids = store.member_ids(&room).await?;
     ids.sort();
     let mut want = vec![alice.id.clone(), carol.id.clone()];
@@ -385,10 +385,34 @@ pub async fn departures_creators_and_blocks_are_kept(store: Arc<dyn Store>) -> R
         .await?;
     assert_eq!(store.room_creator(&room).await?, Some(alice.id.clone()));
     assert_eq!(store.room_creator(GENERAL_ROOM_ID).await?, None);
-    assert!(!store.has_left(&room, &bob.id).await?);
-    assert!(store.remove_member(&room, &bob.id).await?);
-    assert!(store.has_left(&room, &bob.id).await?);
-    assert!(!store.has_left(&room, &alice.id).await?);
+    assert_eq!(store.departure(&room, &bob.id).await?, None);
+    assert!(store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Left)
+    );
+    assert_eq!(store.departure(&room, &alice.id).await?, None);
+    assert!(store.add_member(&room, &bob.id, ANY).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        None,
+        "back: forgotten"
+    );
+    assert!(
+        store
+            .remove_member(&room, &bob.id, Departure::Removed)
+            .await?
+    );
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Removed)
+    );
+    assert!(!store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Removed),
+        "not a member: nothing changes"
+    );
 
     assert!(store.block(&bob.id, &alice.id).await?);
     assert!(!store.block(&bob.id, &alice.id).await?, "once");

@@ -1,6 +1,6 @@
-//! Membership with consent (issue 22 item 7): whom a user may put in a room, blocking, a
-//! creator removing a member, and the bound on how many rooms a user can be in. Each rule is
-//! one function here; `rooms.rs` calls them.
+//! Membership with consent (issue 22 item 7): whom a user may put in a room, who may come back
+//! by themselves, blocking, a creator removing a member, and the bound on how many rooms a user
+//! can be in. Each rule is one function here; `rooms.rs` calls them.
 
 use natter_protocol::limits::MAX_BLOCKED;
 use natter_protocol::requests::{BlockUser, BlockedAck, RemoveFromRoom, UnblockUser};
@@ -9,7 +9,7 @@ use natter_protocol::{ErrorCode, Room, RoomKind, User, WireError, GENERAL_ROOM_I
 use super::rooms::Membership;
 use super::Chat;
 use crate::error::{Error, Result};
-use crate::store::StoreError;
+use crate::store::{Departure, StoreError};
 
 impl Chat {
     /// May `by` put `who` in a room (`room`: an existing one; `None`: a new room or a DM)?
@@ -18,7 +18,7 @@ impl Chat {
     /// told to the blocked.
     pub(super) async fn may_add(&self, by: &User, who: &User, room: Option<&Room>) -> Result<()> {
         if let Some(room) = room {
-            if self.store.has_left(&room.id, &who.id).await? {
+            if self.store.departure(&room.id, &who.id).await?.is_some() {
                 return Err(Error::forbidden(format!(
                     "{} left this room and cannot be added back by someone else",
                     who.username
@@ -32,6 +32,19 @@ impl Chat {
             )));
         }
         Ok(())
+    }
+
+    /// May `user`, not a member, come back to `room_id` by themselves? Only if they left it
+    /// by themselves (their own consent); not if the creator removed them, and not into a room
+    /// they were never in (answered like any room they are not a member of).
+    pub(super) async fn may_rejoin(&self, user: &User, room_id: &str) -> Result<()> {
+        match self.store.departure(room_id, &user.id).await? {
+            Some(Departure::Left) => Ok(()),
+            Some(Departure::Removed) => Err(Error::forbidden(
+                "you were removed from this room and cannot come back",
+            )),
+            None => Err(super::not_member()),
+        }
     }
 
     /// What a client is told when a membership write would put someone in more rooms than
@@ -82,7 +95,11 @@ impl Chat {
                 "to take yourself out, leave the room",
             )));
         }
-        if !self.store.remove_member(&room.id, &target.id).await? {
+        let removed = self
+            .store
+            .remove_member(&room.id, &target.id, Departure::Removed)
+            .await?;
+        if !removed {
             return Err(Error::not_found(format!(
                 "{} is not a member of this room",
                 target.username

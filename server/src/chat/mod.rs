@@ -78,7 +78,7 @@ impl Chat {
     }
 }
 
-fn not_member() -> Error {
+pub(super) fn not_member() -> Error {
     // The same answer for a room that does not exist, so room ids cannot be probed.
     Error::forbidden("not a member of this room")
 }

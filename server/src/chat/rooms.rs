@@ -7,6 +7,7 @@ use natter_protocol::{Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
 use super::presence::PresenceNote;
 use super::Chat;
 use crate::error::{Error, Result};
+use crate::store::Departure;
 
 /// What a change of membership tells whom: whose sockets join or leave the room, then which
 /// user is sent the room as they see it (their own read_seq).
@@ -58,8 +59,16 @@ impl Chat {
         ))
     }
 
+    /// Adds a user to a group room; a user who left a room by themselves comes back by
+    /// inviting themselves.
     pub async fn invite(&self, user: &User, req: InviteToRoom) -> Result<(Room, Membership)> {
         self.allow_room_change(user)?;
+        let comes_back = req.username.eq_ignore_ascii_case(&user.username)
+            && !self.store.is_member(&req.room_id, &user.id).await?;
+        if comes_back {
+            self.may_rejoin(user, &req.room_id).await?;
+            return self.join(user, user, &req.room_id).await;
+        }
         let room = self.member_room(user, &req.room_id).await?;
         if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
             return Err(Error::forbidden("only group rooms take invitations"));
@@ -69,12 +78,25 @@ impl Chat {
             .await?
             .remove(0);
         self.may_add(user, &invitee, Some(&room)).await?;
+        let (_, change) = self.join(user, &invitee, &room.id).await?;
+        let room = self.member_room(user, &room.id).await?;
+        Ok((room, change))
+    }
+
+    /// Puts `who` in the room at `requester`'s request (every rule already checked): the room
+    /// as `who` sees it, and the change to announce (nothing if they already were a member).
+    async fn join(
+        &self,
+        requester: &User,
+        who: &User,
+        room_id: &str,
+    ) -> Result<(Room, Membership)> {
         let added = self
             .store
-            .add_member(&room.id, &invitee.id, self.max_rooms)
+            .add_member(room_id, &who.id, self.max_rooms)
             .await
-            .map_err(|e| self.too_many_rooms(user, e))?;
-        let room = self.member_room(user, &room.id).await?;
+            .map_err(|e| self.too_many_rooms(requester, e))?;
+        let room = self.member_room(who, room_id).await?;
         let mut change = Membership {
             room_id: room.id.clone(),
             ..Membership::default()
@@ -82,7 +104,7 @@ impl Chat {
         if added {
             let ids = self.store.member_ids(&room.id).await?;
             change.tell = self.rooms_as_seen(&room.id, &ids).await;
-            change.join = vec![invitee.id];
+            change.join = vec![who.id.clone()];
             change.presence = self.presence_notes(&room.id, &change.join, &ids).await;
         }
         Ok((room, change))
@@ -94,7 +116,9 @@ impl Chat {
         if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
             return Err(Error::forbidden("general and direct rooms cannot be left"));
         }
-        self.store.remove_member(&room.id, &user.id).await?;
+        self.store
+            .remove_member(&room.id, &user.id, Departure::Left)
+            .await?;
         let remaining = self.store.member_ids(&room.id).await?;
         Ok(Membership {
             tell: self.rooms_as_seen(&room.id, &remaining).await,

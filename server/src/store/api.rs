@@ -6,7 +6,7 @@ use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
 use super::commit::Commits;
-use super::types::{Credentials, Seen, SignOn, StoreError};
+use super::types::{Credentials, Departure, Seen, SignOn, StoreError};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -57,18 +57,27 @@ pub trait Store: Send + Sync + 'static {
         b: &User,
         max_rooms: u32,
     ) -> Result<(String, bool), StoreError>;
-    /// Adds a member; returns false if they already were one. `TooManyRooms` as above.
+    /// Adds a member (forgetting any departure of theirs from the room); returns false if they
+    /// already were one. `TooManyRooms` as above.
     async fn add_member(
         &self,
         room_id: &str,
         user_id: &str,
         max_rooms: u32,
     ) -> Result<bool, StoreError>;
-    /// Removes a member and remembers that they left (or were removed); returns false if they
-    /// were not one.
-    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// Whether the user left the room or was removed from it.
-    async fn has_left(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Removes a member and remembers how (`how`); returns false if they were not one.
+    async fn remove_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        how: Departure,
+    ) -> Result<bool, StoreError>;
+    /// How the user stopped being a member of the room, if they ever did (and are not back).
+    async fn departure(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError>;
     /// Who made a group room (`None`: `general`, a direct room, or a creator gone).
     async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError>;
 

@@ -68,6 +68,15 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// How a user stopped being a member of a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// They left by themselves (`room:leave`).
+    Left,
+    /// The room's creator removed them (`room:remove`).
+    Removed,
+}
+
 /// A user and when they were last seen online (`None`: never).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {

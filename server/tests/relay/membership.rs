@@ -69,6 +69,26 @@ async fn someone_who_left_cannot_be_put_back_by_others() {
     }
     let rooms = bob.request(&ListRooms {}).await.expect("rooms:list").rooms;
     assert!(rooms.iter().all(|r| r.id != room.id), "bob stays out");
+
+    // Bob himself can come back: that is his consent.
+    let back = bob
+        .request(&invite(&room.id, "bob"))
+        .await
+        .expect("bob comes back by himself")
+        .room;
+    assert_eq!(back.members, ["alice", "bob", "carol"]);
+    let seen = alice
+        .next_event_where::<RoomEvent>(WAIT, |e| e.room.id == room.id && e.room.members.len() == 3)
+        .await
+        .expect("the members are told");
+    assert_eq!(seen.room.members, ["alice", "bob", "carol"]);
+    // Not into a room he was never in (answered like any room he is not in).
+    let other = group(&alice, "other", &[]).await;
+    assert_refused(
+        bob.request(&invite(&other.id, "bob")).await,
+        ErrorCode::Forbidden,
+        "a room bob was never in",
+    );
     relay.stop().await;
 }
 
@@ -136,6 +156,11 @@ async fn the_creator_removes_a_member_who_stays_out() {
         alice.request(&invite(&room.id, "bob")).await,
         ErrorCode::Forbidden,
         "a removed user is not put back",
+    );
+    assert_refused(
+        bob.request(&invite(&room.id, "bob")).await,
+        ErrorCode::Forbidden,
+        "nor comes back by himself",
     );
     assert_refused(
         alice.request(&remove(&room.id, "bob")).await,

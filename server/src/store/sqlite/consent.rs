@@ -4,7 +4,7 @@
 use sqlx::Connection;
 
 use super::{SqliteStore, TxConn, BEGIN_WRITE};
-use crate::store::types::StoreError;
+use crate::store::types::{Departure, StoreError};
 use crate::time::now_rfc3339;
 
 impl SqliteStore {
@@ -13,6 +13,7 @@ impl SqliteStore {
         &self,
         room_id: &str,
         user_id: &str,
+        how: Departure,
     ) -> Result<bool, StoreError> {
         let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await?;
@@ -24,12 +25,14 @@ impl SqliteStore {
         let removed = done.rows_affected() == 1;
         if removed {
             sqlx::query(
-                "INSERT INTO departures (room_id, user_id, left_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (room_id, user_id) DO UPDATE SET left_at = excluded.left_at",
+                "INSERT INTO departures (room_id, user_id, left_at, removed) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (room_id, user_id) \
+                 DO UPDATE SET left_at = excluded.left_at, removed = excluded.removed",
             )
             .bind(room_id)
             .bind(user_id)
             .bind(now_rfc3339())
+            .bind(how == Departure::Removed)
             .execute(&mut *tx)
             .await?;
         }
@@ -38,13 +41,24 @@ impl SqliteStore {
         Ok(removed)
     }
 
-    pub(super) async fn departed(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM departures WHERE room_id = ? AND user_id = ?")
-            .bind(room_id)
-            .bind(user_id)
-            .fetch_optional(&self.readers)
-            .await?;
-        Ok(row.is_some())
+    pub(super) async fn departed(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError> {
+        let removed: Option<bool> =
+            sqlx::query_scalar("SELECT removed FROM departures WHERE room_id = ? AND user_id = ?")
+                .bind(room_id)
+                .bind(user_id)
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(removed.map(|r| {
+            if r {
+                Departure::Removed
+            } else {
+                Departure::Left
+            }
+        }))
     }
 
     pub(super) async fn creator(&self, room_id: &str) -> Result<Option<String>, StoreError> {

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::store::api::Store;
 use crate::store::commit::{Commits, CommittedTx};
-use crate::store::types::{Credentials, Seen, SignOn, StoreError};
+use crate::store::types::{Credentials, Departure, Seen, SignOn, StoreError};
 use crate::time::now_rfc3339;
 use reader::Reader;
 use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
@@ -197,8 +197,14 @@ async fn insert_member(
     .bind(room_id)
     .bind(user_id)
     .bind(now_rfc3339())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // Back in the room: how they once left no longer matters.
+    sqlx::query("DELETE FROM departures WHERE room_id = ? AND user_id = ?")
+        .bind(room_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -534,11 +540,20 @@ impl Store for SqliteStore {
         insert_member(&mut conn, room_id, user_id, max_rooms).await
     }
 
-    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        self.remove_and_remember(room_id, user_id).await
+    async fn remove_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        how: Departure,
+    ) -> Result<bool, StoreError> {
+        self.remove_and_remember(room_id, user_id, how).await
     }
 
-    async fn has_left(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    async fn departure(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError> {
         self.departed(room_id, user_id).await
     }
 
