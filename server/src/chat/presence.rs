@@ -90,9 +90,15 @@ impl Chat {
     }
 
     /// A socket of `user` closed (or never got connected). If it was their last, waits out the
-    /// grace period, then — unless they came back meanwhile — stores `last_seen` and answers
-    /// "offline" to announce.
-    pub async fn socket_closed(&self, user: &User, sid: Sid) -> Option<PresenceChange> {
+    /// grace period (unless `at_once`: the relay ended it on purpose — a logout, a shutdown —
+    /// and no reconnect is on its way), then — unless they came back meanwhile — stores
+    /// `last_seen` and answers "offline" to announce.
+    pub async fn socket_closed(
+        &self,
+        user: &User,
+        sid: Sid,
+        at_once: bool,
+    ) -> Option<PresenceChange> {
         let closed_at = now_rfc3339();
         let ticket = {
             let mut leaving = self.leaving.pending.lock().await;
@@ -104,7 +110,7 @@ impl Chat {
             leaving.1.insert(user.id.clone(), ticket);
             ticket
         };
-        if !self.grace.is_zero() {
+        if !at_once && !self.grace.is_zero() {
             tokio::time::sleep(self.grace).await;
         }
         // The socket may already be out of its rooms; the store knows which rooms to tell.

@@ -109,7 +109,7 @@ async fn settle(s: SocketRef, io: SocketIo, chat: Chat, user: User) {
     }
     // A socket connected and already closed again went through `on_disconnect`, which removed
     // its count: `socket_closed` then finds nothing and this does nothing.
-    if let Some(offline) = chat.socket_closed(&user, s.id).await {
+    if let Some(offline) = chat.socket_closed(&user, s.id, false).await {
         tracing::debug!(sid = %s.id, user = %user.username, "closed before its CONNECT ack");
         Broadcaster::new(io).presence(&offline).await;
     }
@@ -135,10 +135,22 @@ async fn on_disconnect(
     };
     let user = session.user.clone();
     tracing::debug!(sid = %s.id, user = %user.username, ?reason, "disconnected");
-    // "Offline" waits out the presence grace period: not in the disconnect handler's time.
+    // Ended by the relay (logout, shutdown): no reconnect is coming, so no grace, and done
+    // here, before a shutdown can drop a waiting task and with it `last_seen`.
+    let by_relay = matches!(
+        reason,
+        DisconnectReason::ServerNSDisconnect | DisconnectReason::ClosingServer
+    );
+    if by_relay {
+        if let Some(offline) = chat.socket_closed(&user, s.id, true).await {
+            Broadcaster::new(io).presence(&offline).await;
+        }
+        return;
+    }
+    // Otherwise "offline" waits out the presence grace period: not in the handler's time.
     let sid = s.id;
     tokio::spawn(async move {
-        if let Some(offline) = chat.socket_closed(&user, sid).await {
+        if let Some(offline) = chat.socket_closed(&user, sid, false).await {
             Broadcaster::new(io).presence(&offline).await;
         }
     });

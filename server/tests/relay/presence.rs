@@ -336,6 +336,46 @@ async fn a_socket_closed_before_its_connect_ack_leaves_no_presence_behind() {
     relay.stop().await;
 }
 
+/// A reconnect within the grace announces nothing, but a logout is no reconnect: its sockets
+/// are closed by the relay, and "offline" comes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_is_offline_at_once_and_a_quick_reconnect_is_no_news() {
+    let relay = TestRelay::start_with(|c| c.presence_grace_ms = 60_000).await;
+    let (_, bob) = relay.join("bob").await;
+    let alice_auth = relay.user("alice").await;
+    share_a_room(&bob, "alice").await;
+    let is_alice = |p: &PresenceEvent| p.user == "alice";
+
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("connect");
+    assert!(
+        bob.next_event_where::<PresenceEvent>(WAIT, is_alice)
+            .await
+            .expect("online")
+            .online
+    );
+    alice.close().await;
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("reconnect within the grace");
+    alice.barrier().await.expect("alice is set up");
+    bob.expect_no_event_where::<PresenceEvent>(is_alice)
+        .await
+        .expect("a reconnect within the grace is no news");
+
+    relay.logout(&alice_auth.token).await.expect("logout");
+    let offline = bob
+        .next_event_where::<PresenceEvent>(WAIT, is_alice)
+        .await
+        .expect("offline at once, not after the 60 s grace");
+    assert!(!offline.online);
+    drop(alice);
+    relay.stop().await;
+}
+
 /// `client` makes a group with `other` (offline), so presence travels between them, and
 /// forgets what it was told of `other` meanwhile.
 async fn share_a_room(client: &Client, other: &str) {
