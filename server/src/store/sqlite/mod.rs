@@ -7,6 +7,7 @@
 
 mod commit;
 mod consent;
+mod peers;
 mod reader;
 mod sql;
 
@@ -140,13 +141,6 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
-    })
-}
-
-fn seen_from_row(row: &SqliteRow) -> Result<Seen, sqlx::Error> {
-    Ok(Seen {
-        user: user_from_row(row)?,
-        last_seen: row.try_get("last_seen")?,
     })
 }
 
@@ -335,34 +329,11 @@ impl Store for SqliteStore {
     }
 
     async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError> {
-        let mut seen = Vec::with_capacity(user_ids.len());
-        for id in user_ids {
-            let row = sqlx::query("SELECT id, username, last_seen FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.readers)
-                .await?;
-            if let Some(row) = row {
-                seen.push(seen_from_row(&row)?);
-            }
-        }
-        Ok(seen)
+        self.seen_users(user_ids).await
     }
 
     async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT u.id, u.username, u.last_seen, u.username_key FROM members mine \
-             JOIN members theirs ON theirs.room_id = mine.room_id AND theirs.user_id <> mine.user_id \
-             JOIN users u ON u.id = theirs.user_id \
-             WHERE mine.user_id = ? AND mine.room_id <> ? ORDER BY u.username_key LIMIT ?",
-        )
-        .bind(user_id)
-        .bind(natter_protocol::GENERAL_ROOM_ID)
-        .bind(limit)
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter()
-            .map(|row| seen_from_row(row).map_err(StoreError::from))
-            .collect()
+        self.peers(user_id, limit).await
     }
 
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
