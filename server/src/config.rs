@@ -59,6 +59,24 @@ pub struct Config {
     #[arg(long, env = "NATTER_ROOM_CHANGES_PER_MINUTE", default_value_t = limits::ROOM_CHANGES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub room_changes_per_minute: u32,
 
+    /// Socket.IO connects per user, per minute (also the burst); more are refused `rate_limited`.
+    #[arg(long, env = "NATTER_CONNECTS_PER_MINUTE", default_value_t = limits::CONNECTS_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connects_per_minute: u32,
+
+    /// Socket.IO connects per client address (IPv6: per /64), per minute (also the burst).
+    #[arg(long, env = "NATTER_CONNECTS_PER_MINUTE_PER_ADDRESS", default_value_t = limits::CONNECTS_PER_MINUTE_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connects_per_minute_per_address: u32,
+
+    /// Milliseconds a user whose last socket closed still counts as online: reconnecting within
+    /// it announces neither "offline" nor "online" again (0: announce at once).
+    #[arg(long, env = "NATTER_PRESENCE_GRACE_MS", default_value_t = limits::PRESENCE_GRACE_MS)]
+    pub presence_grace_ms: u64,
+
+    /// Rooms one user can be a member of (general and direct rooms included); room:create,
+    /// room:invite and dm:open that would put anyone in more are refused `too_large`.
+    #[arg(long, env = "NATTER_MAX_ROOMS_PER_USER", default_value_t = limits::MAX_ROOMS_PER_USER, value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_rooms_per_user: u32,
+
     /// Login attempts per minute, counted per username and per client address.
     #[arg(long, env = "NATTER_LOGIN_PER_MINUTE", default_value_t = DEFAULT_LOGIN_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_per_minute: u32,
@@ -105,6 +123,10 @@ impl Config {
             send_per_second: limits::SEND_PER_SECOND,
             typing_per_second: limits::TYPING_PER_SECOND,
             room_changes_per_minute: limits::ROOM_CHANGES_PER_MINUTE,
+            connects_per_minute: limits::CONNECTS_PER_MINUTE,
+            connects_per_minute_per_address: limits::CONNECTS_PER_MINUTE_PER_ADDRESS,
+            presence_grace_ms: limits::PRESENCE_GRACE_MS,
+            max_rooms_per_user: limits::MAX_ROOMS_PER_USER,
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
@@ -124,6 +146,11 @@ impl Config {
     /// How long a client may take to send a request body; see [`http::body_deadline`](crate::http::body_deadline).
     pub fn body_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.body_timeout_secs)
+    }
+
+    /// How long a user whose last socket closed still counts as online.
+    pub fn presence_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.presence_grace_ms)
     }
 
     /// The data directory in effect: the flag, or the OS data dir.

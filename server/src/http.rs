@@ -179,7 +179,7 @@ fn own_head(uri: &mut axum::http::Uri, headers: &mut HeaderMap) {
 /// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
 /// `X-Forwarded-For` hop that is not itself a trusted proxy. Hops further left were written by
 /// the client and prove nothing; each trusted proxy appends the address it was reached from.
-fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
+pub(crate) fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
     let is_trusted = |addr: IpAddr| trusted.iter().any(|c| c.contains(addr));
     if !is_trusted(peer) {
         return peer;

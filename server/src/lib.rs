@@ -6,6 +6,7 @@ pub mod auth;
 pub mod broadcast;
 pub mod chat;
 pub mod config;
+pub mod connect_limit;
 pub mod embedded;
 pub mod error;
 pub mod http;
@@ -81,11 +82,17 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let committed = store.committed();
     let limits = ratelimit::Limits::new(config);
+    let connects = connect_limit::ConnectLimits::new(config);
     let chat = Chat::new(
         store.clone(),
         store.commits(),
         limits.clone(),
-        Arc::new(LocalPresence::default()),
+        chat::ChatParts {
+            presence: Arc::new(LocalPresence::default()),
+            connects: connects.clone(),
+            grace: config.presence_grace(),
+            max_rooms: config.max_rooms_per_user,
+        },
     );
     let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
     let sweeper = tokio::spawn(async move {
@@ -93,6 +100,7 @@ pub async fn serve(
         loop {
             tick.tick().await;
             limits.retain_recent();
+            connects.retain_recent();
         }
     });
     let (layer, io) = socket::layer(chat, config);

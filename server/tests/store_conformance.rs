@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::{User, GENERAL_ROOM_ID};
-use natter_relay::store::{AppendOutcome, AppendRefusal, NewMessage, Store, StoreError};
+use natter_relay::store::{AppendOutcome, AppendRefusal, Departure, NewMessage, Store, StoreError};
 
 type Result = std::result::Result<(), StoreError>;
+
+/// No bound on rooms per user, where a case is not about it.
+const ANY: u32 = u32::MAX;
 
 fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
     NewMessage {
@@ -77,7 +80,7 @@ pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Sto
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
     let room = store
-        .create_group("team", &alice, std::slice::from_ref(&bob))
+        .create_group("team", &alice, std::slice::from_ref(&bob), ANY)
         .await?;
     let batch = vec![
         new_message(&room, &alice, "a1"),
@@ -118,7 +121,7 @@ pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Sto
 pub async fn a_refused_message_does_not_spoil_its_batch(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
-    let room = store.create_group("private", &alice, &[]).await?;
+    let room = store.create_group("private", &alice, &[], ANY).await?;
     let out = append_batch(
         &*store,
         vec![
@@ -172,7 +175,7 @@ pub async fn concurrent_appends_stay_gap_free(store: Arc<dyn Store>) -> Result {
 /// sender is answered), in commit order: each room's seqs in order, with no gap.
 pub async fn committed_messages_come_out_in_commit_order(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
-    let room = store.create_group("team", &alice, &[]).await?;
+    let room = store.create_group("team", &alice, &[], ANY).await?;
     let mut committed = store.committed();
     let next = |committed: &mut tokio::sync::mpsc::Receiver<natter_protocol::Message>| {
         committed.try_recv().ok()
@@ -314,7 +317,7 @@ pub async fn rooms_and_members(store: Arc<dyn Store>) -> Result {
     let bob = user(&*store, "bob").await;
     let carol = user(&*store, "carol").await;
     let room = store
-        .create_group("team", &alice, &[bob.clone(), alice.clone()])
+        .create_group("team", &alice, &[bob.clone(), alice.clone()], ANY)
         .await?;
     let seen = store
         .room_for(&room, &bob.id)
@@ -322,10 +325,10 @@ pub async fn rooms_and_members(store: Arc<dyn Store>) -> Result {
         .expect("bob is a member");
     assert_eq!(seen.members, ["alice", "bob"]);
     assert!(store.room_for(&room, &carol.id).await?.is_none());
-    assert!(store.add_member(&room, &carol.id).await?);
-    assert!(!store.add_member(&room, &carol.id).await?);
-    assert!(store.remove_member(&room, &bob.id).await?);
-    assert!(!store.remove_member(&room, &bob.id).await?);
+    assert!(store.add_member(&room, &carol.id, ANY).await?);
+    assert!(!store.add_member(&room, &carol.id, ANY).await?);
+    assert!(store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert!(!store.remove_member(&room, &bob.id, Departure::Left).await?);
     let mut ids = store.member_ids(&room).await?;
     ids.sort();
     let mut want = vec![alice.id.clone(), carol.id.clone()];
@@ -347,10 +350,13 @@ pub async fn direct_rooms_are_one_per_pair(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
     let carol = user(&*store, "carol").await;
-    let (ab, created) = store.open_direct(&alice, &bob).await?;
+    let (ab, created) = store.open_direct(&alice, &bob, ANY).await?;
     assert!(created);
-    assert_eq!(store.open_direct(&bob, &alice).await?, (ab.clone(), false));
-    let (ac, _) = store.open_direct(&alice, &carol).await?;
+    assert_eq!(
+        store.open_direct(&bob, &alice, ANY).await?,
+        (ab.clone(), false)
+    );
+    let (ac, _) = store.open_direct(&alice, &carol, ANY).await?;
     assert_ne!(ab, ac);
     let room = store.room_for(&ab, &bob.id).await?.expect("member");
     assert_eq!(room.kind, natter_protocol::RoomKind::Direct);
@@ -371,6 +377,112 @@ pub async fn last_seen_is_kept(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
+pub async fn departures_creators_and_blocks_are_kept(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let room = store
+        .create_group("team", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    assert_eq!(store.room_creator(&room).await?, Some(alice.id.clone()));
+    assert_eq!(store.room_creator(GENERAL_ROOM_ID).await?, None);
+    assert_eq!(store.departure(&room, &bob.id).await?, None);
+    assert!(store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Left)
+    );
+    assert_eq!(store.departure(&room, &alice.id).await?, None);
+    assert!(store.add_member(&room, &bob.id, ANY).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        None,
+        "back: forgotten"
+    );
+    assert!(
+        store
+            .remove_member(&room, &bob.id, Departure::Removed)
+            .await?
+    );
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Removed)
+    );
+    assert!(!store.remove_member(&room, &bob.id, Departure::Left).await?);
+    assert_eq!(
+        store.departure(&room, &bob.id).await?,
+        Some(Departure::Removed),
+        "not a member: nothing changes"
+    );
+
+    assert!(store.block(&bob.id, &alice.id).await?);
+    assert!(!store.block(&bob.id, &alice.id).await?, "once");
+    assert!(store.has_blocked(&bob.id, &alice.id).await?);
+    assert!(!store.has_blocked(&alice.id, &bob.id).await?, "one way");
+    assert_eq!(store.blocked_by(&bob.id).await?, vec!["alice"]);
+    store.unblock(&bob.id, &alice.id).await?;
+    assert!(store.blocked_by(&bob.id).await?.is_empty());
+    Ok(())
+}
+
+pub async fn the_rooms_per_user_bound_writes_nothing_past_it(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let carol = user(&*store, "carol").await;
+    // general + 1: bob is full at 2.
+    store
+        .create_group("one", &carol, std::slice::from_ref(&bob), 2)
+        .await?;
+    let refused = store
+        .create_group("two", &alice, std::slice::from_ref(&bob), 2)
+        .await;
+    assert!(matches!(refused, Err(StoreError::TooManyRooms(id)) if id == bob.id));
+    assert_eq!(
+        store.room_ids_of(&alice.id).await?,
+        vec![GENERAL_ROOM_ID],
+        "the refused room was not half-made"
+    );
+    let dm = store.open_direct(&alice, &bob, 2).await;
+    assert!(matches!(dm, Err(StoreError::TooManyRooms(_))));
+    let mine = store.create_group("mine", &alice, &[], 2).await?;
+    assert!(matches!(
+        store.add_member(&mine, &bob.id, 2).await,
+        Err(StoreError::TooManyRooms(_))
+    ));
+    assert!(store.add_member(&mine, &bob.id, 3).await?);
+    assert!(!store.add_member(&mine, &bob.id, 3).await?, "already in");
+    Ok(())
+}
+
+pub async fn peers_share_a_room_other_than_general(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let carol = user(&*store, "carol").await;
+    user(&*store, "dave").await; // general only
+    store
+        .create_group("team", &alice, &[carol.clone(), bob.clone()], ANY)
+        .await?;
+    store.open_direct(&alice, &bob, ANY).await?;
+    store
+        .set_last_seen(&bob.id, "2026-01-01T00:00:00.000Z")
+        .await?;
+    let peers = store.peers_of(&alice.id, 10).await?;
+    let names: Vec<_> = peers.iter().map(|p| p.user.username.as_str()).collect();
+    assert_eq!(
+        names,
+        ["bob", "carol"],
+        "once each, in name order, not dave"
+    );
+    assert_eq!(
+        peers[0].last_seen.as_deref(),
+        Some("2026-01-01T00:00:00.000Z")
+    );
+    assert_eq!(store.peers_of(&alice.id, 1).await?.len(), 1, "bounded");
+    let seen = store.seen(&[carol.id.clone(), "nobody".into()]).await?;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].user, carol);
+    Ok(())
+}
+
 /// Generates one `#[tokio::test]` per conformance case for a backend.
 macro_rules! store_conformance {
     ($backend:ident, $open:expr) => {
@@ -388,6 +500,9 @@ macro_rules! store_conformance {
                 rooms_and_members,
                 direct_rooms_are_one_per_pair,
                 last_seen_is_kept,
+                departures_creators_and_blocks_are_kept,
+                the_rooms_per_user_bound_writes_nothing_past_it,
+                peers_share_a_room_other_than_general,
             );
         }
     };

@@ -497,13 +497,14 @@ async fn a_live_message_after_a_hole_has_the_hole_fetched_first() {
     for body in &missed {
         raw_send(&alice_raw, &room.id, body).await;
     }
+    // Bob comes back from that device (only he can: he left by himself).
     let invite = InviteToRoom {
         room_id: room.id.clone(),
         username: "bob".into(),
     };
-    within("invite", alice_raw.request(&invite))
+    within("come back", bob_raw.request(&invite))
         .await
-        .expect("invited");
+        .expect("back");
     until(&mut b_events, "the room again", |e| {
         matches!(e, AppEvent::Room { room: r } if r.id == room.id).then_some(())
     })

@@ -136,6 +136,19 @@ async fn room_calls_reach_the_relay_and_the_cache_and_say_offline_when_offline()
         Err(SessionError::Refused(e)) => assert_eq!(e.code, ErrorCode::NotFound),
         other => panic!("expected not_found, got {other:?}"),
     }
+    // The creator removes a member; blocking is honoured and listed.
+    let after = a.remove_member(&room.id, "carol").await.expect("removed");
+    assert_eq!(after.members, vec!["alice", "bob"]);
+    let cached = a.cache().room(&room.id).await.expect("cache");
+    assert_eq!(cached.map(|r| r.members.len()), Some(2));
+    assert_eq!(b.block("alice").await.expect("blocked"), vec!["alice"]);
+    assert_eq!(b.blocked().await.expect("listed"), vec!["alice"]);
+    match a.open_dm("bob").await {
+        Err(SessionError::Refused(e)) => assert_eq!(e.code, ErrorCode::Forbidden),
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+    assert!(b.unblock("alice").await.expect("unblocked").is_empty());
+
     a.leave(&room.id).await.expect("left");
     assert!(a.cache().room(&room.id).await.expect("cache").is_none());
 

@@ -43,6 +43,13 @@ pub struct RoomEvent {
     pub room: Room,
 }
 
+/// `room:removed` — the room's creator removed this user from it; sent to that user's sockets,
+/// which no longer get its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRemovedEvent {
+    pub room_id: Id,
+}
+
 impl Event for MessageEvent {
     const NAME: &'static str = "message";
 }
@@ -58,4 +65,7 @@ impl Event for ReceiptEvent {
 }
 impl Event for RoomEvent {
     const NAME: &'static str = "room";
+}
+impl Event for RoomRemovedEvent {
+    const NAME: &'static str = "room:removed";
 }

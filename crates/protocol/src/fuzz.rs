@@ -4,8 +4,8 @@
 //! entry points are exercised without a nightly toolchain. Used by `fuzz/fuzz_targets/*.rs`.
 
 use crate::requests::{
-    CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm, SendMessage,
-    SetTyping, Sync,
+    BlockUser, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms, MarkRead,
+    OpenDm, RemoveFromRoom, SendMessage, SetTyping, Sync, UnblockUser,
 };
 use crate::{decode_request as decode, validate, Request};
 use serde_json::Value;
@@ -26,6 +26,10 @@ pub fn decode_value(value: &Value) -> usize {
         + one::<MarkRead>(value)
         + one::<History>(value)
         + one::<Sync>(value)
+        + one::<RemoveFromRoom>(value)
+        + one::<BlockUser>(value)
+        + one::<UnblockUser>(value)
+        + one::<ListBlocked>(value)
 }
 
 /// Target `decode_request`: any bytes, read as a JSON event payload, through [`decode_value`].

@@ -32,3 +32,17 @@ pub const TYPING_PER_SECOND: u32 = 5;
 /// as many. Each creates state every member's sockets carry from then on, so one user must not
 /// create it without bound.
 pub const ROOM_CHANGES_PER_MINUTE: u32 = 30;
+/// Socket.IO connects per user, per minute (also the burst): a client reconnects with backoff,
+/// so only a loop comes near it.
+pub const CONNECTS_PER_MINUTE: u32 = 30;
+/// Socket.IO connects per client address, per minute (also the burst): room for a household or
+/// an office behind one NAT reconnecting at once after a relay restart.
+pub const CONNECTS_PER_MINUTE_PER_ADDRESS: u32 = 120;
+/// Milliseconds a user whose last socket closed still counts as online, so a reconnect within
+/// it (a network change, a relay node switch) is not announced as offline and online again.
+pub const PRESENCE_GRACE_MS: u64 = 3_000;
+/// Rooms one user can be a member of (`general` and direct rooms included): others can put a
+/// user in rooms, and every room costs each of the user's sockets at every connect.
+pub const MAX_ROOMS_PER_USER: u32 = 500;
+/// Users one user can block.
+pub const MAX_BLOCKED: u32 = 1_000;

@@ -52,6 +52,37 @@ pub struct OpenDm {
     pub username: String,
 }
 
+/// `room:remove` — the room's creator takes a member out of a group room; like leaving, the
+/// removed user cannot be put back by anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveFromRoom {
+    pub room_id: Id,
+    pub username: String,
+}
+
+/// `user:block` — the blocked user can no longer put the blocker in a room or open a DM with
+/// them. Answers the blocker's whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockUser {
+    pub username: String,
+}
+
+/// `user:unblock` — undoes `user:block`. Answers the blocker's whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnblockUser {
+    pub username: String,
+}
+
+/// `blocks:list` — the users the sender has blocked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListBlocked {}
+
+/// The ack of `user:block`, `user:unblock` and `blocks:list`: usernames, in name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedAck {
+    pub blocked: Vec<String>,
+}
+
 /// `message:send` — idempotent on (sender, client_id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMessage {
@@ -146,6 +177,17 @@ request!(LeaveRoom, "room:leave", Empty, |s| validate::id(&s.room_id));
 request!(OpenDm, "dm:open", RoomAck, |s| validate::username_shape(
     &s.username
 ));
+request!(RemoveFromRoom, "room:remove", RoomAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::username_shape(&s.username)
+});
+request!(BlockUser, "user:block", BlockedAck, |s| {
+    validate::username_shape(&s.username)
+});
+request!(UnblockUser, "user:unblock", BlockedAck, |s| {
+    validate::username_shape(&s.username)
+});
+request!(ListBlocked, "blocks:list", BlockedAck);
 request!(SendMessage, "message:send", MessageAck, |s| {
     validate::id(&s.room_id)?;
     validate::client_id(&s.client_id)?;

@@ -68,7 +68,75 @@ pub fn room_name(name: &str) -> Result<(), WireError> {
     if name.chars().any(char::is_control) {
         return Err(WireError::invalid("room name contains control characters"));
     }
+    if has_hidden(name) {
+        return Err(WireError::invalid(
+            "room name contains invisible or text-reordering characters",
+        ));
+    }
     Ok(())
+}
+
+/// Whether `text` holds a character that hides or reorders text, so one name could pass for
+/// another (issue 22 item 14): format characters (Unicode category Cf: bidi overrides and
+/// isolates, zero-width spaces and marks, tags, …), line and paragraph separators, and the
+/// Hangul fillers that render as nothing. A zero-width joiner is allowed only between two
+/// emoji, where it builds one (👨‍👩‍👧). Usernames need no such check: their alphabet is ASCII.
+pub fn has_hidden(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.iter().enumerate().any(|(i, &c)| {
+        if c == ZERO_WIDTH_JOINER {
+            let before = i.checked_sub(1).and_then(|j| chars.get(j));
+            let after = chars.get(i + 1);
+            !(before.is_some_and(|&b| is_emoji_part(b)) && after.is_some_and(|&a| is_emoji(a)))
+        } else {
+            is_hidden(c)
+        }
+    })
+}
+
+const ZERO_WIDTH_JOINER: char = '\u{200D}';
+
+/// Unicode 15's category Cf (except the joiner, see [`has_hidden`]), line and paragraph
+/// separators, and the Hangul fillers.
+fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{0600}'..='\u{0605}'
+        | '\u{061C}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}'
+        | '\u{115F}'..='\u{1160}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}'
+        | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// Pictographs a joiner may join (the emoji blocks, roughly; a joiner next to anything else
+/// is refused).
+fn is_emoji(c: char) -> bool {
+    matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1FAFF}')
+}
+
+/// What may stand before a joiner: an emoji, or the end of one (variation selector 16, a skin
+/// tone modifier is itself in the emoji blocks).
+fn is_emoji_part(c: char) -> bool {
+    is_emoji(c) || c == '\u{FE0F}'
 }
 
 pub fn member_list(members: &[String]) -> Result<(), WireError> {

@@ -41,6 +41,8 @@ impl HttpFailure {
 pub struct Api {
     pub base: String,
     http: reqwest::Client,
+    /// The address requests and Socket.IO connects are sent from (`None`: the OS picks).
+    local: Option<std::net::IpAddr>,
 }
 
 impl Api {
@@ -49,7 +51,8 @@ impl Api {
         Self::from_address(base, None)
     }
 
-    /// Like [`new`](Self::new), with HTTP requests sent from `local` (e.g. 127.0.0.2).
+    /// Like [`new`](Self::new), with HTTP requests and Socket.IO connects sent from `local`
+    /// (e.g. 127.0.0.2).
     pub fn from_address(base: String, local: Option<std::net::IpAddr>) -> Self {
         Self::build(base, local, WAIT)
     }
@@ -70,7 +73,7 @@ impl Api {
             .local_address(local)
             .build()
             .expect("an HTTP client");
-        Self { base, http }
+        Self { base, http, local }
     }
 
     /// `host:port` of the relay, for a WebSocket.
@@ -222,10 +225,11 @@ impl Api {
 
     /// Opens a Socket.IO connection with `auth: {token}` and waits until the relay accepts it.
     pub async fn connect(&self, username: &str, token: &str) -> Result<Client, ClientError> {
-        Client::connect(
+        Client::connect_from(
             &self.base,
             username,
             Some(serde_json::json!({ "token": token })),
+            self.local,
         )
         .await
     }

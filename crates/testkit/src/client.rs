@@ -134,10 +134,22 @@ impl Client {
         username: &str,
         auth: Option<Value>,
     ) -> Result<Self, ClientError> {
+        Self::connect_from(base, username, auth, None).await
+    }
+
+    /// [`connect`](Self::connect) from the local address `source` (e.g. 127.0.0.2).
+    pub async fn connect_from(
+        base: &str,
+        username: &str,
+        auth: Option<Value>,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<Self, ClientError> {
         let addr = base.trim_start_matches("http://").trim_end_matches('/');
         let auth = auth.map(|a| a.to_string());
-        let opened =
-            tokio::time::timeout(WAIT, sio::Client::open(addr, auth.as_deref(), None, false));
+        let opened = tokio::time::timeout(
+            WAIT,
+            sio::Client::open(addr, auth.as_deref(), source, false),
+        );
         let (socket, early) = match opened.await {
             Err(_) => return Err(ClientError::Timeout("CONNECT or connect_error".into())),
             Ok(Err(sio::Error::Refused(message))) => return Err(ClientError::Refused(message)),
@@ -314,6 +326,16 @@ impl Client {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// Makes sure every event queued before now has arrived (a [`barrier`](Self::barrier)),
+    /// then drops every `E` received and not yet taken; how many.
+    pub async fn discard<E: Event>(&self) -> Result<usize, ClientError> {
+        self.barrier().await?;
+        let mut inbox = self.inbox.lock().await;
+        let before = inbox.buffered.len();
+        inbox.buffered.retain(|(n, _)| n != E::NAME);
+        Ok(before - inbox.buffered.len())
     }
 
     pub async fn expect_no_event<E: Event>(&self) -> Result<(), ClientError> {

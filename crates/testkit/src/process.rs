@@ -74,13 +74,23 @@ pub struct RelaySpec {
 }
 
 impl RelaySpec {
-    /// A relay on a fresh loopback port with generous login limits and warn-level logs.
+    /// A relay on a fresh loopback port with generous login and connect limits (tests open
+    /// many sockets from one address) and warn-level logs.
     pub fn new(binary: impl Into<PathBuf>, data_dir: &Path) -> Self {
         Self {
             binary: binary.into(),
             data_dir: data_dir.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            args: vec!["--login-per-minute".into(), "100000".into()],
+            args: [
+                "--login-per-minute",
+                "100000",
+                "--connects-per-minute",
+                "100000",
+                "--connects-per-minute-per-address",
+                "100000",
+            ]
+            .map(String::from)
+            .to_vec(),
             raise_nofile: false,
         }
     }

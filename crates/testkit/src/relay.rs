@@ -20,8 +20,9 @@ pub struct TestRelay {
 }
 
 impl TestRelay {
-    /// A relay with the default limits, except logins (tests register many users from one
-    /// address), on a fresh port with a temporary data dir.
+    /// A relay with the default limits, except logins and connects (tests register and
+    /// connect many users from one address) and no presence grace (offline is announced at
+    /// once), on a fresh port with a temporary data dir.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -52,6 +53,9 @@ impl TestRelay {
     ) -> Self {
         let mut config = Config::with_data_dir(data_dir);
         config.login_per_minute = 1_000;
+        config.connects_per_minute = 100_000;
+        config.connects_per_minute_per_address = 100_000;
+        config.presence_grace_ms = 0;
         tweak(&mut config);
         // tokio's bind sets SO_REUSEADDR on unix, so a restart can take the same port at once.
         let listener = TcpListener::bind(addr).await.expect("bind the relay port");

@@ -9,10 +9,10 @@
 
 pub mod rooms;
 
-use std::collections::BTreeSet;
-
-use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
-use natter_protocol::{Event, Message, User, GENERAL_ROOM_ID};
+use natter_protocol::events::{
+    MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
+};
+use natter_protocol::{Event, Message};
 use socketioxide::extract::SocketRef;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
@@ -20,10 +20,6 @@ use tokio::sync::mpsc;
 
 use crate::chat::presence::PresenceChange;
 use crate::chat::rooms::Membership;
-use crate::socket::session::Session;
-
-/// Most `presence` events a new socket is sent about who is already online.
-const SNAPSHOT_MAX: usize = 256;
 
 /// A cheap handle (the Socket.IO server is reference-counted).
 #[derive(Clone, Debug)]
@@ -111,6 +107,15 @@ impl Broadcaster {
             let event = RoomEvent { room };
             self.emit(rooms::user(&user_id), None, &event).await;
         }
+        for user_id in &change.removed {
+            let event = RoomRemovedEvent {
+                room_id: change.room_id.clone(),
+            };
+            self.emit(rooms::user(user_id), None, &event).await;
+        }
+        for note in change.presence {
+            self.emit(rooms::user(&note.to), None, &note.event).await;
+        }
     }
 
     /// Disconnects every socket opened with one session token (logout), on every node.
@@ -135,39 +140,11 @@ impl Broadcaster {
         }
     }
 
-    /// Sends a new socket one `presence` (online) per user already online who shares a room
-    /// with it other than `general` (DM peers and group members; `general` can be everyone, so
-    /// it is left to live events). Read from the Socket.IO adapter's rooms, so it sees the
-    /// sockets this adapter sees (this process). Bounded by [`SNAPSHOT_MAX`].
-    pub fn presence_snapshot(s: &SocketRef, me: &User) {
-        let general = rooms::chat(GENERAL_ROOM_ID);
-        let chat_rooms: Vec<_> = s
-            .rooms()
-            .into_iter()
-            .filter(|r| rooms::is_chat(r) && *r != general)
-            .collect();
-        if chat_rooms.is_empty() {
-            return;
-        }
-        let mut online = BTreeSet::new();
-        for peer in s.within(chat_rooms).sockets() {
-            if let Some(session) = peer.extensions.get::<Session>() {
-                if session.user.id != me.id {
-                    online.insert(session.user.username.clone());
-                }
-            }
-            if online.len() >= SNAPSHOT_MAX {
-                break;
-            }
-        }
-        let now = crate::time::now_rfc3339();
-        for user in online {
-            let event = PresenceEvent {
-                user,
-                online: true,
-                last_seen: Some(now.clone()),
-            };
-            if s.emit(PresenceEvent::NAME, &event).is_err() {
+    /// Sends a new socket the presence of the users it is shown (see
+    /// `Chat::presence_snapshot`), before any live event can overtake it.
+    pub fn presence_snapshot(s: &SocketRef, snapshot: &[PresenceEvent]) {
+        for event in snapshot {
+            if s.emit(PresenceEvent::NAME, event).is_err() {
                 break;
             }
         }

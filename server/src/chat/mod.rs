@@ -2,14 +2,17 @@
 //! protocol is one method; it returns the answer and what to announce, and the socket layer
 //! hands the announcement to the broadcaster. Holds only what the rules need.
 
+mod consent;
 mod messages;
 pub mod presence;
 pub mod rooms;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use natter_protocol::{Room, User};
 
+use crate::connect_limit::ConnectLimits;
 use crate::error::{Error, Result};
 use crate::presence::Presence;
 use crate::ratelimit::Limits;
@@ -21,6 +24,21 @@ pub struct Chat {
     commits: Commits,
     limits: Limits,
     presence: Arc<dyn Presence>,
+    connects: ConnectLimits,
+    /// How long a user whose last socket closed still counts as online.
+    grace: Duration,
+    leaving: Arc<presence::Leaving>,
+    /// Rooms one user can be a member of.
+    max_rooms: u32,
+}
+
+/// What the presence and membership rules need besides the store: the socket count, the
+/// connect limits, the presence grace period, the bound on rooms per user.
+pub struct ChatParts {
+    pub presence: Arc<dyn Presence>,
+    pub connects: ConnectLimits,
+    pub grace: Duration,
+    pub max_rooms: u32,
 }
 
 impl std::fmt::Debug for Chat {
@@ -30,17 +48,16 @@ impl std::fmt::Debug for Chat {
 }
 
 impl Chat {
-    pub fn new(
-        store: Arc<dyn Store>,
-        commits: Commits,
-        limits: Limits,
-        presence: Arc<dyn Presence>,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, commits: Commits, limits: Limits, parts: ChatParts) -> Self {
         Self {
             store,
             commits,
             limits,
-            presence,
+            presence: parts.presence,
+            connects: parts.connects,
+            grace: parts.grace,
+            leaving: Arc::default(),
+            max_rooms: parts.max_rooms,
         }
     }
 
@@ -61,7 +78,7 @@ impl Chat {
     }
 }
 
-fn not_member() -> Error {
+pub(super) fn not_member() -> Error {
     // The same answer for a room that does not exist, so room ids cannot be probed.
     Error::forbidden("not a member of this room")
 }

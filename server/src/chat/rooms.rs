@@ -4,8 +4,10 @@
 use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, OpenDm};
 use natter_protocol::{Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
 
+use super::presence::PresenceNote;
 use super::Chat;
 use crate::error::{Error, Result};
+use crate::store::Departure;
 
 /// What a change of membership tells whom: whose sockets join or leave the room, then which
 /// user is sent the room as they see it (their own read_seq).
@@ -18,6 +20,10 @@ pub struct Membership {
     pub leave: Vec<String>,
     /// (user id, the room as that user sees it).
     pub tell: Vec<(String, Room)>,
+    /// Presence that people who now share the room are told of each other.
+    pub presence: Vec<PresenceNote>,
+    /// Users (ids) removed by the creator: told `room:removed`.
+    pub removed: Vec<String>,
 }
 
 impl Chat {
@@ -29,26 +35,40 @@ impl Chat {
     pub async fn create_room(&self, user: &User, req: CreateRoom) -> Result<(Room, Membership)> {
         self.allow_room_change(user)?;
         let members = self.resolve_users(&req.members).await?;
+        for member in members.iter().filter(|m| m.id != user.id) {
+            self.may_add(user, member, None).await?;
+        }
         let room_id = self
             .store
-            .create_group(req.name.trim(), user, &members)
-            .await?;
+            .create_group(req.name.trim(), user, &members, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(user, e))?;
         let room = self.member_room(user, &room_id).await?;
         let ids = self.store.member_ids(&room_id).await?;
         let tell = self.rooms_as_seen(&room_id, &ids).await;
+        let presence = self.presence_notes(&room_id, &ids, &ids).await;
         Ok((
             room,
             Membership {
                 room_id,
                 join: ids,
-                leave: Vec::new(),
                 tell,
+                presence,
+                ..Membership::default()
             },
         ))
     }
 
+    /// Adds a user to a group room; a user who left a room by themselves comes back by
+    /// inviting themselves.
     pub async fn invite(&self, user: &User, req: InviteToRoom) -> Result<(Room, Membership)> {
         self.allow_room_change(user)?;
+        let comes_back = req.username.eq_ignore_ascii_case(&user.username)
+            && !self.store.is_member(&req.room_id, &user.id).await?;
+        if comes_back {
+            self.may_rejoin(user, &req.room_id).await?;
+            return self.join(user, user, &req.room_id).await;
+        }
         let room = self.member_room(user, &req.room_id).await?;
         if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
             return Err(Error::forbidden("only group rooms take invitations"));
@@ -57,8 +77,26 @@ impl Chat {
             .resolve_users(std::slice::from_ref(&req.username))
             .await?
             .remove(0);
-        let added = self.store.add_member(&room.id, &invitee.id).await?;
+        self.may_add(user, &invitee, Some(&room)).await?;
+        let (_, change) = self.join(user, &invitee, &room.id).await?;
         let room = self.member_room(user, &room.id).await?;
+        Ok((room, change))
+    }
+
+    /// Puts `who` in the room at `requester`'s request (every rule already checked): the room
+    /// as `who` sees it, and the change to announce (nothing if they already were a member).
+    async fn join(
+        &self,
+        requester: &User,
+        who: &User,
+        room_id: &str,
+    ) -> Result<(Room, Membership)> {
+        let added = self
+            .store
+            .add_member(room_id, &who.id, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(requester, e))?;
+        let room = self.member_room(who, room_id).await?;
         let mut change = Membership {
             room_id: room.id.clone(),
             ..Membership::default()
@@ -66,7 +104,8 @@ impl Chat {
         if added {
             let ids = self.store.member_ids(&room.id).await?;
             change.tell = self.rooms_as_seen(&room.id, &ids).await;
-            change.join = vec![invitee.id];
+            change.join = vec![who.id.clone()];
+            change.presence = self.presence_notes(&room.id, &change.join, &ids).await;
         }
         Ok((room, change))
     }
@@ -77,13 +116,15 @@ impl Chat {
         if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
             return Err(Error::forbidden("general and direct rooms cannot be left"));
         }
-        self.store.remove_member(&room.id, &user.id).await?;
+        self.store
+            .remove_member(&room.id, &user.id, Departure::Left)
+            .await?;
         let remaining = self.store.member_ids(&room.id).await?;
         Ok(Membership {
             tell: self.rooms_as_seen(&room.id, &remaining).await,
             leave: vec![user.id.clone()],
-            join: Vec::new(),
             room_id: room.id,
+            ..Membership::default()
         })
     }
 
@@ -98,7 +139,12 @@ impl Chat {
                 "a direct room needs another user",
             )));
         }
-        let (room_id, created) = self.store.open_direct(user, &peer).await?;
+        self.may_add(user, &peer, None).await?;
+        let (room_id, created) = self
+            .store
+            .open_direct(user, &peer, self.max_rooms)
+            .await
+            .map_err(|e| self.too_many_rooms(user, e))?;
         let room = self.member_room(user, &room_id).await?;
         let mut change = Membership {
             room_id,
@@ -107,6 +153,7 @@ impl Chat {
         if created {
             let ids = vec![user.id.clone(), peer.id];
             change.tell = self.rooms_as_seen(&change.room_id, &ids).await;
+            change.presence = self.presence_notes(&change.room_id, &ids, &ids).await;
             change.join = ids;
         }
         Ok((room, change))
@@ -115,7 +162,11 @@ impl Chat {
     /// Each user's own view of the room; a user who is no longer a member is left out. The
     /// change is committed by now: a view that cannot be loaded is logged and left out, not
     /// turned into an error the requester would retry.
-    async fn rooms_as_seen(&self, room_id: &str, user_ids: &[String]) -> Vec<(String, Room)> {
+    pub(super) async fn rooms_as_seen(
+        &self,
+        room_id: &str,
+        user_ids: &[String],
+    ) -> Vec<(String, Room)> {
         let mut rooms = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
             match self.store.room_for(room_id, user_id).await {
@@ -128,7 +179,7 @@ impl Chat {
     }
 
     /// Every other user named, resolved; `not_found` names the first unknown one.
-    async fn resolve_users(&self, names: &[String]) -> Result<Vec<User>> {
+    pub(super) async fn resolve_users(&self, names: &[String]) -> Result<Vec<User>> {
         let users = self.store.users_by_name(names).await?;
         if let Some(missing) = names
             .iter()
@@ -140,7 +191,7 @@ impl Chat {
     }
 
     /// Counts one room change against the user's limit.
-    fn allow_room_change(&self, user: &User) -> Result<()> {
+    pub(super) fn allow_room_change(&self, user: &User) -> Result<()> {
         if self.limits.allow_room_change(&user.id) {
             Ok(())
         } else {

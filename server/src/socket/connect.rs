@@ -1,10 +1,13 @@
 //! The connect middleware (token → session, rooms joined, handlers registered, presence
 //! counted) and the matching disconnect.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use natter_protocol::http::ConnectAuth;
-use natter_protocol::User;
+use natter_protocol::{ErrorCode, User};
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
@@ -13,6 +16,7 @@ use super::handlers;
 use super::session::Session;
 use crate::broadcast::{rooms, Broadcaster};
 use crate::chat::Chat;
+use crate::config::Cidr;
 use crate::store::SignOn;
 
 /// How long after its middleware a socket must be connected. (What follows the middleware in
@@ -29,31 +33,50 @@ impl std::fmt::Display for Refused {
     }
 }
 
+/// The reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+#[derive(Clone, Debug)]
+pub(super) struct TrustedProxies(pub Arc<[Cidr]>);
+
+/// The client's address, as the HTTP API sees it (behind a trusted proxy, the forwarded one).
+fn client_addr(s: &SocketRef, trusted: &TrustedProxies) -> IpAddr {
+    let parts = s.req_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    crate::http::client_addr(peer, &parts.headers, &trusted.0)
+}
+
 /// Runs before the CONNECT ack: anything registered here sees the client's first event.
 pub(super) async fn authenticate(
     s: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(trusted): State<TrustedProxies>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), Refused> {
-    let unauthorized = Refused(natter_protocol::ErrorCode::Unauthorized.as_str());
+    let unauthorized = Refused(ErrorCode::Unauthorized.as_str());
     let Ok(auth) = auth else {
         tracing::info!(sid = %s.id, "connect refused: no token");
         return Err(unauthorized);
     };
+    let from = client_addr(&s, &trusted);
     let SignOn {
         session_id,
         user,
         room_ids,
-    } = match chat.sign_on(&auth.token).await {
+    } = match chat.sign_on(&auth.token, from).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             tracing::info!(sid = %s.id, "connect refused: unknown token");
             return Err(unauthorized);
         }
         Err(e) => {
-            tracing::error!(error = %e, "connect: sign-on lookup failed");
-            return Err(Refused(natter_protocol::ErrorCode::Internal.as_str()));
+            let code = e.to_wire().code;
+            if code == ErrorCode::RateLimited {
+                tracing::info!(sid = %s.id, peer = %from, "connect refused: too many connects");
+            }
+            return Err(Refused(code.as_str()));
         }
     };
     let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
@@ -86,18 +109,19 @@ async fn settle(s: SocketRef, io: SocketIo, chat: Chat, user: User) {
     }
     // A socket connected and already closed again went through `on_disconnect`, which removed
     // its count: `socket_closed` then finds nothing and this does nothing.
-    if let Some(offline) = chat.socket_closed(&user, s.id).await {
+    if let Some(offline) = chat.socket_closed(&user, s.id, false).await {
         tracing::debug!(sid = %s.id, user = %user.username, "closed before its CONNECT ack");
         Broadcaster::new(io).presence(&offline).await;
     }
 }
 
-pub(super) async fn on_connect(s: SocketRef) {
+pub(super) async fn on_connect(s: SocketRef, State(chat): State<Chat>) {
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
     tracing::debug!(sid = %s.id, user = %session.user.username, transport = ?s.transport_type(), "connected");
-    Broadcaster::presence_snapshot(&s, &session.user);
+    let snapshot = chat.presence_snapshot(&session.user).await;
+    Broadcaster::presence_snapshot(&s, &snapshot);
 }
 
 async fn on_disconnect(
@@ -109,9 +133,25 @@ async fn on_disconnect(
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
-    let user = &session.user;
+    let user = session.user.clone();
     tracing::debug!(sid = %s.id, user = %user.username, ?reason, "disconnected");
-    if let Some(offline) = chat.socket_closed(user, s.id).await {
-        Broadcaster::new(io).presence(&offline).await;
+    // Ended by the relay (logout, shutdown): no reconnect is coming, so no grace, and done
+    // here, before a shutdown can drop a waiting task and with it `last_seen`.
+    let by_relay = matches!(
+        reason,
+        DisconnectReason::ServerNSDisconnect | DisconnectReason::ClosingServer
+    );
+    if by_relay {
+        if let Some(offline) = chat.socket_closed(&user, s.id, true).await {
+            Broadcaster::new(io).presence(&offline).await;
+        }
+        return;
     }
+    // Otherwise "offline" waits out the presence grace period: not in the handler's time.
+    let sid = s.id;
+    tokio::spawn(async move {
+        if let Some(offline) = chat.socket_closed(&user, sid, false).await {
+            Broadcaster::new(io).presence(&offline).await;
+        }
+    });
 }

@@ -4,8 +4,9 @@
 use std::future::Future;
 
 use natter_protocol::requests::{
-    self, CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck,
-    MessagesAck, OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping, SyncAck,
+    self, BlockUser, BlockedAck, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked,
+    ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, RemoveFromRoom, RoomAck, RoomsAck,
+    SendMessage, SetTyping, SyncAck, UnblockUser,
 };
 use natter_protocol::{AckResult, Empty, ErrorCode, Event, Request, WireError};
 use serde_json::Value;
@@ -68,6 +69,10 @@ async fn dispatch(
         MarkRead::NAME => serve(event, mark_read).await,
         History::NAME => serve(event, history).await,
         requests::Sync::NAME => serve(event, sync).await,
+        RemoveFromRoom::NAME => serve(event, remove_member).await,
+        BlockUser::NAME => serve(event, block).await,
+        UnblockUser::NAME => serve(event, unblock).await,
+        ListBlocked::NAME => serve(event, list_blocked).await,
         _ => unknown_event(&event.socket, &name, event.ack),
     }
 }
@@ -96,6 +101,23 @@ async fn leave(cx: Ctx, req: LeaveRoom) -> Result<Empty> {
 async fn open_dm(cx: Ctx, req: OpenDm) -> Result<RoomAck> {
     let change = cx.chat.open_dm(&cx.session.user, req).await?;
     Ok(announce(&cx, change).await)
+}
+
+async fn remove_member(cx: Ctx, req: RemoveFromRoom) -> Result<RoomAck> {
+    let change = cx.chat.remove_member(&cx.session.user, req).await?;
+    Ok(announce(&cx, change).await)
+}
+
+async fn block(cx: Ctx, req: BlockUser) -> Result<BlockedAck> {
+    cx.chat.block(&cx.session.user, req).await
+}
+
+async fn unblock(cx: Ctx, req: UnblockUser) -> Result<BlockedAck> {
+    cx.chat.unblock(&cx.session.user, req).await
+}
+
+async fn list_blocked(cx: Ctx, _: ListBlocked) -> Result<BlockedAck> {
+    cx.chat.blocked(&cx.session.user).await
 }
 
 /// The room hears of the message from the broadcaster's stream of committed messages.

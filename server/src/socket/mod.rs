@@ -35,6 +35,7 @@ pub fn layer(chat: Chat, config: &Config) -> (SocketIoLayer, SocketIo) {
         .ping_interval(Duration::from_secs(config.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(chat)
+        .with_state(connect::TrustedProxies(config.trusted_proxy.clone().into()))
         .build_layer();
     io.ns("/", connect::on_connect.with(connect::authenticate));
     (layer, io)

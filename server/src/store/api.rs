@@ -6,7 +6,7 @@ use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
 use super::commit::Commits;
-use super::types::{Credentials, SignOn, StoreError};
+use super::types::{Credentials, Departure, Seen, SignOn, StoreError};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -17,6 +17,11 @@ pub trait Store: Send + Sync + 'static {
     /// Users by name, ignoring case; unknown names are left out.
     async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError>;
     async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    /// These users (by id; unknown ids left out) with their `last_seen`.
+    async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError>;
+    /// Up to `limit` users who share a room other than `general` with `user_id` (not the user),
+    /// in name order, with their `last_seen`: whose presence the user is shown.
+    async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError>;
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError>;
 
     /// Stores a session by the hash of its token; returns the session id.
@@ -35,19 +40,54 @@ pub trait Store: Send + Sync + 'static {
     async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// Ids of the room's members.
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError>;
-    /// A new group room with the creator and `members` (duplicates ignored).
+    /// A new group room made by `creator`, with them and `members` (duplicates ignored).
+    /// `TooManyRooms` (nothing written) if anyone would be in more than `max_rooms` rooms.
     async fn create_group(
         &self,
         name: &str,
         creator: &User,
         members: &[User],
+        max_rooms: u32,
     ) -> Result<String, StoreError>;
     /// The direct room of two users, created if missing; returns (room id, created).
-    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError>;
-    /// Adds a member; returns false if they already were one.
-    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
-    /// Removes a member; returns false if they were not one.
-    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// `TooManyRooms` as for [`create_group`](Self::create_group).
+    async fn open_direct(
+        &self,
+        a: &User,
+        b: &User,
+        max_rooms: u32,
+    ) -> Result<(String, bool), StoreError>;
+    /// Adds a member (forgetting any departure of theirs from the room); returns false if they
+    /// already were one. `TooManyRooms` as above.
+    async fn add_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        max_rooms: u32,
+    ) -> Result<bool, StoreError>;
+    /// Removes a member and remembers how (`how`); returns false if they were not one.
+    async fn remove_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        how: Departure,
+    ) -> Result<bool, StoreError>;
+    /// How the user stopped being a member of the room, if they ever did (and are not back).
+    async fn departure(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError>;
+    /// Who made a group room (`None`: `general`, a direct room, or a creator gone).
+    async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// `blocker_id` blocks `blocked_id`; returns false if they already had.
+    async fn block(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError>;
+    async fn unblock(&self, blocker_id: &str, blocked_id: &str) -> Result<(), StoreError>;
+    /// Usernames `blocker_id` has blocked, in name order.
+    async fn blocked_by(&self, blocker_id: &str) -> Result<Vec<String>, StoreError>;
+    /// Whether `blocker_id` has blocked `blocked_id`.
+    async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError>;
 
     /// The entrance of the backend's commit stage, where sends queue; see [`commit`].
     fn commits(&self) -> Commits;

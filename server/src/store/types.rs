@@ -19,6 +19,10 @@ pub enum StoreError {
     Thread(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A membership write would put this user (id) in more rooms than allowed; nothing was
+    /// written.
+    #[error("user {0} is in too many rooms")]
+    TooManyRooms(String),
 }
 
 /// Why one message of a batch was refused (the rest of the batch still commits).
@@ -62,4 +66,20 @@ pub struct SignOn {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+}
+
+/// How a user stopped being a member of a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// They left by themselves (`room:leave`).
+    Left,
+    /// The room's creator removed them (`room:remove`).
+    Removed,
+}
+
+/// A user and when they were last seen online (`None`: never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub user: User,
+    pub last_seen: Option<String>,
 }

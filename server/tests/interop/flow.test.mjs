@@ -312,6 +312,26 @@ for (const { label, transports } of TRANSPORTS) {
       assert.ok(!still.rooms.some((r) => r.id === solo.id));
     });
 
+    it("membership with consent: user:block, blocks:list, user:unblock, room:remove, room:removed", async () => {
+      const club = (await ok(aliceSocket, "room:create", { name: "consent club", members: [bob.username] })).room;
+      const blocked = await ok(bobSocket, "user:block", { username: alice.username });
+      assert.deepEqual(blocked.blocked, [alice.username]);
+      assert.deepEqual((await ok(bobSocket, "blocks:list", {})).blocked, [alice.username]);
+      const trap = await request(aliceSocket, "room:create", { name: "trap", members: [bob.username] });
+      assert.equal(trap.ok, false);
+      assert.equal(trap.error.code, "forbidden");
+      assert.ok(!trap.error.message.includes("block"), "a block is not told to the blocked");
+      assert.deepEqual((await ok(bobSocket, "user:unblock", { username: alice.username })).blocked, []);
+
+      const removed = nextEvent(bobSocket, "room:removed", (e) => e.room_id === club.id);
+      const after = await ok(aliceSocket, "room:remove", { room_id: club.id, username: bob.username });
+      assert.deepEqual(after.room.members, [alice.username]);
+      assert.deepEqual(await removed, { room_id: club.id });
+      const back = await request(aliceSocket, "room:invite", { room_id: club.id, username: bob.username });
+      assert.equal(back.ok, false);
+      assert.equal(back.error.code, "forbidden");
+    });
+
     it("connect without a token or with a bad one is refused with unauthorized", async () => {
       assert.equal(await connectRefused(url, undefined, transports), "unauthorized");
       assert.equal(await connectRefused(url, {}, transports), "unauthorized");

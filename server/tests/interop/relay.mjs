@@ -53,6 +53,8 @@ export async function startRelay() {
     "--bind", "127.0.0.1:0",
     "--data-dir", dataDir,
     "--login-per-minute", "1000",
+    // Offline at once: the flow waits for it within one bounded wait.
+    "--presence-grace-ms", "0",
     "--log", "warn",
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });

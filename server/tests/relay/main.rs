@@ -12,6 +12,7 @@ mod durability;
 mod ephemeral;
 mod history;
 mod limits;
+mod membership;
 mod presence;
 mod register;
 mod resend;

@@ -1,11 +1,15 @@
 //! Presence: online at a user's first socket, offline when the last one closes (also when sockets
-//! come and go at once, and while the relay is busy), never sent to its subject, and the snapshot
-//! of who is already online that a new socket gets.
+//! come and go at once, and while the relay is busy), never sent to its subject, only to people
+//! who share a room other than `general` (issue 22 item 6), the snapshot a new socket gets of
+//! everyone it shares such a room with, and presence at once when a membership change makes
+//! people share one (issue 23 item 5). The test relay has no presence grace; the grace (churn
+//! debounced) and connect limits are reliability test S13's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use natter_protocol::events::PresenceEvent;
+use natter_protocol::requests::OpenDm;
 use natter_protocol::GENERAL_ROOM_ID;
 
 use crate::util::*;
@@ -16,6 +20,7 @@ async fn presence_follows_the_first_and_last_socket() {
     let (_, bob) = relay.join("bob").await;
     let alice_auth = relay.user("alice").await;
     let is_alice = |p: &PresenceEvent| p.user == "alice";
+    share_a_room(&bob, "alice").await;
 
     let a1 = relay
         .connect("alice", &alice_auth.token)
@@ -46,6 +51,7 @@ async fn presence_follows_the_first_and_last_socket() {
     // its disconnect path for a socket closed after a1 (there is no signal for a1 itself).
     let (_, carol) = relay.join("carol").await;
     let is_carol = |p: &PresenceEvent| p.user == "carol";
+    group(&carol, "carol and bob", &["bob"]).await;
     let carol_online = bob
         .next_event_where::<PresenceEvent>(WAIT, is_carol)
         .await
@@ -82,6 +88,7 @@ async fn offline_is_announced_while_the_relay_is_busy() {
     let (_, bob) = relay.join("bob").await;
     let (_, carol) = relay.join("carol").await;
     let alice_auth = relay.user("alice").await;
+    share_a_room(&bob, "alice").await;
     let done = AtomicBool::new(false);
     // Carol keeps general busy (store writes, broadcasts), as other users would on a real relay.
     let busy = async {
@@ -125,6 +132,7 @@ async fn presence_holds_when_sockets_come_and_go_together() {
     let (_, bob) = relay.join("bob").await;
     let alice_auth = relay.user("alice").await;
     let is_alice = |p: &PresenceEvent| p.user == "alice";
+    share_a_room(&bob, "alice").await;
     for round in 0..20 {
         let (a1, a2) = tokio::join!(
             relay.connect("alice", &alice_auth.token),
@@ -146,33 +154,142 @@ async fn presence_holds_when_sockets_come_and_go_together() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_socket_learns_who_is_online_outside_general() {
+async fn a_new_socket_learns_the_presence_of_everyone_it_shares_a_room_with() {
     let relay = TestRelay::start().await;
     let (_, _bob) = relay.join("bob").await;
     let (_, _carol) = relay.join("carol").await; // online, but shares only general with alice
-    relay.user("dave").await; // shares a room with alice, but offline
+    let (_, dave) = relay.join("dave").await; // shares a room with alice, then goes offline
+    relay.user("erin").await; // shares a room with alice, never seen online
     let alice_auth = relay.user("alice").await;
     let setup = relay
         .connect("alice", &alice_auth.token)
         .await
         .expect("connect");
-    group(&setup, "friends", &["bob", "dave"]).await;
+    group(&setup, "friends", &["bob", "dave", "erin"]).await;
+    dave.close().await;
+    let dave_gone = setup
+        .next_event_where::<PresenceEvent>(WAIT, |p| p.user == "dave" && !p.online)
+        .await
+        .expect("dave's offline (and his last_seen stored) before alice reconnects");
     setup.close().await;
 
     let alice = relay
         .connect("alice", &alice_auth.token)
         .await
         .expect("connect");
-    let snapshot = alice
+    // The snapshot is sent in one go, in name order, before anything else.
+    let mut snapshot = Vec::new();
+    for _ in 0..3 {
+        let p = alice
+            .next_event::<PresenceEvent>()
+            .await
+            .expect("alice is told the presence of everyone in her rooms");
+        snapshot.push((p.user.clone(), p.online, p.last_seen.clone()));
+    }
+    assert_eq!(snapshot[0].0, "bob");
+    assert!(snapshot[0].1, "bob is online: {snapshot:?}");
+    assert_eq!(
+        (snapshot[1].0.as_str(), snapshot[1].1, &snapshot[1].2),
+        ("dave", false, &dave_gone.last_seen),
+        "dave is offline, seen when he left"
+    );
+    assert_eq!(
+        (snapshot[2].0.as_str(), snapshot[2].1, &snapshot[2].2),
+        ("erin", false, &None),
+        "erin is offline, never seen"
+    );
+    alice
+        .expect_no_event::<PresenceEvent>()
+        .await
+        .expect("nothing about carol (general only) or alice herself");
+    relay.stop().await;
+}
+
+/// Issue 22 item 6: `general` holds everyone, so presence through it told every stranger when
+/// anyone came and went. Only people who share another room hear it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_not_sent_through_general() {
+    let relay = TestRelay::start().await;
+    let (_, bob) = relay.join("bob").await; // shares only general with alice
+    let (_, carol) = relay.join("carol").await;
+    let alice_auth = relay.user("alice").await;
+    share_a_room(&carol, "alice").await;
+    let is_alice = |p: &PresenceEvent| p.user == "alice";
+
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("connect");
+    let online = carol
+        .next_event_where::<PresenceEvent>(WAIT, is_alice)
+        .await
+        .expect("carol, who shares a room with alice, sees her come online");
+    assert!(online.online);
+    alice.close().await;
+    let offline = carol
+        .next_event_where::<PresenceEvent>(WAIT, is_alice)
+        .await
+        .expect("and go offline");
+    assert!(!offline.online);
+    bob.expect_no_event_where::<PresenceEvent>(is_alice)
+        .await
+        .expect("bob, who shares only general with alice, hears nothing of her");
+    relay.stop().await;
+}
+
+/// Issue 23 item 5: people already online who come to share a room (a DM opened, a room
+/// created) see each other's presence at once, not only after one of them reconnects; someone
+/// offline is shown offline with when they were last seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_a_new_room_shows_each_other_s_presence_at_once() {
+    let relay = TestRelay::start().await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, bob) = relay.join("bob").await;
+    let (_, carol) = relay.join("carol").await;
+    let (_, dave) = relay.join("dave").await;
+    // Dave leaves; carol, who shares a room with him, hears it (so his last_seen is stored).
+    group(&carol, "carol and dave", &["dave"]).await;
+    dave.close().await;
+    let dave_gone = carol
+        .next_event_where::<PresenceEvent>(WAIT, |p| p.user == "dave" && !p.online)
+        .await
+        .expect("carol hears dave go offline");
+    for c in [&alice, &bob] {
+        c.discard::<PresenceEvent>().await.expect("a clean start");
+    }
+
+    let dm = alice
+        .request(&OpenDm {
+            username: "bob".into(),
+        })
+        .await
+        .expect("alice opens a DM with bob");
+    assert_eq!(dm.room.members, vec!["alice", "bob"]);
+    let bob_seen = alice
         .next_event_where::<PresenceEvent>(WAIT, |p| p.user == "bob")
         .await
-        .expect("alice is told bob is already online");
-    assert!(snapshot.online);
-    // The snapshot is sent in one go, in name order; bob's entry came first.
-    alice
-        .expect_no_event_where::<PresenceEvent>(|p| p.user != "bob")
+        .expect("alice is told bob's presence when the DM opens");
+    assert!(bob_seen.online, "bob is online: {bob_seen:?}");
+    let alice_seen = bob
+        .next_event_where::<PresenceEvent>(WAIT, |p| p.user == "alice")
         .await
-        .expect("nothing about carol (general only), dave (offline) or alice herself");
+        .expect("bob is told alice's presence when the DM opens");
+    assert!(alice_seen.online, "alice is online: {alice_seen:?}");
+
+    group(&alice, "alice and dave", &["dave"]).await;
+    let dave_seen = alice
+        .next_event_where::<PresenceEvent>(WAIT, |p| p.user == "dave")
+        .await
+        .expect("alice is told dave's presence when they come to share a room");
+    assert!(!dave_seen.online);
+    assert_eq!(
+        dave_seen.last_seen, dave_gone.last_seen,
+        "when dave was last seen"
+    );
+    alice
+        .expect_no_event_where::<PresenceEvent>(|p| p.user == "carol")
+        .await
+        .expect("nothing about carol, with whom alice shares only general");
     relay.stop().await;
 }
 
@@ -182,6 +299,7 @@ async fn a_socket_closed_before_its_connect_ack_leaves_no_presence_behind() {
     let (_, bob) = relay.join("bob").await;
     let alice_auth = relay.user("alice").await;
     let is_alice = |p: &PresenceEvent| p.user == "alice";
+    share_a_room(&bob, "alice").await;
     let addr = relay.addr();
 
     // CONNECT, then gone at once: the transport closes while the relay checks the token.
@@ -216,4 +334,54 @@ async fn a_socket_closed_before_its_connect_ack_leaves_no_presence_behind() {
     .await;
     assert!(settled.is_ok(), "alice offline within {WAIT:?}");
     relay.stop().await;
+}
+
+/// A reconnect within the grace announces nothing, but a logout is no reconnect: its sockets
+/// are closed by the relay, and "offline" comes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_is_offline_at_once_and_a_quick_reconnect_is_no_news() {
+    let relay = TestRelay::start_with(|c| c.presence_grace_ms = 60_000).await;
+    let (_, bob) = relay.join("bob").await;
+    let alice_auth = relay.user("alice").await;
+    share_a_room(&bob, "alice").await;
+    let is_alice = |p: &PresenceEvent| p.user == "alice";
+
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("connect");
+    assert!(
+        bob.next_event_where::<PresenceEvent>(WAIT, is_alice)
+            .await
+            .expect("online")
+            .online
+    );
+    alice.close().await;
+    let alice = relay
+        .connect("alice", &alice_auth.token)
+        .await
+        .expect("reconnect within the grace");
+    alice.barrier().await.expect("alice is set up");
+    bob.expect_no_event_where::<PresenceEvent>(is_alice)
+        .await
+        .expect("a reconnect within the grace is no news");
+
+    relay.logout(&alice_auth.token).await.expect("logout");
+    let offline = bob
+        .next_event_where::<PresenceEvent>(WAIT, is_alice)
+        .await
+        .expect("offline at once, not after the 60 s grace");
+    assert!(!offline.online);
+    drop(alice);
+    relay.stop().await;
+}
+
+/// `client` makes a group with `other` (offline), so presence travels between them, and
+/// forgets what it was told of `other` meanwhile.
+async fn share_a_room(client: &Client, other: &str) {
+    group(client, &format!("with {other}"), &[other]).await;
+    client
+        .discard::<PresenceEvent>()
+        .await
+        .expect("a clean start");
 }

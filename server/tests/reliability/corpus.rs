@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use natter_protocol::requests::{
-    CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm, SendMessage,
-    SetTyping, Sync,
+    BlockUser, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms, MarkRead,
+    OpenDm, RemoveFromRoom, SendMessage, SetTyping, Sync, UnblockUser,
 };
 use natter_protocol::{Request, GENERAL_ROOM_ID};
 use serde_json::Value;
@@ -56,5 +56,17 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
         entry(Sync {
             cursors: BTreeMap::from([(room.to_owned(), 0), (GENERAL_ROOM_ID.to_owned(), 0)]),
         }),
+        entry(RemoveFromRoom {
+            room_id: room.to_owned(),
+            username: "bob".to_owned(),
+        }),
+        // A name of nobody: the sample must not change whom the control pair can reach.
+        entry(BlockUser {
+            username: "fuzzblock".to_owned(),
+        }),
+        entry(UnblockUser {
+            username: "fuzzblock".to_owned(),
+        }),
+        entry(ListBlocked {}),
     ]
 }

@@ -23,6 +23,7 @@ mod r3_disk_full;
 mod s10_slow_body;
 #[cfg(unix)]
 mod s11_file_modes;
+mod s13_presence;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;

@@ -1,9 +1,13 @@
-//! The room calls that need the relay — create, invite, leave, open a DM — and read positions.
+//! The room calls that need the relay — create, invite, leave, open a DM, remove a member,
+//! block and unblock — and read positions.
 //! They go straight to the current connection (taking turns with the worker's requests) and
 //! fail with [`SessionError::Offline`] when there is none; nothing is queued for later.
 
 use natter_protocol::model::Seq;
-use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, MarkRead, OpenDm};
+use natter_protocol::requests::{
+    BlockUser, CreateRoom, InviteToRoom, LeaveRoom, ListBlocked, MarkRead, OpenDm, RemoveFromRoom,
+    UnblockUser,
+};
 use natter_protocol::{validate, Request, Room};
 
 use super::{Session, SessionError};
@@ -55,6 +59,41 @@ impl Session {
             .await?;
         self.cache.upsert_room(&ack.room).await?;
         Ok(ack.room)
+    }
+
+    /// Takes `username` out of a group room we created; answers the room after the change.
+    /// They cannot be put back by anyone but themselves.
+    pub async fn remove_member(&self, room_id: &str, username: &str) -> Result<Room, SessionError> {
+        let ack = self
+            .ask(&RemoveFromRoom {
+                room_id: room_id.to_owned(),
+                username: username.to_owned(),
+            })
+            .await?;
+        self.cache.upsert_room(&ack.room).await?;
+        Ok(ack.room)
+    }
+
+    /// Blocks `username`: they can no longer put us in a room or open a DM with us. Answers
+    /// everyone we have blocked, in name order.
+    pub async fn block(&self, username: &str) -> Result<Vec<String>, SessionError> {
+        let req = BlockUser {
+            username: username.to_owned(),
+        };
+        Ok(self.ask(&req).await?.blocked)
+    }
+
+    /// Undoes [`block`](Self::block); answers everyone still blocked.
+    pub async fn unblock(&self, username: &str) -> Result<Vec<String>, SessionError> {
+        let req = UnblockUser {
+            username: username.to_owned(),
+        };
+        Ok(self.ask(&req).await?.blocked)
+    }
+
+    /// Everyone we have blocked, in name order.
+    pub async fn blocked(&self) -> Result<Vec<String>, SessionError> {
+        Ok(self.ask(&ListBlocked {}).await?.blocked)
     }
 
     /// Moves our read position in a room forward to `seq` (never back, clamped to the room's last

@@ -69,3 +69,13 @@ fn room_event() {
         json!({"room": dm_room_json()}),
     );
 }
+
+#[test]
+fn room_removed_event() {
+    assert_wire(
+        &RoomRemovedEvent {
+            room_id: "r-7f3a".into(),
+        },
+        json!({"room_id": "r-7f3a"}),
+    );
+}

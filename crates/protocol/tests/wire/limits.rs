@@ -22,6 +22,11 @@ fn values_match_the_docs() {
     assert_eq!(SEND_PER_SECOND, 10);
     assert_eq!(TYPING_PER_SECOND, 5);
     assert_eq!(ROOM_CHANGES_PER_MINUTE, 30);
+    assert_eq!(CONNECTS_PER_MINUTE, 30);
+    assert_eq!(CONNECTS_PER_MINUTE_PER_ADDRESS, 120);
+    assert_eq!(PRESENCE_GRACE_MS, 3_000);
+    assert_eq!(MAX_ROOMS_PER_USER, 500);
+    assert_eq!(MAX_BLOCKED, 1_000);
 }
 
 #[test]
@@ -31,4 +36,6 @@ fn a_full_body_fits_a_sync_page_and_a_payload() {
     const { assert!(MAX_BODY_CHARS * 4 < MAX_PAYLOAD_BYTES) };
     const { assert!(MAX_BODY_CHARS * 4 < SYNC_PAGE_BYTES) };
     const { assert!(HISTORY_DEFAULT_LIMIT <= HISTORY_MAX_LIMIT) };
+    // A user in every room they may be in can sync them all in one request.
+    const { assert!(MAX_ROOMS_PER_USER as usize <= MAX_SYNC_CURSORS) };
 }

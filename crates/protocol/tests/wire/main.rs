@@ -7,14 +7,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
+use natter_protocol::events::{
+    MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
+};
 use natter_protocol::http::{
     AuthResponse, ConnectAuth, Credentials, Health, HttpError, HEALTH_PATH, LOGIN_PATH,
     LOGOUT_PATH, REGISTER_PATH,
 };
 use natter_protocol::requests::{
-    CreateRoom, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, MessageAck, MessagesAck,
-    OpenDm, RoomAck, RoomsAck, SendMessage, SetTyping, Sync, SyncAck,
+    BlockUser, BlockedAck, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms,
+    MarkRead, MessageAck, MessagesAck, OpenDm, RemoveFromRoom, RoomAck, RoomsAck, SendMessage,
+    SetTyping, Sync, SyncAck, UnblockUser,
 };
 use natter_protocol::{
     AckResult, Empty, ErrorCode, Event, Message, Request, Room, RoomKind, User, WireError,

@@ -14,6 +14,10 @@ fn request_names_match_design() {
     assert_eq!(MarkRead::NAME, "read");
     assert_eq!(History::NAME, "history");
     assert_eq!(Sync::NAME, "sync");
+    assert_eq!(RemoveFromRoom::NAME, "room:remove");
+    assert_eq!(BlockUser::NAME, "user:block");
+    assert_eq!(UnblockUser::NAME, "user:unblock");
+    assert_eq!(ListBlocked::NAME, "blocks:list");
 }
 
 #[test]
@@ -23,6 +27,7 @@ fn relay_event_names_match_design() {
     assert_eq!(PresenceEvent::NAME, "presence");
     assert_eq!(ReceiptEvent::NAME, "receipt");
     assert_eq!(RoomEvent::NAME, "room");
+    assert_eq!(RoomRemovedEvent::NAME, "room:removed");
     // The relay echoes `typing` under the client's own event name.
     assert_eq!(TypingEvent::NAME, SetTyping::NAME);
 }
@@ -40,6 +45,10 @@ fn names_are_unique_per_direction() {
         MarkRead::NAME,
         History::NAME,
         Sync::NAME,
+        RemoveFromRoom::NAME,
+        BlockUser::NAME,
+        UnblockUser::NAME,
+        ListBlocked::NAME,
     ];
     let events = [
         MessageEvent::NAME,
@@ -47,6 +56,7 @@ fn names_are_unique_per_direction() {
         PresenceEvent::NAME,
         ReceiptEvent::NAME,
         RoomEvent::NAME,
+        RoomRemovedEvent::NAME,
     ];
     for list in [&requests[..], &events[..]] {
         let mut sorted = list.to_vec();

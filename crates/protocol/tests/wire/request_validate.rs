@@ -105,6 +105,39 @@ fn leave_validates() {
 }
 
 #[test]
+fn remove_and_block_validate() {
+    let remove = |room_id: &str, username: &str| RemoveFromRoom {
+        room_id: room_id.into(),
+        username: username.into(),
+    };
+    assert_valid(remove("r-1", "bob").validate());
+    assert_code(remove("", "bob").validate(), ErrorCode::Invalid);
+    assert_code(remove("r-1", "b").validate(), ErrorCode::NotFound);
+    assert_code(remove("r-1", "bo\u{202E}b").validate(), ErrorCode::NotFound);
+    for name in ["bob", "Carol_9"] {
+        let block = BlockUser {
+            username: name.into(),
+        };
+        let unblock = UnblockUser {
+            username: name.into(),
+        };
+        assert_valid(block.validate());
+        assert_valid(unblock.validate());
+    }
+    for bad in ["b", "bob smith", &repeat("b", 33)] {
+        let block = BlockUser {
+            username: bad.into(),
+        };
+        let unblock = UnblockUser {
+            username: bad.into(),
+        };
+        assert_code(block.validate(), ErrorCode::NotFound);
+        assert_code(unblock.validate(), ErrorCode::NotFound);
+    }
+    assert_valid(ListBlocked {}.validate());
+}
+
+#[test]
 fn dm_open_validates() {
     assert_valid(
         OpenDm {

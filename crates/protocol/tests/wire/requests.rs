@@ -73,6 +73,55 @@ fn room_leave() {
 }
 
 #[test]
+fn room_remove() {
+    let req = RemoveFromRoom {
+        room_id: "r-7f3a".into(),
+        username: "dave".into(),
+    };
+    assert_request(
+        "room:remove",
+        &req,
+        json!({"room_id": "r-7f3a", "username": "dave"}),
+    );
+    assert_ok_ack::<RemoveFromRoom>(
+        RoomAck { room: room() },
+        json!({"ok": true, "room": room_json()}),
+    );
+    assert_rejects::<RemoveFromRoom>(json!({"room_id": "r-7f3a"}));
+}
+
+#[test]
+fn user_block_unblock_and_list() {
+    let blocked = || BlockedAck {
+        blocked: vec!["dave".into(), "eve".into()],
+    };
+    let blocked_json = json!({"ok": true, "blocked": ["dave", "eve"]});
+    assert_request(
+        "user:block",
+        &BlockUser {
+            username: "eve".into(),
+        },
+        json!({"username": "eve"}),
+    );
+    assert_ok_ack::<BlockUser>(blocked(), blocked_json.clone());
+    assert_request(
+        "user:unblock",
+        &UnblockUser {
+            username: "eve".into(),
+        },
+        json!({"username": "eve"}),
+    );
+    assert_ok_ack::<UnblockUser>(blocked(), blocked_json.clone());
+    assert_request("blocks:list", &ListBlocked {}, json!({}));
+    assert_ok_ack::<ListBlocked>(blocked(), blocked_json);
+    assert_ok_ack::<ListBlocked>(
+        BlockedAck { blocked: vec![] },
+        json!({"ok": true, "blocked": []}),
+    );
+    assert_rejects::<BlockUser>(json!({}));
+}
+
+#[test]
 fn dm_open() {
     let req = OpenDm {
         username: "bob".into(),

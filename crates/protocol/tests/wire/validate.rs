@@ -106,6 +106,66 @@ fn room_name() {
     }
 }
 
+/// Issue 22 item 14: characters that reorder or hide text (bidi overrides and isolates,
+/// zero-width and other format characters, Hangul fillers) let one name pass for another.
+#[test]
+fn room_name_refuses_invisible_and_reordering_characters() {
+    for bad in [
+        "admin\u{202E}txt.exe", // RIGHT-TO-LEFT OVERRIDE
+        "a\u{202A}b",           // LEFT-TO-RIGHT EMBEDDING
+        "a\u{202D}b",           // LEFT-TO-RIGHT OVERRIDE
+        "a\u{2066}b\u{2069}",   // LEFT-TO-RIGHT ISOLATE … POP DIRECTIONAL ISOLATE
+        "a\u{2067}b",           // RIGHT-TO-LEFT ISOLATE
+        "a\u{2068}b",           // FIRST STRONG ISOLATE
+        "a\u{200B}b",           // ZERO WIDTH SPACE
+        "a\u{200C}b",           // ZERO WIDTH NON-JOINER
+        "a\u{200E}b",           // LEFT-TO-RIGHT MARK
+        "a\u{2060}b",           // WORD JOINER
+        "a\u{FEFF}b",           // ZERO WIDTH NO-BREAK SPACE (BOM)
+        "a\u{00AD}b",           // SOFT HYPHEN
+        "a\u{061C}b",           // ARABIC LETTER MARK
+        "a\u{180E}b",           // MONGOLIAN VOWEL SEPARATOR
+        "a\u{E0041}b",          // TAG LATIN CAPITAL LETTER A
+        "a\u{3164}b",           // HANGUL FILLER
+        "a\u{115F}b",           // HANGUL CHOSEONG FILLER
+        "a\u{FFA0}b",           // HALFWIDTH HANGUL FILLER
+        "\u{3164}",             // a name of nothing but a filler
+        "a\u{2028}b",           // LINE SEPARATOR
+        "general\u{200D}",      // a joiner with nothing to join
+    ] {
+        assert_code(validate::room_name(bad), ErrorCode::Invalid);
+    }
+    // What real names use stays: emoji with variation selectors and joiners, scripts whose
+    // words need no format characters, combining marks.
+    for good in [
+        "❤\u{FE0F} family",
+        "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} home",
+        "שלום עולם",
+        "مرحبا",
+        "e\u{301}te\u{301}",
+        "日本語",
+    ] {
+        assert_valid(validate::room_name(good));
+    }
+}
+
+/// Usernames are ASCII letters, digits and `_ . -`, so no reordering or invisible character
+/// can get into one; pinned here so a wider alphabet cannot let them in unnoticed.
+#[test]
+fn username_refuses_invisible_and_reordering_characters() {
+    for bad in [
+        "ali\u{202E}ce",
+        "ali\u{200B}ce",
+        "ali\u{2066}ce",
+        "ali\u{FEFF}ce",
+        "ali\u{3164}ce",
+        "ali\u{00AD}ce",
+    ] {
+        assert_code(validate::username(bad), ErrorCode::Invalid);
+        assert_code(validate::username_shape(bad), ErrorCode::NotFound);
+    }
+}
+
 #[test]
 fn member_list() {
     assert_valid(validate::member_list(&[]));

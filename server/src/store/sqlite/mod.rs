@@ -6,6 +6,8 @@
 //!   both take the write lock up front), and a small pool of readers for users and rooms.
 
 mod commit;
+mod consent;
+mod peers;
 mod reader;
 mod sql;
 
@@ -25,7 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::store::api::Store;
 use crate::store::commit::{Commits, CommittedTx};
-use crate::store::types::{Credentials, SignOn, StoreError};
+use crate::store::types::{Credentials, Departure, Seen, SignOn, StoreError};
 use crate::time::now_rfc3339;
 use reader::Reader;
 use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
@@ -158,11 +160,30 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Adds a member unless they already are one (false) or would then be in more than
+/// `max_rooms` rooms (`TooManyRooms`). Counted on the one writer connection, so no other
+/// membership write comes between the count and the insert.
 async fn insert_member(
     conn: &mut SqliteConnection,
     room_id: &str,
     user_id: &str,
-) -> Result<bool, sqlx::Error> {
+    max_rooms: u32,
+) -> Result<bool, StoreError> {
+    let already = sqlx::query("SELECT 1 FROM members WHERE room_id = ? AND user_id = ?")
+        .bind(room_id)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if already.is_some() {
+        return Ok(false);
+    }
+    let rooms: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if rooms >= i64::from(max_rooms) {
+        return Err(StoreError::TooManyRooms(user_id.to_owned()));
+    }
     let done = sqlx::query(
         "INSERT INTO members (room_id, user_id, read_seq, joined_at) VALUES (?, ?, 0, ?) \
          ON CONFLICT (room_id, user_id) DO NOTHING",
@@ -170,9 +191,22 @@ async fn insert_member(
     .bind(room_id)
     .bind(user_id)
     .bind(now_rfc3339())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // Back in the room: how they once left no longer matters.
+    sqlx::query("DELETE FROM departures WHERE room_id = ? AND user_id = ?")
+        .bind(room_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Ends a membership transaction that a write refused: rolled back on purpose, so the
+/// connection goes back to the pool; the refusal is the answer.
+async fn refused<T>(tx: sqlx::Transaction<'_, Sqlite>, error: StoreError) -> Result<T, StoreError> {
+    tx.rollback().await?;
+    Err(error)
 }
 
 /// The writer connection for one transaction. Dropped before [`keep`](Self::keep) (an error
@@ -244,7 +278,13 @@ impl Store for SqliteStore {
             Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
             other => other?,
         };
-        insert_member(&mut tx, natter_protocol::GENERAL_ROOM_ID, &user.id).await?;
+        insert_member(
+            &mut tx,
+            natter_protocol::GENERAL_ROOM_ID,
+            &user.id,
+            u32::MAX,
+        )
+        .await?;
         tx.commit().await?;
         conn.keep();
         Ok(user)
@@ -286,6 +326,14 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.readers)
                 .await?;
         Ok(seen.flatten())
+    }
+
+    async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError> {
+        self.seen_users(user_ids).await
+    }
+
+    async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
+        self.peers(user_id, limit).await
     }
 
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
@@ -377,27 +425,42 @@ impl Store for SqliteStore {
         name: &str,
         creator: &User,
         members: &[User],
+        max_rooms: u32,
     ) -> Result<String, StoreError> {
         let id = new_id();
         let mut conn = TxConn::acquire(&self.writer).await?;
         let mut tx = conn.begin_with(BEGIN_WRITE).await?;
         sqlx::query(
-            "INSERT INTO rooms (id, name, kind, last_seq, created_at) VALUES (?, ?, 'group', 0, ?)",
+            "INSERT INTO rooms (id, name, kind, last_seq, created_at, creator_id) \
+             VALUES (?, ?, 'group', 0, ?, ?)",
         )
         .bind(&id)
         .bind(name)
         .bind(now_rfc3339())
+        .bind(&creator.id)
         .execute(&mut *tx)
         .await?;
         for user in std::iter::once(creator).chain(members) {
-            insert_member(&mut tx, &id, &user.id).await?;
+            match insert_member(&mut tx, &id, &user.id, max_rooms).await {
+                Err(e @ StoreError::TooManyRooms(_)) => {
+                    let answer = refused(tx, e).await;
+                    conn.keep();
+                    return answer;
+                }
+                other => other?,
+            };
         }
         tx.commit().await?;
         conn.keep();
         Ok(id)
     }
 
-    async fn open_direct(&self, a: &User, b: &User) -> Result<(String, bool), StoreError> {
+    async fn open_direct(
+        &self,
+        a: &User,
+        b: &User,
+        max_rooms: u32,
+    ) -> Result<(String, bool), StoreError> {
         let (first, second) = if a.id <= b.id { (a, b) } else { (b, a) };
         let key = format!("{}:{}", first.id, second.id);
         let mut conn = TxConn::acquire(&self.writer).await?;
@@ -423,26 +486,66 @@ impl Store for SqliteStore {
         .bind(now_rfc3339())
         .execute(&mut *tx)
         .await?;
-        insert_member(&mut tx, &id, &first.id).await?;
-        insert_member(&mut tx, &id, &second.id).await?;
+        for user in [first, second] {
+            match insert_member(&mut tx, &id, &user.id, max_rooms).await {
+                Err(e @ StoreError::TooManyRooms(_)) => {
+                    let answer = refused(tx, e).await;
+                    conn.keep();
+                    return answer;
+                }
+                other => other?,
+            };
+        }
         tx.commit().await?;
         conn.keep();
         Ok((id, true))
     }
 
-    async fn add_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+    async fn add_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        max_rooms: u32,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.writer.acquire().await?;
-        Ok(insert_member(&mut conn, room_id, user_id).await?)
+        insert_member(&mut conn, room_id, user_id, max_rooms).await
     }
 
-    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.writer.acquire().await?;
-        let done = sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
-            .bind(room_id)
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn remove_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        how: Departure,
+    ) -> Result<bool, StoreError> {
+        self.remove_and_remember(room_id, user_id, how).await
+    }
+
+    async fn departure(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError> {
+        self.departed(room_id, user_id).await
+    }
+
+    async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError> {
+        self.creator(room_id).await
+    }
+
+    async fn block(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
+        self.insert_block(blocker_id, blocked_id).await
+    }
+
+    async fn unblock(&self, blocker_id: &str, blocked_id: &str) -> Result<(), StoreError> {
+        self.delete_block(blocker_id, blocked_id).await
+    }
+
+    async fn blocked_by(&self, blocker_id: &str) -> Result<Vec<String>, StoreError> {
+        self.block_list(blocker_id).await
+    }
+
+    async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
+        self.is_blocked(blocker_id, blocked_id).await
     }
 
     fn commits(&self) -> Commits {
