@@ -21,6 +21,23 @@ pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 /// Seconds between opening an Engine.IO session and sending the Socket.IO CONNECT before the
 /// relay drops the session. Real clients send CONNECT right after the open packet.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Read requests (`history`, `sync`, `rooms:list`) one socket may have served at once; more are
+/// answered `rate_limited` at once, so nothing is held for them. A client asks one at a time.
+pub const DEFAULT_READS_IN_FLIGHT: u32 = 4;
+/// Read requests per user: a burst, then a steady rate per second. A reconnect costs a client
+/// `rooms:list` and a few `sync` pages; opening rooms a `history` each.
+pub const DEFAULT_READ_BURST: u32 = 60;
+pub const DEFAULT_READS_PER_SECOND: u32 = 10;
+/// Socket.IO connections one user may hold on this relay (one per device is usual).
+pub const DEFAULT_SOCKETS_PER_USER: u32 = 64;
+/// Socket.IO connections from one client address (IPv6: one /64): a household or an office
+/// behind one NAT shares it.
+pub const DEFAULT_SOCKETS_PER_ADDRESS: u32 = 256;
+/// Seconds a session (a login's token) may go unused before it expires: 30 days.
+pub const DEFAULT_SESSION_IDLE_SECS: u64 = 30 * 24 * 60 * 60;
+/// Sessions one user may hold (one per device and login); a login past it ends the one used
+/// longest ago.
+pub const DEFAULT_SESSIONS_PER_USER: u32 = 20;
 /// Seconds between Engine.IO pings (the Socket.IO default).
 pub const DEFAULT_PING_INTERVAL_SECS: u64 = 25;
 /// Seconds a client may take to answer a ping before it is disconnected (the Socket.IO default).
@@ -75,6 +92,37 @@ pub struct Config {
     #[arg(long, env = "NATTER_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
 
+    /// Read requests (history, sync, rooms:list) one socket may have served at once.
+    #[arg(long, env = "NATTER_READS_IN_FLIGHT", default_value_t = DEFAULT_READS_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reads_in_flight: u32,
+
+    /// Read requests (history, sync, rooms:list) a user may burst before the steady rate
+    /// applies; a client address gets four times as many.
+    #[arg(long, env = "NATTER_READ_BURST", default_value_t = DEFAULT_READ_BURST, value_parser = clap::value_parser!(u32).range(1..))]
+    pub read_burst: u32,
+
+    /// Steady read requests per user, per second; a client address gets four times as many.
+    #[arg(long, env = "NATTER_READS_PER_SECOND", default_value_t = DEFAULT_READS_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reads_per_second: u32,
+
+    /// Socket.IO connections one user may hold; a further connect is refused.
+    #[arg(long, env = "NATTER_SOCKETS_PER_USER", default_value_t = DEFAULT_SOCKETS_PER_USER, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sockets_per_user: u32,
+
+    /// Socket.IO connections from one client address (IPv6: per /64); a further connect is refused.
+    #[arg(long, env = "NATTER_SOCKETS_PER_ADDRESS", default_value_t = DEFAULT_SOCKETS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sockets_per_address: u32,
+
+    /// Seconds a session (a login's token) may go unused (no login, no connect) before it
+    /// expires and its token is refused. Default: 30 days.
+    #[arg(long, env = "NATTER_SESSION_IDLE_SECS", default_value_t = DEFAULT_SESSION_IDLE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_secs: u64,
+
+    /// Sessions one user may hold; a login past it ends the one used longest ago (its sockets
+    /// are disconnected).
+    #[arg(long, env = "NATTER_SESSIONS_PER_USER", default_value_t = DEFAULT_SESSIONS_PER_USER, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sessions_per_user: u32,
+
     /// Seconds between Engine.IO pings to each client.
     #[arg(long, env = "NATTER_PING_INTERVAL_SECS", default_value_t = DEFAULT_PING_INTERVAL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub ping_interval_secs: u64,
@@ -109,6 +157,13 @@ impl Config {
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            reads_in_flight: DEFAULT_READS_IN_FLIGHT,
+            read_burst: DEFAULT_READ_BURST,
+            reads_per_second: DEFAULT_READS_PER_SECOND,
+            sockets_per_user: DEFAULT_SOCKETS_PER_USER,
+            sockets_per_address: DEFAULT_SOCKETS_PER_ADDRESS,
+            session_idle_secs: DEFAULT_SESSION_IDLE_SECS,
+            sessions_per_user: DEFAULT_SESSIONS_PER_USER,
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
             trusted_proxy: Vec::new(),
@@ -124,6 +179,14 @@ impl Config {
     /// How long a client may take to send a request body; see [`http::body_deadline`](crate::http::body_deadline).
     pub fn body_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.body_timeout_secs)
+    }
+
+    /// How long sessions live; see [`SessionPolicy`](crate::store::SessionPolicy).
+    pub fn session_policy(&self) -> crate::store::SessionPolicy {
+        crate::store::SessionPolicy {
+            idle: std::time::Duration::from_secs(self.session_idle_secs),
+            per_user: self.sessions_per_user,
+        }
     }
 
     /// The data directory in effect: the flag, or the OS data dir.

@@ -179,7 +179,7 @@ fn own_head(uri: &mut axum::http::Uri, headers: &mut HeaderMap) {
 /// The client's address: the peer's, unless the peer is a trusted proxy; then the right-most
 /// `X-Forwarded-For` hop that is not itself a trusted proxy. Hops further left were written by
 /// the client and prove nothing; each trusted proxy appends the address it was reached from.
-fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
+pub(crate) fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
     let is_trusted = |addr: IpAddr| trusted.iter().any(|c| c.contains(addr));
     if !is_trusted(peer) {
         return peer;
@@ -218,7 +218,7 @@ async fn register(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let answer = st.accounts.register(credentials(body)?, client).await?;
+    let (answer, _) = st.accounts.register(credentials(body)?, client).await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -229,7 +229,12 @@ async fn login(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    Ok(Json(st.accounts.login(credentials(body)?, client).await?))
+    let (answer, ended) = st.accounts.login(credentials(body)?, client).await?;
+    // Sessions over the user's cap are dead; so are their sockets, on every node.
+    for session_id in &ended {
+        st.broadcaster.disconnect_session(session_id).await;
+    }
+    Ok(Json(answer))
 }
 
 async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<StatusCode> {

@@ -59,7 +59,8 @@ pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
         path: dir.clone(),
         source,
     })?;
-    Ok(SqliteStore::open(&dir.join(DB_FILE)).await?)
+    let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
+    Ok(store.with_sessions(config.session_policy()))
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
@@ -88,14 +89,16 @@ pub async fn serve(
         Arc::new(LocalPresence::default()),
     );
     let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
+    let sweeping = limits.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITS_SWEEP);
         loop {
             tick.tick().await;
-            limits.retain_recent();
+            sweeping.retain_recent();
         }
     });
-    let (layer, io) = socket::layer(chat, config);
+    let bounds = socket::Bounds::new(config, limits.clone());
+    let (layer, io) = socket::layer(chat, bounds, config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)

@@ -70,10 +70,11 @@ impl Chat {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        Ok(self
+        let page = self
             .store
             .history(&req.room_id, req.before_seq, limit)
-            .await?)
+            .await?;
+        Ok(newest_within(page, SYNC_PAGE_BYTES))
     }
 
     /// One page of catch-up: messages after each cursor, bounded in count and bytes.
@@ -115,4 +116,21 @@ impl Chat {
             more,
         })
     }
+}
+
+/// The newest messages of `page` (oldest first) whose bodies fit in `bytes`, at least one: a
+/// `history` reply is bounded like a `sync` page (100 bodies of 4,000 characters would be
+/// ~1.6 MB). The client pages on with `before_seq` = the oldest seq it got.
+fn newest_within(mut page: Vec<Message>, bytes: usize) -> Vec<Message> {
+    let mut total = 0usize;
+    let mut keep = 0;
+    for m in page.iter().rev() {
+        if keep > 0 && total + m.body.len() > bytes {
+            break;
+        }
+        total += m.body.len();
+        keep += 1;
+    }
+    page.drain(..page.len() - keep);
+    page
 }

@@ -9,6 +9,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 
+use super::bounds::Bounds;
 use super::handlers;
 use super::session::Session;
 use crate::broadcast::{rooms, Broadcaster};
@@ -21,11 +22,11 @@ const CONNECT_SETTLE: Duration = Duration::from_secs(1);
 
 /// Why a connect was refused; its text is the `connect_error` message the client sees.
 #[derive(Debug)]
-pub(super) struct Refused(&'static str);
+pub(super) struct Refused(std::borrow::Cow<'static, str>);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }
 
@@ -34,9 +35,10 @@ pub(super) async fn authenticate(
     s: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(bounds): State<Bounds>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), Refused> {
-    let unauthorized = Refused(natter_protocol::ErrorCode::Unauthorized.as_str());
+    let unauthorized = Refused(natter_protocol::ErrorCode::Unauthorized.as_str().into());
     let Ok(auth) = auth else {
         tracing::info!(sid = %s.id, "connect refused: no token");
         return Err(unauthorized);
@@ -53,9 +55,16 @@ pub(super) async fn authenticate(
         }
         Err(e) => {
             tracing::error!(error = %e, "connect: sign-on lookup failed");
-            return Err(Refused(natter_protocol::ErrorCode::Internal.as_str()));
+            return Err(Refused(
+                natter_protocol::ErrorCode::Internal.as_str().into(),
+            ));
         }
     };
+    // Counted until the socket is dropped, connected or not (the place lives in its extensions).
+    let held = bounds
+        .admit_socket(&s, &user)
+        .map_err(|reason| Refused(reason.into()))?;
+    s.extensions.insert(held);
     let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
     joined.push(rooms::user(&user.id));
     joined.push(rooms::session(&session_id));

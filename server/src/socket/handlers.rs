@@ -12,6 +12,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
+use super::bounds::{self, Bounds};
 use super::session::Session;
 use crate::broadcast::Broadcaster;
 use crate::chat::rooms::Membership;
@@ -45,10 +46,20 @@ async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(bounds): State<Bounds>,
     EventName(name): EventName,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
+    // A read holds its slot until its reply is handed to the socket (`serve` returns).
+    let _read = if bounds::is_read(&name) {
+        match bounds.admit_read(&socket) {
+            Ok(permit) => Some(permit),
+            Err(refusal) => return refuse(ack, refusal),
+        }
+    } else {
+        None
+    };
     let event = Incoming {
         socket,
         io,
@@ -174,6 +185,11 @@ where
     }
     // Without an ack id the client asked for no answer; nothing to do then.
     let _ = ack.send(&AckResult::from(result));
+}
+
+/// Answers a request that its bounds refused, unread.
+fn refuse(ack: AckSender, error: WireError) {
+    let _ = ack.send(&AckResult::<Empty>::Err(error));
 }
 
 /// The most of an unknown event's name that is logged.

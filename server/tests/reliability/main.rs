@@ -22,6 +22,8 @@ mod r3_disk_full;
 mod s10_slow_body;
 #[cfg(unix)]
 mod s11_file_modes;
+mod s12_read_bounds;
+mod s14_sessions;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;
