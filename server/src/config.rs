@@ -18,6 +18,12 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// once its head is in. Bodies are at most 64 KiB: 30 s is generous even for a slow link, and
 /// bounds what a client that dribbles its body can hold.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// Seconds an API call (`/api/...`) may take in all, from its head to its answer: its body
+/// (bounded by the body timeout as well) and the work (a password hash waits its turn).
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// TCP connections one client address (IPv6: one /64) may have open at once. A desktop client
+/// holds one (two while long-polling); a trusted proxy's are not counted.
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: u32 = 512;
 /// Seconds between opening an Engine.IO session and sending the Socket.IO CONNECT before the
 /// relay drops the session. Real clients send CONNECT right after the open packet.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -88,6 +94,15 @@ pub struct Config {
     #[arg(long, env = "NATTER_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_secs: u64,
 
+    /// Seconds an API call (/api/...) may take in all, from its headers to its answer.
+    #[arg(long, env = "NATTER_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// TCP connections one client address (IPv6: per /64) may have open at once; a further one
+    /// is closed at once. A --trusted-proxy's connections are not counted.
+    #[arg(long, env = "NATTER_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_CONNECTIONS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections_per_address: u32,
+
     /// Seconds a client may take from opening Engine.IO to the Socket.IO CONNECT.
     #[arg(long, env = "NATTER_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
@@ -156,6 +171,8 @@ impl Config {
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             reads_in_flight: DEFAULT_READS_IN_FLIGHT,
             read_burst: DEFAULT_READ_BURST,
@@ -187,6 +204,11 @@ impl Config {
             idle: std::time::Duration::from_secs(self.session_idle_secs),
             per_user: self.sessions_per_user,
         }
+    }
+
+    /// How long an API call may take in all; see [`http::api_deadline`](crate::http::api_deadline).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs)
     }
 
     /// The data directory in effect: the flag, or the OS data dir.

@@ -129,6 +129,36 @@ pub async fn body_deadline(
     response
 }
 
+/// Answers an API call (`/api/...`) that has not been answered within `deadline` of its head
+/// arriving with `408` and closes its connection: the body's deadline bounds the body alone,
+/// this the whole call (body, waiting for a password hash, the store). Socket.IO's requests pass
+/// untouched: a long-poll is held open on purpose, and its bodies have their own deadline.
+pub async fn api_deadline(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::info!(%path, ?deadline, "closed an API call that took too long");
+            let error = Error::Client(WireError::invalid("the request took too long"));
+            let mut response = error.into_response();
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
 /// Gives the request its own copy of its URI and header values. hyper parses them as slices of
 /// the connection's read buffer (8 KiB), and engineioxide keeps each Socket.IO session's request
 /// head for as long as the session lives, so every idle connection pinned that whole buffer

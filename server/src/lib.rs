@@ -108,6 +108,11 @@ pub async fn serve(
             config.body_timeout(),
             http::body_deadline,
         ))
+        // Around the body's deadline, so an API call's whole time counts.
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout(),
+            http::api_deadline,
+        ))
         // Outermost, so it sees Socket.IO's requests too.
         .layer(axum::middleware::from_fn(http::refuse_oversize));
     let addr = listener.local_addr()?;
@@ -121,7 +126,11 @@ pub async fn serve(
         io.close().await;
         let _ = closed_tx.send(());
     };
-    let server = serve::serve(listener, app, config.header_read_timeout(), graceful);
+    let cap = serve::ConnectionCap {
+        per_address: usize::try_from(config.connections_per_address).unwrap_or(usize::MAX),
+        exempt: config.trusted_proxy.clone().into(),
+    };
+    let server = serve::serve(listener, app, config.header_read_timeout(), cap, graceful);
     let result = tokio::select! {
         () = server => Ok(()),
         () = async {
