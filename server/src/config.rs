@@ -198,14 +198,6 @@ impl Config {
         std::time::Duration::from_secs(self.body_timeout_secs)
     }
 
-    /// How long sessions live; see [`SessionPolicy`](crate::store::SessionPolicy).
-    pub fn session_policy(&self) -> crate::store::SessionPolicy {
-        crate::store::SessionPolicy {
-            idle: std::time::Duration::from_secs(self.session_idle_secs),
-            per_user: self.sessions_per_user,
-        }
-    }
-
     /// How long an API call may take in all; see [`http::api_deadline`](crate::http::api_deadline).
     pub fn request_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout_secs)

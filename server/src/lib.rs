@@ -60,7 +60,10 @@ pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
         source,
     })?;
     let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
-    Ok(store.with_sessions(config.session_policy()))
+    Ok(store.with_sessions(store::SessionPolicy {
+        idle: Duration::from_secs(config.session_idle_secs),
+        per_user: config.sessions_per_user,
+    }))
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
