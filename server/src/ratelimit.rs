@@ -209,6 +209,34 @@ mod tests {
     }
 
     #[test]
+    fn reads_are_limited_per_user_and_four_times_as_many_per_address() {
+        let mut config = Config::with_data_dir("/nonexistent");
+        config.read_burst = 2;
+        config.reads_per_second = 1;
+        let l = Limits::new(&config);
+        let (home, elsewhere): (IpAddr, IpAddr) = (
+            "192.0.2.1".parse().expect("v4"),
+            "192.0.2.2".parse().expect("v4"),
+        );
+        assert!(l.allow_read("u1", home) && l.allow_read("u1", home));
+        assert!(!l.allow_read("u1", home), "u1's burst is spent");
+        assert!(!l.allow_read("u1", elsewhere), "wherever u1 reads from");
+        // The address has 4 × 2; u1 spent 3 of them (the refused one too: it was checked
+        // first). Others share the rest.
+        let mut others = 0;
+        for n in 2..10 {
+            if l.allow_read(&format!("u{n}"), home) {
+                others += 1;
+            }
+        }
+        assert_eq!(others, 5, "the address's burst is shared");
+        assert!(
+            l.allow_read("u9", elsewhere),
+            "another address is not spent"
+        );
+    }
+
+    #[test]
     fn ipv6_is_keyed_on_its_64_and_mapped_ipv4_as_ipv4() {
         let key = |s: &str| address_key(s.parse().expect("an address"));
         assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));

@@ -134,3 +134,40 @@ fn newest_within(mut page: Vec<Message>, bytes: usize) -> Vec<Message> {
     page.drain(..page.len() - keep);
     page
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(bodies: &[usize]) -> Vec<Message> {
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Message {
+                id: format!("m{i}"),
+                room_id: "r".into(),
+                seq: i as i64 + 1,
+                sender: "alice".into(),
+                body: "x".repeat(len),
+                client_id: format!("c{i}"),
+                sent_at: "2026-01-01T00:00:00.000Z".into(),
+            })
+            .collect()
+    }
+
+    fn seqs(messages: &[Message]) -> Vec<i64> {
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn a_history_page_keeps_its_newest_messages_within_the_bytes() {
+        assert_eq!(seqs(&newest_within(page(&[4, 4, 4]), 12)), [1, 2, 3]);
+        assert_eq!(seqs(&newest_within(page(&[4, 4, 4]), 11)), [2, 3]);
+        assert_eq!(
+            seqs(&newest_within(page(&[4, 4, 9]), 8)),
+            [3],
+            "at least one"
+        );
+        assert!(newest_within(page(&[]), 8).is_empty());
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ConnectInfo;
@@ -42,8 +42,10 @@ impl std::fmt::Debug for Bounds {
     }
 }
 
-/// A socket's place in the counts, kept in its extensions: given back when the socket is
-/// dropped (disconnected, or never connected), however that happens.
+/// A socket's place in the counts, kept in its extensions: given back at its disconnect, or
+/// when the socket is dropped (one that never got connected has no disconnect), whichever
+/// comes first. (A socket outlives its disconnect for a while: tasks hold it, e.g. the
+/// connect's `settle` for a second, and a client reconnecting in a loop would pile them up.)
 #[derive(Clone)]
 pub(super) struct Held(Arc<Place>);
 
@@ -51,15 +53,32 @@ struct Place {
     user_id: String,
     addr: IpAddr,
     reads: AtomicUsize,
+    released: AtomicBool,
     counts: Arc<Mutex<Counts>>,
 }
 
-impl Drop for Place {
-    fn drop(&mut self) {
+impl Held {
+    /// Gives the socket's place back (once; later calls do nothing).
+    pub(super) fn release(&self) {
+        self.0.release();
+    }
+}
+
+impl Place {
+    fn release(&self) {
+        if self.released.swap(true, Ordering::AcqRel) {
+            return;
+        }
         if let Ok(mut counts) = self.counts.lock() {
             release(&mut counts.users, &self.user_id);
             release(&mut counts.addrs, &self.addr);
         }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -146,6 +165,7 @@ impl Bounds {
             user_id: user.id.clone(),
             addr,
             reads: AtomicUsize::new(0),
+            released: AtomicBool::new(false),
             counts: self.counts.clone(),
         })))
     }

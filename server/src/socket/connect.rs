@@ -9,7 +9,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 
-use super::bounds::Bounds;
+use super::bounds::{Bounds, Held};
 use super::handlers;
 use super::session::Session;
 use crate::broadcast::{rooms, Broadcaster};
@@ -115,6 +115,9 @@ async fn on_disconnect(
     State(chat): State<Chat>,
     reason: DisconnectReason,
 ) {
+    if let Some(held) = s.extensions.get::<Held>() {
+        held.release();
+    }
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };
