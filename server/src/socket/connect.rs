@@ -60,7 +60,7 @@ pub(super) async fn authenticate(
             ));
         }
     };
-    // Counted until the socket is dropped, connected or not (the place lives in its extensions).
+    // Counted until its disconnect (or its drop, if it never connects): see `bounds::Held`.
     let held = bounds
         .admit_socket(&s, &user)
         .map_err(|reason| Refused(reason.into()))?;
