@@ -30,6 +30,9 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 /// Read requests (`history`, `sync`, `rooms:list`) one socket may have served at once; more are
 /// answered `rate_limited` at once, so nothing is held for them. A client asks one at a time.
 pub const DEFAULT_READS_IN_FLIGHT: u32 = 4;
+/// Bytes of read replies a WebSocket client may leave unread (handed to its connection, not yet
+/// taken by the kernel) before its further reads are answered `rate_limited`: a few pages.
+pub const DEFAULT_UNREAD_REPLY_BYTES: u64 = 1024 * 1024;
 /// Read requests per user: a burst, then a steady rate per second. A reconnect costs a client
 /// `rooms:list` and a few `sync` pages; opening rooms a `history` each.
 pub const DEFAULT_READ_BURST: u32 = 60;
@@ -111,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_READS_IN_FLIGHT", default_value_t = DEFAULT_READS_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..))]
     pub reads_in_flight: u32,
 
+    /// Bytes of read replies a WebSocket client may leave unread before its further reads are
+    /// refused (rate_limited) until it reads.
+    #[arg(long, env = "NATTER_UNREAD_REPLY_BYTES", default_value_t = DEFAULT_UNREAD_REPLY_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub unread_reply_bytes: u64,
+
     /// Read requests (history, sync, rooms:list) a user may burst before the steady rate
     /// applies; a client address gets four times as many.
     #[arg(long, env = "NATTER_READ_BURST", default_value_t = DEFAULT_READ_BURST, value_parser = clap::value_parser!(u32).range(1..))]
@@ -175,6 +183,7 @@ impl Config {
             connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
             reads_in_flight: DEFAULT_READS_IN_FLIGHT,
+            unread_reply_bytes: DEFAULT_UNREAD_REPLY_BYTES,
             read_burst: DEFAULT_READ_BURST,
             reads_per_second: DEFAULT_READS_PER_SECOND,
             sockets_per_user: DEFAULT_SOCKETS_PER_USER,

@@ -1,13 +1,13 @@
 //! What one socket, one user and one client address may hold of the relay: Socket.IO connections
 //! per user and per address (checked at connect), and read requests (`history`, `sync`,
-//! `rooms:list`) per socket in flight and per user and address per second (checked before one
-//! is served). A read's reply is the one thing a client can make the relay build and queue for
-//! it at will (up to a `sync` page each); these bounds, the byte-capped pages and the ping
-//! timeout (which closes a socket that stops reading) bound what a socket can make it hold.
+//! `rooms:list`) per socket in flight, per WebSocket by the reply bytes its client has not read
+//! yet, and per user and address per second (checked before one is served). A read's reply is
+//! the one thing a client can make the relay build and queue for it at will (up to a page
+//! each); with the byte-capped pages, these bound what a socket can make the relay hold.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ConnectInfo;
@@ -17,6 +17,7 @@ use socketioxide::extract::SocketRef;
 
 use crate::config::{Cidr, Config};
 use crate::ratelimit::{address_key, Limits};
+use crate::serve::Written;
 
 /// Sockets held now, per user id and per address key (this process's).
 #[derive(Debug, Default)]
@@ -31,6 +32,7 @@ pub struct Bounds {
     limits: Limits,
     trusted_proxies: Arc<[Cidr]>,
     reads_in_flight: usize,
+    unread_reply_bytes: u64,
     sockets_per_user: usize,
     sockets_per_address: usize,
     counts: Arc<Mutex<Counts>>,
@@ -53,8 +55,27 @@ struct Place {
     user_id: String,
     addr: IpAddr,
     reads: AtomicUsize,
+    /// For a socket on its own WebSocket connection: what its client has not read yet.
+    unread: Option<Unread>,
     released: AtomicBool,
     counts: Arc<Mutex<Counts>>,
+}
+
+/// Read replies handed to a WebSocket, against the bytes its connection has written: the
+/// difference is what the client has not taken yet (an over-estimate never: everything else
+/// written, pings and broadcasts, counts as taken too).
+struct Unread {
+    written: Written,
+    /// Bytes written before the socket connected, plus every read reply handed to it since.
+    handed: AtomicU64,
+}
+
+impl Unread {
+    fn bytes(&self) -> u64 {
+        self.handed
+            .load(Ordering::Acquire)
+            .saturating_sub(self.written.bytes())
+    }
 }
 
 impl Held {
@@ -95,6 +116,32 @@ fn release<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
 /// reply was handed to the socket).
 pub(super) struct ReadPermit(Held);
 
+impl ReadPermit {
+    /// Counts `reply` (as JSON) as handed to the socket; call before sending it.
+    pub(super) fn sent<T: serde::Serialize>(&self, reply: &T) {
+        let Some(unread) = &self.0 .0.unread else {
+            return;
+        };
+        let mut bytes = ByteCount(0);
+        if serde_json::to_writer(&mut bytes, reply).is_ok() {
+            unread.handed.fetch_add(bytes.0, Ordering::AcqRel);
+        }
+    }
+}
+
+/// An `io::Write` that only counts.
+struct ByteCount(u64);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Drop for ReadPermit {
     fn drop(&mut self) {
         self.0 .0.reads.fetch_sub(1, Ordering::AcqRel);
@@ -113,6 +160,7 @@ impl Bounds {
             limits,
             trusted_proxies: config.trusted_proxy.clone().into(),
             reads_in_flight: size(config.reads_in_flight),
+            unread_reply_bytes: config.unread_reply_bytes,
             sockets_per_user: size(config.sockets_per_user),
             sockets_per_address: size(config.sockets_per_address),
             counts: Arc::default(),
@@ -161,10 +209,25 @@ impl Bounds {
         }
         *counts.users.entry(user.id.clone()).or_default() += 1;
         *counts.addrs.entry(addr).or_default() += 1;
+        // A socket that opened as a WebSocket owns its connection, and what that connection
+        // has written tells what the client took. (One that opened as long-polling has no
+        // connection of its own, nor after an upgrade: only the count and rate limits apply.)
+        let unread = match s.transport_type() {
+            socketioxide::TransportType::Websocket => s
+                .req_parts()
+                .extensions
+                .get::<Written>()
+                .map(|written| Unread {
+                    handed: AtomicU64::new(written.bytes()),
+                    written: written.clone(),
+                }),
+            socketioxide::TransportType::Polling => None,
+        };
         Ok(Held(Arc::new(Place {
             user_id: user.id.clone(),
             addr,
             reads: AtomicUsize::new(0),
+            unread,
             released: AtomicBool::new(false),
             counts: self.counts.clone(),
         })))
@@ -190,6 +253,14 @@ impl Bounds {
                     "at most {} reads at once per connection",
                     self.reads_in_flight
                 ),
+            ));
+        }
+        let unread = place.unread.as_ref().map_or(0, Unread::bytes);
+        if unread > self.unread_reply_bytes {
+            tracing::debug!(sid = %s.id, unread, "read refused: earlier replies unread");
+            return Err(WireError::new(
+                natter_protocol::ErrorCode::RateLimited,
+                "earlier replies have not been read yet",
             ));
         }
         if !self.limits.allow_read(&place.user_id, place.addr) {

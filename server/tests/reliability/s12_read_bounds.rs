@@ -26,6 +26,10 @@ const BODY_CHARS: usize = 4_000;
 /// How much the relay's RSS may grow while the requests are answered. Before the bounds, 300
 /// requests took it up by hundreds of MiB (the issue: 43 → 226 MiB).
 const RSS_BOUND_KIB: u64 = 32 * 1024;
+/// Page bytes a socket that reads nothing may be answered at the steady read rate: the relay's
+/// `--unread-reply-bytes` (1 MiB) plus what the kernel's socket buffers take on loopback (a few
+/// MiB each way) plus a page per read in flight. Before the bound, all of the 150 pages.
+const PACED_BOUND_BYTES: usize = 16 * 1024 * 1024;
 
 fn local(last_octet: u8) -> Option<IpAddr> {
     Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
@@ -146,6 +150,40 @@ async fn s12_a_socket_that_never_reads_holds_little_and_sockets_are_capped() {
         "a history page is bounded like a sync page: {largest} bytes"
     );
     attacker.close().await;
+
+    // Within the rate limits: carol (127.0.0.6) asks 15 times a second for 10 s (the burst of
+    // 60 and 10/s allow all 150), reading nothing. What she has not read must stop the pages.
+    let carol = api.user("carol").await;
+    let mut slow_reader = open(addr, &carol.token, 6).await.expect("carol's socket");
+    let paced = if long() { 300 } else { 150 };
+    let before = relay.rss_kib().expect("the relay's RSS");
+    let mut peak = before;
+    let mut tick = tokio::time::interval(Duration::from_millis(1_000 / 15));
+    for _ in 0..paced {
+        tick.tick().await;
+        slow_reader
+            .emit("history", &history)
+            .await
+            .expect("a request");
+        peak = peak.max(relay.rss_kib().expect("the relay's RSS"));
+    }
+    let grew = peak.saturating_sub(before);
+    let (paced_pages, paced_limited) =
+        answers(&mut slow_reader, paced, Duration::from_secs(60)).await;
+    let served: usize = paced_pages.iter().sum();
+    eprintln!(
+        "S12: {paced} requests at 15/s unread: {} pages ({served} bytes) answered, {paced_limited} rate_limited; relay RSS {before} → {peak} KiB (+{grew} KiB)",
+        paced_pages.len()
+    );
+    assert!(
+        grew <= RSS_BOUND_KIB,
+        "requests within the rate limits, unread, grew the relay by {grew} KiB (at most {RSS_BOUND_KIB})"
+    );
+    assert!(
+        served <= PACED_BOUND_BYTES,
+        "pages for a socket that does not read stop: {served} bytes answered (at most {PACED_BOUND_BYTES})"
+    );
+    slow_reader.close().await;
 
     // Sockets per user: bob has one; he may open up to the cap.
     let mut bobs = vec![victim];
