@@ -17,12 +17,26 @@ const PASSWORD: &str = "natter-bench-password";
 /// A registration behind hundreds of others' argon2 hashes on a busy 2-core machine.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The relay's flags: rate limits out of the load's way (logins already are, by `RelaySpec`).
-const LIMITS: [&str; 6] = [
+const LIMITS: [&str; 20] = [
     "--send-burst",
     "1000000",
     "--send-per-second",
     "1000000",
     "--room-changes-per-minute",
+    "1000000",
+    "--read-burst",
+    "1000000",
+    "--reads-per-second",
+    "1000000",
+    "--reads-in-flight",
+    "1000000",
+    "--sockets-per-user",
+    "1000000",
+    "--sockets-per-address",
+    "1000000",
+    "--connections-per-address",
+    "1000000",
+    "--sessions-per-user",
     "1000000",
 ];
 

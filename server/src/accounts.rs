@@ -33,7 +33,11 @@ impl Accounts {
         }
     }
 
-    pub async fn register(&self, c: Credentials, peer: IpAddr) -> Result<AuthResponse> {
+    pub async fn register(
+        &self,
+        c: Credentials,
+        peer: IpAddr,
+    ) -> Result<(AuthResponse, Vec<String>)> {
         if !self.limits.allow_login_from(peer) {
             tracing::info!(%peer, "register rate limited");
             return Err(Error::rate_limited());
@@ -52,7 +56,8 @@ impl Accounts {
     /// The limits' order and why: `crate::ratelimit`. Nothing the caller typed is logged unless
     /// it names a real user (people type passwords into the username field), and a string that
     /// cannot be a username never becomes a limiter key or a log field.
-    pub async fn login(&self, c: Credentials, peer: IpAddr) -> Result<AuthResponse> {
+    /// Answers the session's token, and the user's sessions it ended (over the cap).
+    pub async fn login(&self, c: Credentials, peer: IpAddr) -> Result<(AuthResponse, Vec<String>)> {
         if !self.limits.allow_login_from(peer) {
             tracing::info!(%peer, "login rate limited (address)");
             return Err(Error::rate_limited());
@@ -97,12 +102,18 @@ impl Accounts {
             .ok_or_else(Error::unauthorized)
     }
 
-    async fn issue_token(&self, user: User) -> Result<AuthResponse> {
+    /// A new session and its token; the answer, and the user's sessions it ended (over the
+    /// cap), whose sockets must now go.
+    async fn issue_token(&self, user: User) -> Result<(AuthResponse, Vec<String>)> {
         let token = new_token();
-        self.store
+        let session = self
+            .store
             .create_session(&user.id, &token_hash(&token))
             .await?;
-        Ok(AuthResponse { user, token })
+        if !session.ended.is_empty() {
+            tracing::info!(user = %user.username, ended = session.ended.len(), "sessions over the cap ended");
+        }
+        Ok((AuthResponse { user, token }, session.ended))
     }
 }
 

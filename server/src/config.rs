@@ -18,9 +18,35 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// once its head is in. Bodies are at most 64 KiB: 30 s is generous even for a slow link, and
 /// bounds what a client that dribbles its body can hold.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
+/// Seconds an API call (`/api/...`) may take in all, from its head to its answer: its body
+/// (bounded by the body timeout as well) and the work (a password hash waits its turn).
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// TCP connections one client address (IPv6: one /64) may have open at once. A desktop client
+/// holds one (two while long-polling); a trusted proxy's are not counted.
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: u32 = 512;
 /// Seconds between opening an Engine.IO session and sending the Socket.IO CONNECT before the
 /// relay drops the session. Real clients send CONNECT right after the open packet.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Read requests (`history`, `sync`, `rooms:list`) one socket may have served at once; more are
+/// answered `rate_limited` at once, so nothing is held for them. A client asks one at a time.
+pub const DEFAULT_READS_IN_FLIGHT: u32 = 4;
+/// Bytes of read replies a WebSocket client may leave unread (handed to its connection, not yet
+/// taken by the kernel) before its further reads are answered `rate_limited`: a few pages.
+pub const DEFAULT_UNREAD_REPLY_BYTES: u64 = 1024 * 1024;
+/// Read requests per user: a burst, then a steady rate per second. A reconnect costs a client
+/// `rooms:list` and a few `sync` pages; opening rooms a `history` each.
+pub const DEFAULT_READ_BURST: u32 = 60;
+pub const DEFAULT_READS_PER_SECOND: u32 = 10;
+/// Socket.IO connections one user may hold on this relay (one per device is usual).
+pub const DEFAULT_SOCKETS_PER_USER: u32 = 64;
+/// Socket.IO connections from one client address (IPv6: one /64): a household or an office
+/// behind one NAT shares it.
+pub const DEFAULT_SOCKETS_PER_ADDRESS: u32 = 256;
+/// Seconds a session (a login's token) may go unused before it expires: 30 days.
+pub const DEFAULT_SESSION_IDLE_SECS: u64 = 30 * 24 * 60 * 60;
+/// Sessions one user may hold (one per device and login); a login past it ends the one used
+/// longest ago.
+pub const DEFAULT_SESSIONS_PER_USER: u32 = 20;
 /// Seconds between Engine.IO pings (the Socket.IO default).
 pub const DEFAULT_PING_INTERVAL_SECS: u64 = 25;
 /// Seconds a client may take to answer a ping before it is disconnected (the Socket.IO default).
@@ -89,9 +115,54 @@ pub struct Config {
     #[arg(long, env = "NATTER_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_secs: u64,
 
+    /// Seconds an API call (/api/...) may take in all, from its headers to its answer.
+    #[arg(long, env = "NATTER_REQUEST_TIMEOUT_SECS", default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// TCP connections one client address (IPv6: per /64) may have open at once; a further one
+    /// is closed at once. A --trusted-proxy's connections are not counted.
+    #[arg(long, env = "NATTER_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_CONNECTIONS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections_per_address: u32,
+
     /// Seconds a client may take from opening Engine.IO to the Socket.IO CONNECT.
     #[arg(long, env = "NATTER_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
+
+    /// Read requests (history, sync, rooms:list) one socket may have served at once.
+    #[arg(long, env = "NATTER_READS_IN_FLIGHT", default_value_t = DEFAULT_READS_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reads_in_flight: u32,
+
+    /// Bytes of read replies a WebSocket client may leave unread before its further reads are
+    /// refused (rate_limited) until it reads.
+    #[arg(long, env = "NATTER_UNREAD_REPLY_BYTES", default_value_t = DEFAULT_UNREAD_REPLY_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub unread_reply_bytes: u64,
+
+    /// Read requests (history, sync, rooms:list) a user may burst before the steady rate
+    /// applies; a client address gets four times as many.
+    #[arg(long, env = "NATTER_READ_BURST", default_value_t = DEFAULT_READ_BURST, value_parser = clap::value_parser!(u32).range(1..))]
+    pub read_burst: u32,
+
+    /// Steady read requests per user, per second; a client address gets four times as many.
+    #[arg(long, env = "NATTER_READS_PER_SECOND", default_value_t = DEFAULT_READS_PER_SECOND, value_parser = clap::value_parser!(u32).range(1..))]
+    pub reads_per_second: u32,
+
+    /// Socket.IO connections one user may hold; a further connect is refused.
+    #[arg(long, env = "NATTER_SOCKETS_PER_USER", default_value_t = DEFAULT_SOCKETS_PER_USER, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sockets_per_user: u32,
+
+    /// Socket.IO connections from one client address (IPv6: per /64); a further connect is refused.
+    #[arg(long, env = "NATTER_SOCKETS_PER_ADDRESS", default_value_t = DEFAULT_SOCKETS_PER_ADDRESS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sockets_per_address: u32,
+
+    /// Seconds a session (a login's token) may go unused (no login, no connect) before it
+    /// expires and its token is refused. Default: 30 days.
+    #[arg(long, env = "NATTER_SESSION_IDLE_SECS", default_value_t = DEFAULT_SESSION_IDLE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_secs: u64,
+
+    /// Sessions one user may hold; a login past it ends the one used longest ago (its sockets
+    /// are disconnected).
+    #[arg(long, env = "NATTER_SESSIONS_PER_USER", default_value_t = DEFAULT_SESSIONS_PER_USER, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sessions_per_user: u32,
 
     /// Seconds between Engine.IO pings to each client.
     #[arg(long, env = "NATTER_PING_INTERVAL_SECS", default_value_t = DEFAULT_PING_INTERVAL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -130,7 +201,17 @@ impl Config {
             login_per_minute: DEFAULT_LOGIN_PER_MINUTE,
             header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT_SECS,
             body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            reads_in_flight: DEFAULT_READS_IN_FLIGHT,
+            unread_reply_bytes: DEFAULT_UNREAD_REPLY_BYTES,
+            read_burst: DEFAULT_READ_BURST,
+            reads_per_second: DEFAULT_READS_PER_SECOND,
+            sockets_per_user: DEFAULT_SOCKETS_PER_USER,
+            sockets_per_address: DEFAULT_SOCKETS_PER_ADDRESS,
+            session_idle_secs: DEFAULT_SESSION_IDLE_SECS,
+            sessions_per_user: DEFAULT_SESSIONS_PER_USER,
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
             trusted_proxy: Vec::new(),
@@ -151,6 +232,11 @@ impl Config {
     /// How long a user whose last socket closed still counts as online.
     pub fn presence_grace(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.presence_grace_ms)
+    }
+
+    /// How long an API call may take in all; see [`http::api_deadline`](crate::http::api_deadline).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs)
     }
 
     /// The data directory in effect: the flag, or the OS data dir.

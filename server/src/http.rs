@@ -129,6 +129,36 @@ pub async fn body_deadline(
     response
 }
 
+/// Answers an API call (`/api/...`) that has not been answered within `deadline` of its head
+/// arriving with `408` and closes its connection: the body's deadline bounds the body alone,
+/// this the whole call (body, waiting for a password hash, the store). Socket.IO's requests pass
+/// untouched: a long-poll is held open on purpose, and its bodies have their own deadline.
+pub async fn api_deadline(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::info!(%path, ?deadline, "closed an API call that took too long");
+            let error = Error::Client(WireError::invalid("the request took too long"));
+            let mut response = error.into_response();
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
 /// Gives the request its own copy of its URI and header values. hyper parses them as slices of
 /// the connection's read buffer (8 KiB), and engineioxide keeps each Socket.IO session's request
 /// head for as long as the session lives, so every idle connection pinned that whole buffer
@@ -218,7 +248,7 @@ async fn register(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let answer = st.accounts.register(credentials(body)?, client).await?;
+    let (answer, _) = st.accounts.register(credentials(body)?, client).await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -229,7 +259,12 @@ async fn login(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    Ok(Json(st.accounts.login(credentials(body)?, client).await?))
+    let (answer, ended) = st.accounts.login(credentials(body)?, client).await?;
+    // Sessions over the user's cap are dead; so are their sockets, on every node.
+    for session_id in &ended {
+        st.broadcaster.disconnect_session(session_id).await;
+    }
+    Ok(Json(answer))
 }
 
 async fn logout(State(st): State<HttpState>, headers: HeaderMap) -> Result<StatusCode> {

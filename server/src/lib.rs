@@ -60,7 +60,11 @@ pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
         path: dir.clone(),
         source,
     })?;
-    Ok(SqliteStore::open(&dir.join(DB_FILE)).await?)
+    let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
+    Ok(store.with_sessions(store::SessionPolicy {
+        idle: Duration::from_secs(config.session_idle_secs),
+        per_user: config.sessions_per_user,
+    }))
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
@@ -95,15 +99,17 @@ pub async fn serve(
         },
     );
     let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
+    let sweeping = limits.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITS_SWEEP);
         loop {
             tick.tick().await;
-            limits.retain_recent();
+            sweeping.retain_recent();
             connects.retain_recent();
         }
     });
-    let (layer, io) = socket::layer(chat, config);
+    let bounds = socket::Bounds::new(config, limits.clone());
+    let (layer, io) = socket::layer(chat, bounds, config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
@@ -112,6 +118,11 @@ pub async fn serve(
         .layer(axum::middleware::from_fn_with_state(
             config.body_timeout(),
             http::body_deadline,
+        ))
+        // Around the body's deadline, so an API call's whole time counts.
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout(),
+            http::api_deadline,
         ))
         // Outermost, so it sees Socket.IO's requests too.
         .layer(axum::middleware::from_fn(http::refuse_oversize));
@@ -126,7 +137,11 @@ pub async fn serve(
         io.close().await;
         let _ = closed_tx.send(());
     };
-    let server = serve::serve(listener, app, config.header_read_timeout(), graceful);
+    let cap = serve::ConnectionCap {
+        per_address: usize::try_from(config.connections_per_address).unwrap_or(usize::MAX),
+        exempt: config.trusted_proxy.clone().into(),
+    };
+    let server = serve::serve(listener, app, config.header_read_timeout(), cap, graceful);
     let result = tokio::select! {
         () = server => Ok(()),
         () = async {

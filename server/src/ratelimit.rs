@@ -38,6 +38,9 @@ use crate::config::Config;
 /// Wrong passwords for one username from one address before that address is a suspect for it:
 /// enough for the owner's typos, too few to be worth guessing with.
 pub const SUSPECT_AFTER: u32 = 3;
+/// A client address may read this many times what one user may: a household or an office
+/// behind one NAT shares it.
+pub const ADDRESS_READ_SHARE: u32 = 4;
 /// How long an address's wrong passwords for a username are remembered (from the last one).
 pub const FAILURES_KEPT: Duration = Duration::from_secs(15 * 60);
 
@@ -56,6 +59,9 @@ pub struct Limits {
     send: Arc<DefaultKeyedRateLimiter<String>>,
     typing: Arc<DefaultKeyedRateLimiter<String>>,
     room_changes: Arc<DefaultKeyedRateLimiter<String>>,
+    /// `history`, `sync` and `rooms:list`, per user and per address key.
+    reads_user: Arc<DefaultKeyedRateLimiter<String>>,
+    reads_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// Guesses per username, spent by wrong passwords, checked only for suspect addresses.
     login_user: Arc<DefaultKeyedRateLimiter<String>>,
     login_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -93,7 +99,13 @@ impl Limits {
         let typing = Quota::per_second(nz(config.typing_per_second));
         let room_changes = Quota::per_minute(nz(config.room_changes_per_minute));
         let login = Quota::per_minute(nz(config.login_per_minute));
+        let reads = |share: u32| {
+            Quota::per_second(nz(config.reads_per_second.saturating_mul(share)))
+                .allow_burst(nz(config.read_burst.saturating_mul(share)))
+        };
         Self {
+            reads_user: Arc::new(RateLimiter::keyed(reads(1))),
+            reads_addr: Arc::new(RateLimiter::keyed(reads(ADDRESS_READ_SHARE))),
             send: Arc::new(RateLimiter::keyed(send)),
             typing: Arc::new(RateLimiter::keyed(typing)),
             room_changes: Arc::new(RateLimiter::keyed(room_changes)),
@@ -114,6 +126,13 @@ impl Limits {
     /// One `room:create`, `room:invite` or `dm:open`.
     pub fn allow_room_change(&self, user_id: &str) -> bool {
         self.room_changes.check_key(&user_id.to_owned()).is_ok()
+    }
+
+    /// One `history`, `sync` or `rooms:list` by `user_id` from `addr`. The address is checked
+    /// first, so a limited address spends nothing of the user's budget.
+    pub fn allow_read(&self, user_id: &str, addr: IpAddr) -> bool {
+        self.reads_addr.check_key(&address_key(addr)).is_ok()
+            && self.reads_user.check_key(&user_id.to_owned()).is_ok()
     }
 
     /// One login or register attempt from `addr`, whatever the username (check 1 above).
@@ -169,6 +188,8 @@ impl Limits {
         self.send.retain_recent();
         self.typing.retain_recent();
         self.room_changes.retain_recent();
+        self.reads_user.retain_recent();
+        self.reads_addr.retain_recent();
         self.login_user.retain_recent();
         self.login_addr.retain_recent();
         if let Ok(mut map) = self.failures.lock() {
@@ -185,6 +206,34 @@ mod tests {
         let mut config = Config::with_data_dir("/nonexistent");
         config.login_per_minute = per_minute;
         Limits::new(&config)
+    }
+
+    #[test]
+    fn reads_are_limited_per_user_and_four_times_as_many_per_address() {
+        let mut config = Config::with_data_dir("/nonexistent");
+        config.read_burst = 2;
+        config.reads_per_second = 1;
+        let l = Limits::new(&config);
+        let (home, elsewhere): (IpAddr, IpAddr) = (
+            "192.0.2.1".parse().expect("v4"),
+            "192.0.2.2".parse().expect("v4"),
+        );
+        assert!(l.allow_read("u1", home) && l.allow_read("u1", home));
+        assert!(!l.allow_read("u1", home), "u1's burst is spent");
+        assert!(!l.allow_read("u1", elsewhere), "wherever u1 reads from");
+        // The address has 4 × 2; u1 spent 3 of them (the refused one too: it was checked
+        // first). Others share the rest.
+        let mut others = 0;
+        for n in 2..10 {
+            if l.allow_read(&format!("u{n}"), home) {
+                others += 1;
+            }
+        }
+        assert_eq!(others, 5, "the address's burst is shared");
+        assert!(
+            l.allow_read("u9", elsewhere),
+            "another address is not spent"
+        );
     }
 
     #[test]

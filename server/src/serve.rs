@@ -1,13 +1,18 @@
 //! The accept loop: HTTP/1.1 with upgrades (Socket.IO's WebSocket), TCP_NODELAY, a bound on
-//! reading request headers, and graceful shutdown.
+//! reading request headers, a cap on connections open at once per client address, and graceful
+//! shutdown.
 //!
 //! `axum::serve` builds its connections without a timer, so hyper's header-read timeout never
 //! applies there: a client that opens a socket and dribbles (or never sends) its request head
 //! would hold a task and a file descriptor for as long as it likes. Hence this loop.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::pin;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -15,9 +20,13 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
+
+use crate::config::Cidr;
+use crate::ratelimit::address_key;
 
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Tokio's
 /// `TcpListener::bind` uses 1,024: when thousands of clients reconnect at once after an outage,
@@ -36,19 +45,142 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Bytes the kernel has taken from the relay on one connection so far: in every request's
+/// extensions, so a WebSocket's Socket.IO session can tell whether its client reads
+/// (`socket::bounds`). Writes after an upgrade go through the same stream.
+#[derive(Debug, Clone, Default)]
+pub struct Written(Arc<AtomicU64>);
+
+impl Written {
+    pub fn bytes(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A TCP stream that counts what it writes into [`Written`].
+struct Counted {
+    tcp: TcpStream,
+    written: Written,
+}
+
+impl Counted {
+    fn count(&self, done: &Poll<std::io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = done {
+            self.written.0.fetch_add(*n as u64, Ordering::AcqRel);
+        }
+    }
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let done = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.count(&done);
+        done
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let done = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.count(&done);
+        done
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// How many connections one client address may have open at once. A trusted proxy's are not
+/// counted (all its clients share its address; the per-address limits behind it use
+/// `X-Forwarded-For`), and neither is loopback when it is the trusted proxy.
+#[derive(Debug, Clone)]
+pub struct ConnectionCap {
+    pub per_address: usize,
+    pub exempt: Arc<[Cidr]>,
+}
+
+/// Connections open now, per address key.
+type Open = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// A connection's place in [`Open`], given back when its task ends.
+struct Place {
+    open: Open,
+    key: IpAddr,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.lock() {
+            if let Some(n) = open.get_mut(&self.key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.key);
+                }
+            }
+        }
+    }
+}
+
+/// Counts a new connection from `peer`; `None` if its address is at the cap (then it is closed
+/// unanswered), `Some(None)` if it is not counted (a trusted proxy).
+fn admit(cap: &ConnectionCap, open: &Open, peer: IpAddr) -> Option<Option<Place>> {
+    if cap.exempt.iter().any(|c| c.contains(peer)) {
+        return Some(None);
+    }
+    let key = address_key(peer);
+    let mut map = open.lock().ok()?;
+    let n = map.entry(key).or_default();
+    if *n >= cap.per_address {
+        return None;
+    }
+    *n += 1;
+    Some(Some(Place {
+        open: open.clone(),
+        key,
+    }))
+}
+
 /// Serves `app` on `listener` until `signal` resolves; then stops accepting, asks every
 /// connection to finish its current request and close, and returns once all have.
 /// (Long-lived Socket.IO connections must be closed by the caller, e.g. `io.close()`.)
 ///
 /// Every request carries [`ConnectInfo<SocketAddr>`] of its peer. `header_read_timeout` bounds
 /// how long a request head (the first one, or the next one on an idle keep-alive connection)
-/// may take to arrive in full; the connection is closed when it runs out.
+/// may take to arrive in full; the connection is closed when it runs out. `cap` bounds the
+/// connections of one client address.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
+    cap: ConnectionCap,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
+    let open = Open::default();
     // Dropping `signal_rx` tells the loop and every connection that shutdown began.
     let (signal_tx, signal_rx) = watch::channel(());
     tokio::spawn(async move {
@@ -76,19 +208,32 @@ pub async fn serve(
             },
             () = signal_tx.closed() => break,
         };
+        let Some(place) = admit(&cap, &open, remote.ip()) else {
+            // Closed unanswered: cheaper than an answer, and a flood of them is the client's
+            // doing. Debug only, so the flood does not reach the log.
+            tracing::debug!(%remote, "connection refused: its address has too many open");
+            drop(tcp);
+            continue;
+        };
         // Acks and broadcasts are small frames written back to back: Nagle would hold the
         // second one for ~40 ms.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
         let app = app.clone();
+        let written = Written::default();
+        let counted = Counted {
+            tcp,
+            written: written.clone(),
+        };
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(remote));
+            req.extensions_mut().insert(written.clone());
             app.clone().oneshot(req)
         });
         let conn = builder
-            .serve_connection(TokioIo::new(tcp), service)
+            .serve_connection(TokioIo::new(counted), service)
             .with_upgrades();
         let signal_tx = signal_tx.clone();
         let close_rx = close_rx.clone();
@@ -106,6 +251,7 @@ pub async fn serve(
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
             }
             drop(close_rx);
+            drop(place);
         });
     }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::{User, GENERAL_ROOM_ID};
-use natter_relay::store::{AppendOutcome, AppendRefusal, Departure, NewMessage, Store, StoreError};
+use natter_relay::store::{
+    AppendOutcome, AppendRefusal, Departure, NewMessage, SessionPolicy, Store, StoreError,
+};
 
 type Result = std::result::Result<(), StoreError>;
 
@@ -63,7 +65,7 @@ pub async fn users_are_unique_ignoring_case_and_join_general(store: Arc<dyn Stor
 
 pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
-    let id = store.create_session(&alice.id, "h1").await?;
+    let id = store.create_session(&alice.id, "h1").await?.id;
     let Some(signed_on) = store.sign_on("h1").await? else {
         panic!("a new session signs on");
     };
@@ -73,6 +75,34 @@ pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> 
     assert_eq!(store.delete_session("h1").await?, Some(id));
     assert_eq!(store.sign_on("h1").await?, None);
     assert_eq!(store.delete_session("h1").await?, None);
+    Ok(())
+}
+
+/// Past the cap (the default policy's) a new session ends the one used longest ago; signing on
+/// counts as use, so a session in use outlives older idle ones.
+pub async fn sessions_past_the_cap_end_the_least_recently_used(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    store.create_session(&bob.id, "bob").await?;
+    let cap = SessionPolicy::default().per_user as usize;
+    let mut ids = Vec::new();
+    for n in 0..cap {
+        let session = store.create_session(&alice.id, &format!("a{n}")).await?;
+        assert!(session.ended.is_empty(), "{n}: under the cap");
+        ids.push(session.id);
+        // Distinct use times (milliseconds in the store).
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let over = store.create_session(&alice.id, "over").await?;
+    assert_eq!(over.ended, vec![ids[0].clone()], "the oldest goes");
+    assert_eq!(store.sign_on("a0").await?, None);
+    assert!(store.sign_on("over").await?.is_some(), "never the new one");
+    assert!(
+        store.sign_on("bob").await?.is_some(),
+        "another user's are not counted"
+    );
+    let again = store.create_session(&alice.id, "again").await?;
+    assert_eq!(again.ended, vec![ids[1].clone()]);
     Ok(())
 }
 
@@ -491,6 +521,7 @@ macro_rules! store_conformance {
             store_conformance!(@cases $open;
                 users_are_unique_ignoring_case_and_join_general,
                 sessions_are_found_by_hash_and_revocable,
+                sessions_past_the_cap_end_the_least_recently_used,
                 seq_is_gap_free_and_client_id_dedupes_per_sender,
                 a_refused_message_does_not_spoil_its_batch,
                 concurrent_appends_stay_gap_free,
@@ -526,6 +557,47 @@ async fn open_sqlite(dir: std::path::PathBuf) -> Arc<dyn Store> {
 }
 
 store_conformance!(sqlite, open_sqlite);
+
+#[tokio::test]
+async fn sqlite_sessions_idle_past_the_policy_expire_and_use_keeps_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = SessionPolicy {
+        idle: Duration::from_millis(800),
+        per_user: 20,
+    };
+    let store = natter_relay::store::SqliteStore::open(&dir.path().join("natter.db"))
+        .await
+        .expect("open sqlite")
+        .with_sessions(policy);
+    let alice = user(&store, "alice").await;
+    store
+        .create_session(&alice.id, "idle")
+        .await
+        .expect("a session");
+    store
+        .create_session(&alice.id, "used")
+        .await
+        .expect("a session");
+    // "used" is used every 300 ms (each use counts once a quarter of the idle time passed);
+    // "idle" is not.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            store.sign_on("used").await.expect("sign on").is_some(),
+            "in use, kept"
+        );
+    }
+    assert_eq!(
+        store.sign_on("idle").await.expect("sign on"),
+        None,
+        "idle, expired"
+    );
+    assert_eq!(
+        store.delete_session("idle").await.expect("delete"),
+        None,
+        "and deleted"
+    );
+}
 
 #[tokio::test]
 async fn sqlite_keeps_everything_across_reopen() {

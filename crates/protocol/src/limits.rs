@@ -21,7 +21,8 @@ pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
 pub const HISTORY_MAX_LIMIT: u32 = 100;
 /// Messages in one `sync` page.
 pub const SYNC_PAGE_MESSAGES: usize = 200;
-/// Body bytes in one `sync` page, so a catch-up ack stays a modest frame.
+/// Body bytes in one `sync` or `history` page, so a catch-up or history ack stays a modest
+/// frame (100 bodies of 4,000 characters would be ~1.6 MB).
 pub const SYNC_PAGE_BYTES: usize = 256 * 1024;
 /// `message:send`: burst, then per second (per user).
 pub const SEND_BURST: u32 = 30;

@@ -70,10 +70,11 @@ impl Chat {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        Ok(self
+        let page = self
             .store
             .history(&req.room_id, req.before_seq, limit)
-            .await?)
+            .await?;
+        Ok(newest_within(page, SYNC_PAGE_BYTES))
     }
 
     /// One page of catch-up: messages after each cursor, bounded in count and bytes.
@@ -114,5 +115,59 @@ impl Chat {
             messages,
             more,
         })
+    }
+}
+
+/// The newest messages of `page` (oldest first) whose bodies fit in `bytes`, at least one: a
+/// `history` reply is bounded like a `sync` page (100 bodies of 4,000 characters would be
+/// ~1.6 MB). The client pages on with `before_seq` = the oldest seq it got.
+fn newest_within(mut page: Vec<Message>, bytes: usize) -> Vec<Message> {
+    let mut total = 0usize;
+    let mut keep = 0;
+    for m in page.iter().rev() {
+        if keep > 0 && total + m.body.len() > bytes {
+            break;
+        }
+        total += m.body.len();
+        keep += 1;
+    }
+    page.drain(..page.len() - keep);
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(bodies: &[usize]) -> Vec<Message> {
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Message {
+                id: format!("m{i}"),
+                room_id: "r".into(),
+                seq: i as i64 + 1,
+                sender: "alice".into(),
+                body: "x".repeat(len),
+                client_id: format!("c{i}"),
+                sent_at: "2026-01-01T00:00:00.000Z".into(),
+            })
+            .collect()
+    }
+
+    fn seqs(messages: &[Message]) -> Vec<i64> {
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn a_history_page_keeps_its_newest_messages_within_the_bytes() {
+        assert_eq!(seqs(&newest_within(page(&[4, 4, 4]), 12)), [1, 2, 3]);
+        assert_eq!(seqs(&newest_within(page(&[4, 4, 4]), 11)), [2, 3]);
+        assert_eq!(
+            seqs(&newest_within(page(&[4, 4, 9]), 8)),
+            [3],
+            "at least one"
+        );
+        assert!(newest_within(page(&[]), 8).is_empty());
     }
 }

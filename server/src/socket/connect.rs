@@ -1,22 +1,20 @@
 //! The connect middleware (token → session, rooms joined, handlers registered, presence
 //! counted) and the matching disconnect.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::{ErrorCode, User};
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 
+use super::bounds::{Bounds, Held};
 use super::handlers;
 use super::session::Session;
 use crate::broadcast::{rooms, Broadcaster};
 use crate::chat::Chat;
-use crate::config::Cidr;
 use crate::store::SignOn;
 
 /// How long after its middleware a socket must be connected. (What follows the middleware in
@@ -25,26 +23,12 @@ const CONNECT_SETTLE: Duration = Duration::from_secs(1);
 
 /// Why a connect was refused; its text is the `connect_error` message the client sees.
 #[derive(Debug)]
-pub(super) struct Refused(&'static str);
+pub(super) struct Refused(std::borrow::Cow<'static, str>);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
-}
-
-/// The reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
-#[derive(Clone, Debug)]
-pub(super) struct TrustedProxies(pub Arc<[Cidr]>);
-
-/// The client's address, as the HTTP API sees it (behind a trusted proxy, the forwarded one).
-fn client_addr(s: &SocketRef, trusted: &TrustedProxies) -> IpAddr {
-    let parts = s.req_parts();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    crate::http::client_addr(peer, &parts.headers, &trusted.0)
 }
 
 /// Runs before the CONNECT ack: anything registered here sees the client's first event.
@@ -52,15 +36,17 @@ pub(super) async fn authenticate(
     s: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
-    State(trusted): State<TrustedProxies>,
+    State(bounds): State<Bounds>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), Refused> {
-    let unauthorized = Refused(ErrorCode::Unauthorized.as_str());
+    let unauthorized = Refused(ErrorCode::Unauthorized.as_str().into());
     let Ok(auth) = auth else {
         tracing::info!(sid = %s.id, "connect refused: no token");
         return Err(unauthorized);
     };
-    let from = client_addr(&s, &trusted);
+    let from = bounds
+        .client_addr(&s)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let SignOn {
         session_id,
         user,
@@ -75,10 +61,17 @@ pub(super) async fn authenticate(
             let code = e.to_wire().code;
             if code == ErrorCode::RateLimited {
                 tracing::info!(sid = %s.id, peer = %from, "connect refused: too many connects");
+            } else {
+                tracing::error!(error = %e, "connect: sign-on failed");
             }
-            return Err(Refused(code.as_str()));
+            return Err(Refused(code.as_str().into()));
         }
     };
+    // Counted until its disconnect (or its drop, if it never connects): see `bounds::Held`.
+    let held = bounds
+        .admit_socket(&s, &user)
+        .map_err(|reason| Refused(reason.into()))?;
+    s.extensions.insert(held);
     let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
     joined.push(rooms::user(&user.id));
     joined.push(rooms::session(&session_id));
@@ -130,6 +123,9 @@ async fn on_disconnect(
     State(chat): State<Chat>,
     reason: DisconnectReason,
 ) {
+    if let Some(held) = s.extensions.get::<Held>() {
+        held.release();
+    }
     let Some(session) = s.extensions.get::<Session>() else {
         return;
     };

@@ -13,6 +13,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
+use super::bounds::{self, Bounds, ReadPermit};
 use super::session::Session;
 use crate::broadcast::Broadcaster;
 use crate::chat::rooms::Membership;
@@ -35,6 +36,8 @@ pub(super) fn register(s: &SocketRef) {
 
 /// One incoming event, before its payload is decoded.
 struct Incoming {
+    /// A read request's slot (`bounds`), counted until the reply is handed over.
+    read: Option<ReadPermit>,
     socket: SocketRef,
     io: SocketIo,
     chat: Chat,
@@ -46,11 +49,22 @@ async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(bounds): State<Bounds>,
     EventName(name): EventName,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
+    // A read holds its slot until its reply is handed to the socket (`serve` returns).
+    let read = if bounds::is_read(&name) {
+        match bounds.admit_read(&socket) {
+            Ok(permit) => Some(permit),
+            Err(refusal) => return refuse(ack, refusal),
+        }
+    } else {
+        None
+    };
     let event = Incoming {
+        read,
         socket,
         io,
         chat,
@@ -164,6 +178,7 @@ where
     Fut: Future<Output = Result<R::Ack>>,
 {
     let Incoming {
+        read,
         socket,
         io,
         chat,
@@ -194,8 +209,17 @@ where
         };
         tracing::info!(event = R::NAME, %user, code = %e.code, reason = ?reason, "request refused");
     }
+    let answer = AckResult::from(result);
+    if let Some(read) = &read {
+        read.sent(&answer);
+    }
     // Without an ack id the client asked for no answer; nothing to do then.
-    let _ = ack.send(&AckResult::from(result));
+    let _ = ack.send(&answer);
+}
+
+/// Answers a request that its bounds refused, unread.
+fn refuse(ack: AckSender, error: WireError) {
+    let _ = ack.send(&AckResult::<Empty>::Err(error));
 }
 
 /// The most of an unknown event's name that is logged.

@@ -1,6 +1,7 @@
 //! Socket.IO: the layer and its limits. Connecting is `connect.rs`'s, requests `handlers.rs`'s;
 //! everything sent unasked leaves through the broadcaster (`crate::broadcast`).
 
+mod bounds;
 mod connect;
 mod handlers;
 pub mod session;
@@ -12,6 +13,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
+pub use bounds::Bounds;
+
 use crate::chat::Chat;
 use crate::Config;
 
@@ -22,8 +25,8 @@ const MAX_BUFFERED_PACKETS: usize = 1_024;
 const WS_READ_BUFFER: usize = 1_024;
 
 /// The Socket.IO layer for the axum router, with every limit set explicitly.
-/// The timeouts (CONNECT, pings) come from `config`.
-pub fn layer(chat: Chat, config: &Config) -> (SocketIoLayer, SocketIo) {
+/// The timeouts (CONNECT, pings) come from `config`; `bounds` caps what a socket may hold.
+pub fn layer(chat: Chat, bounds: Bounds, config: &Config) -> (SocketIoLayer, SocketIo) {
     let max = MAX_PAYLOAD_BYTES;
     let (layer, io) = SocketIo::builder()
         .max_payload(max as u64)
@@ -35,7 +38,7 @@ pub fn layer(chat: Chat, config: &Config) -> (SocketIoLayer, SocketIo) {
         .ping_interval(Duration::from_secs(config.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(chat)
-        .with_state(connect::TrustedProxies(config.trusted_proxy.clone().into()))
+        .with_state(bounds)
         .build_layer();
     io.ns("/", connect::on_connect.with(connect::authenticate));
     (layer, io)

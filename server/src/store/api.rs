@@ -6,7 +6,7 @@ use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
 use super::commit::Commits;
-use super::types::{Credentials, Departure, Seen, SignOn, StoreError};
+use super::types::{Credentials, Departure, NewSession, Seen, SignOn, StoreError};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -24,9 +24,16 @@ pub trait Store: Send + Sync + 'static {
     async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError>;
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError>;
 
-    /// Stores a session by the hash of its token; returns the session id.
-    async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError>;
+    /// Stores a session by the hash of its token, and ends the user's sessions past the
+    /// backend's [`SessionPolicy`](super::SessionPolicy) cap, the one used longest ago first (never the new one).
+    async fn create_session(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+    ) -> Result<NewSession, StoreError>;
     /// The session, user and room ids behind a token hash: what a socket needs to connect.
+    /// A session idle past the [`SessionPolicy`](super::SessionPolicy) is deleted and found as `None`; one found
+    /// counts as used now.
     async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError>;
     /// Revokes a session; returns its id if it existed.
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError>;

@@ -61,6 +61,31 @@ pub struct SignOn {
     pub room_ids: Vec<String>,
 }
 
+/// How long sessions live: one not used (logged in, or a socket connected with its token) for
+/// `idle` is ended at its next use; past `per_user` a user's sessions end, the one used
+/// longest ago first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub idle: std::time::Duration,
+    pub per_user: u32,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: std::time::Duration::from_secs(crate::config::DEFAULT_SESSION_IDLE_SECS),
+            per_user: crate::config::DEFAULT_SESSIONS_PER_USER,
+        }
+    }
+}
+
+/// A session just created, and the user's sessions it ended (over the cap), whose sockets must go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: String,
+    pub ended: Vec<String>,
+}
+
 /// A user with the stored password hash, for login only.
 #[derive(Clone)]
 pub struct Credentials {

@@ -3,7 +3,7 @@
 //! who share a room other than `general` (issue 22 item 6), the snapshot a new socket gets of
 //! everyone it shares such a room with, and presence at once when a membership change makes
 //! people share one (issue 23 item 5). The test relay has no presence grace; the grace (churn
-//! debounced) and connect limits are reliability test S13's.
+//! debounced) and connect limits are reliability test S15's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

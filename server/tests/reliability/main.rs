@@ -23,7 +23,10 @@ mod r3_disk_full;
 mod s10_slow_body;
 #[cfg(unix)]
 mod s11_file_modes;
-mod s13_presence;
+mod s12_read_bounds;
+mod s13_connections;
+mod s14_sessions;
+mod s15_presence;
 mod s1_malformed;
 mod s2_oversize;
 mod s3_auth;

@@ -137,6 +137,14 @@ async fn s5_slow_clients_are_closed_and_others_served() {
             &pi,
             "--ping-timeout-secs",
             &pt,
+            // Every slow client is one user ("slowpoke") on 127.0.0.1: the caps of S12 and
+            // S13 are out of this test's way.
+            "--sockets-per-user",
+            "100000",
+            "--sockets-per-address",
+            "100000",
+            "--connections-per-address",
+            "100000",
         ],
     );
     spec.raise_nofile = true;

@@ -134,7 +134,7 @@ pub async fn run(
             "rooms, members and sockets per user must be > 0".into(),
         ));
     }
-    if opts.members % opts.sockets_per_user != 0 {
+    if !opts.members.is_multiple_of(opts.sockets_per_user) {
         return Err(Error::Setup(
             "members must be a multiple of sockets per user".into(),
         ));

@@ -27,8 +27,10 @@ use tokio::sync::mpsc;
 
 use crate::store::api::Store;
 use crate::store::commit::{Commits, CommittedTx};
-use crate::store::types::{Credentials, Departure, Seen, SignOn, StoreError};
-use crate::time::now_rfc3339;
+use crate::store::types::{
+    Credentials, Departure, NewSession, Seen, SessionPolicy, SignOn, StoreError,
+};
+use crate::time::{now_rfc3339, rfc3339_ago};
 use reader::Reader;
 use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
 
@@ -37,6 +39,9 @@ use sql::{new_id, WAL_AUTOCHECKPOINT_PAGES};
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READERS: u32 = 4;
+/// A session's last use is written at most this often (or a quarter of its idle time, if
+/// shorter): a write per connect would cost a reconnect storm thousands of them.
+const SESSION_TOUCH_EVERY: Duration = Duration::from_secs(60 * 60);
 pub struct SqliteStore {
     /// A pool of exactly one connection: every write waits its turn here.
     writer: SqlitePool,
@@ -44,6 +49,7 @@ pub struct SqliteStore {
     commits: Commits,
     committed: CommittedTx,
     reader: Reader,
+    sessions: SessionPolicy,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -86,7 +92,14 @@ impl SqliteStore {
             commits,
             committed,
             reader,
+            sessions: SessionPolicy::default(),
         })
+    }
+
+    /// The same store with `policy` for sessions instead of the default.
+    pub fn with_sessions(mut self, policy: SessionPolicy) -> Self {
+        self.sessions = policy;
+        self
     }
 
     /// For tests: runs `PRAGMA integrity_check`; true when the database is sound.
@@ -346,23 +359,65 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_session(&self, user_id: &str, token_hash: &str) -> Result<String, StoreError> {
+    async fn create_session(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+    ) -> Result<NewSession, StoreError> {
         let id = new_id();
-        let mut conn = self.writer.acquire().await?;
+        let now = now_rfc3339();
+        let mut conn = TxConn::acquire(&self.writer).await?;
+        let mut tx = conn.begin_with(BEGIN_WRITE).await?;
         sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (id, token_hash, user_id, created_at, last_used_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(token_hash)
         .bind(user_id)
-        .bind(now_rfc3339())
-        .execute(&mut *conn)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
         .await?;
-        Ok(id)
+        // Keep the `per_user` used last (the new one first); end the rest.
+        let ended: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN ( \
+                 SELECT id FROM sessions WHERE user_id = ?1 \
+                 ORDER BY id = ?2 DESC, COALESCE(last_used_at, created_at) DESC, created_at DESC \
+                 LIMIT ?3) \
+             RETURNING id",
+        )
+        .bind(user_id)
+        .bind(&id)
+        .bind(i64::from(self.sessions.per_user))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        conn.keep();
+        Ok(NewSession { id, ended })
     }
 
     async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
-        self.reader.sign_on(token_hash).await
+        let Some((signed_on, last_used)) = self.reader.sign_on(token_hash).await? else {
+            return Ok(None);
+        };
+        let idle = self.sessions.idle;
+        if last_used < rfc3339_ago(idle) {
+            // Expired: gone for good, so the token is refused from now on without a look-up.
+            sqlx::query("DELETE FROM sessions WHERE id = ?")
+                .bind(&signed_on.session_id)
+                .execute(&self.writer)
+                .await?;
+            return Ok(None);
+        }
+        if last_used < rfc3339_ago(SESSION_TOUCH_EVERY.min(idle / 4)) {
+            sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+                .bind(now_rfc3339())
+                .bind(&signed_on.session_id)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(Some(signed_on))
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {

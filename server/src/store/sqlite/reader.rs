@@ -71,8 +71,8 @@ impl Reader {
         Ok(wait.await.map_err(|_| stopped())??)
     }
 
-    /// The session, user and room ids behind a token hash.
-    pub async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
+    /// The session, user and room ids behind a token hash, and when the session was last used.
+    pub async fn sign_on(&self, token_hash: &str) -> Result<Option<(SignOn, String)>, StoreError> {
         let token_hash = token_hash.to_owned();
         self.ask(move |conn| sign_on(conn, &token_hash)).await
     }
@@ -125,30 +125,31 @@ fn run(conn: &Connection, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-fn sign_on(conn: &Connection, token_hash: &str) -> rusqlite::Result<Option<SignOn>> {
+fn sign_on(conn: &Connection, token_hash: &str) -> rusqlite::Result<Option<(SignOn, String)>> {
     let found = conn
         .prepare_cached(
-            "SELECT s.id, u.id, u.username FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+            "SELECT s.id, u.id, u.username, COALESCE(s.last_used_at, s.created_at) \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
         )?
         .query_row([token_hash], |row| {
             let user = User {
                 id: row.get(1)?,
                 username: row.get(2)?,
             };
-            Ok((row.get(0)?, user))
+            Ok((row.get(0)?, user, row.get::<_, String>(3)?))
         })
         .optional()?;
-    let Some((session_id, user)) = found else {
+    let Some((session_id, user, last_used)) = found else {
         return Ok(None);
     };
     let room_ids = conn
         .prepare_cached("SELECT room_id FROM members WHERE user_id = ?1 ORDER BY room_id")?
         .query_map([&user.id], |row| row.get(0))?
         .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(Some(SignOn {
+    let signed_on = SignOn {
         session_id,
         user,
         room_ids,
-    }))
+    };
+    Ok(Some((signed_on, last_used)))
 }

@@ -1,4 +1,4 @@
-//! S13 (issue 22, item 6): presence is no broadcast channel for strangers, and connects are no
+//! S15 (issue 22, item 6): presence is no broadcast channel for strangers, and connects are no
 //! free loop. Alice (127.0.0.2) reconnects in a tight loop: carol, who shares only `general`
 //! with her, must hear nothing of it; bob, who shares a room with her, hears one "online" and,
 //! after her last close and the relay's grace period (default 3 s), one "offline" — not a pair
@@ -47,7 +47,7 @@ async fn heard(client: &Client, user: &str) -> Vec<PresenceEvent> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s13_reconnect_churn_reaches_no_stranger_and_is_debounced() {
+async fn s15_reconnect_churn_reaches_no_stranger_and_is_debounced() {
     let _serial = harness::serial().await;
     let cycles = if long() { 100 } else { 15 };
     let dir = tempfile::tempdir().expect("a data dir");
@@ -89,7 +89,7 @@ async fn s13_reconnect_churn_reaches_no_stranger_and_is_debounced() {
     let bob_extra = heard(&bob, "alice").await;
     let carol_heard = heard(&carol, "alice").await;
     eprintln!(
-        "S13: {cycles} reconnects in {churned:?}; bob heard 1 online, 1 offline (+{} more), \
+        "S15: {cycles} reconnects in {churned:?}; bob heard 1 online, 1 offline (+{} more), \
          offline {gone_after:?} after the last close; carol heard {}",
         bob_extra.len(),
         carol_heard.len()
@@ -107,7 +107,7 @@ async fn s13_reconnect_churn_reaches_no_stranger_and_is_debounced() {
         gone_after >= GRACE.saturating_sub(Duration::from_millis(100)),
         "offline waits out the grace: {gone_after:?}"
     );
-    assert_alive(&mut relay, "S13 churn");
+    assert_alive(&mut relay, "S15 churn");
     drop(relay);
 }
 
@@ -124,7 +124,7 @@ async fn refused(api: &Api, name: &str, token: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s13_connects_are_limited_per_user_and_per_address() {
+async fn s15_connects_are_limited_per_user_and_per_address() {
     let _serial = harness::serial().await;
     let dir = tempfile::tempdir().expect("a data dir");
     let (per_user, per_address) = (PER_USER.to_string(), PER_ADDRESS.to_string());
@@ -154,7 +154,7 @@ async fn s13_connects_are_limited_per_user_and_per_address() {
     }
     let refill = (started.elapsed().as_secs_f64() * f64::from(PER_USER) / 60.0).ceil() as u32;
     eprintln!(
-        "S13: alice connected {accepted} times in {:?}, then was refused",
+        "S15: alice connected {accepted} times in {:?}, then was refused",
         started.elapsed()
     );
     assert!(
@@ -181,7 +181,7 @@ async fn s13_connects_are_limited_per_user_and_per_address() {
             from_flood += 1;
         }
     }
-    eprintln!("S13: 127.0.0.5 connected {from_flood} times, then was refused");
+    eprintln!("S15: 127.0.0.5 connected {from_flood} times, then was refused");
     assert!(
         (PER_ADDRESS..=PER_ADDRESS + 2).contains(&from_flood),
         "the address gets its budget of {PER_ADDRESS}, not more: {from_flood}"
@@ -195,6 +195,6 @@ async fn s13_connects_are_limited_per_user_and_per_address() {
         .filter(|l| l.contains("connect refused: too many connects"))
         .count();
     assert!(refusals >= 3, "each refusal is logged: {refusals} lines");
-    assert_alive(&mut relay, "S13 connects");
+    assert_alive(&mut relay, "S15 connects");
     drop(relay);
 }
