@@ -370,6 +370,27 @@ test("first run: the hosted relay's address is offered; errors show; logging in 
   assert.equal(ui.$('[data-testid="login-password"]').value, "", "the password is not kept in the form");
 });
 
+test("names that reorder or hide text show neutralised: room list, title, switcher, sender, typing, preview", async () => {
+  const spoof = "evil\u202Egnp.exe";
+  const hidden = "ad\u200Bmin";
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [{ ...room("r-spoof", 1, 1), name: spoof }],
+    messages: ({ room_id, before_seq }) => (room_id === "r-spoof" && before_seq === undefined ? [msg("r-spoof", 1, hidden, "hi")] : []),
+  });
+  const shown = (text) => /[\u200B-\u200F\u202A-\u202E\u2066-\u2069]/u.test(text);
+  const item = ui.$('[data-room-id="r-spoof"]');
+  assert.equal(item.querySelector(".name").textContent, "# evil\uFFFDgnp.exe");
+  assert.equal(ui.$("#room-title").textContent, "# evil\uFFFDgnp.exe");
+  assert.equal(ui.all('[data-testid="message"]')[0].querySelector(".sender").textContent, "ad\uFFFDmin");
+  assert.equal(item.querySelector(".preview").textContent, "ad\uFFFDmin: hi");
+  await ui.emit([{ type: "typing", room_id: "r-spoof", user: hidden, typing: true }]);
+  assert.equal(ui.$('[data-testid="typing-indicator"]').textContent, "ad\uFFFDmin is typing…");
+  for (const text of [item.textContent, ui.$("#room-title").textContent, ui.$('[data-testid="message-list"]').textContent]) {
+    assert.ok(!shown(text), JSON.stringify(text));
+  }
+});
+
 test("a refused sign-in (offline: unauthorized) returns to the sign-in screen", async () => {
   const ui = await boot(signedIn());
   await ui.emit([{ type: "connection", state: { state: "offline", reason: "unauthorized" } }]);

@@ -2,7 +2,7 @@
 // feeds command answers and event batches through the store's reducers, and redraws the parts
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
-import { errorText, previewText, typingText } from "./format.js";
+import { displayName, errorText, previewText, typingText } from "./format.js";
 import { PAGE, newerPageBefore } from "./paging.js";
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
@@ -80,7 +80,7 @@ export const createController = (bridge, makeView) => {
     for (const e of events) {
       if (e.type !== "message" || e.message.sender === state.me) continue;
       const room = state.rooms[e.message.room_id];
-      lines.push(`${room ? room.name : "new room"}: ${previewText(e.message)}`);
+      lines.push(`${room ? displayName(room.name) : "new room"}: ${previewText(e.message)}`);
     }
     if (lines.length) view.announce(lines);
   };

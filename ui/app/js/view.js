@@ -7,6 +7,7 @@ import { createMessageList } from "./views/messages.js";
 import { createComposer } from "./views/composer.js";
 import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
+import { displayName, roomLabel } from "./format.js";
 
 /**
  * What the page asks of the controller. Handlers that a dialog awaits reject with an Error whose
@@ -82,13 +83,13 @@ export const createView = (doc, h) => {
   });
   inviteButton.addEventListener("click", () => {
     const room = h.openRoomLabel();
-    if (room) inviteDialog.open(`Into # ${room.name}`);
+    if (room) inviteDialog.open(`Into ${roomLabel(room)}`);
   });
 
   const leaveDialog = createDialog(/** @type {HTMLElement} */ ($("#leave-dialog")), () => h.leave());
   leaveButton.addEventListener("click", () => {
     const room = h.openRoomLabel();
-    if (room) leaveDialog.open(`You will stop receiving messages from ${room.kind === "direct" ? "@" : "#"} ${room.name}.`);
+    if (room) leaveDialog.open(`You will stop receiving messages from ${roomLabel(room)}.`);
   });
 
   const switcher = createSwitcher(/** @type {HTMLElement} */ ($("#switcher")), {
@@ -131,8 +132,8 @@ export const createView = (doc, h) => {
      */
     rooms: (rows, selected, room) => {
       roomList.render(rows, selected);
-      roomTitle.textContent = room ? (room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`) : "No room selected";
-      roomMembers.textContent = room ? room.members.join(", ") : "";
+      roomTitle.textContent = room ? roomLabel(room) : "No room selected";
+      roomMembers.textContent = room ? room.members.map(displayName).join(", ") : "";
       inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
       leaveButton.hidden = !room || room.id === "general";
       composer.setEnabled(Boolean(room));
@@ -156,7 +157,7 @@ export const createView = (doc, h) => {
       loginView.hide();
       chatScreen.hidden = false;
       logoutButton.hidden = false;
-      whoami.textContent = username;
+      whoami.textContent = displayName(username);
     },
     /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
     showLogin: (opts) => {
