@@ -157,11 +157,13 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     await openRoom(bob, "general");
     try {
       const before = notifications.calls().length;
-      await send(alice, "ping for a notification");
+      await send(alice, "ping <b>x</b> for a notification");
       // Notifications are coalesced per room for a few seconds: the earlier unread ones may
       // fold this one into "N new messages".
       const call = await waitFor(() => notifications.calls().slice(before).find((c) => c.includes("#e2e")), "a Notify call for #e2e on the session bus", 20_000);
-      assert.match(call, /alice: ping for a notification|\d+ new messages/);
+      // The server (dunst) renders markup: the text must reach it escaped.
+      assert.match(call, /alice: ping &lt;b&gt;x&lt;\/b&gt; for a notification|\d+ new messages/);
+      assert.ok(!notifications.calls().some((c) => c.includes("<b>x</b>")), "no Notify call carries the markup raw");
     } finally {
       await openRoom(bob, roomId);
     }
