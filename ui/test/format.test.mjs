@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  PREVIEW_CHARS, badgeText, connectionText, displayName, errorText, formatTime, previewText, roomLabel, typingText, unreadCount,
+  PREVIEW_CHARS, badgeText, connectionText, displayName, errorText, formatTime, previewText, roomLabel, serverAddress, typingText, unreadCount,
 } from "../app/js/format.js";
 
 test("typingText: nobody, one, two, three or more", () => {
@@ -95,4 +95,18 @@ test("displayName: bidi controls and invisible characters show as U+FFFD; emoji 
   assert.equal(roomLabel({ name: "bob", kind: "direct" }), "@ bob");
   assert.equal(typingText(["ad\u200Bmin"]), "ad\uFFFDmin is typing…");
   assert.equal(previewText({ sender: "\u202Eevil", body: "hi" }), "\uFFFDevil: hi");
+});
+
+test("serverAddress: completes the scheme (http:// on this computer only) and flags cleartext to others", () => {
+  assert.deepEqual(serverAddress("127.0.0.1:7447"), { url: "http://127.0.0.1:7447", cleartext: false });
+  assert.deepEqual(serverAddress(" localhost:7447/ "), { url: "http://localhost:7447", cleartext: false });
+  assert.deepEqual(serverAddress("[::1]:7447"), { url: "http://[::1]:7447", cleartext: false });
+  assert.deepEqual(serverAddress("chat.example.org"), { url: "https://chat.example.org", cleartext: false });
+  assert.deepEqual(serverAddress("192.168.1.20:7447"), { url: "https://192.168.1.20:7447", cleartext: false });
+  assert.deepEqual(serverAddress("https://chat.example.org/"), { url: "https://chat.example.org", cleartext: false });
+  assert.deepEqual(serverAddress("http://192.168.1.20:7447"), { url: "http://192.168.1.20:7447", cleartext: true });
+  assert.deepEqual(serverAddress("HTTP://10.0.0.1"), { url: "http://10.0.0.1", cleartext: true });
+  assert.deepEqual(serverAddress("http://localhost.example.org"), { url: "http://localhost.example.org", cleartext: true });
+  assert.deepEqual(serverAddress("http://127.0.0.1:7447"), { url: "http://127.0.0.1:7447", cleartext: false });
+  for (const refused of ["", "  ", "ftp://x", "http://"]) assert.equal(serverAddress(refused).url, "", refused);
 });

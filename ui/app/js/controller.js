@@ -216,7 +216,7 @@ export const createController = (bridge, makeView) => {
     await refreshRooms();
   };
 
-  /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
   const showLogin = (opts) => {
     state = store.signedOut(state);
     view.showLogin(opts);
@@ -239,6 +239,7 @@ export const createController = (bridge, makeView) => {
         return false;
       }
     },
+    letOthersConnect: (allow) => bridge.hostLocally(allow),
     async logout() {
       try {
         await bridge.logout();
@@ -367,7 +368,7 @@ export const createController = (bridge, makeView) => {
     }
     try {
       const hosted = await bridge.hostLocally();
-      showLogin({ server: hosted.url, hostingNote: `This computer hosts a relay at ${hosted.url}: register there, or enter another server.` });
+      showLogin({ server: hosted.url, hosted });
     } catch (error) {
       showLogin({ error: `Could not host on this computer: ${errorText(error)}` });
     }

@@ -1,4 +1,5 @@
-// Pure text for the views: times, names, typing line, unread counts, the connection banner, errors.
+// Pure text for the views: times, names, typing line, unread counts, the connection banner,
+// errors, the server address typed at sign-in.
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -114,4 +115,31 @@ export const previewText = ({ sender, body }) => {
   const text = `${displayName(sender)}: ${line}`;
   const chars = [...text];
   return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
+};
+
+/** Hosts whose traffic never leaves this computer. */
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The server address as typed, completed: no scheme gets http:// for this computer (loopback)
+ * and https:// for anything else; trailing slashes go. `cleartext` is true for http:// to
+ * another computer (the password would cross the network unencrypted); `url` is "" when the
+ * text cannot be an http(s) address.
+ * @param {string} text @returns {{url: string, cleartext: boolean}}
+ */
+export const serverAddress = (text) => {
+  const none = { url: "", cleartext: false };
+  const [, typedScheme, rest] = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(.*)$/is.exec(text.trim()) ?? [];
+  const address = (rest ?? "").replace(/\/+$/, "");
+  if (!address) return none;
+  let parsed;
+  try {
+    parsed = new URL(`http://${address}`);
+  } catch {
+    return none;
+  }
+  const loopback = LOOPBACK.test(parsed.hostname);
+  const scheme = typedScheme ? typedScheme.toLowerCase() : loopback ? "http" : "https";
+  if (scheme !== "http" && scheme !== "https") return none;
+  return { url: `${scheme}://${address}`, cleartext: scheme === "http" && !loopback };
 };

@@ -14,6 +14,7 @@ import { displayName, roomLabel } from "./format.js";
  * message the dialog shows.
  * @typedef {{
  *   signIn: (mode: "login" | "register", creds: import("./views/login.js").Credentials) => Promise<boolean>,
+ *   letOthersConnect: (allow: boolean) => Promise<import("./views/login.js").Hosted>,
  *   logout: () => void,
  *   selectRoom: (roomId: string) => void,
  *   stepRoom: (step: 1 | -1) => void,
@@ -59,7 +60,10 @@ export const createView = (doc, h) => {
     onNearBottom: h.loadNewer,
   });
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing });
-  const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), { onSubmit: h.signIn });
+  const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
+    onSubmit: h.signIn,
+    onLetOthersConnect: h.letOthersConnect,
+  });
   logoutButton.addEventListener("click", () => h.logout());
 
   const newRoomDialog = createDialog(/** @type {HTMLElement} */ ($("#new-room-dialog")), async (form) => {
@@ -155,13 +159,16 @@ export const createView = (doc, h) => {
     /** @param {string} username */
     showChat: (username) => {
       loginView.hide();
+      status.hidden = false;
       chatScreen.hidden = false;
       logoutButton.hidden = false;
       whoami.textContent = displayName(username);
     },
-    /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+    /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
     showLogin: (opts) => {
       chatScreen.hidden = true;
+      // No session to report on: a stale "connected" (or a red "offline" on a first run) misleads.
+      status.hidden = true;
       logoutButton.hidden = true;
       whoami.textContent = "";
       // Nothing of the account stays on the page for the next person (the lists redraw empty).
