@@ -167,6 +167,20 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     }
   });
 
+  test("markup in a message reaches the notification server escaped", async () => {
+    // Sent to `general`, where nothing was said yet, so it is shown at once, not coalesced; sent
+    // by command, so alice's window stays on the room the next steps use.
+    const before = notifications.calls().length;
+    const sent = await alice.session.execAsync(
+      `const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('send_message', { room_id: 'general', body: '<b>x</b> & more' }).then(() => done('ok'), (e) => done(JSON.stringify(e)))`,
+    );
+    assert.equal(sent, "ok");
+    const call = await waitFor(() => notifications.calls().slice(before).find((c) => c.includes("#general")), "a Notify call for #general on the session bus", 20_000);
+    // dunst, like other servers, renders markup: the text must reach it escaped.
+    assert.match(call, /alice: &lt;b&gt;x&lt;\/b&gt; &amp; more/);
+    assert.ok(!notifications.calls().some((c) => c.includes("<b>x</b>")), "no Notify call carries the markup raw");
+  });
+
   test("relay killed mid-conversation: offline, then connected; what was typed meanwhile arrives once, in order", async () => {
     await relay.kill();
     for (const who of [alice, bob]) {

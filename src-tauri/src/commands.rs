@@ -21,13 +21,31 @@ const DEFAULT_PAGE: u32 = 50;
 
 /// Starts the relay in this process (if not already running) and says where it listens.
 /// `address` defaults to loopback, `port` to 7447 (a taken port falls back to a free one).
+/// `let_others_connect` is the sign-in screen's checkbox, required and separate: without it a
+/// non-loopback address is refused (`invalid`). A relay already running on another address is
+/// moved (same port) while no one is signed in, so the checkbox can be changed before signing in.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn host_locally(
     state: State<'_, AppState>,
     address: Option<String>,
     port: Option<u16>,
+    let_others_connect: bool,
 ) -> Result<Hosted> {
-    let ip = embedded::parse_address(address.as_deref())?;
+    let ip = embedded::bind_address(address.as_deref(), let_others_connect)?;
+    let moving = match state.relay.lock().await.as_ref() {
+        Some(running) if running.addr().ip() != ip => Some(running.addr().port()),
+        _ => None,
+    };
+    if let Some(running_port) = moving {
+        if state.session().await.is_ok() {
+            return Err(Error::Invalid(
+                "sign out before changing who can connect to this computer's relay".to_owned(),
+            ));
+        }
+        tracing::info!(%ip, "moving the hosted relay");
+        state.stop_hosting().await?;
+        return host(&state, ip, port.unwrap_or(running_port)).await;
+    }
     host(&state, ip, port.unwrap_or(embedded::DEFAULT_PORT)).await
 }
 

@@ -5,7 +5,7 @@
 //! again on the same one while that sign-in lasts, until the user stops hosting.
 
 use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 
 use natter_relay::{Config, Relay};
@@ -30,6 +30,8 @@ pub struct Hosted {
     pub address: SocketAddr,
     /// The URL this app connects to: the bound address, or loopback when bound to all interfaces.
     pub url: String,
+    /// Whether other computers can reach it (bound beyond loopback): the checkbox's state.
+    pub others_can_connect: bool,
 }
 
 impl Hosted {
@@ -38,25 +40,40 @@ impl Hosted {
         if local.ip().is_unspecified() {
             local.set_ip(match local.ip() {
                 IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
             });
         }
         Self {
             address,
             url: format!("http://{local}"),
+            others_can_connect: !address.ip().is_loopback(),
         }
     }
 }
 
-/// Parses the address the user typed (`None` or blank: loopback).
-pub fn parse_address(address: Option<&str>) -> Result<IpAddr> {
-    match address.map(str::trim) {
-        None | Some("") => Ok(DEFAULT_ADDRESS),
+/// The address to host on. Beyond loopback only when the user ticked "Let other computers on
+/// this network connect" (`let_others_connect`, a separate argument so that no typed or
+/// remembered address can open the relay to the network by itself). Blank: loopback, or every
+/// interface when others may connect.
+pub fn bind_address(address: Option<&str>, let_others_connect: bool) -> Result<IpAddr> {
+    let ip = match address.map(str::trim) {
+        None | Some("") if let_others_connect => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        None | Some("") => DEFAULT_ADDRESS,
         Some(text) => text
             .parse()
-            .map_err(|_| Error::Invalid(format!("`{text}` is not an IP address"))),
+            .map_err(|_| Error::Invalid(format!("`{text}` is not an IP address")))?,
+    };
+    if ip.is_loopback() || let_others_connect {
+        Ok(ip)
+    } else {
+        Err(Error::Invalid(format!(
+            "hosting on {ip} lets other computers connect: that needs \"{LET_OTHERS_CONNECT}\" ticked"
+        )))
     }
 }
+
+/// The sign-in screen's choice that [`bind_address`] requires beyond loopback (its label).
+pub const LET_OTHERS_CONNECT: &str = "Let other computers on this network connect";
 
 /// Starts the relay on `address:port`, or on a port the system picks when that one is taken.
 pub async fn start(profile_dir: &Path, address: IpAddr, port: u16) -> Result<Relay> {
@@ -105,17 +122,48 @@ mod tests {
 
     #[test]
     fn addresses_default_to_loopback() -> Result<()> {
-        assert_eq!(parse_address(None)?, DEFAULT_ADDRESS);
-        assert_eq!(parse_address(Some("  "))?, DEFAULT_ADDRESS);
+        assert_eq!(bind_address(None, false)?, DEFAULT_ADDRESS);
+        assert_eq!(bind_address(Some("  "), false)?, DEFAULT_ADDRESS);
         assert_eq!(
-            parse_address(Some("0.0.0.0"))?,
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            bind_address(Some("::1"), false)?,
+            IpAddr::V6(Ipv6Addr::LOCALHOST)
         );
         assert!(matches!(
-            parse_address(Some("example.org")),
+            bind_address(Some("example.org"), true),
             Err(Error::Invalid(_))
         ));
         Ok(())
+    }
+
+    #[test]
+    fn beyond_loopback_only_when_the_user_lets_others_connect() -> Result<()> {
+        for refused in ["0.0.0.0", "192.168.1.20", "::"] {
+            let answer = bind_address(Some(refused), false);
+            assert!(
+                matches!(&answer, Err(Error::Invalid(message)) if message.contains(LET_OTHERS_CONNECT)),
+                "{refused} without the choice: {answer:?}"
+            );
+        }
+        assert_eq!(
+            bind_address(Some("0.0.0.0"), true)?,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        );
+        assert_eq!(
+            bind_address(Some("192.168.1.20"), true)?,
+            IpAddr::V4(Ipv4Addr::new(192, 168, 1, 20))
+        );
+        assert_eq!(
+            bind_address(None, true)?,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            "ticked and blank: every interface"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_refusal_names_the_checkbox_the_sign_in_screen_shows() {
+        let page = include_str!("../../ui/app/index.html");
+        assert!(page.contains(LET_OTHERS_CONNECT));
     }
 
     #[test]
@@ -123,6 +171,8 @@ mod tests {
         let hosted = Hosted::of(SocketAddr::from(([0, 0, 0, 0], 7447)));
         assert_eq!(hosted.url, "http://127.0.0.1:7447");
         assert_eq!(hosted.address.to_string(), "0.0.0.0:7447");
+        assert!(hosted.others_can_connect);
+        assert!(!Hosted::of(SocketAddr::from(([127, 0, 0, 1], 7447))).others_can_connect);
     }
 
     #[test]

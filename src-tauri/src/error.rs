@@ -55,6 +55,14 @@ impl Error {
                 AccountError::Invalid(wire) | AccountError::Relay { error: wire, .. },
             ) => wire.message.clone(),
             Self::Session(SessionError::Cache(_)) => "the local cache failed".to_owned(),
+            // The client's own wording ("error sending request for url …") means nothing to a
+            // person; it goes to the log instead.
+            Self::Account(AccountError::Network(_)) => "Could not reach the server. Check its \
+                address, and that the relay is running and reachable from this computer."
+                .to_owned(),
+            Self::Account(AccountError::Unexpected { .. }) => "The server did not answer like a \
+                Natter relay. Check its address and port."
+                .to_owned(),
             other => other.to_string(),
         }
     }
@@ -62,8 +70,16 @@ impl Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if let Self::Session(SessionError::Cache(detail)) = self {
-            tracing::error!(error = %detail, "cache failure reported to the UI as internal");
+        match self {
+            Self::Session(SessionError::Cache(detail)) => {
+                tracing::error!(error = %detail, "cache failure reported to the UI as internal");
+            }
+            Self::Account(
+                detail @ (AccountError::Network(_) | AccountError::Unexpected { .. }),
+            ) => {
+                tracing::warn!(error = %detail, "the relay could not be reached or understood");
+            }
+            _ => {}
         }
         let mut out = serializer.serialize_struct("Error", 2)?;
         out.serialize_field("code", self.code())?;
@@ -102,8 +118,17 @@ mod tests {
             serde_json::to_value(taken)?,
             json!({"code": "invalid", "message": "username taken"})
         );
-        let unreachable = Error::Account(AccountError::Network("refused".to_owned()));
-        assert_eq!(serde_json::to_value(unreachable)?["code"], "network");
+        let unreachable = Error::Account(AccountError::Network(
+            "error sending request for url (http://127.0.0.1:9/api/login)".to_owned(),
+        ));
+        let unreachable = serde_json::to_value(unreachable)?;
+        assert_eq!(unreachable["code"], "network");
+        let sentence = unreachable["message"].as_str().unwrap_or_default();
+        assert!(
+            sentence.starts_with("Could not reach the server"),
+            "{sentence}"
+        );
+        assert!(!sentence.contains("error sending request"), "{sentence}");
         assert_eq!(
             serde_json::to_value(Error::Session(SessionError::Offline))?["code"],
             "offline"

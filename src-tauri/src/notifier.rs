@@ -6,6 +6,10 @@
 //! background thread (Linux: a `Notify` call to org.freedesktop.Notifications on the session
 //! bus), so a missing notification daemon costs a log line, never a block.
 //!
+//! Freedesktop servers may render markup in the body (`body-markup`), and some (dunst's default
+//! format) put the summary inside markup too: room names and message text are the senders', so
+//! both are escaped there ([`plain_text`]), or `<b>` or `<a href>` in a message would be obeyed.
+//!
 //! Activating a notification (where the platform reports it: Linux servers that support the
 //! `default` action, Windows while the toast is on screen, macOS) shows and focuses the window
 //! and emits [`OPEN_ROOM`] with the room.
@@ -87,13 +91,38 @@ fn show<R: Runtime>(app: &AppHandle<R>, alert: Alert) {
     let shown = app
         .notification()
         .builder()
-        .title(alert.title)
-        .body(alert.body)
+        .title(plain_text(&alert.title))
+        .body(plain_text(&alert.body))
         .extra(ROOM_KEY, alert.room_id)
         .show();
     if let Err(error) = shown {
         tracing::warn!(%error, "could not show a notification");
     }
+}
+
+/// `text` as the notification server must show it: on freedesktop desktops (which may parse
+/// markup) `&`, `<` and `>` become entities; elsewhere the text is shown as given.
+fn plain_text(text: &str) -> String {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        escape_markup(text)
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `&`, `<` and `>` as entities (the markup the notification spec allows is a subset of XML;
+/// quotes need no escaping outside attributes).
+pub fn escape_markup(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Opens the room of an activated notification: call once at start, before any notification.
@@ -153,6 +182,22 @@ mod tests {
             None
         );
         Ok(())
+    }
+
+    #[test]
+    fn markup_in_titles_and_bodies_reaches_the_server_as_text() {
+        assert_eq!(
+            escape_markup("alice: <b>x</b> & <a href=\"u\">y</a>"),
+            "alice: &lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=\"u\"&gt;y&lt;/a&gt;"
+        );
+        assert_eq!(
+            escape_markup("&amp;"),
+            "&amp;amp;",
+            "an entity typed stays as typed"
+        );
+        assert_eq!(escape_markup("plain ünïcode"), "plain ünïcode");
+        #[cfg(target_os = "linux")]
+        assert_eq!(plain_text("#<i>room</i>"), "#&lt;i&gt;room&lt;/i&gt;");
     }
 
     #[test]

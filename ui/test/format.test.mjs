@@ -1,7 +1,9 @@
 // Pure formatting: times, the typing line, unread badges, the connection banner, errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PREVIEW_CHARS, badgeText, connectionText, errorText, formatTime, previewText, typingText, unreadCount } from "../app/js/format.js";
+import {
+  PREVIEW_CHARS, badgeText, connectionText, displayName, errorText, formatTime, previewText, roomLabel, serverAddress, typingText, unreadCount,
+} from "../app/js/format.js";
 
 test("typingText: nobody, one, two, three or more", () => {
   assert.equal(typingText([]), "");
@@ -78,4 +80,33 @@ test("previewText: sender and first words on one line, cut on a character bounda
   assert.ok(long.endsWith("…"));
   assert.ok(!long.includes("\uFFFD"));
   assert.equal(previewText({ sender: "x", body: "<b>hi</b>" }), "x: <b>hi</b>", "markup stays characters");
+});
+
+test("displayName: bidi controls and invisible characters show as U+FFFD; emoji joiners stay", () => {
+  assert.equal(displayName("alice"), "alice");
+  assert.equal(displayName("evil\u202Egnp.exe"), "evil\uFFFDgnp.exe", "right-to-left override");
+  assert.equal(displayName("\u2067x\u2069"), "\uFFFDx\uFFFD", "isolates");
+  assert.equal(displayName("ad\u200Bmin"), "ad\uFFFDmin", "zero-width space");
+  assert.equal(displayName("a\u200Db\uFEFFc\u00ADd\u2060e"), "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe");
+  assert.equal(displayName("line\nbreak\u0007"), "line\uFFFDbreak\uFFFD", "controls");
+  assert.equal(displayName("\u{1F468}\u200D\u{1F469}\u200D\u{1F467}"), "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}", "a family emoji");
+  assert.equal(displayName("\u05E9\u05DC\u05D5\u05DD"), "\u2068\u05E9\u05DC\u05D5\u05DD\u2069", "right-to-left names are isolated");
+  assert.equal(roomLabel({ name: "x\u202Ey", kind: "group" }), "# x\uFFFDy");
+  assert.equal(roomLabel({ name: "bob", kind: "direct" }), "@ bob");
+  assert.equal(typingText(["ad\u200Bmin"]), "ad\uFFFDmin is typing…");
+  assert.equal(previewText({ sender: "\u202Eevil", body: "hi" }), "\uFFFDevil: hi");
+});
+
+test("serverAddress: completes the scheme (http:// on this computer only) and flags cleartext to others", () => {
+  assert.deepEqual(serverAddress("127.0.0.1:7447"), { url: "http://127.0.0.1:7447", cleartext: false });
+  assert.deepEqual(serverAddress(" localhost:7447/ "), { url: "http://localhost:7447", cleartext: false });
+  assert.deepEqual(serverAddress("[::1]:7447"), { url: "http://[::1]:7447", cleartext: false });
+  assert.deepEqual(serverAddress("chat.example.org"), { url: "https://chat.example.org", cleartext: false });
+  assert.deepEqual(serverAddress("192.168.1.20:7447"), { url: "https://192.168.1.20:7447", cleartext: false });
+  assert.deepEqual(serverAddress("https://chat.example.org/"), { url: "https://chat.example.org", cleartext: false });
+  assert.deepEqual(serverAddress("http://192.168.1.20:7447"), { url: "http://192.168.1.20:7447", cleartext: true });
+  assert.deepEqual(serverAddress("HTTP://10.0.0.1"), { url: "http://10.0.0.1", cleartext: true });
+  assert.deepEqual(serverAddress("http://localhost.example.org"), { url: "http://localhost.example.org", cleartext: true });
+  assert.deepEqual(serverAddress("http://127.0.0.1:7447"), { url: "http://127.0.0.1:7447", cleartext: false });
+  for (const refused of ["", "  ", "ftp://x", "http://"]) assert.equal(serverAddress(refused).url, "", refused);
 });

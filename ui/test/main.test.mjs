@@ -354,7 +354,8 @@ test("first run: the hosted relay's address is offered; errors show; logging in 
   assert.equal(ui.$("#login-screen").hidden, false);
   assert.equal(ui.$("#chat-screen").hidden, true);
   assert.equal(ui.$('[data-testid="login-server"]').value, "http://127.0.0.1:7447");
-  assert.equal(ui.$('[data-testid="connection-status"]').textContent, "offline (signed out)");
+  assert.equal(ui.$('[data-testid="connection-status"]').hidden, true, "no red pill on a fresh install");
+  assert.deepEqual(ui.called("host_locally"), [{ let_others_connect: false }]);
 
   ui.$('[data-testid="login-username"]').value = "alice";
   ui.$('[data-testid="login-password"]').value = "correct horse";
@@ -368,6 +369,121 @@ test("first run: the hosted relay's address is offered; errors show; logging in 
   assert.equal(ui.called("login").length, 1);
   assert.equal(ui.$("#chat-screen").hidden, false);
   assert.equal(ui.$('[data-testid="login-password"]').value, "", "the password is not kept in the form");
+});
+
+const firstRun = (extra = {}) => ({
+  ...signedIn(),
+  resume: null,
+  connection_state: { state: "offline", reason: "signed_out" },
+  host_locally: { address: "127.0.0.1:7447", url: "http://127.0.0.1:7447", others_can_connect: false },
+  login: ({ username }) => ({ id: "u1", username }),
+  ...extra,
+});
+
+test("sign-in: an address without a scheme is completed, http:// to another computer warns before connecting", async () => {
+  const ui = await boot(firstRun({ login: { reject: { code: "network", message: "Could not reach the server." } } }));
+  const server = ui.$('[data-testid="login-server"]');
+  const warning = ui.$('[data-testid="login-cleartext"]');
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "pw";
+  const logIn = async (typed) => {
+    server.value = typed;
+    ui.$('[data-testid="login-submit"]').click();
+    await settle();
+    return ui.called("login").at(-1)?.server_url;
+  };
+  assert.equal(await logIn("127.0.0.1:7447"), "http://127.0.0.1:7447", "loopback: http://");
+  assert.equal(await logIn("chat.example.org:8443/"), "https://chat.example.org:8443", "elsewhere: https://");
+  assert.equal(server.value, "https://chat.example.org:8443", "the field shows what was used");
+  assert.equal(warning.hidden, true);
+  assert.equal(ui.called("login").length, 2);
+
+  assert.equal(await logIn("http://192.168.1.20:7447"), "https://chat.example.org:8443", "not sent at the first press");
+  assert.equal(warning.hidden, false);
+  assert.match(warning.textContent, /http:\/\/192\.168\.1\.20:7447 is not encrypted.*password/);
+  assert.equal(await logIn("http://192.168.1.20:7447"), "http://192.168.1.20:7447", "sent once the warning was shown");
+
+  server.value = "https://192.168.1.20";
+  server.dispatch("input");
+  assert.equal(warning.hidden, true, "the warning follows the field as it is typed");
+  server.value = "http://10.0.0.2";
+  server.dispatch("input");
+  assert.equal(warning.hidden, false);
+  assert.equal(await logIn("http://10.0.0.2"), "http://10.0.0.2", "typed, so seen: one press");
+  assert.equal(await logIn("ftp://x"), "http://10.0.0.2");
+  assert.match(ui.$("#login-error").textContent, /web address/);
+});
+
+test("hosting: other computers can connect only once the user ticks the checkbox", async () => {
+  let refuse = false;
+  const ui = await boot(
+    firstRun({
+      host_locally: ({ let_others_connect }) =>
+        refuse
+          ? { reject: { code: "invalid", message: "sign out before changing who can connect" } }
+          : let_others_connect
+            ? { address: "0.0.0.0:7447", url: "http://127.0.0.1:7447", others_can_connect: true }
+            : { address: "127.0.0.1:7447", url: "http://127.0.0.1:7447", others_can_connect: false },
+    }),
+  );
+  const box = ui.$('[data-testid="hosting-share"]');
+  assert.equal(ui.$("#hosting-share").hidden, false);
+  assert.equal(Boolean(box.checked), false);
+  assert.deepEqual(ui.called("host_locally"), [{ let_others_connect: false }], "loopback unless asked");
+  box.checked = true;
+  box.dispatch("change");
+  await settle();
+  assert.deepEqual(ui.called("host_locally").at(-1), { let_others_connect: true });
+  assert.match(ui.$("#hosting").textContent, /other computers on this network can connect to it .*port 7447/);
+  box.checked = false;
+  box.dispatch("change");
+  await settle();
+  assert.deepEqual(ui.called("host_locally").at(-1), { let_others_connect: false });
+  assert.match(ui.$("#hosting").textContent, /register there/);
+  refuse = true;
+  box.checked = true;
+  box.dispatch("change");
+  await settle();
+  assert.equal(box.checked, false, "a refusal leaves the box as it was");
+  assert.match(ui.$("#login-error").textContent, /sign out before/);
+});
+
+test("the connection pill is not shown on the sign-in screen: not after a logout, nor a wrong password", async () => {
+  const ui = await boot({ ...signedIn(), login: { reject: { code: "unauthorized", message: "wrong username or password" } } });
+  const pill = ui.$('[data-testid="connection-status"]');
+  assert.equal(pill.hidden, false);
+  assert.equal(pill.dataset.state, "connected");
+  ui.$("#logout").click();
+  await settle();
+  assert.equal(ui.$("#login-screen").hidden, false);
+  assert.equal(pill.hidden, true, "no stale 'connected' after signing out");
+  ui.$('[data-testid="login-username"]').value = "alice";
+  ui.$('[data-testid="login-password"]').value = "wrong";
+  ui.$('[data-testid="login-submit"]').click();
+  await settle();
+  assert.equal(ui.$("#login-error").textContent, "wrong username or password");
+  assert.equal(pill.hidden, true);
+});
+
+test("names that reorder or hide text show neutralised: room list, title, switcher, sender, typing, preview", async () => {
+  const spoof = "evil\u202Egnp.exe";
+  const hidden = "ad\u200Bmin";
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [{ ...room("r-spoof", 1, 1), name: spoof }],
+    messages: ({ room_id, before_seq }) => (room_id === "r-spoof" && before_seq === undefined ? [msg("r-spoof", 1, hidden, "hi")] : []),
+  });
+  const shown = (text) => /[\u200B-\u200F\u202A-\u202E\u2066-\u2069]/u.test(text);
+  const item = ui.$('[data-room-id="r-spoof"]');
+  assert.equal(item.querySelector(".name").textContent, "# evil\uFFFDgnp.exe");
+  assert.equal(ui.$("#room-title").textContent, "# evil\uFFFDgnp.exe");
+  assert.equal(ui.all('[data-testid="message"]')[0].querySelector(".sender").textContent, "ad\uFFFDmin");
+  assert.equal(item.querySelector(".preview").textContent, "ad\uFFFDmin: hi");
+  await ui.emit([{ type: "typing", room_id: "r-spoof", user: hidden, typing: true }]);
+  assert.equal(ui.$('[data-testid="typing-indicator"]').textContent, "ad\uFFFDmin is typing…");
+  for (const text of [item.textContent, ui.$("#room-title").textContent, ui.$('[data-testid="message-list"]').textContent]) {
+    assert.ok(!shown(text), JSON.stringify(text));
+  }
 });
 
 test("a refused sign-in (offline: unauthorized) returns to the sign-in screen", async () => {
@@ -577,7 +693,7 @@ test("registering keeps what the new session says before `register` answers (sig
       return { id: "u1", username };
     },
   });
-  ui.$('[data-testid="login-server"]').value = "http://elsewhere:7447";
+  ui.$('[data-testid="login-server"]').value = "https://elsewhere:7447";
   ui.$('[data-testid="login-username"]').value = "alice";
   ui.$('[data-testid="login-password"]').value = "correct horse";
   ui.$('[data-testid="register-submit"]').click();

@@ -44,10 +44,12 @@ const invoke = (command, args) => tauri().core.invoke(command, args);
 export const resume = () => invoke("resume");
 
 /**
- * Where this computer's relay listens (starts it if needed).
- * @returns {Promise<{address: string, url: string}>}
+ * Where this computer's relay listens (starts it if needed). Beyond loopback only with
+ * `letOthersConnect`, which only the sign-in screen's checkbox sets.
+ * @param {boolean} [letOthersConnect]
+ * @returns {Promise<{address: string, url: string, others_can_connect: boolean}>}
  */
-export const hostLocally = () => invoke("host_locally");
+export const hostLocally = (letOthersConnect = false) => invoke("host_locally", { let_others_connect: letOthersConnect });
 
 /** What the running session last announced (`offline`, `signed_out` when none runs). @returns {Promise<ConnectionView>} */
 export const connectionState = () => invoke("connection_state");

@@ -2,7 +2,7 @@
 // feeds command answers and event batches through the store's reducers, and redraws the parts
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
-import { errorText, previewText, typingText } from "./format.js";
+import { displayName, errorText, previewText, typingText } from "./format.js";
 import { PAGE, newerPageBefore } from "./paging.js";
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
@@ -80,7 +80,7 @@ export const createController = (bridge, makeView) => {
     for (const e of events) {
       if (e.type !== "message" || e.message.sender === state.me) continue;
       const room = state.rooms[e.message.room_id];
-      lines.push(`${room ? room.name : "new room"}: ${previewText(e.message)}`);
+      lines.push(`${room ? displayName(room.name) : "new room"}: ${previewText(e.message)}`);
     }
     if (lines.length) view.announce(lines);
   };
@@ -216,7 +216,7 @@ export const createController = (bridge, makeView) => {
     await refreshRooms();
   };
 
-  /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
   const showLogin = (opts) => {
     state = store.signedOut(state);
     view.showLogin(opts);
@@ -239,6 +239,7 @@ export const createController = (bridge, makeView) => {
         return false;
       }
     },
+    letOthersConnect: (allow) => bridge.hostLocally(allow),
     async logout() {
       try {
         await bridge.logout();
@@ -367,7 +368,7 @@ export const createController = (bridge, makeView) => {
     }
     try {
       const hosted = await bridge.hostLocally();
-      showLogin({ server: hosted.url, hostingNote: `This computer hosts a relay at ${hosted.url}: register there, or enter another server.` });
+      showLogin({ server: hosted.url, hosted });
     } catch (error) {
       showLogin({ error: `Could not host on this computer: ${errorText(error)}` });
     }

@@ -1,4 +1,5 @@
-// Pure text for the views: times, typing line, unread counts, the connection banner, errors.
+// Pure text for the views: times, names, typing line, unread counts, the connection banner,
+// errors, the server address typed at sign-in.
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -18,14 +19,46 @@ export const formatTime = (iso, now = new Date()) => {
   return at.getFullYear() === now.getFullYear() ? `${day} ${clock}` : `${day} ${at.getFullYear()} ${clock}`;
 };
 
+// Characters that reorder or hide text: controls, bidi embeddings/overrides/isolates/marks,
+// zero-width and other invisible formatters, fillers that render as nothing. In a name they only
+// serve spoofing ("evil\u202Egnp.exe", "ad\u200Bmin"), so each shows as U+FFFD instead.
+const HIDDEN =
+  /[\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2028\u2029\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]/u;
+const PICTOGRAPH = /\p{Extended_Pictographic}/u;
+// Right-to-left letters: such a name is isolated so it cannot reorder the text around it.
+const RTL = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Adlam}]/u;
+
+/**
+ * A user or room name as the views show it (the one home for this): hidden and reordering
+ * characters made visible as U+FFFD (a zero-width joiner between emoji stays: it builds them),
+ * and a name with right-to-left letters wrapped in a first-strong isolate (U+2068 … U+2069,
+ * what `<bdi>` does) so it keeps to itself inside "name: text" lines.
+ * @param {string} name @returns {string}
+ */
+export const displayName = (name) => {
+  const chars = [...name];
+  const shown = chars
+    .map((c, i) => {
+      if (!HIDDEN.test(c)) return c;
+      const joinsEmoji = c === "\u200D" && PICTOGRAPH.test(chars[i - 1] ?? "") && PICTOGRAPH.test(chars[i + 1] ?? "");
+      return joinsEmoji ? c : "\uFFFD";
+    })
+    .join("");
+  return RTL.test(shown) ? `\u2068${shown}\u2069` : shown;
+};
+
+/** A room's label: "# name" for a group, "@ name" for a DM. @param {{name: string, kind: string}} room */
+export const roomLabel = (room) => `${room.kind === "direct" ? "@" : "#"} ${displayName(room.name)}`;
+
 /**
  * The typing line: "" for nobody, then one name, two names, or "several people".
  * @param {string[]} users @returns {string}
  */
 export const typingText = (users) => {
-  if (users.length === 0) return "";
-  if (users.length === 1) return `${users[0]} is typing…`;
-  if (users.length === 2) return `${users[0]} and ${users[1]} are typing…`;
+  const names = users.map(displayName);
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return "several people are typing…";
 };
 
@@ -79,7 +112,34 @@ export const PREVIEW_CHARS = 80;
  */
 export const previewText = ({ sender, body }) => {
   const line = body.replace(/\s+/g, " ").trim();
-  const text = `${sender}: ${line}`;
+  const text = `${displayName(sender)}: ${line}`;
   const chars = [...text];
   return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;
+};
+
+/** Hosts whose traffic never leaves this computer. */
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The server address as typed, completed: no scheme gets http:// for this computer (loopback)
+ * and https:// for anything else; trailing slashes go. `cleartext` is true for http:// to
+ * another computer (the password would cross the network unencrypted); `url` is "" when the
+ * text cannot be an http(s) address.
+ * @param {string} text @returns {{url: string, cleartext: boolean}}
+ */
+export const serverAddress = (text) => {
+  const none = { url: "", cleartext: false };
+  const [, typedScheme, rest] = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(.*)$/is.exec(text.trim()) ?? [];
+  const address = (rest ?? "").replace(/\/+$/, "");
+  if (!address) return none;
+  let parsed;
+  try {
+    parsed = new URL(`http://${address}`);
+  } catch {
+    return none;
+  }
+  const loopback = LOOPBACK.test(parsed.hostname);
+  const scheme = typedScheme ? typedScheme.toLowerCase() : loopback ? "http" : "https";
+  if (scheme !== "http" && scheme !== "https") return none;
+  return { url: `${scheme}://${address}`, cleartext: scheme === "http" && !loopback };
 };

@@ -7,12 +7,14 @@ import { createMessageList } from "./views/messages.js";
 import { createComposer } from "./views/composer.js";
 import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
+import { displayName, roomLabel } from "./format.js";
 
 /**
  * What the page asks of the controller. Handlers that a dialog awaits reject with an Error whose
  * message the dialog shows.
  * @typedef {{
  *   signIn: (mode: "login" | "register", creds: import("./views/login.js").Credentials) => Promise<boolean>,
+ *   letOthersConnect: (allow: boolean) => Promise<import("./views/login.js").Hosted>,
  *   logout: () => void,
  *   selectRoom: (roomId: string) => void,
  *   stepRoom: (step: 1 | -1) => void,
@@ -58,7 +60,10 @@ export const createView = (doc, h) => {
     onNearBottom: h.loadNewer,
   });
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing });
-  const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), { onSubmit: h.signIn });
+  const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
+    onSubmit: h.signIn,
+    onLetOthersConnect: h.letOthersConnect,
+  });
   logoutButton.addEventListener("click", () => h.logout());
 
   const newRoomDialog = createDialog(/** @type {HTMLElement} */ ($("#new-room-dialog")), async (form) => {
@@ -82,13 +87,13 @@ export const createView = (doc, h) => {
   });
   inviteButton.addEventListener("click", () => {
     const room = h.openRoomLabel();
-    if (room) inviteDialog.open(`Into # ${room.name}`);
+    if (room) inviteDialog.open(`Into ${roomLabel(room)}`);
   });
 
   const leaveDialog = createDialog(/** @type {HTMLElement} */ ($("#leave-dialog")), () => h.leave());
   leaveButton.addEventListener("click", () => {
     const room = h.openRoomLabel();
-    if (room) leaveDialog.open(`You will stop receiving messages from ${room.kind === "direct" ? "@" : "#"} ${room.name}.`);
+    if (room) leaveDialog.open(`You will stop receiving messages from ${roomLabel(room)}.`);
   });
 
   const switcher = createSwitcher(/** @type {HTMLElement} */ ($("#switcher")), {
@@ -131,8 +136,8 @@ export const createView = (doc, h) => {
      */
     rooms: (rows, selected, room) => {
       roomList.render(rows, selected);
-      roomTitle.textContent = room ? (room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`) : "No room selected";
-      roomMembers.textContent = room ? room.members.join(", ") : "";
+      roomTitle.textContent = room ? roomLabel(room) : "No room selected";
+      roomMembers.textContent = room ? room.members.map(displayName).join(", ") : "";
       inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
       leaveButton.hidden = !room || room.id === "general";
       composer.setEnabled(Boolean(room));
@@ -154,13 +159,16 @@ export const createView = (doc, h) => {
     /** @param {string} username */
     showChat: (username) => {
       loginView.hide();
+      status.hidden = false;
       chatScreen.hidden = false;
       logoutButton.hidden = false;
-      whoami.textContent = username;
+      whoami.textContent = displayName(username);
     },
-    /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+    /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
     showLogin: (opts) => {
       chatScreen.hidden = true;
+      // No session to report on: a stale "connected" (or a red "offline" on a first run) misleads.
+      status.hidden = true;
       logoutButton.hidden = true;
       whoami.textContent = "";
       // Nothing of the account stays on the page for the next person (the lists redraw empty).

@@ -1,28 +1,73 @@
-// The sign-in screen: server, username, password; Log in and Register.
+// The sign-in screen: server, username, password; Log in and Register. The address typed is
+// completed (format.js `serverAddress`), and http:// to another computer shows a warning before
+// anything is sent. When this computer hosts a relay, a checkbox lets other computers connect
+// to it: the only way the page asks the shell to host beyond loopback.
+import { errorText, serverAddress } from "../format.js";
 
 /**
  * @typedef {{server_url: string, username: string, password: string}} Credentials
+ * @typedef {{address: string, url: string, others_can_connect: boolean}} Hosted
  * @param {HTMLElement} screen
- * @param {{onSubmit: (mode: "login" | "register", creds: Credentials) => Promise<boolean>}} handlers
- *   onSubmit resolves true when signed in (the password is then cleared from the form)
+ * @param {{
+ *   onSubmit: (mode: "login" | "register", creds: Credentials) => Promise<boolean>,
+ *   onLetOthersConnect: (allow: boolean) => Promise<Hosted>,
+ * }} handlers onSubmit resolves true when signed in (the password is then cleared from the form);
+ *   onLetOthersConnect re-hosts and says where
  */
-export const createLoginView = (screen, { onSubmit }) => {
+export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
   const form = /** @type {HTMLFormElement} */ (screen.querySelector("#login-form"));
   const server = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-server"]'));
   const username = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-username"]'));
   const password = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-password"]'));
+  const cleartext = /** @type {HTMLElement} */ (screen.querySelector("#login-cleartext"));
   const hosting = /** @type {HTMLElement} */ (screen.querySelector("#hosting"));
+  const share = /** @type {HTMLElement} */ (screen.querySelector("#hosting-share"));
+  const shareBox = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="hosting-share"]'));
   const error = /** @type {HTMLElement} */ (screen.querySelector("#login-error"));
   const buttons = /** @type {HTMLButtonElement[]} */ ([...screen.querySelectorAll("button")]);
+
+  /** Shows the cleartext warning for what the server field holds; says whether it applies. */
+  const warnIfCleartext = () => {
+    const { url, cleartext: clear } = serverAddress(server.value);
+    cleartext.textContent = clear
+      ? `${url} is not encrypted (http://): your password and messages would cross the network in clear. ` +
+        "Use https://, or press again to connect anyway on a network you trust."
+      : "";
+    cleartext.hidden = !clear;
+    return clear;
+  };
+
+  /** @param {Hosted | undefined} hosted */
+  const showHosting = (hosted) => {
+    share.hidden = !hosted;
+    if (!hosted) {
+      hosting.textContent = "";
+      return;
+    }
+    shareBox.checked = hosted.others_can_connect;
+    const port = hosted.url.slice(hosted.url.lastIndexOf(":") + 1);
+    hosting.textContent = hosted.others_can_connect
+      ? `This computer hosts a relay at ${hosted.url}; other computers on this network can connect to it at this computer's address, port ${port}.`
+      : `This computer hosts a relay at ${hosted.url}: register there, or enter another server.`;
+  };
 
   /** @param {"login" | "register"} mode */
   const submit = async (mode) => {
     error.textContent = "";
-    const creds = { server_url: server.value.trim(), username: username.value.trim(), password: password.value };
-    if (!creds.server_url || !creds.username || !creds.password) {
+    const { url } = serverAddress(server.value);
+    const creds = { server_url: url, username: username.value.trim(), password: password.value };
+    if (!server.value.trim() || !creds.username || !creds.password) {
       error.textContent = "Server address, username and password are all needed.";
       return;
     }
+    if (!url) {
+      error.textContent = "The server address is a web address, like https://chat.example.org or 192.168.1.20:7447.";
+      return;
+    }
+    server.value = url;
+    // In clear to another computer: only once the warning was on screen before this press.
+    const warned = !cleartext.hidden;
+    if (warnIfCleartext() && !warned) return;
     buttons.forEach((b) => (b.disabled = true));
     try {
       if (await onSubmit(mode, creds)) password.value = "";
@@ -36,12 +81,27 @@ export const createLoginView = (screen, { onSubmit }) => {
     submit("login");
   });
   screen.querySelector('[data-testid="register-submit"]')?.addEventListener("click", () => submit("register"));
+  server.addEventListener("input", () => warnIfCleartext());
+  shareBox.addEventListener("change", async () => {
+    const allow = shareBox.checked;
+    shareBox.disabled = true;
+    error.textContent = "";
+    try {
+      showHosting(await onLetOthersConnect(allow));
+    } catch (e) {
+      shareBox.checked = !allow;
+      error.textContent = errorText(e);
+    } finally {
+      shareBox.disabled = false;
+    }
+  });
 
   return {
-    /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
+    /** @param {{server?: string, hosted?: Hosted, error?: string}} [opts] */
     show(opts = {}) {
       if (opts.server && !server.value) server.value = opts.server;
-      hosting.textContent = opts.hostingNote ?? "";
+      showHosting(opts.hosted);
+      warnIfCleartext();
       error.textContent = opts.error ?? "";
       screen.hidden = false;
       (server.value ? username : server).focus();

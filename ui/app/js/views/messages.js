@@ -2,7 +2,7 @@
 // It draws the store's bounded window (see paging.js), reusing the row of each message that did not
 // change, with day separators and sender groups (layout.js). When rows come or go at the top the
 // first visible row stays where it was on screen; at the bottom the list follows new messages.
-import { formatTime } from "../format.js";
+import { displayName, formatTime } from "../format.js";
 import { layout } from "../layout.js";
 import { scrollPosition } from "../paging.js";
 
@@ -43,7 +43,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     if (first) {
       const sender = document.createElement("span");
       sender.className = "sender";
-      sender.textContent = item.sender;
+      sender.textContent = displayName(item.sender);
       meta.append(sender);
     }
     const time = document.createElement("time");

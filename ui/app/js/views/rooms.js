@@ -1,6 +1,6 @@
 // The room list (data-testid room-list / room-item / unread-badge): name, last-message preview,
 // unread badge, and a presence dot on direct rooms. Text nodes only.
-import { badgeText, previewText, unreadCount } from "../format.js";
+import { badgeText, previewText, roomLabel, unreadCount } from "../format.js";
 
 /**
  * @typedef {{room: import("../bridge.js").Room, preview: import("../bridge.js").Message | undefined,
@@ -36,7 +36,7 @@ export const createRoomList = (list, onSelect) => {
       }
       const name = document.createElement("span");
       name.className = "name";
-      name.textContent = room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`;
+      name.textContent = roomLabel(room);
       line.append(name);
       const count = unreadCount(room);
       if (count > 0) {

@@ -1,4 +1,5 @@
 // The Ctrl/Cmd+K room switcher: type to filter, Up/Down to move, Enter to open, Esc to close.
+import { roomLabel } from "../format.js";
 
 /**
  * @param {HTMLElement} overlay holds an <input> and a <ul>
@@ -18,7 +19,7 @@ export const createSwitcher = (overlay, { match, onPick }) => {
         li.dataset.roomId = room.id;
         li.setAttribute("role", "option");
         li.setAttribute("aria-selected", String(i === at));
-        li.textContent = room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`;
+        li.textContent = roomLabel(room);
         return li;
       }),
     );
