@@ -4,8 +4,10 @@
 
 use std::net::IpAddr;
 
-use natter_client::session::{ConnectionView, Session, SessionConfig};
+use natter_client::cache::Draft;
+use natter_client::session::{ConnectionView, Session, SessionConfig, SessionError};
 use natter_client::SignIn;
+use natter_protocol::events::ReceiptEvent;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -189,6 +191,43 @@ pub async fn open_dm(state: State<'_, AppState>, username: String) -> Result<Roo
 #[tauri::command(rename_all = "snake_case")]
 pub async fn mark_read(state: State<'_, AppState>, room_id: String, seq: Seq) -> Result<()> {
     Ok(state.session().await?.mark_read(&room_id, seq).await?)
+}
+
+/// Every room's unsent composer text (kept in the account's cache, so it survives restarts).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn drafts(state: State<'_, AppState>) -> Result<Vec<Draft>> {
+    Ok(state
+        .session()
+        .await?
+        .cache()
+        .drafts()
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// Keeps a room's composer text; an empty `body` drops the draft.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: String) -> Result<()> {
+    Ok(state
+        .session()
+        .await?
+        .cache()
+        .save_draft(&room_id, &body)
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// The other members' read positions heard so far (as `receipt` events), so "read" on our own
+/// messages shows before any new receipt arrives, after a restart too.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn receipts(state: State<'_, AppState>) -> Result<Vec<ReceiptEvent>> {
+    Ok(state
+        .session()
+        .await?
+        .cache()
+        .receipts()
+        .await
+        .map_err(SessionError::from)?)
 }
 
 /// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session

@@ -64,7 +64,7 @@ impl Cache {
         Ok(())
     }
 
-    /// Forgets a room, its members, messages and cursor.
+    /// Forgets a room, its members, messages, cursor, draft and read positions.
     pub async fn remove_room(&self, room_id: &str) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM rooms WHERE id = ?")
@@ -75,10 +75,12 @@ impl Cache {
             .bind(room_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM cursors WHERE room_id = ?")
-            .bind(room_id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["cursors", "drafts", "receipts"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE room_id = ?"))
+                .bind(room_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
