@@ -103,6 +103,15 @@ export const setView = (activeRoom, unreadTotal) => invoke("set_view", { activeR
 /** @param {string} room_id @param {number} seq @returns {Promise<void>} */
 export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
 
+/** Every room's kept composer text. @returns {Promise<{room_id: string, body: string}[]>} */
+export const drafts = () => invoke("drafts");
+
+/** Keeps a room's composer text ("" drops it). @param {string} room_id @param {string} body @returns {Promise<void>} */
+export const saveDraft = (room_id, body) => invoke("save_draft", { room_id, body });
+
+/** The other members' read positions kept from earlier `receipt` events. @returns {Promise<{room_id: string, user: string, seq: number}[]>} */
+export const receipts = () => invoke("receipts");
+
 /** @param {string} room_id @param {boolean} typing @returns {Promise<void>} */
 export const typing = (room_id, typing) => invoke("typing", { room_id, typing });
 

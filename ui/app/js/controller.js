@@ -4,6 +4,12 @@
 import * as store from "./store.js";
 import { errorText, previewText, typingText } from "./format.js";
 import { PAGE, newerPageBefore } from "./paging.js";
+import { createDraftKeeper } from "./drafts.js";
+
+/** More unread than this when a room opens: its window is loaded around the first unread. */
+const UNREAD_AROUND = 40;
+/** Read messages kept above the first unread when the window is loaded around it. */
+const CONTEXT = 10;
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
 /** @typedef {ReturnType<typeof import("./view.js").createView>} View */
@@ -25,6 +31,7 @@ export const createController = (bridge, makeView) => {
   /** What each part was last drawn from. @type {Record<string, unknown>} */
   let drawn = {};
   let renderQueued = false;
+  const drafts = createDraftKeeper(bridge);
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
 
@@ -45,11 +52,13 @@ export const createController = (bridge, makeView) => {
     if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence) {
       const rows = store.roomList(state).map((room) => {
         const peer = store.peer(state, room);
-        return { room, preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
+        return { room: labelled(room), preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
       });
       const room = sel ? state.rooms[sel] : undefined;
-      view.rooms(rows, sel, room);
-      // A room just opened (the first one after signing in, too): the keyboard goes to its composer.
+      view.rooms(rows, sel, room && labelled(room));
+      // A room just opened (the first one after signing in, too): its own draft, and the
+      // keyboard goes to its composer, however it was opened.
+      if (drawn.sel !== sel) view.setDraft(sel ? (state.drafts[sel] ?? "") : "");
       if (room && drawn.sel !== sel) view.focusComposer();
     }
     const msgs = sel ? state.messages[sel] : undefined;
@@ -57,12 +66,18 @@ export const createController = (bridge, makeView) => {
     if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer });
+      const marker = sel ? (state.marker[sel] ?? null) : null;
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker });
     }
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
     drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts };
+    // Read once drawn: only what is on screen now counts.
+    if (readOpenRoom()) render();
     tellShell();
   };
+
+  /** A room as the views show it: a DM by the other person's name. @param {import("./bridge.js").Room} room */
+  const labelled = (room) => (room.kind === "direct" ? { ...room, name: store.roomName(state, room) } : room);
 
   /** The room in view and the unread total, for the tray, the title and notifications. */
   const tellShell = () => {
@@ -80,22 +95,26 @@ export const createController = (bridge, makeView) => {
     for (const e of events) {
       if (e.type !== "message" || e.message.sender === state.me) continue;
       const room = state.rooms[e.message.room_id];
-      lines.push(`${room ? room.name : "new room"}: ${previewText(e.message)}`);
+      lines.push(`${room ? store.roomName(state, room) : "new room"}: ${previewText(e.message)}`);
     }
     if (lines.length) view.announce(lines);
   };
 
   // ---- reading and loading rooms ----
 
-  /** Marks the open room read up to its newest loaded message, when the window is in view. */
+  /**
+   * Marks the open room read up to the newest message on screen, only while the window has the
+   * focus (a window behind others or on another screen reads nothing). Says whether it moved.
+   */
   const readOpenRoom = () => {
     const sel = state.selected;
-    if (!sel || !view.visible()) return;
+    if (!sel || !view.visible()) return false;
     const room = state.rooms[sel];
-    const seq = store.lastLoadedSeq(state, sel);
-    if (!room || seq <= room.read_seq) return;
+    const seq = Math.min(store.lastLoadedSeq(state, sel), view.lastSeenSeq());
+    if (!room || seq <= room.read_seq) return false;
     state = store.markRead(state, sel, seq);
     bridge.markRead(sel, seq).catch(() => {}); // offline: the cache keeps it and the session resends
+    return true;
   };
 
   const refreshRooms = async () => {
@@ -131,12 +150,26 @@ export const createController = (bridge, makeView) => {
     render();
   };
 
-  /** @param {string} roomId */
+  /**
+   * Opens a room at its newest messages, or, with many unread, around the first unread (the
+   * list lands on the "new messages" marker and pages newer ones in on the way down).
+   * @param {string} roomId
+   */
   const openRoom = async (roomId) => {
-    state = store.resetWindow(store.selectRoom(state, roomId), roomId);
+    state = store.selectRoom(state, roomId);
+    const marker = state.marker[roomId];
+    const around = marker != null && (state.rooms[roomId]?.last_seq ?? 0) - marker > UNREAD_AROUND;
+    // Loaded afresh around the marker: nothing newer (a preview) may sit in the window meanwhile.
+    state = store.resetWindow(state, roomId, around);
     view.composerError("");
     render();
     try {
+      if (around) {
+        const around = await pageBefore(roomId, marker + PAGE - CONTEXT + 1);
+        state = store.detach(store.addMessages(state, roomId, around, { keep: "top" }), roomId);
+        render();
+        return;
+      }
       const cached = await bridge.messages(roomId);
       state = store.addMessages(state, roomId, cached);
       render();
@@ -148,7 +181,6 @@ export const createController = (bridge, makeView) => {
     } catch (error) {
       if (state.selected === roomId) view.composerError(errorText(error));
     }
-    if (state.selected === roomId) readOpenRoom();
     render();
   };
 
@@ -187,7 +219,6 @@ export const createController = (bridge, makeView) => {
       const before = newerPageBefore(store.lastLoadedSeq(state, sel));
       const newer = await pageBefore(sel, before);
       state = store.addMessages(state, sel, newer, { keep: "bottom" });
-      readOpenRoom();
       render();
     } catch (error) {
       view.composerError(errorText(error));
@@ -213,11 +244,20 @@ export const createController = (bridge, makeView) => {
     drawn = {};
     view.showChat(username);
     render();
+    await loadKept();
     await refreshRooms();
+  };
+
+  /** What the account's cache kept from an earlier run: each room's draft, the others' read positions. */
+  const loadKept = async () => {
+    const [kept, receipts] = await Promise.all([bridge.drafts().catch(() => []), bridge.receipts().catch(() => [])]);
+    state = store.loadDrafts(state, kept ?? []);
+    state = store.applyEvents(state, (receipts ?? []).map((r) => ({ type: "receipt", ...r })));
   };
 
   /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
   const showLogin = (opts) => {
+    drafts.forget();
     state = store.signedOut(state);
     view.showLogin(opts);
     render();
@@ -265,9 +305,17 @@ export const createController = (bridge, makeView) => {
         await bridge.sendMessage(sel, body); // the pending message comes as an event
         return true;
       } catch (error) {
-        view.composerError(errorText(error));
-        return false;
+        if (state.selected === sel) {
+          view.composerError(errorText(error));
+          return false; // the composer puts the text back
+        }
+        // Refused after the room was left for another: the text is that room's draft again.
+        if (!state.drafts[sel]) keepDraft(sel, body);
+        return true;
       }
+    },
+    draft(text) {
+      if (state.selected) keepDraft(state.selected, text);
     },
     typing(typing) {
       if (state.selected) bridge.typing(state.selected, typing).catch(() => {});
@@ -295,14 +343,23 @@ export const createController = (bridge, makeView) => {
     },
     openRoomLabel() {
       const room = state.selected ? state.rooms[state.selected] : undefined;
-      return room ? { name: room.name, kind: room.kind } : null;
+      return room ? { name: labelled(room).name, kind: room.kind } : null;
     },
-    matchRooms: (query) => store.matchRooms(state, query),
+    matchRooms: (query) => store.matchRooms(state, query).map(labelled),
     signedIn: () => Boolean(state.me),
     visibilityChanged() {
       readOpenRoom();
       render();
     },
+    scrolled() {
+      if (readOpenRoom()) render();
+    },
+  };
+
+  /** @param {string} roomId @param {string} text */
+  const keepDraft = (roomId, text) => {
+    state = store.setDraft(state, roomId, text);
+    drafts.save(roomId, text);
   };
   const view = makeView(handlers);
 
@@ -320,7 +377,6 @@ export const createController = (bridge, makeView) => {
       const unknownRoom = events.some((e) => e.type === "message" && !state.rooms[e.message.room_id]);
       if (unknownRoom) refreshRooms();
       else if (!state.selected) openFirstRoom(); // e.g. just registered: rooms arrive with the first sync
-      readOpenRoom();
       announce(events);
     }
     render();

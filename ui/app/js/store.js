@@ -20,6 +20,8 @@ import { unreadCount } from "./format.js";
  *   receipts: Record<string, Record<string, number>>,
  *   previews: Record<string, Message>,
  *   detached: Record<string, boolean>,
+ *   drafts: Record<string, string>,
+ *   marker: Record<string, number>,
  *   connection: import("./bridge.js").ConnectionView,
  *   connectionAt: number,
  * }} State
@@ -37,6 +39,8 @@ export const initialState = () => ({
   receipts: {},
   previews: {},
   detached: {},
+  drafts: {},
+  marker: {},
   connection: { state: "connecting", attempt: 0, retry_in_ms: null },
   connectionAt: 0,
 });
@@ -88,8 +92,41 @@ export const upsertRoom = (state, room) => {
 /** @param {State} state @param {Room[]} rooms @returns {State} */
 export const setRooms = (state, rooms) => rooms.reduce(upsertRoom, state);
 
-/** @param {State} state @param {string | null} roomId @returns {State} */
-export const selectRoom = (state, roomId) => ({ ...state, selected: roomId });
+/**
+ * Opens a room. Its "new messages" marker is placed after what was read when it opened (none when
+ * nothing is unread) and stays there while the room is open, however far reading moves.
+ * @param {State} state @param {string | null} roomId @returns {State}
+ */
+export const selectRoom = (state, roomId) => {
+  const room = roomId ? state.rooms[roomId] : undefined;
+  const marker = { ...state.marker };
+  if (roomId) delete marker[roomId];
+  if (room && roomId && room.read_seq < room.last_seq) marker[roomId] = room.read_seq;
+  return { ...state, selected: roomId, marker };
+};
+
+/**
+ * The composer text of a room ("" drops it): each room keeps its own draft.
+ * @param {State} state @param {string} roomId @param {string} text @returns {State}
+ */
+export const setDraft = (state, roomId, text) => {
+  if ((state.drafts[roomId] ?? "") === text) return state;
+  const drafts = { ...state.drafts };
+  if (text === "") delete drafts[roomId];
+  else drafts[roomId] = text;
+  return { ...state, drafts };
+};
+
+/** Drafts kept from an earlier run; a room's draft typed since is kept. @param {State} state @param {{room_id: string, body: string}[]} list */
+export const loadDrafts = (state, list) =>
+  list.reduce((s, d) => (d.room_id in s.drafts ? s : setDraft(s, d.room_id, d.body)), state);
+
+/** Marks a window as not reaching the room's newest messages (it was loaded around the unread marker). @param {State} state @param {string} roomId */
+export const detach = (state, roomId) => {
+  const room = state.rooms[roomId];
+  if (!room || atNewest(lastLoadedSeq(state, roomId), room.last_seq)) return state;
+  return { ...state, detached: { ...state.detached, [roomId]: true } };
+};
 
 /**
  * Adds messages of one room (a page from `messages`/`history`, or live ones) to its bounded message window:
@@ -269,6 +306,16 @@ export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, ro
  */
 export const peer = (state, room) => (room.kind === "direct" ? (room.members.find((m) => m !== state.me) ?? null) : null);
 
+/**
+ * What a room is called on screen: a direct room by the other person (never "alice, bob" with
+ * ourselves in it), a group by its name. @param {State} state @param {Room} room
+ */
+export const roomName = (state, room) => {
+  if (room.kind !== "direct") return room.name;
+  const others = room.members.filter((m) => m !== state.me);
+  return others.length ? others.join(", ") : room.name;
+};
+
 /** Whether a user is online, as far as presence events told. @param {State} state @param {string} user */
 export const isOnline = (state, user) => state.presence[user]?.online === true;
 
@@ -308,16 +355,19 @@ export const dropRoom = (state, roomId) => {
     detached: without(state.detached),
     typing: without(state.typing),
     receipts: without(state.receipts),
+    drafts: without(state.drafts),
+    marker: without(state.marker),
     selected: state.selected === roomId ? null : state.selected,
   };
 };
 
 /**
- * Empties a room's window so it is loaded afresh at its newest end (reopening a room that was
- * left scrolled far up). @param {State} state @param {string} roomId
+ * Empties a room's window so it is loaded afresh (reopening a room that was left scrolled far up,
+ * or `always`: opening it around its first unread). @param {State} state @param {string} roomId
+ * @param {boolean} [always]
  */
-export const resetWindow = (state, roomId) => {
-  if (!state.detached[roomId]) return state;
+export const resetWindow = (state, roomId, always = false) => {
+  if (!state.detached[roomId] && !(always && state.messages[roomId])) return state;
   const messages = { ...state.messages };
   delete messages[roomId];
   const detached = { ...state.detached };

@@ -19,6 +19,7 @@ import { createSwitcher } from "./views/switcher.js";
  *   loadOlder: () => void,
  *   loadNewer: () => void,
  *   send: (body: string) => Promise<boolean>,
+ *   draft: (text: string) => void,
  *   typing: (typing: boolean) => void,
  *   createRoom: (name: string, members: string[]) => Promise<void>,
  *   openDm: (username: string) => Promise<void>,
@@ -28,6 +29,7 @@ import { createSwitcher } from "./views/switcher.js";
  *   matchRooms: (query: string) => import("./bridge.js").Room[],
  *   signedIn: () => boolean,
  *   visibilityChanged: () => void,
+ *   scrolled: () => void,
  * }} Handlers
  */
 
@@ -56,8 +58,9 @@ export const createView = (doc, h) => {
   const messageList = createMessageList(/** @type {HTMLOListElement} */ (testid("message-list")), {
     onNearTop: h.loadOlder,
     onNearBottom: h.loadNewer,
+    onScroll: h.scrolled,
   });
-  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing });
+  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), { onSubmit: h.signIn });
   logoutButton.addEventListener("click", () => h.logout());
 
@@ -111,13 +114,35 @@ export const createView = (doc, h) => {
       h.stepRoom(e.key === "ArrowDown" ? 1 : -1);
     } else if (e.key === "Escape" && !e.defaultPrevented) {
       composer.focus();
+    } else if (typedElsewhere(e) && composer.insert(e.key)) {
+      e.preventDefault();
     }
   });
+  // Reading follows the focus: a window shown but not focused (behind others, another screen)
+  // reads nothing, and focusing it reads what is on screen.
   doc.addEventListener("visibilitychange", () => h.visibilityChanged());
+  doc.defaultView?.addEventListener("focus", () => h.visibilityChanged());
+  doc.defaultView?.addEventListener("blur", () => h.visibilityChanged());
+
+  /**
+   * A printable key pressed where it would type nothing (a room button, the list, the page):
+   * it belongs to the composer. Not with a modifier, a dialog open, or another field focused.
+   * @param {KeyboardEvent} e
+   */
+  const typedElsewhere = (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing || [...e.key].length !== 1) return false;
+    if ([...doc.querySelectorAll(".overlay")].some((o) => !o.hidden)) return false;
+    const at = /** @type {HTMLElement | null} */ (doc.activeElement);
+    const tag = at?.tagName ?? "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || at?.isContentEditable) return false;
+    return !(e.key === " " && tag === "BUTTON"); // Space presses a focused button
+  };
 
   return {
-    /** Whether the window is in view (reading and notifications depend on it). */
-    visible: () => doc.visibilityState === "visible",
+    /** Whether the window is shown and has the focus (reading and notifications depend on it). */
+    visible: () => doc.visibilityState === "visible" && doc.hasFocus(),
+    /** The newest seq on screen in the message list (0: none). */
+    lastSeenSeq: messageList.lastSeenSeq,
     /** @param {import("./bridge.js").ConnectionView} view @param {number} elapsedMs */
     connection: (view, elapsedMs) => renderConnection(status, view, elapsedMs),
     /** @param {string} text */
@@ -133,6 +158,9 @@ export const createView = (doc, h) => {
       roomList.render(rows, selected);
       roomTitle.textContent = room ? (room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`) : "No room selected";
       roomMembers.textContent = room ? room.members.join(", ") : "";
+      // Long names are cut with an ellipsis on screen: the whole text stays in the tooltip.
+      roomTitle.title = roomTitle.textContent;
+      roomMembers.title = roomMembers.textContent;
       inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
       leaveButton.hidden = !room || room.id === "general";
       composer.setEnabled(Boolean(room));
@@ -156,13 +184,18 @@ export const createView = (doc, h) => {
       loginView.hide();
       chatScreen.hidden = false;
       logoutButton.hidden = false;
+      status.hidden = false;
       whoami.textContent = username;
+      whoami.title = username;
     },
     /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
     showLogin: (opts) => {
       chatScreen.hidden = true;
       logoutButton.hidden = true;
+      // No session, no connection to speak of: the banner would show the last account's.
+      status.hidden = true;
       whoami.textContent = "";
+      whoami.title = "";
       // Nothing of the account stays on the page for the next person (the lists redraw empty).
       composer.clear();
       announcer.replaceChildren();
@@ -175,5 +208,6 @@ export const createView = (doc, h) => {
       composerError.textContent = text;
     },
     focusComposer: composer.focus,
+    setDraft: composer.setText,
   };
 };

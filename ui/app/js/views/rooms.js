@@ -37,6 +37,8 @@ export const createRoomList = (list, onSelect) => {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = room.kind === "direct" ? `@ ${room.name}` : `# ${room.name}`;
+      // Cut with an ellipsis when long (app.css): the whole name stays in the tooltip.
+      button.title = room.name;
       line.append(name);
       const count = unreadCount(room);
       if (count > 0) {

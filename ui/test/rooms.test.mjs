@@ -1,0 +1,165 @@
+// A person's first half hour in the chat window (issue 23): one draft per room, kept across
+// restarts; reading only with the window focused and only what was on screen; "read" kept from
+// an earlier run; presence that came before the rooms; the "New messages" marker; the keyboard
+// going to the composer; long and direct-room names; the banner on the sign-in screen.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { boot, settle, msg, room, signedIn } from "./page.mjs";
+import { SAVE_AFTER_MS } from "../app/js/drafts.js";
+
+const composer = (ui) => ui.$('[data-testid="composer"]');
+const type = (ui, text) => {
+  composer(ui).value = text;
+  composer(ui).dispatch("input");
+};
+const open = async (ui, id) => {
+  ui.$(`[data-room-id="${id}"]`).click();
+  await settle();
+};
+const badge = (ui, id) => ui.$(`[data-room-id="${id}"]`).querySelector('[data-testid="unread-badge"]')?.textContent ?? "";
+
+test("each room keeps its own draft: switching shows the room's own text, Enter sends it to that room only", async () => {
+  const ui = await boot({ ...signedIn(), save_draft: null });
+  type(ui, "for general");
+  await open(ui, "random");
+  assert.equal(composer(ui).value, "", "random does not show general's draft");
+  type(ui, "for random");
+  await open(ui, "general");
+  assert.equal(composer(ui).value, "for general");
+  composer(ui).dispatch("keydown", { key: "Enter", shiftKey: false });
+  await settle();
+  assert.deepEqual(ui.called("send_message"), [{ room_id: "general", body: "for general" }]);
+  await open(ui, "random");
+  assert.equal(composer(ui).value, "for random", "sending in general left random's draft alone");
+  await open(ui, "general");
+  assert.equal(composer(ui).value, "", "a sent draft is gone");
+
+  // Written to the account's cache once typing pauses, so it survives a restart.
+  await new Promise((r) => setTimeout(r, SAVE_AFTER_MS + 50));
+  const saved = Object.fromEntries(ui.called("save_draft").map((a) => [a.room_id, a.body]));
+  assert.deepEqual(saved, { general: "", random: "for random" });
+});
+
+test("drafts kept from an earlier run come back in their rooms", async () => {
+  const ui = await boot({ ...signedIn(), drafts: [{ room_id: "random", body: "half a thought" }] });
+  assert.equal(composer(ui).value, "", "general has none");
+  await open(ui, "random");
+  assert.equal(composer(ui).value, "half a thought");
+});
+
+test("a window shown but not focused reads nothing; focusing it reads what is on screen", async () => {
+  const ui = await boot({ ...signedIn(), set_view: null });
+  const reads = ui.called("mark_read").length;
+  document.focused = false;
+  document.defaultView.fire("blur");
+  await settle();
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: null, unreadTotal: 0 }, "no room is in view: the shell notifies");
+  await ui.emit([{ type: "message", message: msg("general", 4) }]);
+  assert.equal(ui.called("mark_read").length, reads, "not read while unfocused");
+  assert.equal(badge(ui, "general"), "1", "the open room keeps its badge");
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: null, unreadTotal: 1 });
+
+  document.focused = true;
+  document.defaultView.fire("focus");
+  await settle();
+  assert.deepEqual(ui.called("mark_read").at(-1), { room_id: "general", seq: 4 });
+  assert.equal(badge(ui, "general"), "");
+  assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "general", unreadTotal: 0 });
+});
+
+test("\"read\" on our own messages comes back from the cache after a restart", async () => {
+  const ui = await boot({ ...signedIn(), receipts: [{ room_id: "general", user: "bob", seq: 3 }] });
+  const mine = ui.all('[data-testid="message"]').find((m) => m.dataset.seq === "3");
+  assert.equal(mine.querySelector(".delivery").dataset.delivery, "read");
+});
+
+test("presence heard before the rooms load shows on the direct room; a DM is named after the other person", async () => {
+  const dm = { id: "d1", name: "alice, carol", kind: "direct", members: ["alice", "carol"], last_seq: 0, read_seq: 0 };
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [room("general", 3, 3), dm],
+    resume: (_, { emit }) => {
+      emit([{ type: "presence", user: "carol", online: true, last_seen: null }]);
+      return { server_url: "http://127.0.0.1:7447", username: "alice" };
+    },
+  });
+  const item = ui.$('[data-room-id="d1"]');
+  assert.equal(item.querySelector('[data-testid="presence"]').dataset.online, "true");
+  assert.equal(item.querySelector(".name").textContent, "@ carol");
+  await open(ui, "d1");
+  assert.equal(ui.$("#room-title").textContent, "@ carol");
+});
+
+test("a room opened with many unread lands on a \"New messages\" marker and reads only what is on screen", async () => {
+  const page = ({ before_seq = 201, limit = 50 }) =>
+    Array.from({ length: limit }, (_, i) => before_seq - limit + i).filter((s) => s >= 1 && s <= 200).map((s) => msg("busy", s));
+  const ui = await boot({ ...signedIn(), rooms: [room("general", 3, 3), room("busy", 200, 50)], messages: (a) => (a.room_id === "busy" ? page(a) : []), history: (a) => page(a) });
+  await open(ui, "busy");
+  const rows = ui.$('[data-testid="message-list"]').elements;
+  const marker = ui.$('[data-testid="unread-marker"]');
+  assert.ok(marker, "a marker is drawn");
+  assert.equal(marker.textContent, "New messages");
+  const next = rows[rows.indexOf(marker) + 1];
+  assert.equal(next.dataset.seq, "51", "the marker sits above the first unread");
+  const list = ui.$('[data-testid="message-list"]');
+  assert.ok(list.scrollTop <= marker.offsetTop && marker.offsetTop < list.scrollTop + list.clientHeight, `the view is at the marker: ${list.scrollTop} ${marker.offsetTop} ${rows.length}`);
+  const read = ui.called("mark_read").filter((a) => a.room_id === "busy").at(-1);
+  assert.ok(read && read.seq > 50 && read.seq < 100, `read only what is on screen: ${JSON.stringify(read)}`);
+  assert.notEqual(badge(ui, "busy"), "", "the rest stays unread");
+});
+
+test("switching rooms by any means gives the composer the keyboard; a key typed elsewhere goes to it", async () => {
+  const ui = await boot(signedIn());
+  const random = ui.$('[data-room-id="random"]');
+  random.focus();
+  random.click();
+  await settle();
+  assert.equal(document.activeElement, composer(ui), "after a click on a room");
+
+  ui.$('[data-room-id="general"]').focus();
+  const key = document.key({ key: "h" });
+  assert.equal(key.defaultPrevented, true);
+  assert.equal(document.activeElement, composer(ui));
+  assert.equal(composer(ui).value, "h", "the keystroke was not lost");
+  assert.equal(document.key({ key: "i" }).defaultPrevented, false, "typing in the composer is left to it");
+
+  ui.$('[data-room-id="general"]').focus();
+  assert.equal(document.key({ key: "a", ctrlKey: true }).defaultPrevented, false, "shortcuts are not text");
+  assert.equal(document.key({ key: " " }).defaultPrevented, false, "Space presses the focused button");
+  ui.$('[data-testid="new-room"]').click();
+  const name = ui.$('[data-testid="new-room-name"]');
+  assert.equal(document.activeElement, name);
+  document.key({ key: "x" });
+  assert.equal(composer(ui).value, "h", "nothing reaches the composer while a dialog is open");
+});
+
+test("long names are cut on screen with the whole name in the tooltip", async () => {
+  const long = "x".repeat(64);
+  const user = "u".repeat(32);
+  const ui = await boot({ ...signedIn(), resume: { server_url: "http://127.0.0.1:7447", username: user }, rooms: [{ ...room(long, 0, 0), members: [user, "bob"] }] });
+  assert.equal(ui.$(`[data-room-id="${long}"]`).title, long);
+  assert.equal(ui.$("#room-title").title, `# ${long}`);
+  assert.equal(ui.$("#whoami").title, user);
+  const css = readFileSync(new URL("../app/css/app.css", import.meta.url), "utf8");
+  for (const rule of [/\.room-head h2 \{[^}]*text-overflow: ellipsis/, /\.whoami \{[^}]*text-overflow: ellipsis/, /\.room-list \.line \.name \{[^}]*min-width: 0/]) {
+    assert.match(css, rule);
+  }
+});
+
+test("the room-name field takes what the relay takes (ROOM_NAME_MAX_CHARS)", () => {
+  const limits = readFileSync(new URL("../../crates/protocol/src/limits.rs", import.meta.url), "utf8");
+  const max = /ROOM_NAME_MAX_CHARS: usize = (\d+)/.exec(limits)?.[1];
+  const html = readFileSync(new URL("../app/index.html", import.meta.url), "utf8");
+  assert.match(html, new RegExp(`data-testid="new-room-name"[^>]*maxlength="${max}"`));
+});
+
+test("the sign-in screen shows no connection state of the account that left", async () => {
+  const ui = await boot({ ...signedIn(), logout: null });
+  const banner = ui.$('[data-testid="connection-status"]');
+  assert.equal(banner.hidden, false);
+  ui.$("#logout").click();
+  await settle();
+  assert.equal(ui.$("#login-screen").hidden, false);
+  assert.equal(banner.hidden, true, "no \"connected\" on the sign-in screen");
+});
