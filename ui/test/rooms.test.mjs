@@ -163,3 +163,20 @@ test("the sign-in screen shows no connection state of the account that left", as
   assert.equal(ui.$("#login-screen").hidden, false);
   assert.equal(banner.hidden, true, "no \"connected\" on the sign-in screen");
 });
+
+test("Tab stays inside an open dialog", async () => {
+  const ui = await boot(signedIn());
+  ui.$('[data-testid="new-room"]').click();
+  const dialog = ui.$("#new-room-dialog");
+  const name = ui.$('[data-testid="new-room-name"]');
+  const cancel = dialog.querySelector('[data-action="cancel"]');
+  assert.equal(document.activeElement, name);
+  cancel.focus();
+  assert.equal(cancel.dispatch("keydown", { key: "Tab", shiftKey: false }).defaultPrevented, true);
+  assert.equal(document.activeElement, name, "Tab past the last control comes back to the first");
+  name.dispatch("keydown", { key: "Tab", shiftKey: true });
+  assert.equal(document.activeElement, cancel, "Shift+Tab from the first goes to the last");
+  const members = ui.$('[data-testid="new-room-members"]');
+  members.focus();
+  assert.equal(members.dispatch("keydown", { key: "Tab", shiftKey: false }).defaultPrevented, false, "in between, Tab moves as usual");
+});
