@@ -243,11 +243,15 @@ export const applyEvents = (state, events, now = 0) => events.reduce((s, e) => a
 
 // ---- selectors ----
 
-/** Rooms for the list: groups first ("general" on top), then direct rooms, each by name. */
+/**
+ * Rooms for the list: by recent activity (the newest message known, newest first); rooms with
+ * none known yet after them, groups first ("general" on top), then direct rooms, each by name.
+ */
 export const roomList = (/** @type {State} */ state) =>
   Object.values(state.rooms).sort((a, b) => {
+    const at = (/** @type {Room} */ r) => state.previews[r.id]?.sent_at ?? "";
     const rank = (/** @type {Room} */ r) => (r.id === "general" ? 0 : r.kind === "group" ? 1 : 2);
-    return rank(a) - rank(b) || a.name.localeCompare(b.name);
+    return at(b).localeCompare(at(a)) || rank(a) - rank(b) || a.name.localeCompare(b.name);
   });
 
 /**
