@@ -242,6 +242,7 @@ mod tests {
             members: vec![],
             last_seq: 0,
             read_seq: 0,
+            others_read_seq: 0,
         };
         alerts.on_event(&AppEvent::Room { room }, &View::default(), now);
         assert_eq!(

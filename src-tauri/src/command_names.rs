@@ -18,7 +18,6 @@ pub const COMMANDS: &[&str] = &[
     "typing",
     "drafts",
     "save_draft",
-    "receipts",
     "register",
     "login",
     "resume",

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use natter_client::cache::Draft;
 use natter_client::session::{ConnectionView, Session, SessionConfig, SessionError};
 use natter_client::SignIn;
-use natter_protocol::events::ReceiptEvent;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -213,19 +212,6 @@ pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: Strin
         .await?
         .cache()
         .save_draft(&room_id, &body)
-        .await
-        .map_err(SessionError::from)?)
-}
-
-/// The other members' read positions heard so far (as `receipt` events), so "read" on our own
-/// messages shows before any new receipt arrives, after a restart too.
-#[tauri::command(rename_all = "snake_case")]
-pub async fn receipts(state: State<'_, AppState>) -> Result<Vec<ReceiptEvent>> {
-    Ok(state
-        .session()
-        .await?
-        .cache()
-        .receipts()
         .await
         .map_err(SessionError::from)?)
 }

@@ -113,7 +113,6 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::typing,
             commands::drafts,
             commands::save_draft,
-            commands::receipts,
             account::register,
             account::login,
             account::resume,

@@ -68,8 +68,8 @@ test("a window shown but not focused reads nothing; focusing it reads what is on
   assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: "general", unreadTotal: 0 });
 });
 
-test("\"read\" on our own messages comes back from the cache after a restart", async () => {
-  const ui = await boot({ ...signedIn(), receipts: [{ room_id: "general", user: "bob", seq: 3 }] });
+test("\"read\" on our own messages comes from the room (relay or cache), not only from live receipts", async () => {
+  const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), { ...room("general", 3, 1), others_read_seq: 3 }] });
   const mine = ui.all('[data-testid="message"]').find((m) => m.dataset.seq === "3");
   assert.equal(mine.querySelector(".delivery").dataset.delivery, "read");
 });

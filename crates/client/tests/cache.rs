@@ -23,6 +23,7 @@ fn room(id: &str, members: &[&str], last_seq: i64, read_seq: i64) -> Room {
         members: members.iter().map(|m| (*m).to_owned()).collect(),
         last_seq,
         read_seq,
+        others_read_seq: 0,
     }
 }
 

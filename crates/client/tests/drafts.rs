@@ -1,6 +1,7 @@
 //! What a person leaves in a room survives restarts and stays with its account (issue 23, items
-//! 2 and 4): one draft per room, and the other members' read positions heard from `receipt`
-//! events, so "read" on one's own messages does not turn back into "sent" after a restart.
+//! 2 and 4): one draft per room, and how far the other members have read, from the relay and
+//! from `receipt` events, so "read" on one's own messages does not turn back into "sent" after a
+//! restart or a new sign-in.
 
 mod support;
 
@@ -26,8 +27,6 @@ async fn one_draft_per_room_survives_reopen_and_sign_out_forgets_it() -> Result<
     cache.save_draft("b", "for b, edited").await?;
     cache.save_draft("c", "gone").await?;
     cache.save_draft("c", "   ").await?;
-    cache.save_receipt("a", "bob", 3).await?;
-    cache.save_receipt("a", "bob", 2).await?;
     cache.close().await;
 
     let cache = Cache::open(dir.path()).await?;
@@ -39,28 +38,17 @@ async fn one_draft_per_room_survives_reopen_and_sign_out_forgets_it() -> Result<
         ],
         "each room keeps its own draft; a blank one is none"
     );
-    let receipts = cache.receipts().await?;
-    assert_eq!(receipts.len(), 1);
-    assert_eq!(
-        (receipts[0].user.as_str(), receipts[0].seq),
-        ("bob", 3),
-        "never backwards"
-    );
 
     cache.clear_sign_in().await?;
     assert!(
         cache.drafts().await?.is_empty(),
         "a draft outlived sign-out"
     );
-    assert!(
-        cache.receipts().await?.is_empty(),
-        "read positions outlived sign-out"
-    );
     Ok(())
 }
 
 #[tokio::test]
-async fn another_members_receipt_is_kept_in_the_cache() {
+async fn how_far_the_others_read_survives_a_restart_and_a_new_sign_in() {
     let relay_dir = tempfile::tempdir().expect("a data dir");
     let relay = TestRelay::in_dir(relay_dir.path()).await;
     let alice_dir = tempfile::tempdir().expect("alice's profile");
@@ -87,11 +75,38 @@ async fn another_members_receipt_is_kept_in_the_cache() {
     a.stop().await;
     b.stop().await;
 
+    // A restart: the cache kept it from the live receipt.
     let cache = Cache::open(alice_dir.path()).await.expect("alice's cache");
-    let kept = cache.receipts().await.expect("receipts");
-    assert!(
-        kept.iter()
-            .any(|r| r.room_id == dm.id && r.user == "bob" && r.seq == seq),
-        "bob's read position is not in alice's cache: {kept:?}"
+    let kept = cache
+        .room(&dm.id)
+        .await
+        .expect("cache")
+        .map(|r| r.others_read_seq);
+    assert_eq!(
+        kept,
+        Some(seq),
+        "bob's read position is not in alice's cache"
     );
+    cache.close().await;
+
+    // A new sign-in on an empty profile: the relay says it.
+    let fresh = tempfile::tempdir().expect("a fresh profile");
+    let (a, mut a_events) = start(fresh.path(), relay.url(), &alice).await;
+    let room = until(&mut a_events, "the DM in the first sync", |e| match e {
+        AppEvent::Room { room } if room.id == dm.id => Some(room.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        room.others_read_seq, seq,
+        "the relay did not say how far bob read"
+    );
+    let cached = a
+        .cache()
+        .room(&dm.id)
+        .await
+        .expect("cache")
+        .map(|r| r.others_read_seq);
+    assert_eq!(cached, Some(seq));
+    a.stop().await;
 }

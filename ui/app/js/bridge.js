@@ -11,7 +11,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{id: string, room_id: string, seq: number, sender: string, body: string,
  *   client_id: string, sent_at: string}} Message
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
- *   last_seq: number, read_seq: number}} Room
+ *   last_seq: number, read_seq: number, others_read_seq?: number}} Room
  * @typedef {{code: string, message: string}} WireError
  * @typedef {{state: "pending", body: string, created_at: string} | {state: "sent", seq: number}
  *   | {state: "failed", error: WireError}} DeliveryState
@@ -108,9 +108,6 @@ export const drafts = () => invoke("drafts");
 
 /** Keeps a room's composer text ("" drops it). @param {string} room_id @param {string} body @returns {Promise<void>} */
 export const saveDraft = (room_id, body) => invoke("save_draft", { room_id, body });
-
-/** The other members' read positions kept from earlier `receipt` events. @returns {Promise<{room_id: string, user: string, seq: number}[]>} */
-export const receipts = () => invoke("receipts");
 
 /** @param {string} room_id @param {boolean} typing @returns {Promise<void>} */
 export const typing = (room_id, typing) => invoke("typing", { room_id, typing });

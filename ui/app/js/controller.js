@@ -248,11 +248,10 @@ export const createController = (bridge, makeView) => {
     await refreshRooms();
   };
 
-  /** What the account's cache kept from an earlier run: each room's draft, the others' read positions. */
+  /** Each room's draft, kept in the account's cache from an earlier run. */
   const loadKept = async () => {
-    const [kept, receipts] = await Promise.all([bridge.drafts().catch(() => []), bridge.receipts().catch(() => [])]);
+    const kept = await bridge.drafts().catch(() => []);
     state = store.loadDrafts(state, kept ?? []);
-    state = store.applyEvents(state, (receipts ?? []).map((r) => ({ type: "receipt", ...r })));
   };
 
   /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */

@@ -84,7 +84,12 @@ export const signedOut = (state) => ({ ...initialState(), connection: state.conn
 export const upsertRoom = (state, room) => {
   const old = state.rooms[room.id];
   const merged = old
-    ? { ...room, last_seq: Math.max(old.last_seq, room.last_seq), read_seq: Math.max(old.read_seq, room.read_seq) }
+    ? {
+        ...room,
+        last_seq: Math.max(old.last_seq, room.last_seq),
+        read_seq: Math.max(old.read_seq, room.read_seq),
+        others_read_seq: Math.max(old.others_read_seq ?? 0, room.others_read_seq ?? 0),
+      }
     : room;
   return { ...state, rooms: { ...state.rooms, [room.id]: merged } };
 };
@@ -262,7 +267,9 @@ export const roomList = (/** @type {State} */ state) =>
  *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null}>}
  */
 export const timeline = (state, roomId) => {
-  const readUpTo = Math.max(0, ...Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq));
+  // How far the others read: the relay's (and cache's) `others_read_seq`, or a receipt since.
+  const heard = Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq);
+  const readUpTo = Math.max(state.rooms[roomId]?.others_read_seq ?? 0, ...heard);
   const committed = (state.messages[roomId] ?? []).map((m) => ({
     key: `s${m.seq}`,
     seq: m.seq,

@@ -1,9 +1,6 @@
-//! What a person leaves behind in a room: the composer's unsent text (one draft per room) and the
-//! read positions of the other members heard from `receipt` events. Both are account data
-//! (signing out deletes them) and survive restarts of the app.
+//! What a person leaves behind in a room: the composer's unsent text, one draft per room. Account
+//! data (signing out deletes it) that survives restarts of the app.
 
-use natter_protocol::events::ReceiptEvent;
-use natter_protocol::model::Seq;
 use serde::Serialize;
 
 use super::{Cache, CacheError};
@@ -45,38 +42,6 @@ impl Cache {
         Ok(rows
             .into_iter()
             .map(|(room_id, body)| Draft { room_id, body })
-            .collect())
-    }
-
-    /// Keeps how far `user` has read in a room (only ever forward).
-    pub async fn save_receipt(
-        &self,
-        room_id: &str,
-        user: &str,
-        seq: Seq,
-    ) -> Result<(), CacheError> {
-        sqlx::query(
-            "INSERT INTO receipts (room_id, username, seq) VALUES (?, ?, ?) \
-             ON CONFLICT (room_id, username) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-        )
-        .bind(room_id)
-        .bind(user)
-        .bind(seq)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Every read position heard of the other members, as the `receipt` events that told them.
-    pub async fn receipts(&self) -> Result<Vec<ReceiptEvent>, CacheError> {
-        let rows: Vec<(String, String, Seq)> = sqlx::query_as(
-            "SELECT room_id, username, seq FROM receipts ORDER BY room_id, username",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(room_id, user, seq)| ReceiptEvent { room_id, user, seq })
             .collect())
     }
 }

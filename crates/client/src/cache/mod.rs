@@ -1,5 +1,5 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, drafts, the others' read positions, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
+//! outbox, drafts, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
 
 mod drafts;
 mod messages;

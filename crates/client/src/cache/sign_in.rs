@@ -13,10 +13,9 @@ use sqlx::{Sqlite, Transaction};
 use super::{Cache, CacheError, TOKEN_FILE};
 
 /// Every table that holds an account's data (all but `session`), children before parents.
-const ACCOUNT_TABLES: [&str; 7] = [
+const ACCOUNT_TABLES: [&str; 6] = [
     "outbox",
     "drafts",
-    "receipts",
     "messages",
     "cursors",
     "room_members",

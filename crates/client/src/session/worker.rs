@@ -211,9 +211,7 @@ impl Worker {
                         .await
                         .map(drop)
                 } else {
-                    self.cache
-                        .save_receipt(&event.room_id, &event.user, event.seq)
-                        .await
+                    self.cache.others_read(&event.room_id, event.seq).await
                 };
                 self.emit(AppEvent::Receipt(event));
                 moved.map_err(Halt::from)
