@@ -74,6 +74,14 @@ test("\"read\" on our own messages comes from the room (relay or cache), not onl
   assert.equal(mine.querySelector(".delivery").dataset.delivery, "read");
 });
 
+test("\"read\" follows a room copy that arrives after the room was drawn (the first sync after signing in)", async () => {
+  const ui = await boot(signedIn());
+  const delivery = () => ui.all('[data-testid="message"]').find((m) => m.dataset.seq === "3").querySelector(".delivery").dataset.delivery;
+  assert.equal(delivery(), "sent");
+  await ui.emit([{ type: "room", room: { ...room("general", 3, 3), others_read_seq: 3 } }]);
+  assert.equal(delivery(), "read");
+});
+
 test("presence heard before the rooms load shows on the direct room; a DM is named after the other person", async () => {
   const dm = { id: "d1", name: "alice, carol", kind: "direct", members: ["alice", "carol"], last_seq: 0, read_seq: 0 };
   const ui = await boot({

@@ -63,14 +63,16 @@ export const createController = (bridge, makeView) => {
     }
     const msgs = sel ? state.messages[sel] : undefined;
     const receipts = sel ? state.receipts[sel] : undefined;
-    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts) {
+    // The open room's own copy too: its `others_read_seq` turns our messages "read".
+    const open = sel ? state.rooms[sel] : undefined;
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
       view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker });
     }
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts, open };
     // Read once drawn: only what is on screen now counts.
     if (readOpenRoom()) render();
     tellShell();
