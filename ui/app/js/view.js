@@ -135,7 +135,8 @@ export const createView = (doc, h) => {
     const at = /** @type {HTMLElement | null} */ (doc.activeElement);
     const tag = at?.tagName ?? "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || at?.isContentEditable) return false;
-    return !(e.key === " " && tag === "BUTTON"); // Space presses a focused button
+    // Space presses a focused button and scrolls the focused message list.
+    return !(e.key === " " && (tag === "BUTTON" || at?.dataset?.testid === "message-list"));
   };
 
   return {
