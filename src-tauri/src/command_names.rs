@@ -18,6 +18,7 @@ pub const COMMANDS: &[&str] = &[
     "typing",
     "drafts",
     "save_draft",
+    "retry_now",
     "register",
     "login",
     "resume",

@@ -216,6 +216,13 @@ pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: Strin
         .map_err(SessionError::from)?)
 }
 
+/// "Retry now" on the reconnect banner: the session's next connect attempt starts at once.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {
+    state.session().await?.retry_now();
+    Ok(())
+}
+
 /// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session
 /// decides what reaches the relay.
 #[tauri::command(rename_all = "snake_case")]

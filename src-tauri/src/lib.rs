@@ -113,6 +113,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::typing,
             commands::drafts,
             commands::save_draft,
+            commands::retry_now,
             account::register,
             account::login,
             account::resume,

@@ -188,3 +188,16 @@ test("Tab stays inside an open dialog", async () => {
   members.focus();
   assert.equal(members.dispatch("keydown", { key: "Tab", shiftKey: false }).defaultPrevented, false, "in between, Tab moves as usual");
 });
+
+test("while the connection waits to retry, \"Retry now\" is offered and asks the session to retry", async () => {
+  const ui = await boot({ ...signedIn(), retry_now: null });
+  const retry = ui.$('[data-testid="retry-now"]');
+  assert.equal(retry.hidden, true, "not while connected");
+  await ui.emit([{ type: "connection", state: { state: "connecting", attempt: 3, retry_in_ms: 20000 } }]);
+  assert.equal(retry.hidden, false);
+  retry.click();
+  await settle();
+  assert.equal(ui.called("retry_now").length, 1);
+  await ui.emit([{ type: "connection", state: { state: "connecting", attempt: 4, retry_in_ms: null } }]);
+  assert.equal(retry.hidden, true, "not while an attempt runs");
+});

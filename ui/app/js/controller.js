@@ -355,6 +355,9 @@ export const createController = (bridge, makeView) => {
     scrolled() {
       if (readOpenRoom()) render();
     },
+    retryNow() {
+      bridge.retryNow().catch(() => {}); // no session: nothing to retry
+    },
   };
 
   /** @param {string} roomId @param {string} text */

@@ -30,6 +30,7 @@ import { createSwitcher } from "./views/switcher.js";
  *   signedIn: () => boolean,
  *   visibilityChanged: () => void,
  *   scrolled: () => void,
+ *   retryNow: () => void,
  * }} Handlers
  */
 
@@ -53,6 +54,8 @@ export const createView = (doc, h) => {
   const inviteButton = /** @type {HTMLButtonElement} */ (testid("invite"));
   const leaveButton = /** @type {HTMLButtonElement} */ (testid("leave"));
   const announcer = /** @type {HTMLElement} */ ($("#announcer"));
+  const retryButton = /** @type {HTMLButtonElement} */ (testid("retry-now"));
+  retryButton.addEventListener("click", () => h.retryNow());
 
   const roomList = createRoomList(/** @type {HTMLUListElement} */ (testid("room-list")), h.selectRoom);
   const messageList = createMessageList(/** @type {HTMLOListElement} */ (testid("message-list")), {
@@ -145,7 +148,11 @@ export const createView = (doc, h) => {
     /** The newest seq on screen in the message list (0: none). */
     lastSeenSeq: messageList.lastSeenSeq,
     /** @param {import("./bridge.js").ConnectionView} view @param {number} elapsedMs */
-    connection: (view, elapsedMs) => renderConnection(status, view, elapsedMs),
+    connection: (view, elapsedMs) => {
+      renderConnection(status, view, elapsedMs);
+      // Waiting before the next attempt: the person need not wait it out.
+      retryButton.hidden = status.hidden || !(view.state === "connecting" && view.retry_in_ms != null);
+    },
     /** @param {string} text */
     connectionError: (text) => {
       status.textContent = text;
@@ -195,6 +202,7 @@ export const createView = (doc, h) => {
       logoutButton.hidden = true;
       // No session, no connection to speak of: the banner would show the last account's.
       status.hidden = true;
+      retryButton.hidden = true;
       whoami.textContent = "";
       whoami.title = "";
       // Nothing of the account stays on the page for the next person (the lists redraw empty).

@@ -207,6 +207,13 @@ impl Session {
         }
     }
 
+    /// Cuts a reconnect's wait short ("Retry now"): the next attempt starts at once.
+    pub fn retry_now(&self) {
+        if let Some(supervisor) = &self.supervisor {
+            supervisor.retry_now();
+        }
+    }
+
     /// The profile's cache.
     pub fn cache(&self) -> &Cache {
         &self.cache
