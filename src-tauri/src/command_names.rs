@@ -19,6 +19,7 @@ pub const COMMANDS: &[&str] = &[
     "drafts",
     "save_draft",
     "retry_now",
+    "discard_failed",
     "register",
     "login",
     "resume",

@@ -216,6 +216,19 @@ pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: Strin
         .map_err(SessionError::from)?)
 }
 
+/// Deletes one of our messages the relay refused (a `failed` send), so it leaves the list; to
+/// retry it the UI sends its text again. Anything but a failed send is refused (`invalid`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn discard_failed(state: State<'_, AppState>, client_id: String) -> Result<()> {
+    if state.session().await?.discard_failed(&client_id).await? {
+        Ok(())
+    } else {
+        Err(Error::Invalid(
+            "only a message that failed to send can be deleted".to_owned(),
+        ))
+    }
+}
+
 /// "Retry now" on the reconnect banner: the session's next connect attempt starts at once.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {

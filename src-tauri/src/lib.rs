@@ -114,6 +114,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::drafts,
             commands::save_draft,
             commands::retry_now,
+            commands::discard_failed,
             account::register,
             account::login,
             account::resume,

@@ -201,3 +201,26 @@ test("while the connection waits to retry, \"Retry now\" is offered and asks the
   await ui.emit([{ type: "connection", state: { state: "connecting", attempt: 4, retry_in_ms: null } }]);
   assert.equal(retry.hidden, true, "not while an attempt runs");
 });
+
+test("a message that failed to send offers Retry (sent again as a new message) and Delete", async () => {
+  const ui = await boot({ ...signedIn(), discard_failed: null });
+  const failed = (client_id, body) => [
+    { type: "message_state", client_id, room_id: "general", state: { state: "pending", body, created_at: "2026-11-25T10:06:00Z" } },
+    { type: "message_state", client_id, room_id: "general", state: { state: "failed", error: { code: "forbidden", message: "not a member" } } },
+  ];
+  await ui.emit([...failed("c-one", "first try"), ...failed("c-two", "unwanted")]);
+  const row = (id) => ui.all('[data-testid="message"]').find((m) => m.dataset.key === `c${id}`);
+  assert.ok(row("c-one").querySelector('[data-testid="message-retry"]'));
+  row("c-two").querySelector('[data-testid="message-delete"]').click();
+  await settle();
+  assert.deepEqual(ui.called("discard_failed"), [{ client_id: "c-two" }]);
+  assert.equal(row("c-two"), undefined, "deleted");
+  assert.equal(ui.called("send_message").length, 0);
+
+  row("c-one").querySelector('[data-testid="message-retry"]').click();
+  await settle();
+  assert.deepEqual(ui.called("discard_failed").at(-1), { client_id: "c-one" });
+  assert.deepEqual(ui.called("send_message"), [{ room_id: "general", body: "first try" }]);
+  assert.equal(row("c-one"), undefined, "the failed copy is gone");
+  assert.equal(ui.all('[data-testid="message"]').at(-1).querySelector(".body").textContent, "first try", "sent again, pending");
+});

@@ -103,6 +103,9 @@ export const setView = (activeRoom, unreadTotal) => invoke("set_view", { activeR
 /** @param {string} room_id @param {number} seq @returns {Promise<void>} */
 export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
 
+/** Forgets one of our sends that failed. @param {string} client_id @returns {Promise<void>} */
+export const discardFailed = (client_id) => invoke("discard_failed", { client_id });
+
 /** "Retry now": the session's next connect attempt starts at once. @returns {Promise<void>} */
 export const retryNow = () => invoke("retry_now");
 

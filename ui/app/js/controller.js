@@ -358,6 +358,29 @@ export const createController = (bridge, makeView) => {
     retryNow() {
       bridge.retryNow().catch(() => {}); // no session: nothing to retry
     },
+    // A failed send is refused for good (its client_id would be refused again): Retry sends its
+    // text as a new message, Delete only forgets it.
+    async retryFailed(clientId) {
+      const failed = state.outbox[clientId];
+      if (!failed || !(await forgetFailed(clientId))) return;
+      await bridge.sendMessage(failed.room_id, failed.body).catch((error) => view.composerError(errorText(error)));
+    },
+    async deleteFailed(clientId) {
+      await forgetFailed(clientId);
+    },
+  };
+
+  /** Says whether the failed send is gone (from the cache and the list). @param {string} clientId */
+  const forgetFailed = async (clientId) => {
+    try {
+      await bridge.discardFailed(clientId);
+    } catch (error) {
+      view.composerError(errorText(error));
+      return false;
+    }
+    state = store.dropOwnSend(state, clientId);
+    render();
+    return true;
   };
 
   /** @param {string} roomId @param {string} text */

@@ -197,6 +197,14 @@ const ownSend = (state, { client_id, room_id, state: delivery }) => {
   return { ...state, outbox: { ...state.outbox, [client_id]: { ...old, delivery } } };
 };
 
+/** One of our sends, gone from the list (a failed one deleted or sent again). @param {State} state @param {string} clientId @returns {State} */
+export const dropOwnSend = (state, clientId) => {
+  if (!(clientId in state.outbox)) return state;
+  const outbox = { ...state.outbox };
+  delete outbox[clientId];
+  return { ...state, outbox };
+};
+
 /** @param {State} state @param {string} roomId @param {number} seq @returns {State} */
 export const markRead = (state, roomId, seq) => {
   const room = state.rooms[roomId];
@@ -264,7 +272,8 @@ export const roomList = (/** @type {State} */ state) =>
  * have not landed yet.
  * @param {State} state @param {string} roomId
  * @returns {Array<{key: string, seq: number | null, sender: string, body: string, at: string,
- *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null}>}
+ *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null,
+ *   clientId?: string}>}
  */
 export const timeline = (state, roomId) => {
   // How far the others read: the relay's (and cache's) `others_read_seq`, or a receipt since.
@@ -292,6 +301,7 @@ export const timeline = (state, roomId) => {
       own: true,
       delivery: /** @type {"sent" | "pending" | "failed"} */ (o.delivery.state),
       error: o.delivery.state === "failed" ? o.delivery.error.message : null,
+      clientId: o.client_id,
     }));
   return [...committed, ...own];
 };

@@ -31,6 +31,8 @@ import { createSwitcher } from "./views/switcher.js";
  *   visibilityChanged: () => void,
  *   scrolled: () => void,
  *   retryNow: () => void,
+ *   retryFailed: (clientId: string) => void,
+ *   deleteFailed: (clientId: string) => void,
  * }} Handlers
  */
 
@@ -62,6 +64,8 @@ export const createView = (doc, h) => {
     onNearTop: h.loadOlder,
     onNearBottom: h.loadNewer,
     onScroll: h.scrolled,
+    onRetry: h.retryFailed,
+    onDelete: h.deleteFailed,
   });
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), { onSubmit: h.signIn });

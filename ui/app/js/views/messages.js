@@ -18,9 +18,10 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
 
 /**
  * @param {HTMLOListElement} list
- * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void}} handlers
+ * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
+ *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void}} handlers
  */
-export const createMessageList = (list, { onNearTop, onNearBottom, onScroll }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
   /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
@@ -34,6 +35,26 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll }) =
     if (at.nearBottom && more.newer) onNearBottom();
     onScroll();
   });
+  // Retry / Delete on one of our messages that failed to send.
+  list.addEventListener("click", (e) => {
+    const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-action]"));
+    const clientId = button?.dataset.clientId;
+    if (!clientId) return;
+    if (button.dataset.action === "retry") onRetry(clientId);
+    else if (button.dataset.action === "delete") onDelete(clientId);
+  });
+
+  /** A small button acting on one failed send. @param {string} action @param {string} label @param {string} clientId */
+  const actionButton = (action, label, clientId) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.dataset.action = action;
+    button.dataset.clientId = clientId;
+    button.dataset.testid = `message-${action}`;
+    button.textContent = label;
+    return button;
+  };
 
   /** @param {Item} item @param {boolean} first @param {Date} now */
   const messageRow = (item, first, now) => {
@@ -71,6 +92,9 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll }) =
         delivery.setAttribute("role", "note");
         delivery.setAttribute("aria-label", item.error ? `${unsent}: ${item.error}` : unsent);
         li.append(delivery);
+        if (item.delivery === "failed" && item.clientId) {
+          delivery.append(" ", actionButton("retry", "Retry", item.clientId), actionButton("delete", "Delete", item.clientId));
+        }
       } else {
         meta.append(delivery);
       }
