@@ -68,9 +68,13 @@ const send = async (who, text) => {
   await who.session.type(box, text + Keys.ENTER);
 };
 
+/** Clicks a room until it is the open one: the list redraws as events arrive, so a button found
+ * a moment ago may be gone (a stale element) by the time it is clicked. */
 const openRoom = async (who, id) => {
-  await who.session.click(await who.session.find(`[data-room-id="${id}"]`));
-  await waitFor(async () => (await who.session.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId`)) === id, `${who.name} to open ${id}`);
+  await waitFor(async () => {
+    await who.session.click(await who.session.find(`[data-room-id="${id}"]`));
+    return (await who.session.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId`)) === id;
+  }, `${who.name} to open ${id}`);
 };
 
 const register = async (who) => {

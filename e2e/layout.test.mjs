@@ -141,7 +141,11 @@ describe("long names and narrow windows keep the composer, Send and the room act
   test("a key typed while a room button has the focus goes to the composer", async () => {
     await resize(895);
     const s = who.session;
-    await s.click(await s.find('[data-room-id="general"]'));
+    // The list redraws as events arrive: a button found a moment ago may be stale, so click until it took.
+    await waitFor(async () => {
+      await s.click(await s.find('[data-room-id="general"]'));
+      return s.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId === "general"`);
+    }, "general to open");
     await waitFor(async () => s.exec(`return document.activeElement === document.querySelector('[data-testid="composer"]')`), "the composer to have the keyboard after a click on a room");
     await s.exec(`document.querySelector('[data-room-id="general"]').focus()`);
     await s.chord(["h"]);
