@@ -3,13 +3,8 @@
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
 import { errorText, previewText, typingText } from "./format.js";
-import { PAGE, newerPageBefore } from "./paging.js";
 import { createDraftKeeper } from "./drafts.js";
-
-/** More unread than this when a room opens: its window is loaded around the first unread. */
-const UNREAD_AROUND = 40;
-/** Read messages kept above the first unread when the window is loaded around it. */
-const CONTEXT = 10;
+import { createLoader } from "./loading.js";
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
 /** @typedef {ReturnType<typeof import("./view.js").createView>} View */
@@ -22,8 +17,6 @@ export const createController = (bridge, makeView) => {
   // The one state. Never pass it to a reducer across an `await` (`f(state, await x)` reads it
   // before waiting and would drop every event applied meanwhile): await first, then reduce.
   let state = store.initialState();
-  let loadingOlder = false;
-  let loadingNewer = false;
   /** What the shell was last told (set_view), so it is told only of changes. */
   let viewSent = "";
   /** The server of the last sign-in, to prefill the form when the relay refuses it. */
@@ -32,6 +25,16 @@ export const createController = (bridge, makeView) => {
   let drawn = {};
   let renderQueued = false;
   const drafts = createDraftKeeper(bridge);
+  const loader = createLoader({
+    bridge,
+    get: () => state,
+    set: (next) => {
+      state = next;
+    },
+    render: () => render(),
+    showError: (text) => view.composerError(text),
+  });
+  const { openRoom, loadOlder, loadNewer, loadPreviews } = loader;
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
 
@@ -136,97 +139,6 @@ export const createController = (bridge, makeView) => {
     if (state.selected && state.rooms[state.selected]) return;
     const first = store.roomList(state)[0];
     if (first) await openRoom(first.id);
-  };
-
-  /** The newest cached message of each room without a preview yet, for the room list. */
-  const loadPreviews = async () => {
-    for (const room of store.roomList(state).slice(0, 200)) {
-      if (state.previews[room.id] || room.last_seq === 0) continue;
-      try {
-        const newest = await bridge.messages(room.id, undefined, 1);
-        state = store.addMessages(state, room.id, newest);
-      } catch {
-        return; // signed out meanwhile, or the cache is gone: previews come with new messages
-      }
-    }
-    render();
-  };
-
-  /**
-   * Opens a room at its newest messages, or, with many unread, around the first unread (the
-   * list lands on the "new messages" marker and pages newer ones in on the way down).
-   * @param {string} roomId
-   */
-  const openRoom = async (roomId) => {
-    state = store.selectRoom(state, roomId);
-    const marker = state.marker[roomId];
-    const around = marker != null && (state.rooms[roomId]?.last_seq ?? 0) - marker > UNREAD_AROUND;
-    // Loaded afresh around the marker: nothing newer (a preview) may sit in the window meanwhile.
-    state = store.resetWindow(state, roomId, around);
-    view.composerError("");
-    render();
-    try {
-      if (around) {
-        const around = await pageBefore(roomId, marker + PAGE - CONTEXT + 1);
-        state = store.detach(store.addMessages(state, roomId, around, { keep: "top" }), roomId);
-        render();
-        return;
-      }
-      const cached = await bridge.messages(roomId);
-      state = store.addMessages(state, roomId, cached);
-      render();
-      const room = state.rooms[roomId];
-      if (room && store.lastLoadedSeq(state, roomId) < room.last_seq) {
-        const filled = await bridge.history(roomId);
-        state = store.addMessages(state, roomId, filled);
-      }
-    } catch (error) {
-      if (state.selected === roomId) view.composerError(errorText(error));
-    }
-    render();
-  };
-
-  /**
-   * The PAGE messages before `before`: `history` fills holes in the cache from the relay; offline,
-   * the cache is all there is. @param {string} roomId @param {number} before
-   */
-  const pageBefore = (roomId, before) =>
-    bridge.history(roomId, before, PAGE).catch((error) => {
-      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, PAGE);
-      throw error;
-    });
-
-  const loadOlder = async () => {
-    const sel = state.selected;
-    const first = sel ? store.firstLoadedSeq(state, sel) : null;
-    if (!sel || loadingOlder || first == null || first <= 1) return;
-    loadingOlder = true;
-    try {
-      const older = await pageBefore(sel, first);
-      state = store.addMessages(state, sel, older, { keep: "top" });
-      render();
-    } catch (error) {
-      view.composerError(errorText(error));
-    } finally {
-      loadingOlder = false;
-    }
-  };
-
-  /** Scrolling back down a window that was detached from the newest messages. */
-  const loadNewer = async () => {
-    const sel = state.selected;
-    if (!sel || loadingNewer || !state.detached[sel]) return;
-    loadingNewer = true;
-    try {
-      const before = newerPageBefore(store.lastLoadedSeq(state, sel));
-      const newer = await pageBefore(sel, before);
-      state = store.addMessages(state, sel, newer, { keep: "bottom" });
-      render();
-    } catch (error) {
-      view.composerError(errorText(error));
-    } finally {
-      loadingNewer = false;
-    }
   };
 
   /** A command's refusal as an Error a dialog shows. @param {unknown} error */
