@@ -20,6 +20,8 @@ pub const COMMANDS: &[&str] = &[
     "save_draft",
     "retry_now",
     "discard_failed",
+    "last_room",
+    "keep_last_room",
     "register",
     "login",
     "resume",

@@ -229,6 +229,28 @@ pub async fn discard_failed(state: State<'_, AppState>, client_id: String) -> Re
     }
 }
 
+/// The room open last (kept in the account's cache), to open again at start; `null` if none.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn last_room(state: State<'_, AppState>) -> Result<Option<String>> {
+    let session = state.session().await?;
+    Ok(session
+        .cache()
+        .last_room()
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// Remembers the room open now (the UI calls it whenever it opens one).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn keep_last_room(state: State<'_, AppState>, room_id: String) -> Result<()> {
+    let session = state.session().await?;
+    Ok(session
+        .cache()
+        .save_last_room(&room_id)
+        .await
+        .map_err(SessionError::from)?)
+}
+
 /// "Retry now" on the reconnect banner: the session's next connect attempt starts at once.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {

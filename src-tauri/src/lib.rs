@@ -115,6 +115,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::save_draft,
             commands::retry_now,
             commands::discard_failed,
+            commands::last_room,
+            commands::keep_last_room,
             account::register,
             account::login,
             account::resume,

@@ -224,3 +224,13 @@ test("a message that failed to send offers Retry (sent again as a new message) a
   assert.equal(row("c-one"), undefined, "the failed copy is gone");
   assert.equal(ui.all('[data-testid="message"]').at(-1).querySelector(".body").textContent, "first try", "sent again, pending");
 });
+
+test("the room open last is opened again at start, and each room opened is kept", async () => {
+  const ui = await boot({ ...signedIn(), last_room: "random", keep_last_room: null });
+  assert.equal(ui.$('[aria-current="true"]').dataset.roomId, "random", "not the first of the list");
+  assert.deepEqual(ui.called("keep_last_room").at(-1), { room_id: "random" });
+  await open(ui, "general");
+  assert.deepEqual(ui.called("keep_last_room").at(-1), { room_id: "general" });
+  const gone = await boot({ ...signedIn(), last_room: "left-since" });
+  assert.equal(gone.$('[aria-current="true"]').dataset.roomId, "general", "a room no longer ours: the first of the list");
+});

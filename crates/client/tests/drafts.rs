@@ -19,7 +19,8 @@ fn draft(room_id: &str, body: &str) -> Draft {
 }
 
 #[tokio::test]
-async fn one_draft_per_room_survives_reopen_and_sign_out_forgets_it() -> Result<(), CacheError> {
+async fn drafts_and_the_last_room_survive_reopen_and_sign_out_forgets_them(
+) -> Result<(), CacheError> {
     let dir = tempfile::tempdir().expect("a temporary profile dir");
     let cache = Cache::open(dir.path()).await?;
     cache.save_draft("a", "half a thought for a").await?;
@@ -27,6 +28,9 @@ async fn one_draft_per_room_survives_reopen_and_sign_out_forgets_it() -> Result<
     cache.save_draft("b", "for b, edited").await?;
     cache.save_draft("c", "gone").await?;
     cache.save_draft("c", "   ").await?;
+    assert_eq!(cache.last_room().await?, None);
+    cache.save_last_room("a").await?;
+    cache.save_last_room("b").await?;
     cache.close().await;
 
     let cache = Cache::open(dir.path()).await?;
@@ -38,11 +42,17 @@ async fn one_draft_per_room_survives_reopen_and_sign_out_forgets_it() -> Result<
         ],
         "each room keeps its own draft; a blank one is none"
     );
+    assert_eq!(cache.last_room().await?.as_deref(), Some("b"));
 
     cache.clear_sign_in().await?;
     assert!(
         cache.drafts().await?.is_empty(),
         "a draft outlived sign-out"
+    );
+    assert_eq!(
+        cache.last_room().await?,
+        None,
+        "the last room outlived sign-out"
     );
     Ok(())
 }

@@ -109,6 +109,12 @@ export const discardFailed = (client_id) => invoke("discard_failed", { client_id
 /** "Retry now": the session's next connect attempt starts at once. @returns {Promise<void>} */
 export const retryNow = () => invoke("retry_now");
 
+/** The room open last (kept in the account's cache), or null. @returns {Promise<string | null>} */
+export const lastRoom = () => invoke("last_room");
+
+/** Keeps the room open now, to open it again at the next start. @param {string} room_id @returns {Promise<void>} */
+export const keepLastRoom = (room_id) => invoke("keep_last_room", { room_id });
+
 /** Every room's kept composer text. @returns {Promise<{room_id: string, body: string}[]>} */
 export const drafts = () => invoke("drafts");
 

@@ -34,7 +34,15 @@ export const createController = (bridge, makeView) => {
     render: () => render(),
     showError: (text) => view.composerError(text),
   });
-  const { openRoom, loadOlder, loadNewer, loadPreviews } = loader;
+  const { loadOlder, loadNewer, loadPreviews } = loader;
+  /** The room open at the end of the last run, opened first (once) if it is still ours. */
+  let lastRoom = /** @type {string | null} */ (null);
+
+  /** Opens a room, and keeps it as the one to open at the next start. @param {string} roomId */
+  const openRoom = (roomId) => {
+    bridge.keepLastRoom(roomId).catch(() => {}); // signed out meanwhile: nothing to keep
+    return loader.openRoom(roomId);
+  };
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
 
@@ -134,11 +142,13 @@ export const createController = (bridge, makeView) => {
     loadPreviews();
   };
 
-  /** With no room open (first start, after leaving one), opens the first of the list. */
+  /** With no room open (start, after leaving one): the room open last time, else the first of the list. */
   const openFirstRoom = async () => {
     if (state.selected && state.rooms[state.selected]) return;
-    const first = store.roomList(state)[0];
-    if (first) await openRoom(first.id);
+    const id = lastRoom && state.rooms[lastRoom] ? lastRoom : store.roomList(state)[0]?.id;
+    if (!id) return;
+    lastRoom = null;
+    await openRoom(id);
   };
 
   /** A command's refusal as an Error a dialog shows. @param {unknown} error */
@@ -162,15 +172,17 @@ export const createController = (bridge, makeView) => {
     await refreshRooms();
   };
 
-  /** Each room's draft, kept in the account's cache from an earlier run. */
+  /** What the account's cache kept from an earlier run: each room's draft, the room open last. */
   const loadKept = async () => {
-    const kept = await bridge.drafts().catch(() => []);
+    const [kept, last] = await Promise.all([bridge.drafts().catch(() => []), bridge.lastRoom().catch(() => null)]);
     state = store.loadDrafts(state, kept ?? []);
+    lastRoom = last ?? null;
   };
 
   /** @param {{server?: string, hostingNote?: string, error?: string}} [opts] */
   const showLogin = (opts) => {
     drafts.forget();
+    lastRoom = null;
     state = store.signedOut(state);
     view.showLogin(opts);
     render();

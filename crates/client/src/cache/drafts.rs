@@ -1,5 +1,6 @@
-//! What a person leaves behind in a room: the composer's unsent text, one draft per room. Account
-//! data (signing out deletes it) that survives restarts of the app.
+//! What a person leaves behind: the composer's unsent text, one draft per room, and the room open
+//! last (opened again at the next start). Account data (signing out deletes it) that survives
+//! restarts of the app.
 
 use serde::Serialize;
 
@@ -31,6 +32,27 @@ impl Cache {
             .await?;
         }
         Ok(())
+    }
+
+    /// Remembers the room open now, to open it again at the next start.
+    pub async fn save_last_room(&self, room_id: &str) -> Result<(), CacheError> {
+        sqlx::query(
+            "INSERT INTO last_room (id, room_id) VALUES (1, ?) \
+             ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id",
+        )
+        .bind(room_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The room open last, if one was.
+    pub async fn last_room(&self) -> Result<Option<String>, CacheError> {
+        Ok(
+            sqlx::query_scalar("SELECT room_id FROM last_room WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Every room's draft, by room id.

@@ -13,9 +13,10 @@ use sqlx::{Sqlite, Transaction};
 use super::{Cache, CacheError, TOKEN_FILE};
 
 /// Every table that holds an account's data (all but `session`), children before parents.
-const ACCOUNT_TABLES: [&str; 6] = [
+const ACCOUNT_TABLES: [&str; 7] = [
     "outbox",
     "drafts",
+    "last_room",
     "messages",
     "cursors",
     "room_members",
