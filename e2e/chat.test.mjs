@@ -1,11 +1,12 @@
 // End to end in real windows: two natter-desktop instances (separate profiles) and one relay, all
 // started here, driven through tauri-driver + WebKitWebDriver under Xvfb. One conversation, step
 // by step: register, a room, both ways, typing, unread badges, a relay kill -9 mid-conversation,
-// hostile markup, an OS notification. Screenshots go to target/e2e/.
+// hostile markup, an OS notification, "read" kept across a restart and a new sign-in.
+// Screenshots go to target/e2e/.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Keys, waitFor } from "./webdriver.mjs";
 import * as h from "./harness.mjs";
@@ -36,6 +37,18 @@ const typingLine = (s) => s.exec(`return document.querySelector('[data-testid="t
 const badge = (s, id) =>
   s.exec(`const b = document.querySelector('[data-room-id="' + arguments[0] + '"] [data-testid="unread-badge"]'); return b ? b.textContent : ""`, [id]);
 const bodies = async (s) => (await shown(s)).map((m) => m.body);
+/** Whether an app of `profile` still runs (its profile is not free to start again until it quits). */
+const running = (profile) =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .some((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        return argv[0] === h.DESKTOP_BIN && argv.includes(profile);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 
 /** The whole display (both windows): an X grab, which does not depend on WebKit painting on demand. */
 const shoot = (step) => {
@@ -55,9 +68,13 @@ const send = async (who, text) => {
   await who.session.type(box, text + Keys.ENTER);
 };
 
+/** Clicks a room until it is the open one: the list redraws as events arrive, so a button found
+ * a moment ago may be gone (a stale element) by the time it is clicked. */
 const openRoom = async (who, id) => {
-  await who.session.click(await who.session.find(`[data-room-id="${id}"]`));
-  await waitFor(async () => (await who.session.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId`)) === id, `${who.name} to open ${id}`);
+  await waitFor(async () => {
+    await who.session.click(await who.session.find(`[data-room-id="${id}"]`));
+    return (await who.session.exec(`return document.querySelector('[aria-current="true"]')?.dataset.roomId`)) === id;
+  }, `${who.name} to open ${id}`);
 };
 
 const register = async (who) => {
@@ -229,6 +246,29 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
       assert.equal(injected, 0, `${who.name}: no element came from user text`);
       assert.equal(await who.session.exec(`return window.__xss === undefined`), true, `${who.name}: no payload ran`);
     }
+  });
+
+  test("\"read\" on alice's own messages survives an app restart and signing out and in", async () => {
+    const firstIsRead = async (what) => {
+      await openRoom(alice, roomId);
+      await waitFor(async () => (await shown(alice.session)).find((m) => m.seq === "1")?.delivery === "read", `alice's first message "read" ${what}`, 30_000);
+    };
+    await firstIsRead("before");
+    await alice.session.end();
+    await waitFor(async () => !running("alice"), "alice's app to quit", 30_000);
+    alice = await h.app("alice", display, { home: alice.home });
+    await alice.session.setRect({ x: 0, y: 0, width: 790, height: 640 });
+    await waitFor(async () => (await connection(alice.session)) === "connected", "alice's restarted app connected", 60_000);
+    await firstIsRead("after a restart");
+
+    const s = alice.session;
+    await s.click(await s.find("#logout"));
+    await waitFor(() => s.exec(`return !document.querySelector('#login-screen').hidden`), "alice's sign-in screen");
+    await s.type(await s.find(tid("login-username")), "alice");
+    await s.type(await s.find(tid("login-password")), h.PASSWORD);
+    await s.click(await s.find(tid("login-submit")));
+    await waitFor(async () => (await connection(s)) === "connected" && (await s.exec(`return document.querySelector('#login-screen').hidden`)), "alice signed in again", 60_000);
+    await firstIsRead("after signing out and in (an empty cache)");
   });
 
   test("screenshots of both windows side by side", async () => {

@@ -87,7 +87,8 @@ impl Alerts {
                 None
             }
             AppEvent::Room { room } => {
-                self.titles.insert(room.id.clone(), title_of(room));
+                self.titles
+                    .insert(room.id.clone(), title_of(room, &self.own));
                 None
             }
             AppEvent::Message { message } => self.on_message(message, view, now),
@@ -176,12 +177,24 @@ impl Alerts {
     }
 }
 
-/// `#name` for a group, "Direct message" for a DM.
-fn title_of(room: &Room) -> String {
+/// `#name` for a group; a DM by the other person (who sent it), never ourselves.
+fn title_of(room: &Room, own: &str) -> String {
     match room.kind {
         RoomKind::Group if !room.name.is_empty() => format!("#{}", room.name),
+        RoomKind::Direct => {
+            let others: Vec<&str> = room
+                .members
+                .iter()
+                .map(String::as_str)
+                .filter(|m| *m != own)
+                .collect();
+            if others.is_empty() {
+                FALLBACK_TITLE.to_owned()
+            } else {
+                others.join(", ")
+            }
+        }
         RoomKind::Group => FALLBACK_TITLE.to_owned(),
-        RoomKind::Direct => "Direct message".to_owned(),
     }
 }
 
@@ -242,6 +255,7 @@ mod tests {
             members: vec![],
             last_seq: 0,
             read_seq: 0,
+            others_read_seq: 0,
         };
         alerts.on_event(&AppEvent::Room { room }, &View::default(), now);
         assert_eq!(
@@ -252,6 +266,24 @@ mod tests {
                 body: "bob: hi there".to_owned(),
             })
         );
+    }
+
+    #[test]
+    fn a_direct_message_is_titled_with_the_other_person() {
+        let mut alerts = caught_up("alice");
+        let now = Instant::now();
+        let room = Room {
+            id: "d1".to_owned(),
+            name: "alice, bob".to_owned(),
+            kind: RoomKind::Direct,
+            members: vec!["alice".to_owned(), "bob".to_owned()],
+            last_seq: 0,
+            read_seq: 0,
+            others_read_seq: 0,
+        };
+        alerts.on_event(&AppEvent::Room { room }, &View::default(), now);
+        let alert = alerts.on_event(&message("d1", "bob", "psst"), &View::default(), now);
+        assert_eq!(alert.map(|a| a.title), Some("bob".to_owned()));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::net::IpAddr;
 
-use natter_client::session::{ConnectionView, Session, SessionConfig};
+use natter_client::cache::Draft;
+use natter_client::session::{ConnectionView, Session, SessionConfig, SessionError};
 use natter_client::SignIn;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
@@ -207,6 +208,72 @@ pub async fn open_dm(state: State<'_, AppState>, username: String) -> Result<Roo
 #[tauri::command(rename_all = "snake_case")]
 pub async fn mark_read(state: State<'_, AppState>, room_id: String, seq: Seq) -> Result<()> {
     Ok(state.session().await?.mark_read(&room_id, seq).await?)
+}
+
+/// Every room's unsent composer text (kept in the account's cache, so it survives restarts).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn drafts(state: State<'_, AppState>) -> Result<Vec<Draft>> {
+    Ok(state
+        .session()
+        .await?
+        .cache()
+        .drafts()
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// Keeps a room's composer text; an empty `body` drops the draft.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: String) -> Result<()> {
+    Ok(state
+        .session()
+        .await?
+        .cache()
+        .save_draft(&room_id, &body)
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// Deletes one of our messages the relay refused (a `failed` send), so it leaves the list; to
+/// retry it the UI sends its text again. Anything but a failed send is refused (`invalid`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn discard_failed(state: State<'_, AppState>, client_id: String) -> Result<()> {
+    if state.session().await?.discard_failed(&client_id).await? {
+        Ok(())
+    } else {
+        Err(Error::Invalid(
+            "only a message that failed to send can be deleted".to_owned(),
+        ))
+    }
+}
+
+/// The room open last (kept in the account's cache), to open again at start; `null` if none.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn last_room(state: State<'_, AppState>) -> Result<Option<String>> {
+    let session = state.session().await?;
+    Ok(session
+        .cache()
+        .last_room()
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// Remembers the room open now (the UI calls it whenever it opens one).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn keep_last_room(state: State<'_, AppState>, room_id: String) -> Result<()> {
+    let session = state.session().await?;
+    Ok(session
+        .cache()
+        .save_last_room(&room_id)
+        .await
+        .map_err(SessionError::from)?)
+}
+
+/// "Retry now" on the reconnect banner: the session's next connect attempt starts at once.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {
+    state.session().await?.retry_now();
+    Ok(())
 }
 
 /// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session

@@ -215,6 +215,15 @@ test("roomList: general first, then groups, then direct rooms, by name", () => {
   assert.deepEqual(store.roomList(state).map((r) => r.id), ["general", "a", "z", "d1"]);
 });
 
+test("roomList: the room with the newest message first; rooms with none known after, as before", () => {
+  let state = signedInWith(room("general", 0, 0), room("a", 0, 0, { name: "alpha" }), room("z", 0, 0, { name: "zeta" }), room("q", 0, 0, { name: "quiet" }));
+  state = store.addMessages(state, "z", [msg("z", 1)]); // 10:01
+  state = store.addMessages(state, "a", [msg("a", 2)]); // 10:02
+  assert.deepEqual(store.roomList(state).map((r) => r.id), ["a", "z", "general", "q"]);
+  state = store.addMessages(state, "z", [msg("z", 3)], { live: true });
+  assert.deepEqual(store.roomList(state).map((r) => r.id), ["z", "a", "general", "q"], "a new message moves its room up");
+});
+
 test("the window stays bounded: older pages detach it from the live end, live messages then wait", () => {
   let state = signedInWith(room("r", 1000, 1000));
   const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => msg("r", from + i));

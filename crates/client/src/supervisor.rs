@@ -1,13 +1,14 @@
 //! The connection loop: connect with fresh auth and a fresh transport per attempt, watch the
 //! connection (dead transport, failed liveness check), and retry with capped, jittered backoff.
-//! The state is published on a watch channel for the UI and the session.
+//! The state is published on a watch channel for the UI and the session. A wait between
+//! attempts can be cut short (`retry_now`: the person pressed "Retry now").
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::requests::ListRooms;
 use rand::Rng;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -84,6 +85,7 @@ impl SupervisorConfig {
 #[derive(Debug)]
 pub struct Supervisor {
     state: watch::Receiver<ConnectionState>,
+    retry: Arc<Notify>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -96,9 +98,11 @@ impl Supervisor {
             retry_at: None,
         });
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(config, events, state_tx, stopped));
+        let retry = Arc::new(Notify::new());
+        let task = tokio::spawn(run(config, events, state_tx, retry.clone(), stopped));
         Self {
             state,
+            retry,
             stop: Some(stop),
             task: Some(task),
         }
@@ -107,6 +111,12 @@ impl Supervisor {
     /// The state, to watch.
     pub fn state(&self) -> watch::Receiver<ConnectionState> {
         self.state.clone()
+    }
+
+    /// Ends a wait between attempts now: the next attempt starts at once. Does nothing while
+    /// connected or connecting (nothing is remembered for a later wait).
+    pub fn retry_now(&self) {
+        self.retry.notify_waiters();
     }
 
     /// Stops the loop and closes the connection; waits (bounded) for it.
@@ -124,6 +134,7 @@ async fn run(
     config: SupervisorConfig,
     events: EventSink,
     state: watch::Sender<ConnectionState>,
+    retry: Arc<Notify>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let mut attempt = 0u32;
@@ -163,12 +174,17 @@ async fn run(
                 let delay = config.backoff.delay(attempt, rand::thread_rng().gen());
                 tracing::debug!(error = %e, attempt, ?delay, "connect failed");
                 let retry_at = Instant::now() + delay;
+                // Listening before the wait is announced: a "retry now" prompted by it is never lost.
+                let asked = retry.notified();
+                tokio::pin!(asked);
+                asked.as_mut().enable();
                 state.send_replace(ConnectionState::Connecting {
                     attempt,
                     retry_at: Some(retry_at),
                 });
                 tokio::select! {
                     () = tokio::time::sleep_until(retry_at) => {}
+                    () = asked => tracing::debug!(attempt, "retry now"),
                     _ = &mut stopped => break OfflineReason::Stopped,
                 }
             }

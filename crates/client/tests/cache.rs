@@ -23,6 +23,7 @@ fn room(id: &str, members: &[&str], last_seq: i64, read_seq: i64) -> Room {
         members: members.iter().map(|m| (*m).to_owned()).collect(),
         last_seq,
         read_seq,
+        others_read_seq: 0,
     }
 }
 
@@ -193,6 +194,14 @@ async fn outbox_order_and_states_survive_reopen() -> Result<(), CacheError> {
     assert_eq!(b_now.created_at, b.created_at);
     let c_now = cache.outbox_item(&c.client_id).await?.expect("c is kept");
     assert_eq!(c_now.state, OutboxState::Failed(refused));
+
+    // Only a failed item can be discarded (Delete / Retry in the UI); pending and sent stay.
+    assert!(!cache.discard_failed(&a.client_id).await?, "a pending send");
+    assert!(!cache.discard_failed(&b.client_id).await?, "a sent one");
+    assert!(cache.discard_failed(&c.client_id).await?);
+    assert_eq!(cache.outbox_item(&c.client_id).await?, None);
+    assert!(cache.outbox_item(&a.client_id).await?.is_some());
+    assert!(!cache.discard_failed(&c.client_id).await?, "already gone");
     Ok(())
 }
 

@@ -131,3 +131,47 @@ async fn a_refused_token_goes_offline() {
     supervisor.stop().await;
     relay.stop().await;
 }
+
+/// "Retry now" (issue 23): a wait between attempts, however long, ends when asked.
+#[tokio::test]
+async fn retry_now_ends_the_wait_between_attempts() {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let relay = TestRelay::in_dir(dir.path()).await;
+    let addr = relay.addr();
+    let token = relay.token("alice").await;
+    relay.stop().await;
+
+    // A backoff far longer than any wait of this test: only `retry_now` can end it in time.
+    let mut config = supervisor_config(format!("http://{addr}"), token);
+    config.backoff = natter_client::supervisor::Backoff {
+        base: std::time::Duration::from_secs(120),
+        cap: std::time::Duration::from_secs(120),
+    };
+    let (events, _rx) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::start(config, events);
+    let mut state = supervisor.state();
+    within(
+        "a wait after the first failed attempt",
+        state.wait_for(|s| {
+            matches!(
+                s,
+                ConnectionState::Connecting {
+                    retry_at: Some(_),
+                    ..
+                }
+            )
+        }),
+    )
+    .await
+    .expect("the supervisor is running");
+
+    let relay = TestRelay::at(dir.path(), addr).await;
+    supervisor.retry_now();
+    connected(&mut state)
+        .await
+        .request(&ListRooms {})
+        .await
+        .expect("the connection answers");
+    supervisor.stop().await;
+    relay.stop().await;
+}

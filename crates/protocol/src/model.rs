@@ -47,6 +47,11 @@ pub struct Room {
     pub members: Vec<String>,
     pub last_seq: Seq,
     pub read_seq: Seq,
+    /// The furthest read position of any other member (0: none has read anything): what shows
+    /// "read" on this member's own messages, from the relay, so it survives a new sign-in.
+    /// Absent from relays before it (read as 0).
+    #[serde(default)]
+    pub others_read_seq: Seq,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,12 @@
 //! Typing and read receipts: `typing` goes to the room but never to the typist's own sockets, is
 //! rate limited and never stored; `read` moves forward only, clamps to last_seq, and sends
-//! `receipt` to the room. (Presence has its own module.)
+//! `receipt` to the room, and rooms say how far the others have read. (Presence has its own module.)
 
 use std::time::Instant;
 
 use natter_protocol::events::{ReceiptEvent, TypingEvent};
 use natter_protocol::limits::TYPING_PER_SECOND;
-use natter_protocol::requests::{History, ListRooms, MarkRead, SetTyping};
+use natter_protocol::requests::{History, ListRooms, MarkRead, SetTyping, Sync};
 use natter_protocol::{ErrorCode, Room};
 
 use crate::util::*;
@@ -197,5 +197,57 @@ async fn receipts_move_forward_only_and_clamp_to_the_last_seq() {
         0,
         "read positions are per member"
     );
+    relay.stop().await;
+}
+
+/// "read" on one's own messages comes from the relay too, not only from live receipts: a member
+/// who signs in afresh (an empty cache) sees how far the others have read in `rooms:list` and
+/// `sync` (issue 23, item 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_carry_how_far_the_others_have_read() {
+    let relay = TestRelay::start().await;
+    let (alice, bob, room) = room_with_three(&relay).await;
+    let others_read = |rooms: &[Room]| {
+        rooms
+            .iter()
+            .find(|r| r.id == room.id)
+            .map(|r| r.others_read_seq)
+    };
+    let listed = alice
+        .request(&ListRooms {})
+        .await
+        .expect("rooms:list")
+        .rooms;
+    assert_eq!(others_read(&listed), Some(0), "nobody has read yet");
+
+    bob.request(&read(&room.id, 2)).await.expect("read 2");
+    alice
+        .next_event::<ReceiptEvent>()
+        .await
+        .expect("the receipt");
+    let listed = alice
+        .request(&ListRooms {})
+        .await
+        .expect("rooms:list")
+        .rooms;
+    assert_eq!(
+        others_read(&listed),
+        Some(2),
+        "alice's list says bob read up to 2"
+    );
+    let bobs = bob.request(&ListRooms {}).await.expect("rooms:list").rooms;
+    assert_eq!(
+        others_read(&bobs),
+        Some(0),
+        "bob's own read is not 'the others'"
+    );
+
+    let synced = alice
+        .request(&Sync {
+            cursors: Default::default(),
+        })
+        .await
+        .expect("sync");
+    assert_eq!(others_read(&synced.rooms), Some(2), "sync carries it too");
     relay.stop().await;
 }

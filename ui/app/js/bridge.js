@@ -11,7 +11,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{id: string, room_id: string, seq: number, sender: string, body: string,
  *   client_id: string, sent_at: string}} Message
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
- *   last_seq: number, read_seq: number}} Room
+ *   last_seq: number, read_seq: number, others_read_seq?: number}} Room
  * @typedef {{code: string, message: string}} WireError
  * @typedef {{state: "pending", body: string, created_at: string} | {state: "sent", seq: number}
  *   | {state: "failed", error: WireError}} DeliveryState
@@ -104,6 +104,24 @@ export const setView = (activeRoom, unreadTotal) => invoke("set_view", { activeR
 
 /** @param {string} room_id @param {number} seq @returns {Promise<void>} */
 export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
+
+/** Forgets one of our sends that failed. @param {string} client_id @returns {Promise<void>} */
+export const discardFailed = (client_id) => invoke("discard_failed", { client_id });
+
+/** "Retry now": the session's next connect attempt starts at once. @returns {Promise<void>} */
+export const retryNow = () => invoke("retry_now");
+
+/** The room open last (kept in the account's cache), or null. @returns {Promise<string | null>} */
+export const lastRoom = () => invoke("last_room");
+
+/** Keeps the room open now, to open it again at the next start. @param {string} room_id @returns {Promise<void>} */
+export const keepLastRoom = (room_id) => invoke("keep_last_room", { room_id });
+
+/** Every room's kept composer text. @returns {Promise<{room_id: string, body: string}[]>} */
+export const drafts = () => invoke("drafts");
+
+/** Keeps a room's composer text ("" drops it). @param {string} room_id @param {string} body @returns {Promise<void>} */
+export const saveDraft = (room_id, body) => invoke("save_draft", { room_id, body });
 
 /** @param {string} room_id @param {boolean} typing @returns {Promise<void>} */
 export const typing = (room_id, typing) => invoke("typing", { room_id, typing });

@@ -3,7 +3,8 @@
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
 import { displayName, errorText, previewText, typingText } from "./format.js";
-import { PAGE, newerPageBefore } from "./paging.js";
+import { createDraftKeeper } from "./drafts.js";
+import { createLoader } from "./loading.js";
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
 /** @typedef {ReturnType<typeof import("./view.js").createView>} View */
@@ -16,8 +17,6 @@ export const createController = (bridge, makeView) => {
   // The one state. Never pass it to a reducer across an `await` (`f(state, await x)` reads it
   // before waiting and would drop every event applied meanwhile): await first, then reduce.
   let state = store.initialState();
-  let loadingOlder = false;
-  let loadingNewer = false;
   /** What the shell was last told (set_view), so it is told only of changes. */
   let viewSent = "";
   /** The server of the last sign-in, to prefill the form when the relay refuses it. */
@@ -25,6 +24,25 @@ export const createController = (bridge, makeView) => {
   /** What each part was last drawn from. @type {Record<string, unknown>} */
   let drawn = {};
   let renderQueued = false;
+  const drafts = createDraftKeeper(bridge);
+  const loader = createLoader({
+    bridge,
+    get: () => state,
+    set: (next) => {
+      state = next;
+    },
+    render: () => render(),
+    showError: (text) => view.composerError(text),
+  });
+  const { loadOlder, loadNewer, loadPreviews } = loader;
+  /** The room open at the end of the last run, opened first (once) if it is still ours. */
+  let lastRoom = /** @type {string | null} */ (null);
+
+  /** Opens a room, and keeps it as the one to open at the next start. @param {string} roomId */
+  const openRoom = (roomId) => {
+    bridge.keepLastRoom(roomId).catch(() => {}); // signed out meanwhile: nothing to keep
+    return loader.openRoom(roomId);
+  };
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
 
@@ -45,24 +63,34 @@ export const createController = (bridge, makeView) => {
     if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence) {
       const rows = store.roomList(state).map((room) => {
         const peer = store.peer(state, room);
-        return { room, preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
+        return { room: labelled(room), preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
       });
       const room = sel ? state.rooms[sel] : undefined;
-      view.rooms(rows, sel, room);
-      // A room just opened (the first one after signing in, too): the keyboard goes to its composer.
+      view.rooms(rows, sel, room && labelled(room));
+      // A room just opened (the first one after signing in, too): its own draft, and the
+      // keyboard goes to its composer, however it was opened.
+      if (drawn.sel !== sel) view.setDraft(sel ? (state.drafts[sel] ?? "") : "");
       if (room && drawn.sel !== sel) view.focusComposer();
     }
     const msgs = sel ? state.messages[sel] : undefined;
     const receipts = sel ? state.receipts[sel] : undefined;
-    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts) {
+    // The open room's own copy too: its `others_read_seq` turns our messages "read".
+    const open = sel ? state.rooms[sel] : undefined;
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer });
+      const marker = sel ? (state.marker[sel] ?? null) : null;
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker });
     }
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts, open };
+    // Read once drawn: only what is on screen now counts.
+    if (readOpenRoom()) render();
     tellShell();
   };
+
+  /** A room as the views show it: a DM by the other person's name. @param {import("./bridge.js").Room} room */
+  const labelled = (room) => (room.kind === "direct" ? { ...room, name: store.roomName(state, room) } : room);
 
   /** The room in view and the unread total, for the tray, the title and notifications. */
   const tellShell = () => {
@@ -80,22 +108,26 @@ export const createController = (bridge, makeView) => {
     for (const e of events) {
       if (e.type !== "message" || e.message.sender === state.me) continue;
       const room = state.rooms[e.message.room_id];
-      lines.push(`${room ? displayName(room.name) : "new room"}: ${previewText(e.message)}`);
+      lines.push(`${room ? displayName(store.roomName(state, room)) : "new room"}: ${previewText(e.message)}`);
     }
     if (lines.length) view.announce(lines);
   };
 
   // ---- reading and loading rooms ----
 
-  /** Marks the open room read up to its newest loaded message, when the window is in view. */
+  /**
+   * Marks the open room read up to the newest message on screen, only while the window has the
+   * focus (a window behind others or on another screen reads nothing). Says whether it moved.
+   */
   const readOpenRoom = () => {
     const sel = state.selected;
-    if (!sel || !view.visible()) return;
+    if (!sel || !view.visible()) return false;
     const room = state.rooms[sel];
-    const seq = store.lastLoadedSeq(state, sel);
-    if (!room || seq <= room.read_seq) return;
+    const seq = Math.min(store.lastLoadedSeq(state, sel), view.lastSeenSeq());
+    if (!room || seq <= room.read_seq) return false;
     state = store.markRead(state, sel, seq);
     bridge.markRead(sel, seq).catch(() => {}); // offline: the cache keeps it and the session resends
+    return true;
   };
 
   const refreshRooms = async () => {
@@ -110,90 +142,13 @@ export const createController = (bridge, makeView) => {
     loadPreviews();
   };
 
-  /** With no room open (first start, after leaving one), opens the first of the list. */
+  /** With no room open (start, after leaving one): the room open last time, else the first of the list. */
   const openFirstRoom = async () => {
     if (state.selected && state.rooms[state.selected]) return;
-    const first = store.roomList(state)[0];
-    if (first) await openRoom(first.id);
-  };
-
-  /** The newest cached message of each room without a preview yet, for the room list. */
-  const loadPreviews = async () => {
-    for (const room of store.roomList(state).slice(0, 200)) {
-      if (state.previews[room.id] || room.last_seq === 0) continue;
-      try {
-        const newest = await bridge.messages(room.id, undefined, 1);
-        state = store.addMessages(state, room.id, newest);
-      } catch {
-        return; // signed out meanwhile, or the cache is gone: previews come with new messages
-      }
-    }
-    render();
-  };
-
-  /** @param {string} roomId */
-  const openRoom = async (roomId) => {
-    state = store.resetWindow(store.selectRoom(state, roomId), roomId);
-    view.composerError("");
-    render();
-    try {
-      const cached = await bridge.messages(roomId);
-      state = store.addMessages(state, roomId, cached);
-      render();
-      const room = state.rooms[roomId];
-      if (room && store.lastLoadedSeq(state, roomId) < room.last_seq) {
-        const filled = await bridge.history(roomId);
-        state = store.addMessages(state, roomId, filled);
-      }
-    } catch (error) {
-      if (state.selected === roomId) view.composerError(errorText(error));
-    }
-    if (state.selected === roomId) readOpenRoom();
-    render();
-  };
-
-  /**
-   * The PAGE messages before `before`: `history` fills holes in the cache from the relay; offline,
-   * the cache is all there is. @param {string} roomId @param {number} before
-   */
-  const pageBefore = (roomId, before) =>
-    bridge.history(roomId, before, PAGE).catch((error) => {
-      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, PAGE);
-      throw error;
-    });
-
-  const loadOlder = async () => {
-    const sel = state.selected;
-    const first = sel ? store.firstLoadedSeq(state, sel) : null;
-    if (!sel || loadingOlder || first == null || first <= 1) return;
-    loadingOlder = true;
-    try {
-      const older = await pageBefore(sel, first);
-      state = store.addMessages(state, sel, older, { keep: "top" });
-      render();
-    } catch (error) {
-      view.composerError(errorText(error));
-    } finally {
-      loadingOlder = false;
-    }
-  };
-
-  /** Scrolling back down a window that was detached from the newest messages. */
-  const loadNewer = async () => {
-    const sel = state.selected;
-    if (!sel || loadingNewer || !state.detached[sel]) return;
-    loadingNewer = true;
-    try {
-      const before = newerPageBefore(store.lastLoadedSeq(state, sel));
-      const newer = await pageBefore(sel, before);
-      state = store.addMessages(state, sel, newer, { keep: "bottom" });
-      readOpenRoom();
-      render();
-    } catch (error) {
-      view.composerError(errorText(error));
-    } finally {
-      loadingNewer = false;
-    }
+    const id = lastRoom && state.rooms[lastRoom] ? lastRoom : store.roomList(state)[0]?.id;
+    if (!id) return;
+    lastRoom = null;
+    await openRoom(id);
   };
 
   /** A command's refusal as an Error a dialog shows. @param {unknown} error */
@@ -213,11 +168,21 @@ export const createController = (bridge, makeView) => {
     drawn = {};
     view.showChat(username);
     render();
+    await loadKept();
     await refreshRooms();
+  };
+
+  /** What the account's cache kept from an earlier run: each room's draft, the room open last. */
+  const loadKept = async () => {
+    const [kept, last] = await Promise.all([bridge.drafts().catch(() => []), bridge.lastRoom().catch(() => null)]);
+    state = store.loadDrafts(state, kept ?? []);
+    lastRoom = last ?? null;
   };
 
   /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
   const showLogin = (opts) => {
+    drafts.forget();
+    lastRoom = null;
     state = store.signedOut(state);
     view.showLogin(opts);
     render();
@@ -266,9 +231,17 @@ export const createController = (bridge, makeView) => {
         await bridge.sendMessage(sel, body); // the pending message comes as an event
         return true;
       } catch (error) {
-        view.composerError(errorText(error));
-        return false;
+        if (state.selected === sel) {
+          view.composerError(errorText(error));
+          return false; // the composer puts the text back
+        }
+        // Refused after the room was left for another: the text is that room's draft again.
+        if (!state.drafts[sel]) keepDraft(sel, body);
+        return true;
       }
+    },
+    draft(text) {
+      if (state.selected) keepDraft(state.selected, text);
     },
     typing(typing) {
       if (state.selected) bridge.typing(state.selected, typing).catch(() => {});
@@ -296,14 +269,49 @@ export const createController = (bridge, makeView) => {
     },
     openRoomLabel() {
       const room = state.selected ? state.rooms[state.selected] : undefined;
-      return room ? { name: room.name, kind: room.kind } : null;
+      return room ? { name: labelled(room).name, kind: room.kind } : null;
     },
-    matchRooms: (query) => store.matchRooms(state, query),
+    matchRooms: (query) => store.matchRooms(state, query).map(labelled),
     signedIn: () => Boolean(state.me),
     visibilityChanged() {
       readOpenRoom();
       render();
     },
+    scrolled() {
+      if (readOpenRoom()) render();
+    },
+    retryNow() {
+      bridge.retryNow().catch(() => {}); // no session: nothing to retry
+    },
+    // A failed send is refused for good (its client_id would be refused again): Retry sends its
+    // text as a new message, Delete only forgets it.
+    async retryFailed(clientId) {
+      const failed = state.outbox[clientId];
+      if (!failed || !(await forgetFailed(clientId))) return;
+      await bridge.sendMessage(failed.room_id, failed.body).catch((error) => view.composerError(errorText(error)));
+    },
+    async deleteFailed(clientId) {
+      await forgetFailed(clientId);
+    },
+  };
+
+  /** Says whether the failed send is gone (from the cache and the list). @param {string} clientId */
+  const forgetFailed = async (clientId) => {
+    try {
+      await bridge.discardFailed(clientId);
+    } catch (error) {
+      view.composerError(errorText(error));
+      return false;
+    }
+    state = store.dropOwnSend(state, clientId);
+    render();
+    return true;
+  };
+
+  /** @param {string} roomId @param {string} text */
+  const keepDraft = (roomId, text) => {
+    state = store.setDraft(state, roomId, text);
+    drafts.save(roomId, text);
   };
   const view = makeView(handlers);
 
@@ -321,7 +329,6 @@ export const createController = (bridge, makeView) => {
       const unknownRoom = events.some((e) => e.type === "message" && !state.rooms[e.message.room_id]);
       if (unknownRoom) refreshRooms();
       else if (!state.selected) openFirstRoom(); // e.g. just registered: rooms arrive with the first sync
-      readOpenRoom();
       announce(events);
     }
     render();

@@ -20,6 +20,8 @@ import { unreadCount } from "./format.js";
  *   receipts: Record<string, Record<string, number>>,
  *   previews: Record<string, Message>,
  *   detached: Record<string, boolean>,
+ *   drafts: Record<string, string>,
+ *   marker: Record<string, number>,
  *   connection: import("./bridge.js").ConnectionView,
  *   connectionAt: number,
  * }} State
@@ -37,6 +39,8 @@ export const initialState = () => ({
   receipts: {},
   previews: {},
   detached: {},
+  drafts: {},
+  marker: {},
   connection: { state: "connecting", attempt: 0, retry_in_ms: null },
   connectionAt: 0,
 });
@@ -80,7 +84,12 @@ export const signedOut = (state) => ({ ...initialState(), connection: state.conn
 export const upsertRoom = (state, room) => {
   const old = state.rooms[room.id];
   const merged = old
-    ? { ...room, last_seq: Math.max(old.last_seq, room.last_seq), read_seq: Math.max(old.read_seq, room.read_seq) }
+    ? {
+        ...room,
+        last_seq: Math.max(old.last_seq, room.last_seq),
+        read_seq: Math.max(old.read_seq, room.read_seq),
+        others_read_seq: Math.max(old.others_read_seq ?? 0, room.others_read_seq ?? 0),
+      }
     : room;
   return { ...state, rooms: { ...state.rooms, [room.id]: merged } };
 };
@@ -88,8 +97,41 @@ export const upsertRoom = (state, room) => {
 /** @param {State} state @param {Room[]} rooms @returns {State} */
 export const setRooms = (state, rooms) => rooms.reduce(upsertRoom, state);
 
-/** @param {State} state @param {string | null} roomId @returns {State} */
-export const selectRoom = (state, roomId) => ({ ...state, selected: roomId });
+/**
+ * Opens a room. Its "new messages" marker is placed after what was read when it opened (none when
+ * nothing is unread) and stays there while the room is open, however far reading moves.
+ * @param {State} state @param {string | null} roomId @returns {State}
+ */
+export const selectRoom = (state, roomId) => {
+  const room = roomId ? state.rooms[roomId] : undefined;
+  const marker = { ...state.marker };
+  if (roomId) delete marker[roomId];
+  if (room && roomId && room.read_seq < room.last_seq) marker[roomId] = room.read_seq;
+  return { ...state, selected: roomId, marker };
+};
+
+/**
+ * The composer text of a room ("" drops it): each room keeps its own draft.
+ * @param {State} state @param {string} roomId @param {string} text @returns {State}
+ */
+export const setDraft = (state, roomId, text) => {
+  if ((state.drafts[roomId] ?? "") === text) return state;
+  const drafts = { ...state.drafts };
+  if (text === "") delete drafts[roomId];
+  else drafts[roomId] = text;
+  return { ...state, drafts };
+};
+
+/** Drafts kept from an earlier run; a room's draft typed since is kept. @param {State} state @param {{room_id: string, body: string}[]} list */
+export const loadDrafts = (state, list) =>
+  list.reduce((s, d) => (d.room_id in s.drafts ? s : setDraft(s, d.room_id, d.body)), state);
+
+/** Marks a window as not reaching the room's newest messages (it was loaded around the unread marker). @param {State} state @param {string} roomId */
+export const detach = (state, roomId) => {
+  const room = state.rooms[roomId];
+  if (!room || atNewest(lastLoadedSeq(state, roomId), room.last_seq)) return state;
+  return { ...state, detached: { ...state.detached, [roomId]: true } };
+};
 
 /**
  * Adds messages of one room (a page from `messages`/`history`, or live ones) to its bounded message window:
@@ -155,6 +197,14 @@ const ownSend = (state, { client_id, room_id, state: delivery }) => {
   return { ...state, outbox: { ...state.outbox, [client_id]: { ...old, delivery } } };
 };
 
+/** One of our sends, gone from the list (a failed one deleted or sent again). @param {State} state @param {string} clientId @returns {State} */
+export const dropOwnSend = (state, clientId) => {
+  if (!(clientId in state.outbox)) return state;
+  const outbox = { ...state.outbox };
+  delete outbox[clientId];
+  return { ...state, outbox };
+};
+
 /** @param {State} state @param {string} roomId @param {number} seq @returns {State} */
 export const markRead = (state, roomId, seq) => {
   const room = state.rooms[roomId];
@@ -206,11 +256,15 @@ export const applyEvents = (state, events, now = 0) => events.reduce((s, e) => a
 
 // ---- selectors ----
 
-/** Rooms for the list: groups first ("general" on top), then direct rooms, each by name. */
+/**
+ * Rooms for the list: by recent activity (the newest message known, newest first); rooms with
+ * none known yet after them, groups first ("general" on top), then direct rooms, each by name.
+ */
 export const roomList = (/** @type {State} */ state) =>
   Object.values(state.rooms).sort((a, b) => {
+    const at = (/** @type {Room} */ r) => state.previews[r.id]?.sent_at ?? "";
     const rank = (/** @type {Room} */ r) => (r.id === "general" ? 0 : r.kind === "group" ? 1 : 2);
-    return rank(a) - rank(b) || a.name.localeCompare(b.name);
+    return at(b).localeCompare(at(a)) || rank(a) - rank(b) || a.name.localeCompare(b.name);
   });
 
 /**
@@ -218,10 +272,13 @@ export const roomList = (/** @type {State} */ state) =>
  * have not landed yet.
  * @param {State} state @param {string} roomId
  * @returns {Array<{key: string, seq: number | null, sender: string, body: string, at: string,
- *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null}>}
+ *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null,
+ *   clientId?: string}>}
  */
 export const timeline = (state, roomId) => {
-  const readUpTo = Math.max(0, ...Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq));
+  // How far the others read: the relay's (and cache's) `others_read_seq`, or a receipt since.
+  const heard = Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq);
+  const readUpTo = Math.max(state.rooms[roomId]?.others_read_seq ?? 0, ...heard);
   const committed = (state.messages[roomId] ?? []).map((m) => ({
     key: `s${m.seq}`,
     seq: m.seq,
@@ -244,6 +301,7 @@ export const timeline = (state, roomId) => {
       own: true,
       delivery: /** @type {"sent" | "pending" | "failed"} */ (o.delivery.state),
       error: o.delivery.state === "failed" ? o.delivery.error.message : null,
+      clientId: o.client_id,
     }));
   return [...committed, ...own];
 };
@@ -268,6 +326,16 @@ export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, ro
  * @param {State} state @param {Room} room
  */
 export const peer = (state, room) => (room.kind === "direct" ? (room.members.find((m) => m !== state.me) ?? null) : null);
+
+/**
+ * What a room is called on screen: a direct room by the other person (never "alice, bob" with
+ * ourselves in it), a group by its name. @param {State} state @param {Room} room
+ */
+export const roomName = (state, room) => {
+  if (room.kind !== "direct") return room.name;
+  const others = room.members.filter((m) => m !== state.me);
+  return others.length ? others.join(", ") : room.name;
+};
 
 /** Whether a user is online, as far as presence events told. @param {State} state @param {string} user */
 export const isOnline = (state, user) => state.presence[user]?.online === true;
@@ -308,16 +376,19 @@ export const dropRoom = (state, roomId) => {
     detached: without(state.detached),
     typing: without(state.typing),
     receipts: without(state.receipts),
+    drafts: without(state.drafts),
+    marker: without(state.marker),
     selected: state.selected === roomId ? null : state.selected,
   };
 };
 
 /**
- * Empties a room's window so it is loaded afresh at its newest end (reopening a room that was
- * left scrolled far up). @param {State} state @param {string} roomId
+ * Empties a room's window so it is loaded afresh (reopening a room that was left scrolled far up,
+ * or `always`: opening it around its first unread). @param {State} state @param {string} roomId
+ * @param {boolean} [always]
  */
-export const resetWindow = (state, roomId) => {
-  if (!state.detached[roomId]) return state;
+export const resetWindow = (state, roomId, always = false) => {
+  if (!state.detached[roomId] && !(always && state.messages[roomId])) return state;
   const messages = { ...state.messages };
   delete messages[roomId];
   const detached = { ...state.detached };

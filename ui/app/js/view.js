@@ -21,6 +21,7 @@ import { displayName, roomLabel } from "./format.js";
  *   loadOlder: () => void,
  *   loadNewer: () => void,
  *   send: (body: string) => Promise<boolean>,
+ *   draft: (text: string) => void,
  *   typing: (typing: boolean) => void,
  *   createRoom: (name: string, members: string[]) => Promise<void>,
  *   openDm: (username: string) => Promise<void>,
@@ -30,6 +31,10 @@ import { displayName, roomLabel } from "./format.js";
  *   matchRooms: (query: string) => import("./bridge.js").Room[],
  *   signedIn: () => boolean,
  *   visibilityChanged: () => void,
+ *   scrolled: () => void,
+ *   retryNow: () => void,
+ *   retryFailed: (clientId: string) => void,
+ *   deleteFailed: (clientId: string) => void,
  * }} Handlers
  */
 
@@ -53,13 +58,18 @@ export const createView = (doc, h) => {
   const inviteButton = /** @type {HTMLButtonElement} */ (testid("invite"));
   const leaveButton = /** @type {HTMLButtonElement} */ (testid("leave"));
   const announcer = /** @type {HTMLElement} */ ($("#announcer"));
+  const retryButton = /** @type {HTMLButtonElement} */ (testid("retry-now"));
+  retryButton.addEventListener("click", () => h.retryNow());
 
   const roomList = createRoomList(/** @type {HTMLUListElement} */ (testid("room-list")), h.selectRoom);
   const messageList = createMessageList(/** @type {HTMLOListElement} */ (testid("message-list")), {
     onNearTop: h.loadOlder,
     onNearBottom: h.loadNewer,
+    onScroll: h.scrolled,
+    onRetry: h.retryFailed,
+    onDelete: h.deleteFailed,
   });
-  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing });
+  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
     onSubmit: h.signIn,
     onLetOthersConnect: h.letOthersConnect,
@@ -116,15 +126,42 @@ export const createView = (doc, h) => {
       h.stepRoom(e.key === "ArrowDown" ? 1 : -1);
     } else if (e.key === "Escape" && !e.defaultPrevented) {
       composer.focus();
+    } else if (typedElsewhere(e) && composer.insert(e.key)) {
+      e.preventDefault();
     }
   });
+  // Reading follows the focus: a window shown but not focused (behind others, another screen)
+  // reads nothing, and focusing it reads what is on screen.
   doc.addEventListener("visibilitychange", () => h.visibilityChanged());
+  doc.defaultView?.addEventListener("focus", () => h.visibilityChanged());
+  doc.defaultView?.addEventListener("blur", () => h.visibilityChanged());
+
+  /**
+   * A printable key pressed where it would type nothing (a room button, the list, the page):
+   * it belongs to the composer. Not with a modifier, a dialog open, or another field focused.
+   * @param {KeyboardEvent} e
+   */
+  const typedElsewhere = (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing || [...e.key].length !== 1) return false;
+    if ([...doc.querySelectorAll(".overlay")].some((o) => !o.hidden)) return false;
+    const at = /** @type {HTMLElement | null} */ (doc.activeElement);
+    const tag = at?.tagName ?? "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || at?.isContentEditable) return false;
+    // Space presses a focused button and scrolls the focused message list.
+    return !(e.key === " " && (tag === "BUTTON" || at?.dataset?.testid === "message-list"));
+  };
 
   return {
-    /** Whether the window is in view (reading and notifications depend on it). */
-    visible: () => doc.visibilityState === "visible",
+    /** Whether the window is shown and has the focus (reading and notifications depend on it). */
+    visible: () => doc.visibilityState === "visible" && doc.hasFocus(),
+    /** The newest seq on screen in the message list (0: none). */
+    lastSeenSeq: messageList.lastSeenSeq,
     /** @param {import("./bridge.js").ConnectionView} view @param {number} elapsedMs */
-    connection: (view, elapsedMs) => renderConnection(status, view, elapsedMs),
+    connection: (view, elapsedMs) => {
+      renderConnection(status, view, elapsedMs);
+      // Waiting before the next attempt: the person need not wait it out.
+      retryButton.hidden = status.hidden || !(view.state === "connecting" && view.retry_in_ms != null);
+    },
     /** @param {string} text */
     connectionError: (text) => {
       status.textContent = text;
@@ -138,6 +175,9 @@ export const createView = (doc, h) => {
       roomList.render(rows, selected);
       roomTitle.textContent = room ? roomLabel(room) : "No room selected";
       roomMembers.textContent = room ? room.members.map(displayName).join(", ") : "";
+      // Long names are cut with an ellipsis on screen: the whole text stays in the tooltip.
+      roomTitle.title = roomTitle.textContent;
+      roomMembers.title = roomMembers.textContent;
       inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
       leaveButton.hidden = !room || room.id === "general";
       composer.setEnabled(Boolean(room));
@@ -163,6 +203,7 @@ export const createView = (doc, h) => {
       chatScreen.hidden = false;
       logoutButton.hidden = false;
       whoami.textContent = displayName(username);
+      whoami.title = whoami.textContent;
     },
     /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
     showLogin: (opts) => {
@@ -170,7 +211,9 @@ export const createView = (doc, h) => {
       // No session to report on: a stale "connected" (or a red "offline" on a first run) misleads.
       status.hidden = true;
       logoutButton.hidden = true;
+      retryButton.hidden = true;
       whoami.textContent = "";
+      whoami.title = "";
       // Nothing of the account stays on the page for the next person (the lists redraw empty).
       composer.clear();
       announcer.replaceChildren();
@@ -183,5 +226,6 @@ export const createView = (doc, h) => {
       composerError.textContent = text;
     },
     focusComposer: composer.focus,
+    setDraft: composer.setText,
   };
 };

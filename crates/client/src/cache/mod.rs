@@ -1,6 +1,7 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
+//! outbox, drafts, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
 
+mod drafts;
 mod messages;
 mod outbox;
 mod rooms;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use sqlx::sqlite::SqliteSynchronous;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use drafts::Draft;
 pub use messages::SeqRange;
 pub use outbox::{OutboxItem, OutboxState};
 pub use sign_in::SignIn;

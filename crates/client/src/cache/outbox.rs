@@ -110,6 +110,17 @@ impl Cache {
         }
     }
 
+    /// Forgets a failed item (the person deleted it, or sends its text again as a new message).
+    /// Only a failed one: a pending item may be on its way. Says whether one was forgotten.
+    pub async fn discard_failed(&self, client_id: &str) -> Result<bool, CacheError> {
+        let gone = sqlx::query("DELETE FROM outbox WHERE client_id = ? AND state = 'failed'")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(gone == 1)
+    }
+
     /// pending → failed, only for a permanent refusal; a transient code is refused with
     /// [`CacheError::NotPermanent`] and the item stays pending.
     pub async fn mark_failed(&self, client_id: &str, error: &WireError) -> Result<(), CacheError> {

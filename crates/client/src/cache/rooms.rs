@@ -1,4 +1,5 @@
-//! Rooms and their members as this user last saw them, and the read state (`read_seq`).
+//! Rooms and their members as this user last saw them, and the read state: ours (`read_seq`) and
+//! how far the others have read (`others_read_seq`).
 
 use std::collections::HashMap;
 
@@ -10,7 +11,8 @@ use super::{Cache, CacheError};
 
 impl Cache {
     /// Inserts or replaces one room (members included), as a `room` event or a list says it is.
-    /// `last_seq` and `read_seq` never move backwards here: the cache may know more than a stale copy.
+    /// `last_seq` and the read positions never move backwards here: the cache may know more than a
+    /// stale copy.
     pub async fn upsert_room(&self, room: &Room) -> Result<(), CacheError> {
         self.upsert_rooms(std::slice::from_ref(room)).await
     }
@@ -20,16 +22,19 @@ impl Cache {
         let mut tx = self.pool.begin().await?;
         for room in rooms {
             sqlx::query(
-                "INSERT INTO rooms (id, name, kind, last_seq, read_seq) VALUES (?, ?, ?, ?, ?) \
+                "INSERT INTO rooms (id, name, kind, last_seq, read_seq, others_read_seq) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
                  last_seq = MAX(last_seq, excluded.last_seq), \
-                 read_seq = MAX(read_seq, excluded.read_seq)",
+                 read_seq = MAX(read_seq, excluded.read_seq), \
+                 others_read_seq = MAX(others_read_seq, excluded.others_read_seq)",
             )
             .bind(&room.id)
             .bind(&room.name)
             .bind(room.kind.as_str())
             .bind(room.last_seq)
             .bind(room.read_seq)
+            .bind(room.others_read_seq)
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM room_members WHERE room_id = ?")
@@ -64,7 +69,7 @@ impl Cache {
         Ok(())
     }
 
-    /// Forgets a room, its members, messages and cursor.
+    /// Forgets a room, its members, messages, cursor and draft.
     pub async fn remove_room(&self, room_id: &str) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM rooms WHERE id = ?")
@@ -75,10 +80,12 @@ impl Cache {
             .bind(room_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM cursors WHERE room_id = ?")
-            .bind(room_id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["cursors", "drafts"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE room_id = ?"))
+                .bind(room_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -86,7 +93,8 @@ impl Cache {
     /// Every cached room, by name then id.
     pub async fn rooms(&self) -> Result<Vec<Room>, CacheError> {
         let rows = sqlx::query(
-            "SELECT id, name, kind, last_seq, read_seq FROM rooms ORDER BY name COLLATE NOCASE, id",
+            "SELECT id, name, kind, last_seq, read_seq, others_read_seq FROM rooms \
+             ORDER BY name COLLATE NOCASE, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -110,6 +118,7 @@ impl Cache {
                 members: by_room.remove(&id).unwrap_or_default(),
                 last_seq: row.try_get("last_seq")?,
                 read_seq: row.try_get("read_seq")?,
+                others_read_seq: row.try_get("others_read_seq")?,
                 id,
             });
         }
@@ -133,5 +142,15 @@ impl Cache {
         .fetch_optional(&self.pool)
         .await?;
         Ok(held)
+    }
+
+    /// Another member read up to `seq` (a `receipt`): "read" on our messages up to there.
+    pub async fn others_read(&self, room_id: &str, seq: Seq) -> Result<(), CacheError> {
+        sqlx::query("UPDATE rooms SET others_read_seq = MAX(others_read_seq, ?) WHERE id = ?")
+            .bind(seq)
+            .bind(room_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The saved sign-in: server URL and username in the database, the token in its own file
 //! beside it, readable only by its user (mode 0600 on unix). The profile holds one account's
 //! data at a time: signing out, or saving another account's sign-in, forgets the last one's
-//! rooms, messages, cursors, read state and outbox, so a shared computer never shows one
+//! rooms, messages, cursors, read state, drafts and outbox, so a shared computer never shows one
 //! person's DMs to the next.
 
 use std::path::Path;
@@ -13,7 +13,15 @@ use sqlx::{Sqlite, Transaction};
 use super::{Cache, CacheError, TOKEN_FILE};
 
 /// Every table that holds an account's data (all but `session`), children before parents.
-const ACCOUNT_TABLES: [&str; 5] = ["outbox", "messages", "cursors", "room_members", "rooms"];
+const ACCOUNT_TABLES: [&str; 7] = [
+    "outbox",
+    "drafts",
+    "last_room",
+    "messages",
+    "cursors",
+    "room_members",
+    "rooms",
+];
 
 /// Who this profile is signed in as, and where.
 #[derive(Clone, PartialEq, Eq)]
@@ -98,7 +106,7 @@ impl Cache {
     }
 
     /// Signs out: forgets the sign-in (the row and the token file) and the account's data
-    /// (rooms, messages, cursors, read state, outbox). Stop the account's session first.
+    /// (rooms, messages, cursors, read state, drafts, outbox). Stop the account's session first.
     pub async fn clear_sign_in(&self) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         forget_account(&mut tx).await?;

@@ -207,6 +207,20 @@ impl Session {
         }
     }
 
+    /// Forgets one of our sends that the relay refused (`failed`); answers whether there was
+    /// one. A pending send cannot be taken back: it may already be committed.
+    pub async fn discard_failed(&self, client_id: &str) -> Result<bool, SessionError> {
+        let _outbox = self.outbox_lock.lock().await;
+        Ok(self.cache.discard_failed(client_id).await?)
+    }
+
+    /// Cuts a reconnect's wait short ("Retry now"): the next attempt starts at once.
+    pub fn retry_now(&self) {
+        if let Some(supervisor) = &self.supervisor {
+            supervisor.retry_now();
+        }
+    }
+
     /// The profile's cache.
     pub fn cache(&self) -> &Cache {
         &self.cache

@@ -203,13 +203,15 @@ impl Worker {
             ServerEvent::Room(event) => self.store_room(event.room).await,
             ServerEvent::Receipt(event) => {
                 let mine = self.username.as_deref() == Some(event.user.as_str());
+                // Ours moves our read state; another member's is kept, so "read" on our own
+                // messages still shows after a restart.
                 let moved = if mine {
                     self.cache
                         .mark_read(&event.room_id, event.seq)
                         .await
                         .map(drop)
                 } else {
-                    Ok(())
+                    self.cache.others_read(&event.room_id, event.seq).await
                 };
                 self.emit(AppEvent::Receipt(event));
                 moved.map_err(Halt::from)

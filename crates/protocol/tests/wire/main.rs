@@ -128,6 +128,7 @@ fn room() -> Room {
         members: vec!["alice".into(), "Bob".into(), "carol".into()],
         last_seq: 12,
         read_seq: 9,
+        others_read_seq: 11,
     }
 }
 
@@ -138,7 +139,8 @@ fn room_json() -> Value {
         "kind": "group",
         "members": ["alice", "Bob", "carol"],
         "last_seq": 12,
-        "read_seq": 9
+        "read_seq": 9,
+        "others_read_seq": 11
     })
 }
 
@@ -150,6 +152,7 @@ fn dm_room() -> Room {
         members: vec!["alice".into(), "bob".into()],
         last_seq: 0,
         read_seq: 0,
+        others_read_seq: 0,
     }
 }
 
@@ -160,7 +163,8 @@ fn dm_room_json() -> Value {
         "kind": "direct",
         "members": ["alice", "bob"],
         "last_seq": 0,
-        "read_seq": 0
+        "read_seq": 0,
+        "others_read_seq": 0
     })
 }
 

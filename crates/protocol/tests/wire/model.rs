@@ -19,6 +19,17 @@ fn room_requires_every_field() {
 }
 
 #[test]
+fn a_room_from_a_relay_without_others_read_seq_reads_it_as_0() -> Result<(), serde_json::Error> {
+    let mut json = room_json();
+    json.as_object_mut()
+        .expect("object")
+        .remove("others_read_seq");
+    let room: Room = serde_json::from_value(json)?;
+    assert_eq!(room.others_read_seq, 0);
+    Ok(())
+}
+
+#[test]
 fn message_requires_every_field() {
     for field in [
         "id",

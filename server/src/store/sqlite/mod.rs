@@ -114,7 +114,9 @@ impl SqliteStore {
 
     async fn room_row(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError> {
         let row = sqlx::query(
-            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq FROM rooms r \
+            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
+             (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
+              WHERE o.room_id = r.id AND o.user_id <> m.user_id) AS others_read_seq FROM rooms r \
              JOIN members m ON m.room_id = r.id WHERE r.id = ? AND m.user_id = ?",
         )
         .bind(room_id)
@@ -145,6 +147,7 @@ impl SqliteStore {
             members,
             last_seq: row.try_get("last_seq")?,
             read_seq: row.try_get("read_seq")?,
+            others_read_seq: row.try_get("others_read_seq")?,
             id,
         })
     }
@@ -431,7 +434,9 @@ impl Store for SqliteStore {
 
     async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq FROM rooms r \
+            "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
+             (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
+              WHERE o.room_id = r.id AND o.user_id <> m.user_id) AS others_read_seq FROM rooms r \
              JOIN members m ON m.room_id = r.id WHERE m.user_id = ? ORDER BY r.id",
         )
         .bind(user_id)

@@ -1,14 +1,16 @@
-// The composer: Enter sends, Shift+Enter is a new line; typing is reported, throttled.
+// The composer: Enter sends, Shift+Enter is a new line; typing is reported, throttled; every change
+// of the text is reported as the open room's draft.
 
 /** Least time between two `typing: true` calls from here (the session throttles again). */
 export const TYPING_EVERY_MS = 1500;
 
 /**
  * @param {HTMLFormElement} form
- * @param {{onSend: (body: string) => Promise<boolean>, onTyping: (typing: boolean) => void}} handlers
- *   onSend resolves true when the message was accepted (else the text comes back into the box)
+ * @param {{onSend: (body: string) => Promise<boolean>, onTyping: (typing: boolean) => void,
+ *   onDraft: (text: string) => void}} handlers
+ *   onSend resolves true when the message was handled (else the text comes back into the box)
  */
-export const createComposer = (form, { onSend, onTyping }) => {
+export const createComposer = (form, { onSend, onTyping, onDraft }) => {
   const box = /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea"));
   let lastTyping = 0;
 
@@ -19,7 +21,11 @@ export const createComposer = (form, { onSend, onTyping }) => {
     if (body.trim() === "") return;
     lastTyping = 0;
     box.value = "";
-    if (!(await onSend(body)) && box.value === "") box.value = body;
+    onDraft("");
+    if (!(await onSend(body)) && box.value === "") {
+      box.value = body;
+      onDraft(body);
+    }
     box.focus();
   };
 
@@ -33,7 +39,8 @@ export const createComposer = (form, { onSend, onTyping }) => {
       send();
     }
   });
-  box.addEventListener("input", () => {
+  const changed = () => {
+    onDraft(box.value);
     if (box.value === "") {
       lastTyping = 0;
       onTyping(false);
@@ -44,7 +51,8 @@ export const createComposer = (form, { onSend, onTyping }) => {
       lastTyping = now;
       onTyping(true);
     }
-  });
+  };
+  box.addEventListener("input", changed);
 
   return {
     /** @param {boolean} enabled */
@@ -54,6 +62,21 @@ export const createComposer = (form, { onSend, onTyping }) => {
     },
     clear() {
       box.value = "";
+    },
+    /** Shows a room's draft (switching rooms): not a keystroke, so nothing is reported. @param {string} text */
+    setText(text) {
+      if (box.value !== text) box.value = text;
+    },
+    /** A key typed elsewhere in the window, added where the caret is. @param {string} text */
+    insert(text) {
+      if (box.disabled) return false;
+      box.focus();
+      const at = box.selectionStart ?? box.value.length;
+      const end = box.selectionEnd ?? at;
+      box.value = box.value.slice(0, at) + text + box.value.slice(end);
+      box.selectionStart = box.selectionEnd = at + text.length;
+      changed();
+      return true;
     },
     focus() {
       box.focus();

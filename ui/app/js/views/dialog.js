@@ -1,5 +1,7 @@
 // In-page modal dialogs (no window.prompt/confirm): new group, new DM, invite, leave.
-// Each is an overlay holding one form; Esc or Cancel closes it and focus returns to where it was.
+// Each is an overlay holding one form; Esc or Cancel closes it and focus returns to where it was;
+// Tab stays inside it.
+import { trapTab } from "./trap.js";
 
 /**
  * @param {HTMLElement} overlay an element with class "overlay" holding one <form>
@@ -21,6 +23,8 @@ export const createDialog = (overlay, onSubmit) => {
     if (e.key === "Escape") {
       e.preventDefault();
       close();
+    } else {
+      trapTab(form, e);
     }
   });
   form.addEventListener("submit", async (e) => {

@@ -2,6 +2,8 @@
 // It draws the store's bounded window (see paging.js), reusing the row of each message that did not
 // change, with day separators and sender groups (layout.js). When rows come or go at the top the
 // first visible row stays where it was on screen; at the bottom the list follows new messages.
+// A room opened with unread messages shows a "New messages" marker above the first of them and
+// lands there, not at the bottom; the list says which messages are on screen (for reading).
 import { displayName, formatTime } from "../format.js";
 import { layout } from "../layout.js";
 import { scrollPosition } from "../paging.js";
@@ -16,11 +18,14 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
 
 /**
  * @param {HTMLOListElement} list
- * @param {{onNearTop: () => void, onNearBottom: () => void}} handlers
+ * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
+ *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void}} handlers
  */
-export const createMessageList = (list, { onNearTop, onNearBottom }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
+  /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
+  let landing = false;
   /** Drawn rows by key, with what they were drawn from, so unchanged ones are reused. */
   let rows = new Map();
 
@@ -28,7 +33,28 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     const at = scrollPosition(list, NEAR);
     if (at.nearTop && more.older) onNearTop();
     if (at.nearBottom && more.newer) onNearBottom();
+    onScroll();
   });
+  // Retry / Delete on one of our messages that failed to send.
+  list.addEventListener("click", (e) => {
+    const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-action]"));
+    const clientId = button?.dataset.clientId;
+    if (!clientId) return;
+    if (button.dataset.action === "retry") onRetry(clientId);
+    else if (button.dataset.action === "delete") onDelete(clientId);
+  });
+
+  /** A small button acting on one failed send. @param {string} action @param {string} label @param {string} clientId */
+  const actionButton = (action, label, clientId) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.dataset.action = action;
+    button.dataset.clientId = clientId;
+    button.dataset.testid = `message-${action}`;
+    button.textContent = label;
+    return button;
+  };
 
   /** @param {Item} item @param {boolean} first @param {Date} now */
   const messageRow = (item, first, now) => {
@@ -66,6 +92,9 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
         delivery.setAttribute("role", "note");
         delivery.setAttribute("aria-label", item.error ? `${unsent}: ${item.error}` : unsent);
         li.append(delivery);
+        if (item.delivery === "failed" && item.clientId) {
+          delivery.append(" ", actionButton("retry", "Retry", item.clientId), actionButton("delete", "Delete", item.clientId));
+        }
       } else {
         meta.append(delivery);
       }
@@ -82,6 +111,15 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     return li;
   };
 
+  const markerRow = () => {
+    const li = document.createElement("li");
+    li.className = "unread-marker";
+    li.dataset.testid = "unread-marker";
+    li.setAttribute("role", "separator");
+    li.textContent = "New messages";
+    return li;
+  };
+
   /** The first row at least partly in view, and its offset from the top of the view. */
   const anchor = () => {
     for (const el of list.children) {
@@ -94,15 +132,18 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
   /**
    * @param {string | null} room
    * @param {Item[]} items the loaded window, in order
-   * @param {{older: boolean, newer: boolean}} opts messages exist above / below the window
+   * @param {{older: boolean, newer: boolean, marker?: number | null}} opts messages exist above /
+   *   below the window; `marker`: the seq read when the room opened (the marker goes above the next)
    */
   const render = (room, items, opts) => {
     const switched = room !== roomId;
+    if (switched) landing = true;
     roomId = room;
     more = opts;
     const { nearBottom } = scrollPosition(list, NEAR);
-    const follow = switched || (nearBottom && !opts.newer);
-    const keep = follow ? null : anchor();
+    const land = landing && items.length > 0;
+    const follow = !land && (switched || (nearBottom && !opts.newer));
+    const keep = follow || land ? null : anchor();
     const now = new Date();
     const next = new Map();
     const nodes = [];
@@ -113,7 +154,14 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
       older.textContent = "Loading older messages…";
       nodes.push(older);
     }
+    const marker = opts.marker ?? null;
+    let markerNode = null;
     for (const row of layout(items, now)) {
+      if (marker !== null && !markerNode && row.kind === "message" && row.item.seq != null && row.item.seq > marker && !row.item.own) {
+        markerNode = markerRow();
+        markerNode.dataset.key = "marker";
+        nodes.push(markerNode);
+      }
       const sig = row.kind === "day" ? `day|${row.label}` : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}`;
       const old = switched ? undefined : rows.get(row.key);
       const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now);
@@ -123,7 +171,11 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     }
     rows = next;
     list.replaceChildren(...nodes);
-    if (follow) {
+    if (land) {
+      landing = false;
+      // Opened with unread messages: their first one near the top of the view, else the newest.
+      list.scrollTop = markerNode ? Math.max(0, markerNode.offsetTop - NEAR / 4) : list.scrollHeight;
+    } else if (follow) {
       list.scrollTop = list.scrollHeight;
     } else if (keep) {
       const same = /** @type {HTMLElement | undefined} */ (rows.get(keep.key)?.node);
@@ -136,5 +188,20 @@ export const createMessageList = (list, { onNearTop, onNearBottom }) => {
     }
   };
 
-  return { render };
+  /**
+   * The newest message at least partly on screen (0 when none is: hidden, or not laid out), so
+   * only what was in view is marked read.
+   */
+  const lastSeenSeq = () => {
+    const bottom = list.scrollTop + list.clientHeight;
+    let seen = 0;
+    for (const el of list.children) {
+      const li = /** @type {HTMLElement} */ (el);
+      if (li.offsetTop >= bottom) break;
+      if (li.dataset.seq && li.offsetTop + li.offsetHeight > list.scrollTop) seen = Math.max(seen, Number(li.dataset.seq));
+    }
+    return seen;
+  };
+
+  return { render, lastSeenSeq };
 };

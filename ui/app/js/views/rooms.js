@@ -1,6 +1,6 @@
 // The room list (data-testid room-list / room-item / unread-badge): name, last-message preview,
 // unread badge, and a presence dot on direct rooms. Text nodes only.
-import { badgeText, previewText, roomLabel, unreadCount } from "../format.js";
+import { badgeText, displayName, previewText, roomLabel, unreadCount } from "../format.js";
 
 /**
  * @typedef {{room: import("../bridge.js").Room, preview: import("../bridge.js").Message | undefined,
@@ -37,6 +37,8 @@ export const createRoomList = (list, onSelect) => {
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = roomLabel(room);
+      // Cut with an ellipsis when long (app.css): the whole name stays in the tooltip.
+      button.title = displayName(room.name);
       line.append(name);
       const count = unreadCount(room);
       if (count > 0) {

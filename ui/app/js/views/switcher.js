@@ -1,5 +1,7 @@
-// The Ctrl/Cmd+K room switcher: type to filter, Up/Down to move, Enter to open, Esc to close.
+// The Ctrl/Cmd+K room switcher: type to filter, Up/Down to move, Enter to open, Esc to close;
+// Tab stays inside it.
 import { roomLabel } from "../format.js";
+import { trapTab } from "./trap.js";
 
 /**
  * @param {HTMLElement} overlay holds an <input> and a <ul>
@@ -54,6 +56,8 @@ export const createSwitcher = (overlay, { match, onPick }) => {
     } else if (e.key === "Enter") {
       e.preventDefault();
       pick(found[at]?.id);
+    } else {
+      trapTab(overlay, e);
     }
   });
   list.addEventListener("click", (e) => {
