@@ -284,3 +284,13 @@ test("selectors: unread total, DM peer, neighbours with wrap, switcher matching,
   assert.equal(left.selected, null);
   assert.equal(store.unreadTotal(left), 7);
 });
+
+test("a room that is gone (removed by its creator, or left on another device) leaves the list and the selection", () => {
+  let state = signedInWith(room("general", 5, 2), room("plans", 3, 3));
+  state = store.selectRoom(state, "plans");
+  state = store.applyEvent(state, { type: "room_gone", room_id: "plans" });
+  assert.equal(state.rooms.plans, undefined);
+  assert.equal(state.selected, null);
+  assert.deepEqual(store.roomList(state).map((r) => r.id), ["general"]);
+  assert.equal(store.unreadTotal(state), 3);
+});

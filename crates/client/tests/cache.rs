@@ -120,9 +120,10 @@ async fn rooms_members_and_read_state() -> Result<(), CacheError> {
     let (_dir, cache) = open().await;
     let general = room("general", &["alice", "Bob", "carol"], 10, 3);
     let book = room("r-7", &["alice", "bob"], 2, 0);
-    cache
+    let gone = cache
         .replace_rooms(&[general.clone(), book.clone()])
         .await?;
+    assert!(gone.is_empty());
     assert_eq!(cache.rooms().await?, vec![general.clone(), book.clone()]);
 
     // Read positions only move forward and stop at last_seq.
@@ -140,7 +141,10 @@ async fn rooms_members_and_read_state() -> Result<(), CacheError> {
 
     // A room gone from the list is forgotten with its messages and cursor.
     cache.insert_messages(&[message("r-7", 1)]).await?;
-    cache.replace_rooms(&[general]).await?;
+    assert_eq!(
+        cache.replace_rooms(&[general]).await?,
+        vec!["r-7".to_owned()]
+    );
     assert_eq!(cache.room("r-7").await?, None);
     assert!(cache.messages("r-7", None, 10).await?.is_empty());
     assert_eq!(cache.cursor("r-7").await?, 0);

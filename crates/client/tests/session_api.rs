@@ -148,6 +148,13 @@ async fn room_calls_reach_the_relay_and_the_cache_and_say_offline_when_offline()
         other => panic!("expected forbidden, got {other:?}"),
     }
     assert!(b.unblock("alice").await.expect("unblocked").is_empty());
+    // A member the creator removes: their session forgets the room at once and says so.
+    a.remove_member(&room.id, "bob").await.expect("bob removed");
+    until(&mut b_events, "bob hears the room is gone", |e| {
+        matches!(e, AppEvent::RoomGone { room_id } if *room_id == room.id).then_some(())
+    })
+    .await;
+    assert!(b.cache().room(&room.id).await.expect("cache").is_none());
 
     a.leave(&room.id).await.expect("left");
     assert!(a.cache().room(&room.id).await.expect("cache").is_none());

@@ -21,6 +21,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{type: "message", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
  *   | {type: "room", room: Room}
+ *   | {type: "room_gone", room_id: string}
  *   | {type: "typing", room_id: string, user: string, typing: boolean}
  *   | {type: "presence", user: string, online: boolean, last_seen: string | null}
  *   | {type: "receipt", room_id: string, user: string, seq: number}

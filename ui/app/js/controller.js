@@ -328,7 +328,8 @@ export const createController = (bridge, makeView) => {
     if (signedIn) {
       const unknownRoom = events.some((e) => e.type === "message" && !state.rooms[e.message.room_id]);
       if (unknownRoom) refreshRooms();
-      else if (!state.selected) openFirstRoom(); // e.g. just registered: rooms arrive with the first sync
+      // E.g. just registered (rooms arrive with the first sync), or the open room is gone.
+      else if (!state.selected) openFirstRoom();
       announce(events);
     }
     render();

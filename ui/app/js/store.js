@@ -235,6 +235,8 @@ export const applyEvent = (state, event, now = 0) => {
       return ownSend(state, event);
     case "room":
       return upsertRoom(state, event.room);
+    case "room_gone":
+      return dropRoom(state, event.room_id);
     case "typing":
       return setTyping(state, event.room_id, event.user, event.typing);
     case "connection":

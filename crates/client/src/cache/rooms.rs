@@ -57,16 +57,18 @@ impl Cache {
     }
 
     /// Replaces the whole room list (a `rooms:list` or `sync` answer): rooms not in `rooms` are
-    /// forgotten (left, or left from another device), with their messages.
-    pub async fn replace_rooms(&self, rooms: &[Room]) -> Result<(), CacheError> {
+    /// forgotten (left, or left from another device), with their messages; their ids returned.
+    pub async fn replace_rooms(&self, rooms: &[Room]) -> Result<Vec<String>, CacheError> {
         self.upsert_rooms(rooms).await?;
         let keep: Vec<&str> = rooms.iter().map(|r| r.id.as_str()).collect();
+        let mut gone = Vec::new();
         for room in self.rooms().await? {
             if !keep.contains(&room.id.as_str()) {
                 self.remove_room(&room.id).await?;
+                gone.push(room.id);
             }
         }
-        Ok(())
+        Ok(gone)
     }
 
     /// Forgets a room, its members, messages, cursor and draft.

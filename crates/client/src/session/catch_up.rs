@@ -36,7 +36,9 @@ impl Worker {
                 .map_err(|e| self.halt(e))?;
             if page == 0 {
                 self.push_read_positions(conn, &ack.rooms).await?;
-                self.cache.replace_rooms(&ack.rooms).await?;
+                for room_id in self.cache.replace_rooms(&ack.rooms).await? {
+                    self.emit(AppEvent::RoomGone { room_id });
+                }
                 for room in &ack.rooms {
                     self.emit(AppEvent::Room { room: room.clone() });
                 }

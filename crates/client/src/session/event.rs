@@ -31,6 +31,11 @@ pub enum AppEvent {
     Room {
         room: Room,
     },
+    /// A room is no longer ours: its creator removed us, or a catch-up found it gone (left on
+    /// another device). Its cached messages, cursor and draft are forgotten already.
+    RoomGone {
+        room_id: String,
+    },
     Typing(TypingEvent),
     Presence(PresenceEvent),
     Receipt(ReceiptEvent),

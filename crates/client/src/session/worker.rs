@@ -201,6 +201,13 @@ impl Worker {
                 }
             }
             ServerEvent::Room(event) => self.store_room(event.room).await,
+            ServerEvent::RoomRemoved(event) => {
+                let removed = self.cache.remove_room(&event.room_id).await;
+                self.emit(AppEvent::RoomGone {
+                    room_id: event.room_id,
+                });
+                removed.map_err(Halt::from)
+            }
             ServerEvent::Receipt(event) => {
                 let mine = self.username.as_deref() == Some(event.user.as_str());
                 // Ours moves our read state; another member's is kept, so "read" on our own

@@ -1,7 +1,9 @@
 //! The one place where rust_socketio's raw payloads become protocol types: event arguments,
 //! ack arguments and connect_error messages.
 
-use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
+use natter_protocol::events::{
+    MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
+};
 use natter_protocol::{decode, Event, WireError};
 use rust_socketio::Payload;
 use serde_json::Value;
@@ -17,6 +19,7 @@ pub enum ServerEvent {
     Presence(PresenceEvent),
     Receipt(ReceiptEvent),
     Room(RoomEvent),
+    RoomRemoved(RoomRemovedEvent),
 }
 
 impl ServerEvent {
@@ -28,6 +31,7 @@ impl ServerEvent {
             PresenceEvent::NAME => decode(name, value).map(Self::Presence),
             ReceiptEvent::NAME => decode(name, value).map(Self::Receipt),
             RoomEvent::NAME => decode(name, value).map(Self::Room),
+            RoomRemovedEvent::NAME => decode(name, value).map(Self::RoomRemoved),
             _ => return None,
         })
     }
