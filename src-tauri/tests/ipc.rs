@@ -62,7 +62,12 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     assert_acl_refusal(&refused, "connection_state from another window");
 
     // Host a relay in this process (port 0: any free one), register through it, connected.
-    let hosted = invoke(&webview, "host_locally", json!({"port": 0})).map_err(|e| e.to_string())?;
+    let hosted = invoke(
+        &webview,
+        "host_locally",
+        json!({"port": 0, "let_others_connect": false}),
+    )
+    .map_err(|e| e.to_string())?;
     let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
     let account =
         json!({"server_url": url, "username": "alice", "password": "correct horse battery"});
@@ -296,7 +301,12 @@ fn a_first_run_hosts_on_this_computer() -> TestResult {
     let (app, webview) = start_app(dir.path())?;
     // Nothing saved, nothing hosted: `resume` signs nobody in but starts the relay here.
     assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
-    let hosted = invoke(&webview, "host_locally", json!({})).map_err(|e| e.to_string())?;
+    let hosted = invoke(
+        &webview,
+        "host_locally",
+        json!({"let_others_connect": false}),
+    )
+    .map_err(|e| e.to_string())?;
     let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     // It is a real relay: a new user can register on it.
@@ -319,7 +329,12 @@ fn a_first_run_relay_is_not_hosted_again_after_signing_in_elsewhere() -> TestRes
     let elsewhere_dir = tempfile::tempdir()?;
     let (app, webview) = start_app(dir.path())?;
     assert_eq!(invoke(&webview, "resume", json!({})), Ok(Value::Null));
-    let offered = invoke(&webview, "host_locally", json!({})).map_err(|e| e.to_string())?;
+    let offered = invoke(
+        &webview,
+        "host_locally",
+        json!({"let_others_connect": false}),
+    )
+    .map_err(|e| e.to_string())?;
     let elsewhere = wait(embedded::start(
         elsewhere_dir.path(),
         embedded::DEFAULT_ADDRESS,

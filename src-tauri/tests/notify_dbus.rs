@@ -156,7 +156,12 @@ fn new_messages_raise_notifications_over_dbus_and_a_click_opens_the_room() -> Te
         }
     });
 
-    let hosted = invoke(&webview, "host_locally", json!({"port": 0})).map_err(|e| e.to_string())?;
+    let hosted = invoke(
+        &webview,
+        "host_locally",
+        json!({"port": 0, "let_others_connect": false}),
+    )
+    .map_err(|e| e.to_string())?;
     let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
     let password = "correct horse battery";
     let account = json!({"server_url": url, "username": "alice", "password": password});
