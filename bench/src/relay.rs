@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use natter_protocol::http::AuthResponse;
-use natter_testkit::process::{ProcessError, RelayProcess, RelaySpec};
+use natter_testkit::process::{ProcessError, RelayProcess, RelaySpec, UNLIMITED};
 use natter_testkit::{sio, Api, HttpFailure};
 
 /// Socket connects in flight at once.
@@ -16,29 +16,6 @@ const CONNECT_CONCURRENCY: usize = 32;
 const PASSWORD: &str = "natter-bench-password";
 /// A registration behind hundreds of others' argon2 hashes on a busy 2-core machine.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
-/// The relay's flags: rate limits out of the load's way (logins already are, by `RelaySpec`).
-const LIMITS: [&str; 20] = [
-    "--send-burst",
-    "1000000",
-    "--send-per-second",
-    "1000000",
-    "--room-changes-per-minute",
-    "1000000",
-    "--read-burst",
-    "1000000",
-    "--reads-per-second",
-    "1000000",
-    "--reads-in-flight",
-    "1000000",
-    "--sockets-per-user",
-    "1000000",
-    "--sockets-per-address",
-    "1000000",
-    "--connections-per-address",
-    "1000000",
-    "--sessions-per-user",
-    "1000000",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -122,7 +99,7 @@ impl From<SocketAddr> for Target {
 
 /// Starts the relay binary `bin` on an ephemeral loopback port over a fresh data dir on disk.
 pub async fn start(bin: &Path) -> Result<RelayProcess, Error> {
-    let spec = RelaySpec::new(bin, Path::new("")).args(LIMITS);
+    let spec = RelaySpec::new(bin, Path::new("")).args(UNLIMITED);
     Ok(RelayProcess::start_in_temp_dir(&spec).await?)
 }
 
@@ -133,7 +110,7 @@ pub async fn start_at(
     bind: SocketAddr,
     data_dir: &Path,
 ) -> Result<RelayProcess, Error> {
-    let mut spec = RelaySpec::new(bin, data_dir).args(LIMITS);
+    let mut spec = RelaySpec::new(bin, data_dir).args(UNLIMITED);
     spec.bind = bind;
     Ok(RelayProcess::start(&spec).await?)
 }

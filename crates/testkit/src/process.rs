@@ -59,6 +59,31 @@ pub struct RelayProcess {
     _data: Option<tempfile::TempDir>,
 }
 
+/// Flags that put every per-user and per-address limit out of a load's way (benchmarks; logins
+/// and connects already are, by [`RelaySpec::new`]).
+pub const UNLIMITED: [&str; 20] = [
+    "--send-burst",
+    "1000000",
+    "--send-per-second",
+    "1000000",
+    "--room-changes-per-minute",
+    "1000000",
+    "--read-burst",
+    "1000000",
+    "--reads-per-second",
+    "1000000",
+    "--reads-in-flight",
+    "1000000",
+    "--sockets-per-user",
+    "1000000",
+    "--sockets-per-address",
+    "1000000",
+    "--connections-per-address",
+    "1000000",
+    "--sessions-per-user",
+    "1000000",
+];
+
 /// How to start the relay.
 #[derive(Debug, Clone)]
 pub struct RelaySpec {

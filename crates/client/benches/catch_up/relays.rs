@@ -5,20 +5,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use natter_testkit::process::{RelayProcess, RelaySpec};
+use natter_testkit::process::{RelayProcess, RelaySpec, UNLIMITED};
 use natter_testkit::TestRelay;
 
 use crate::Result;
-
-/// The relay's flags: rate limits out of the way of one sender's 1,000 back-to-back sends.
-const LIMITS: [&str; 6] = [
-    "--send-burst",
-    "1000000",
-    "--send-per-second",
-    "1000000",
-    "--room-changes-per-minute",
-    "1000000",
-];
 
 pub enum Relays {
     Child {
@@ -44,7 +34,7 @@ impl Relays {
         self.kill().await;
         match self {
             Self::Child { bin, running } => {
-                let mut spec = RelaySpec::new(bin.as_path(), data_dir).args(LIMITS);
+                let mut spec = RelaySpec::new(bin.as_path(), data_dir).args(UNLIMITED);
                 spec.bind = bind;
                 let relay = RelayProcess::start(&spec).await?;
                 let addr = relay.addr();
