@@ -63,6 +63,12 @@ export const stopAll = async () => {
         }),
     ),
   );
+  // A grandchild that outlived its parent (a daemon a session started) may hold the other end
+  // of these pipes: close ours, or the test process never ends.
+  for (const { child } of started) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  }
   started.length = 0;
   if (!process.env.NATTER_E2E_KEEP) for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
 };

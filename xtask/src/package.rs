@@ -86,13 +86,17 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     let (Some(deb), Some(rpm)) = (built.deb, built.rpm) else {
         return Err(Failure::new(STEP, "tauri build left no .deb or no .rpm"));
     };
-    let mut node = Command::new("node");
-    node.args(["--test", "--test-concurrency=1", TESTS_DIR])
+    // One session bus for the app, ended with the tests (so no daemon outlives them).
+    let mut node = Command::new("dbus-run-session");
+    node.args(["--", "node", "--test", "--test-concurrency=1", TESTS_DIR])
         .current_dir(&ws.root)
         .env("NATTER_DEB", &deb)
         .env("NATTER_RPM", &rpm)
         // The test starts its own display; never draw on the developer's.
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
-    run_step(&format!("node --test ({TESTS_DIR})"), &mut node)
+    run_step(
+        &format!("dbus-run-session -- node --test ({TESTS_DIR})"),
+        &mut node,
+    )
 }
