@@ -30,8 +30,9 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 /// Read requests (`history`, `sync`, `rooms:list`) one socket may have served at once; more are
 /// answered `rate_limited` at once, so nothing is held for them. A client asks one at a time.
 pub const DEFAULT_READS_IN_FLIGHT: u32 = 4;
-/// Bytes of read replies a WebSocket client may leave unread (handed to its connection, not yet
-/// taken by the kernel) before its further reads are answered `rate_limited`: a few pages.
+/// Bytes of read replies a client may leave unread (handed to its WebSocket connection and not
+/// yet taken by the kernel, or not yet taken by its polls) before its further reads are
+/// answered `rate_limited`: a few pages.
 pub const DEFAULT_UNREAD_REPLY_BYTES: u64 = 1024 * 1024;
 /// Read requests per user: a burst, then a steady rate per second. A reconnect costs a client
 /// `rooms:list` and a few `sync` pages; opening rooms a `history` each.
@@ -132,8 +133,8 @@ pub struct Config {
     #[arg(long, env = "NATTER_READS_IN_FLIGHT", default_value_t = DEFAULT_READS_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..))]
     pub reads_in_flight: u32,
 
-    /// Bytes of read replies a WebSocket client may leave unread before its further reads are
-    /// refused (rate_limited) until it reads.
+    /// Bytes of read replies a client (WebSocket or long-polling) may leave unread before its
+    /// further reads are refused (rate_limited) until it reads.
     #[arg(long, env = "NATTER_UNREAD_REPLY_BYTES", default_value_t = DEFAULT_UNREAD_REPLY_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
     pub unread_reply_bytes: u64,
 

@@ -108,12 +108,18 @@ pub async fn serve(
             connects.retain_recent();
         }
     });
-    let bounds = socket::Bounds::new(config, limits.clone());
+    let polls = socket::Polls::default();
+    let bounds = socket::Bounds::new(config, limits.clone(), polls.clone());
     let (layer, io) = socket::layer(chat, bounds, config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .layer(layer)
+        // Around Socket.IO: what each long-polling session's polls took (`socket/polls.rs`).
+        .layer(axum::middleware::from_fn_with_state(
+            polls,
+            socket::track_polls,
+        ))
         .layer(axum::middleware::map_request(http::own_request_head))
         .layer(axum::middleware::from_fn_with_state(
             config.body_timeout(),

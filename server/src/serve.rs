@@ -55,6 +55,11 @@ impl Written {
     pub fn bytes(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
+
+    /// Counts `n` more bytes (a long-polling session's responses: `socket::polls`).
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::AcqRel);
+    }
 }
 
 /// A TCP stream that counts what it writes into [`Written`].

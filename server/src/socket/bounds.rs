@@ -1,7 +1,7 @@
 //! What one socket, one user and one client address may hold of the relay: Socket.IO connections
 //! per user and per address (checked at connect), and read requests (`history`, `sync`,
-//! `rooms:list`) per socket in flight, per WebSocket by the reply bytes its client has not read
-//! yet, and per user and address per second (checked before one is served). A read's reply is
+//! `rooms:list`) per socket in flight, by the reply bytes its client has not read yet (what its
+//! WebSocket connection wrote, or for a long-polling session what its polls took: `polls.rs`), and per user and address per second (checked before one is served). A read's reply is
 //! the one thing a client can make the relay build and queue for it at will (up to a page
 //! each); with the byte-capped pages, these bound what a socket can make the relay hold.
 
@@ -15,6 +15,7 @@ use natter_protocol::requests::{History, ListRooms, Sync};
 use natter_protocol::{Event, User, WireError};
 use socketioxide::extract::SocketRef;
 
+use super::polls::{Delivered, Polls};
 use crate::config::{Cidr, Config};
 use crate::ratelimit::{address_key, Limits};
 use crate::serve::Written;
@@ -36,6 +37,7 @@ pub struct Bounds {
     sockets_per_user: usize,
     sockets_per_address: usize,
     counts: Arc<Mutex<Counts>>,
+    polls: Polls,
 }
 
 impl std::fmt::Debug for Bounds {
@@ -55,26 +57,38 @@ struct Place {
     user_id: String,
     addr: IpAddr,
     reads: AtomicUsize,
-    /// For a socket on its own WebSocket connection: what its client has not read yet.
+    /// What its client has not read yet (`None` only off `serve.rs`, e.g. a test seam).
     unread: Option<Unread>,
+    /// A long-polling session's counters, dropped with the socket.
+    polled: Option<(Polls, String)>,
     released: AtomicBool,
     counts: Arc<Mutex<Counts>>,
 }
 
-/// Read replies handed to a WebSocket, against the bytes its connection has written: the
-/// difference is what the client has not taken yet (an over-estimate never: everything else
-/// written, pings and broadcasts, counts as taken too).
+/// Read replies handed to a socket, against the bytes its client has taken: the difference is
+/// what the client has not taken yet (an over-estimate never: everything else written, pings
+/// and broadcasts, counts as taken too).
 struct Unread {
-    written: Written,
-    /// Bytes written before the socket connected, plus every read reply handed to it since.
+    taken: Taken,
+    /// Bytes taken before the socket connected, plus every read reply handed to it since.
     handed: AtomicU64,
+}
+
+/// Where what a client took is counted.
+enum Taken {
+    /// The socket's own WebSocket connection.
+    Connection(Written),
+    /// A long-polling session's polls (and its connection once upgraded).
+    Polls(Delivered),
 }
 
 impl Unread {
     fn bytes(&self) -> u64 {
-        self.handed
-            .load(Ordering::Acquire)
-            .saturating_sub(self.written.bytes())
+        let taken = match &self.taken {
+            Taken::Connection(written) => written.bytes(),
+            Taken::Polls(delivered) => delivered.bytes(),
+        };
+        self.handed.load(Ordering::Acquire).saturating_sub(taken)
     }
 }
 
@@ -93,6 +107,9 @@ impl Place {
         if let Ok(mut counts) = self.counts.lock() {
             release(&mut counts.users, &self.user_id);
             release(&mut counts.addrs, &self.addr);
+        }
+        if let Some((polls, sid)) = &self.polled {
+            polls.close(sid);
         }
     }
 }
@@ -154,7 +171,7 @@ pub(super) fn is_read(event: &str) -> bool {
 }
 
 impl Bounds {
-    pub fn new(config: &Config, limits: Limits) -> Self {
+    pub fn new(config: &Config, limits: Limits, polls: Polls) -> Self {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             limits,
@@ -164,6 +181,7 @@ impl Bounds {
             sockets_per_user: size(config.sockets_per_user),
             sockets_per_address: size(config.sockets_per_address),
             counts: Arc::default(),
+            polls,
         }
     }
 
@@ -210,24 +228,35 @@ impl Bounds {
         *counts.users.entry(user.id.clone()).or_default() += 1;
         *counts.addrs.entry(addr).or_default() += 1;
         // A socket that opened as a WebSocket owns its connection, and what that connection
-        // has written tells what the client took. (One that opened as long-polling has no
-        // connection of its own, nor after an upgrade: only the count and rate limits apply.)
-        let unread = match s.transport_type() {
-            socketioxide::TransportType::Websocket => s
-                .req_parts()
-                .extensions
-                .get::<Written>()
-                .map(|written| Unread {
-                    handed: AtomicU64::new(written.bytes()),
-                    written: written.clone(),
-                }),
-            socketioxide::TransportType::Polling => None,
+        // has written tells what the client took; one that opened on long-polling is counted
+        // by its polls (its id is its Engine.IO session's).
+        let (unread, polled) = match s.transport_type() {
+            socketioxide::TransportType::Websocket => {
+                let unread = s
+                    .req_parts()
+                    .extensions
+                    .get::<Written>()
+                    .map(|written| Unread {
+                        handed: AtomicU64::new(written.bytes()),
+                        taken: Taken::Connection(written.clone()),
+                    });
+                (unread, None)
+            }
+            socketioxide::TransportType::Polling => {
+                let sid = s.id.to_string();
+                let unread = Unread {
+                    handed: AtomicU64::new(0),
+                    taken: Taken::Polls(self.polls.open(&sid)),
+                };
+                (Some(unread), Some((self.polls.clone(), sid)))
+            }
         };
         Ok(Held(Arc::new(Place {
             user_id: user.id.clone(),
             addr,
             reads: AtomicUsize::new(0),
             unread,
+            polled,
             released: AtomicBool::new(false),
             counts: self.counts.clone(),
         })))

@@ -4,6 +4,7 @@
 mod bounds;
 mod connect;
 mod handlers;
+mod polls;
 pub mod session;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
 pub use bounds::Bounds;
+pub use polls::{track as track_polls, Polls};
 
 use crate::chat::Chat;
 use crate::Config;

@@ -23,6 +23,7 @@ mod r3_disk_full;
 mod s10_slow_body;
 #[cfg(unix)]
 mod s11_file_modes;
+mod s12_polling;
 mod s12_read_bounds;
 mod s13_connections;
 mod s14_sessions;
