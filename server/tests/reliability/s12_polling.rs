@@ -3,7 +3,9 @@
 //! the largest messages; her polling session asks for `history` 50 times, paced within the read
 //! rate, and never polls meanwhile (the attack: queue replies, take none). Then it polls until
 //! every request is answered: at most about `--unread-reply-bytes` (1 MiB) of pages, plus the
-//! reads in flight, were built for it; the rest were refused `rate_limited`.
+//! reads in flight, were built for it; the rest were refused `rate_limited`. Then it reads as a
+//! client should, polling after each request: every one is served, well past 1 MiB in all (what
+//! its polls took is counted, not only what it was handed).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -119,5 +121,38 @@ async fn s12_a_polling_session_that_takes_nothing_is_built_little() {
         "a polling session that took nothing was built {pages} pages (at most {MAX_PAGES})"
     );
     assert!(limited > 0, "the rest were refused");
+
+    // A session that takes its answers is served: 10 pages of ~256 KiB, one at a time.
+    tokio::time::sleep(Duration::from_secs(1)).await; // the read rate's budget refills
+    let mut served = 0;
+    for id in REQUESTS..REQUESTS + 10 {
+        let packet = format!("42{id}[\"history\",{history}]");
+        assert_eq!(post(addr, &sid, &packet).await, 200, "request {id} posted");
+        let prefix = format!("43{id}[");
+        let deadline = Instant::now() + WAIT;
+        let answer = loop {
+            assert!(Instant::now() < deadline, "no answer to request {id}");
+            if let Some(p) = poll(addr, &sid)
+                .await
+                .into_iter()
+                .find(|p| p.starts_with(&prefix))
+            {
+                break p;
+            }
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&answer[prefix.len() - 1..]).expect("an ack's JSON");
+        assert_eq!(
+            value[0]["ok"], true,
+            "request {id} of a reading session: {}",
+            value[0]
+        );
+        served += answer.len();
+    }
+    eprintln!("S12 polling: a reading session was served 10 of 10 ({served} bytes)");
+    assert!(
+        served > 2 * 1024 * 1024,
+        "past the unread bound in all: {served} bytes"
+    );
     assert_alive(&mut relay, "S12 polling");
 }
