@@ -11,15 +11,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use natter_protocol::limits::SYNC_PAGE_BYTES;
-use natter_protocol::requests::SendMessage;
 use natter_protocol::GENERAL_ROOM_ID;
 use natter_testkit::raw::{http_body, http_exchange, http_status, json_string, polling_sid};
 
 use crate::harness::{self, assert_alive};
+use crate::s12_read_bounds::start_with_big_pages;
 use crate::util::WAIT;
 
-const MESSAGES: usize = 100;
-const BODY_CHARS: usize = 4_000;
 const REQUESTS: usize = 50;
 /// Pages a session that takes nothing may be built: 1 MiB of unread replies, then a page per
 /// read in flight (4) and one for the check's own rounding. Before the bound: all 50.
@@ -55,21 +53,8 @@ async fn poll(addr: SocketAddr, sid: &str) -> Vec<String> {
 async fn s12_a_polling_session_that_takes_nothing_is_built_little() {
     let _serial = harness::serial().await;
     let dir = tempfile::tempdir().expect("a data dir");
-    let args = ["--send-burst", "1000", "--send-per-second", "1000"];
-    let (mut relay, api) = harness::start(&harness::spec(dir.path(), &args)).await;
+    let (mut relay, _api, alice) = start_with_big_pages(dir.path()).await;
     let addr = relay.addr();
-    let (alice, writer) = api.join("alice").await;
-    let body: String = "é".repeat(BODY_CHARS);
-    for i in 0..MESSAGES {
-        writer
-            .request(&SendMessage {
-                room_id: GENERAL_ROOM_ID.to_owned(),
-                client_id: format!("big-{i}"),
-                body: body.clone(),
-            })
-            .await
-            .unwrap_or_else(|e| panic!("send {i}: {e}"));
-    }
 
     let sid = polling_sid(addr, WAIT)
         .await

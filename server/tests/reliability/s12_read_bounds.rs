@@ -11,12 +11,14 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use natter_protocol::http::AuthResponse;
 use natter_protocol::limits::SYNC_PAGE_BYTES;
 use natter_protocol::requests::SendMessage;
 use natter_protocol::GENERAL_ROOM_ID;
 use natter_relay::config::{DEFAULT_SOCKETS_PER_ADDRESS, DEFAULT_SOCKETS_PER_USER};
+use natter_testkit::process::RelayProcess;
 use natter_testkit::raw::{json_string, RawError};
-use natter_testkit::RawWs;
+use natter_testkit::{Api, RawWs};
 
 use crate::harness::{self, assert_alive, long};
 use crate::util::WAIT;
@@ -71,13 +73,13 @@ async fn open(addr: SocketAddr, token: &str, from: u8) -> Result<RawWs, String> 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s12_a_socket_that_never_reads_holds_little_and_sockets_are_capped() {
-    let _serial = harness::serial().await;
-    let dir = tempfile::tempdir().expect("a data dir");
+/// A relay over `dir` whose `general` holds [`MESSAGES`] bodies of [`BODY_CHARS`] two-byte
+/// characters (so a `history` page is byte-capped), sent by alice; her account.
+pub(crate) async fn start_with_big_pages(
+    dir: &std::path::Path,
+) -> (RelayProcess, Api, AuthResponse) {
     let args = ["--send-burst", "1000", "--send-per-second", "1000"];
-    let (mut relay, api) = harness::start(&harness::spec(dir.path(), &args)).await;
-    let addr = relay.addr();
+    let (relay, api) = harness::start(&harness::spec(dir, &args)).await;
     let (alice, writer) = api.join("alice").await;
     let body: String = "é".repeat(BODY_CHARS);
     for i in 0..MESSAGES {
@@ -90,6 +92,15 @@ async fn s12_a_socket_that_never_reads_holds_little_and_sockets_are_capped() {
             .await
             .unwrap_or_else(|e| panic!("send {i}: {e}"));
     }
+    (relay, api, alice)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_a_socket_that_never_reads_holds_little_and_sockets_are_capped() {
+    let _serial = harness::serial().await;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let (mut relay, api, alice) = start_with_big_pages(dir.path()).await;
+    let addr = relay.addr();
     let bob = api.user("bob").await;
 
     let requests = if long() { 1_000 } else { 300 };
