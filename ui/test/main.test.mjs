@@ -526,7 +526,17 @@ test("own messages that have not left keep a visible mark and a label, grouped o
 
 test("the header lists a room's members as its latest copy says", async () => {
   const ui = await boot(signedIn());
+  ui.$('[data-room-id="random"]').click();
+  await settle();
   assert.equal(ui.$("#room-members").textContent, "alice, bob");
-  await ui.emit([{ type: "room", room: { ...room("general", 3, 3), members: ["alice", "bob", "carol"] } }]);
+  await ui.emit([{ type: "room", room: { ...room("random", 2, 2), members: ["alice", "bob", "carol"] } }]);
   assert.equal(ui.$("#room-members").textContent, "alice, bob, carol");
+});
+
+test("general's header says everyone is in it, not a list that misses who joined since", async () => {
+  // The relay puts every new account in general without telling its members; a list would
+  // leave out anyone who registered later and has not written.
+  const ui = await boot(signedIn());
+  assert.equal(ui.$("#room-title").textContent, "# general");
+  assert.equal(ui.$("#room-members").textContent, "Everyone on this relay");
 });

@@ -47,8 +47,20 @@ export const displayName = (name) => {
   return RTL.test(shown) ? `\u2068${shown}\u2069` : shown;
 };
 
+/** The room every account on a relay is in (the relay's `general`). */
+export const GENERAL_ROOM_ID = "general";
+
 /** A room's label: "# name" for a group, "@ name" for a DM. @param {{name: string, kind: string}} room */
 export const roomLabel = (room) => `${room.kind === "direct" ? "@" : "#"} ${displayName(room.name)}`;
+
+/**
+ * Who is in a room, for its header: its members by name; for `general`, which everyone who
+ * registers joins, "Everyone on this relay" (a list of all accounts would be long, and stale for
+ * anyone who joined since and has not written).
+ * @param {{id: string, members: string[]}} room @returns {string}
+ */
+export const membersLine = (room) =>
+  room.id === GENERAL_ROOM_ID ? "Everyone on this relay" : room.members.map(displayName).join(", ");
 
 /**
  * The typing line: "" for nobody, then one name, two names, or "several people".

@@ -1,6 +1,6 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
 import { trim, atNewest } from "./paging.js";
-import { unreadCount } from "./format.js";
+import { GENERAL_ROOM_ID, unreadCount } from "./format.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
@@ -265,7 +265,7 @@ export const applyEvents = (state, events, now = 0) => events.reduce((s, e) => a
 export const roomList = (/** @type {State} */ state) =>
   Object.values(state.rooms).sort((a, b) => {
     const at = (/** @type {Room} */ r) => state.previews[r.id]?.sent_at ?? "";
-    const rank = (/** @type {Room} */ r) => (r.id === "general" ? 0 : r.kind === "group" ? 1 : 2);
+    const rank = (/** @type {Room} */ r) => (r.id === GENERAL_ROOM_ID ? 0 : r.kind === "group" ? 1 : 2);
     return at(b).localeCompare(at(a)) || rank(a) - rank(b) || a.name.localeCompare(b.name);
   });
 

@@ -7,7 +7,7 @@ import { createMessageList } from "./views/messages.js";
 import { createComposer } from "./views/composer.js";
 import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
-import { displayName, roomLabel } from "./format.js";
+import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.js";
 
 /**
  * What the page asks of the controller. Handlers that a dialog awaits reject with an Error whose
@@ -174,12 +174,12 @@ export const createView = (doc, h) => {
     rooms: (rows, selected, room) => {
       roomList.render(rows, selected);
       roomTitle.textContent = room ? roomLabel(room) : "No room selected";
-      roomMembers.textContent = room ? room.members.map(displayName).join(", ") : "";
+      roomMembers.textContent = room ? membersLine(room) : "";
       // Long names are cut with an ellipsis on screen: the whole text stays in the tooltip.
       roomTitle.title = roomTitle.textContent;
       roomMembers.title = roomMembers.textContent;
-      inviteButton.hidden = !room || room.kind !== "group" || room.id === "general";
-      leaveButton.hidden = !room || room.id === "general";
+      inviteButton.hidden = !room || room.kind !== "group" || room.id === GENERAL_ROOM_ID;
+      leaveButton.hidden = !room || room.id === GENERAL_ROOM_ID;
       composer.setEnabled(Boolean(room));
     },
     messages: messageList.render,
