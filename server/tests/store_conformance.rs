@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use natter_protocol::{User, GENERAL_ROOM_ID};
+use natter_protocol::{Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
-    AppendOutcome, AppendRefusal, Departure, NewMessage, SessionPolicy, Store, StoreError,
+    AppendOutcome, AppendRefusal, Departure, NewEntry, NewMessage, SessionPolicy, Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -21,7 +21,28 @@ fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
         client_id: client_id.to_owned(),
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
+        entry: NewEntry::Message { reply_to: None },
     }
+}
+
+/// Appends one entry of `sender` (a fresh client_id) and returns the outcome.
+async fn change(
+    store: &dyn Store,
+    room_id: &str,
+    sender: &User,
+    body: &str,
+    entry: NewEntry,
+) -> std::result::Result<AppendOutcome, StoreError> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    store
+        .commits()
+        .append(NewMessage {
+            body: body.to_owned(),
+            entry,
+            ..new_message(room_id, sender, &format!("change-{n}"))
+        })
+        .await
 }
 
 /// Queues every message at once, in order (each queued before the next is polled), as
@@ -514,6 +535,237 @@ pub async fn peers_share_a_room_other_than_general(store: Arc<dyn Store>) -> Res
 }
 
 /// Generates one `#[tokio::test]` per conformance case for a backend.
+pub async fn changes_apply_to_their_target(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let carol = user(&*store, "carol").await;
+    let room = store
+        .create_group("team", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let first = store
+        .commits()
+        .append(new_message(&room, &alice, "first"))
+        .await?
+        .expect("sent");
+    let target = first.message.id.clone();
+    let edit = |t: &str| NewEntry::Edit {
+        target: t.to_owned(),
+    };
+    let react = |emoji: &str, on: bool| NewEntry::Reaction {
+        target: target.clone(),
+        emoji: emoji.to_owned(),
+        on,
+    };
+
+    // An edit: its own entry (the next seq), and the message's body now.
+    let edited = change(&*store, &room, &alice, "fixed", edit(&target))
+        .await?
+        .expect("edit");
+    assert_eq!(edited.message.seq, 2);
+    assert_eq!(
+        edited.message.change.as_deref(),
+        Some(&Change::Edit {
+            target: target.clone(),
+            body: "fixed".into()
+        })
+    );
+    // Only the sender edits or deletes; anyone in the room reacts; no one outside it.
+    assert_eq!(
+        change(&*store, &room, &bob, "mine now", edit(&target))
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NotSender)
+    );
+    let delete = NewEntry::Delete {
+        target: target.clone(),
+    };
+    assert_eq!(
+        change(&*store, &room, &bob, "", delete)
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NotSender)
+    );
+    assert_eq!(
+        change(&*store, &room, &carol, "", react("👍", true))
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NotMember)
+    );
+    for (who, emoji, on) in [
+        (&bob, "👍", true),
+        (&alice, "👍", true),
+        (&bob, "🎉", true),
+        (&bob, "👍", true),
+        (&bob, "👍", false),
+        (&bob, "👍", true),
+    ] {
+        let entry = change(&*store, &room, who, "", react(emoji, on))
+            .await?
+            .expect("react");
+        assert!(matches!(
+            entry.message.change.as_deref(),
+            Some(&Change::Reaction { .. })
+        ));
+    }
+    // Targets are messages of the same room, not entries, not elsewhere.
+    assert_eq!(
+        change(&*store, &room, &alice, "x", edit(&edited.message.id))
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NoSuchMessage)
+    );
+    let elsewhere = change(&*store, GENERAL_ROOM_ID, &alice, "x", edit(&target)).await?;
+    assert_eq!(
+        elsewhere.map(|a| a.created),
+        Err(AppendRefusal::NoSuchMessage)
+    );
+    // A reply shows its target as it is now.
+    let reply = change(
+        &*store,
+        &room,
+        &bob,
+        "agreed",
+        NewEntry::Message {
+            reply_to: Some(target.clone()),
+        },
+    )
+    .await?
+    .expect("reply");
+    let preview = reply.message.reply_to.clone().expect("a preview");
+    assert_eq!(
+        (preview.id.as_str(), preview.sender.as_str()),
+        (target.as_str(), "alice")
+    );
+    assert_eq!(preview.excerpt, "fixed");
+
+    // History and catch-up carry the message's current state, and every entry in seq order.
+    for page in [
+        store.history(&room, None, 50).await?,
+        store.messages_after(&room, 0, 50).await?,
+    ] {
+        let seqs: Vec<i64> = page.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=9).collect::<Vec<_>>(), "no gaps, nothing else");
+        let message = &page[0];
+        assert_eq!(message.body, "fixed");
+        assert_eq!(
+            message.edited_at.as_deref(),
+            Some(edited.message.sent_at.as_str())
+        );
+        let reactions: Vec<(&str, Vec<&str>)> = message
+            .reactions
+            .iter()
+            .map(|r| {
+                (
+                    r.emoji.as_str(),
+                    r.users.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reactions,
+            [("👍", vec!["alice", "bob"]), ("🎉", vec!["bob"])]
+        );
+        assert_eq!(page[8].reply_to, reply.message.reply_to);
+        assert_eq!(page[1].change, edited.message.change);
+    }
+    Ok(())
+}
+
+pub async fn a_delete_takes_the_text_of_the_message_and_its_edits(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let room = store
+        .create_group("team", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let sent = store
+        .commits()
+        .append(new_message(&room, &alice, "secret"))
+        .await?
+        .expect("sent");
+    let target = sent.message.id.clone();
+    let edit = NewEntry::Edit {
+        target: target.clone(),
+    };
+    change(&*store, &room, &alice, "still secret", edit.clone())
+        .await?
+        .expect("edit");
+    let react = NewEntry::Reaction {
+        target: target.clone(),
+        emoji: "👍".into(),
+        on: true,
+    };
+    change(&*store, &room, &bob, "", react.clone())
+        .await?
+        .expect("react");
+    let reply = NewEntry::Message {
+        reply_to: Some(target.clone()),
+    };
+    change(&*store, &room, &bob, "what?", reply.clone())
+        .await?
+        .expect("reply");
+
+    let delete = NewMessage {
+        body: String::new(),
+        entry: NewEntry::Delete {
+            target: target.clone(),
+        },
+        ..new_message(&room, &alice, "take-back")
+    };
+    let deleted = store
+        .commits()
+        .append(delete.clone())
+        .await?
+        .expect("delete");
+    assert_eq!(
+        deleted.message.change.as_deref(),
+        Some(&Change::Delete {
+            target: target.clone()
+        })
+    );
+    // A repeat answers the original entry; nothing new.
+    let repeat = store.commits().append(delete).await?.expect("repeat");
+    assert_eq!(
+        (repeat.created, repeat.message),
+        (false, deleted.message.clone())
+    );
+
+    let page = store.history(&room, None, 50).await?;
+    let message = &page[0];
+    assert!(message.deleted);
+    assert_eq!(message.body, "");
+    assert!(message.reactions.is_empty());
+    assert_eq!(
+        page[1].change.as_deref(),
+        Some(&Change::Edit {
+            target: target.clone(),
+            body: String::new()
+        })
+    );
+    let preview = page[3].reply_to.clone().expect("a reply keeps its target");
+    assert!(preview.deleted);
+    assert_eq!(preview.excerpt, "");
+    for page in [page, store.messages_after(&room, 0, 50).await?] {
+        for m in &page {
+            assert!(!m.body.contains("secret"), "{m:?}");
+        }
+    }
+    // A deleted message takes no more changes; a reply to it is still allowed.
+    assert_eq!(
+        change(&*store, &room, &alice, "again", edit)
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NoSuchMessage)
+    );
+    assert_eq!(
+        change(&*store, &room, &bob, "", react)
+            .await?
+            .map(|a| a.created),
+        Err(AppendRefusal::NoSuchMessage)
+    );
+    assert!(change(&*store, &room, &bob, "gone?", reply).await?.is_ok());
+    Ok(())
+}
+
 macro_rules! store_conformance {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -534,6 +786,8 @@ macro_rules! store_conformance {
                 departures_creators_and_blocks_are_kept,
                 the_rooms_per_user_bound_writes_nothing_past_it,
                 peers_share_a_room_other_than_general,
+                changes_apply_to_their_target,
+                a_delete_takes_the_text_of_the_message_and_its_edits,
             );
         }
     };
@@ -731,4 +985,53 @@ async fn sqlite_migrates_messages_to_integer_keys() {
             Ok((GENERAL_ROOM_ID.to_owned(), 2, true)),
         ]
     );
+}
+
+#[tokio::test]
+async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_sqlite(dir.path().to_path_buf()).await;
+    let alice = user(&*store, "alice").await;
+    const SECRET: &str = "my-pin-is-8214";
+    const EDITED: &str = "my-pin-is-really-5307";
+    let sent = store
+        .commits()
+        .append(NewMessage {
+            body: SECRET.into(),
+            ..new_message(GENERAL_ROOM_ID, &alice, "secret")
+        })
+        .await?
+        .expect("sent");
+    let target = sent.message.id;
+    let edit = NewEntry::Edit {
+        target: target.clone(),
+    };
+    change(&*store, GENERAL_ROOM_ID, &alice, EDITED, edit)
+        .await?
+        .expect("edit");
+    let on_disk = |text: &str| {
+        std::fs::read_dir(dir.path())
+            .expect("data dir")
+            .flatten()
+            .filter(|f| f.path().is_file())
+            .any(|f| {
+                let bytes = std::fs::read(f.path()).unwrap_or_default();
+                bytes.windows(text.len()).any(|w| w == text.as_bytes())
+            })
+    };
+    assert!(
+        on_disk(SECRET) && on_disk(EDITED),
+        "the check finds text that is there"
+    );
+
+    let delete = NewEntry::Delete { target };
+    change(&*store, GENERAL_ROOM_ID, &alice, "", delete)
+        .await?
+        .expect("delete");
+    assert!(
+        !on_disk(SECRET),
+        "the message's text is gone from every file once acked"
+    );
+    assert!(!on_disk(EDITED), "and its edit's text");
+    Ok(())
 }

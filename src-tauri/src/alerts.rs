@@ -223,6 +223,7 @@ mod tests {
                 body: body.to_owned(),
                 client_id: "c".to_owned(),
                 sent_at: "2026-01-01T00:00:00Z".to_owned(),
+                ..Message::default()
             },
         }
     }

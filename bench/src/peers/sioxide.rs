@@ -230,6 +230,7 @@ fn register_handlers(s: &SocketRef) {
             body: req.body,
             client_id: req.client_id,
             sent_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ..Message::default()
         };
         inner.sent.insert(key, message.clone());
         Ok(Reply {

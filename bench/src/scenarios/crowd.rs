@@ -266,6 +266,7 @@ impl Prober<'_> {
             room_id: general.to_owned(),
             client_id: format!("{body}-{}", run_prefix()),
             body: body.to_owned(),
+            reply_to: None,
         };
         let ack = client.request(&req, REQUEST_TIMEOUT).await;
         client.close().await;

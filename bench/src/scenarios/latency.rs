@@ -80,6 +80,7 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
             room_id: room_id.clone(),
             client_id: format!("{prefix}-{n}"),
             body: body(n),
+            reply_to: None,
         };
         let start = Instant::now();
         let id = sender.emit(&req).await?;

@@ -255,6 +255,7 @@ async fn send_loop(
             room_id: tally.room_id.clone(),
             client_id: format!("{label}-{n}"),
             body: body(n),
+            reply_to: None,
         };
         let id = client.emit(&req).await?;
         tally.sent += 1;

@@ -12,6 +12,7 @@ fn message(room_id: &str, seq: i64) -> Message {
         body: format!("hello {seq}"),
         client_id: format!("c-{room_id}-{seq}"),
         sent_at: "2024-05-01T12:34:56.789Z".to_owned(),
+        ..Message::default()
     }
 }
 

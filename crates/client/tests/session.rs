@@ -449,6 +449,7 @@ async fn raw_send(conn: &Connection, room_id: &str, body: &str) -> Message {
         room_id: room_id.to_owned(),
         client_id: uuid::Uuid::new_v4().to_string(),
         body: body.to_owned(),
+        reply_to: None,
     };
     within("a send", conn.request(&request))
         .await

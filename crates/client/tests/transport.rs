@@ -22,6 +22,7 @@ fn send(room_id: &str, body: &str) -> SendMessage {
         room_id: room_id.to_owned(),
         client_id: uuid::Uuid::new_v4().to_string(),
         body: body.to_owned(),
+        reply_to: None,
     }
 }
 

@@ -4,8 +4,9 @@
 //! entry points are exercised without a nightly toolchain. Used by `fuzz/fuzz_targets/*.rs`.
 
 use crate::requests::{
-    BlockUser, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms, MarkRead,
-    OpenDm, RemoveFromRoom, SendMessage, SetTyping, Sync, UnblockUser,
+    BlockUser, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom, LeaveRoom,
+    ListBlocked, ListRooms, MarkRead, OpenDm, React, RemoveFromRoom, SendMessage, SetTyping, Sync,
+    UnblockUser,
 };
 use crate::{decode_request as decode, validate, Request};
 use serde_json::Value;
@@ -30,6 +31,9 @@ pub fn decode_value(value: &Value) -> usize {
         + one::<BlockUser>(value)
         + one::<UnblockUser>(value)
         + one::<ListBlocked>(value)
+        + one::<EditMessage>(value)
+        + one::<DeleteMessage>(value)
+        + one::<React>(value)
 }
 
 /// Target `decode_request`: any bytes, read as a JSON event payload, through [`decode_value`].
@@ -39,7 +43,7 @@ pub fn decode_request(data: &[u8]) -> usize {
 }
 
 /// Target `validate_fields`: any text through each field validator (usernames, passwords,
-/// bodies, room names, ids, client ids, member lists, seqs). Must never panic.
+/// bodies, room names, ids, client ids, emoji, member lists, seqs). Must never panic.
 pub fn validate_fields(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = validate::username(&text);
@@ -49,6 +53,7 @@ pub fn validate_fields(data: &[u8]) {
     let _ = validate::room_name(&text);
     let _ = validate::id(&text);
     let _ = validate::client_id(&text);
+    let _ = validate::emoji(&text);
     let members: Vec<String> = text.split(',').map(str::to_owned).collect();
     let _ = validate::member_list(&members);
     if data.len() >= 8 {

@@ -2,6 +2,10 @@
 
 /// Message body, in Unicode scalar values.
 pub const MAX_BODY_CHARS: usize = 4_000;
+/// Characters of a reply's target shown with the reply.
+pub const REPLY_EXCERPT_CHARS: usize = 100;
+/// Bytes of one reaction's emoji (a family with skin tones is about 40).
+pub const MAX_EMOJI_BYTES: usize = 64;
 /// One Socket.IO / Engine.IO payload, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const USERNAME_MIN_CHARS: usize = 3;

@@ -54,15 +54,84 @@ pub struct Room {
     pub others_read_seq: Seq,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One entry of a room: a message, or a change to one (`change`). Every entry takes the room's
+/// next `seq`, so `sync`, `history` and the live `message` event carry changes with no other
+/// mechanism. A plain message serializes exactly as before the changes existed: every field
+/// below `sent_at` is left out when empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: Id,
     pub room_id: Id,
     pub seq: Seq,
     /// The sender's username.
     pub sender: String,
+    /// The text. For a change entry, a plain-text line for clients that know only messages
+    /// ("✎ new text", "deleted a message", "reacted 👍"); clients that know `change` ignore it.
     pub body: String,
     pub client_id: String,
     /// RFC 3339, UTC.
     pub sent_at: String,
+    /// Set on change entries only: what they change. (Boxed, like `reply_to`: most entries are
+    /// plain messages, and a message travels inside every event enum.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Box<Change>>,
+    /// The message this one answers, as it is now (so it renders without fetching it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Box<ReplyPreview>>,
+    /// When the body was last edited (RFC 3339, UTC); `body` is the edited text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// Taken back by its sender: `body` is empty and the relay keeps no text of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, each emoji with who reacted, in the order each emoji first appeared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// What a change entry does to the message `target` (in the same room). Applying a room's
+/// entries in seq order always ends at the message's current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// The target's body is now `body` (an edit of a message deleted since carries "").
+    Edit { target: Id, body: String },
+    /// The target was deleted: its text is gone.
+    Delete { target: Id },
+    /// The entry's sender added (`on`) or took back their `emoji` on the target.
+    Reaction { target: Id, emoji: String, on: bool },
+    /// A kind this client does not know (from a newer relay): skip the entry.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Change {
+    /// The message the change applies to (`None` for [`Change::Unknown`]).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Self::Edit { target, .. } | Self::Delete { target } | Self::Reaction { target, .. } => {
+                Some(target)
+            }
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// A reply's target as it is now: who wrote it and how it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyPreview {
+    pub id: Id,
+    pub sender: String,
+    /// The target's first [`REPLY_EXCERPT_CHARS`](crate::limits::REPLY_EXCERPT_CHARS)
+    /// characters; "" once it is deleted.
+    pub excerpt: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// One emoji on a message and who put it there (usernames, in the order they reacted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<String>,
 }

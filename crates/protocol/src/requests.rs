@@ -89,6 +89,39 @@ pub struct SendMessage {
     pub room_id: Id,
     pub client_id: String,
     pub body: String,
+    /// The id of a message in the same room this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Id>,
+}
+
+/// `message:edit` — the sender of a message replaces its body. Idempotent on (sender,
+/// client_id) like `message:send`; the ack carries the edit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMessage {
+    pub room_id: Id,
+    pub client_id: String,
+    pub message_id: Id,
+    pub body: String,
+}
+
+/// `message:delete` — the sender of a message takes it back: its text (and its edits' text)
+/// leaves the relay's storage. Idempotent on (sender, client_id); the ack carries the entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteMessage {
+    pub room_id: Id,
+    pub client_id: String,
+    pub message_id: Id,
+}
+
+/// `reaction` — any member adds (`on`) or takes back one emoji on a message; each user has each
+/// emoji at most once on a message. Idempotent on (sender, client_id); the ack carries the entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct React {
+    pub room_id: Id,
+    pub client_id: String,
+    pub message_id: Id,
+    pub emoji: String,
+    pub on: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,7 +224,25 @@ request!(ListBlocked, "blocks:list", BlockedAck);
 request!(SendMessage, "message:send", MessageAck, |s| {
     validate::id(&s.room_id)?;
     validate::client_id(&s.client_id)?;
+    validate::body(&s.body)?;
+    s.reply_to.as_deref().map_or(Ok(()), validate::id)
+});
+request!(EditMessage, "message:edit", MessageAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::client_id(&s.client_id)?;
+    validate::id(&s.message_id)?;
     validate::body(&s.body)
+});
+request!(DeleteMessage, "message:delete", MessageAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::client_id(&s.client_id)?;
+    validate::id(&s.message_id)
+});
+request!(React, "reaction", MessageAck, |s| {
+    validate::id(&s.room_id)?;
+    validate::client_id(&s.client_id)?;
+    validate::id(&s.message_id)?;
+    validate::emoji(&s.emoji)
 });
 request!(SetTyping, "typing", Empty, |s| validate::id(&s.room_id));
 request!(MarkRead, "read", Empty, |s| {

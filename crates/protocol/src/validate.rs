@@ -139,6 +139,63 @@ fn is_emoji_part(c: char) -> bool {
     is_emoji(c) || c == '\u{FE0F}'
 }
 
+/// A reaction: exactly one emoji — one pictograph with its variation selector, skin tone and
+/// tags, several such joined by zero-width joiners (👨‍👩‍👧), a flag (two regional indicators)
+/// or a keycap (1️⃣) — at most [`MAX_EMOJI_BYTES`] bytes.
+pub fn emoji(emoji: &str) -> Result<(), WireError> {
+    if emoji.len() > MAX_EMOJI_BYTES {
+        return Err(WireError::new(
+            ErrorCode::TooLarge,
+            format!("emoji is over {MAX_EMOJI_BYTES} bytes"),
+        ));
+    }
+    let chars: Vec<char> = emoji.chars().collect();
+    let one = is_flag(&chars)
+        || is_keycap(&chars)
+        || (!chars.is_empty()
+            && chars
+                .split(|&c| c == ZERO_WIDTH_JOINER)
+                .all(is_one_pictograph));
+    if one {
+        Ok(())
+    } else {
+        Err(WireError::invalid("a reaction must be exactly one emoji"))
+    }
+}
+
+fn is_regional_indicator(c: char) -> bool {
+    matches!(c, '\u{1F1E6}'..='\u{1F1FF}')
+}
+
+fn is_flag(chars: &[char]) -> bool {
+    matches!(chars, [a, b] if is_regional_indicator(*a) && is_regional_indicator(*b))
+}
+
+fn is_keycap(chars: &[char]) -> bool {
+    match chars {
+        [base, '\u{FE0F}', '\u{20E3}'] | [base, '\u{20E3}'] => {
+            base.is_ascii_digit() || matches!(base, '#' | '*')
+        }
+        _ => false,
+    }
+}
+
+/// One pictograph, then what may follow it inside one emoji: variation selector 16, a skin
+/// tone, tag characters ending in the cancel tag (subdivision flags such as Scotland's).
+fn is_one_pictograph(part: &[char]) -> bool {
+    let Some((&base, rest)) = part.split_first() else {
+        return false;
+    };
+    let pictograph = (is_emoji(base) && !is_regional_indicator(base))
+        || matches!(base, '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}' | '\u{2122}'
+            | '\u{2139}' | '\u{2194}'..='\u{21AA}' | '\u{231A}'..='\u{23FF}' | '\u{24C2}'
+            | '\u{25AA}'..='\u{25FE}' | '\u{2B05}'..='\u{2B55}' | '\u{3030}' | '\u{303D}'
+            | '\u{3297}' | '\u{3299}');
+    let modifier =
+        |c: &char| matches!(c, '\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}');
+    pictograph && rest.iter().all(modifier)
+}
+
 pub fn member_list(members: &[String]) -> Result<(), WireError> {
     if members.len() > MAX_CREATE_MEMBERS {
         return Err(WireError::new(

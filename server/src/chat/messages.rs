@@ -4,33 +4,86 @@ use natter_protocol::events::{ReceiptEvent, TypingEvent};
 use natter_protocol::limits::{
     HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
 };
-use natter_protocol::requests::{self, History, MarkRead, SendMessage, SetTyping, SyncAck};
+use natter_protocol::requests::{
+    self, DeleteMessage, EditMessage, History, MarkRead, React, SendMessage, SetTyping, SyncAck,
+};
 use natter_protocol::{Message, User};
 
 use super::{not_member, Chat};
 use crate::error::{Error, Result};
-use crate::store::{AppendRefusal, Appended, NewMessage};
+use crate::store::{AppendRefusal, Appended, NewEntry, NewMessage};
 use crate::time::now_rfc3339;
 
 impl Chat {
     /// Commits a message (or finds the original of a repeated client_id). The room hears of a
     /// new message from the commit stage's stream, in commit order, not from here.
     pub async fn send_message(&self, user: &User, req: SendMessage) -> Result<Appended> {
+        let entry = NewEntry::Message {
+            reply_to: req.reply_to,
+        };
+        self.append(user, req.room_id, req.client_id, req.body, entry)
+            .await
+    }
+
+    /// Commits an edit entry: the sender's message gets a new body.
+    pub async fn edit_message(&self, user: &User, req: EditMessage) -> Result<Appended> {
+        let entry = NewEntry::Edit {
+            target: req.message_id,
+        };
+        self.append(user, req.room_id, req.client_id, req.body, entry)
+            .await
+    }
+
+    /// Commits a delete entry: the sender's message and its edits lose their text.
+    pub async fn delete_message(&self, user: &User, req: DeleteMessage) -> Result<Appended> {
+        let entry = NewEntry::Delete {
+            target: req.message_id,
+        };
+        self.append(user, req.room_id, req.client_id, String::new(), entry)
+            .await
+    }
+
+    /// Commits a reaction entry (any member, any message of the room not deleted).
+    pub async fn react(&self, user: &User, req: React) -> Result<Appended> {
+        let entry = NewEntry::Reaction {
+            target: req.message_id,
+            emoji: req.emoji,
+            on: req.on,
+        };
+        self.append(user, req.room_id, req.client_id, String::new(), entry)
+            .await
+    }
+
+    /// Every room entry goes through here: one send budget, one commit stage, one set of
+    /// refusals.
+    async fn append(
+        &self,
+        user: &User,
+        room_id: String,
+        client_id: String,
+        body: String,
+        entry: NewEntry,
+    ) -> Result<Appended> {
         if !self.limits.allow_send(&user.id) {
             return Err(Error::rate_limited());
         }
         let outcome = self
             .commits
             .append(NewMessage {
-                room_id: req.room_id,
+                room_id,
                 sender: user.clone(),
-                client_id: req.client_id,
-                body: req.body,
+                client_id,
+                body,
                 sent_at: now_rfc3339(),
+                entry,
             })
             .await?;
         outcome.map_err(|refusal| match refusal {
             AppendRefusal::NotMember => not_member(),
+            AppendRefusal::NoSuchMessage => Error::not_found("no such message in this room"),
+            AppendRefusal::NotSender => {
+                Error::forbidden("only its sender can edit or delete a message")
+            }
         })
     }
 
@@ -151,6 +204,7 @@ mod tests {
                 body: "x".repeat(len),
                 client_id: format!("c{i}"),
                 sent_at: "2026-01-01T00:00:00.000Z".into(),
+                ..Message::default()
             })
             .collect()
     }

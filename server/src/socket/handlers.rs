@@ -4,9 +4,9 @@
 use std::future::Future;
 
 use natter_protocol::requests::{
-    self, BlockUser, BlockedAck, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked,
-    ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, RemoveFromRoom, RoomAck, RoomsAck,
-    SendMessage, SetTyping, SyncAck, UnblockUser,
+    self, BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
+    LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
+    RemoveFromRoom, RoomAck, RoomsAck, SendMessage, SetTyping, SyncAck, UnblockUser,
 };
 use natter_protocol::{AckResult, Empty, ErrorCode, Event, Request, WireError};
 use serde_json::Value;
@@ -79,6 +79,9 @@ async fn dispatch(
         LeaveRoom::NAME => serve(event, leave).await,
         OpenDm::NAME => serve(event, open_dm).await,
         SendMessage::NAME => serve(event, send_message).await,
+        EditMessage::NAME => serve(event, edit_message).await,
+        DeleteMessage::NAME => serve(event, delete_message).await,
+        React::NAME => serve(event, react).await,
         SetTyping::NAME => serve(event, set_typing).await,
         MarkRead::NAME => serve(event, mark_read).await,
         History::NAME => serve(event, history).await,
@@ -137,6 +140,28 @@ async fn list_blocked(cx: Ctx, _: ListBlocked) -> Result<BlockedAck> {
 /// The room hears of the message from the broadcaster's stream of committed messages.
 async fn send_message(cx: Ctx, req: SendMessage) -> Result<MessageAck> {
     let appended = cx.chat.send_message(&cx.session.user, req).await?;
+    Ok(MessageAck {
+        message: appended.message,
+    })
+}
+
+/// Like a send: the room hears of the entry from the committed stream.
+async fn edit_message(cx: Ctx, req: EditMessage) -> Result<MessageAck> {
+    let appended = cx.chat.edit_message(&cx.session.user, req).await?;
+    Ok(MessageAck {
+        message: appended.message,
+    })
+}
+
+async fn delete_message(cx: Ctx, req: DeleteMessage) -> Result<MessageAck> {
+    let appended = cx.chat.delete_message(&cx.session.user, req).await?;
+    Ok(MessageAck {
+        message: appended.message,
+    })
+}
+
+async fn react(cx: Ctx, req: React) -> Result<MessageAck> {
+    let appended = cx.chat.react(&cx.session.user, req).await?;
     Ok(MessageAck {
         message: appended.message,
     })

@@ -30,16 +30,44 @@ pub enum StoreError {
 pub enum AppendRefusal {
     #[error("sender is not a member of the room")]
     NotMember,
+    /// The message a change or reply names is not in the room, is itself a change, or (for a
+    /// change) was deleted.
+    #[error("no such message in the room")]
+    NoSuchMessage,
+    /// Only a message's sender edits or deletes it.
+    #[error("not the message's sender")]
+    NotSender,
 }
 
-/// A message to append; the store assigns id and seq.
+/// An entry to append to a room; the store assigns id and seq.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub room_id: String,
     pub sender: User,
     pub client_id: String,
+    /// A message's text, or an edit's new text; empty for deletes and reactions.
     pub body: String,
     pub sent_at: String,
+    pub entry: NewEntry,
+}
+
+/// What the entry is. Targets are message ids in the same room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewEntry {
+    Message {
+        reply_to: Option<String>,
+    },
+    Edit {
+        target: String,
+    },
+    Delete {
+        target: String,
+    },
+    Reaction {
+        target: String,
+        emoji: String,
+        on: bool,
+    },
 }
 
 /// What happened to one message of a batch.

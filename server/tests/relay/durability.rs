@@ -89,6 +89,7 @@ fn nth(user: &str, i: usize) -> SendMessage {
         room_id: GENERAL_ROOM_ID.to_owned(),
         client_id: format!("{user}-{i:04}"),
         body: format!("{user} says {i}"),
+        reply_to: None,
     }
 }
 

@@ -17,6 +17,7 @@ pub fn send(room_id: &str, body: &str) -> SendMessage {
         room_id: room_id.to_owned(),
         client_id: client_id(),
         body: body.to_owned(),
+        reply_to: None,
     }
 }
 

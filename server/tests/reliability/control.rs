@@ -52,6 +52,7 @@ pub fn spawn(
                     room_id: GENERAL_ROOM_ID.to_owned(),
                     client_id: client_id.clone(),
                     body: format!("control {i}"),
+                    reply_to: None,
                 })
                 .await
                 .unwrap_or_else(|e| panic!("control round {i}: alice's send: {e}"));

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use natter_protocol::requests::{
-    BlockUser, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms, MarkRead,
-    OpenDm, RemoveFromRoom, SendMessage, SetTyping, Sync, UnblockUser,
+    BlockUser, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom, LeaveRoom,
+    ListBlocked, ListRooms, MarkRead, OpenDm, React, RemoveFromRoom, SendMessage, SetTyping, Sync,
+    UnblockUser,
 };
 use natter_protocol::{Request, GENERAL_ROOM_ID};
 use serde_json::Value;
@@ -39,6 +40,7 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
             room_id: GENERAL_ROOM_ID.to_owned(),
             client_id: "fuzz-1".to_owned(),
             body: "hello".to_owned(),
+            reply_to: None,
         }),
         entry(SetTyping {
             room_id: room.to_owned(),
@@ -68,5 +70,24 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
             username: "fuzzblock".to_owned(),
         }),
         entry(ListBlocked {}),
+        // Ids of no message: the samples must not change the control pair's messages.
+        entry(EditMessage {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            client_id: "fuzz-2".to_owned(),
+            message_id: "fuzz-message".to_owned(),
+            body: "edited".to_owned(),
+        }),
+        entry(DeleteMessage {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            client_id: "fuzz-3".to_owned(),
+            message_id: "fuzz-message".to_owned(),
+        }),
+        entry(React {
+            room_id: room.to_owned(),
+            client_id: "fuzz-4".to_owned(),
+            message_id: "fuzz-message".to_owned(),
+            emoji: "👍".to_owned(),
+            on: true,
+        }),
     ]
 }

@@ -50,6 +50,7 @@ async fn send(
         client_id: uuid::Uuid::new_v4().to_string(),
         // Big bodies fill the disk (and SQLite's reusable WAL pages) sooner.
         body: format!("disk test {tag} {}", "x".repeat(3_800)),
+        reply_to: None,
     };
     client.request(&req).await.map(|ack| ack.message)
 }

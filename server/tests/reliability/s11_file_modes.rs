@@ -32,6 +32,7 @@ async fn s11_the_data_dir_and_database_are_private() {
             room_id: GENERAL_ROOM_ID.to_owned(),
             client_id: "s11".to_owned(),
             body: "a secret".to_owned(),
+            reply_to: None,
         })
         .await
         .expect("a message");

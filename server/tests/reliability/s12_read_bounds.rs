@@ -88,6 +88,7 @@ pub(crate) async fn start_with_big_pages(
                 room_id: GENERAL_ROOM_ID.to_owned(),
                 client_id: format!("big-{i}"),
                 body: body.clone(),
+                reply_to: None,
             })
             .await
             .unwrap_or_else(|e| panic!("send {i}: {e}"));

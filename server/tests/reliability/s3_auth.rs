@@ -77,6 +77,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             room_id: secret.id.clone(),
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
+            reply_to: None,
         })
         .await
         .expect("alice writes in the secret room");
@@ -153,6 +154,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
                     room_id: room.clone(),
                     client_id: uuid::Uuid::new_v4().to_string(),
                     body: "let me in".into(),
+                    reply_to: None,
                 },
             )
             .await,
@@ -238,6 +240,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             room_id: GENERAL_ROOM_ID.to_owned(),
             client_id: shared_id.clone(),
             body: "mallory's own".into(),
+            reply_to: None,
         },
     )
     .await;
@@ -255,6 +258,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             room_id: secret.id.clone(),
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
+            reply_to: None,
         })
         .await
         .expect("alice's retry");
@@ -273,6 +277,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             room_id: secret.id.clone(),
             client_id: uuid::Uuid::new_v4().to_string(),
             body: format!("more {marker}"),
+            reply_to: None,
         })
         .await
         .expect("alice writes");

@@ -69,6 +69,7 @@ async fn s4_flood_is_throttled_and_harms_no_one() {
                 room_id: GENERAL_ROOM_ID.to_owned(),
                 client_id: format!("flood-{sent}"),
                 body: format!("flood {sent}"),
+                reply_to: None,
             };
             let json = serde_json::to_string(&req).expect("serializes");
             ws.emit(SendMessage::NAME, &json)

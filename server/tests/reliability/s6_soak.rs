@@ -250,6 +250,7 @@ async fn soak() {
                 room_id: room.clone(),
                 client_id: format!("soak-{sent}"),
                 body: format!("soak message {sent}"),
+                reply_to: None,
             };
             let json = serde_json::to_string(&req).expect("serializes");
             ws.emit(SendMessage::NAME, &json)

@@ -175,6 +175,7 @@ async fn one_order(
                         room_id: room.to_owned(),
                         client_id: format!("fo-{n}"),
                         body: format!("{TAG} {step} {nanos} {n}"),
+                        reply_to: None,
                     };
                     *n += 1;
                     pending.insert(client.emit(&req).await?);

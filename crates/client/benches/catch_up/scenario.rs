@@ -60,6 +60,7 @@ pub async fn catch_up(
             room_id: room_id.clone(),
             client_id: format!("catch-up-{run}-{n}"),
             body: format!("catch-up message {n}: the quick brown fox jumps over"),
+            reply_to: None,
         };
         let seq = ok(sender.request(&req, REQUEST_TIMEOUT).await?)?
             .message

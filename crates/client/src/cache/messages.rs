@@ -150,6 +150,7 @@ impl Cache {
                     body: row.try_get("body")?,
                     client_id: row.try_get("client_id")?,
                     sent_at: row.try_get("sent_at")?,
+                    ..Message::default()
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -87,6 +87,7 @@ mod tests {
                 body: "hi".into(),
                 client_id: format!("c{seq}"),
                 sent_at: "2024-05-01T12:00:00.000Z".into(),
+                ..Message::default()
             })
             .collect()
     }

@@ -15,13 +15,13 @@ use natter_protocol::http::{
     LOGOUT_PATH, REGISTER_PATH,
 };
 use natter_protocol::requests::{
-    BlockUser, BlockedAck, CreateRoom, History, InviteToRoom, LeaveRoom, ListBlocked, ListRooms,
-    MarkRead, MessageAck, MessagesAck, OpenDm, RemoveFromRoom, RoomAck, RoomsAck, SendMessage,
-    SetTyping, Sync, SyncAck, UnblockUser,
+    BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
+    LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
+    RemoveFromRoom, RoomAck, RoomsAck, SendMessage, SetTyping, Sync, SyncAck, UnblockUser,
 };
 use natter_protocol::{
-    AckResult, Empty, ErrorCode, Event, Message, Request, Room, RoomKind, User, WireError,
-    GENERAL_ROOM_ID, PROTOCOL_VERSION,
+    AckResult, Change, Empty, ErrorCode, Event, Message, Reaction, ReplyPreview, Request, Room,
+    RoomKind, User, WireError, GENERAL_ROOM_ID, PROTOCOL_VERSION,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
@@ -105,6 +105,7 @@ fn message() -> Message {
         body: "héllo \"world\" 😀\nsecond line".into(),
         client_id: CLIENT_ID.into(),
         sent_at: "2024-05-01T12:34:56.789Z".into(),
+        ..Message::default()
     }
 }
 

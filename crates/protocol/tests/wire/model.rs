@@ -67,3 +67,119 @@ fn user() {
     };
     assert_wire(&user, json!({"id": "u-1", "username": "alice"}));
 }
+
+#[test]
+fn a_plain_message_carries_none_of_the_change_fields() -> Result<(), serde_json::Error> {
+    // Byte for byte what clients before edits, replies and reactions read.
+    let json = serde_json::to_value(message())?;
+    assert_eq!(json, message_json());
+    Ok(())
+}
+
+#[test]
+fn a_message_with_its_current_state() {
+    let replying = Message {
+        reply_to: Some(Box::new(ReplyPreview {
+            id: "m-1".into(),
+            sender: "bob".into(),
+            excerpt: "lunch?".into(),
+            deleted: false,
+        })),
+        edited_at: Some("2024-05-01T12:40:00.000Z".into()),
+        reactions: vec![Reaction {
+            emoji: "👍".into(),
+            users: vec!["bob".into(), "carol".into()],
+        }],
+        ..message()
+    };
+    let mut json = message_json();
+    let fields = json.as_object_mut().expect("object");
+    fields.insert(
+        "reply_to".into(),
+        json!({"id": "m-1", "sender": "bob", "excerpt": "lunch?"}),
+    );
+    fields.insert("edited_at".into(), json!("2024-05-01T12:40:00.000Z"));
+    fields.insert(
+        "reactions".into(),
+        json!([{"emoji": "👍", "users": ["bob", "carol"]}]),
+    );
+    assert_wire(&replying, json);
+
+    let deleted = Message {
+        body: String::new(),
+        deleted: true,
+        ..message()
+    };
+    let mut json = message_json();
+    json["body"] = json!("");
+    json["deleted"] = json!(true);
+    assert_wire(&deleted, json);
+}
+
+#[test]
+fn change_entries() {
+    let entry = |change: Change, body: &str| Message {
+        body: body.into(),
+        change: Some(Box::new(change)),
+        ..message()
+    };
+    let with = |change: Value, body: &str| {
+        let mut json = message_json();
+        json["body"] = json!(body);
+        json["change"] = change;
+        json
+    };
+    assert_wire(
+        &entry(
+            Change::Edit {
+                target: "m-1".into(),
+                body: "fixed".into(),
+            },
+            "✎ fixed",
+        ),
+        with(
+            json!({"kind": "edit", "target": "m-1", "body": "fixed"}),
+            "✎ fixed",
+        ),
+    );
+    assert_wire(
+        &entry(
+            Change::Delete {
+                target: "m-1".into(),
+            },
+            "deleted a message",
+        ),
+        with(
+            json!({"kind": "delete", "target": "m-1"}),
+            "deleted a message",
+        ),
+    );
+    assert_wire(
+        &entry(
+            Change::Reaction {
+                target: "m-1".into(),
+                emoji: "👍".into(),
+                on: true,
+            },
+            "reacted 👍",
+        ),
+        with(
+            json!({"kind": "reaction", "target": "m-1", "emoji": "👍", "on": true}),
+            "reacted 👍",
+        ),
+    );
+}
+
+#[test]
+fn a_change_of_an_unknown_kind_still_decodes() -> Result<(), serde_json::Error> {
+    // A newer relay's kinds must not make older clients drop a whole sync page.
+    let mut json = message_json();
+    json["change"] = json!({"kind": "pin", "target": "m-1"});
+    let message: Message = serde_json::from_value(json)?;
+    assert_eq!(message.change.as_deref(), Some(&Change::Unknown));
+    assert_eq!(
+        message.change.and_then(|c| c.target().map(str::to_owned)),
+        None
+    );
+    Ok(())
+}

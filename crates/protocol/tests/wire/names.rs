@@ -18,6 +18,9 @@ fn request_names_match_design() {
     assert_eq!(BlockUser::NAME, "user:block");
     assert_eq!(UnblockUser::NAME, "user:unblock");
     assert_eq!(ListBlocked::NAME, "blocks:list");
+    assert_eq!(EditMessage::NAME, "message:edit");
+    assert_eq!(DeleteMessage::NAME, "message:delete");
+    assert_eq!(React::NAME, "reaction");
 }
 
 #[test]
@@ -49,6 +52,9 @@ fn names_are_unique_per_direction() {
         BlockUser::NAME,
         UnblockUser::NAME,
         ListBlocked::NAME,
+        EditMessage::NAME,
+        DeleteMessage::NAME,
+        React::NAME,
     ];
     let events = [
         MessageEvent::NAME,

@@ -160,6 +160,7 @@ fn send_validates() {
         room_id: "general".into(),
         client_id: CLIENT_ID.into(),
         body: "hi".into(),
+        reply_to: None,
     };
     assert_valid(ok.validate());
     assert_code(

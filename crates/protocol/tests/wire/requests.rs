@@ -139,6 +139,7 @@ fn message_send() {
         room_id: "general".into(),
         client_id: CLIENT_ID.into(),
         body: "héllo \"world\" 😀\nsecond line".into(),
+        reply_to: None,
     };
     assert_request(
         "message:send",
@@ -309,4 +310,82 @@ fn unknown_fields_are_ignored() {
     let ack: AckResult<Empty> = serde_json::from_value(json!({"ok": true, "extra": 1}))
         .expect("unknown ack fields are ignored");
     assert_eq!(ack, AckResult::Ok(Empty {}));
+}
+
+#[test]
+fn message_send_with_a_reply() {
+    let req = SendMessage {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        body: "yes".into(),
+        reply_to: Some("m-1".into()),
+    };
+    assert_request(
+        "message:send",
+        &req,
+        json!({"room_id": "general", "client_id": CLIENT_ID, "body": "yes", "reply_to": "m-1"}),
+    );
+    let bad = SendMessage {
+        reply_to: Some(String::new()),
+        ..req
+    };
+    assert_eq!(bad.validate().map_err(|e| e.code), Err(ErrorCode::Invalid));
+}
+
+#[test]
+fn message_edit_delete_and_reaction() {
+    let edit = EditMessage {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        message_id: "m-1".into(),
+        body: "fixed".into(),
+    };
+    assert_request(
+        "message:edit",
+        &edit,
+        json!({"room_id": "general", "client_id": CLIENT_ID, "message_id": "m-1", "body": "fixed"}),
+    );
+    let delete = DeleteMessage {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        message_id: "m-1".into(),
+    };
+    assert_request(
+        "message:delete",
+        &delete,
+        json!({"room_id": "general", "client_id": CLIENT_ID, "message_id": "m-1"}),
+    );
+    let react = React {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        message_id: "m-1".into(),
+        emoji: "👍".into(),
+        on: true,
+    };
+    assert_request(
+        "reaction",
+        &react,
+        json!({"room_id": "general", "client_id": CLIENT_ID, "message_id": "m-1", "emoji": "👍", "on": true}),
+    );
+    assert_ok_ack::<EditMessage>(
+        MessageAck { message: message() },
+        json!({"ok": true, "message": message_json()}),
+    );
+    // Each is validated like a send: an edit to a blank body, a reaction that is not one emoji.
+    let blank = EditMessage {
+        body: "  ".into(),
+        ..edit
+    };
+    assert_eq!(
+        blank.validate().map_err(|e| e.code),
+        Err(ErrorCode::Invalid)
+    );
+    let two = React {
+        emoji: "👍👍".into(),
+        ..react
+    };
+    assert_eq!(two.validate().map_err(|e| e.code), Err(ErrorCode::Invalid));
+    assert_rejects::<React>(
+        json!({"room_id": "general", "client_id": CLIENT_ID, "message_id": "m-1", "emoji": "👍"}),
+    );
 }

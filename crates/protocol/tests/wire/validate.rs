@@ -242,3 +242,46 @@ fn cursors() {
         ErrorCode::TooLarge,
     );
 }
+
+#[test]
+fn emoji_is_exactly_one() {
+    for ok in [
+        "👍",
+        "❤️",
+        "👍🏽",
+        "👨‍👩‍👧",
+        "🏳️‍🌈",
+        "🇫🇷",
+        "1️⃣",
+        "#⃣",
+        "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+        "©️",
+        "⭐",
+    ] {
+        assert_valid(validate::emoji(ok));
+    }
+    for bad in [
+        "",
+        "a",
+        "👍👍",
+        "👍 ",
+        " 👍",
+        "🇫",
+        "🇫🇷🇫🇷",
+        "\u{200D}👍",
+        "👍\u{200D}",
+        "1",
+        "👍x",
+    ] {
+        assert_eq!(
+            validate::emoji(bad).map_err(|e| e.code),
+            Err(ErrorCode::Invalid),
+            "{bad:?}"
+        );
+    }
+    let long = "👨‍👩‍👧".repeat(4);
+    assert_eq!(
+        validate::emoji(&long).map_err(|e| e.code),
+        Err(ErrorCode::TooLarge)
+    );
+}

@@ -15,12 +15,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
+use super::reactions;
 use super::sql::{
     message_from_row, new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES,
 };
 use crate::store::commit::{CommittedTx, Queued};
-use crate::store::types::{AppendOutcome, AppendRefusal, Appended, NewMessage, StoreError};
-use natter_protocol::Message;
+use crate::store::types::{
+    AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage, StoreError,
+};
+use natter_protocol::{Change, Message};
 
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 1_024;
@@ -50,6 +53,8 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    // A deleted message's text must leave the files, not only the rows: freed space is zeroed.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
 }
 
@@ -79,6 +84,9 @@ fn run(
                         }
                     }
                 }
+                if outcomes.iter().flatten().any(is_new_delete) {
+                    erase_old_pages(&conn);
+                }
                 for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
                     // The sender may have gone; the message is committed either way.
                     let _ = reply.send(Ok(outcome));
@@ -102,6 +110,28 @@ fn run(
     }
 }
 
+fn is_new_delete(appended: &Appended) -> bool {
+    appended.created
+        && matches!(
+            appended.message.change.as_deref(),
+            Some(Change::Delete { .. })
+        )
+}
+
+/// The WAL still holds the pages as they were before a delete: copy it into the database and
+/// truncate it, so the text is gone from disk when the delete is acked. Deletes are rare; if a
+/// reader holds an old snapshot the WAL stays until the next delete or checkpoint.
+fn erase_old_pages(conn: &Connection) {
+    let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match busy {
+        Ok(0) => {}
+        Ok(_) => tracing::warn!("after a delete: the WAL is in use; it is erased at the next one"),
+        Err(e) => tracing::error!(error = %e, "after a delete: checkpoint failed"),
+    }
+}
+
 fn append<'a>(
     conn: &mut Connection,
     messages: impl Iterator<Item = &'a NewMessage>,
@@ -115,6 +145,14 @@ fn append<'a>(
 }
 
 fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
+    match &m.entry {
+        NewEntry::Message { reply_to: None } => append_message(conn, m),
+        _ => append_entry(conn, m),
+    }
+}
+
+/// A plain message, the hot path: one statement checks membership, takes the seq and inserts.
+fn append_message(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
     let id = new_id();
     let seq: Option<i64> = conn
         .prepare_cached(
@@ -147,28 +185,187 @@ fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutco
             body: m.body.clone(),
             client_id: m.client_id.clone(),
             sent_at: m.sent_at.clone(),
+            ..Message::default()
         };
         return Ok(Ok(Appended {
             message,
             created: true,
         }));
     }
-    // A repeated client_id: the original message, whichever room it went to.
-    let existing = conn
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-             WHERE m.sender_num = (SELECT num FROM users WHERE id = ?1) AND m.client_id = ?2"
-        ))?
-        .query_row(
-            rusqlite::params![m.sender.id, m.client_id],
-            message_from_row,
-        )
-        .optional()?;
-    Ok(match existing {
+    Ok(match original(conn, m)? {
         Some(message) => Ok(Appended {
             message,
             created: false,
         }),
         None => Err(AppendRefusal::NotMember),
     })
+}
+
+/// A repeated client_id: the original entry, whichever room it went to.
+fn original(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Option<Message>> {
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
+         WHERE m.sender_num = (SELECT num FROM users WHERE id = ?1) AND m.client_id = ?2"
+    ))?
+    .query_row(
+        rusqlite::params![m.sender.id, m.client_id],
+        message_from_row,
+    )
+    .optional()
+}
+
+/// The message an entry names, in the entry's room.
+struct Target {
+    room_num: i64,
+    seq: i64,
+    by_sender: bool,
+    deleted: bool,
+}
+
+/// A reply or a change: checked against its target, inserted, then applied to the target (an
+/// edit's text, a delete's erasure, a reaction's table row) in the same transaction.
+fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
+    // A repeat answers the original, whatever became of its target since.
+    if let Some(message) = original(conn, m)? {
+        return Ok(Ok(Appended {
+            message,
+            created: false,
+        }));
+    }
+    let member: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2)",
+        )?
+        .query_row(rusqlite::params![m.room_id, m.sender.id], |row| row.get(0))?;
+    if !member {
+        return Ok(Err(AppendRefusal::NotMember));
+    }
+    let (target_id, kind, reply) = match &m.entry {
+        NewEntry::Message { reply_to } => (reply_to.as_deref(), None, true),
+        NewEntry::Edit { target } => (Some(target.as_str()), Some("edit"), false),
+        NewEntry::Delete { target } => (Some(target.as_str()), Some("delete"), false),
+        NewEntry::Reaction { target, .. } => (Some(target.as_str()), Some("reaction"), false),
+    };
+    let target = match target_id {
+        Some(id) => conn
+            .prepare_cached(
+                "SELECT m.room_num, m.seq, m.sender_num = (SELECT num FROM users WHERE id = ?3), \
+                 m.deleted FROM messages m JOIN rooms r ON r.num = m.room_num \
+                 WHERE m.id = ?1 AND r.id = ?2 AND m.change_kind IS NULL",
+            )?
+            .query_row(rusqlite::params![id, m.room_id, m.sender.id], |row| {
+                Ok(Target {
+                    room_num: row.get(0)?,
+                    seq: row.get(1)?,
+                    by_sender: row.get(2)?,
+                    deleted: row.get(3)?,
+                })
+            })
+            .optional()?,
+        None => None,
+    };
+    let Some(target) = target else {
+        return Ok(Err(AppendRefusal::NoSuchMessage));
+    };
+    // A reply may answer a deleted message (it shows as deleted); a change may not touch one.
+    if !reply && target.deleted {
+        return Ok(Err(AppendRefusal::NoSuchMessage));
+    }
+    if matches!(m.entry, NewEntry::Edit { .. } | NewEntry::Delete { .. }) && !target.by_sender {
+        return Ok(Err(AppendRefusal::NotSender));
+    }
+    let (emoji, on) = match &m.entry {
+        NewEntry::Reaction { emoji, on, .. } => (Some(emoji.as_str()), Some(*on)),
+        _ => (None, None),
+    };
+    let inserted: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at, \
+               change_kind, target_seq, reply_seq, emoji, reaction_on) \
+             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+             FROM rooms r, users u WHERE r.id = ?2 AND u.id = ?3 \
+             ON CONFLICT (sender_num, client_id) DO NOTHING \
+             RETURNING seq, sender_num",
+        )?
+        .query_row(
+            rusqlite::params![
+                new_id(),
+                m.room_id,
+                m.sender.id,
+                m.sender.username,
+                m.client_id,
+                m.body,
+                m.sent_at,
+                kind,
+                (!reply).then_some(target.seq),
+                reply.then_some(target.seq),
+                emoji,
+                on
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((seq, sender_num)) = inserted else {
+        return Ok(Err(AppendRefusal::NotMember));
+    };
+    apply(conn, m, &target, seq, sender_num)?;
+    let message = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE m.room_num = ?1 AND m.seq = ?2"
+        ))?
+        .query_row(rusqlite::params![target.room_num, seq], message_from_row)?;
+    Ok(Ok(Appended {
+        message,
+        created: true,
+    }))
+}
+
+/// What a change does to its target, now that its entry is in.
+fn apply(
+    conn: &Connection,
+    m: &NewMessage,
+    target: &Target,
+    seq: i64,
+    sender_num: i64,
+) -> rusqlite::Result<()> {
+    match &m.entry {
+        NewEntry::Message { .. } => {}
+        NewEntry::Edit { .. } => {
+            conn.prepare_cached(
+                "UPDATE messages SET body = ?1, edited_at = ?2 WHERE room_num = ?3 AND seq = ?4",
+            )?
+            .execute(rusqlite::params![
+                m.body,
+                m.sent_at,
+                target.room_num,
+                target.seq
+            ])?;
+        }
+        NewEntry::Delete { .. } => {
+            // The text leaves storage: the message's and every edit's.
+            conn.prepare_cached(
+                "UPDATE messages SET body = '', deleted = 1 WHERE room_num = ?1 AND seq = ?2",
+            )?
+            .execute(rusqlite::params![target.room_num, target.seq])?;
+            conn.prepare_cached(
+                "UPDATE messages SET body = '' \
+                 WHERE room_num = ?1 AND target_seq = ?2 AND change_kind = 'edit'",
+            )?
+            .execute(rusqlite::params![target.room_num, target.seq])?;
+            reactions::clear(conn, target.room_num, target.seq)?;
+        }
+        NewEntry::Reaction { emoji, on, .. } => reactions::put(
+            conn,
+            &reactions::Put {
+                room_num: target.room_num,
+                message_seq: target.seq,
+                user_num: sender_num,
+                username: &m.sender.username,
+                emoji,
+                on: *on,
+                seq,
+            },
+        )?,
+    }
+    Ok(())
 }

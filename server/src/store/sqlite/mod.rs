@@ -8,6 +8,7 @@
 mod commit;
 mod consent;
 mod peers;
+mod reactions;
 mod reader;
 mod sql;
 

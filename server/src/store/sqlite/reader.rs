@@ -16,6 +16,7 @@ use natter_protocol::{Message, User};
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
+use super::reactions;
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
 use crate::store::types::{SignOn, StoreError};
 
@@ -85,7 +86,7 @@ impl Reader {
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
         let room_id = room_id.to_owned();
-        let mut messages = self
+        let messages = self
             .ask(move |conn| {
                 conn.prepare_cached(&format!(
                     "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
@@ -93,9 +94,13 @@ impl Reader {
                 ))?
                 .query_map(rusqlite::params![room_id, before, limit], message_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
+                .and_then(|mut page| {
+                    page.reverse();
+                    reactions::attach(conn, &mut page)?;
+                    Ok(page)
+                })
             })
             .await?;
-        messages.reverse();
         Ok(messages)
     }
 
@@ -113,7 +118,11 @@ impl Reader {
                  WHERE r.id = ?1 AND m.seq > ?2 ORDER BY m.seq ASC LIMIT ?3"
             ))?
             .query_map(rusqlite::params![room_id, after, limit], message_from_row)?
-            .collect()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .and_then(|mut page| {
+                reactions::attach(conn, &mut page)?;
+                Ok(page)
+            })
         })
         .await
     }

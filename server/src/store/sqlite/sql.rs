@@ -1,7 +1,8 @@
 //! What the SQLite backend's rusqlite code shares: the message row (its columns, read once
 //! here), id making, the checkpoint setting, rusqlite's errors as the store's.
 
-use natter_protocol::Message;
+use natter_protocol::limits::REPLY_EXCERPT_CHARS;
+use natter_protocol::{Change, Message, ReplyPreview};
 
 use crate::store::types::StoreError;
 
@@ -12,12 +13,19 @@ use crate::store::types::StoreError;
 pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
 /// A message row's columns, in the order [`message_from_row`] reads them; select them `FROM`
-/// [`MESSAGES_WITH_ROOM`].
+/// [`MESSAGES_WITH_ROOM`]. A change entry's target and a reply's target come from the same
+/// room by seq (`t`, `p`); a reply shows its target's first characters as they are now.
 pub(super) const MESSAGE_COLUMNS: &str =
     "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
-     m.client_id AS client_id, m.sent_at AS sent_at";
+     m.client_id AS client_id, m.sent_at AS sent_at, m.change_kind, t.id, m.emoji, \
+     m.reaction_on, p.id, p.sender, substr(p.body, 1, 100), p.deleted, m.edited_at, m.deleted";
 /// Messages name their room by its number (migration 0003); readers want its id.
-pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num";
+pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num \
+     LEFT JOIN messages t ON t.room_num = m.room_num AND t.seq = m.target_seq \
+     LEFT JOIN messages p ON p.room_num = m.room_num AND p.seq = m.reply_seq";
+
+// The excerpt's length in the SQL above.
+const _: () = assert!(REPLY_EXCERPT_CHARS == 100);
 
 /// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
 /// dirtying a random page.
@@ -25,17 +33,68 @@ pub(super) fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// The one reader of a message row (see [`MESSAGE_COLUMNS`]).
+/// The one reader of a message row (see [`MESSAGE_COLUMNS`]). Reactions are not in the row:
+/// [`super::reactions`] adds them to a page.
 pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    let change = match row.get::<_, Option<String>>(7)? {
+        None => None,
+        Some(kind) => {
+            let target: String = row.get::<_, Option<String>>(8)?.unwrap_or_default();
+            Some(match kind.as_str() {
+                "edit" => Change::Edit {
+                    target,
+                    body: row.get(4)?,
+                },
+                "delete" => Change::Delete { target },
+                "reaction" => Change::Reaction {
+                    target,
+                    emoji: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                    on: row.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                },
+                _ => Change::Unknown,
+            })
+        }
+    };
+    let reply_to = match row.get::<_, Option<String>>(11)? {
+        None => None,
+        Some(id) => Some(Box::new(ReplyPreview {
+            id,
+            sender: row.get(12)?,
+            excerpt: row.get(13)?,
+            deleted: row.get::<_, Option<bool>>(14)?.unwrap_or(false),
+        })),
+    };
+    let body: String = row.get(4)?;
     Ok(Message {
         id: row.get(0)?,
         room_id: row.get(1)?,
         seq: row.get(2)?,
         sender: row.get(3)?,
-        body: row.get(4)?,
+        body: change.as_ref().map_or(body, fallback_body),
+        change: change.map(Box::new),
         client_id: row.get(5)?,
         sent_at: row.get(6)?,
+        reply_to,
+        edited_at: row.get(15)?,
+        deleted: row.get(16)?,
+        reactions: Vec::new(),
     })
+}
+
+/// What a client that knows only messages shows for a change entry (docs/protocol.md).
+fn fallback_body(change: &Change) -> String {
+    match change {
+        Change::Edit { body, .. } if body.is_empty() => "edited a message (since deleted)".into(),
+        Change::Edit { body, .. } => format!("✎ {body}"),
+        Change::Delete { .. } => "deleted a message".into(),
+        Change::Reaction {
+            emoji, on: true, ..
+        } => format!("reacted {emoji}"),
+        Change::Reaction {
+            emoji, on: false, ..
+        } => format!("took back {emoji}"),
+        Change::Unknown => String::new(),
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

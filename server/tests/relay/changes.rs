@@ -1,0 +1,180 @@
+//! Replies, edits, deletes and reactions over the wire: each is a room entry the whole room
+//! hears as a `message` event, refused with the protocol's codes when it may not happen, and
+//! carried by `history` and `sync` with the target's current state.
+
+use natter_protocol::events::MessageEvent;
+use natter_protocol::requests::{DeleteMessage, EditMessage, React, SendMessage, Sync};
+use natter_protocol::{Change, ErrorCode, Message, GENERAL_ROOM_ID};
+
+use crate::util::*;
+
+fn edit(room_id: &str, target: &Message, body: &str) -> EditMessage {
+    EditMessage {
+        room_id: room_id.to_owned(),
+        client_id: client_id(),
+        message_id: target.id.clone(),
+        body: body.to_owned(),
+    }
+}
+
+fn react(room_id: &str, target: &Message, emoji: &str, on: bool) -> React {
+    React {
+        room_id: room_id.to_owned(),
+        client_id: client_id(),
+        message_id: target.id.clone(),
+        emoji: emoji.to_owned(),
+        on,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_hears_each_change_as_an_entry_and_catch_up_carries_the_state() {
+    let relay = TestRelay::start().await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, bob) = relay.join("bob").await;
+    let (_, carol) = relay.join("carol").await;
+    let room = group(&alice, "plans", &["bob"]).await.id;
+    bob.discard::<MessageEvent>().await.expect("drain");
+
+    let sent = alice
+        .request(&send(&room, "lunch at 1?"))
+        .await
+        .expect("send")
+        .message;
+    let at_bob = bob
+        .next_event::<MessageEvent>()
+        .await
+        .expect("message")
+        .message;
+    assert_eq!(at_bob, sent);
+
+    // An edit: acked with its entry, broadcast as one, the next seq.
+    let edited = alice
+        .request(&edit(&room, &sent, "lunch at 2?"))
+        .await
+        .expect("edit")
+        .message;
+    assert_eq!(edited.seq, sent.seq + 1);
+    assert_eq!(
+        edited.change.as_deref(),
+        Some(&Change::Edit {
+            target: sent.id.clone(),
+            body: "lunch at 2?".into()
+        })
+    );
+    assert_eq!(
+        edited.body, "✎ lunch at 2?",
+        "what clients that know only messages show"
+    );
+    assert_eq!(
+        bob.next_event::<MessageEvent>()
+            .await
+            .expect("edit")
+            .message,
+        edited
+    );
+
+    // Refusals: someone else's message, a non-member, a message not in the room, not one emoji.
+    let refused = bob.request(&edit(&room, &sent, "mine")).await;
+    assert_eq!(
+        refused.map_err(|e| e.code).err(),
+        Some(ErrorCode::Forbidden)
+    );
+    let delete = DeleteMessage {
+        room_id: room.clone(),
+        client_id: client_id(),
+        message_id: sent.id.clone(),
+    };
+    let refused = bob.request(&delete).await;
+    assert_eq!(
+        refused.map_err(|e| e.code).err(),
+        Some(ErrorCode::Forbidden)
+    );
+    let refused = carol.request(&react(&room, &sent, "👍", true)).await;
+    assert_eq!(
+        refused.map_err(|e| e.code).err(),
+        Some(ErrorCode::Forbidden)
+    );
+    let refused = alice.request(&edit(GENERAL_ROOM_ID, &sent, "moved")).await;
+    assert_eq!(refused.map_err(|e| e.code).err(), Some(ErrorCode::NotFound));
+    let refused = bob.request(&react(&room, &sent, "👍👎", true)).await;
+    assert_eq!(refused.map_err(|e| e.code).err(), Some(ErrorCode::Invalid));
+
+    // Reactions and a reply.
+    let liked = bob
+        .request(&react(&room, &sent, "👍", true))
+        .await
+        .expect("react")
+        .message;
+    assert_eq!(liked.body, "reacted 👍");
+    assert_eq!(
+        alice
+            .next_event_where::<MessageEvent>(WAIT, |e| e.message.seq == liked.seq)
+            .await
+            .expect("reaction")
+            .message,
+        liked
+    );
+    let reply = bob
+        .request(&SendMessage {
+            reply_to: Some(sent.id.clone()),
+            ..send(&room, "2 works")
+        })
+        .await
+        .expect("reply")
+        .message;
+    let preview = reply.reply_to.clone().expect("a preview");
+    assert_eq!(
+        (preview.sender.as_str(), preview.excerpt.as_str()),
+        ("alice", "lunch at 2?")
+    );
+
+    // A client that was away: sync from before the message has the current state and every
+    // entry, in seq order.
+    let caught = bob
+        .request(&Sync {
+            cursors: [(room.clone(), 0)].into(),
+        })
+        .await
+        .expect("sync");
+    let entries: Vec<&Message> = caught
+        .messages
+        .iter()
+        .filter(|m| m.room_id == room)
+        .collect();
+    let message = entries
+        .iter()
+        .find(|m| m.id == sent.id)
+        .expect("the message");
+    assert_eq!(message.body, "lunch at 2?");
+    assert!(message.edited_at.is_some());
+    assert_eq!(message.reactions.len(), 1);
+    assert_eq!(message.reactions[0].users, ["bob"]);
+    let seqs: Vec<i64> = entries.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+
+    // A delete: the message's text goes, for everyone, and a retry changes nothing.
+    let delete = DeleteMessage {
+        room_id: room.clone(),
+        client_id: client_id(),
+        message_id: sent.id.clone(),
+    };
+    let gone = alice.request(&delete).await.expect("delete").message;
+    let again = alice.request(&delete).await.expect("retry").message;
+    assert_eq!(gone, again);
+    let page = bob
+        .request(&history(&room, None, None))
+        .await
+        .expect("history")
+        .messages;
+    let message = page.iter().find(|m| m.id == sent.id).expect("the message");
+    assert!(message.deleted && message.body.is_empty() && message.reactions.is_empty());
+    assert!(page.iter().all(|m| !m.body.contains("lunch")), "{page:?}");
+    let refused = alice.request(&edit(&room, &sent, "back")).await;
+    assert_eq!(refused.map_err(|e| e.code).err(), Some(ErrorCode::NotFound));
+    relay.stop().await;
+}
