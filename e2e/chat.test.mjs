@@ -248,6 +248,23 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     }
   });
 
+  test("formatting draws as elements in a real window; a link carries no href (the webview cannot navigate)", async () => {
+    const body = "**plan** for `friday`: see https://example.org/plan and ask @bob";
+    await send(alice, body);
+    const shownAs = "plan for friday: see https://example.org/plan and ask @bob";
+    await waitFor(async () => (await bodies(bob.session)).includes(shownAs), "bob to get the formatted message");
+    const drawn = await bob.session.exec(`
+      const rows = [...document.querySelectorAll('[data-testid="message"] .body')];
+      const b = rows.find((r) => r.textContent.startsWith("plan for"));
+      const link = b.querySelector('[data-testid="link"]');
+      return {
+        strong: b.querySelector("strong")?.textContent, code: b.querySelector("code")?.textContent,
+        href: link.getAttribute("href"), target: link.dataset.href,
+        mention: b.querySelector('[data-testid="mention"]').className,
+      };`);
+    assert.deepEqual(drawn, { strong: "plan", code: "friday", href: null, target: "https://example.org/plan", mention: "mention me" });
+  });
+
   test("\"read\" on alice's own messages survives an app restart and signing out and in", async () => {
     const firstIsRead = async (what) => {
       await openRoom(alice, roomId);

@@ -27,4 +27,5 @@ pub const COMMANDS: &[&str] = &[
     "resume",
     "logout",
     "set_view",
+    "open_link",
 ];

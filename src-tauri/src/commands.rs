@@ -276,6 +276,12 @@ pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {
     Ok(())
 }
 
+/// A link in a message, clicked: opened in the system browser (http, https and mailto only).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_link(url: String) -> Result<()> {
+    crate::links::open(&url)
+}
+
 /// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session
 /// decides what reaches the relay.
 #[tauri::command(rename_all = "snake_case")]

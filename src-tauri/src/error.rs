@@ -2,7 +2,7 @@
 //! sees: `{code, message}`, the relay's codes where the failure came from the relay or the
 //! rules (`invalid`, `forbidden`, …), plus a few local ones (`not_connected`: no session yet;
 //! `offline`: the call needs the relay and it is not reachable now; `network`: an account call got
-//! no answer; `profile`, `host`).
+//! no answer; `profile`, `host`, `open`).
 
 use natter_client::account::AccountError;
 use natter_client::session::SessionError;
@@ -28,6 +28,9 @@ pub enum Error {
     /// "Host on this computer" could not start or stop the relay.
     #[error("cannot host the relay: {0}")]
     Host(String),
+    /// The system could not open a link (no browser, …).
+    #[error("{0}")]
+    Open(String),
 }
 
 impl Error {
@@ -44,6 +47,7 @@ impl Error {
             Self::Account(AccountError::Network(_)) => "network",
             Self::Account(error) => error.code().map_or("internal", |code| code.as_str()),
             Self::Host(_) => "host",
+            Self::Open(_) => "open",
         }
     }
 

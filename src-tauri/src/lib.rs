@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod instance;
+pub mod links;
 pub mod notifier;
 pub mod shell;
 pub mod state;
@@ -142,6 +143,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::drafts,
             commands::save_draft,
             commands::retry_now,
+            commands::open_link,
             commands::discard_failed,
             commands::last_room,
             commands::keep_last_room,

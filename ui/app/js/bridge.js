@@ -109,6 +109,12 @@ export const markRead = (room_id, seq) => invoke("mark_read", { room_id, seq });
 /** Forgets one of our sends that failed. @param {string} client_id @returns {Promise<void>} */
 export const discardFailed = (client_id) => invoke("discard_failed", { client_id });
 
+/**
+ * Opens a link of a message in the system browser (the shell checks it is http, https or
+ * mailto); the webview never navigates. @param {string} url @returns {Promise<void>}
+ */
+export const openLink = (url) => invoke("open_link", { url });
+
 /** "Retry now": the session's next connect attempt starts at once. @returns {Promise<void>} */
 export const retryNow = () => invoke("retry_now");
 

@@ -80,7 +80,7 @@ export const createController = (bridge, makeView) => {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker });
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me });
     }
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
     drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts, open };
@@ -292,6 +292,9 @@ export const createController = (bridge, makeView) => {
     },
     async deleteFailed(clientId) {
       await forgetFailed(clientId);
+    },
+    openLink(url) {
+      bridge.openLink(url).catch((error) => view.composerError(errorText(error)));
     },
   };
 

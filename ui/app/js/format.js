@@ -1,6 +1,8 @@
 // Pure text for the views: times, names, typing line, unread counts, the connection banner,
 // errors, the server address typed at sign-in.
 
+import { plainText } from "./markdown.js";
+
 const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -123,7 +125,7 @@ export const PREVIEW_CHARS = 80;
  * @param {{sender: string, body: string}} message @returns {string}
  */
 export const previewText = ({ sender, body }) => {
-  const line = body.replace(/\s+/g, " ").trim();
+  const line = plainText(body).replace(/\s+/g, " ").trim();
   const text = `${displayName(sender)}: ${line}`;
   const chars = [...text];
   return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join("")}…`;

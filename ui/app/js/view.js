@@ -35,6 +35,7 @@ import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.j
  *   retryNow: () => void,
  *   retryFailed: (clientId: string) => void,
  *   deleteFailed: (clientId: string) => void,
+ *   openLink: (url: string) => void,
  * }} Handlers
  */
 
@@ -68,6 +69,7 @@ export const createView = (doc, h) => {
     onScroll: h.scrolled,
     onRetry: h.retryFailed,
     onDelete: h.deleteFailed,
+    onOpenLink: h.openLink,
   });
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {

@@ -4,7 +4,9 @@
 // first visible row stays where it was on screen; at the bottom the list follows new messages.
 // A room opened with unread messages shows a "New messages" marker above the first of them and
 // lands there, not at the bottom; the list says which messages are on screen (for reading).
+// Bodies are formatted (views/rich.js); a link opens in the system browser, through the shell.
 import { displayName, formatTime } from "../format.js";
+import { renderBody } from "./rich.js";
 import { layout } from "../layout.js";
 import { scrollPosition } from "../paging.js";
 
@@ -19,9 +21,10 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
 /**
  * @param {HTMLOListElement} list
  * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
- *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void}} handlers
+ *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void,
+ *   onOpenLink: (url: string) => void}} handlers
  */
-export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
   /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
@@ -35,8 +38,20 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     if (at.nearBottom && more.newer) onNearBottom();
     onScroll();
   });
-  // Retry / Delete on one of our messages that failed to send.
+  /** The link an event is on, if any. @param {Event} e */
+  const linkOf = (e) => /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-href]"));
+  list.addEventListener("keydown", (e) => {
+    const link = linkOf(e);
+    if (link?.dataset.href && /** @type {KeyboardEvent} */ (e).key === "Enter") onOpenLink(link.dataset.href);
+  });
+  // Retry / Delete on one of our messages that failed to send; a link.
   list.addEventListener("click", (e) => {
+    const link = linkOf(e);
+    if (link?.dataset.href) {
+      e.preventDefault();
+      onOpenLink(link.dataset.href);
+      return;
+    }
     const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-action]"));
     const clientId = button?.dataset.clientId;
     if (!clientId) return;
@@ -56,8 +71,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     return button;
   };
 
-  /** @param {Item} item @param {boolean} first @param {Date} now */
-  const messageRow = (item, first, now) => {
+  /** @param {Item} item @param {boolean} first @param {Date} now @param {string | null} me */
+  const messageRow = (item, first, now, me) => {
     const li = document.createElement("li");
     const unsent = item.delivery ? UNSENT[item.delivery] : undefined;
     li.className = `message${item.own ? " own" : ""}${first ? "" : " cont"}${unsent ? " unsent" : ""}`;
@@ -78,7 +93,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     meta.append(time);
     const body = document.createElement("div");
     body.className = "body";
-    body.textContent = item.body;
+    body.append(...renderBody(item.body, me));
     li.append(meta, body);
     if (item.delivery) {
       const delivery = document.createElement("span");
@@ -132,8 +147,9 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   /**
    * @param {string | null} room
    * @param {Item[]} items the loaded window, in order
-   * @param {{older: boolean, newer: boolean, marker?: number | null}} opts messages exist above /
-   *   below the window; `marker`: the seq read when the room opened (the marker goes above the next)
+   * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null}} opts
+   *   messages exist above / below the window; `marker`: the seq read when the room opened (the
+   *   marker goes above the next); `me`: our username (mentions of us stand out)
    */
   const render = (room, items, opts) => {
     const switched = room !== roomId;
@@ -164,7 +180,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       }
       const sig = row.kind === "day" ? `day|${row.label}` : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}`;
       const old = switched ? undefined : rows.get(row.key);
-      const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now);
+      const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now, opts.me ?? null);
       node.dataset.key = row.key;
       next.set(row.key, { sig, node });
       nodes.push(node);
