@@ -22,6 +22,7 @@ fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
         entry: NewEntry::Message { reply_to: None },
+        mentions: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod events;
 pub mod fuzz;
 pub mod http;
 pub mod limits;
+pub mod mentions;
 pub mod model;
 pub mod requests;
 pub mod validate;

@@ -2,6 +2,8 @@
 
 /// Message body, in Unicode scalar values.
 pub const MAX_BODY_CHARS: usize = 4_000;
+/// Users one message can mention (more `@names` are left as text).
+pub const MAX_MENTIONS: usize = 20;
 /// Characters of a reply's target shown with the reply.
 pub const REPLY_EXCERPT_CHARS: usize = 100;
 /// Bytes of one reaction's emoji (a family with skin tones is about 40).

@@ -87,6 +87,10 @@ pub struct Message {
     /// Reactions, each emoji with who reacted, in the order each emoji first appeared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Members of the room the body mentions (`@name`, see [`crate::mentions`]), as they spell
+    /// their usernames; worked out by the relay when the message was sent or last edited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// What a change entry does to the message `target` (in the same room). Applying a room's

@@ -7,7 +7,7 @@ use natter_protocol::limits::{
 use natter_protocol::requests::{
     self, DeleteMessage, EditMessage, History, MarkRead, React, SendMessage, SetTyping, SyncAck,
 };
-use natter_protocol::{Message, User};
+use natter_protocol::{mentions, Message, User};
 
 use super::{not_member, Chat};
 use crate::error::{Error, Result};
@@ -67,6 +67,7 @@ impl Chat {
         if !self.limits.allow_send(&user.id) {
             return Err(Error::rate_limited());
         }
+        let mentions = self.mentioned(&room_id, &body).await?;
         let outcome = self
             .commits
             .append(NewMessage {
@@ -76,6 +77,7 @@ impl Chat {
                 body,
                 sent_at: now_rfc3339(),
                 entry,
+                mentions,
             })
             .await?;
         outcome.map_err(|refusal| match refusal {
@@ -85,6 +87,25 @@ impl Chat {
                 Error::forbidden("only its sender can edit or delete a message")
             }
         })
+    }
+
+    /// The room's members `body` mentions, in the order it names them. Only bodies with an
+    /// `@name` cost a look-up (a few reads, off the commit stage).
+    async fn mentioned(&self, room_id: &str, body: &str) -> Result<Vec<String>> {
+        let names: Vec<String> = mentions::candidates(body)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut members = Vec::new();
+        for user in self.store.users_by_name(&names).await? {
+            if self.store.is_member(room_id, &user.id).await? {
+                members.push(user.username);
+            }
+        }
+        Ok(members)
     }
 
     /// Moves the read position; the receipt to announce if it moved.

@@ -49,6 +49,8 @@ pub struct NewMessage {
     pub body: String,
     pub sent_at: String,
     pub entry: NewEntry,
+    /// Members of the room the body mentions (a message's or an edit's).
+    pub mentions: Vec<String>,
 }
 
 /// What the entry is. Targets are message ids in the same room.

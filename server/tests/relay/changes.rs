@@ -178,3 +178,40 @@ async fn the_room_hears_each_change_as_an_entry_and_catch_up_carries_the_state()
     assert_eq!(refused.map_err(|e| e.code).err(), Some(ErrorCode::NotFound));
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_lists_the_members_it_mentions_and_an_edit_updates_them() {
+    let relay = TestRelay::start().await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, _bob) = relay.join("bob").await;
+    let (_, _carol) = relay.join("carol").await;
+    let (_, _dave) = relay.join("dave").await;
+    let room = group(&alice, "plans", &["bob", "dave"]).await.id;
+
+    // Members only (carol is not in the room), as they spell their names, not inside code.
+    let sent = alice
+        .request(&send(&room, "@BOB and @carol, not `@dave`; @nobody"))
+        .await
+        .expect("send")
+        .message;
+    assert_eq!(sent.mentions, ["bob"]);
+    let edited = alice
+        .request(&edit(&room, &sent, "sorry, I meant @dave"))
+        .await
+        .expect("edit")
+        .message;
+    assert_eq!(edited.mentions, ["dave"]);
+    let page = alice
+        .request(&history(&room, None, None))
+        .await
+        .expect("history")
+        .messages;
+    assert_eq!(page[0].mentions, ["dave"], "the message as it is now");
+    let plain = alice
+        .request(&send(&room, "no one"))
+        .await
+        .expect("send")
+        .message;
+    assert!(plain.mentions.is_empty());
+    relay.stop().await;
+}

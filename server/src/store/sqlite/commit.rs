@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use super::reactions;
 use super::sql::{
-    message_from_row, new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, WAL_AUTOCHECKPOINT_PAGES,
+    mentions_column, message_from_row, new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
+    WAL_AUTOCHECKPOINT_PAGES,
 };
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::types::{
@@ -156,8 +157,9 @@ fn append_message(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendO
     let id = new_id();
     let seq: Option<i64> = conn
         .prepare_cached(
-            "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at) \
-             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7 FROM rooms r, users u \
+            "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at, \
+               mentions) \
+             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7, ?8 FROM rooms r, users u \
              WHERE r.id = ?2 AND u.id = ?3 AND EXISTS \
                (SELECT 1 FROM members m WHERE m.room_id = ?2 AND m.user_id = ?3) \
              ON CONFLICT (sender_num, client_id) DO NOTHING \
@@ -171,7 +173,8 @@ fn append_message(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendO
                 m.sender.username,
                 m.client_id,
                 m.body,
-                m.sent_at
+                m.sent_at,
+                mentions_column(&m.mentions)
             ],
             |row| row.get(0),
         )
@@ -185,6 +188,7 @@ fn append_message(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendO
             body: m.body.clone(),
             client_id: m.client_id.clone(),
             sent_at: m.sent_at.clone(),
+            mentions: m.mentions.clone(),
             ..Message::default()
         };
         return Ok(Ok(Appended {
@@ -281,8 +285,8 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
     let inserted: Option<(i64, i64)> = conn
         .prepare_cached(
             "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at, \
-               change_kind, target_seq, reply_seq, emoji, reaction_on) \
-             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+               change_kind, target_seq, reply_seq, emoji, reaction_on, mentions) \
+             SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
              FROM rooms r, users u WHERE r.id = ?2 AND u.id = ?3 \
              ON CONFLICT (sender_num, client_id) DO NOTHING \
              RETURNING seq, sender_num",
@@ -300,7 +304,8 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
                 (!reply).then_some(target.seq),
                 reply.then_some(target.seq),
                 emoji,
-                on
+                on,
+                mentions_column(&m.mentions)
             ],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -332,11 +337,13 @@ fn apply(
         NewEntry::Message { .. } => {}
         NewEntry::Edit { .. } => {
             conn.prepare_cached(
-                "UPDATE messages SET body = ?1, edited_at = ?2 WHERE room_num = ?3 AND seq = ?4",
+                "UPDATE messages SET body = ?1, edited_at = ?2, mentions = ?3 \
+                 WHERE room_num = ?4 AND seq = ?5",
             )?
             .execute(rusqlite::params![
                 m.body,
                 m.sent_at,
+                mentions_column(&m.mentions),
                 target.room_num,
                 target.seq
             ])?;
@@ -344,11 +351,12 @@ fn apply(
         NewEntry::Delete { .. } => {
             // The text leaves storage: the message's and every edit's.
             conn.prepare_cached(
-                "UPDATE messages SET body = '', deleted = 1 WHERE room_num = ?1 AND seq = ?2",
+                "UPDATE messages SET body = '', deleted = 1, mentions = NULL \
+                 WHERE room_num = ?1 AND seq = ?2",
             )?
             .execute(rusqlite::params![target.room_num, target.seq])?;
             conn.prepare_cached(
-                "UPDATE messages SET body = '' \
+                "UPDATE messages SET body = '', mentions = NULL \
                  WHERE room_num = ?1 AND target_seq = ?2 AND change_kind = 'edit'",
             )?
             .execute(rusqlite::params![target.room_num, target.seq])?;

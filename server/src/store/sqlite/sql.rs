@@ -18,7 +18,8 @@ pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 pub(super) const MESSAGE_COLUMNS: &str =
     "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
      m.client_id AS client_id, m.sent_at AS sent_at, m.change_kind, t.id, m.emoji, \
-     m.reaction_on, p.id, p.sender, substr(p.body, 1, 100), p.deleted, m.edited_at, m.deleted";
+     m.reaction_on, p.id, p.sender, substr(p.body, 1, 100), p.deleted, m.edited_at, m.deleted, \
+     m.mentions";
 /// Messages name their room by its number (migration 0003); readers want its id.
 pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num \
      LEFT JOIN messages t ON t.room_num = m.room_num AND t.seq = m.target_seq \
@@ -78,7 +79,16 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
         edited_at: row.get(15)?,
         deleted: row.get(16)?,
         reactions: Vec::new(),
+        mentions: row
+            .get::<_, Option<String>>(17)?
+            .map(|names| names.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
+}
+
+/// How [`message_from_row`] finds the mentions column: names joined by spaces, NULL for none.
+pub(super) fn mentions_column(mentions: &[String]) -> Option<String> {
+    (!mentions.is_empty()).then(|| mentions.join(" "))
 }
 
 /// What a client that knows only messages shows for a change entry (docs/protocol.md).
