@@ -8,6 +8,7 @@ mod authz;
 mod bad_input;
 mod catchup;
 mod chat;
+mod config_file;
 mod durability;
 mod ephemeral;
 mod history;
