@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::error::{ContextKind, ContextValue};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 
@@ -191,7 +191,17 @@ fn blame_file(cmd: &Command, path: &Path, err: clap::Error) -> ConfigError {
     let rendered = err.render().to_string();
     let reason = rendered.lines().next().unwrap_or_default();
     let reason = reason.strip_prefix("error: ").unwrap_or(reason).to_owned();
-    let key = keyed_args(cmd).find(|(_, arg)| {
+    // Only a value's own faults are one key's; a missing or conflicting flag is the settings'.
+    let about_a_value = matches!(
+        err.kind(),
+        ErrorKind::InvalidValue
+            | ErrorKind::ValueValidation
+            | ErrorKind::WrongNumberOfValues
+            | ErrorKind::TooManyValues
+            | ErrorKind::TooFewValues
+            | ErrorKind::InvalidUtf8
+    );
+    let key = keyed_args(cmd).filter(|_| about_a_value).find(|(_, arg)| {
         arg.get_long().is_some_and(|long| {
             let named = flag.strip_prefix("--").and_then(|f| f.strip_prefix(long));
             named.is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '=']))
