@@ -9,12 +9,13 @@
 // does). Every wait is bounded.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { logs, start, startDisplay, stopAll } from "../../e2e/harness.mjs";
 import { waitFor } from "../../e2e/webdriver.mjs";
+import { apt, asRoot, debField, debFile, debFiles, installed, run } from "./dpkg.mjs";
 
 const DEB = process.env.NATTER_DEB;
 const RPM = process.env.NATTER_RPM;
@@ -22,16 +23,11 @@ const BIN = "/usr/bin/natter-desktop";
 const DESKTOP_ENTRY = "usr/share/applications/Natter.desktop";
 const MAX_BYTES = 8_000_000;
 
-const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts });
-/** Root's commands: as root, or through `sudo -n`. */
-const asRoot = (cmd, args) => (process.getuid?.() === 0 ? run(cmd, args) : run("sudo", ["-n", cmd, ...args]));
-const installed = () => new Set(run("dpkg-query", ["-W", "-f", "${db:Status-Abbrev} ${Package}\n"]).split("\n").filter((l) => l.startsWith("ii")).map((l) => l.split(/\s+/)[1]));
-
 after(stopAll);
 
 test("the .deb: control fields, files, desktop entry, size", () => {
   assert.ok(DEB, "NATTER_DEB names the .deb (cargo xtask dist builds it)");
-  const field = (name) => run("dpkg-deb", ["-f", DEB, name]).trim();
+  const field = (name) => debField(DEB, name);
   assert.equal(field("Package"), "natter");
   assert.equal(field("Architecture"), "amd64");
   assert.equal(field("Section"), "net");
@@ -42,13 +38,13 @@ test("the .deb: control fields, files, desktop entry, size", () => {
   assert.match(field("Recommends"), /libayatana-appindicator3-1/);
   assert.match(field("Description"), /\S/);
 
-  const files = run("dpkg-deb", ["-c", DEB]).split("\n").map((l) => l.split(/\s+/).pop()?.replace(/^\.\//, ""));
+  const files = debFiles(DEB);
   for (const f of [BIN.slice(1), DESKTOP_ENTRY, "usr/share/icons/hicolor/32x32/apps/natter-desktop.png", "usr/share/icons/hicolor/64x64/apps/natter-desktop.png", "usr/share/icons/hicolor/128x128/apps/natter-desktop.png", "usr/share/icons/hicolor/512x512/apps/natter-desktop.png"]) {
     assert.ok(files.includes(f), `the package holds ${f}; it holds:\n${files.join("\n")}`);
   }
   assert.ok(!files.some((f) => f?.includes("/ui/") || f?.endsWith(".html")), "the UI is embedded in the binary, not shipped beside it");
 
-  const entry = run("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -xOf - "${DESKTOP_ENTRY}"`, "sh", DEB]);
+  const entry = debFile(DEB, DESKTOP_ENTRY);
   assert.match(entry, /^Categories=Network;Chat;InstantMessaging;$/m);
   assert.match(entry, /^Exec=natter-desktop$/m);
   assert.match(entry, /^Icon=natter-desktop$/m);
@@ -86,7 +82,7 @@ test("installed with apt: the app starts from /usr/bin, shows its window, hosts 
     rmSync(home, { recursive: true, force: true });
   });
 
-  asRoot("apt-get", ["install", "-y", "--no-install-recommends", DEB.startsWith("/") ? DEB : `./${DEB}`]);
+  apt(["install", "-y", "--no-install-recommends", DEB.startsWith("/") ? DEB : `./${DEB}`]);
   assert.ok(installed().has("natter"), "dpkg lists natter as installed");
   assert.ok(statSync(BIN).isFile(), `${BIN} is installed`);
 

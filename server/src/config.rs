@@ -1,4 +1,9 @@
-//! Relay configuration: command-line flags, each with an environment variable.
+//! Relay configuration: command-line flags, each with an environment variable and a key in
+//! the config file (`file.rs`).
+
+mod file;
+
+pub use file::{command, load_from, ConfigError, CONFIG_ENV, CONFIG_FLAG};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

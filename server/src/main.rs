@@ -1,8 +1,8 @@
-//! The natter-relay binary: parse flags, set up logging, bind, serve until SIGINT/SIGTERM.
+//! The natter-relay binary: read flags, environment and config file, set up logging, bind,
+//! serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use clap::Parser;
-use natter_relay::Config;
+use natter_relay::config::{self, ConfigError};
 use tracing_subscriber::EnvFilter;
 
 /// glibc's malloc keeps what it once handed out: after a few logins the relay held ~600 MiB
@@ -13,7 +13,16 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let config = match config::load_from(std::env::args_os()) {
+        Ok(config) => config,
+        // --help, --version, a bad flag or variable: clap reports and exits (0 or 2) as usual.
+        Err(ConfigError::Args(err)) => err.exit(),
+        // Before logging is set up (the file may set its filter): stderr, and clap's exit code.
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).context("bad --log filter")?)
         .with_writer(std::io::stderr)

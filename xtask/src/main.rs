@@ -8,6 +8,7 @@ mod bench;
 mod deps;
 mod package;
 mod prune;
+mod relay_deb;
 mod reliability;
 mod steps;
 
@@ -26,16 +27,19 @@ commands:
   relay [ARGS...] the relay alone, for self-hosting:
                  cargo run --release -p natter-relay -- ARGS...
                  (`cargo xtask relay --help` lists the relay's flags)
-  dist           build the desktop packages as shipped (Tauri's bundler, cargo profile
-                 dist: small over fast, stripped): on Linux a .deb and an .rpm, in
-                 <target>/dist/bundle/; prints their paths and sizes (docs/install.md)
+  dist [desktop|relay]
+                 build the packages as shipped (cargo profile dist: small over fast,
+                 stripped), both unless one is named: the desktop's with Tauri's bundler
+                 (on Linux a .deb and an .rpm, in <target>/dist/bundle/), the relay's .deb
+                 with cargo-deb (Linux, in <target>/dist/relay/); prints their paths and
+                 sizes (docs/install.md)
   bench [ARGS...] regenerate docs/benchmarks.md: the Natter relay, Node socket.io and
                  bare socketioxide side by side (natter-bench compare --docs ...; about
                  10 minutes; `cargo xtask bench --help` lists the sizes to change)
   test           install missing system packages and Rust components, then run
                  every check: fmt, clippy, build, cargo test, JS interop tests, UI unit
-                 tests, end-to-end tests in real windows under Xvfb, the desktop packages
-                 built, installed with apt, started and removed
+                 tests, end-to-end tests in real windows under Xvfb, the desktop and relay
+                 packages built, installed with apt, started and removed
   reliability [--long]
                  the reliability and security suite (docs/reliability.md); --long runs
                  the long forms (20 kills, 100 fault episodes, 100,000 malformed inputs,
@@ -51,7 +55,13 @@ fn main() -> ExitCode {
         Some("test") if args.len() == 1 => steps::test(&ws),
         Some("run") => steps::run(&ws, "natter-desktop", &args[1..]),
         Some("relay") => steps::run(&ws, "natter-relay", &args[1..]),
-        Some("dist") if args.len() == 1 => package::dist(&ws).map(|_| ()),
+        Some("dist") if args.len() == 1 => package::dist(&ws, package::Which::All),
+        Some("dist") if args.len() == 2 && args[1] == "desktop" => {
+            package::dist(&ws, package::Which::Desktop)
+        }
+        Some("dist") if args.len() == 2 && args[1] == "relay" => {
+            package::dist(&ws, package::Which::Relay)
+        }
         Some("bench") => bench::regenerate(&ws, &args[1..]),
         Some("reliability") => reliability::run(&ws, &args[1..]),
         // Not in the usage: only the system-package step, to try it on its own.

@@ -1,12 +1,13 @@
-//! The desktop packages: `cargo xtask dist` builds them with Tauri's bundler (its CLI pinned in
-//! `packaging/desktop/package.json`, from npm, a prebuilt binary), and `cargo xtask test` checks
-//! them installed (`packaging/tests/`). On Linux a .deb and an .rpm; on Windows and macOS the
-//! bundles `tauri.windows.conf.json` / `tauri.macos.conf.json` name (docs/install.md).
+//! The packages: `cargo xtask dist` builds the desktop's with Tauri's bundler (its CLI pinned in
+//! `packaging/desktop/package.json`, from npm, a prebuilt binary) and the relay's .deb
+//! (`relay_deb.rs`), and `cargo xtask test` checks them installed (`packaging/tests/`). The
+//! desktop's: on Linux a .deb and an .rpm; on Windows and macOS the bundles
+//! `tauri.windows.conf.json` / `tauri.macos.conf.json` name (docs/install.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{deps, run_step, Failure, Workspace};
+use crate::{deps, relay_deb, run_step, Failure, Workspace};
 
 /// The Tauri CLI's npm package (package.json, package-lock.json).
 const CLI_DIR: &str = "packaging/desktop";
@@ -22,10 +23,26 @@ pub struct Packages {
     pub rpm: Option<PathBuf>,
 }
 
-/// `cargo xtask dist`: the set-up, then the packages; prints where they are and their sizes.
-pub fn dist(ws: &Workspace) -> Result<Packages, Failure> {
+/// Which packages `cargo xtask dist` builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    All,
+    Desktop,
+    /// The relay .deb alone: minutes, not the desktop's fat build.
+    Relay,
+}
+
+/// `cargo xtask dist [desktop|relay]`: the set-up, then the packages; prints where they are
+/// and their sizes.
+pub fn dist(ws: &Workspace, which: Which) -> Result<(), Failure> {
     deps::ensure_system_packages()?;
-    build(ws)
+    if which != Which::Relay {
+        build(ws)?;
+    }
+    if which != Which::Desktop && cfg!(target_os = "linux") {
+        relay_deb::build(ws)?;
+    }
+    Ok(())
 }
 
 fn build(ws: &Workspace) -> Result<Packages, Failure> {
@@ -65,7 +82,7 @@ fn build(ws: &Workspace) -> Result<Packages, Failure> {
 }
 
 /// The most recently written `*.ext` in `dir` (an earlier version's package may still be there).
-fn newest(dir: &Path, ext: &str) -> Option<PathBuf> {
+pub fn newest(dir: &Path, ext: &str) -> Option<PathBuf> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
@@ -86,12 +103,14 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     let (Some(deb), Some(rpm)) = (built.deb, built.rpm) else {
         return Err(Failure::new(STEP, "tauri build left no .deb or no .rpm"));
     };
+    let relay_deb = relay_deb::build(ws)?;
     // One session bus for the app, ended with the tests (so no daemon outlives them).
     let mut node = Command::new("dbus-run-session");
     node.args(["--", "node", "--test", "--test-concurrency=1", TESTS_DIR])
         .current_dir(&ws.root)
         .env("NATTER_DEB", &deb)
         .env("NATTER_RPM", &rpm)
+        .env("NATTER_RELAY_DEB", &relay_deb)
         // The test starts its own display; never draw on the developer's.
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");

@@ -9,6 +9,7 @@ mod bad_input;
 mod catchup;
 mod changes;
 mod chat;
+mod config_file;
 mod durability;
 mod ephemeral;
 mod history;
