@@ -18,6 +18,27 @@ fn request_names_match_design() {
     assert_eq!(BlockUser::NAME, "user:block");
     assert_eq!(UnblockUser::NAME, "user:unblock");
     assert_eq!(ListBlocked::NAME, "blocks:list");
+    // `requests::NAMES` lists exactly these.
+    let mut listed = natter_protocol::requests::NAMES.to_vec();
+    let mut named = vec![
+        ListRooms::NAME,
+        CreateRoom::NAME,
+        InviteToRoom::NAME,
+        LeaveRoom::NAME,
+        OpenDm::NAME,
+        SendMessage::NAME,
+        SetTyping::NAME,
+        MarkRead::NAME,
+        History::NAME,
+        Sync::NAME,
+        RemoveFromRoom::NAME,
+        BlockUser::NAME,
+        UnblockUser::NAME,
+        ListBlocked::NAME,
+    ];
+    listed.sort_unstable();
+    named.sort_unstable();
+    assert_eq!(listed, named);
 }
 
 #[test]
@@ -34,22 +55,7 @@ fn relay_event_names_match_design() {
 
 #[test]
 fn names_are_unique_per_direction() {
-    let requests = [
-        ListRooms::NAME,
-        CreateRoom::NAME,
-        InviteToRoom::NAME,
-        LeaveRoom::NAME,
-        OpenDm::NAME,
-        SendMessage::NAME,
-        SetTyping::NAME,
-        MarkRead::NAME,
-        History::NAME,
-        Sync::NAME,
-        RemoveFromRoom::NAME,
-        BlockUser::NAME,
-        UnblockUser::NAME,
-        ListBlocked::NAME,
-    ];
+    let requests = natter_protocol::requests::NAMES;
     let events = [
         MessageEvent::NAME,
         TypingEvent::NAME,
