@@ -87,6 +87,25 @@ fn moved(before: &Exposition, after: &Exposition, name: &str, labels: &[(&str, &
     value(after, name, labels) - before.get(name, labels).unwrap_or(0.0)
 }
 
+/// The one port the relay listens on besides its own.
+fn metrics_port(relay: &RelayProcess, ports: &[u16]) -> u16 {
+    let public = relay.addr().port();
+    let others: Vec<u16> = ports.iter().copied().filter(|p| *p != public).collect();
+    assert_eq!(
+        others.len(),
+        1,
+        "one listener besides the relay's: {ports:?}"
+    );
+    others[0]
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(WAIT)
+        .build()
+        .expect("an HTTP client")
+}
+
 #[tokio::test]
 async fn without_the_flag_the_relay_has_one_listener() {
     let (relay, _api, ports) = started(&[]).await;
@@ -132,18 +151,8 @@ async fn a_taken_metrics_address_stops_the_start_with_a_clear_error() {
 async fn the_metrics_listener_serves_valid_text_that_moves_with_traffic() {
     let (relay, api, ports) =
         started(&["--metrics-bind", "127.0.0.1:0", "--typing-per-second", "1"]).await;
-    let public = relay.addr().port();
-    let metrics: Vec<u16> = ports.iter().copied().filter(|p| *p != public).collect();
-    assert_eq!(
-        metrics.len(),
-        1,
-        "one listener besides the relay's: {ports:?}"
-    );
-    let port = metrics[0];
-    let http = reqwest::Client::builder()
-        .timeout(WAIT)
-        .build()
-        .expect("an HTTP client");
+    let port = metrics_port(&relay, &ports);
+    let http = http_client();
 
     let before = scrape(&http, port).await;
     for name in ["natter_connections_open", "natter_sockets_open"] {
@@ -322,6 +331,65 @@ async fn the_metrics_listener_serves_valid_text_that_moves_with_traffic() {
         sockets(e, "websocket") == 0.0
             && sockets(e, "polling") == 0.0
             && value(e, "natter_connections_open", &[]) <= open - 2.0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_long_polling_socket_counts_as_polling_until_it_closes() {
+    let (relay, api, ports) = started(&["--metrics-bind", "127.0.0.1:0"]).await;
+    let port = metrics_port(&relay, &ports);
+    let http = http_client();
+    let auth = api.user("mtr_carol").await;
+    // Engine.IO v4 over long-polling, by hand: open, CONNECT with the token, poll the answer.
+    let base = format!("{}/socket.io/?EIO=4&transport=polling", relay.url());
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http.get(url).send().await.expect("a poll is answered");
+            assert_eq!(response.status(), 200);
+            response.text().await.expect("a text body")
+        }
+    };
+    let post = |url: String, body: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .post(url)
+                .body(body)
+                .send()
+                .await
+                .expect("a post is answered");
+            assert_eq!(response.status(), 200);
+        }
+    };
+    let open = get(base.clone()).await;
+    let handshake: serde_json::Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet")).expect("its JSON");
+    let sid = handshake["sid"].as_str().expect("a sid").to_owned();
+    let session = format!("{base}&sid={sid}");
+    let connect = format!("40{}", serde_json::json!({ "token": auth.token }));
+    post(session.clone(), connect).await;
+    // Polls until the CONNECT ack comes (a ping may come first).
+    let connected = async {
+        loop {
+            let answer = get(session.clone()).await;
+            if answer.split('\u{1e}').any(|p| p.starts_with("40{")) {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, connected)
+        .await
+        .expect("the relay acks the CONNECT over polling");
+    until(&http, port, "one polling socket", |e| {
+        sockets(e, "polling") == 1.0 && sockets(e, "websocket") == 0.0
+    })
+    .await;
+    // An Engine.IO close packet ends the session and its socket.
+    post(session, "1".to_owned()).await;
+    until(&http, port, "no polling socket after its close", |e| {
+        sockets(e, "polling") == 0.0
     })
     .await;
 }
