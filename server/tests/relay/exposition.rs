@@ -1,6 +1,6 @@
 //! A small, strict reader of Prometheus text exposition format 0.0.4, for the metrics test:
-//! every line is `# HELP`, `# TYPE` or a sample `name{label="value",...} value`; every sample
-//! belongs to a family with a TYPE given before it (a histogram's `_bucket`, `_sum` and
+//! every line is `# HELP`, `# TYPE` or a sample `name{label="value",...} value`; every family
+//! has a HELP; every sample belongs to a family with a TYPE given before it (a histogram's `_bucket`, `_sum` and
 //! `_count` to the histogram); label values are quoted; values are floats; no series twice;
 //! a histogram's buckets rise with `le`, are cumulative and end at `+Inf`, equal to `_count`.
 
@@ -208,6 +208,9 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         }
         out.samples.push(sample);
     }
+    if let Some(bare) = out.types.keys().find(|name| !helped.contains(*name)) {
+        return Err(format!("{bare} has a TYPE but no HELP"));
+    }
     check_histograms(&out)?;
     Ok(out)
 }
@@ -281,28 +284,36 @@ fn check_histograms(e: &Exposition) -> Result<(), String> {
 #[test]
 fn the_reader_takes_good_text_and_refuses_each_kind_of_bad() {
     let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"q\\\"uo\\\\te\",y=\"2\"} 3\n\
-                # TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 4.5\nh_count 2\n";
+                # HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 4.5\nh_count 2\n";
     let e = parse(good).expect("good text");
     assert_eq!(
         e.get("a_total", &[("y", "2"), ("x", "q\"uo\\te")]),
         Some(3.0)
     );
     assert_eq!(e.get("h_count", &[]), Some(2.0));
+    // Each bad text, and a word of the error it must get (so it fails for that reason).
     let bad = [
         ("a 1\n", "no TYPE"),
-        ("# TYPE a gauge\na{x=y} 1\n", "unquoted"),
+        ("# TYPE a gauge\na{x=y} 1\n", "not quoted"),
         ("# TYPE a gauge\na{x=\"y} 1\n", "unterminated"),
-        ("# TYPE a gauge\na one\n", "not a float"),
+        ("# TYPE a gauge\na one\n", "value"),
         ("# TYPE a gauge\na 1\na 2\n", "twice"),
         ("# TYPE a gauge\n# TYPE b gauge\na 1\nb 1\na{x=\"1\"} 1\n", "split"),
-        ("# TYPE a gauge\na 1", "no newline"),
-        ("# TYPE a gauge\n\na 1\n", "empty line"),
-        ("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n", "not cumulative"),
-        ("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 0\nh_count 1\n", "no +Inf"),
-        ("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0\nh_count 3\n", "+Inf != count"),
-        ("# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n", "le not rising"),
+        ("# TYPE a gauge\na 1", "newline"),
+        ("# TYPE a gauge\n\na 1\n", "without a value"),
+        ("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n", "cumulative"),
+        ("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 0\nh_count 1\n", "not +Inf"),
+        ("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0\nh_count 3\n", "!= _count"),
+        ("# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n", "rising"),
     ];
+    let helps = "# HELP a A.\n# HELP b B.\n# HELP h H.\n";
     for (text, why) in bad {
-        assert!(parse(text).is_err(), "accepted ({why}): {text:?}");
+        let text = format!("{helps}{text}");
+        match parse(&text) {
+            Ok(_) => panic!("accepted ({why}): {text:?}"),
+            Err(e) => assert!(e.contains(why), "{text:?}: refused with {e:?}, not {why:?}"),
+        }
     }
+    let bare = parse("# TYPE a gauge\na 1\n").expect_err("a TYPE without HELP");
+    assert!(bare.contains("no HELP"), "{bare}");
 }
