@@ -191,7 +191,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults (ignoring the environment) with an explicit data directory: what tests and
-    /// the embedded relay use.
+    /// the embedded relay use (so the desktop's hosted relay has no metrics listener).
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
