@@ -184,6 +184,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<Cidr>,
 
+    /// Address for a second listener that serves `GET /metrics` (Prometheus text), e.g.
+    /// 127.0.0.1:9447. Off by default; never the public port; it has no authentication.
+    #[arg(long, env = "NATTER_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "natter_relay=debug".
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
@@ -191,7 +196,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults (ignoring the environment) with an explicit data directory: what tests and
-    /// the embedded relay use.
+    /// the embedded relay use (so the desktop's hosted relay has no metrics listener).
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
@@ -221,6 +226,7 @@ impl Config {
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
             trusted_proxy: Vec::new(),
+            metrics_bind: None,
             log: "info".to_owned(),
         }
     }

@@ -10,12 +10,15 @@ use std::sync::Arc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
+use crate::metrics::{Limit, Metrics};
 use crate::ratelimit::address_key;
 
 #[derive(Clone)]
 pub struct ConnectLimits {
     user: Arc<DefaultKeyedRateLimiter<String>>,
     addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Each refusal counted by its limit.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for ConnectLimits {
@@ -30,23 +33,32 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl ConnectLimits {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, metrics: Metrics) -> Self {
         Self {
             user: Arc::new(RateLimiter::keyed(per_minute(config.connects_per_minute))),
             addr: Arc::new(RateLimiter::keyed(per_minute(
                 config.connects_per_minute_per_address,
             ))),
+            metrics,
         }
     }
 
     /// One connect from `addr` (IPv6 by its /64), before its token is looked at.
     pub fn allow_from(&self, addr: IpAddr) -> bool {
-        self.addr.check_key(&address_key(addr)).is_ok()
+        let allowed = self.addr.check_key(&address_key(addr)).is_ok();
+        if !allowed {
+            self.metrics.refused(Limit::ConnectsPerAddress);
+        }
+        allowed
     }
 
     /// One connect of `user_id`, once its token is known.
     pub fn allow_user(&self, user_id: &str) -> bool {
-        self.user.check_key(&user_id.to_owned()).is_ok()
+        let allowed = self.user.check_key(&user_id.to_owned()).is_ok();
+        if !allowed {
+            self.metrics.refused(Limit::ConnectsPerUser);
+        }
+        allowed
     }
 
     /// Forgets keys whose limits have fully recovered, so memory stays bounded.

@@ -10,6 +10,7 @@ pub mod connect_limit;
 pub mod embedded;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod presence;
 pub mod ratelimit;
 pub mod serve;
@@ -28,6 +29,7 @@ use broadcast::Broadcaster;
 use chat::Chat;
 pub use config::Config;
 pub use embedded::Relay;
+use metrics::Metrics;
 use presence::LocalPresence;
 use store::{SqliteStore, Store, StoreError};
 
@@ -49,6 +51,11 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot listen for metrics on {addr}: {source}")]
+    MetricsBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -84,12 +91,21 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    // Bound first: a taken address fails the start before anything runs.
+    let metrics_listener = match config.metrics_bind {
+        Some(addr) => {
+            Some(serve::listen(addr).map_err(|source| StartError::MetricsBind { addr, source })?)
+        }
+        None => None,
+    };
     let committed = store.committed();
-    let limits = ratelimit::Limits::new(config);
-    let connects = connect_limit::ConnectLimits::new(config);
+    let commits = store.commits();
+    let metrics = Metrics::new(commits.metrics().clone());
+    let limits = ratelimit::Limits::new(config, metrics.clone());
+    let connects = connect_limit::ConnectLimits::new(config, metrics.clone());
     let chat = Chat::new(
         store.clone(),
-        store.commits(),
+        commits,
         limits.clone(),
         chat::ChatParts {
             presence: Arc::new(LocalPresence::default()),
@@ -109,8 +125,8 @@ pub async fn serve(
         }
     });
     let polls = socket::Polls::default();
-    let bounds = socket::Bounds::new(config, limits.clone(), polls.clone());
-    let (layer, io) = socket::layer(chat, bounds, config);
+    let bounds = socket::Bounds::new(config, limits.clone(), polls.clone(), metrics.clone());
+    let (layer, io) = socket::layer(chat, bounds, metrics.clone(), config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
@@ -131,13 +147,40 @@ pub async fn serve(
             http::api_deadline,
         ))
         // Outermost, so it sees Socket.IO's requests too.
-        .layer(axum::middleware::from_fn(http::refuse_oversize));
+        .layer(axum::middleware::from_fn(http::refuse_oversize))
+        // Around everything: every response's status, counted without a per-request box.
+        .layer(tower::util::MapResponseLayer::new({
+            let metrics = metrics.clone();
+            move |response: axum::response::Response| {
+                metrics.http_response(response.status().as_u16());
+                response
+            }
+        }));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "relay listening");
+    let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = match metrics_listener {
+        Some(listener) => {
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+            let io = io.clone();
+            let census: metrics::Census = Arc::new(move || socket::census(&io));
+            let stopped = async move {
+                let _ = metrics_stopped.await;
+            };
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                metrics.clone(),
+                census,
+                stopped,
+            )))
+        }
+        None => None,
+    };
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down");
+        drop(metrics_stop);
         broadcaster.goodbye().await;
         // Long-lived Socket.IO connections would hold graceful shutdown open forever.
         io.close().await;
@@ -147,7 +190,14 @@ pub async fn serve(
         per_address: usize::try_from(config.connections_per_address).unwrap_or(usize::MAX),
         exempt: config.trusted_proxy.clone().into(),
     };
-    let server = serve::serve(listener, app, config.header_read_timeout(), cap, graceful);
+    let server = serve::serve(
+        listener,
+        app,
+        config.header_read_timeout(),
+        cap,
+        metrics,
+        graceful,
+    );
     let result = tokio::select! {
         () = server => Ok(()),
         () = async {
@@ -160,6 +210,9 @@ pub async fn serve(
     };
     sweeper.abort();
     broadcasting.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     result
 }
 

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
+use crate::metrics::{Limit, Metrics};
 
 /// Wrong passwords for one username from one address before that address is a suspect for it:
 /// enough for the owner's typos, too few to be worth guessing with.
@@ -66,6 +67,8 @@ pub struct Limits {
     login_user: Arc<DefaultKeyedRateLimiter<String>>,
     login_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     failures: Arc<Mutex<FailureMap>>,
+    /// Each refusal counted by its limit, here where it is decided.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Limits {
@@ -94,7 +97,7 @@ pub fn address_key(addr: IpAddr) -> IpAddr {
 }
 
 impl Limits {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, metrics: Metrics) -> Self {
         let send = Quota::per_second(nz(config.send_per_second)).allow_burst(nz(config.send_burst));
         let typing = Quota::per_second(nz(config.typing_per_second));
         let room_changes = Quota::per_minute(nz(config.room_changes_per_minute));
@@ -112,32 +115,49 @@ impl Limits {
             login_user: Arc::new(RateLimiter::keyed(login)),
             login_addr: Arc::new(RateLimiter::keyed(login)),
             failures: Arc::default(),
+            metrics,
         }
     }
 
+    /// `allowed`, with a refusal counted against `limit`.
+    fn counted(&self, allowed: bool, limit: Limit) -> bool {
+        if !allowed {
+            self.metrics.refused(limit);
+        }
+        allowed
+    }
+
     pub fn allow_send(&self, user_id: &str) -> bool {
-        self.send.check_key(&user_id.to_owned()).is_ok()
+        let allowed = self.send.check_key(&user_id.to_owned()).is_ok();
+        self.counted(allowed, Limit::Send)
     }
 
     pub fn allow_typing(&self, user_id: &str) -> bool {
-        self.typing.check_key(&user_id.to_owned()).is_ok()
+        let allowed = self.typing.check_key(&user_id.to_owned()).is_ok();
+        self.counted(allowed, Limit::Typing)
     }
 
     /// One `room:create`, `room:invite` or `dm:open`.
     pub fn allow_room_change(&self, user_id: &str) -> bool {
-        self.room_changes.check_key(&user_id.to_owned()).is_ok()
+        let allowed = self.room_changes.check_key(&user_id.to_owned()).is_ok();
+        self.counted(allowed, Limit::RoomChanges)
     }
 
     /// One `history`, `sync` or `rooms:list` by `user_id` from `addr`. The address is checked
     /// first, so a limited address spends nothing of the user's budget.
     pub fn allow_read(&self, user_id: &str, addr: IpAddr) -> bool {
-        self.reads_addr.check_key(&address_key(addr)).is_ok()
-            && self.reads_user.check_key(&user_id.to_owned()).is_ok()
+        let by_addr = self.reads_addr.check_key(&address_key(addr)).is_ok();
+        self.counted(by_addr, Limit::ReadsPerAddress)
+            && self.counted(
+                self.reads_user.check_key(&user_id.to_owned()).is_ok(),
+                Limit::ReadsPerUser,
+            )
     }
 
     /// One login or register attempt from `addr`, whatever the username (check 1 above).
     pub fn allow_login_from(&self, addr: IpAddr) -> bool {
-        self.login_addr.check_key(&address_key(addr)).is_ok()
+        let allowed = self.login_addr.check_key(&address_key(addr)).is_ok();
+        self.counted(allowed, Limit::LoginPerAddress)
     }
 
     /// May `addr`, already past [`allow_login_from`](Self::allow_login_from), have a password
@@ -151,7 +171,11 @@ impl Limits {
             .ok()
             .and_then(|map| map.get(&(user.clone(), address_key(addr))).copied())
             .is_some_and(|f| f.count >= SUSPECT_AFTER && f.last.elapsed() < FAILURES_KEPT);
-        !suspect || self.login_user.check_key(&user).is_ok()
+        !suspect
+            || self.counted(
+                self.login_user.check_key(&user).is_ok(),
+                Limit::LoginPerUsername,
+            )
     }
 
     /// A wrong password for `username` from `addr`: one more failure remembered against the
@@ -205,7 +229,7 @@ mod tests {
     fn limits(per_minute: u32) -> Limits {
         let mut config = Config::with_data_dir("/nonexistent");
         config.login_per_minute = per_minute;
-        Limits::new(&config)
+        Limits::new(&config, Metrics::default())
     }
 
     #[test]
@@ -213,7 +237,7 @@ mod tests {
         let mut config = Config::with_data_dir("/nonexistent");
         config.read_burst = 2;
         config.reads_per_second = 1;
-        let l = Limits::new(&config);
+        let l = Limits::new(&config, Metrics::default());
         let (home, elsewhere): (IpAddr, IpAddr) = (
             "192.0.2.1".parse().expect("v4"),
             "192.0.2.2".parse().expect("v4"),

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use crate::config::Cidr;
+use crate::metrics::{Limit, Metrics, OpenConnection};
 use crate::ratelimit::address_key;
 
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Tokio's
@@ -62,10 +63,13 @@ impl Written {
     }
 }
 
-/// A TCP stream that counts what it writes into [`Written`].
+/// A TCP stream that counts what it writes into [`Written`], and counts as open in the
+/// metrics while it lives: after a WebSocket upgrade it lives on in the upgraded connection,
+/// while the connection's task here has ended.
 struct Counted {
     tcp: TcpStream,
     written: Written,
+    _open: OpenConnection,
 }
 
 impl Counted {
@@ -177,12 +181,14 @@ fn admit(cap: &ConnectionCap, open: &Open, peer: IpAddr) -> Option<Option<Place>
 /// Every request carries [`ConnectInfo<SocketAddr>`] of its peer. `header_read_timeout` bounds
 /// how long a request head (the first one, or the next one on an idle keep-alive connection)
 /// may take to arrive in full; the connection is closed when it runs out. `cap` bounds the
-/// connections of one client address.
+/// connections of one client address. `metrics` counts the connections open and those the
+/// cap refused.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
     cap: ConnectionCap,
+    metrics: Metrics,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
     let open = Open::default();
@@ -214,6 +220,7 @@ pub async fn serve(
             () = signal_tx.closed() => break,
         };
         let Some(place) = admit(&cap, &open, remote.ip()) else {
+            metrics.refused(Limit::ConnectionsPerAddress);
             // Closed unanswered: cheaper than an answer, and a flood of them is the client's
             // doing. Debug only, so the flood does not reach the log.
             tracing::debug!(%remote, "connection refused: its address has too many open");
@@ -230,6 +237,7 @@ pub async fn serve(
         let counted = Counted {
             tcp,
             written: written.clone(),
+            _open: metrics.connection_opened(),
         };
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut()

@@ -18,6 +18,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [Self; 7] = [
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::Invalid,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::Internal,
+    ];
+
     /// The code as it appears on the wire (also the `connect_error` message for `Unauthorized`).
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -257,3 +257,25 @@ request!(History, "history", MessagesAck, |s| {
     }
 });
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
+
+/// Every request's name, once: what a relay may count requests by (a client's event name is
+/// its own string; anything not listed here is not a request).
+pub const NAMES: [&str; 17] = [
+    ListRooms::NAME,
+    CreateRoom::NAME,
+    InviteToRoom::NAME,
+    LeaveRoom::NAME,
+    OpenDm::NAME,
+    RemoveFromRoom::NAME,
+    BlockUser::NAME,
+    UnblockUser::NAME,
+    ListBlocked::NAME,
+    SendMessage::NAME,
+    EditMessage::NAME,
+    DeleteMessage::NAME,
+    React::NAME,
+    SetTyping::NAME,
+    MarkRead::NAME,
+    History::NAME,
+    Sync::NAME,
+];

@@ -247,6 +247,11 @@ impl RelayProcess {
         procfs::socket_count(self.pid)
     }
 
+    /// The TCP ports it listens on, ascending; `None` once the process is gone.
+    pub fn listening_ports(&self) -> Option<Vec<u16>> {
+        procfs::listening_ports(self.pid)
+    }
+
     /// Lines of its log that reported a panic so far.
     pub fn panics(&self) -> usize {
         self.panics.load(Ordering::SeqCst)

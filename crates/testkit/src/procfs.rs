@@ -1,6 +1,6 @@
 //! What Linux says about a process and the machine (`/proc`): resident and proportional memory,
-//! CPU time, open file descriptors and sockets, the open-files limit, kernel TCP memory and
-//! listen-queue overflows. For the reliability suite's "back to baseline" checks (`Option`s:
+//! CPU time, open file descriptors and sockets, the TCP ports it listens on, the open-files
+//! limit, kernel TCP memory and listen-queue overflows. For the reliability suite's "back to baseline" checks (`Option`s:
 //! `None` once the process is gone) and the bench's measurements (values it cannot read are
 //! errors, never guesses).
 
@@ -40,6 +40,51 @@ pub fn socket_count(pid: u32) -> Option<usize> {
             })
             .count(),
     )
+}
+
+/// The TCP ports `pid` listens on (IPv4 and IPv6), ascending, or `None` once it is gone: the
+/// inodes of its socket descriptors matched against the LISTEN rows of its network
+/// namespace's `/proc/<pid>/net/tcp` and `tcp6`.
+pub fn listening_ports(pid: u32) -> Option<Vec<u16>> {
+    let inodes: std::collections::HashSet<u64> = std::fs::read_dir(proc_dir(pid).join("fd"))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?;
+            let target = target.to_string_lossy();
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        // No tcp6 table on a kernel without IPv6.
+        let Ok(text) = std::fs::read_to_string(proc_dir(pid).join("net").join(table)) else {
+            continue;
+        };
+        // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ..."
+        for row in text.lines().skip(1) {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            let listening = fields.get(3) == Some(&"0A");
+            let ours = fields
+                .get(9)
+                .and_then(|i| i.parse::<u64>().ok())
+                .is_some_and(|i| inodes.contains(&i));
+            let port = fields
+                .get(1)
+                .and_then(|local| local.rsplit_once(':'))
+                .and_then(|(_, port)| u16::from_str_radix(port, 16).ok());
+            if let (true, true, Some(port)) = (listening, ours, port) {
+                ports.push(port);
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Some(ports)
 }
 
 /// The hard `RLIMIT_NOFILE` of this process (from `/proc/self/limits`).

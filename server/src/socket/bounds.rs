@@ -17,6 +17,7 @@ use socketioxide::extract::SocketRef;
 
 use super::polls::{Delivered, Polls};
 use crate::config::{Cidr, Config};
+use crate::metrics::{Limit, Metrics};
 use crate::ratelimit::{address_key, Limits};
 use crate::serve::Written;
 
@@ -38,6 +39,8 @@ pub struct Bounds {
     sockets_per_address: usize,
     counts: Arc<Mutex<Counts>>,
     polls: Polls,
+    /// Each refusal counted by its limit.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Bounds {
@@ -171,7 +174,7 @@ pub(super) fn is_read(event: &str) -> bool {
 }
 
 impl Bounds {
-    pub fn new(config: &Config, limits: Limits, polls: Polls) -> Self {
+    pub fn new(config: &Config, limits: Limits, polls: Polls, metrics: Metrics) -> Self {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             limits,
@@ -182,6 +185,7 @@ impl Bounds {
             sockets_per_address: size(config.sockets_per_address),
             counts: Arc::default(),
             polls,
+            metrics,
         }
     }
 
@@ -211,17 +215,20 @@ impl Bounds {
         let of_user = counts.users.get(&user.id).copied().unwrap_or(0);
         let of_addr = counts.addrs.get(&addr).copied().unwrap_or(0);
         let refusal = if of_user >= self.sockets_per_user {
-            Some(format!(
-                "rate_limited: this user has {of_user} connections, the most allowed"
+            Some((
+                Limit::SocketsPerUser,
+                format!("rate_limited: this user has {of_user} connections, the most allowed"),
             ))
         } else if of_addr >= self.sockets_per_address {
-            Some(format!(
-                "rate_limited: this address has {of_addr} connections, the most allowed"
+            Some((
+                Limit::SocketsPerAddress,
+                format!("rate_limited: this address has {of_addr} connections, the most allowed"),
             ))
         } else {
             None
         };
-        if let Some(refusal) = refusal {
+        if let Some((limit, refusal)) = refusal {
+            self.metrics.refused(limit);
             tracing::info!(sid = %s.id, user = %user.username, %addr, reason = %refusal, "connect refused");
             return Err(refusal);
         }
@@ -275,6 +282,7 @@ impl Bounds {
         let busy = place.reads.fetch_add(1, Ordering::AcqRel);
         let permit = ReadPermit(Held(place.clone()));
         if busy >= self.reads_in_flight {
+            self.metrics.refused(Limit::ReadsInFlight);
             tracing::debug!(sid = %s.id, busy, "read refused: too many in flight");
             return Err(WireError::new(
                 natter_protocol::ErrorCode::RateLimited,
@@ -286,6 +294,7 @@ impl Bounds {
         }
         let unread = place.unread.as_ref().map_or(0, Unread::bytes);
         if unread > self.unread_reply_bytes {
+            self.metrics.refused(Limit::UnreadReplies);
             tracing::debug!(sid = %s.id, unread, "read refused: earlier replies unread");
             return Err(WireError::new(
                 natter_protocol::ErrorCode::RateLimited,

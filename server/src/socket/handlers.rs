@@ -19,6 +19,10 @@ use crate::broadcast::Broadcaster;
 use crate::chat::rooms::Membership;
 use crate::chat::Chat;
 use crate::error::Result;
+use crate::metrics::Metrics;
+
+/// What a request was answered: `ok`, or the error code of its ack.
+type Outcome = std::result::Result<(), ErrorCode>;
 
 /// What a request handler gets besides its payload.
 struct Ctx {
@@ -45,26 +49,22 @@ struct Incoming {
     ack: AckSender,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "socketioxide hands a handler each extractor as an argument"
+)]
 async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
     State(bounds): State<Bounds>,
+    State(metrics): State<Metrics>,
     EventName(name): EventName,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
-    // A read holds its slot until its reply is handed to the socket (`serve` returns).
-    let read = if bounds::is_read(&name) {
-        match bounds.admit_read(&socket) {
-            Ok(permit) => Some(permit),
-            Err(refusal) => return refuse(ack, refusal),
-        }
-    } else {
-        None
-    };
     let event = Incoming {
-        read,
+        read: None,
         socket,
         io,
         chat,
@@ -72,7 +72,21 @@ async fn dispatch(
         data: data.unwrap_or_default(),
         ack,
     };
-    match name.as_str() {
+    let outcome = route(&name, event, &bounds).await;
+    // Every answer passes here once; an unknown name is counted as `other`, never by name.
+    metrics.request(&name, outcome);
+}
+
+/// Serves the request `name` names; what it was answered.
+async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
+    // A read holds its slot until its reply is handed to the socket (`serve` returns).
+    if bounds::is_read(name) {
+        match bounds.admit_read(&event.socket) {
+            Ok(permit) => event.read = Some(permit),
+            Err(refusal) => return refuse(event.ack, refusal),
+        }
+    }
+    match name {
         ListRooms::NAME => serve(event, list_rooms).await,
         CreateRoom::NAME => serve(event, create_room).await,
         InviteToRoom::NAME => serve(event, invite).await,
@@ -90,7 +104,7 @@ async fn dispatch(
         BlockUser::NAME => serve(event, block).await,
         UnblockUser::NAME => serve(event, unblock).await,
         ListBlocked::NAME => serve(event, list_blocked).await,
-        _ => unknown_event(&event.socket, &name, event.ack),
+        _ => unknown_event(&event.socket, name, event.ack),
     }
 }
 
@@ -196,7 +210,7 @@ async fn announce(cx: &Ctx, (room, change): (natter_protocol::Room, Membership))
 }
 
 /// Serves one request: decode and validate the payload, run `handle`, ack the result.
-async fn serve<R, F, Fut>(event: Incoming, handle: F)
+async fn serve<R, F, Fut>(event: Incoming, handle: F) -> Outcome
 where
     R: Request,
     F: FnOnce(Ctx, R) -> Fut,
@@ -211,7 +225,8 @@ where
         ack,
     } = event;
     let Some(session) = socket.extensions.get::<Session>() else {
-        return;
+        // Cannot happen (the session is set before the CONNECT ack); nothing is answered.
+        return Err(ErrorCode::Internal);
     };
     let user = session.user.username.clone();
     let result = match natter_protocol::decode_request::<R>(data) {
@@ -234,17 +249,21 @@ where
         };
         tracing::info!(event = R::NAME, %user, code = %e.code, reason = ?reason, "request refused");
     }
+    let outcome = result.as_ref().map(|_| ()).map_err(|e| e.code);
     let answer = AckResult::from(result);
     if let Some(read) = &read {
         read.sent(&answer);
     }
     // Without an ack id the client asked for no answer; nothing to do then.
     let _ = ack.send(&answer);
+    outcome
 }
 
 /// Answers a request that its bounds refused, unread.
-fn refuse(ack: AckSender, error: WireError) {
+fn refuse(ack: AckSender, error: WireError) -> Outcome {
+    let code = error.code;
     let _ = ack.send(&AckResult::<Empty>::Err(error));
+    Err(code)
 }
 
 /// The most of an unknown event's name that is logged.
@@ -252,9 +271,8 @@ const LOGGED_NAME_CHARS: usize = 64;
 
 /// An unknown event's name is the client's string: logged cut to [`LOGGED_NAME_CHARS`] and
 /// escaped (`?`), so it can neither flood the log nor forge lines in it (newlines, ESC).
-fn unknown_event(s: &SocketRef, name: &str, ack: AckSender) {
+fn unknown_event(s: &SocketRef, name: &str, ack: AckSender) -> Outcome {
     let name: String = name.chars().take(LOGGED_NAME_CHARS).collect();
     tracing::info!(sid = %s.id, event = ?name, "unknown event");
-    let error = WireError::invalid("unknown event");
-    let _ = ack.send(&AckResult::<Empty>::Err(error));
+    refuse(ack, WireError::invalid("unknown event"))
 }

@@ -18,6 +18,7 @@ pub use bounds::Bounds;
 pub use polls::{track as track_polls, Polls};
 
 use crate::chat::Chat;
+use crate::metrics::{Metrics, SocketsOpen};
 use crate::Config;
 
 /// Packets queued per socket before emits to it fail (a slow reader is not waited for).
@@ -28,7 +29,12 @@ const WS_READ_BUFFER: usize = 1_024;
 
 /// The Socket.IO layer for the axum router, with every limit set explicitly.
 /// The timeouts (CONNECT, pings) come from `config`; `bounds` caps what a socket may hold.
-pub fn layer(chat: Chat, bounds: Bounds, config: &Config) -> (SocketIoLayer, SocketIo) {
+pub fn layer(
+    chat: Chat,
+    bounds: Bounds,
+    metrics: Metrics,
+    config: &Config,
+) -> (SocketIoLayer, SocketIo) {
     let max = MAX_PAYLOAD_BYTES;
     let (layer, io) = SocketIo::builder()
         .max_payload(max as u64)
@@ -41,7 +47,21 @@ pub fn layer(chat: Chat, bounds: Bounds, config: &Config) -> (SocketIoLayer, Soc
         .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(chat)
         .with_state(bounds)
+        .with_state(metrics)
         .build_layer();
     io.ns("/", connect::on_connect.with(connect::authenticate));
     (layer, io)
+}
+
+/// The sockets connected now, by the transport each uses now (a session that upgraded from
+/// long-polling counts as WebSocket): read when metrics are scraped, not kept per socket.
+pub fn census(io: &SocketIo) -> SocketsOpen {
+    let mut open = SocketsOpen::default();
+    for socket in io.of("/").map(|ns| ns.sockets()).unwrap_or_default() {
+        match socket.transport_type() {
+            socketioxide::TransportType::Websocket => open.websocket += 1,
+            socketioxide::TransportType::Polling => open.polling += 1,
+        }
+    }
+    open
 }

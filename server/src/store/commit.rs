@@ -11,6 +11,7 @@ use natter_protocol::Message;
 use tokio::sync::{mpsc, oneshot};
 
 use super::types::{AppendOutcome, NewMessage, StoreError};
+use crate::metrics::CommitMetrics;
 
 /// Sends queued for the stage before senders wait (asynchronously) for room.
 const QUEUE: usize = 4_096;
@@ -27,13 +28,21 @@ pub type Queued = (NewMessage, Reply);
 #[derive(Clone, Debug)]
 pub struct Commits {
     tx: mpsc::Sender<Queued>,
+    /// What the stage reports of its commits (shown by `--metrics-bind`).
+    metrics: CommitMetrics,
 }
 
 impl Commits {
     /// A new entrance and the receiving end the backend's stage drains.
     pub fn channel() -> (Self, mpsc::Receiver<Queued>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { tx }, rx)
+        let metrics = CommitMetrics::default();
+        (Self { tx, metrics }, rx)
+    }
+
+    /// Where the stage records its commits: the same for every clone.
+    pub fn metrics(&self) -> &CommitMetrics {
+        &self.metrics
     }
 
     /// Queues one message behind every message queued before it; returns once it is committed

@@ -86,15 +86,7 @@ fn ack_result_converts_to_and_from_result() {
     assert_eq!(back, Err(WireError::new(ErrorCode::Invalid, "bad")));
 }
 
-const ALL_CODES: [ErrorCode; 7] = [
-    ErrorCode::Unauthorized,
-    ErrorCode::Forbidden,
-    ErrorCode::NotFound,
-    ErrorCode::Invalid,
-    ErrorCode::TooLarge,
-    ErrorCode::RateLimited,
-    ErrorCode::Internal,
-];
+const ALL_CODES: [ErrorCode; 7] = ErrorCode::ALL;
 
 #[test]
 fn error_code_strings() {

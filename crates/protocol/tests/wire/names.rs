@@ -21,23 +21,9 @@ fn request_names_match_design() {
     assert_eq!(EditMessage::NAME, "message:edit");
     assert_eq!(DeleteMessage::NAME, "message:delete");
     assert_eq!(React::NAME, "reaction");
-}
-
-#[test]
-fn relay_event_names_match_design() {
-    assert_eq!(MessageEvent::NAME, "message");
-    assert_eq!(TypingEvent::NAME, "typing");
-    assert_eq!(PresenceEvent::NAME, "presence");
-    assert_eq!(ReceiptEvent::NAME, "receipt");
-    assert_eq!(RoomEvent::NAME, "room");
-    assert_eq!(RoomRemovedEvent::NAME, "room:removed");
-    // The relay echoes `typing` under the client's own event name.
-    assert_eq!(TypingEvent::NAME, SetTyping::NAME);
-}
-
-#[test]
-fn names_are_unique_per_direction() {
-    let requests = [
+    // `requests::NAMES` lists exactly these.
+    let mut listed = natter_protocol::requests::NAMES.to_vec();
+    let mut named = vec![
         ListRooms::NAME,
         CreateRoom::NAME,
         InviteToRoom::NAME,
@@ -56,6 +42,26 @@ fn names_are_unique_per_direction() {
         DeleteMessage::NAME,
         React::NAME,
     ];
+    listed.sort_unstable();
+    named.sort_unstable();
+    assert_eq!(listed, named);
+}
+
+#[test]
+fn relay_event_names_match_design() {
+    assert_eq!(MessageEvent::NAME, "message");
+    assert_eq!(TypingEvent::NAME, "typing");
+    assert_eq!(PresenceEvent::NAME, "presence");
+    assert_eq!(ReceiptEvent::NAME, "receipt");
+    assert_eq!(RoomEvent::NAME, "room");
+    assert_eq!(RoomRemovedEvent::NAME, "room:removed");
+    // The relay echoes `typing` under the client's own event name.
+    assert_eq!(TypingEvent::NAME, SetTyping::NAME);
+}
+
+#[test]
+fn names_are_unique_per_direction() {
+    let requests = natter_protocol::requests::NAMES;
     let events = [
         MessageEvent::NAME,
         TypingEvent::NAME,

@@ -10,7 +10,7 @@
 //! (`BEGIN IMMEDIATE`) and wait their turn (busy timeout).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
@@ -20,6 +20,7 @@ use super::sql::{
     mentions_column, message_from_row, new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
     WAL_AUTOCHECKPOINT_PAGES,
 };
+use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::types::{
     AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage, StoreError,
@@ -36,12 +37,13 @@ pub fn start(
     busy_timeout: Duration,
     queue: mpsc::Receiver<Queued>,
     committed: CommittedTx,
+    metrics: CommitMetrics,
 ) -> Result<(), StoreError> {
     let conn = open(path, busy_timeout)?;
     let path = path.to_owned();
     std::thread::Builder::new()
         .name("natter-commit".into())
-        .spawn(move || run(conn, path, busy_timeout, queue, committed))
+        .spawn(move || run(conn, path, busy_timeout, queue, committed, metrics))
         .map_err(|e| StoreError::Thread(format!("cannot start the commit thread: {e}")))?;
     Ok(())
 }
@@ -65,6 +67,7 @@ fn run(
     busy_timeout: Duration,
     mut queue: mpsc::Receiver<Queued>,
     committed: CommittedTx,
+    metrics: CommitMetrics,
 ) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
@@ -73,8 +76,11 @@ fn run(
             let Ok(next) = queue.try_recv() else { break };
             batch.push(next);
         }
+        let began = Instant::now();
         match append(&mut conn, batch.iter().map(|(message, _)| message)) {
-            Ok(outcomes) => {
+            Ok((outcomes, statement)) => {
+                let created = outcomes.iter().flatten().filter(|a| a.created).count();
+                metrics.committed(batch.len(), created, began.elapsed(), statement);
                 // After the COMMIT and before any answer, in commit order: a sender never hears
                 // "sent" before the stream has its message.
                 if let Some(stream) = committed.current() {
@@ -94,6 +100,7 @@ fn run(
                 }
             }
             Err(e) => {
+                metrics.failed();
                 // After SQLITE_FULL or an I/O error the connection's state is not trusted (the
                 // sqlx writer had a transaction stuck open that way): start from a fresh one.
                 tracing::error!(error = %e, batch = batch.len(), "commit failed; nothing of the batch was written; reopening the connection");
@@ -133,16 +140,18 @@ fn erase_old_pages(conn: &Connection) {
     }
 }
 
+/// The batch's outcomes, and how long its COMMIT statement took (the fsync is in it).
 fn append<'a>(
     conn: &mut Connection,
     messages: impl Iterator<Item = &'a NewMessage>,
-) -> rusqlite::Result<Vec<AppendOutcome>> {
+) -> rusqlite::Result<(Vec<AppendOutcome>, Duration)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let outcomes = messages
         .map(|m| append_one(&tx, m))
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let committing = Instant::now();
     tx.commit()?;
-    Ok(outcomes)
+    Ok((outcomes, committing.elapsed()))
 }
 
 fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {

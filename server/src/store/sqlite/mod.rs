@@ -85,7 +85,8 @@ impl SqliteStore {
         // After the migrations: the threads expect the schema.
         let (commits, queue) = Commits::channel();
         let committed = CommittedTx::default();
-        commit::start(path, BUSY_TIMEOUT, queue, committed.clone())?;
+        let metrics = commits.metrics().clone();
+        commit::start(path, BUSY_TIMEOUT, queue, committed.clone(), metrics)?;
         let reader = Reader::start(path, BUSY_TIMEOUT)?;
         Ok(Self {
             writer,
