@@ -5,6 +5,9 @@
 //!   (sent once the catch-up after a connect is done) are history, not news.
 //! - Nothing for our own messages, nothing under Do not disturb, nothing for the room in view
 //!   while the window has the focus (a hidden, minimized or unfocused window has none).
+//! - Nothing for changes to messages (edits, deletes, reactions): only new messages are news.
+//! - Each room's level (`Level`, set per account): all messages, only those that mention us,
+//!   or none.
 //! - Coalesced per room: at most one notification per room per [`COALESCE`]. The first message
 //!   shows at once as `sender: preview`; the ones that follow within the window are held and,
 //!   when it ends, shown as one notification (`sender: preview` if one was held, else
@@ -12,6 +15,8 @@
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use natter_client::session::{AppEvent, ConnectionView};
 use natter_protocol::model::RoomKind;
@@ -24,7 +29,18 @@ pub const PREVIEW_CHARS: usize = 100;
 /// The title when the room is not known (yet).
 const FALLBACK_TITLE: &str = "Natter";
 
-/// What the user sees now, as far as notifications care.
+/// Which messages of a room raise a notification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    #[default]
+    All,
+    /// Only messages that mention us (`Message::mentions`).
+    Mentions,
+    None,
+}
+
+/// What the user sees now, and wants to hear of, as far as notifications care.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
     pub dnd: bool,
@@ -32,12 +48,20 @@ pub struct View {
     pub active_room: Option<String>,
     /// The main window is visible and has the keyboard focus.
     pub focused: bool,
+    /// The signed-in account's rooms not at [`Level::All`].
+    pub levels: HashMap<String, Level>,
 }
 
 impl View {
     /// Whether a message in `room_id` would be seen anyway (or must stay quiet).
     fn silences(&self, room_id: &str) -> bool {
-        self.dnd || (self.focused && self.active_room.as_deref() == Some(room_id))
+        self.dnd
+            || (self.focused && self.active_room.as_deref() == Some(room_id))
+            || self.level(room_id) == Level::None
+    }
+
+    fn level(&self, room_id: &str) -> Level {
+        self.levels.get(room_id).copied().unwrap_or_default()
     }
 }
 
@@ -97,7 +121,17 @@ impl Alerts {
     }
 
     fn on_message(&mut self, message: &Message, view: &View, now: Instant) -> Option<Alert> {
-        if !self.caught_up || (!self.own.is_empty() && message.sender == self.own) {
+        if !self.caught_up
+            || message.change.is_some()
+            || (!self.own.is_empty() && message.sender == self.own)
+        {
+            return None;
+        }
+        let mentions_us = message
+            .mentions
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(&self.own));
+        if view.level(&message.room_id) == Level::Mentions && !mentions_us {
             return None;
         }
         if view.silences(&message.room_id) {
@@ -270,6 +304,81 @@ mod tests {
     }
 
     #[test]
+    fn changes_to_messages_stay_quiet() {
+        let mut alerts = caught_up("alice");
+        let now = Instant::now();
+        for change in [
+            natter_protocol::Change::Edit {
+                target: "m-1".to_owned(),
+                body: "fixed".to_owned(),
+            },
+            natter_protocol::Change::Reaction {
+                target: "m-1".to_owned(),
+                emoji: "👍".to_owned(),
+                on: true,
+            },
+            natter_protocol::Change::Delete {
+                target: "m-1".to_owned(),
+            },
+        ] {
+            let AppEvent::Message { mut message } = message("r1", "bob", "entry") else {
+                unreachable!("a message event")
+            };
+            message.change = Some(Box::new(change));
+            let event = AppEvent::Message { message };
+            assert_eq!(alerts.on_event(&event, &View::default(), now), None);
+        }
+        assert!(alerts
+            .on_event(&message("r1", "bob", "news"), &View::default(), now)
+            .is_some());
+    }
+
+    #[test]
+    fn a_room_at_mentions_only_or_none_raises_what_its_level_says() {
+        let mut alerts = caught_up("alice");
+        let now = Instant::now();
+        let view = View {
+            levels: [
+                ("quiet".to_owned(), Level::Mentions),
+                ("muted".to_owned(), Level::None),
+            ]
+            .into(),
+            ..View::default()
+        };
+        let mentioning = |room: &str, body: &str| {
+            let AppEvent::Message { mut message } = message(room, "bob", body) else {
+                unreachable!("a message event")
+            };
+            message.mentions = vec!["Alice".to_owned()];
+            AppEvent::Message { message }
+        };
+        assert_eq!(
+            alerts.on_event(&message("quiet", "bob", "chatter"), &view, now),
+            None
+        );
+        assert!(alerts
+            .on_event(&mentioning("quiet", "@Alice look"), &view, now)
+            .is_some());
+        assert_eq!(
+            alerts.on_event(&mentioning("muted", "@Alice look"), &view, now),
+            None,
+            "none means none, mentions too"
+        );
+        assert!(alerts
+            .on_event(&message("loud", "bob", "chatter"), &view, now)
+            .is_some());
+        // What a muted room held before it was muted is not shown when its window ends.
+        let mut alerts = caught_up("alice");
+        alerts.on_event(&message("r1", "bob", "one"), &View::default(), now);
+        alerts.on_event(&message("r1", "bob", "two"), &View::default(), now);
+        let muted = View {
+            levels: [("r1".to_owned(), Level::None)].into(),
+            ..View::default()
+        };
+        assert!(alerts.flush(&muted, now + COALESCE).is_empty());
+    }
+
+    #[test]
     fn a_direct_message_is_titled_with_the_other_person() {
         let mut alerts = caught_up("alice");
         let now = Instant::now();
@@ -346,6 +455,7 @@ mod tests {
             dnd: false,
             active_room: Some("r1".to_owned()),
             focused: true,
+            levels: HashMap::new(),
         };
         assert_eq!(
             alerts.on_event(&message("r1", "bob", "seen"), &view, now),

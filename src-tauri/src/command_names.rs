@@ -28,4 +28,6 @@ pub const COMMANDS: &[&str] = &[
     "logout",
     "set_view",
     "open_link",
+    "notification_levels",
+    "set_notification_level",
 ];

@@ -2,6 +2,7 @@
 //! `natter_client` (or the hosted relay); arguments and answers use the wire's snake_case names,
 //! errors are [`Error`] (`{code, message}`). Live updates come as events (`ui_event.rs`).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use natter_client::cache::Draft;
@@ -11,6 +12,7 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
 use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::alerts::Level;
 use crate::embedded::{self, Hosted};
 use crate::error::{Error, Result};
 use crate::shell::window_title;
@@ -104,6 +106,9 @@ pub(crate) async fn start_session<R: Runtime>(
     );
     config.username = Some(sign_in.username.clone()).filter(|name| !name.is_empty());
     let (session, events) = Session::start(config).await?;
+    state
+        .shell
+        .set_levels(state.levels.of(&sign_in.server_url, &sign_in.username));
     let notifier = notifier::spawn(app.clone(), sign_in.username.clone(), state.shell.clone());
     let forwarder = ui_event::forward(app, events, notifier);
     *slot = Some(Connected {
@@ -280,6 +285,37 @@ pub async fn retry_now(state: State<'_, AppState>) -> Result<()> {
 #[tauri::command(rename_all = "snake_case")]
 pub async fn open_link(url: String) -> Result<()> {
     crate::links::open(&url)
+}
+
+/// The signed-in account's notification level of each room not at `all`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn notification_levels(state: State<'_, AppState>) -> Result<HashMap<String, Level>> {
+    let slot = state.session.read().await;
+    let connected = slot.as_ref().ok_or(Error::NotConnected)?;
+    Ok(state
+        .levels
+        .of(&connected.sign_in.server_url, &connected.sign_in.username))
+}
+
+/// Sets a room's notification level for the signed-in account (kept in the profile); the
+/// notifier applies it at once.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_notification_level(
+    state: State<'_, AppState>,
+    room_id: String,
+    level: Level,
+) -> Result<()> {
+    natter_protocol::validate::id(&room_id).map_err(|e| Error::Invalid(e.message))?;
+    let slot = state.session.read().await;
+    let connected = slot.as_ref().ok_or(Error::NotConnected)?;
+    let now = state.levels.set(
+        &connected.sign_in.server_url,
+        &connected.sign_in.username,
+        &room_id,
+        level,
+    )?;
+    state.shell.set_levels(now);
+    Ok(())
 }
 
 /// Call on every keystroke (`true`) and when the composer is cleared (`false`); the session

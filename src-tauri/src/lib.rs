@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod instance;
+pub mod levels;
 pub mod links;
 pub mod notifier;
 pub mod shell;
@@ -144,6 +145,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::save_draft,
             commands::retry_now,
             commands::open_link,
+            commands::notification_levels,
+            commands::set_notification_level,
             commands::discard_failed,
             commands::last_room,
             commands::keep_last_room,

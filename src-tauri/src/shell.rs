@@ -1,11 +1,13 @@
 //! What the desktop around the webview shows and needs to know: the room in view, the unread
 //! total (both from the UI's `set_view`), Do not disturb (the tray's check item) and whether the
-//! main window has the focus. Read by the notifier, written by the UI (`commands::set_view`),
+//! main window has the focus, and the account's notification level per room. Read by the notifier, written by the UI (`commands::set_view`),
 //! the tray and window events.
 
 use std::sync::{Mutex as StdMutex, MutexGuard, PoisonError};
 
-use crate::alerts::View;
+use std::collections::HashMap;
+
+use crate::alerts::{Level, View};
 
 /// The window title without unread messages.
 pub const APP_TITLE: &str = "Natter";
@@ -47,6 +49,11 @@ impl Shell {
 
     pub fn set_dnd(&self, dnd: bool) {
         self.lock().view.dnd = dnd;
+    }
+
+    /// The signed-in account's notification levels (`levels.rs`).
+    pub fn set_levels(&self, levels: HashMap<String, Level>) {
+        self.lock().view.levels = levels;
     }
 }
 

@@ -14,6 +14,7 @@ use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, Result};
+use crate::levels::Levels;
 use crate::shell::Shell;
 
 /// How long a stopped session's forwarder may take to pass on its last events.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub relay: Mutex<Option<Relay>>,
     /// The room in view, unread total, focus and Do not disturb (`shell.rs`).
     pub shell: Arc<Shell>,
+    /// Notification levels per account and room, kept in the profile.
+    pub levels: Levels,
     /// Set once the main window, created hidden, was shown for its first page load (`window.rs`).
     pub window_shown: AtomicBool,
 }
@@ -67,6 +70,7 @@ impl Connected {
 impl AppState {
     pub fn new(profile: ProfileName, profile_dir: PathBuf) -> Self {
         Self {
+            levels: Levels::new(&profile_dir),
             profile,
             profile_dir,
             session: RwLock::new(None),

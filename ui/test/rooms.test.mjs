@@ -234,3 +234,29 @@ test("the room open last is opened again at start, and each room opened is kept"
   const gone = await boot({ ...signedIn(), last_room: "left-since" });
   assert.equal(gone.$('[aria-current="true"]').dataset.roomId, "general", "a room no longer ours: the first of the list");
 });
+
+test("each room's notification level: shown for the open room, changed from its header, kept by the shell", async () => {
+  const ui = await boot({ ...signedIn(), notification_levels: { general: "mentions" }, set_notification_level: () => null });
+  const select = ui.$('[data-testid="room-notify"]');
+  assert.equal(select.hidden, false);
+  assert.equal(select.value, "mentions", "general as the shell kept it");
+  select.value = "none";
+  select.dispatch("change");
+  await settle();
+  assert.deepEqual(ui.called("set_notification_level"), [{ room_id: "general", level: "none" }]);
+  ui.$('[data-room-id="random"]').click();
+  await settle();
+  assert.equal(select.value, "all", "a room never set is at all");
+  ui.$('[data-room-id="general"]').click();
+  await settle();
+  assert.equal(select.value, "none");
+});
+
+test("a level the shell could not keep goes back to what it was", async () => {
+  const ui = await boot({ ...signedIn(), set_notification_level: { reject: { code: "invalid", message: "cannot keep the setting: disk full" } } });
+  const select = ui.$('[data-testid="room-notify"]');
+  select.value = "none";
+  select.dispatch("change");
+  await settle();
+  assert.equal(select.value, "all");
+});

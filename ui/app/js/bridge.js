@@ -115,6 +115,15 @@ export const discardFailed = (client_id) => invoke("discard_failed", { client_id
  */
 export const openLink = (url) => invoke("open_link", { url });
 
+/**
+ * The signed-in account's notification level of each room not at "all" (kept by the shell, per
+ * account). @returns {Promise<Record<string, "mentions" | "none">>}
+ */
+export const notificationLevels = () => invoke("notification_levels");
+
+/** @param {string} room_id @param {"all" | "mentions" | "none"} level @returns {Promise<void>} */
+export const setNotificationLevel = (room_id, level) => invoke("set_notification_level", { room_id, level });
+
 /** "Retry now": the session's next connect attempt starts at once. @returns {Promise<void>} */
 export const retryNow = () => invoke("retry_now");
 

@@ -60,13 +60,13 @@ export const createController = (bridge, makeView) => {
   const draw = () => {
     view.connection(state.connection, Date.now() - state.connectionAt);
     const sel = state.selected;
-    if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence) {
+    if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence || drawn.levels !== state.levels) {
       const rows = store.roomList(state).map((room) => {
         const peer = store.peer(state, room);
         return { room: labelled(room), preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer) };
       });
       const room = sel ? state.rooms[sel] : undefined;
-      view.rooms(rows, sel, room && labelled(room));
+      view.rooms(rows, sel, room && labelled(room), sel ? (state.levels[sel] ?? "all") : "all");
       // A room just opened (the first one after signing in, too): its own draft, and the
       // keyboard goes to its composer, however it was opened.
       if (drawn.sel !== sel) view.setDraft(sel ? (state.drafts[sel] ?? "") : "");
@@ -83,7 +83,7 @@ export const createController = (bridge, makeView) => {
       view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me });
     }
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, receipts, open };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open };
     // Read once drawn: only what is on screen now counts.
     if (readOpenRoom()) render();
     tellShell();
@@ -172,10 +172,18 @@ export const createController = (bridge, makeView) => {
     await refreshRooms();
   };
 
-  /** What the account's cache kept from an earlier run: each room's draft, the room open last. */
+  /**
+   * What the account kept from an earlier run: each room's draft, the room open last (its cache),
+   * its notification levels (the shell's).
+   */
   const loadKept = async () => {
-    const [kept, last] = await Promise.all([bridge.drafts().catch(() => []), bridge.lastRoom().catch(() => null)]);
+    const [kept, last, levels] = await Promise.all([
+      bridge.drafts().catch(() => []),
+      bridge.lastRoom().catch(() => null),
+      bridge.notificationLevels().catch(() => ({})),
+    ]);
     state = store.loadDrafts(state, kept ?? []);
+    state = store.setLevels(state, levels ?? {});
     lastRoom = last ?? null;
   };
 
@@ -292,6 +300,20 @@ export const createController = (bridge, makeView) => {
     },
     async deleteFailed(clientId) {
       await forgetFailed(clientId);
+    },
+    async setNotificationLevel(level) {
+      const sel = state.selected;
+      if (!sel) return;
+      const before = state.levels;
+      state = store.setLevel(state, sel, level);
+      render();
+      try {
+        await bridge.setNotificationLevel(sel, level);
+      } catch (error) {
+        state = store.setLevels(state, before);
+        render();
+        view.composerError(errorText(error));
+      }
     },
     openLink(url) {
       bridge.openLink(url).catch((error) => view.composerError(errorText(error)));

@@ -22,9 +22,11 @@ import { GENERAL_ROOM_ID, unreadCount } from "./format.js";
  *   detached: Record<string, boolean>,
  *   drafts: Record<string, string>,
  *   marker: Record<string, number>,
+ *   levels: Record<string, NotifyLevel>,
  *   connection: import("./bridge.js").ConnectionView,
  *   connectionAt: number,
  * }} State
+ * @typedef {"all" | "mentions" | "none"} NotifyLevel
  */
 
 /** @returns {State} */
@@ -41,6 +43,7 @@ export const initialState = () => ({
   detached: {},
   drafts: {},
   marker: {},
+  levels: {},
   connection: { state: "connecting", attempt: 0, retry_in_ms: null },
   connectionAt: 0,
 });
@@ -125,6 +128,18 @@ export const setDraft = (state, roomId, text) => {
 /** Drafts kept from an earlier run; a room's draft typed since is kept. @param {State} state @param {{room_id: string, body: string}[]} list */
 export const loadDrafts = (state, list) =>
   list.reduce((s, d) => (d.room_id in s.drafts ? s : setDraft(s, d.room_id, d.body)), state);
+
+/**
+ * The account's notification levels (rooms not listed are at "all"), as the shell keeps them,
+ * or one room's new level. @param {State} state @param {Record<string, NotifyLevel>} levels
+ */
+export const setLevels = (state, levels) => ({ ...state, levels });
+
+/** @param {State} state @param {string} roomId @param {NotifyLevel} level @returns {State} */
+export const setLevel = (state, roomId, level) => {
+  const { [roomId]: _, ...others } = state.levels;
+  return { ...state, levels: level === "all" ? others : { ...others, [roomId]: level } };
+};
 
 /** Marks a window as not reaching the room's newest messages (it was loaded around the unread marker). @param {State} state @param {string} roomId */
 export const detach = (state, roomId) => {

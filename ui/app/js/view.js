@@ -36,6 +36,7 @@ import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.j
  *   retryFailed: (clientId: string) => void,
  *   deleteFailed: (clientId: string) => void,
  *   openLink: (url: string) => void,
+ *   setNotificationLevel: (level: "all" | "mentions" | "none") => void,
  * }} Handlers
  */
 
@@ -58,6 +59,10 @@ export const createView = (doc, h) => {
   const composerError = /** @type {HTMLElement} */ ($("#composer-error"));
   const inviteButton = /** @type {HTMLButtonElement} */ (testid("invite"));
   const leaveButton = /** @type {HTMLButtonElement} */ (testid("leave"));
+  const notifySelect = /** @type {HTMLSelectElement} */ (testid("room-notify"));
+  notifySelect.addEventListener("change", () =>
+    h.setNotificationLevel(/** @type {"all" | "mentions" | "none"} */ (notifySelect.value)),
+  );
   const announcer = /** @type {HTMLElement} */ ($("#announcer"));
   const retryButton = /** @type {HTMLButtonElement} */ (testid("retry-now"));
   retryButton.addEventListener("click", () => h.retryNow());
@@ -172,8 +177,9 @@ export const createView = (doc, h) => {
      * The room list and the open room's header and actions.
      * @param {import("./views/rooms.js").RoomRow[]} rows @param {string | null} selected
      * @param {import("./bridge.js").Room | undefined} room the open one
+     * @param {"all" | "mentions" | "none"} level its notification level
      */
-    rooms: (rows, selected, room) => {
+    rooms: (rows, selected, room, level) => {
       roomList.render(rows, selected);
       roomTitle.textContent = room ? roomLabel(room) : "No room selected";
       roomMembers.textContent = room ? membersLine(room) : "";
@@ -182,6 +188,8 @@ export const createView = (doc, h) => {
       roomMembers.title = roomMembers.textContent;
       inviteButton.hidden = !room || room.kind !== "group" || room.id === GENERAL_ROOM_ID;
       leaveButton.hidden = !room || room.id === GENERAL_ROOM_ID;
+      notifySelect.hidden = !room;
+      notifySelect.value = level;
       composer.setEnabled(Boolean(room));
     },
     messages: messageList.render,
