@@ -2,7 +2,7 @@
 //! `natter_testkit::PASSWORD`), a live session, a group room and a DM with members, messages,
 //! read positions, a departure and a block, all made through a real relay over HTTP and
 //! Socket.IO. `server/tests/fixtures/sqlx_era.db` was made this way by the relay of commit
-//! f522676, whose store still migrated and wrote through sqlx; `tests/store_fixture.rs`
+//! f522676, whose store still migrated and wrote through sqlx; `tests/sqlite_upgrade.rs`
 //! opens it with the current code.
 //!
 //! `cargo run -p natter-relay --example store_fixture -- <out.db> <out-token.txt>`
