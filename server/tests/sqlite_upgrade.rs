@@ -32,6 +32,14 @@ fn data_dir() -> tempfile::TempDir {
 #[tokio::test]
 async fn a_database_of_the_sqlx_relay_reads_back_whole() {
     let dir = data_dir();
+    // Opened once directly, so that a refusal shows its reason rather than a relay that
+    // never became healthy.
+    let path = dir.path().join(natter_relay::DB_FILE);
+    let store = tokio::time::timeout(Duration::from_secs(30), SqliteStore::open(&path))
+        .await
+        .expect("open answers in time")
+        .expect("the sqlx relay's database opens");
+    drop(store);
     // The fixture's session must not have expired by the time this runs.
     let relay = TestRelay::at_with(dir.path(), "127.0.0.1:0".parse().expect("addr"), |c| {
         c.session_idle_secs = 100 * 365 * 24 * 3600;

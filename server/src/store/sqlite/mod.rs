@@ -4,14 +4,11 @@
 //! - one writer thread for every other write (`accounts.rs`, `rooms.rs`, `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
-//! - reader threads with read-only connections for every read (and `peers.rs`,
-//!   `messages.rs`).
+//! - reader threads, on read-only connections, for every read (`peers.rs` and `messages.rs`
+//!   only read).
 //!
-//! Here: opening (migrations first, `migrate.rs`) and the two ways to a thread, [`read`] and
-//! [`write`]; `jobs.rs` makes each `Store` method one job.
-//!
-//! [`read`]: SqliteStore::read
-//! [`write`]: SqliteStore::write
+//! Here: opening (migrations first, `migrate.rs`) and the two ways to a thread, `read` and
+//! `write`; `jobs.rs` makes each `Store` method one job.
 
 mod accounts;
 mod commit;
