@@ -19,20 +19,16 @@ use crate::time::rfc3339_ago;
 /// shorter): a write per connect would cost a reconnect storm thousands of them.
 const SESSION_TOUCH_EVERY: Duration = Duration::from_secs(60 * 60);
 
-fn owned(s: &str) -> String {
-    s.to_owned()
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError> {
-        let (name, hash) = (owned(username), owned(password_hash));
+        let (name, hash) = (username.to_owned(), password_hash.to_owned());
         self.write(move |c| accounts::create_user(c, &name, &hash))
             .await
     }
 
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
-        let name = owned(username);
+        let name = username.to_owned();
         self.read(move |c| accounts::credentials(c, &name)).await
     }
 
@@ -42,7 +38,7 @@ impl Store for SqliteStore {
     }
 
     async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError> {
-        let id = owned(user_id);
+        let id = user_id.to_owned();
         self.read(move |c| accounts::last_seen(c, &id)).await
     }
 
@@ -52,12 +48,12 @@ impl Store for SqliteStore {
     }
 
     async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
-        let id = owned(user_id);
+        let id = user_id.to_owned();
         self.read(move |c| peers::peers(c, &id, limit)).await
     }
 
     async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
-        let (id, at) = (owned(user_id), owned(at));
+        let (id, at) = (user_id.to_owned(), at.to_owned());
         self.write(move |c| accounts::set_last_seen(c, &id, &at))
             .await
     }
@@ -67,13 +63,17 @@ impl Store for SqliteStore {
         user_id: &str,
         token_hash: &str,
     ) -> Result<NewSession, StoreError> {
-        let (id, hash, per_user) = (owned(user_id), owned(token_hash), self.sessions.per_user);
+        let (id, hash, per_user) = (
+            user_id.to_owned(),
+            token_hash.to_owned(),
+            self.sessions.per_user,
+        );
         self.write(move |c| accounts::create_session(c, &id, &hash, per_user))
             .await
     }
 
     async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
-        let hash = owned(token_hash);
+        let hash = token_hash.to_owned();
         let found = self.read(move |c| accounts::sign_on(c, &hash)).await?;
         let Some((signed_on, last_used)) = found else {
             return Ok(None);
@@ -92,33 +92,33 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        let hash = owned(token_hash);
+        let hash = token_hash.to_owned();
         self.write(move |c| accounts::delete_session(c, &hash))
             .await
     }
 
     async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
-        let id = owned(user_id);
+        let id = user_id.to_owned();
         self.read(move |c| rooms::rooms_of(c, &id)).await
     }
 
     async fn room_ids_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
-        let id = owned(user_id);
+        let id = user_id.to_owned();
         self.read(move |c| rooms::room_ids_of(c, &id)).await
     }
 
     async fn room_for(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.read(move |c| rooms::room_for(c, &room, &user)).await
     }
 
     async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.read(move |c| rooms::is_member(c, &room, &user)).await
     }
 
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError> {
-        let room = owned(room_id);
+        let room = room_id.to_owned();
         self.read(move |c| rooms::member_ids(c, &room)).await
     }
 
@@ -129,7 +129,7 @@ impl Store for SqliteStore {
         members: &[User],
         max_rooms: u32,
     ) -> Result<String, StoreError> {
-        let (name, creator, members) = (owned(name), creator.clone(), members.to_vec());
+        let (name, creator, members) = (name.to_owned(), creator.clone(), members.to_vec());
         self.write(move |c| rooms::create_group(c, &name, &creator, &members, max_rooms))
             .await
     }
@@ -151,7 +151,7 @@ impl Store for SqliteStore {
         user_id: &str,
         max_rooms: u32,
     ) -> Result<bool, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |c| rooms::add_member(c, &room, &user, max_rooms))
             .await
     }
@@ -162,7 +162,7 @@ impl Store for SqliteStore {
         user_id: &str,
         how: Departure,
     ) -> Result<bool, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |c| consent::remove_and_remember(c, &room, &user, how))
             .await
     }
@@ -172,35 +172,35 @@ impl Store for SqliteStore {
         room_id: &str,
         user_id: &str,
     ) -> Result<Option<Departure>, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.read(move |c| consent::departure(c, &room, &user))
             .await
     }
 
     async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError> {
-        let room = owned(room_id);
+        let room = room_id.to_owned();
         self.read(move |c| consent::creator(c, &room)).await
     }
 
     async fn block(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
-        let (blocker, blocked) = (owned(blocker_id), owned(blocked_id));
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
         self.write(move |c| consent::block(c, &blocker, &blocked))
             .await
     }
 
     async fn unblock(&self, blocker_id: &str, blocked_id: &str) -> Result<(), StoreError> {
-        let (blocker, blocked) = (owned(blocker_id), owned(blocked_id));
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
         self.write(move |c| consent::unblock(c, &blocker, &blocked))
             .await
     }
 
     async fn blocked_by(&self, blocker_id: &str) -> Result<Vec<String>, StoreError> {
-        let blocker = owned(blocker_id);
+        let blocker = blocker_id.to_owned();
         self.read(move |c| consent::blocked_by(c, &blocker)).await
     }
 
     async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
-        let (blocker, blocked) = (owned(blocker_id), owned(blocked_id));
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
         self.read(move |c| consent::has_blocked(c, &blocker, &blocked))
             .await
     }
@@ -219,7 +219,7 @@ impl Store for SqliteStore {
         before: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let (room, before) = (owned(room_id), before.unwrap_or(Seq::MAX));
+        let (room, before) = (room_id.to_owned(), before.unwrap_or(Seq::MAX));
         self.read(move |c| messages::history(c, &room, before, limit))
             .await
     }
@@ -230,7 +230,7 @@ impl Store for SqliteStore {
         after: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let room = owned(room_id);
+        let room = room_id.to_owned();
         self.read(move |c| messages::messages_after(c, &room, after, limit))
             .await
     }
@@ -241,7 +241,7 @@ impl Store for SqliteStore {
         user_id: &str,
         seq: Seq,
     ) -> Result<Option<Seq>, StoreError> {
-        let (room, user) = (owned(room_id), owned(user_id));
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |c| rooms::mark_read(c, &room, &user, seq))
             .await
     }

@@ -86,3 +86,29 @@ fn run(mut conn: Connection, name: &str, mut rx: mpsc::Receiver<Job>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that leaves its transaction open does not leave it to the next job.
+    #[tokio::test]
+    async fn a_transaction_left_open_is_rolled_back_after_its_job() {
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch("CREATE TABLE t (x INTEGER)")
+            .expect("a table");
+        let threads = Threads::start("test", vec![conn]).expect("a thread");
+        threads
+            .ask(|conn| conn.execute_batch("BEGIN; INSERT INTO t VALUES (1)"))
+            .await
+            .expect("begun and left open");
+        let (open, rows) = threads
+            .ask(|conn| {
+                let rows: i64 = conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?;
+                Ok::<_, rusqlite::Error>((!conn.is_autocommit(), rows))
+            })
+            .await
+            .expect("asked");
+        assert_eq!((open, rows), (false, 0), "rolled back before the next job");
+    }
+}
