@@ -889,29 +889,12 @@ async fn sqlite_keeps_everything_across_reopen() {
 async fn sqlite_migrates_messages_to_integer_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("natter.db");
-    // The schema as 0001 and 0002 left it, written through sqlx's own migrator so that the
-    // full one later sees them applied.
-    let old = dir.path().join("migrations");
-    std::fs::create_dir(&old).expect("mkdir");
-    for file in ["0001_init.sql", "0002_one_statement_append.sql"] {
-        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(file);
-        std::fs::copy(from, old.join(file)).expect("copy migration");
-    }
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = sqlx::SqlitePool::connect_with(options)
-        .await
-        .expect("connect");
-    sqlx::migrate::Migrator::new(old.as_path())
-        .await
-        .expect("old migrations")
-        .run(&pool)
-        .await
-        .expect("migrate to 0002");
+    // The schema as 0001 and 0002 left it, recorded as applied so that opening the store
+    // runs only the later ones.
+    natter_relay::store::SqliteStore::migrate_through(&path, 2).expect("migrate to 0002");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .expect("foreign keys");
     for statement in [
         "INSERT INTO users VALUES ('u-alice', 'alice', 'alice', 'h', 't', NULL)",
         "INSERT INTO users VALUES ('u-bob', 'bob', 'bob', 'h', 't', NULL)",
@@ -922,12 +905,9 @@ async fn sqlite_migrates_messages_to_integer_keys() {
          ('m2', 'r-1', 1, 'u-bob', 'bob', 'c1', 'two', 't2'), \
          ('m3', 'r-1', 2, 'u-alice', 'alice', 'c2', 'three', 't3')",
     ] {
-        sqlx::query(statement)
-            .execute(&pool)
-            .await
-            .expect(statement);
+        conn.execute_batch(statement).expect(statement);
     }
-    pool.close().await;
+    drop(conn);
 
     let store = natter_relay::store::SqliteStore::open(&path)
         .await

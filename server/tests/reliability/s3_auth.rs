@@ -317,16 +317,16 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
 /// Deletes a user straight from the database while the relay runs (there is no API for it):
 /// their sessions go with them (`ON DELETE CASCADE`).
 async fn delete_user(data_dir: &std::path::Path, username: &str) {
-    use sqlx::ConnectOptions as _;
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(data_dir.join(natter_relay::DB_FILE))
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    let mut conn = options.connect().await.expect("open the relay's db");
-    let done = sqlx::query("DELETE FROM users WHERE username = ?")
-        .bind(username)
-        .execute(&mut conn)
-        .await
-        .expect("delete the user");
-    assert_eq!(done.rows_affected(), 1, "{username} deleted");
+    let path = data_dir.join(natter_relay::DB_FILE);
+    let username = username.to_owned();
+    let deleted = tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute("DELETE FROM users WHERE username = ?1", [&username])
+    })
+    .await
+    .expect("the delete ran")
+    .expect("delete the user");
+    assert_eq!(deleted, 1, "the user deleted");
 }

@@ -4,10 +4,10 @@
 //! transaction, puts the new messages on the committed stream in that order, then answers
 //! each sender. One hand-off in and one out per send; one fsync per batch.
 //!
-//! Why a thread and rusqlite, not sqlx: every sqlx statement is a round trip to its worker
-//! thread (see `examples/sqlite_drivers.rs` and ARCHITECTURE.md). SQLite still sees one writer
-//! at a time: this stage and the sqlx writer both take the write lock up front
-//! (`BEGIN IMMEDIATE`) and wait their turn (busy timeout).
+//! Why a thread of its own: one hand-off per batch, not per statement (ARCHITECTURE.md, "One
+//! SQLite driver"). SQLite still sees one writer at a time: this stage and the writer thread
+//! (`mod.rs`) both take the write lock up front (`BEGIN IMMEDIATE`) and wait their turn (busy
+//! timeout).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,8 +17,7 @@ use tokio::sync::mpsc;
 
 use super::reactions;
 use super::sql::{
-    mentions_column, message_from_row, new_id, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
-    WAL_AUTOCHECKPOINT_PAGES,
+    mentions_column, message_from_row, new_id, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
 };
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
@@ -49,16 +48,8 @@ pub fn start(
 }
 
 fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(busy_timeout)?;
-    // The same settings as the sqlx connections: WAL, a commit survives power loss.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-    // A deleted message's text must leave the files, not only the rows: freed space is zeroed.
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    Ok(conn)
+    // The same settings as the writer thread's connection.
+    Ok(open_writer(path, busy_timeout)?)
 }
 
 fn run(
@@ -101,8 +92,8 @@ fn run(
             }
             Err(e) => {
                 metrics.failed();
-                // After SQLITE_FULL or an I/O error the connection's state is not trusted (the
-                // sqlx writer had a transaction stuck open that way): start from a fresh one.
+                // After SQLITE_FULL or an I/O error the connection's state is not trusted (a
+                // transaction can be left stuck open that way): start from a fresh one.
                 tracing::error!(error = %e, batch = batch.len(), "commit failed; nothing of the batch was written; reopening the connection");
                 for (_, reply) in batch.drain(..) {
                     let _ = reply.send(Err(StoreError::Commit(e.to_string())));

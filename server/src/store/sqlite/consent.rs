@@ -1,127 +1,106 @@
 //! The SQLite side of membership with consent (migration 0004): who left a room (or was
 //! removed), who made a room, who blocked whom. The rules that use them are the chat service's.
 
-use sqlx::Connection;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{SqliteStore, TxConn, BEGIN_WRITE};
-use crate::store::types::{Departure, StoreError};
+use crate::store::types::Departure;
 use crate::time::now_rfc3339;
 
-impl SqliteStore {
-    /// Removes the member and remembers the departure, in one transaction.
-    pub(super) async fn remove_and_remember(
-        &self,
-        room_id: &str,
-        user_id: &str,
-        how: Departure,
-    ) -> Result<bool, StoreError> {
-        let mut conn = TxConn::acquire(&self.writer).await?;
-        let mut tx = conn.begin_with(BEGIN_WRITE).await?;
-        let done = sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
-            .bind(room_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let removed = done.rows_affected() == 1;
-        if removed {
-            sqlx::query(
-                "INSERT INTO departures (room_id, user_id, left_at, removed) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (room_id, user_id) \
-                 DO UPDATE SET left_at = excluded.left_at, removed = excluded.removed",
-            )
-            .bind(room_id)
-            .bind(user_id)
-            .bind(now_rfc3339())
-            .bind(how == Departure::Removed)
-            .execute(&mut *tx)
-            .await?;
+/// Removes the member and remembers the departure, in one transaction.
+pub(super) fn remove_and_remember(
+    conn: &mut Connection,
+    room_id: &str,
+    user_id: &str,
+    how: Departure,
+) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let removed = tx
+        .prepare_cached("DELETE FROM members WHERE room_id = ?1 AND user_id = ?2")?
+        .execute([room_id, user_id])?
+        == 1;
+    if removed {
+        tx.prepare_cached(
+            "INSERT INTO departures (room_id, user_id, left_at, removed) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (room_id, user_id) \
+             DO UPDATE SET left_at = excluded.left_at, removed = excluded.removed",
+        )?
+        .execute(params![
+            room_id,
+            user_id,
+            now_rfc3339(),
+            how == Departure::Removed
+        ])?;
+    }
+    tx.commit()?;
+    Ok(removed)
+}
+
+pub(super) fn departure(
+    conn: &Connection,
+    room_id: &str,
+    user_id: &str,
+) -> rusqlite::Result<Option<Departure>> {
+    let removed: Option<bool> = conn
+        .prepare_cached("SELECT removed FROM departures WHERE room_id = ?1 AND user_id = ?2")?
+        .query_row([room_id, user_id], |row| row.get(0))
+        .optional()?;
+    Ok(removed.map(|r| {
+        if r {
+            Departure::Removed
+        } else {
+            Departure::Left
         }
-        tx.commit().await?;
-        conn.keep();
-        Ok(removed)
-    }
+    }))
+}
 
-    pub(super) async fn departed(
-        &self,
-        room_id: &str,
-        user_id: &str,
-    ) -> Result<Option<Departure>, StoreError> {
-        let removed: Option<bool> =
-            sqlx::query_scalar("SELECT removed FROM departures WHERE room_id = ? AND user_id = ?")
-                .bind(room_id)
-                .bind(user_id)
-                .fetch_optional(&self.readers)
-                .await?;
-        Ok(removed.map(|r| {
-            if r {
-                Departure::Removed
-            } else {
-                Departure::Left
-            }
-        }))
-    }
+pub(super) fn creator(conn: &Connection, room_id: &str) -> rusqlite::Result<Option<String>> {
+    let creator = conn
+        .prepare_cached("SELECT creator_id FROM rooms WHERE id = ?1")?
+        .query_row([room_id], |row| row.get::<_, Option<String>>(0))
+        .optional()?;
+    Ok(creator.flatten())
+}
 
-    pub(super) async fn creator(&self, room_id: &str) -> Result<Option<String>, StoreError> {
-        let creator: Option<Option<String>> =
-            sqlx::query_scalar("SELECT creator_id FROM rooms WHERE id = ?")
-                .bind(room_id)
-                .fetch_optional(&self.readers)
-                .await?;
-        Ok(creator.flatten())
-    }
-
-    pub(super) async fn insert_block(
-        &self,
-        blocker_id: &str,
-        blocked_id: &str,
-    ) -> Result<bool, StoreError> {
-        let mut conn = self.writer.acquire().await?;
-        let done = sqlx::query(
-            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?) \
+/// True when the block is new.
+pub(super) fn block(
+    conn: &Connection,
+    blocker_id: &str,
+    blocked_id: &str,
+) -> rusqlite::Result<bool> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
-        )
-        .bind(blocker_id)
-        .bind(blocked_id)
-        .bind(now_rfc3339())
-        .execute(&mut *conn)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
+        )?
+        .execute([blocker_id, blocked_id, now_rfc3339().as_str()])?;
+    Ok(added == 1)
+}
 
-    pub(super) async fn delete_block(
-        &self,
-        blocker_id: &str,
-        blocked_id: &str,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.writer.acquire().await?;
-        sqlx::query("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?")
-            .bind(blocker_id)
-            .bind(blocked_id)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
+pub(super) fn unblock(
+    conn: &Connection,
+    blocker_id: &str,
+    blocked_id: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2")?
+        .execute([blocker_id, blocked_id])?;
+    Ok(())
+}
 
-    pub(super) async fn block_list(&self, blocker_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT u.username FROM blocks b JOIN users u ON u.id = b.blocked_id \
-             WHERE b.blocker_id = ? ORDER BY u.username_key",
-        )
-        .bind(blocker_id)
-        .fetch_all(&self.readers)
-        .await?)
-    }
+/// The usernames `blocker_id` blocked, in name order.
+pub(super) fn blocked_by(conn: &Connection, blocker_id: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT u.username FROM blocks b JOIN users u ON u.id = b.blocked_id \
+         WHERE b.blocker_id = ?1 ORDER BY u.username_key",
+    )?
+    .query_map([blocker_id], |row| row.get(0))?
+    .collect()
+}
 
-    pub(super) async fn is_blocked(
-        &self,
-        blocker_id: &str,
-        blocked_id: &str,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?")
-            .bind(blocker_id)
-            .bind(blocked_id)
-            .fetch_optional(&self.readers)
-            .await?;
-        Ok(row.is_some())
-    }
+pub(super) fn has_blocked(
+    conn: &Connection,
+    blocker_id: &str,
+    blocked_id: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2")?
+        .exists([blocker_id, blocked_id])
 }

@@ -1,48 +1,41 @@
 //! Whose presence a user is shown: the users who share a room other than `general` with them,
 //! and users by id, each with their `last_seen`.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use natter_protocol::{User, GENERAL_ROOM_ID};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{user_from_row, SqliteStore};
-use crate::store::types::{Seen, StoreError};
+use crate::store::types::Seen;
 
-impl SqliteStore {
-    pub(super) async fn seen_users(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError> {
-        let mut seen = Vec::with_capacity(user_ids.len());
-        for id in user_ids {
-            let row = sqlx::query("SELECT id, username, last_seen FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.readers)
-                .await?;
-            if let Some(row) = row {
-                seen.push(seen_from_row(&row)?);
-            }
-        }
-        Ok(seen)
+/// The users of those ids that exist, with when they were last seen, in the order asked.
+pub(super) fn seen(conn: &Connection, user_ids: &[String]) -> rusqlite::Result<Vec<Seen>> {
+    let mut find =
+        conn.prepare_cached("SELECT id, username, last_seen FROM users WHERE id = ?1")?;
+    let mut seen = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
+        seen.extend(find.query_row([id], seen_from_row).optional()?);
     }
-
-    pub(super) async fn peers(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT u.id, u.username, u.last_seen, u.username_key FROM members mine \
-             JOIN members theirs ON theirs.room_id = mine.room_id AND theirs.user_id <> mine.user_id \
-             JOIN users u ON u.id = theirs.user_id \
-             WHERE mine.user_id = ? AND mine.room_id <> ? ORDER BY u.username_key LIMIT ?",
-        )
-        .bind(user_id)
-        .bind(natter_protocol::GENERAL_ROOM_ID)
-        .bind(limit)
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter()
-            .map(|row| seen_from_row(row).map_err(StoreError::from))
-            .collect()
-    }
+    Ok(seen)
 }
 
-fn seen_from_row(row: &SqliteRow) -> Result<Seen, sqlx::Error> {
+/// Up to `limit` users who share a room other than `general` with `user_id`, in name order.
+pub(super) fn peers(conn: &Connection, user_id: &str, limit: u32) -> rusqlite::Result<Vec<Seen>> {
+    conn.prepare_cached(
+        "SELECT DISTINCT u.id, u.username, u.last_seen, u.username_key FROM members mine \
+         JOIN members theirs ON theirs.room_id = mine.room_id AND theirs.user_id <> mine.user_id \
+         JOIN users u ON u.id = theirs.user_id \
+         WHERE mine.user_id = ?1 AND mine.room_id <> ?2 ORDER BY u.username_key LIMIT ?3",
+    )?
+    .query_map(params![user_id, GENERAL_ROOM_ID, limit], seen_from_row)?
+    .collect()
+}
+
+/// A `Seen` from the columns id, username, last_seen (in that order).
+fn seen_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Seen> {
     Ok(Seen {
-        user: user_from_row(row)?,
-        last_seen: row.try_get("last_seen")?,
+        user: User {
+            id: row.get(0)?,
+            username: row.get(1)?,
+        },
+        last_seen: row.get(2)?,
     })
 }

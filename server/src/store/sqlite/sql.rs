@@ -1,8 +1,12 @@
-//! What the SQLite backend's rusqlite code shares: the message row (its columns, read once
-//! here), id making, the checkpoint setting, rusqlite's errors as the store's.
+//! What the SQLite backend's code shares: its connections' settings (opened once here), the
+//! message row (its columns, read once here), id making, rusqlite's errors as the store's.
+
+use std::path::Path;
+use std::time::Duration;
 
 use natter_protocol::limits::REPLY_EXCERPT_CHARS;
 use natter_protocol::{Change, Message, ReplyPreview};
+use rusqlite::Connection;
 
 use crate::store::types::StoreError;
 
@@ -11,6 +15,34 @@ use crate::store::types::StoreError;
 /// pages, so checkpointing a tenth as often copies far fewer pages per message: durable sends
 /// went from 16k/s to 19k/s. The cost is a WAL file of up to about 40 MiB.
 pub(super) const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// Prepared statements a connection keeps (rusqlite keeps 16): each of ours runs some twenty
+/// distinct ones, and one pushed out is prepared again at its next use.
+const STATEMENT_CACHE: usize = 64;
+
+/// A connection that writes (the creating one makes the file): WAL, and a commit survives
+/// power loss.
+pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    // A deleted message's text must leave the files, not only the rows: freed space is zeroed.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(conn)
+}
+
+/// A connection that only reads (the schema must exist: migrations ran).
+pub(super) fn open_reader(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
 
 /// A message row's columns, in the order [`message_from_row`] reads them; select them `FROM`
 /// [`MESSAGES_WITH_ROOM`]. A change entry's target and a reply's target come from the same
@@ -111,4 +143,14 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Database(Box::new(e))
     }
+}
+
+/// A UNIQUE or PRIMARY KEY constraint refused the write.
+pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
 }

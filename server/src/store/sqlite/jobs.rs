@@ -1,0 +1,248 @@
+//! The `Store` trait for [`SqliteStore`]: each method is one job on the writer thread or a
+//! reader thread, over the functions of `accounts.rs`, `rooms.rs`, `consent.rs`, `peers.rs`
+//! and `messages.rs` (a job owns copies of its arguments: it runs on another thread).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use natter_protocol::model::Seq;
+use natter_protocol::{Message, Room, User};
+use tokio::sync::mpsc;
+
+use super::{accounts, consent, messages, peers, rooms, SqliteStore};
+use crate::store::api::Store;
+use crate::store::commit::Commits;
+use crate::store::types::{Credentials, Departure, NewSession, Seen, SignOn, StoreError};
+use crate::time::rfc3339_ago;
+
+/// A session's last use is written at most this often (or a quarter of its idle time, if
+/// shorter): a write per connect would cost a reconnect storm thousands of them.
+const SESSION_TOUCH_EVERY: Duration = Duration::from_secs(60 * 60);
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, username: &str, password_hash: &str) -> Result<User, StoreError> {
+        let (name, hash) = (username.to_owned(), password_hash.to_owned());
+        self.write(move |c| accounts::create_user(c, &name, &hash))
+            .await
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>, StoreError> {
+        let name = username.to_owned();
+        self.read(move |c| accounts::credentials(c, &name)).await
+    }
+
+    async fn users_by_name(&self, usernames: &[String]) -> Result<Vec<User>, StoreError> {
+        let names = usernames.to_vec();
+        self.read(move |c| accounts::users_by_name(c, &names)).await
+    }
+
+    async fn last_seen(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| accounts::last_seen(c, &id)).await
+    }
+
+    async fn seen(&self, user_ids: &[String]) -> Result<Vec<Seen>, StoreError> {
+        let ids = user_ids.to_vec();
+        self.read(move |c| peers::seen(c, &ids)).await
+    }
+
+    async fn peers_of(&self, user_id: &str, limit: u32) -> Result<Vec<Seen>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| peers::peers(c, &id, limit)).await
+    }
+
+    async fn set_last_seen(&self, user_id: &str, at: &str) -> Result<(), StoreError> {
+        let (id, at) = (user_id.to_owned(), at.to_owned());
+        self.write(move |c| accounts::set_last_seen(c, &id, &at))
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+    ) -> Result<NewSession, StoreError> {
+        let (id, hash, per_user) = (
+            user_id.to_owned(),
+            token_hash.to_owned(),
+            self.sessions.per_user,
+        );
+        self.write(move |c| accounts::create_session(c, &id, &hash, per_user))
+            .await
+    }
+
+    async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
+        let hash = token_hash.to_owned();
+        let found = self.read(move |c| accounts::sign_on(c, &hash)).await?;
+        let Some((signed_on, last_used)) = found else {
+            return Ok(None);
+        };
+        let idle = self.sessions.idle;
+        let id = signed_on.session_id.clone();
+        if last_used < rfc3339_ago(idle) {
+            // Expired: gone for good, so the token is refused from now on without a look-up.
+            self.write(move |c| accounts::end_session(c, &id)).await?;
+            return Ok(None);
+        }
+        if last_used < rfc3339_ago(SESSION_TOUCH_EVERY.min(idle / 4)) {
+            self.write(move |c| accounts::touch_session(c, &id)).await?;
+        }
+        Ok(Some(signed_on))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let hash = token_hash.to_owned();
+        self.write(move |c| accounts::delete_session(c, &hash))
+            .await
+    }
+
+    async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| rooms::rooms_of(c, &id)).await
+    }
+
+    async fn room_ids_of(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| rooms::room_ids_of(c, &id)).await
+    }
+
+    async fn room_for(&self, room_id: &str, user_id: &str) -> Result<Option<Room>, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.read(move |c| rooms::room_for(c, &room, &user)).await
+    }
+
+    async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.read(move |c| rooms::is_member(c, &room, &user)).await
+    }
+
+    async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError> {
+        let room = room_id.to_owned();
+        self.read(move |c| rooms::member_ids(c, &room)).await
+    }
+
+    async fn create_group(
+        &self,
+        name: &str,
+        creator: &User,
+        members: &[User],
+        max_rooms: u32,
+    ) -> Result<String, StoreError> {
+        let (name, creator, members) = (name.to_owned(), creator.clone(), members.to_vec());
+        self.write(move |c| rooms::create_group(c, &name, &creator, &members, max_rooms))
+            .await
+    }
+
+    async fn open_direct(
+        &self,
+        a: &User,
+        b: &User,
+        max_rooms: u32,
+    ) -> Result<(String, bool), StoreError> {
+        let (a, b) = (a.clone(), b.clone());
+        self.write(move |c| rooms::open_direct(c, &a, &b, max_rooms))
+            .await
+    }
+
+    async fn add_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        max_rooms: u32,
+    ) -> Result<bool, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.write(move |c| rooms::add_member(c, &room, &user, max_rooms))
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        how: Departure,
+    ) -> Result<bool, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.write(move |c| consent::remove_and_remember(c, &room, &user, how))
+            .await
+    }
+
+    async fn departure(
+        &self,
+        room_id: &str,
+        user_id: &str,
+    ) -> Result<Option<Departure>, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.read(move |c| consent::departure(c, &room, &user))
+            .await
+    }
+
+    async fn room_creator(&self, room_id: &str) -> Result<Option<String>, StoreError> {
+        let room = room_id.to_owned();
+        self.read(move |c| consent::creator(c, &room)).await
+    }
+
+    async fn block(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
+        self.write(move |c| consent::block(c, &blocker, &blocked))
+            .await
+    }
+
+    async fn unblock(&self, blocker_id: &str, blocked_id: &str) -> Result<(), StoreError> {
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
+        self.write(move |c| consent::unblock(c, &blocker, &blocked))
+            .await
+    }
+
+    async fn blocked_by(&self, blocker_id: &str) -> Result<Vec<String>, StoreError> {
+        let blocker = blocker_id.to_owned();
+        self.read(move |c| consent::blocked_by(c, &blocker)).await
+    }
+
+    async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError> {
+        let (blocker, blocked) = (blocker_id.to_owned(), blocked_id.to_owned());
+        self.read(move |c| consent::has_blocked(c, &blocker, &blocked))
+            .await
+    }
+
+    fn commits(&self) -> Commits {
+        self.commits.clone()
+    }
+
+    fn committed(&self) -> mpsc::Receiver<Message> {
+        self.committed.subscribe()
+    }
+
+    async fn history(
+        &self,
+        room_id: &str,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let (room, before) = (room_id.to_owned(), before.unwrap_or(Seq::MAX));
+        self.read(move |c| messages::history(c, &room, before, limit))
+            .await
+    }
+
+    async fn messages_after(
+        &self,
+        room_id: &str,
+        after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let room = room_id.to_owned();
+        self.read(move |c| messages::messages_after(c, &room, after, limit))
+            .await
+    }
+
+    async fn mark_read(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        seq: Seq,
+    ) -> Result<Option<Seq>, StoreError> {
+        let (room, user) = (room_id.to_owned(), user_id.to_owned());
+        self.write(move |c| rooms::mark_read(c, &room, &user, seq))
+            .await
+    }
+}
