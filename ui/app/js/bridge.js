@@ -9,7 +9,10 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
 /**
  * Mirrors `natter_client::session::AppEvent` (docs/client.md), serde-tagged by `type`.
  * @typedef {{id: string, room_id: string, seq: number, sender: string, body: string,
- *   client_id: string, sent_at: string}} Message
+ *   client_id: string, sent_at: string, change?: {kind: string, target?: string},
+ *   reply_to?: ReplyPreview, edited_at?: string, deleted?: boolean,
+ *   reactions?: {emoji: string, users: string[]}[], mentions?: string[]}} Message
+ * @typedef {{id: string, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
  *   last_seq: number, read_seq: number, others_read_seq?: number}} Room
  * @typedef {{code: string, message: string}} WireError
@@ -19,6 +22,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {state: "connected", transport: "websocket" | "polling"}
  *   | {state: "offline", reason: string}} ConnectionView
  * @typedef {{type: "message", message: Message}
+ *   | {type: "message_changed", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
  *   | {type: "room", room: Room}
  *   | {type: "room_gone", room_id: string}

@@ -2,6 +2,7 @@
 // feeds command answers and event batches through the store's reducers, and redraws the parts
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
+import { lastShownSeq } from "./changes.js";
 import { displayName, errorText, previewText, typingText } from "./format.js";
 import { createDraftKeeper } from "./drafts.js";
 import { createLoader } from "./loading.js";
@@ -123,7 +124,9 @@ export const createController = (bridge, makeView) => {
     const sel = state.selected;
     if (!sel || !view.visible()) return false;
     const room = state.rooms[sel];
-    const seq = Math.min(store.lastLoadedSeq(state, sel), view.lastSeenSeq());
+    // Change entries have no row: once the newest drawn message is seen, so are they.
+    const seen = view.lastSeenSeq();
+    const seq = Math.min(store.lastLoadedSeq(state, sel), seen > 0 && seen >= lastShownSeq(state, sel) ? Infinity : seen);
     if (!room || seq <= room.read_seq) return false;
     state = store.markRead(state, sel, seq);
     bridge.markRead(sel, seq).catch(() => {}); // offline: the cache keeps it and the session resends

@@ -1,6 +1,7 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
 import { trim, atNewest } from "./paging.js";
 import { GENERAL_ROOM_ID, unreadCount } from "./format.js";
+import { isEntry, messageChanged } from "./changes.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
@@ -164,8 +165,10 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
   if (mine.length === 0) return state;
   let next = state;
   const newest = mine.reduce((a, b) => (b.seq > a.seq ? b : a));
+  const shown = mine.filter((m) => !isEntry(m));
+  const latest = shown.length ? shown.reduce((a, b) => (b.seq > a.seq ? b : a)) : null;
   const preview = next.previews[roomId];
-  if (!preview || newest.seq > preview.seq) next = { ...next, previews: { ...next.previews, [roomId]: newest } };
+  if (latest && (!preview || latest.seq > preview.seq)) next = { ...next, previews: { ...next.previews, [roomId]: latest } };
   if (!(live && next.detached[roomId])) {
     const merged = mergeBySeq(next.messages[roomId] ?? [], mine);
     if (merged !== next.messages[roomId]) {
@@ -246,6 +249,8 @@ export const applyEvent = (state, event, now = 0) => {
   switch (event.type) {
     case "message":
       return addMessages(state, event.message.room_id, [event.message], { live: true });
+    case "message_changed":
+      return messageChanged(state, event.message);
     case "message_state":
       return ownSend(state, event);
     case "room":
@@ -296,7 +301,7 @@ export const timeline = (state, roomId) => {
   // How far the others read: the relay's (and cache's) `others_read_seq`, or a receipt since.
   const heard = Object.entries(state.receipts[roomId] ?? {}).filter(([user]) => user !== state.me).map(([, seq]) => seq);
   const readUpTo = Math.max(state.rooms[roomId]?.others_read_seq ?? 0, ...heard);
-  const committed = (state.messages[roomId] ?? []).map((m) => ({
+  const committed = (state.messages[roomId] ?? []).filter((m) => !isEntry(m)).map((m) => ({
     key: `s${m.seq}`,
     seq: m.seq,
     sender: m.sender,
@@ -305,6 +310,10 @@ export const timeline = (state, roomId) => {
     own: m.sender === state.me,
     delivery: /** @type {"read" | "sent" | null} */ (m.sender === state.me ? (m.seq <= readUpTo ? "read" : "sent") : null),
     error: null,
+    edited: m.edited_at != null,
+    deleted: m.deleted === true,
+    reactions: m.reactions ?? [],
+    replyTo: m.reply_to ?? null,
   }));
   const own = Object.values(state.outbox)
     .filter((o) => o.room_id === roomId)
@@ -319,6 +328,10 @@ export const timeline = (state, roomId) => {
       delivery: /** @type {"sent" | "pending" | "failed"} */ (o.delivery.state),
       error: o.delivery.state === "failed" ? o.delivery.error.message : null,
       clientId: o.client_id,
+      edited: false,
+      deleted: false,
+      reactions: [],
+      replyTo: null,
     }));
   return [...committed, ...own];
 };

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use natter_protocol::model::{Id, Seq};
-use natter_protocol::Message;
+use natter_protocol::{Change, Message, Reaction, ReplyPreview};
+use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
 use super::{Cache, CacheError};
@@ -16,7 +17,127 @@ pub struct SeqRange {
     pub last: Seq,
 }
 
-const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at";
+const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
+
+/// A message's fields beyond its text, as the `state` column keeps them (JSON, the wire's
+/// names; NULL when all are empty).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    change: Option<Box<Change>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<Box<ReplyPreview>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    edited_at: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reactions: Vec<Reaction>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    mentions: Vec<String>,
+}
+
+impl State {
+    fn of(m: &Message) -> Self {
+        Self {
+            change: m.change.clone(),
+            reply_to: m.reply_to.clone(),
+            edited_at: m.edited_at.clone(),
+            deleted: m.deleted,
+            reactions: m.reactions.clone(),
+            mentions: m.mentions.clone(),
+        }
+    }
+
+    /// The column's value: NULL for a plain message.
+    fn column(m: &Message) -> Option<String> {
+        let state = Self::of(m);
+        let plain = state.change.is_none()
+            && state.reply_to.is_none()
+            && state.edited_at.is_none()
+            && !state.deleted
+            && state.reactions.is_empty()
+            && state.mentions.is_empty();
+        if plain {
+            None
+        } else {
+            serde_json::to_string(&state).ok()
+        }
+    }
+
+    fn put_into(self, m: &mut Message) {
+        m.change = self.change;
+        m.reply_to = self.reply_to;
+        m.edited_at = self.edited_at;
+        m.deleted = self.deleted;
+        m.reactions = self.reactions;
+        m.mentions = self.mentions;
+    }
+}
+
+/// A stored row back as a message; a `state` the cache cannot read is left out (logged).
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, sqlx::Error> {
+    let mut message = Message {
+        id: row.try_get("id")?,
+        room_id: row.try_get("room_id")?,
+        seq: row.try_get("seq")?,
+        sender: row.try_get("sender")?,
+        body: row.try_get("body")?,
+        client_id: row.try_get("client_id")?,
+        sent_at: row.try_get("sent_at")?,
+        ..Message::default()
+    };
+    if let Some(json) = row.try_get::<Option<String>, _>("state")? {
+        match serde_json::from_str::<State>(&json) {
+            Ok(state) => state.put_into(&mut message),
+            Err(e) => {
+                tracing::warn!(error = %e, seq = message.seq, "a cached message's state is unreadable")
+            }
+        }
+    }
+    Ok(message)
+}
+
+/// What applying `entry`'s change does to `target` (the rule of docs/protocol.md, "Changes to
+/// messages": applying a room's entries in seq order ends at each message's current state).
+fn apply(change: &Change, entry: &Message, target: &mut Message) {
+    match change {
+        Change::Edit { body, .. } => {
+            target.body.clone_from(body);
+            target.edited_at = Some(entry.sent_at.clone());
+            target.mentions.clone_from(&entry.mentions);
+        }
+        Change::Delete { .. } => {
+            target.body.clear();
+            target.deleted = true;
+            target.reactions.clear();
+            target.mentions.clear();
+        }
+        Change::Reaction { emoji, on, .. } => {
+            let at = target.reactions.iter().position(|r| &r.emoji == emoji);
+            match (at, *on) {
+                (Some(i), true) => {
+                    let users = &mut target.reactions[i].users;
+                    if !users.contains(&entry.sender) {
+                        users.push(entry.sender.clone());
+                    }
+                }
+                (None, true) => target.reactions.push(Reaction {
+                    emoji: emoji.clone(),
+                    users: vec![entry.sender.clone()],
+                }),
+                (Some(i), false) => {
+                    target.reactions[i].users.retain(|u| u != &entry.sender);
+                    if target.reactions[i].users.is_empty() {
+                        target.reactions.remove(i);
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+        Change::Unknown => {}
+    }
+}
 
 impl Cache {
     /// Stores messages, each (room, seq) once, advances the cursors of their rooms and the rooms'
@@ -27,8 +148,8 @@ impl Cache {
         let mut touched = BTreeSet::new();
         for m in messages {
             let inserted = sqlx::query(
-                "INSERT INTO messages (id, room_id, seq, sender, body, client_id, sent_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, seq) DO NOTHING",
+                "INSERT INTO messages (id, room_id, seq, sender, body, client_id, sent_at, state) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, seq) DO NOTHING",
             )
             .bind(&m.id)
             .bind(&m.room_id)
@@ -37,10 +158,14 @@ impl Cache {
             .bind(&m.body)
             .bind(&m.client_id)
             .bind(&m.sent_at)
+            .bind(State::column(m))
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if inserted == 1 {
+                if let Some(change) = &m.change {
+                    apply_to_target(&mut tx, change, m).await?;
+                }
                 sqlx::query("UPDATE rooms SET last_seq = MAX(last_seq, ?) WHERE id = ?")
                     .bind(m.seq)
                     .bind(&m.room_id)
@@ -140,23 +265,84 @@ impl Cache {
         .fetch_all(&self.pool)
         .await?;
         let mut messages = rows
-            .into_iter()
-            .map(|row| {
-                Ok(Message {
-                    id: row.try_get("id")?,
-                    room_id: row.try_get("room_id")?,
-                    seq: row.try_get("seq")?,
-                    sender: row.try_get("sender")?,
-                    body: row.try_get("body")?,
-                    client_id: row.try_get("client_id")?,
-                    sent_at: row.try_get("sent_at")?,
-                    ..Message::default()
-                })
-            })
+            .iter()
+            .map(from_row)
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         messages.reverse();
         Ok(messages)
     }
+
+    /// The cached message `id` of a room as it is now, if held.
+    pub async fn message(&self, room_id: &str, id: &str) -> Result<Option<Message>, CacheError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND id = ?"
+        ))
+        .bind(room_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+}
+
+/// Applies a change entry just stored to its target, if the cache holds it (else the target,
+/// fetched later, comes with its current state from the relay). A delete also empties the
+/// text of the target's edits, like the relay.
+async fn apply_to_target(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    entry: &Message,
+) -> Result<(), CacheError> {
+    let Some(target_id) = change.target() else {
+        return Ok(());
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND id = ?"
+    ))
+    .bind(&entry.room_id)
+    .bind(target_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let mut target = from_row(&row)?;
+    apply(change, entry, &mut target);
+    sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
+        .bind(&target.body)
+        .bind(State::column(&target))
+        .bind(&target.room_id)
+        .bind(target.seq)
+        .execute(&mut *conn)
+        .await?;
+    if matches!(change, Change::Delete { .. }) {
+        // The edits' text goes too; their entries keep what they change, with no words.
+        let edits = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND state LIKE '%\"kind\":\"edit\"%'"
+        ))
+        .bind(&entry.room_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &edits {
+            let mut edit = from_row(row)?;
+            let Some(Change::Edit { target, body }) = edit.change.as_deref_mut() else {
+                continue;
+            };
+            if target != target_id {
+                continue;
+            }
+            body.clear();
+            edit.body.clear();
+            sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
+                .bind(&edit.body)
+                .bind(State::column(&edit))
+                .bind(&edit.room_id)
+                .bind(edit.seq)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Raises the cursor to at least `floor`, then past every held seq that follows it without a gap.

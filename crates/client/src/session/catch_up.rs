@@ -66,7 +66,7 @@ impl Worker {
         }
         for room_id in self.cache.cursors().await?.into_keys() {
             let filled = self.fill_gaps(conn, &room_id).await?;
-            self.emit_messages(filled);
+            self.announce(filled).await?;
         }
         Ok(())
     }
@@ -139,7 +139,7 @@ impl Worker {
                 }
             }
         }
-        self.emit_messages(fresh);
+        self.announce(fresh).await?;
         halted
     }
 
@@ -148,8 +148,7 @@ impl Worker {
     pub(super) async fn store_contiguous(&mut self, messages: Vec<Message>) -> Result<(), Halt> {
         let fresh = self.cache.insert_messages(&messages).await?;
         let fresh = self.withhold_above_holes(fresh).await?;
-        self.emit_messages(fresh);
-        Ok(())
+        self.announce(fresh).await
     }
 
     /// Keeps the messages at or below their room's cursor; forgets (un-announced) the others.
@@ -178,11 +177,25 @@ impl Worker {
         Ok(keep)
     }
 
-    fn emit_messages(&self, mut messages: Vec<Message>) {
+    /// Each new entry in room and seq order; after a change entry, its target as the cache now
+    /// holds it (the change was applied as it was stored), if the cache holds it.
+    async fn announce(&self, mut messages: Vec<Message>) -> Result<(), Halt> {
         messages.sort_by(|a, b| (&a.room_id, a.seq).cmp(&(&b.room_id, b.seq)));
         for message in messages {
+            let target = message
+                .change
+                .as_ref()
+                .and_then(|c| c.target())
+                .map(str::to_owned);
+            let room_id = message.room_id.clone();
             self.emit(AppEvent::Message { message });
+            if let Some(target) = target {
+                if let Some(message) = self.cache.message(&room_id, &target).await? {
+                    self.emit(AppEvent::MessageChanged { message });
+                }
+            }
         }
+        Ok(())
     }
 
     /// Fetches a room's missing seqs with `history`, newest part of the oldest gap first, until

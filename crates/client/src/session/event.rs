@@ -19,6 +19,11 @@ pub enum AppEvent {
     Message {
         message: Message,
     },
+    /// A message already announced changed (edited, deleted, reacted to): its state now. Sent
+    /// right after the change entry's own [`AppEvent::Message`].
+    MessageChanged {
+        message: Message,
+    },
     /// One of our sends moved: pending (queued, with what the app needs to draw it), sent
     /// (committed with a seq) or failed for good. The app hears `pending` first for every send
     /// of this session, whether written now or left in the outbox by an earlier run.

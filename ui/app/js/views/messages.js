@@ -91,10 +91,26 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     time.dateTime = item.at;
     time.textContent = formatTime(item.at, now);
     meta.append(time);
+    if (item.edited && !item.deleted) {
+      const edited = document.createElement("span");
+      edited.className = "edited";
+      edited.dataset.testid = "edited";
+      edited.textContent = "(edited)";
+      meta.append(edited);
+    }
+    li.append(meta);
+    if (item.replyTo) li.append(replyLine(item.replyTo));
     const body = document.createElement("div");
-    body.className = "body";
-    body.append(...renderBody(item.body, me));
-    li.append(meta, body);
+    if (item.deleted) {
+      body.className = "body deleted";
+      body.dataset.testid = "deleted";
+      body.textContent = "This message was deleted";
+    } else {
+      body.className = "body";
+      body.append(...renderBody(item.body, me));
+    }
+    li.append(body);
+    if (item.reactions.length > 0) li.append(reactionLine(item.reactions));
     if (item.delivery) {
       const delivery = document.createElement("span");
       delivery.className = "delivery";
@@ -115,6 +131,31 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       }
     }
     return li;
+  };
+
+  /** What a reply answers, one line above it. @param {NonNullable<Item["replyTo"]>} to */
+  const replyLine = (to) => {
+    const line = document.createElement("div");
+    line.className = "reply-to";
+    line.dataset.testid = "reply-preview";
+    line.textContent = `↪ ${displayName(to.sender)}: ${to.deleted ? "a deleted message" : to.excerpt}`;
+    return line;
+  };
+
+  /** Each emoji with how many put it there; who, in its tooltip. @param {Item["reactions"]} reactions */
+  const reactionLine = (reactions) => {
+    const line = document.createElement("div");
+    line.className = "reactions";
+    for (const r of reactions) {
+      const chip = document.createElement("span");
+      chip.className = "reaction";
+      chip.dataset.testid = "reaction";
+      chip.textContent = `${r.emoji} ${r.users.length}`;
+      chip.title = r.users.map(displayName).join(", ");
+      chip.setAttribute("aria-label", `${r.emoji} from ${chip.title}`);
+      line.append(chip);
+    }
+    return line;
   };
 
   /** @param {string} label */
@@ -178,7 +219,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
         markerNode.dataset.key = "marker";
         nodes.push(markerNode);
       }
-      const sig = row.kind === "day" ? `day|${row.label}` : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}`;
+      const sig =
+        row.kind === "day"
+          ? `day|${row.label}`
+          : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}|${row.item.body}|${row.item.edited}|${row.item.deleted}|${JSON.stringify(row.item.reactions)}|${JSON.stringify(row.item.replyTo)}`;
       const old = switched ? undefined : rows.get(row.key);
       const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now, opts.me ?? null);
       node.dataset.key = row.key;

@@ -1,0 +1,74 @@
+// Changes to messages in the window: entries are never drawn, `message_changed` redraws the
+// message (edited mark, deleted placeholder, reactions), a reply shows what it answers, the
+// room's preview is its newest message (not a reaction), and a room whose newest entries are
+// changes is read once its newest message is on screen.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { boot, msg, room, settle, signedIn } from "./page.mjs";
+
+const entry = (seq, change, body) => ({ ...msg("general", seq, "bob", body), change });
+
+test("a change entry is not drawn; the changed message is redrawn with its state", async () => {
+  const ui = await boot(signedIn());
+  await ui.emit([{ type: "message", message: msg("general", 4, "bob", "lunch at 1?") }]);
+  assert.equal(ui.seqs().at(-1), "4");
+  const edited = { ...msg("general", 4, "bob", "lunch at 2?"), edited_at: "2026-11-25T10:06:00Z" };
+  await ui.emit([
+    { type: "message", message: entry(5, { kind: "edit", target: "m-general-4", body: "lunch at 2?" }, "✎ lunch at 2?") },
+    { type: "message_changed", message: edited },
+  ]);
+  assert.deepEqual(ui.seqs().slice(-1), ["4"], "the entry has no row");
+  const row = ui.all('[data-testid="message"]').at(-1);
+  assert.equal(row.querySelector(".body").textContent, "lunch at 2?");
+  assert.ok(row.querySelector('[data-testid="edited"]'), "marked edited");
+
+  const reacted = { ...edited, reactions: [{ emoji: "👍", users: ["alice", "carol"] }] };
+  await ui.emit([
+    { type: "message", message: entry(6, { kind: "reaction", target: "m-general-4", emoji: "👍", on: true }, "reacted 👍") },
+    { type: "message_changed", message: reacted },
+  ]);
+  const chip = ui.all('[data-testid="message"]').at(-1).querySelector('[data-testid="reaction"]');
+  assert.equal(chip.textContent, "👍 2");
+  assert.equal(chip.title, "alice, carol");
+
+  const deleted = { ...msg("general", 4, "bob", ""), deleted: true };
+  await ui.emit([
+    { type: "message", message: entry(7, { kind: "delete", target: "m-general-4" }, "deleted a message") },
+    { type: "message_changed", message: deleted },
+  ]);
+  const gone = ui.all('[data-testid="message"]').at(-1);
+  assert.equal(gone.querySelector('[data-testid="deleted"]').textContent, "This message was deleted");
+  assert.equal(gone.querySelector('[data-testid="reaction"]'), null);
+  assert.equal(gone.querySelector('[data-testid="edited"]'), null);
+});
+
+test("a reply shows what it answers", async () => {
+  const ui = await boot(signedIn());
+  const reply = { ...msg("general", 4, "bob", "yes!"), reply_to: { id: "m-general-3", sender: "alice", excerpt: "lunch?" } };
+  await ui.emit([{ type: "message", message: reply }]);
+  const line = ui.all('[data-testid="message"]').at(-1).querySelector('[data-testid="reply-preview"]');
+  assert.equal(line.textContent, "↪ alice: lunch?");
+});
+
+test("the room list previews the newest message, not a change to one", async () => {
+  const ui = await boot(signedIn());
+  ui.$('[data-room-id="random"]').click();
+  await settle();
+  await ui.emit([
+    { type: "message", message: msg("general", 4, "bob", "news") },
+    { type: "message", message: entry(5, { kind: "reaction", target: "m-general-4", emoji: "👍", on: true }, "reacted 👍") },
+  ]);
+  const preview = ui.$('[data-room-id="general"]').querySelector(".preview");
+  assert.equal(preview.textContent, "bob: news");
+});
+
+test("a room whose newest entries are changes is read up to them once its newest message is seen", async () => {
+  const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), room("general", 3, 3)] });
+  await ui.emit([
+    { type: "message", message: msg("general", 4, "bob", "seen") },
+    { type: "message", message: entry(5, { kind: "reaction", target: "m-general-4", emoji: "👍", on: true }, "reacted 👍") },
+  ]);
+  await settle();
+  const reads = ui.called("mark_read").filter((r) => r.room_id === "general").map((r) => r.seq);
+  assert.equal(Math.max(...reads), 5, `read positions sent: ${reads}`);
+});
