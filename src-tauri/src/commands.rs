@@ -172,13 +172,59 @@ pub async fn send_message(
     state: State<'_, AppState>,
     room_id: String,
     body: String,
+    reply_to: Option<String>,
 ) -> Result<String> {
     Ok(state
         .session()
         .await?
-        .send(&room_id, &body)
+        .reply(&room_id, &body, reply_to.as_deref())
         .await?
         .client_id)
+}
+
+/// Replaces the body of one of our messages (online only). The room, this window included,
+/// hears the change as `message` + `message_changed` events.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    room_id: String,
+    message_id: String,
+    body: String,
+) -> Result<()> {
+    state
+        .session()
+        .await?
+        .edit(&room_id, &message_id, &body)
+        .await?;
+    Ok(())
+}
+
+/// Takes one of our messages back (online only): its text leaves the relay and the caches.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn delete_message(
+    state: State<'_, AppState>,
+    room_id: String,
+    message_id: String,
+) -> Result<()> {
+    state.session().await?.delete(&room_id, &message_id).await?;
+    Ok(())
+}
+
+/// Adds (`on`) or takes back one emoji on a message (online only).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn react(
+    state: State<'_, AppState>,
+    room_id: String,
+    message_id: String,
+    emoji: String,
+    on: bool,
+) -> Result<()> {
+    state
+        .session()
+        .await?
+        .react(&room_id, &message_id, &emoji, on)
+        .await?;
+    Ok(())
 }
 
 /// Creates a group room with us and `members` (usernames).

@@ -3,3 +3,6 @@
 -- of those fields of `Message` that are not empty; NULL for a plain message. Change entries are
 -- applied to their target row as they are stored, so a row always holds its current state.
 ALTER TABLE messages ADD COLUMN state TEXT;
+
+-- A send that answers a message: the id of the message it replies to (NULL: none).
+ALTER TABLE outbox ADD COLUMN reply_to TEXT;

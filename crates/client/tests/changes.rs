@@ -169,3 +169,52 @@ async fn a_catch_up_applies_what_changed_while_away() {
     bob.stop().await;
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_session_replies_edits_reacts_and_deletes() {
+    let relay = TestRelay::start().await;
+    let bob_token = relay.token("bob").await;
+    let dir = tempfile::tempdir().expect("bob's profile");
+    let (bob, mut events) = start(dir.path(), relay.url(), &bob_token).await;
+    connected(&mut events).await;
+
+    bob.send(GENERAL_ROOM_ID, "first").await.expect("queued");
+    let first = until(&mut events, "bob's first message", |e| match e {
+        AppEvent::Message { message } if message.body == "first" => Some(message),
+        _ => None,
+    })
+    .await;
+    // A reply goes through the outbox like any send, and comes back with what it answers.
+    bob.reply(GENERAL_ROOM_ID, "second", Some(&first.id))
+        .await
+        .expect("queued");
+    let reply = until(&mut events, "bob's reply", |e| match e {
+        AppEvent::Message { message } if message.body == "second" => Some(message),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reply.reply_to.map(|r| r.excerpt), Some("first".to_owned()));
+
+    let entry = bob
+        .edit(GENERAL_ROOM_ID, &first.id, "first, fixed")
+        .await
+        .expect("edited");
+    assert!(entry.change.is_some());
+    assert_eq!(changed(&mut events, &first.id).await.body, "first, fixed");
+    bob.react(GENERAL_ROOM_ID, &first.id, "🎉", true)
+        .await
+        .expect("reacted");
+    assert_eq!(changed(&mut events, &first.id).await.reactions.len(), 1);
+    bob.delete(GENERAL_ROOM_ID, &first.id)
+        .await
+        .expect("deleted");
+    assert!(changed(&mut events, &first.id).await.deleted);
+    // Not ours to change: refused with the relay's code, nothing changes.
+    let refused = bob.edit(GENERAL_ROOM_ID, "no-such-message", "x").await;
+    assert!(
+        matches!(&refused, Err(natter_client::session::SessionError::Refused(e)) if e.code == natter_protocol::ErrorCode::NotFound),
+        "{refused:?}"
+    );
+    bob.stop().await;
+    relay.stop().await;
+}

@@ -38,28 +38,43 @@ pub struct OutboxItem {
     /// RFC 3339 UTC, when the user sent it.
     pub created_at: String,
     pub state: OutboxState,
+    /// The message of the room this one answers (`message:send`'s `reply_to`).
+    pub reply_to: Option<String>,
 }
 
-const COLUMNS: &str = "client_id, room_id, body, created_at, state, seq, error_code, error_message";
+const COLUMNS: &str =
+    "client_id, room_id, body, created_at, state, seq, error_code, error_message, reply_to";
 
 impl Cache {
     /// Writes a new send (a fresh UUID as `client_id`) as `pending` and returns it.
     pub async fn enqueue(&self, room_id: &str, body: &str) -> Result<OutboxItem, CacheError> {
+        self.enqueue_reply(room_id, body, None).await
+    }
+
+    /// [`enqueue`](Self::enqueue), answering the message `reply_to` when given.
+    pub async fn enqueue_reply(
+        &self,
+        room_id: &str,
+        body: &str,
+        reply_to: Option<&str>,
+    ) -> Result<OutboxItem, CacheError> {
         let item = OutboxItem {
             client_id: uuid::Uuid::new_v4().to_string(),
             room_id: room_id.to_owned(),
             body: body.to_owned(),
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             state: OutboxState::Pending,
+            reply_to: reply_to.map(str::to_owned),
         };
         sqlx::query(
-            "INSERT INTO outbox (client_id, room_id, body, created_at, state) \
-             VALUES (?, ?, ?, ?, 'pending')",
+            "INSERT INTO outbox (client_id, room_id, body, created_at, state, reply_to) \
+             VALUES (?, ?, ?, ?, 'pending', ?)",
         )
         .bind(&item.client_id)
         .bind(&item.room_id)
         .bind(&item.body)
         .bind(&item.created_at)
+        .bind(&item.reply_to)
         .execute(&self.pool)
         .await?;
         Ok(item)
@@ -182,6 +197,7 @@ fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, CacheError> {
         created_at: row.try_get("created_at")?,
         state,
         client_id,
+        reply_to: row.try_get("reply_to")?,
     })
 }
 

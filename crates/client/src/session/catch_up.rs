@@ -249,7 +249,7 @@ impl Worker {
                 room_id: item.room_id.clone(),
                 client_id: item.client_id.clone(),
                 body: item.body.clone(),
-                reply_to: None,
+                reply_to: item.reply_to.clone(),
             };
             match conn.request(&request).await {
                 Ok(ack) if ack.message.client_id != item.client_id => {

@@ -9,6 +9,7 @@
 //! typing (`typing.rs`) need the connection and say so with [`SessionError::Offline`].
 
 mod catch_up;
+mod changes;
 mod event;
 mod history;
 mod outlet;
@@ -162,11 +163,24 @@ impl Session {
     /// pending, then sent by the worker as soon as it can (now, or after the next connect).
     /// If we were typing in that room, `typing: false` goes out too (best effort, not awaited).
     pub async fn send(&self, room_id: &str, body: &str) -> Result<OutboxItem, SessionError> {
+        self.reply(room_id, body, None).await
+    }
+
+    /// [`send`](Self::send) answering the message `reply_to` of the same room, when given.
+    pub async fn reply(
+        &self,
+        room_id: &str,
+        body: &str,
+        reply_to: Option<&str>,
+    ) -> Result<OutboxItem, SessionError> {
         validate::id(room_id).map_err(SessionError::Refused)?;
         validate::body(body).map_err(SessionError::Refused)?;
+        if let Some(target) = reply_to {
+            validate::id(target).map_err(SessionError::Refused)?;
+        }
         let item = {
             let _outbox = self.outbox_lock.lock().await;
-            let item = self.cache.enqueue(room_id, body).await?;
+            let item = self.cache.enqueue_reply(room_id, body, reply_to).await?;
             self.outlet.emit(AppEvent::pending(&item));
             item
         };
