@@ -16,6 +16,7 @@ pub mod serve;
 pub mod socket;
 pub mod store;
 pub mod time;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -84,6 +87,16 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    // Read before anything starts, so a bad file stops the relay with its reason.
+    let tls = match config.tls_files() {
+        Some((cert, key)) => Some(Arc::new(tls::Acceptor::load(cert, key)?)),
+        None => None,
+    };
+    #[cfg(unix)]
+    let reloader = match &tls {
+        Some(tls) => Some(tls.clone().reload_on_sighup()?),
+        None => None,
+    };
     let committed = store.committed();
     let limits = ratelimit::Limits::new(config);
     let connects = connect_limit::ConnectLimits::new(config);
@@ -147,7 +160,14 @@ pub async fn serve(
         per_address: usize::try_from(config.connections_per_address).unwrap_or(usize::MAX),
         exempt: config.trusted_proxy.clone().into(),
     };
-    let server = serve::serve(listener, app, config.header_read_timeout(), cap, graceful);
+    let server = serve::serve(
+        listener,
+        app,
+        config.header_read_timeout(),
+        cap,
+        tls,
+        graceful,
+    );
     let result = tokio::select! {
         () = server => Ok(()),
         () = async {
@@ -160,6 +180,10 @@ pub async fn serve(
     };
     sweeper.abort();
     broadcasting.abort();
+    #[cfg(unix)]
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     result
 }
 
