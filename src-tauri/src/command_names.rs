@@ -26,5 +26,6 @@ pub const COMMANDS: &[&str] = &[
     "login",
     "resume",
     "logout",
+    "trust_certificate",
     "set_view",
 ];

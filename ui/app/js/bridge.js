@@ -17,7 +17,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {state: "failed", error: WireError}} DeliveryState
  * @typedef {{state: "connecting", attempt: number, retry_in_ms: number | null}
  *   | {state: "connected", transport: "websocket" | "polling"}
- *   | {state: "offline", reason: string}} ConnectionView
+ *   | {state: "offline", reason: string, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} ConnectionView
  * @typedef {{type: "message", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
  *   | {type: "room", room: Room}
@@ -63,6 +63,12 @@ export const login = (server_url, username, password) => invoke("login", { serve
 
 /** @returns {Promise<void>} */
 export const logout = () => invoke("logout");
+
+/**
+ * Pins the certificate the https relay at `server_url` shows, if its SHA-256 fingerprint is the
+ * one the user was shown and accepted (a `certificate_untrusted` error's `fingerprint`).
+ */
+export const trustCertificate = (server_url, fingerprint) => invoke("trust_certificate", { server_url, fingerprint });
 
 /** @returns {Promise<Room[]>} */
 export const rooms = () => invoke("rooms");

@@ -192,7 +192,8 @@ export const createController = (bridge, makeView) => {
 
   /** @type {import("./view.js").Handlers} */
   const handlers = {
-    async signIn(mode, { server_url, username, password }) {
+    async signIn(mode, creds) {
+      const { server_url, username, password } = creds;
       try {
         lastServer = server_url;
         state = store.signingIn(state);
@@ -200,7 +201,25 @@ export const createController = (bridge, makeView) => {
         await enterChat(user.username);
         return true;
       } catch (error) {
-        view.loginError(errorText(error));
+        const e = /** @type {{code?: string, fingerprint?: string, pinned?: string, presented?: string}} */ (error ?? {});
+        if (e.code === "certificate_untrusted" && typeof e.fingerprint === "string") {
+          const fingerprint = e.fingerprint;
+          // Accepting pins exactly what was shown (the shell checks the fingerprint again), then
+          // the same sign-in runs again.
+          view.loginCertificate({ kind: "untrusted", fingerprint }, async () => {
+            try {
+              await bridge.trustCertificate(server_url, fingerprint);
+            } catch (trustError) {
+              view.loginError(errorText(trustError));
+              return false;
+            }
+            return handlers.signIn(mode, creds);
+          });
+        } else if (e.code === "certificate_changed" && typeof e.pinned === "string" && typeof e.presented === "string") {
+          view.loginCertificate({ kind: "changed", pinned: e.pinned, presented: e.presented });
+        } else {
+          view.loginError(errorText(error));
+        }
         return false;
       }
     },
@@ -323,6 +342,13 @@ export const createController = (bridge, makeView) => {
     state = store.applyEvents(state, events, Date.now());
     if (signedIn && state.connection.state === "offline" && state.connection.reason === "unauthorized") {
       showLogin({ server: lastServer, error: "The relay refused the saved sign-in: please log in again." });
+      return;
+    }
+    // The relay shows another certificate than the pinned one (or, its pin lost, one this
+    // computer does not trust): never accepted silently; signing in again offers the choice.
+    const certificate = state.connection.state === "offline" ? state.connection.certificate : undefined;
+    if (signedIn && certificate) {
+      showLogin({ server: lastServer, certificate });
       return;
     }
     if (signedIn) {

@@ -221,6 +221,7 @@ export const createView = (doc, h) => {
       loginView.show(opts);
     },
     loginError: loginView.setError,
+    loginCertificate: loginView.showCertificate,
     /** @param {string} text */
     composerError: (text) => {
       composerError.textContent = text;
