@@ -179,8 +179,9 @@ fn admit(cap: &ConnectionCap, open: &Open, peer: IpAddr) -> Option<Option<Place>
 /// Every request carries [`ConnectInfo<SocketAddr>`] of its peer. `header_read_timeout` bounds
 /// how long a request head (the first one, or the next one on an idle keep-alive connection)
 /// may take to arrive in full; the connection is closed when it runs out. `cap` bounds the
-/// connections of one client address. With `tls`, each connection is a TLS one (its handshake
-/// bounded by [`tls::HANDSHAKE_TIMEOUT`]) before any HTTP is read.
+/// connections of one client address. With `tls`, each connection is a TLS one before any HTTP
+/// is read; its handshake is bounded by `header_read_timeout` as well (real clients need a few
+/// round trips; a silent one is closed as one that sends no request head would be).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -250,7 +251,7 @@ pub async fn serve(
                 None => drive(&builder, counted, service, &signal_tx).await,
                 Some(tls) => {
                     let handshake = tokio::select! {
-                        r = tls.accept(counted) => r,
+                        r = tls.accept(counted, header_read_timeout) => r,
                         () = signal_tx.closed() => Err(std::io::ErrorKind::Interrupted.into()),
                     };
                     match handshake {

@@ -12,11 +12,6 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 
-/// How long a client may take to complete its TLS handshake. Real clients need a few round
-/// trips; a silent or dribbling one must not hold a connection (and its place under the
-/// per-address cap) for longer than a slow request head may.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {path}: {source}")]
@@ -76,13 +71,14 @@ impl Acceptor {
         }
     }
 
-    /// The server side of a handshake on `io`, bounded by [`HANDSHAKE_TIMEOUT`].
-    pub async fn accept<IO>(&self, io: IO) -> std::io::Result<TlsStream<IO>>
+    /// The server side of a handshake on `io`, bounded by `timeout`: a silent or dribbling
+    /// client must not hold a connection (and its place under the per-address cap).
+    pub async fn accept<IO>(&self, io: IO, timeout: Duration) -> std::io::Result<TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
         let acceptor = tokio_rustls::TlsAcceptor::from(self.config());
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io))
+        tokio::time::timeout(timeout, acceptor.accept(io))
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake"))?
     }
