@@ -35,13 +35,11 @@ async fn a_relay_the_system_trusts_needs_no_pin() {
     let alice = account::register(&url, "alice", PASSWORD)
         .await
         .expect("register over HTTPS");
-    let alice = account::login(&url, "alice", PASSWORD)
+    let again = account::login(&url, "alice", PASSWORD)
         .await
-        .map(|again| {
-            assert_eq!(again.user, alice.user);
-            again
-        })
         .expect("sign in over HTTPS");
+    assert_eq!(again.user, alice.user);
+    let alice = again;
     assert!(trust::pinned(&url).is_none());
 
     let timeouts = Timeouts {
