@@ -20,6 +20,17 @@ pub async fn start(data_dir: &Path, addr: SocketAddr, pem: &Pem) -> (Relay, Stri
     let listener = TcpListener::bind(addr).await.expect("bind the relay port");
     let relay = Relay::spawn(listener, config).expect("spawn the relay");
     let url = format!("https://127.0.0.1:{}", relay.addr().port());
+    // Ready once it completes a handshake: the listener queues connections from the start, but
+    // on a busy machine the relay may open its database for longer than the client's 5 s to
+    // connect, which under TLS includes the handshake.
+    let ready = async {
+        while natter_client::trust::fetch(&url).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(super::WAIT * 3, ready)
+        .await
+        .expect("the relay completes a TLS handshake");
     (relay, url)
 }
 
