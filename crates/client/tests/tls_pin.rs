@@ -121,3 +121,28 @@ async fn self_signed_relay_fingerprint_pin_and_change() {
     );
     relay.stop().await.expect("the relay stops");
 }
+
+/// The reconnect loop does not retry a certificate it cannot trust: it goes offline with the
+/// fingerprint, for the app to ask the user.
+#[tokio::test]
+async fn the_supervisor_stops_on_an_untrusted_certificate() {
+    use natter_client::supervisor::{ConnectionState, OfflineReason, Supervisor};
+
+    let dir = tempfile::tempdir().expect("a data dir");
+    let pem = self_signed(&LOOPBACK_NAMES);
+    let (relay, url) = support::tls::start(dir.path(), support::tls::loopback(), &pem).await;
+    let (events, _rx) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::start(support::app::supervisor_config(url, "any-token"), events);
+    let mut state = supervisor.state();
+    let expected = OfflineReason::Certificate(CertificateError::Untrusted {
+        fingerprint: trust::fingerprint(&pem.der),
+    });
+    within(
+        "Offline with the certificate",
+        state.wait_for(|s| matches!(s, ConnectionState::Offline { reason } if *reason == expected)),
+    )
+    .await
+    .expect("the supervisor is running");
+    supervisor.stop().await;
+    relay.stop().await.expect("the relay stops");
+}
