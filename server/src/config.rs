@@ -189,6 +189,25 @@ pub struct Config {
     #[arg(long, env = "NATTER_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
 
+    /// TLS certificate chain (PEM, leaf first): HTTPS and WSS on --bind. Needs --tls-key.
+    /// SIGHUP reads both files again for new connections.
+    #[arg(
+        long,
+        env = "NATTER_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, RSA or EC) for --tls-cert. Needs --tls-cert.
+    #[arg(
+        long,
+        env = "NATTER_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "natter_relay=debug".
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
@@ -227,6 +246,8 @@ impl Config {
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
             trusted_proxy: Vec::new(),
             metrics_bind: None,
+            tls_cert: None,
+            tls_key: None,
             log: "info".to_owned(),
         }
     }
@@ -249,6 +270,11 @@ impl Config {
     /// How long an API call may take in all; see [`http::api_deadline`](crate::http::api_deadline).
     pub fn request_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The certificate and key files, when TLS is on (clap makes sure both or neither are set).
+    pub fn tls_files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        self.tls_cert.as_deref().zip(self.tls_key.as_deref())
     }
 
     /// The data directory in effect: the flag, or the OS data dir.
@@ -375,5 +401,29 @@ mod tests {
         .expect("parses");
         assert_eq!(config.trusted_proxy.len(), 3);
         assert_eq!(config.login_per_minute, 2, "the last one counts");
+    }
+
+    #[test]
+    fn tls_needs_both_the_certificate_and_the_key() {
+        for half in ["--tls-cert", "--tls-key"] {
+            let err = Config::try_parse_from(["natter-relay", half, "/x.pem"])
+                .expect_err("one of the two is refused");
+            let other = if half == "--tls-cert" {
+                "--tls-key"
+            } else {
+                "--tls-cert"
+            };
+            assert!(err.to_string().contains(other), "{half}: {err}");
+        }
+        let config = Config::try_parse_from([
+            "natter-relay",
+            "--tls-cert",
+            "/c.pem",
+            "--tls-key",
+            "/k.pem",
+        ])
+        .expect("both parse");
+        assert!(config.tls_files().is_some());
+        assert!(Config::with_data_dir("/d").tls_files().is_none());
     }
 }

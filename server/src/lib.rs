@@ -17,6 +17,7 @@ pub mod serve;
 pub mod socket;
 pub mod store;
 pub mod time;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +57,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -96,6 +99,16 @@ pub async fn serve(
         Some(addr) => {
             Some(serve::listen(addr).map_err(|source| StartError::MetricsBind { addr, source })?)
         }
+        None => None,
+    };
+    // Read before anything starts, so a bad file stops the relay with its reason.
+    let tls = match config.tls_files() {
+        Some((cert, key)) => Some(Arc::new(tls::Acceptor::load(cert, key)?)),
+        None => None,
+    };
+    #[cfg(unix)]
+    let reloader = match &tls {
+        Some(tls) => Some(tls.clone().reload_on_sighup()?),
         None => None,
     };
     let committed = store.committed();
@@ -196,6 +209,7 @@ pub async fn serve(
         config.header_read_timeout(),
         cap,
         metrics,
+        tls,
         graceful,
     );
     let result = tokio::select! {
@@ -212,6 +226,10 @@ pub async fn serve(
     broadcasting.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
+    }
+    #[cfg(unix)]
+    if let Some(reloader) = reloader {
+        reloader.abort();
     }
     result
 }

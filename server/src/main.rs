@@ -28,11 +28,33 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Unusable TLS files stop the relay before it says it is listening.
+    if let Some((cert, key)) = config.tls_files() {
+        natter_relay::tls::Acceptor::load(cert, key).map_err(natter_relay::StartError::from)?;
+    }
     let listener = natter_relay::serve::listen(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     // Tests and scripts read the bound address (useful with port 0) from this line.
     println!("natter-relay listening on {}", listener.local_addr()?);
+    // With TLS the relay reloads its certificate on SIGHUP (`tls.rs`); without, a SIGHUP (a
+    // `systemctl reload`) must not end it, which is the signal's default.
+    #[cfg(unix)]
+    if config.tls_files().is_none() {
+        ignore_hangups()?;
+    }
     natter_relay::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn ignore_hangups() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: no --tls-cert to reload");
+        }
+    });
     Ok(())
 }
 

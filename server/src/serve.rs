@@ -1,6 +1,6 @@
 //! The accept loop: HTTP/1.1 with upgrades (Socket.IO's WebSocket), TCP_NODELAY, a bound on
-//! reading request headers, a cap on connections open at once per client address, and graceful
-//! shutdown.
+//! reading request headers, a cap on connections open at once per client address, TLS when
+//! configured (`tls.rs`), and graceful shutdown.
 //!
 //! `axum::serve` builds its connections without a timer, so hyper's header-read timeout never
 //! applies there: a client that opens a socket and dribbles (or never sends) its request head
@@ -28,6 +28,7 @@ use tower::ServiceExt as _;
 use crate::config::Cidr;
 use crate::metrics::{Limit, Metrics, OpenConnection};
 use crate::ratelimit::address_key;
+use crate::tls;
 
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Tokio's
 /// `TcpListener::bind` uses 1,024: when thousands of clients reconnect at once after an outage,
@@ -65,7 +66,8 @@ impl Written {
 
 /// A TCP stream that counts what it writes into [`Written`], and counts as open in the
 /// metrics while it lives: after a WebSocket upgrade it lives on in the upgraded connection,
-/// while the connection's task here has ended.
+/// while the connection's task here has ended. Under TLS it is the stream below the
+/// encryption: what the kernel took, records' overhead included.
 struct Counted {
     tcp: TcpStream,
     written: Written,
@@ -182,13 +184,16 @@ fn admit(cap: &ConnectionCap, open: &Open, peer: IpAddr) -> Option<Option<Place>
 /// how long a request head (the first one, or the next one on an idle keep-alive connection)
 /// may take to arrive in full; the connection is closed when it runs out. `cap` bounds the
 /// connections of one client address. `metrics` counts the connections open and those the
-/// cap refused.
+/// cap refused. With `tls`, each connection is a TLS one before any HTTP is read; its handshake
+/// is bounded by `header_read_timeout` as well (real clients need a few round trips; a silent
+/// one is closed as one that sends no request head would be).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
     cap: ConnectionCap,
     metrics: Metrics,
+    tls: Option<Arc<tls::Acceptor>>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
     let open = Open::default();
@@ -245,18 +250,28 @@ pub async fn serve(
             req.extensions_mut().insert(written.clone());
             app.clone().oneshot(req)
         });
-        let conn = builder
-            .serve_connection(TokioIo::new(counted), service)
-            .with_upgrades();
+        let builder = builder.clone();
         let signal_tx = signal_tx.clone();
         let close_rx = close_rx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut conn = pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                () = signal_tx.closed() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            let result = match tls {
+                None => drive(&builder, counted, service, &signal_tx).await,
+                Some(tls) => {
+                    let handshake = tokio::select! {
+                        r = tls.accept(counted, header_read_timeout) => r,
+                        () = signal_tx.closed() => Err(std::io::ErrorKind::Interrupted.into()),
+                    };
+                    match handshake {
+                        Ok(stream) => drive(&builder, stream, service, &signal_tx).await,
+                        Err(e) => {
+                            // Timeouts, plain HTTP on the TLS port, a client that refused our
+                            // certificate: the client's problem, and a flood must not reach
+                            // the log.
+                            tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                    }
                 }
             };
             if let Err(e) = result {
@@ -271,4 +286,34 @@ pub async fn serve(
     drop(close_rx);
     drop(listener);
     close_tx.closed().await;
+}
+
+/// Serves HTTP/1.1 (with upgrades) on one connection until it ends, or finishes its current
+/// request and closes once shutdown begins.
+async fn drive<IO, S>(
+    builder: &http1::Builder,
+    io: IO,
+    service: S,
+    signal_tx: &watch::Sender<()>,
+) -> hyper::Result<()>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut conn = pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => r,
+        () = signal_tx.closed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! sign-in is saved in the profile (token in a 0600 file; another account's local data is
 //! forgotten) and the session starts, so `resume` picks it up at the next start (hosting the
 //! relay again first, if the sign-in is to the relay this profile hosts). Signing out forgets
-//! the account's local data too. The token never goes to the webview.
+//! the account's local data too. The token never goes to the webview. An https relay whose
+//! certificate the system does not trust can be pinned (`trust_certificate`).
 
 use natter_client::account;
 use natter_client::session::SessionError;
@@ -14,7 +15,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use crate::commands::{checked_url, host, hosted, start_session};
 use crate::embedded::{self, Hosted};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Who this profile is signed in as, and where: what `resume` answers.
@@ -50,6 +51,36 @@ pub async fn login<R: Runtime>(
     let server_url = checked_url(&server_url)?;
     let auth = account::login(&server_url, &username, &password).await?;
     sign_in(app, &state, server_url, auth).await
+}
+
+/// Trusts the certificate the relay at `server_url` shows, if its SHA-256 `fingerprint` is the
+/// one the user was shown (a `certificate_untrusted` error) and accepted: saved in the profile
+/// for that relay, and the only certificate accepted from it from then on. Kept across
+/// sign-outs: it is the relay's, not an account's.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn trust_certificate(
+    state: State<'_, AppState>,
+    server_url: String,
+    fingerprint: String,
+) -> Result<()> {
+    let server_url = checked_url(&server_url)?;
+    if natter_client::trust::origin(&server_url).is_none() {
+        return Err(Error::Invalid(
+            "only an https:// relay has a certificate".to_owned(),
+        ));
+    }
+    let shown = natter_client::trust::fetch(&server_url)
+        .await
+        .map_err(|e| Error::Account(account::AccountError::Network(e)))?;
+    if !shown.fingerprint.eq_ignore_ascii_case(fingerprint.trim()) {
+        return Err(Error::Invalid(format!(
+            "the relay now shows another certificate ({}) than the one you accepted ({}); \
+             nothing was trusted",
+            shown.fingerprint,
+            fingerprint.trim()
+        )));
+    }
+    natter_client::trust::save_pin(&state.profile_dir, &server_url, shown).map_err(Error::Host)
 }
 
 /// What the app does at start: connects with the saved sign-in, if there is one (`null`

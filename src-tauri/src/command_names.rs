@@ -29,6 +29,7 @@ pub const COMMANDS: &[&str] = &[
     "login",
     "resume",
     "logout",
+    "trust_certificate",
     "set_view",
     "open_link",
     "notification_levels",

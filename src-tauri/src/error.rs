@@ -2,10 +2,12 @@
 //! sees: `{code, message}`, the relay's codes where the failure came from the relay or the
 //! rules (`invalid`, `forbidden`, …), plus a few local ones (`not_connected`: no session yet;
 //! `offline`: the call needs the relay and it is not reachable now; `network`: an account call got
-//! no answer; `profile`, `host`, `open`).
+//! no answer; `certificate_untrusted` with the certificate's `fingerprint`, `certificate_changed`
+//! with the `pinned` and the `presented` fingerprints; `profile`, `host`, `open`).
 
 use natter_client::account::AccountError;
 use natter_client::session::SessionError;
+use natter_client::trust::CertificateError;
 use natter_client::ProfileError;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -45,6 +47,12 @@ impl Error {
             Self::Session(_) => "internal",
             Self::Profile(_) => "profile",
             Self::Account(AccountError::Network(_)) => "network",
+            Self::Account(AccountError::Certificate(CertificateError::Untrusted { .. })) => {
+                "certificate_untrusted"
+            }
+            Self::Account(AccountError::Certificate(CertificateError::Changed { .. })) => {
+                "certificate_changed"
+            }
             Self::Account(error) => error.code().map_or("internal", |code| code.as_str()),
             Self::Host(_) => "host",
             Self::Open(_) => "open",
@@ -85,9 +93,23 @@ impl Serialize for Error {
             }
             _ => {}
         }
-        let mut out = serializer.serialize_struct("Error", 2)?;
+        let mut out = serializer.serialize_struct("Error", 4)?;
         out.serialize_field("code", self.code())?;
         out.serialize_field("message", &self.user_message())?;
+        // What the user compares: the fingerprints, apart from the sentence.
+        match self {
+            Self::Account(AccountError::Certificate(CertificateError::Untrusted {
+                fingerprint,
+            })) => out.serialize_field("fingerprint", fingerprint)?,
+            Self::Account(AccountError::Certificate(CertificateError::Changed {
+                pinned,
+                presented,
+            })) => {
+                out.serialize_field("pinned", pinned)?;
+                out.serialize_field("presented", presented)?;
+            }
+            _ => {}
+        }
         out.end()
     }
 }
@@ -136,6 +158,22 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Error::Session(SessionError::Offline))?["code"],
             "offline"
+        );
+        let untrusted = Error::Account(AccountError::Certificate(CertificateError::Untrusted {
+            fingerprint: "AB:CD".to_owned(),
+        }));
+        let untrusted = serde_json::to_value(untrusted)?;
+        assert_eq!(untrusted["code"], "certificate_untrusted");
+        assert_eq!(untrusted["fingerprint"], "AB:CD");
+        let changed = Error::Account(AccountError::Certificate(CertificateError::Changed {
+            pinned: "AB:CD".to_owned(),
+            presented: "EF:01".to_owned(),
+        }));
+        let changed = serde_json::to_value(changed)?;
+        assert_eq!(changed["code"], "certificate_changed");
+        assert_eq!(
+            (&changed["pinned"], &changed["presented"]),
+            (&json!("AB:CD"), &json!("EF:01"))
         );
         Ok(())
     }

@@ -157,6 +157,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::login,
             account::resume,
             account::logout,
+            account::trust_certificate,
             commands::set_view,
         ])
 }

@@ -212,7 +212,8 @@ mod tests {
         }));
         assert!(wants(&AppEvent::Connection {
             state: natter_client::session::ConnectionView::Offline {
-                reason: "stopped".to_owned()
+                reason: "stopped".to_owned(),
+                certificate: None,
             }
         }));
     }

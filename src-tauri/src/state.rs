@@ -68,7 +68,14 @@ impl Connected {
 }
 
 impl AppState {
+    /// The state of `profile`, with the relay certificates it pinned trusted again.
     pub fn new(profile: ProfileName, profile_dir: PathBuf) -> Self {
+        match natter_client::trust::load_pins(&profile_dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pins = n, "pinned relay certificates loaded"),
+            // Without them a pinned relay is refused as untrusted, and the user is asked again.
+            Err(error) => tracing::error!(%error, "cannot read the pinned relay certificates"),
+        }
         Self {
             levels: Levels::new(&profile_dir),
             profile,
@@ -122,5 +129,6 @@ impl AppState {
 pub fn signed_out() -> ConnectionView {
     ConnectionView::Offline {
         reason: SIGNED_OUT.to_owned(),
+        certificate: None,
     }
 }

@@ -72,3 +72,63 @@ test("a room whose newest entries are changes is read up to them once its newest
   const reads = ui.called("mark_read").filter((r) => r.room_id === "general").map((r) => r.seq);
   assert.equal(Math.max(...reads), 5, `read positions sent: ${reads}`);
 });
+
+/** The row of the open room's message `seq`. */
+const row = (ui, seq) => ui.all('[data-testid="message"]').find((m) => m.dataset.seq === String(seq));
+
+test("Reply puts the composer in reply mode; the send carries reply_to; Cancel leaves the mode", async () => {
+  const ui = await boot(signedIn());
+  row(ui, 2).querySelector('[data-testid="message-reply"]').click();
+  await settle();
+  const bar = ui.$('[data-testid="composer-mode"]');
+  assert.equal(bar.hidden, false);
+  assert.match(bar.textContent, /^Replying to bob: message 2/);
+  ui.$('[data-testid="composer"]').value = "yes";
+  ui.$('[data-testid="send"]').click();
+  await settle();
+  assert.deepEqual(ui.called("send_message").at(-1), { room_id: "general", body: "yes", reply_to: "general-2" });
+  assert.equal(bar.hidden, true, "the mode ends with the send");
+  row(ui, 2).querySelector('[data-testid="message-reply"]').click();
+  ui.$('[data-testid="composer-mode-cancel"]').click();
+  await settle();
+  assert.equal(bar.hidden, true);
+  ui.$('[data-testid="composer"]').value = "plain";
+  ui.$('[data-testid="send"]').click();
+  await settle();
+  assert.deepEqual(ui.called("send_message").at(-1), { room_id: "general", body: "plain" });
+});
+
+test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks first", async () => {
+  const ui = await boot({ ...signedIn(), edit_message: () => null, delete_message: () => null });
+  assert.equal(row(ui, 2).querySelector('[data-testid="message-edit"]'), null, "not bob's");
+  const mine = row(ui, 3);
+  mine.querySelector('[data-testid="message-edit"]').click();
+  await settle();
+  assert.equal(ui.$('[data-testid="composer"]').value, "message 3", "the text to fix");
+  ui.$('[data-testid="composer"]').value = "message 3, fixed";
+  ui.$('[data-testid="send"]').click();
+  await settle();
+  assert.deepEqual(ui.called("edit_message"), [{ room_id: "general", message_id: "general-3", body: "message 3, fixed" }]);
+  const sends = ui.called("send_message").length;
+  assert.equal(sends, 0, "an edit is not a new message");
+
+  row(ui, 3).querySelector('[data-testid="message-delete-message"]').click();
+  await settle();
+  assert.equal(ui.$("#delete-dialog").hidden, false);
+  assert.deepEqual(ui.called("delete_message"), [], "nothing before the answer");
+  ui.$('[data-testid="delete-submit"]').click();
+  await settle();
+  assert.deepEqual(ui.called("delete_message"), [{ room_id: "general", message_id: "general-3" }]);
+  assert.equal(ui.$("#delete-dialog").hidden, true);
+});
+
+test("a reaction toggles: added when not ours yet, taken back when it is", async () => {
+  const ui = await boot({ ...signedIn(), react: () => null });
+  row(ui, 2).querySelector('[data-emoji="👍"]').click();
+  await settle();
+  assert.deepEqual(ui.called("react").at(-1), { room_id: "general", message_id: "general-2", emoji: "👍", on: true });
+  await ui.emit([{ type: "message_changed", message: { ...msg("general", 2, "bob", "message 2"), reactions: [{ emoji: "👍", users: ["alice"] }] } }]);
+  row(ui, 2).querySelector(".reactions").querySelector('[data-emoji="👍"]').click();
+  await settle();
+  assert.deepEqual(ui.called("react").at(-1), { room_id: "general", message_id: "general-2", emoji: "👍", on: false });
+});

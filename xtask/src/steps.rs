@@ -21,6 +21,8 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
     // The bench's smoke tests start its Node socket.io peer.
     bench::node_peer(ws)?;
+    // The relay's TLS test (server/tests/tls) drives the official client from there.
+    interop_install(ws)?;
     // Includes the reliability suite's short forms; its S1 decode test compiles and runs the
     // fuzz targets' bodies (natter_protocol::fuzz) over its seeded corpus.
     let mut tests = ws.cargo(&["test", "--workspace", "--locked"]);
@@ -103,13 +105,6 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
         let reason = format!("relay binary not found at {}", relay.display());
         return Err(Failure::new("interop tests", reason));
     }
-    let mut npm = Command::new("npm");
-    npm.args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir);
-    run_step(
-        &format!("npm ci --no-audit --no-fund ({INTEROP_DIR})"),
-        &mut npm,
-    )?;
     let mut node = Command::new("node");
     node.arg("--test")
         .current_dir(&dir)
@@ -120,6 +115,17 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
             relay.display()
         ),
         &mut node,
+    )
+}
+
+/// The interop tests' node modules (the official socket.io client), from package-lock.json.
+fn interop_install(ws: &Workspace) -> Result<(), Failure> {
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(ws.root.join(INTEROP_DIR));
+    run_step(
+        &format!("npm ci --no-audit --no-fund ({INTEROP_DIR})"),
+        &mut npm,
     )
 }
 

@@ -9,6 +9,8 @@ use natter_protocol::http::{
 };
 use natter_protocol::{validate, ErrorCode, WireError};
 
+use crate::trust::{self, CertificateError};
+
 /// How long dialling the relay may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole call may take (password hashing on the relay included).
@@ -26,6 +28,9 @@ pub enum AccountError {
     /// The relay could not be reached or did not answer in time.
     #[error("network: {0}")]
     Network(String),
+    /// An https relay's certificate is not trusted (the user may pin it) or not the pinned one.
+    #[error("{0}")]
+    Certificate(CertificateError),
     /// The relay answered something this client does not understand.
     #[error("unexpected answer (HTTP {status}): {reason}")]
     Unexpected { status: u16, reason: String },
@@ -36,7 +41,7 @@ impl AccountError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Invalid(e) | Self::Relay { error: e, .. } => Some(e.code),
-            Self::Network(_) | Self::Unexpected { .. } => None,
+            Self::Network(_) | Self::Certificate(_) | Self::Unexpected { .. } => None,
         }
     }
 }
@@ -61,12 +66,15 @@ pub async fn login(
 
 /// Revokes `token` (the relay also disconnects that session's sockets): `POST /api/logout`.
 pub async fn logout(server_url: &str, token: &str) -> Result<(), AccountError> {
-    let response = client()?
+    let sent = client(server_url)?
         .post(endpoint(server_url, LOGOUT_PATH))
         .bearer_auth(token)
         .send()
-        .await
-        .map_err(network)?;
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return Err(failed(server_url, e).await),
+    };
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -86,12 +94,15 @@ async fn credentials_call(
         username: username.to_owned(),
         password: password.to_owned(),
     };
-    let response = client()?
+    let sent = client(server_url)?
         .post(endpoint(server_url, path))
         .json(&body)
         .send()
-        .await
-        .map_err(network)?;
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return Err(failed(server_url, e).await),
+    };
     let status = response.status();
     if !status.is_success() {
         return Err(relay_error(response).await);
@@ -105,12 +116,22 @@ async fn credentials_call(
         })
 }
 
-fn client() -> Result<reqwest::Client, AccountError> {
-    reqwest::Client::builder()
+fn client(server_url: &str) -> Result<reqwest::Client, AccountError> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(CALL_TIMEOUT)
-        .build()
-        .map_err(network)
+        .timeout(CALL_TIMEOUT);
+    trust::http_client(server_url, builder).map_err(network)
+}
+
+/// A call that got no answer: a certificate problem when [`trust::diagnose`] finds one (so the
+/// user sees the fingerprint or the change), else a network error.
+async fn failed(server_url: &str, e: reqwest::Error) -> AccountError {
+    if e.is_connect() {
+        if let Some(problem) = trust::diagnose(server_url).await {
+            return AccountError::Certificate(problem);
+        }
+    }
+    network(e)
 }
 
 fn endpoint(server_url: &str, path: &str) -> String {

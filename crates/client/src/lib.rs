@@ -1,6 +1,6 @@
 //! natter-client: the Tauri-free core of the Natter desktop app — the [`account`] calls over HTTP,
 //! the local cache of a profile,
-//! the transport boundary over rust_socketio, the connection supervisor, and the [`session`] that
+//! the transport boundary over rust_socketio, the [`trust`] of https relays (system roots or a pin), the connection supervisor, and the [`session`] that
 //! ties them together and keeps the delivery promises.
 
 pub mod account;
@@ -9,6 +9,7 @@ pub mod profile;
 pub mod session;
 pub mod supervisor;
 pub mod transport;
+pub mod trust;
 
 pub use cache::{Cache, CacheError, OutboxItem, OutboxState, SeqRange, SignIn};
 pub use profile::{profile_dir, profiles_root, ProfileError, ProfileName};

@@ -24,13 +24,15 @@ pub enum ConnectionState {
     },
     /// Ready for requests. Any request error other than a refusal means: wait for the next state.
     Connected { transport: Arc<Connection> },
-    /// Not trying: the relay refused the token (log in again), or the supervisor stopped.
+    /// Not trying: the relay refused the token (log in again), its certificate is not trusted
+    /// or changed (the user decides), or the supervisor stopped.
     Offline { reason: OfflineReason },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfflineReason {
     Unauthorized,
+    Certificate(crate::trust::CertificateError),
     Stopped,
 }
 
@@ -170,6 +172,8 @@ async fn run(
                 }
             }
             Err(ConnectError::Unauthorized) => break OfflineReason::Unauthorized,
+            // Retrying shows the same certificate: wait for the user.
+            Err(ConnectError::Certificate(problem)) => break OfflineReason::Certificate(problem),
             Err(e) => {
                 let delay = config.backoff.delay(attempt, rand::thread_rng().gen());
                 tracing::debug!(error = %e, attempt, ?delay, "connect failed");

@@ -5,6 +5,7 @@
 //!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
+//! - certificates for TLS tests ([`certs`]);
 //! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
 //!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod api;
+pub mod certs;
 pub mod client;
 mod connection;
 mod control;

@@ -44,9 +44,11 @@ export function relayBin() {
 
 /**
  * Starts `natter-relay --bind 127.0.0.1:0` on a fresh data dir and waits (bounded) for its
- * "listening" line. Resolves to `{url, port, stop, stderr}`; `stop()` kills it and removes the dir.
+ * "listening" line. Resolves to `{url, port, pid, stop, stderr, waitForStderr}`; `stop()` kills
+ * it and removes the dir. `args` are added after the defaults (a repeated flag takes the last
+ * value); `scheme` is the URL's ("https" when `args` turn TLS on).
  */
-export async function startRelay() {
+export async function startRelay({ args: extraArgs = [], scheme = "http" } = {}) {
   const bin = relayBin();
   const dataDir = await mkdtemp(join(tmpdir(), "natter-interop-"));
   const args = [
@@ -56,6 +58,7 @@ export async function startRelay() {
     // Offline at once: the flow waits for it within one bounded wait.
     "--presence-grace-ms", "0",
     "--log", "warn",
+    ...extraArgs,
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   // If this test process dies first, do not leave the relay behind.
@@ -63,9 +66,14 @@ export async function startRelay() {
   process.once("exit", killOnExit);
 
   let stderr = "";
+  // Everything written to stderr since the start (uncut), for `waitForStderr`.
+  let stderrSeen = 0;
+  const stderrWaiters = new Set();
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
+    stderrSeen += chunk.length;
+    for (const w of stderrWaiters) w();
   });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   let exitInfo = null;
@@ -122,10 +130,31 @@ export async function startRelay() {
     throw e;
   }
 
+  /**
+   * Resolves when stderr written after this call matches `pattern` (within `ms`); lines
+   * already written do not count, so a test can wait for the next occurrence of a log line.
+   */
+  const waitForStderr = (pattern, ms = WAIT_MS) => {
+    const from = stderrSeen;
+    let check;
+    const seen = new Promise((resolve) => {
+      check = () => {
+        const fresh = stderr.slice(Math.max(0, stderr.length - (stderrSeen - from)));
+        if (pattern.test(fresh)) resolve(fresh);
+      };
+      stderrWaiters.add(check);
+    });
+    return withTimeout(seen, ms, `relay stderr matching ${pattern}`).finally(() =>
+      stderrWaiters.delete(check),
+    );
+  };
+
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    url: `${scheme}://127.0.0.1:${port}`,
     stderr: () => stderr,
+    waitForStderr,
     stop: cleanup,
   };
 }

@@ -20,7 +20,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {state: "failed", error: WireError}} DeliveryState
  * @typedef {{state: "connecting", attempt: number, retry_in_ms: number | null}
  *   | {state: "connected", transport: "websocket" | "polling"}
- *   | {state: "offline", reason: string}} ConnectionView
+ *   | {state: "offline", reason: string, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} ConnectionView
  * @typedef {{type: "message", message: Message}
  *   | {type: "message_changed", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
@@ -68,6 +68,12 @@ export const login = (server_url, username, password) => invoke("login", { serve
 /** @returns {Promise<void>} */
 export const logout = () => invoke("logout");
 
+/**
+ * Pins the certificate the https relay at `server_url` shows, if its SHA-256 fingerprint is the
+ * one the user was shown and accepted (a `certificate_untrusted` error's `fingerprint`).
+ */
+export const trustCertificate = (server_url, fingerprint) => invoke("trust_certificate", { server_url, fingerprint });
+
 /** @returns {Promise<Room[]>} */
 export const rooms = () => invoke("rooms");
 
@@ -84,10 +90,21 @@ export const messages = (room_id, before_seq, limit) => invoke("messages", { roo
 export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
 
 /**
- * Queues a message; answers its client_id only: its progress (pending first) comes as
- * `message_state` events. @param {string} room_id @param {string} body @returns {Promise<string>}
+ * Queues a message (answering `reply_to`, a message id of the room, when given); answers its
+ * client_id. @param {string} room_id @param {string} body @param {string} [reply_to]
+ * @returns {Promise<string>}
  */
-export const sendMessage = (room_id, body) => invoke("send_message", { room_id, body });
+export const sendMessage = (room_id, body, reply_to) =>
+  invoke("send_message", reply_to ? { room_id, body, reply_to } : { room_id, body });
+
+/** Edits one of our messages. @param {string} room_id @param {string} message_id @param {string} body @returns {Promise<void>} */
+export const editMessage = (room_id, message_id, body) => invoke("edit_message", { room_id, message_id, body });
+
+/** Takes one of our messages back. @param {string} room_id @param {string} message_id @returns {Promise<void>} */
+export const deleteMessage = (room_id, message_id) => invoke("delete_message", { room_id, message_id });
+
+/** @param {string} room_id @param {string} message_id @param {string} emoji @param {boolean} on @returns {Promise<void>} */
+export const react = (room_id, message_id, emoji, on) => invoke("react", { room_id, message_id, emoji, on });
 
 /** @param {string} name @param {string[]} members @returns {Promise<Room>} */
 export const createRoom = (name, members) => invoke("create_room", { name, members });

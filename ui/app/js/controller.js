@@ -3,6 +3,7 @@
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
 import { lastShownSeq } from "./changes.js";
+import { createActions } from "./actions.js";
 import { displayName, errorText, previewText, typingText } from "./format.js";
 import { createDraftKeeper } from "./drafts.js";
 import { createLoader } from "./loading.js";
@@ -36,11 +37,25 @@ export const createController = (bridge, makeView) => {
     showError: (text) => view.composerError(text),
   });
   const { loadOlder, loadNewer, loadPreviews } = loader;
+  const actions = createActions({
+    state: () => state,
+    bridge,
+    view: {
+      composerMode: (text) => view.composerMode(text),
+      setDraft: (text) => view.setDraft(text),
+      focusComposer: () => view.focusComposer(),
+      composerError: (text) => view.composerError(text),
+      confirmDelete: (detail) => view.confirmDelete(detail),
+    },
+    errorText,
+    excerpt: previewText,
+  });
   /** The room open at the end of the last run, opened first (once) if it is still ours. */
   let lastRoom = /** @type {string | null} */ (null);
 
   /** Opens a room, and keeps it as the one to open at the next start. @param {string} roomId */
   const openRoom = (roomId) => {
+    if (roomId !== state.selected) actions.roomChanged();
     bridge.keepLastRoom(roomId).catch(() => {}); // signed out meanwhile: nothing to keep
     return loader.openRoom(roomId);
   };
@@ -203,7 +218,8 @@ export const createController = (bridge, makeView) => {
 
   /** @type {import("./view.js").Handlers} */
   const handlers = {
-    async signIn(mode, { server_url, username, password }) {
+    async signIn(mode, creds) {
+      const { server_url, username, password } = creds;
       try {
         lastServer = server_url;
         state = store.signingIn(state);
@@ -211,7 +227,25 @@ export const createController = (bridge, makeView) => {
         await enterChat(user.username);
         return true;
       } catch (error) {
-        view.loginError(errorText(error));
+        const e = /** @type {{code?: string, fingerprint?: string, pinned?: string, presented?: string}} */ (error ?? {});
+        if (e.code === "certificate_untrusted" && typeof e.fingerprint === "string") {
+          const fingerprint = e.fingerprint;
+          // Accepting pins exactly what was shown (the shell checks the fingerprint again), then
+          // the same sign-in runs again.
+          view.loginCertificate({ kind: "untrusted", fingerprint }, async () => {
+            try {
+              await bridge.trustCertificate(server_url, fingerprint);
+            } catch (trustError) {
+              view.loginError(errorText(trustError));
+              return false;
+            }
+            return handlers.signIn(mode, creds);
+          });
+        } else if (e.code === "certificate_changed" && typeof e.pinned === "string" && typeof e.presented === "string") {
+          view.loginCertificate({ kind: "changed", pinned: e.pinned, presented: e.presented });
+        } else {
+          view.loginError(errorText(error));
+        }
         return false;
       }
     },
@@ -238,6 +272,8 @@ export const createController = (bridge, makeView) => {
       const sel = state.selected;
       if (!sel) return false;
       view.composerError("");
+      const inMode = actions.submit(body);
+      if (inMode) return inMode;
       try {
         await bridge.sendMessage(sel, body); // the pending message comes as an event
         return true;
@@ -318,6 +354,14 @@ export const createController = (bridge, makeView) => {
         view.composerError(errorText(error));
       }
     },
+    messageAction(action, seq, emoji) {
+      if (action === "reply") actions.reply(seq);
+      else if (action === "edit") actions.edit(seq);
+      else if (action === "delete-message") actions.askDelete(seq);
+      else if (action === "react" && emoji) actions.react(seq, emoji);
+    },
+    cancelMode: () => actions.cancel(),
+    confirmDelete: () => actions.confirmDelete(),
     openLink(url) {
       bridge.openLink(url).catch((error) => view.composerError(errorText(error)));
     },
@@ -351,6 +395,13 @@ export const createController = (bridge, makeView) => {
     state = store.applyEvents(state, events, Date.now());
     if (signedIn && state.connection.state === "offline" && state.connection.reason === "unauthorized") {
       showLogin({ server: lastServer, error: "The relay refused the saved sign-in: please log in again." });
+      return;
+    }
+    // The relay shows another certificate than the pinned one (or, its pin lost, one this
+    // computer does not trust): never accepted silently; signing in again offers the choice.
+    const certificate = state.connection.state === "offline" ? state.connection.certificate : undefined;
+    if (signedIn && certificate) {
+      showLogin({ server: lastServer, certificate });
       return;
     }
     if (signedIn) {

@@ -37,6 +37,9 @@ import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.j
  *   deleteFailed: (clientId: string) => void,
  *   openLink: (url: string) => void,
  *   setNotificationLevel: (level: "all" | "mentions" | "none") => void,
+ *   messageAction: (action: string, seq: number, emoji?: string) => void,
+ *   cancelMode: () => void,
+ *   confirmDelete: () => Promise<void>,
  * }} Handlers
  */
 
@@ -75,7 +78,11 @@ export const createView = (doc, h) => {
     onRetry: h.retryFailed,
     onDelete: h.deleteFailed,
     onOpenLink: h.openLink,
+    onMessageAction: h.messageAction,
   });
+  const modeBar = /** @type {HTMLElement} */ (testid("composer-mode"));
+  testid("composer-mode-cancel").addEventListener("click", () => h.cancelMode());
+  const deleteDialog = createDialog(/** @type {HTMLElement} */ ($("#delete-dialog")), () => h.confirmDelete());
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
     onSubmit: h.signIn,
@@ -231,11 +238,19 @@ export const createView = (doc, h) => {
       loginView.show(opts);
     },
     loginError: loginView.setError,
+    loginCertificate: loginView.showCertificate,
     /** @param {string} text */
     composerError: (text) => {
       composerError.textContent = text;
     },
     focusComposer: composer.focus,
     setDraft: composer.setText,
+    /** The composer's mode line ("Replying to …", "Editing …"), or none. @param {string | null} text */
+    composerMode: (text) => {
+      modeBar.hidden = text === null;
+      /** @type {HTMLElement} */ (modeBar.querySelector(".what")).textContent = text ?? "";
+    },
+    /** @param {string} detail */
+    confirmDelete: (detail) => deleteDialog.open(detail),
   };
 };

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use crate::cache::OutboxItem;
 use crate::supervisor::{ConnectionState, OfflineReason};
 use crate::transport::TransportKind;
+use crate::trust::CertificateError;
 
 /// Something the app should show. Each (room, seq) arrives as [`AppEvent::Message`] exactly once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,8 +95,13 @@ pub enum ConnectionView {
     /// Connected and caught up, over `transport` (`websocket`, or `polling` after a failed
     /// WebSocket handshake).
     Connected { transport: TransportKind },
-    /// Not trying: `unauthorized` (log in again) or `stopped`.
-    Offline { reason: String },
+    /// Not trying: `unauthorized` (log in again), `certificate` (with the problem: the relay's
+    /// certificate is untrusted, or changed since it was pinned) or `stopped`.
+    Offline {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certificate: Option<CertificateError>,
+    },
 }
 
 impl ConnectionView {
@@ -103,6 +109,8 @@ impl ConnectionView {
     pub const STOPPED: &'static str = "stopped";
     /// The `offline` reason when the relay refused the token.
     pub const UNAUTHORIZED: &'static str = "unauthorized";
+    /// The `offline` reason when the relay's certificate is not trusted or changed.
+    pub const CERTIFICATE: &'static str = "certificate";
 
     /// The view of a supervisor state that is not `Connected` (that one is announced only after
     /// the catch-up, so the worker builds it itself).
@@ -119,9 +127,14 @@ impl ConnectionView {
             ConnectionState::Offline { reason } => Some(Self::Offline {
                 reason: match reason {
                     OfflineReason::Unauthorized => Self::UNAUTHORIZED,
+                    OfflineReason::Certificate(_) => Self::CERTIFICATE,
                     OfflineReason::Stopped => Self::STOPPED,
                 }
                 .to_owned(),
+                certificate: match reason {
+                    OfflineReason::Certificate(problem) => Some(problem.clone()),
+                    _ => None,
+                },
             }),
         }
     }

@@ -260,6 +260,7 @@ impl Session {
         self.outlet.emit(AppEvent::Connection {
             state: ConnectionView::Offline {
                 reason: ConnectionView::STOPPED.to_owned(),
+                certificate: None,
             },
         });
         self.cache.close().await;

@@ -69,6 +69,10 @@ pub enum ConnectError {
     Timeout(Duration),
     #[error("transport: {0}")]
     Transport(String),
+    /// An https relay's certificate is not trusted (the user may pin it) or not the pinned one:
+    /// retrying does not help.
+    #[error("{0}")]
+    Certificate(crate::trust::CertificateError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +153,22 @@ pub async fn connect_via(
     timeouts: Timeouts,
     events: EventSink,
 ) -> Result<Connection, ConnectError> {
+    match connect_once(kind, url, token, timeouts, events).await {
+        Err(ConnectError::Transport(reason)) => match crate::trust::diagnose(url).await {
+            Some(problem) => Err(ConnectError::Certificate(problem)),
+            None => Err(ConnectError::Transport(reason)),
+        },
+        other => other,
+    }
+}
+
+async fn connect_once(
+    kind: TransportKind,
+    url: &str,
+    token: &str,
+    timeouts: Timeouts,
+    events: EventSink,
+) -> Result<Connection, ConnectError> {
     let (link, mut watching) = watch::channel(Link::Connecting);
     let link = Arc::new(link);
     let (on_connect, on_close, on_error) = (link.clone(), link.clone(), link.clone());
@@ -156,7 +176,13 @@ pub async fn connect_via(
         token: token.to_owned(),
     })
     .map_err(|e| ConnectError::Transport(e.to_string()))?;
-    let builder = ClientBuilder::new(url)
+    let mut builder = ClientBuilder::new(url);
+    if crate::trust::origin(url).is_some() {
+        let tls =
+            crate::trust::connector(url).map_err(|e| ConnectError::Transport(e.to_string()))?;
+        builder = builder.tls_config(tls);
+    }
+    let builder = builder
         .transport_type(kind.socketio())
         .reconnect(false)
         .reconnect_on_disconnect(false)

@@ -6,3 +6,5 @@
 pub use natter_testkit::session as app;
 pub use natter_testkit::session::{within, WAIT};
 pub use natter_testkit::{TestRelay, PASSWORD};
+
+pub mod tls;

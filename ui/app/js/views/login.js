@@ -1,7 +1,9 @@
 // The sign-in screen: server, username, password; Log in and Register. The address typed is
 // completed (format.js `serverAddress`), and http:// to another computer shows a warning before
 // anything is sent. When this computer hosts a relay, a checkbox lets other computers connect
-// to it: the only way the page asks the shell to host beyond loopback.
+// to it: the only way the page asks the shell to host beyond loopback. An https relay whose
+// certificate this computer does not trust shows its fingerprint with "Trust this certificate";
+// one whose pinned certificate changed shows both fingerprints and no way to accept it here.
 import { errorText, serverAddress } from "../format.js";
 
 /**
@@ -25,6 +27,19 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
   const shareBox = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="hosting-share"]'));
   const error = /** @type {HTMLElement} */ (screen.querySelector("#login-error"));
   const buttons = /** @type {HTMLButtonElement[]} */ ([...screen.querySelectorAll("button")]);
+  const certificate = /** @type {HTMLElement} */ (screen.querySelector("#login-certificate"));
+  const certificateText = /** @type {HTMLElement} */ (screen.querySelector("#login-certificate-text"));
+  const fingerprint = /** @type {HTMLElement} */ (screen.querySelector("#certificate-fingerprint"));
+  const presented = /** @type {HTMLElement} */ (screen.querySelector("#certificate-presented"));
+  const trustButton = /** @type {HTMLButtonElement} */ (screen.querySelector('[data-testid="trust-certificate"]'));
+  /** What "Trust this certificate" does; resolves true once signed in. @type {(() => Promise<boolean>) | null} */
+  let onTrust = null;
+
+  const hideCertificate = () => {
+    certificate.hidden = true;
+    onTrust = null;
+    certificateText.textContent = fingerprint.textContent = presented.textContent = "";
+  };
 
   /** Shows the cleartext warning for what the server field holds; says whether it applies. */
   const warnIfCleartext = () => {
@@ -54,6 +69,7 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
   /** @param {"login" | "register"} mode */
   const submit = async (mode) => {
     error.textContent = "";
+    hideCertificate();
     const { url } = serverAddress(server.value);
     const creds = { server_url: url, username: username.value.trim(), password: password.value };
     if (!server.value.trim() || !creds.username || !creds.password) {
@@ -81,7 +97,20 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
     submit("login");
   });
   screen.querySelector('[data-testid="register-submit"]')?.addEventListener("click", () => submit("register"));
-  server.addEventListener("input", () => warnIfCleartext());
+  server.addEventListener("input", () => {
+    warnIfCleartext();
+    hideCertificate(); // it was about the address that was there
+  });
+  trustButton.addEventListener("click", async () => {
+    const trust = onTrust;
+    if (!trust) return;
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      if (await trust()) password.value = "";
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  });
   shareBox.addEventListener("change", async () => {
     const allow = shareBox.checked;
     shareBox.disabled = true;
@@ -97,17 +126,51 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
   });
 
   return {
-    /** @param {{server?: string, hosted?: Hosted, error?: string}} [opts] */
+    /** @param {{server?: string, hosted?: Hosted, error?: string, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} [opts] */
     show(opts = {}) {
       if (opts.server && !server.value) server.value = opts.server;
       showHosting(opts.hosted);
       warnIfCleartext();
       error.textContent = opts.error ?? "";
+      if (opts.certificate) this.showCertificate(opts.certificate);
       screen.hidden = false;
       (server.value ? username : server).focus();
     },
     hide() {
       screen.hidden = true;
+      hideCertificate();
+    },
+    /**
+     * Shows a relay certificate problem (all text as text, never markup): `untrusted` with its
+     * fingerprint and "Trust this certificate" (which calls `trust`), or `changed` with the
+     * pinned and the presented fingerprints and nothing to press.
+     * @param {{kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}} problem
+     * @param {() => Promise<boolean>} [trust] without it (a problem met by the running session),
+     *   there is nothing to press: signing in again asks
+     */
+    showCertificate(problem, trust) {
+      error.textContent = "";
+      certificate.hidden = false;
+      if (problem.kind === "untrusted") {
+        certificateText.textContent =
+          "This computer does not trust the relay's certificate. If it is a relay you know (your own, or one on " +
+          "this network), check that its SHA-256 fingerprint below is the one its owner gives you, then trust it:";
+        fingerprint.textContent = problem.fingerprint;
+        presented.textContent = "";
+        presented.hidden = true;
+        trustButton.hidden = !trust;
+        onTrust = trust ?? null;
+      } else {
+        certificateText.textContent =
+          "Warning: the relay's certificate changed since you trusted it. Someone may be intercepting the " +
+          "connection, or the relay's owner replaced the certificate: ask them before going on. Nothing was " +
+          "sent. Trusted before, then shown now:";
+        fingerprint.textContent = problem.pinned;
+        presented.textContent = problem.presented;
+        presented.hidden = false;
+        trustButton.hidden = true;
+        onTrust = null;
+      }
     },
     /** @param {string} text */
     setError(text) {

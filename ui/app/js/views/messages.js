@@ -14,6 +14,11 @@ const NEAR = 120; // px from an edge that counts as "at" it
 
 /** @typedef {ReturnType<typeof import("../store.js").timeline>[number]} Item */
 
+/** What a committed message's buttons do (the controller's actions.js). */
+const MESSAGE_ACTIONS = new Set(["reply", "react", "edit", "delete-message"]);
+/** The reactions offered on every message, one click each. */
+const QUICK_REACTIONS = ["👍", "❤️", "😂"];
+
 const DELIVERY_TEXT = { pending: "pending", sent: "sent", read: "read", failed: "failed" };
 /** What a screen reader says of our messages that have not left. @type {Record<string, string>} */
 const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
@@ -22,9 +27,9 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
  * @param {HTMLOListElement} list
  * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
  *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void,
- *   onOpenLink: (url: string) => void}} handlers
+ *   onOpenLink: (url: string) => void, onMessageAction: (action: string, seq: number, emoji?: string) => void}} handlers
  */
-export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink, onMessageAction }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
   /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
@@ -53,6 +58,11 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       return;
     }
     const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-action]"));
+    const seq = button?.closest("[data-seq]")?.dataset.seq;
+    if (button?.dataset.action && MESSAGE_ACTIONS.has(button.dataset.action) && seq) {
+      onMessageAction(button.dataset.action, Number(seq), button.dataset.emoji);
+      return;
+    }
     const clientId = button?.dataset.clientId;
     if (!clientId) return;
     if (button.dataset.action === "retry") onRetry(clientId);
@@ -111,6 +121,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     }
     li.append(body);
     if (item.reactions.length > 0) li.append(reactionLine(item.reactions));
+    if (item.seq != null && !item.deleted) li.append(actionLine(item.own));
     if (item.delivery) {
       const delivery = document.createElement("span");
       delivery.className = "delivery";
@@ -142,12 +153,41 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     return line;
   };
 
-  /** Each emoji with how many put it there; who, in its tooltip. @param {Item["reactions"]} reactions */
+  /** A small button of a message's action bar. @param {string} action @param {string} label @param {string} [emoji] */
+  const messageButton = (action, label, emoji) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.dataset.action = action;
+    button.dataset.testid = `message-${action}`;
+    if (emoji) button.dataset.emoji = emoji;
+    button.textContent = label;
+    return button;
+  };
+
+  /** Reply, quick reactions, and Edit / Delete on our own. @param {boolean} own */
+  const actionLine = (own) => {
+    const line = document.createElement("div");
+    line.className = "message-actions";
+    line.append(messageButton("reply", "Reply"));
+    for (const emoji of QUICK_REACTIONS) {
+      const button = messageButton("react", emoji, emoji);
+      button.setAttribute("aria-label", `React ${emoji}`);
+      line.append(button);
+    }
+    if (own) line.append(messageButton("edit", "Edit"), messageButton("delete-message", "Delete"));
+    return line;
+  };
+
+  /** Each emoji with how many put it there (a click toggles ours); who, in its tooltip. @param {Item["reactions"]} reactions */
   const reactionLine = (reactions) => {
     const line = document.createElement("div");
     line.className = "reactions";
     for (const r of reactions) {
-      const chip = document.createElement("span");
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.dataset.action = "react";
+      chip.dataset.emoji = r.emoji;
       chip.className = "reaction";
       chip.dataset.testid = "reaction";
       chip.textContent = `${r.emoji} ${r.users.length}`;
