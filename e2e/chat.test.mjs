@@ -265,6 +265,43 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     assert.deepEqual(drawn, { strong: "plan", code: "friday", href: null, target: "https://example.org/plan", mention: "mention me" });
   });
 
+  test("a reaction, an edit and a delete made in one window show in the other", async () => {
+    await openRoom(alice, roomId);
+    await openRoom(bob, roomId);
+    await send(alice, "pick a day");
+    await waitFor(async () => (await bodies(bob.session)).includes("pick a day"), "bob to get the message");
+    // The buttons show on hover; a script click is what a pointer or Enter does.
+    const act = (s, body, testid, extra = "") =>
+      s.exec(
+        `const row = [...document.querySelectorAll('[data-testid="message"]')].find((m) => m.querySelector('.body').textContent === arguments[0]);
+         row.querySelector('[data-testid="' + arguments[1] + '"]' + arguments[2]).click();`,
+        [body, testid, extra],
+      );
+    const stateOf = (s, seq) =>
+      s.exec(
+        `const row = document.querySelector('[data-testid="message"][data-seq="' + arguments[0] + '"]');
+         return row ? { body: row.querySelector('.body').textContent, edited: !!row.querySelector('[data-testid="edited"]'),
+           reactions: [...row.querySelectorAll('[data-testid="reaction"]')].map((r) => r.textContent) } : null;`,
+        [seq],
+      );
+    const seq = (await shown(bob.session)).find((m) => m.body === "pick a day").seq;
+    await act(bob.session, "pick a day", "message-react", `[data-emoji="👍"]`);
+    await waitFor(async () => (await stateOf(alice.session, seq))?.reactions.join() === "👍 1", "alice to see bob's 👍");
+    await act(alice.session, "pick a day", "message-edit");
+    const s = alice.session;
+    await waitFor(async () => (await s.exec(`return document.querySelector('[data-testid="composer"]').value`)) === "pick a day", "the text to edit in the composer");
+    await s.exec(`const box = document.querySelector('[data-testid="composer"]'); box.value = "pick a day: Friday?"; document.querySelector('[data-testid="send"]').click();`);
+    await waitFor(async () => {
+      const now = await stateOf(bob.session, seq);
+      return now?.body === "pick a day: Friday?" && now.edited && now.reactions.join() === "👍 1";
+    }, "bob to see the edit, the reaction kept");
+    await act(alice.session, "pick a day: Friday?", "message-delete-message");
+    await s.click(await s.find(tid("delete-submit")));
+    await waitFor(async () => (await stateOf(bob.session, seq))?.body === "This message was deleted", "bob to see the delete");
+    const entries = (await shown(bob.session)).filter((m) => Number(m.seq) > Number(seq));
+    assert.deepEqual(entries.map((m) => m.body), [], "the change entries are not drawn as messages");
+  });
+
   test("\"read\" on alice's own messages survives an app restart and signing out and in", async () => {
     const firstIsRead = async (what) => {
       await openRoom(alice, roomId);
