@@ -132,3 +132,17 @@ test("a reaction toggles: added when not ours yet, taken back when it is", async
   await settle();
   assert.deepEqual(ui.called("react").at(-1), { room_id: "general", message_id: "general-2", emoji: "👍", on: false });
 });
+
+test("edits and reactions in a room not in view raise no unread badge; a new message does", async () => {
+  const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), room("general", 3, 3)] });
+  ui.$('[data-room-id="random"]').click();
+  await settle();
+  await ui.emit([
+    { type: "message", message: entry(4, { kind: "reaction", target: "m-general-3", emoji: "👍", on: true }, "reacted 👍") },
+    { type: "message", message: entry(5, { kind: "edit", target: "m-general-3", body: "x" }, "✎ x") },
+  ]);
+  const badge = () => ui.$('[data-room-id="general"]').querySelector('[data-testid="unread-badge"]');
+  assert.equal(badge(), null);
+  await ui.emit([{ type: "message", message: msg("general", 6, "bob", "news") }]);
+  assert.equal(badge()?.textContent, "1");
+});

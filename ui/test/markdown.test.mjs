@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inline, parse, plainText, safeHref } from "../app/js/markdown.js";
-import { boot, msg, room, settle, signedIn } from "./page.mjs";
+import { boot, msg, room, settle, signedIn, XSS } from "./page.mjs";
 
 const text = (t) => ({ t: "text", text: t });
 
@@ -111,4 +111,28 @@ test("a link opens through the shell, shows where it goes, and other schemes sta
   assert.deepEqual(ui.called("open_link"), [{ url: "https://evil.example/login" }, { url: "https://example.org/x" }]);
   assert.equal(second.querySelector('[data-testid="link"]'), null);
   assert.equal(second.textContent, "[x](javascript:alert(1))");
+});
+
+test("hostile markup hidden inside formatting stays text", async () => {
+  const hostile = [
+    `[${XSS}](https://example.org/)`,
+    `[x](https://example.org/"><img src=x onerror=alert(1)>)`,
+    `\`${XSS}\``,
+    "```\n" + XSS + "\n```",
+    `> **_${XSS}_**`,
+    `- ~~${XSS}~~`,
+    `@${XSS}`,
+  ];
+  const ui = await boot({ ...withBodies(...hostile), open_link: () => null });
+  const list = ui.$('[data-testid="message-list"]');
+  for (const tag of ["img", "script", "div"]) {
+    const inBodies = list.querySelectorAll(tag).filter((e) => e.closest(".body") && !e.className.split(" ").includes("body"));
+    assert.deepEqual(inBodies, [], `no <${tag}> from a body`);
+  }
+  const bodies = ui.all('[data-testid="message"]').map((m) => m.querySelector(".body").textContent);
+  assert.ok(bodies[0].includes(XSS), "the link's words are the text as typed");
+  assert.ok(bodies[2].includes(XSS) && bodies[3].includes(XSS) && bodies[4].includes(XSS));
+  for (const link of list.querySelectorAll('[data-testid="link"]')) {
+    assert.match(link.dataset.href, /^https:\/\/example\.org\//, "only the real target");
+  }
 });

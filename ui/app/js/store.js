@@ -1,7 +1,7 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
 import { trim, atNewest } from "./paging.js";
-import { GENERAL_ROOM_ID, unreadCount } from "./format.js";
-import { isEntry, messageChanged } from "./changes.js";
+import { GENERAL_ROOM_ID } from "./format.js";
+import { isEntry, messageChanged, unread } from "./changes.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
@@ -349,7 +349,7 @@ export const lastLoadedSeq = (state, roomId) => {
 export const firstLoadedSeq = (state, roomId) => (state.messages[roomId] ?? [])[0]?.seq ?? null;
 
 /** Unread messages over all rooms (the tray and the window title show it). @param {State} state */
-export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, room) => sum + unreadCount(room), 0);
+export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, room) => sum + unread(state, room), 0);
 
 /**
  * The other member of a direct room (whose presence its list entry shows), or null.

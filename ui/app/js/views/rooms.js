@@ -1,10 +1,11 @@
 // The room list (data-testid room-list / room-item / unread-badge): name, last-message preview,
 // unread badge, and a presence dot on direct rooms. Text nodes only.
-import { badgeText, displayName, previewText, roomLabel, unreadCount } from "../format.js";
+import { badgeText, displayName, previewText, roomLabel } from "../format.js";
 
 /**
  * @typedef {{room: import("../bridge.js").Room, preview: import("../bridge.js").Message | undefined,
- *   online: boolean | null}} RoomRow online is null for group rooms
+ *   online: boolean | null, unread: number}} RoomRow online is null for group rooms; unread
+ *   counts messages, not changes to them (store.unread)
  * @param {HTMLUListElement} list
  * @param {(roomId: string) => void} onSelect
  */
@@ -16,7 +17,7 @@ export const createRoomList = (list, onSelect) => {
 
   /** @param {RoomRow[]} rooms @param {string | null} selected */
   const render = (rooms, selected) => {
-    const items = rooms.map(({ room, preview, online }) => {
+    const items = rooms.map(({ room, preview, online, unread }) => {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
@@ -40,7 +41,7 @@ export const createRoomList = (list, onSelect) => {
       // Cut with an ellipsis when long (app.css): the whole name stays in the tooltip.
       button.title = displayName(room.name);
       line.append(name);
-      const count = unreadCount(room);
+      const count = unread;
       if (count > 0) {
         li.className = "unread";
         const badge = document.createElement("span");
