@@ -314,6 +314,7 @@ export const timeline = (state, roomId) => {
     deleted: m.deleted === true,
     reactions: m.reactions ?? [],
     replyTo: m.reply_to ?? null,
+    mentions: m.mentions ?? [],
   }));
   const own = Object.values(state.outbox)
     .filter((o) => o.room_id === roomId)
@@ -332,6 +333,8 @@ export const timeline = (state, roomId) => {
       deleted: false,
       reactions: [],
       replyTo: null,
+      // Who a body mentions is the relay's word (`mentions`): a pending send has none yet.
+      mentions: [],
     }));
   return [...committed, ...own];
 };
