@@ -1,5 +1,5 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
-import { trim, atNewest } from "./paging.js";
+import { trim, atNewest, WINDOW } from "./paging.js";
 import { GENERAL_ROOM_ID } from "./format.js";
 import { isEntry, messageChanged, unread } from "./changes.js";
 /** @typedef {import("./bridge.js").Message} Message */
@@ -172,7 +172,7 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
   if (!(live && next.detached[roomId])) {
     const merged = mergeBySeq(next.messages[roomId] ?? [], mine);
     if (merged !== next.messages[roomId]) {
-      const { list, dropped } = trim(merged, keep);
+      const { list, dropped } = trim(merged, keep, WINDOW, (m) => !isEntry(m));
       next = { ...next, messages: { ...next.messages, [roomId]: list } };
       if (dropped && keep === "top") next = { ...next, detached: { ...next.detached, [roomId]: true } };
     }
