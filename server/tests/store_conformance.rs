@@ -87,7 +87,7 @@ pub async fn users_are_unique_ignoring_case_and_join_general(store: Arc<dyn Stor
 
 pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
-    let id = store.create_session(&alice.id, "h1").await?.id;
+    let id = store.create_session(&alice.id, "h1", "").await?.id;
     let Some(signed_on) = store.sign_on("h1").await? else {
         panic!("a new session signs on");
     };
@@ -105,17 +105,19 @@ pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> 
 pub async fn sessions_past_the_cap_end_the_least_recently_used(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
-    store.create_session(&bob.id, "bob").await?;
+    store.create_session(&bob.id, "bob", "").await?;
     let cap = SessionPolicy::default().per_user as usize;
     let mut ids = Vec::new();
     for n in 0..cap {
-        let session = store.create_session(&alice.id, &format!("a{n}")).await?;
+        let session = store
+            .create_session(&alice.id, &format!("a{n}"), "")
+            .await?;
         assert!(session.ended.is_empty(), "{n}: under the cap");
         ids.push(session.id);
         // Distinct use times (milliseconds in the store).
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
-    let over = store.create_session(&alice.id, "over").await?;
+    let over = store.create_session(&alice.id, "over", "").await?;
     assert_eq!(over.ended, vec![ids[0].clone()], "the oldest goes");
     assert_eq!(store.sign_on("a0").await?, None);
     assert!(store.sign_on("over").await?.is_some(), "never the new one");
@@ -123,7 +125,7 @@ pub async fn sessions_past_the_cap_end_the_least_recently_used(store: Arc<dyn St
         store.sign_on("bob").await?.is_some(),
         "another user's are not counted"
     );
-    let again = store.create_session(&alice.id, "again").await?;
+    let again = store.create_session(&alice.id, "again", "").await?;
     assert_eq!(again.ended, vec![ids[1].clone()]);
     Ok(())
 }
@@ -826,11 +828,11 @@ async fn sqlite_sessions_idle_past_the_policy_expire_and_use_keeps_them() {
         .with_sessions(policy);
     let alice = user(&store, "alice").await;
     store
-        .create_session(&alice.id, "idle")
+        .create_session(&alice.id, "idle", "")
         .await
         .expect("a session");
     store
-        .create_session(&alice.id, "used")
+        .create_session(&alice.id, "used", "")
         .await
         .expect("a session");
     // "used" is used every 300 ms (each use counts once a quarter of the idle time passed);
@@ -941,6 +943,7 @@ async fn sqlite_migrates_messages_to_integer_keys() {
     let alice = User {
         id: "u-alice".into(),
         username: "alice".into(),
+        ..User::default()
     };
     let carol = user(&store, "carol").await;
     let outcomes = append_batch(

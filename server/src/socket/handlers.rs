@@ -14,6 +14,7 @@ use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, Try
 use socketioxide::SocketIo;
 
 use super::bounds::{self, Bounds, ReadPermit};
+use super::people::{self, People};
 use super::session::Session;
 use crate::broadcast::Broadcaster;
 use crate::chat::rooms::Membership;
@@ -22,13 +23,15 @@ use crate::error::Result;
 use crate::metrics::Metrics;
 
 /// What a request was answered: `ok`, or the error code of its ack.
-type Outcome = std::result::Result<(), ErrorCode>;
+pub(super) type Outcome = std::result::Result<(), ErrorCode>;
 
 /// What a request handler gets besides its payload.
-struct Ctx {
-    chat: Chat,
-    broadcaster: Broadcaster,
-    session: Session,
+pub(super) struct Ctx {
+    pub(super) chat: Chat,
+    pub(super) people: People,
+    pub(super) broadcaster: Broadcaster,
+    pub(super) session: Session,
+    pub(super) socket: SocketRef,
 }
 
 /// Every event of a socket goes through one handler that matches its name. socketioxide keeps
@@ -39,12 +42,13 @@ pub(super) fn register(s: &SocketRef) {
 }
 
 /// One incoming event, before its payload is decoded.
-struct Incoming {
+pub(super) struct Incoming {
     /// A read request's slot (`bounds`), counted until the reply is handed over.
     read: Option<ReadPermit>,
     socket: SocketRef,
     io: SocketIo,
     chat: Chat,
+    people: People,
     data: Value,
     ack: AckSender,
 }
@@ -57,6 +61,7 @@ async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(people): State<People>,
     State(bounds): State<Bounds>,
     State(metrics): State<Metrics>,
     EventName(name): EventName,
@@ -68,6 +73,7 @@ async fn dispatch(
         socket,
         io,
         chat,
+        people,
         // A request sent with no argument at all is read as `{}`.
         data: data.unwrap_or_default(),
         ack,
@@ -104,7 +110,10 @@ async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
         BlockUser::NAME => serve(event, block).await,
         UnblockUser::NAME => serve(event, unblock).await,
         ListBlocked::NAME => serve(event, list_blocked).await,
-        _ => unknown_event(&event.socket, name, event.ack),
+        _ => match people::route(name, event).await {
+            Ok(outcome) => outcome,
+            Err(event) => unknown_event(&event.socket, name, event.ack),
+        },
     }
 }
 
@@ -210,7 +219,7 @@ async fn announce(cx: &Ctx, (room, change): (natter_protocol::Room, Membership))
 }
 
 /// Serves one request: decode and validate the payload, run `handle`, ack the result.
-async fn serve<R, F, Fut>(event: Incoming, handle: F) -> Outcome
+pub(super) async fn serve<R, F, Fut>(event: Incoming, handle: F) -> Outcome
 where
     R: Request,
     F: FnOnce(Ctx, R) -> Fut,
@@ -221,6 +230,7 @@ where
         socket,
         io,
         chat,
+        people,
         data,
         ack,
     } = event;
@@ -233,8 +243,10 @@ where
         Ok(req) => {
             let cx = Ctx {
                 chat,
+                people,
                 broadcaster: Broadcaster::new(io),
                 session,
+                socket: socket.clone(),
             };
             handle(cx, req).await.map_err(|e| e.to_wire())
         }

@@ -4,6 +4,7 @@
 mod bounds;
 mod connect;
 mod handlers;
+mod people;
 mod polls;
 pub mod session;
 
@@ -15,6 +16,7 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
 pub use bounds::Bounds;
+pub use people::People;
 pub use polls::{track as track_polls, Polls};
 
 use crate::chat::Chat;
@@ -31,6 +33,7 @@ const WS_READ_BUFFER: usize = 1_024;
 /// The timeouts (CONNECT, pings) come from `config`; `bounds` caps what a socket may hold.
 pub fn layer(
     chat: Chat,
+    people: People,
     bounds: Bounds,
     metrics: Metrics,
     config: &Config,
@@ -46,6 +49,7 @@ pub fn layer(
         .ping_interval(Duration::from_secs(config.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(chat)
+        .with_state(people)
         .with_state(bounds)
         .with_state(metrics)
         .build_layer();
