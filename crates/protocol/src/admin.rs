@@ -219,7 +219,7 @@ request!(
     ResetPassword,
     "admin:user:reset_password",
     PasswordAck,
-    |s| { validate::username_shape(&s.0.username) }
+    |s| validate::username_shape(&s.0.username)
 );
 request!(DeleteUser, "admin:user:delete", Empty, |s| {
     validate::username_shape(&s.0.username)
