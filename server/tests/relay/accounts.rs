@@ -596,3 +596,29 @@ async fn open_registration_lets_anyone_in_and_closed_nobody() {
         .expect_err("closed");
     assert_eq!(f.code(), Some(ErrorCode::Forbidden));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_relays_first_account_becomes_its_admin_with_no_code() {
+    // As the desktop's "host on this computer" starts it (src-tauri/src/embedded.rs).
+    let relay = TestRelay::start_with(|c| {
+        c.registration = Registration::Open;
+        c.first_account_admin = true;
+    })
+    .await;
+    let file = relay.data_dir().join(natter_relay::FIRST_ADMIN_FILE);
+    assert!(!file.exists(), "no code to copy: {}", file.display());
+    let (_, owner) = relay.join("owner").await;
+    let (_, guest) = relay.join("guest").await;
+    let users = owner.request(&ListUsers::default()).await.expect("the owner is an admin");
+    let roles: Vec<(&str, Role)> = users
+        .users
+        .iter()
+        .map(|a| (a.user.username.as_str(), a.role))
+        .collect();
+    assert_eq!(roles, [("guest", Role::Member), ("owner", Role::Admin)]);
+    assert_refused(
+        guest.request(&ListUsers::default()).await,
+        ErrorCode::Forbidden,
+        "the second account is a member",
+    );
+}
