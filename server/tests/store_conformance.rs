@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use natter_protocol::{Change, User, GENERAL_ROOM_ID};
 use natter_protocol::admin::Role;
+use natter_protocol::{Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
     Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewInvite, NewMessage,
     SessionPolicy, Store, StoreError,
@@ -805,7 +805,11 @@ pub async fn invites_admit_their_uses_and_one_of_racing_registrations(
         }
     });
     let results = futures_util::future::join_all(attempts).await;
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
@@ -814,7 +818,9 @@ pub async fn invites_admit_their_uses_and_one_of_racing_registrations(
 
     // A taken name does not spend the use.
     store.create_invite(new_invite("twice", 2, None)).await?;
-    store.register("alice", "hash", invited("twice", NOW)).await?;
+    store
+        .register("alice", "hash", invited("twice", NOW))
+        .await?;
     let taken = store.register("ALICE", "hash", invited("twice", NOW)).await;
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
     store.register("bob", "hash", invited("twice", NOW)).await?;
@@ -826,13 +832,22 @@ pub async fn invites_admit_their_uses_and_one_of_racing_registrations(
         .create_invite(new_invite("old", 5, Some("2026-05-31T23:59:59.999Z")))
         .await?;
     let expired = store.register("carol", "hash", invited("old", NOW)).await;
-    assert!(matches!(expired, Err(StoreError::InviteRefused)), "{expired:?}");
+    assert!(
+        matches!(expired, Err(StoreError::InviteRefused)),
+        "{expired:?}"
+    );
     let revoked = store.create_invite(new_invite("gone", 5, None)).await?;
     assert!(store.revoke_invite(&revoked.id).await?);
     let refused = store.register("carol", "hash", invited("gone", NOW)).await;
-    assert!(matches!(refused, Err(StoreError::InviteRefused)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::InviteRefused)),
+        "{refused:?}"
+    );
     let unknown = store.register("carol", "hash", invited("nope", NOW)).await;
-    assert!(matches!(unknown, Err(StoreError::InviteRefused)), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(StoreError::InviteRefused)),
+        "{unknown:?}"
+    );
     assert!(!store.revoke_invite("no-such-invite").await?);
 
     let listed = store.invites(10).await?;
@@ -858,9 +873,16 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
         store.set_disabled(&root.id, true).await.err(),
         store.delete_user(&root.id).await.err(),
     ] {
-        assert!(matches!(refused, Some(StoreError::LastAdmin)), "{refused:?}");
+        assert!(
+            matches!(refused, Some(StoreError::LastAdmin)),
+            "{refused:?}"
+        );
     }
-    assert_eq!(role(root.id.clone()).await?, Some(Role::Admin), "nothing written");
+    assert_eq!(
+        role(root.id.clone()).await?,
+        Some(Role::Admin),
+        "nothing written"
+    );
 
     // Disabling ends every session and refuses new ones and sign-ons.
     let s1 = store.create_session(&bob.id, "b1", "phone").await?;
@@ -884,9 +906,15 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
     assert_eq!(ended.len(), 1);
     let sessions = store.sessions_of(&bob.id).await?;
     assert_eq!(sessions.len(), 1);
-    assert_eq!((sessions[0].id.as_str(), sessions[0].device.as_str()), (kept.id.as_str(), "desk"));
+    assert_eq!(
+        (sessions[0].id.as_str(), sessions[0].device.as_str()),
+        (kept.id.as_str(), "desk")
+    );
     assert_eq!(store.password_hash(&bob.id).await?.as_deref(), Some("h1"));
-    assert!(!store.end_session_of(&root.id, &kept.id).await?, "not root's");
+    assert!(
+        !store.end_session_of(&root.id, &kept.id).await?,
+        "not root's"
+    );
     assert!(store.end_session_of(&bob.id, &kept.id).await?);
 
     store.set_display_name(&bob.id, "Bobby").await?;
@@ -903,7 +931,9 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
     assert!(store.users_by_name(&["root".to_owned()]).await?.is_empty());
     assert!(store.account("root").await?.is_none());
     assert!(!store.is_member(GENERAL_ROOM_ID, &root.id).await?);
-    let again = store.register("Root", "h", Admission::Open(Role::Member)).await;
+    let again = store
+        .register("Root", "h", Admission::Open(Role::Member))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let accounts = store.accounts(None, 10).await?;
     let names: Vec<&str> = accounts.iter().map(|a| a.user.username.as_str()).collect();

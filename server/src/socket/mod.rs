@@ -6,6 +6,7 @@ mod connect;
 mod handlers;
 mod people;
 mod polls;
+mod request;
 pub mod session;
 
 use std::time::Duration;
@@ -16,8 +17,8 @@ use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
 
 pub use bounds::Bounds;
-pub use people::People;
 pub use polls::{track as track_polls, Polls};
+pub use request::People;
 
 use crate::chat::Chat;
 use crate::metrics::{Metrics, SocketsOpen};

@@ -1,6 +1,7 @@
 //! The admin and self-service requests (issue 18): one named function each, like
 //! `handlers.rs`'s, over the `Admin` and `Accounts` services. Sessions an action ended have
-//! their sockets disconnected here, through the broadcaster, before the ack.
+//! their sockets disconnected here, through the broadcaster, before the ack (the asking
+//! socket's own after it: `Ctx::after_ack`).
 
 use natter_protocol::account::{
     ChangePassword, DeleteAccount, EndSession, ListSessions, SessionsAck, SetDisplayName, UserAck,
@@ -12,19 +13,8 @@ use natter_protocol::admin::{
 };
 use natter_protocol::{Empty, Event};
 
-use super::handlers::{serve, Ctx, Incoming, Outcome};
-use crate::accounts::Accounts;
-use crate::admin::Admin;
+use super::request::{serve, Ctx, Incoming, Outcome};
 use crate::error::Result;
-
-/// The services these requests need (socketioxide state).
-#[derive(Clone, Debug)]
-pub struct People {
-    pub accounts: Accounts,
-    pub admin: Admin,
-    /// Whether the relay serves TLS: the scheme of the address an invite string carries.
-    pub tls: bool,
-}
 
 /// Serves `name` if it is one of these requests; gives the event back if not.
 pub(super) async fn route(name: &str, event: Incoming) -> std::result::Result<Outcome, Incoming> {
@@ -168,8 +158,7 @@ async fn end_session(cx: Ctx, req: EndSession) -> Result<Empty> {
         .await?;
     if ended == cx.session.id {
         // This socket's own: the ack goes first.
-        let broadcaster = cx.broadcaster.clone();
-        tokio::spawn(async move { broadcaster.disconnect_session(&ended).await });
+        defer(&cx, vec![ended]);
     } else {
         cx.broadcaster.disconnect_session(&ended).await;
     }
@@ -188,7 +177,13 @@ async fn set_display_name(cx: Ctx, req: SetDisplayName) -> Result<UserAck> {
 async fn delete_account(cx: Ctx, req: DeleteAccount) -> Result<Empty> {
     let ended = cx.people.accounts.delete_own(&cx.session.user, req).await?;
     // This socket's own session is among them: the ack goes first, then the disconnect.
-    let broadcaster = cx.broadcaster.clone();
-    tokio::spawn(async move { broadcaster.disconnect_sessions(&ended).await });
+    defer(&cx, ended);
     Ok(Empty {})
+}
+
+/// Disconnects these sessions' sockets once the ack is sent (`request::serve`).
+fn defer(cx: &Ctx, sessions: Vec<String>) {
+    if let Ok(mut later) = cx.after_ack.lock() {
+        later.extend(sessions);
+    }
 }

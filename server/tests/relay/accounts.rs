@@ -609,7 +609,10 @@ async fn the_hosted_relays_first_account_becomes_its_admin_with_no_code() {
     assert!(!file.exists(), "no code to copy: {}", file.display());
     let (_, owner) = relay.join("owner").await;
     let (_, guest) = relay.join("guest").await;
-    let users = owner.request(&ListUsers::default()).await.expect("the owner is an admin");
+    let users = owner
+        .request(&ListUsers::default())
+        .await
+        .expect("the owner is an admin");
     let roles: Vec<(&str, Role)> = users
         .users
         .iter()
