@@ -211,6 +211,33 @@ pub struct Config {
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "natter_relay=debug".
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
+
+    /// Who may create an account: `invite` (with an invite an admin made), `open` (anyone:
+    /// for demos and tests) or `closed` (nobody, but the first admin of an empty relay).
+    #[arg(long, env = "NATTER_REGISTRATION", value_enum, default_value_t = Registration::Invite)]
+    pub registration: Registration,
+
+    /// The relay's address as people reach it (e.g. https://chat.example.org), put in invite
+    /// strings. Default: the address the admin's own connection came to.
+    #[arg(long, env = "NATTER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Not a flag: the desktop's hosted relay sets it so its owner's first account becomes
+    /// an admin with no code to copy (`embedded.rs`). No first-admin invite is made then.
+    #[arg(skip)]
+    pub first_account_admin: bool,
+}
+
+/// Who may create an account (`--registration`); the rules are `accounts.rs`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    /// With an invite only.
+    Invite,
+    /// Anyone; an invite, if given, must be valid (an admin invite makes an admin).
+    Open,
+    /// Nobody, except with the first-admin invite of a relay that has no users yet; admins
+    /// cannot make invites.
+    Closed,
 }
 
 impl Config {
@@ -249,6 +276,9 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             log: "info".to_owned(),
+            registration: Registration::Invite,
+            public_url: None,
+            first_account_admin: false,
         }
     }
 

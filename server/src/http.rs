@@ -1,4 +1,4 @@
-//! HTTP API: register, login, logout, health, over the accounts service. JSON in, JSON out,
+//! HTTP API: register (with an invite), login, logout, health, over the accounts service. JSON in, JSON out,
 //! errors as `{error:{code,message}}`. Also the layers before Socket.IO.
 
 use std::net::{IpAddr, SocketAddr};
@@ -10,7 +10,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use natter_protocol::http::{
-    AuthResponse, Credentials, Health, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
+    AuthResponse, Credentials, Health, Registration, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH,
+    REGISTER_PATH,
 };
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
 use natter_protocol::WireError;
@@ -241,6 +242,27 @@ fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> 
     Ok(natter_protocol::decode("credentials", value)?)
 }
 
+fn registration(body: Result<Json<Value>, JsonRejection>) -> Result<Registration> {
+    let Json(value) = body.map_err(|e| Error::Client(WireError::invalid(e.body_text())))?;
+    Ok(natter_protocol::decode("registration", value)?)
+}
+
+/// The most of a `User-Agent` kept as a session's device label.
+const DEVICE_CHARS: usize = 64;
+
+/// The device a login came from, as its `User-Agent` names it: printable characters only, cut
+/// to [`DEVICE_CHARS`] (the owner sees it in their session list; it is never logged).
+fn device(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(DEVICE_CHARS)
+        .collect()
+}
+
 async fn register(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -248,7 +270,10 @@ async fn register(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let (answer, _) = st.accounts.register(credentials(body)?, client).await?;
+    let (answer, _) = st
+        .accounts
+        .register(registration(body)?, client, &device(&headers))
+        .await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -259,7 +284,10 @@ async fn login(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let (answer, ended) = st.accounts.login(credentials(body)?, client).await?;
+    let (answer, ended) = st
+        .accounts
+        .login(credentials(body)?, client, &device(&headers))
+        .await?;
     // Sessions over the user's cap are dead; so are their sockets, on every node.
     for session_id in &ended {
         st.broadcaster.disconnect_session(session_id).await;

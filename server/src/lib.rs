@@ -2,6 +2,8 @@
 //! app's "host on this computer" start the real thing with [`run`].
 
 pub mod accounts;
+pub mod admin;
+pub mod admin_cli;
 pub mod auth;
 pub mod broadcast;
 pub mod chat;
@@ -36,6 +38,9 @@ use store::{SqliteStore, Store, StoreError};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
+/// The file in the data directory holding the first-admin invite (0600), written at a start
+/// with no users.
+pub const FIRST_ADMIN_FILE: &str = "first-admin-invite";
 /// How long shutdown waits for connections to close before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often rate-limit state of idle users is forgotten.
@@ -59,6 +64,8 @@ pub enum StartError {
     },
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("cannot make the first-admin invite: {0}")]
+    FirstAdmin(String),
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -127,7 +134,27 @@ pub async fn serve(
             max_rooms: config.max_rooms_per_user,
         },
     );
-    let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
+    let passwords = auth::Passwords::default();
+    let admin = admin::Admin::new(
+        store.clone(),
+        limits.clone(),
+        passwords.clone(),
+        config.registration,
+        config.public_url.clone(),
+    );
+    let policy = accounts::Policy {
+        registration: config.registration,
+        first_account_admin: config.first_account_admin,
+    };
+    if !config.first_account_admin && store.user_count().await? == 0 {
+        first_admin_invite(store.as_ref(), config, listener.local_addr()?).await?;
+    }
+    let accounts = Accounts::new(store, limits.clone(), passwords, policy);
+    let people = socket::People {
+        accounts: accounts.clone(),
+        admin,
+        tls: tls.is_some(),
+    };
     let sweeping = limits.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITS_SWEEP);
@@ -139,7 +166,7 @@ pub async fn serve(
     });
     let polls = socket::Polls::default();
     let bounds = socket::Bounds::new(config, limits.clone(), polls.clone(), metrics.clone());
-    let (layer, io) = socket::layer(chat, bounds, metrics.clone(), config);
+    let (layer, io) = socket::layer(chat, people, bounds, metrics.clone(), config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
@@ -232,6 +259,50 @@ pub async fn serve(
         reloader.abort();
     }
     result
+}
+
+/// A relay with no users makes one single-use admin invite: printed on stdout and written to
+/// [`FIRST_ADMIN_FILE`] in the data directory (0600). Never logged.
+async fn first_admin_invite(
+    store: &dyn Store,
+    config: &Config,
+    addr: std::net::SocketAddr,
+) -> Result<(), StartError> {
+    let made = admin::make_invite(store, natter_protocol::admin::Role::Admin, 1, None, None).await;
+    let (_, code) = made.map_err(|e| StartError::FirstAdmin(e.to_string()))?;
+    let scheme = if config.tls_files().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let server = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let link = natter_protocol::invite::InviteLink { server, code }.format();
+    let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
+    let path = dir.join(FIRST_ADMIN_FILE);
+    write_private(&path, &format!("{link}\n")).map_err(|source| StartError::DataDir {
+        path: path.clone(),
+        source,
+    })?;
+    println!("natter-relay has no users yet: register the first admin with the invite {link}");
+    tracing::info!(path = %path.display(), "no users yet: a first-admin invite is on stdout and in this file");
+    Ok(())
+}
+
+/// Writes `text` to a new file only its owner can read (0600), replacing any old one.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

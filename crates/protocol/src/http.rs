@@ -1,4 +1,4 @@
-//! The HTTP side of the protocol: register, login, logout, health.
+//! The HTTP side of the protocol: register (with an invite), login, logout, health.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,26 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Body of `POST /api/register`: credentials and, unless the relay's registration is `open`,
+/// an invite (its code, or the whole invite string, `crate::invite`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub username: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("invite", &self.invite.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

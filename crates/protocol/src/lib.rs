@@ -4,12 +4,15 @@
 //! (client → relay, always acknowledged) also name their ack type through [`Request::Ack`].
 //! The relay, the desktop client and `docs/protocol.md` all take names from here.
 
+pub mod account;
 pub mod ack;
+pub mod admin;
 mod decode;
 pub mod events;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod http;
+pub mod invite;
 pub mod limits;
 pub mod mentions;
 pub mod model;

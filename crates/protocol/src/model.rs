@@ -7,10 +7,14 @@ pub type Id = String;
 /// Position of a message in its room: 1, 2, 3, … without gaps.
 pub type Seq = i64;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: Id,
     pub username: String,
+    /// The name the user chose to be shown beside their username (`account:display_name`);
+    /// left out when they have none. Checked by [`crate::validate::display_name`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ use crate::ack::{Empty, WireError};
 use crate::decode::null_as_default;
 use crate::model::{Id, Message, Room, Seq};
 use crate::validate;
+use crate::{account, admin};
 use crate::{Event, Request};
 
 /// `rooms:list` — every room the user is a member of.
@@ -197,6 +198,8 @@ macro_rules! request {
     };
 }
 
+pub(crate) use request;
+
 request!(ListRooms, "rooms:list", RoomsAck);
 request!(CreateRoom, "room:create", RoomAck, |s| {
     validate::room_name(&s.name)?;
@@ -259,8 +262,9 @@ request!(History, "history", MessagesAck, |s| {
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
 
 /// Every request's name, once: what a relay may count requests by (a client's event name is
-/// its own string; anything not listed here is not a request).
-pub const NAMES: [&str; 17] = [
+/// its own string; anything not listed here is not a request). The admin and self-service
+/// requests (`crate::admin`, `crate::account`) come last.
+pub const NAMES: [&str; 32] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     InviteToRoom::NAME,
@@ -278,4 +282,19 @@ pub const NAMES: [&str; 17] = [
     MarkRead::NAME,
     History::NAME,
     Sync::NAME,
+    admin::NAMES[0],
+    admin::NAMES[1],
+    admin::NAMES[2],
+    admin::NAMES[3],
+    admin::NAMES[4],
+    admin::NAMES[5],
+    admin::NAMES[6],
+    admin::NAMES[7],
+    admin::NAMES[8],
+    admin::NAMES[9],
+    account::NAMES[0],
+    account::NAMES[1],
+    account::NAMES[2],
+    account::NAMES[3],
+    account::NAMES[4],
 ];

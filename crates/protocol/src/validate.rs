@@ -44,6 +44,25 @@ pub fn password(password: &str) -> Result<(), WireError> {
     Ok(())
 }
 
+/// A display name: empty (none), or at most [`DISPLAY_NAME_MAX_CHARS`] characters with no
+/// control, invisible or text-reordering characters and not blank, like a room name.
+pub fn display_name(name: &str) -> Result<(), WireError> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    if name.trim().is_empty() || chars(name) > DISPLAY_NAME_MAX_CHARS {
+        return Err(WireError::invalid(format!(
+            "display name must be 1-{DISPLAY_NAME_MAX_CHARS} characters, or empty for none"
+        )));
+    }
+    if name.chars().any(char::is_control) || has_hidden(name) {
+        return Err(WireError::invalid(
+            "display name contains control, invisible or text-reordering characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A message body: not blank, at most [`MAX_BODY_CHARS`].
 pub fn body(body: &str) -> Result<(), WireError> {
     if body.trim().is_empty() {

@@ -1,6 +1,7 @@
 //! What crosses the `Store` trait: errors, messages to append and their outcomes, sign-on and
 //! credentials. Backend-neutral: no driver's type appears here.
 
+use natter_protocol::admin::Role;
 use natter_protocol::{Message, User};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,15 @@ pub enum StoreError {
     /// written.
     #[error("user {0} is in too many rooms")]
     TooManyRooms(String),
+    /// A registration's invite is unknown, revoked, expired or used up; nothing was written.
+    #[error("invite refused")]
+    InviteRefused,
+    /// The change would leave the relay without an admin; nothing was written.
+    #[error("the last admin")]
+    LastAdmin,
+    /// The account is disabled or deleted: no session is created for it.
+    #[error("account inactive")]
+    Inactive,
 }
 
 /// Why one message of a batch was refused (the rest of the batch still commits).
@@ -116,11 +126,49 @@ pub struct NewSession {
     pub ended: Vec<String>,
 }
 
-/// A user with the stored password hash, for login only.
+/// A user with the stored password hash, for login only. Deleted accounts are never found.
 #[derive(Clone)]
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// An admin disabled the account: it may not sign in.
+    pub disabled: bool,
+}
+
+/// How a registration is let in ([`Store::register`](super::Store::register)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// As `role`, no questions asked (open registration, the command line).
+    Open(Role),
+    /// With an invite, by the hash of its code, as the invite's role. The invite must be
+    /// unrevoked, unexpired at `now` (RFC 3339) and have a use left; the use is spent in the
+    /// same transaction as the user is created, so of registrations racing for its last use
+    /// exactly one wins (the others get `InviteRefused`).
+    Invite { code_hash: String, now: String },
+    /// The relay's owner (the desktop's hosted relay): an admin when the relay has no users
+    /// yet, else a member.
+    FirstAdmin,
+}
+
+/// An invite to store; the code is kept only as its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvite {
+    pub code_hash: String,
+    pub role: Role,
+    pub uses: u32,
+    /// RFC 3339, UTC.
+    pub expires_at: Option<String>,
+    /// The admin's user id (`None`: the relay itself or the command line).
+    pub created_by: Option<String>,
+}
+
+/// One session of a user, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub created_at: String,
+    pub last_used_at: String,
 }
 
 /// How a user stopped being a member of a room.

@@ -3,6 +3,8 @@
 
 mod util;
 
+mod accounts;
+mod admin_cli;
 mod auth;
 mod authz;
 mod bad_input;

@@ -173,6 +173,7 @@ fn repeat(s: &str, n: usize) -> String {
     s.repeat(n)
 }
 
+mod accounts;
 mod acks;
 mod decode;
 mod events;

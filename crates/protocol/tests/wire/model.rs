@@ -61,11 +61,18 @@ fn room_kind() {
 
 #[test]
 fn user() {
-    let user = User {
+    let mut user = User {
         id: "u-1".into(),
         username: "alice".into(),
+        ..User::default()
     };
+    // No display name: the field is left out, as before display names existed.
     assert_wire(&user, json!({"id": "u-1", "username": "alice"}));
+    user.display_name = "Alice Liddell".into();
+    assert_wire(
+        &user,
+        json!({"id": "u-1", "username": "alice", "display_name": "Alice Liddell"}),
+    );
 }
 
 #[test]

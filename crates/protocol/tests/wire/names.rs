@@ -41,6 +41,21 @@ fn request_names_match_design() {
         EditMessage::NAME,
         DeleteMessage::NAME,
         React::NAME,
+        "admin:invite:create",
+        "admin:invites:list",
+        "admin:invite:revoke",
+        "admin:users:list",
+        "admin:user:disable",
+        "admin:user:enable",
+        "admin:user:promote",
+        "admin:user:demote",
+        "admin:user:reset_password",
+        "admin:user:delete",
+        "account:password",
+        "account:sessions",
+        "account:session:end",
+        "account:display_name",
+        "account:delete",
     ];
     listed.sort_unstable();
     named.sort_unstable();
