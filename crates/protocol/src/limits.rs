@@ -53,3 +53,9 @@ pub const PRESENCE_GRACE_MS: u64 = 3_000;
 pub const MAX_ROOMS_PER_USER: u32 = 500;
 /// Users one user can block.
 pub const MAX_BLOCKED: u32 = 1_000;
+/// Files one message can carry (`message:send`'s `attachments`).
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Characters of an uploaded file's name (longer names are refused).
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// `POST /api/files`' default size limit, in MiB (the relay's `--max-upload-mb`).
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 25;

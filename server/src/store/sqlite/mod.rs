@@ -13,6 +13,7 @@
 mod accounts;
 mod commit;
 mod consent;
+mod files;
 mod jobs;
 mod messages;
 mod migrate;
