@@ -99,12 +99,12 @@ impl FileStore for LocalDir {
             .join("tmp")
             .join(format!("upload-{}", uuid::Uuid::new_v4().simple()));
         // Read too: an image's size is read from it before it is kept.
-        let file = tokio::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        // Private like the database (the data directory is 0700 as well).
+        #[cfg(unix)]
+        options.mode(0o600);
+        let file = options.open(&path).await?;
         Ok(TempFile { file, path })
     }
 
