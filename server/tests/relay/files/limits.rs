@@ -115,3 +115,45 @@ async fn an_upload_that_stalls_is_cut_off() {
     assert!(began.elapsed() < Duration::from_secs(10));
     assert!(stored(relay.data_dir()).is_empty());
 }
+
+#[tokio::test]
+async fn an_upload_that_trickles_is_cut_off_by_its_pace() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let relay = relay_of_one_mib().await;
+    let token = relay.token("alice").await;
+    let mut conn = tokio::net::TcpStream::connect(relay.addr())
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/files?name=drip.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\nContent-Length: 1000\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.expect("head");
+    let began = Instant::now();
+    // A byte every 300 ms never trips the 2 s idle timeout; the pace (16 KiB/s on average after
+    // the first 2 s) does. At most 40 bytes: the test ends either way.
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if conn.write_all(b"x").await.is_err() {
+            break;
+        }
+        let mut peek = [0u8; 1];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(1), conn.peek(&mut peek)).await
+        {
+            if n > 0 {
+                break;
+            }
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("the upload came too slowly"), "{answer}");
+    assert!(
+        began.elapsed() < Duration::from_secs(6),
+        "cut off soon after the grace"
+    );
+    assert!(stored(relay.data_dir()).is_empty());
+}
