@@ -1,5 +1,6 @@
-//! HTTP API: register (with an invite), login, logout, health, over the accounts service. JSON in, JSON out,
-//! errors as `{error:{code,message}}`. Also the layers before Socket.IO.
+//! HTTP API: register (with an invite), login, logout, health, over the accounts service. JSON
+//! in, JSON out, errors as `{error:{code,message}}`. Also the layers before Socket.IO (which the
+//! file routes, `file_routes.rs`, pass: they keep their own limits).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -54,6 +55,9 @@ pub async fn refuse_oversize(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
+    if crate::file_routes::has_own_limits(&req) {
+        return next.run(req).await;
+    }
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -91,7 +95,9 @@ pub async fn body_deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::Method;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || crate::file_routes::has_own_limits(&req)
+    {
         return next.run(req).await;
     }
     let (head, body) = req.into_parts();
@@ -140,7 +146,8 @@ pub async fn api_deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if !req.uri().path().starts_with("/api/") {
+    // Files stream for as long as their size and pace allow (`file_routes.rs`).
+    if !req.uri().path().starts_with("/api/") || crate::file_routes::has_own_limits(&req) {
         return next.run(req).await;
     }
     let path = req.uri().path().to_owned();

@@ -11,6 +11,8 @@ pub mod config;
 pub mod connect_limit;
 pub mod embedded;
 pub mod error;
+pub mod file_routes;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod presence;
@@ -41,6 +43,8 @@ pub const DB_FILE: &str = "natter.db";
 /// The file in the data directory holding the first-admin invite (0600), written at a start
 /// with no users.
 pub const FIRST_ADMIN_FILE: &str = "first-admin-invite";
+/// The uploaded files' directory inside the data directory.
+pub const FILES_DIR: &str = "files";
 /// How long shutdown waits for connections to close before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often rate-limit state of idle users is forgotten.
@@ -118,6 +122,26 @@ pub async fn serve(
         Some(tls) => Some(tls.clone().reload_on_sighup()?),
         None => None,
     };
+    let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
+    let local =
+        files::LocalDir::open(&dir.join(FILES_DIR)).map_err(|source| StartError::DataDir {
+            path: dir.join(FILES_DIR),
+            source,
+        })?;
+    let blobs = files::Blobs::new(Arc::new(local));
+    let files = files::Files::new(
+        store.clone(),
+        blobs.clone(),
+        files::UploadLimits {
+            max_bytes: config.max_upload_bytes(),
+            pace: files::Pace {
+                idle: config.body_timeout(),
+                grace: config.body_timeout(),
+                min_bytes_per_sec: config::MIN_UPLOAD_BYTES_PER_SEC,
+            },
+            orphan_age: config.orphan_file_age(),
+        },
+    );
     let committed = store.committed();
     let commits = store.commits();
     let metrics = Metrics::new(commits.metrics().clone());
@@ -132,6 +156,7 @@ pub async fn serve(
             connects: connects.clone(),
             grace: config.presence_grace(),
             max_rooms: config.max_rooms_per_user,
+            blobs,
         },
     );
     let passwords = auth::Passwords::default();
@@ -164,12 +189,24 @@ pub async fn serve(
             connects.retain_recent();
         }
     });
+    // Orphan uploads and unfinished ones, at start and then every so often.
+    let file_sweeper = tokio::spawn({
+        let files = files.clone();
+        async move {
+            let mut tick = tokio::time::interval(files.sweep_every());
+            loop {
+                tick.tick().await;
+                files.sweep().await;
+            }
+        }
+    });
     let polls = socket::Polls::default();
     let bounds = socket::Bounds::new(config, limits.clone(), polls.clone(), metrics.clone());
     let (layer, io) = socket::layer(chat, people, bounds, metrics.clone(), config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
+        .merge(file_routes::router(files))
         .layer(layer)
         // Around Socket.IO: what each long-polling session's polls took (`socket/polls.rs`).
         .layer(axum::middleware::from_fn_with_state(
@@ -250,6 +287,7 @@ pub async fn serve(
         }
     };
     sweeper.abort();
+    file_sweeper.abort();
     broadcasting.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::admin::Role;
-use natter_protocol::{Change, User, GENERAL_ROOM_ID};
+use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
-    Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewInvite, NewMessage,
+    Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
     SessionPolicy, Store, StoreError,
 };
 
@@ -23,7 +23,10 @@ fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
         client_id: client_id.to_owned(),
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        entry: NewEntry::Message { reply_to: None },
+        entry: NewEntry::Message {
+            reply_to: None,
+            attachments: Vec::new(),
+        },
         mentions: Vec::new(),
     }
 }
@@ -632,6 +635,7 @@ pub async fn changes_apply_to_their_target(store: Arc<dyn Store>) -> Result {
         "agreed",
         NewEntry::Message {
             reply_to: Some(target.clone()),
+            attachments: Vec::new(),
         },
     )
     .await?
@@ -704,6 +708,7 @@ pub async fn a_delete_takes_the_text_of_the_message_and_its_edits(store: Arc<dyn
         .expect("react");
     let reply = NewEntry::Message {
         reply_to: Some(target.clone()),
+        attachments: Vec::new(),
     };
     change(&*store, &room, &bob, "what?", reply.clone())
         .await?
@@ -939,6 +944,119 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
     let names: Vec<&str> = accounts.iter().map(|a| a.user.username.as_str()).collect();
     assert_eq!(names, ["bob"]);
     assert_eq!(store.user_count().await?, 1);
+fn new_file(id: &str, uploader: &User, hash: &str, uploaded_at: &str) -> NewFile {
+    NewFile {
+        attachment: Attachment {
+            id: id.to_owned(),
+            name: format!("{id}.png"),
+            size: 42,
+            content_type: "image/png".to_owned(),
+            width: Some(3),
+            height: Some(2),
+        },
+        uploader_id: uploader.id.clone(),
+        hash: hash.repeat(64),
+        uploaded_at: uploaded_at.to_owned(),
+    }
+}
+
+/// Uploads: only the uploader attaches, members of the rooms that carry a file read it, a
+/// delete lets go of its files (and reports bytes nobody uses), old unattached uploads go.
+pub async fn files_attach_read_release_and_orphan(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let carol = user(&*store, "carol").await;
+    let room = store
+        .create_group("pics", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let now = "2026-01-02T00:00:00.000Z";
+    // f1 and f2 are the same bytes ("a"); f3 is Bob's; f4 is old and never attached.
+    for f in [
+        new_file("f1", &alice, "a", now),
+        new_file("f2", &alice, "a", now),
+        new_file("f3", &bob, "b", now),
+        new_file("f4", &alice, "c", "2026-01-01T00:00:00.000Z"),
+    ] {
+        store.add_file(f).await?;
+    }
+    let with = |files: &[&str]| NewEntry::Message {
+        reply_to: None,
+        attachments: files.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    // Someone else's upload or an unknown one: refused, nothing written.
+    for files in [&["f1", "f3"][..], &["nope"]] {
+        let refused = change(&*store, &room, &alice, "x", with(files)).await?;
+        assert_eq!(refused.map(|a| a.created), Err(AppendRefusal::NoSuchFile));
+    }
+    assert!(store.history(&room, None, 10).await?.is_empty());
+    // Before it is posted, only its uploader reads it.
+    assert!(store.file_for("f1", &alice.id).await?.is_some());
+    assert!(store.file_for("f1", &bob.id).await?.is_none());
+    let sent = change(&*store, &room, &alice, "", with(&["f2", "f1"]))
+        .await?
+        .expect("sent");
+    let ids: Vec<_> = sent
+        .message
+        .attachments
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(ids, ["f2", "f1"]);
+    assert_eq!(
+        sent.message.attachments[1],
+        new_file("f1", &alice, "a", now).attachment
+    );
+    let other = change(&*store, &room, &alice, "again", with(&["f1"]))
+        .await?
+        .expect("sent");
+    let page = store.history(&room, None, 10).await?;
+    assert_eq!(page[0].attachments, sent.message.attachments);
+    assert_eq!(
+        store.messages_after(&room, 0, 10).await?[1]
+            .attachments
+            .len(),
+        1
+    );
+    // Members read it now; Carol never.
+    let read = store
+        .file_for("f1", &bob.id)
+        .await?
+        .expect("a member reads it");
+    assert_eq!(read.hash, "a".repeat(64));
+    assert!(store.file_for("f1", &carol.id).await?.is_none());
+    assert!(store.file_for("nope", &alice.id).await?.is_none());
+
+    let delete = |target: &str| NewEntry::Delete {
+        target: target.to_owned(),
+    };
+    // f1 is still carried by `other`; f2's bytes are f1's too: nothing freed.
+    let deleted = change(&*store, &room, &alice, "", delete(&sent.message.id))
+        .await?
+        .expect("deleted");
+    assert!(deleted.freed_files.is_empty());
+    assert!(
+        store.file_for("f2", &alice.id).await?.is_none(),
+        "f2 went with its message"
+    );
+    assert!(store.file_hash_in_use(&"a".repeat(64)).await?);
+    let deleted = change(&*store, &room, &alice, "", delete(&other.message.id))
+        .await?
+        .expect("deleted");
+    assert_eq!(deleted.freed_files, ["a".repeat(64)]);
+    assert!(!store.file_hash_in_use(&"a".repeat(64)).await?);
+    assert!(store
+        .history(&room, None, 10)
+        .await?
+        .iter()
+        .all(|m| m.attachments.is_empty()));
+
+    // Orphans before the cut-off go; f3 (newer, unattached) stays.
+    let freed = store
+        .remove_orphan_files("2026-01-01T12:00:00.000Z")
+        .await?;
+    assert_eq!(freed, ["c".repeat(64)]);
+    assert!(store.file_for("f4", &alice.id).await?.is_none());
+    assert!(store.file_for("f3", &bob.id).await?.is_some());
     Ok(())
 }
 
@@ -966,6 +1084,7 @@ macro_rules! store_conformance {
                 a_delete_takes_the_text_of_the_message_and_its_edits,
                 invites_admit_their_uses_and_one_of_racing_registrations,
                 roles_disabling_passwords_and_deletion_keep_an_admin,
+                files_attach_read_release_and_orphan,
             );
         }
     };

@@ -72,6 +72,7 @@ async fn measure(with_tls: bool, messages: usize, warmup: usize) -> Result<(f64,
             client_id: uuid::Uuid::new_v4().to_string(),
             body: format!("message {n}"),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let started = Instant::now();
         conn.request(&send).await?;

@@ -9,6 +9,28 @@ pub const REGISTER_PATH: &str = "/api/register";
 pub const LOGIN_PATH: &str = "/api/login";
 pub const LOGOUT_PATH: &str = "/api/logout";
 pub const HEALTH_PATH: &str = "/healthz";
+/// `POST` a file's bytes as the body (bearer token; `?name=` its file name, `Content-Type` a
+/// claim kept only for files that are not images); answers an
+/// [`Attachment`](crate::model::Attachment) (201).
+pub const FILES_PATH: &str = "/api/files";
+/// `GET` one file (bearer token): `{id}` is the attachment's id. Route syntax; see [`file_path`].
+pub const FILE_PATH: &str = "/api/files/{id}";
+/// `GET` an image's thumbnail (bearer token), at most [`THUMBNAIL_PX`] on its longer side.
+pub const THUMBNAIL_PATH: &str = "/api/files/{id}/thumbnail";
+/// The query parameter of [`FILES_PATH`] that names the file.
+pub const FILE_NAME_PARAM: &str = "name";
+/// A thumbnail's longer side, in pixels.
+pub const THUMBNAIL_PX: u32 = 320;
+
+/// [`FILE_PATH`] for one file.
+pub fn file_path(id: &str) -> String {
+    FILE_PATH.replace("{id}", id)
+}
+
+/// [`THUMBNAIL_PATH`] for one file.
+pub fn thumbnail_path(id: &str) -> String {
+    THUMBNAIL_PATH.replace("{id}", id)
+}
 
 /// Body of `POST /api/register` and `POST /api/login`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

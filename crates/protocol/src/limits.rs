@@ -64,3 +64,9 @@ pub const INVITE_MAX_USES: u32 = 10_000;
 pub const INVITE_MAX_EXPIRY_SECS: u64 = 366 * 24 * 60 * 60;
 /// Admin requests per admin, per minute (also the burst).
 pub const ADMIN_ACTIONS_PER_MINUTE: u32 = 60;
+/// Files one message can carry (`message:send`'s `attachments`).
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Characters of an uploaded file's name (longer names are refused).
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// `POST /api/files`' default size limit, in MiB (the relay's `--max-upload-mb`).
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 25;

@@ -95,6 +95,10 @@ pub struct Message {
     /// their usernames; worked out by the relay when the message was sent or last edited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// The files sent with the message, in the order the sender named them (none on a deleted
+    /// message: its files go with its text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// What a change entry does to the message `target` (in the same room). Applying a room's
@@ -142,4 +146,22 @@ pub struct ReplyPreview {
 pub struct Reaction {
     pub emoji: String,
     pub users: Vec<String>,
+}
+
+/// A file as a message carries it, and as `POST /api/files` answers it. `type` is sniffed from
+/// the bytes for images (png, jpeg, gif, webp), which alone come with `width` and `height`;
+/// for anything else it is the uploader's claim, which nobody should trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Random, not the content hash: knowing a file's bytes does not give its id.
+    pub id: Id,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }

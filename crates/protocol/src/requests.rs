@@ -93,6 +93,10 @@ pub struct SendMessage {
     /// The id of a message in the same room this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Id>,
+    /// Ids of files the sender uploaded (`POST /api/files`), at most
+    /// [`MAX_ATTACHMENTS`](crate::limits::MAX_ATTACHMENTS), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Id>,
 }
 
 /// `message:edit` — the sender of a message replaces its body. Idempotent on (sender,
@@ -227,7 +231,13 @@ request!(ListBlocked, "blocks:list", BlockedAck);
 request!(SendMessage, "message:send", MessageAck, |s| {
     validate::id(&s.room_id)?;
     validate::client_id(&s.client_id)?;
-    validate::body(&s.body)?;
+    // A message with files may have no text.
+    if s.attachments.is_empty() {
+        validate::body(&s.body)?;
+    } else {
+        validate::caption(&s.body)?;
+    }
+    validate::attachments(&s.attachments)?;
     s.reply_to.as_deref().map_or(Ok(()), validate::id)
 });
 request!(EditMessage, "message:edit", MessageAck, |s| {

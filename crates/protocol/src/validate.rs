@@ -246,6 +246,31 @@ pub fn client_id(client_id: &str) -> Result<(), WireError> {
     Ok(())
 }
 
+/// A message's files: at most [`MAX_ATTACHMENTS`] ids, each an id and named once.
+pub fn attachments(ids: &[String]) -> Result<(), WireError> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(WireError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_ATTACHMENTS} attachments"),
+        ));
+    }
+    for (i, file) in ids.iter().enumerate() {
+        id(file)?;
+        if ids[..i].contains(file) {
+            return Err(WireError::invalid("an attachment is named twice"));
+        }
+    }
+    Ok(())
+}
+
+/// The text of a message that carries files: like [`body`], but it may be empty.
+pub fn caption(caption: &str) -> Result<(), WireError> {
+    if caption.is_empty() {
+        return Ok(());
+    }
+    body(caption)
+}
+
 pub fn seq(seq: Seq) -> Result<(), WireError> {
     if seq < 0 {
         return Err(WireError::invalid("seq must not be negative"));

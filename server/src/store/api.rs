@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 
 use super::commit::Commits;
 use super::types::{
-    Admission, Credentials, Departure, NewInvite, NewSession, Seen, SessionRow, SignOn, StoreError,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
+    StoreError, StoredFile,
 };
 
 #[async_trait]
@@ -154,18 +155,27 @@ pub trait Store: Send + Sync + 'static {
     async fn has_blocked(&self, blocker_id: &str, blocked_id: &str) -> Result<bool, StoreError>;
 
     /// The entrance of the backend's commit stage, where sends queue; see [`commit`].
+    ///
+    /// Files (migration 0009 on SQLite): the stage checks a message's
+    /// [`NewEntry::Message`](super::NewEntry)`.attachments` (each an upload of the sender's,
+    /// else [`AppendRefusal::NoSuchFile`](super::AppendRefusal) and nothing written), links them
+    /// to the message in the same transaction and answers the message with its `attachments`.
+    /// A delete unlinks the target's files, deletes each upload no other message carries, and
+    /// reports in [`Appended::freed_files`](super::Appended) the hashes no upload uses any more.
+    /// A plain message (no reply, no files) keeps its one-statement path.
     fn commits(&self) -> Commits;
     /// Every message the commit stage creates from now on (not repeats, not refusals), after
     /// its commit and in commit order. One subscriber: a later call replaces an earlier one.
     fn committed(&self) -> mpsc::Receiver<Message>;
-    /// Up to `limit` messages with seq < `before` (or the newest), oldest first.
+    /// Up to `limit` messages with seq < `before` (or the newest), oldest first, each with its
+    /// reactions and files (`attachments`, in the sender's order).
     async fn history(
         &self,
         room_id: &str,
         before: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
-    /// Up to `limit` messages with seq > `after`, oldest first.
+    /// Up to `limit` messages with seq > `after`, oldest first, filled in like `history`.
     async fn messages_after(
         &self,
         room_id: &str,
@@ -180,4 +190,19 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         seq: Seq,
     ) -> Result<Option<Seq>, StoreError>;
+
+    /// Records an upload whose bytes the file store already holds under `file.hash`.
+    async fn add_file(&self, file: NewFile) -> Result<(), StoreError>;
+    /// The upload `file_id` if `user_id` may read it: they uploaded it, or they are a member of
+    /// a room where a message carries it. `None` alike for no such file and for not allowed.
+    async fn file_for(
+        &self,
+        file_id: &str,
+        user_id: &str,
+    ) -> Result<Option<StoredFile>, StoreError>;
+    /// Whether any upload (attached or not) still uses the bytes of `hash`.
+    async fn file_hash_in_use(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Deletes the uploads made before `before` (RFC 3339) that no message carries; returns the
+    /// content hashes no upload uses any more, for the file store to remove.
+    async fn remove_orphan_files(&self, before: &str) -> Result<Vec<String>, StoreError>;
 }

@@ -2,7 +2,7 @@
 //! credentials. Backend-neutral: no driver's type appears here.
 
 use natter_protocol::admin::Role;
-use natter_protocol::{Message, User};
+use natter_protocol::{Attachment, Message, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,6 +47,9 @@ pub enum AppendRefusal {
     /// Only a message's sender edits or deletes it.
     #[error("not the message's sender")]
     NotSender,
+    /// An attachment is not an upload of the sender's (unknown, or someone else's).
+    #[error("no such file among the sender's uploads")]
+    NoSuchFile,
 }
 
 /// An entry to append to a room; the store assigns id and seq.
@@ -68,6 +71,8 @@ pub struct NewMessage {
 pub enum NewEntry {
     Message {
         reply_to: Option<String>,
+        /// Upload ids, each the sender's own; the message carries them in this order.
+        attachments: Vec<String>,
     },
     Edit {
         target: String,
@@ -90,6 +95,9 @@ pub struct Appended {
     pub message: Message,
     /// False when (sender, client_id) already existed and this is the original message.
     pub created: bool,
+    /// Content hashes no upload uses any more (a delete let go of the message's files): the
+    /// file store removes their bytes. Empty for everything but a new delete.
+    pub freed_files: Vec<String>,
 }
 
 /// Who a token signs on as, and the rooms they are a member of.
@@ -185,4 +193,22 @@ pub enum Departure {
 pub struct Seen {
     pub user: User,
     pub last_seen: Option<String>,
+}
+
+/// An upload to record: its bytes are already in the file store under `hash`.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub attachment: Attachment,
+    pub uploader_id: String,
+    /// SHA-256 of the bytes, lowercase hex: where the file store keeps them.
+    pub hash: String,
+    /// RFC 3339, UTC.
+    pub uploaded_at: String,
+}
+
+/// An upload as stored: what messages show of it, and where its bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub attachment: Attachment,
+    pub hash: String,
 }

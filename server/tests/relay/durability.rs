@@ -91,6 +91,7 @@ fn nth(user: &str, i: usize) -> SendMessage {
         client_id: format!("{user}-{i:04}"),
         body: format!("{user} says {i}"),
         reply_to: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -15,6 +15,7 @@ mod config_file;
 mod durability;
 mod ephemeral;
 mod exposition;
+mod files;
 mod history;
 mod limits;
 mod membership;

@@ -78,6 +78,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice writes in the secret room");
@@ -155,6 +156,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
                     client_id: uuid::Uuid::new_v4().to_string(),
                     body: "let me in".into(),
                     reply_to: None,
+                    attachments: Vec::new(),
                 },
             )
             .await,
@@ -241,6 +243,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: "mallory's own".into(),
             reply_to: None,
+            attachments: Vec::new(),
         },
     )
     .await;
@@ -259,6 +262,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice's retry");
@@ -278,6 +282,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: uuid::Uuid::new_v4().to_string(),
             body: format!("more {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice writes");

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use natter_protocol::model::{Id, Seq};
-use natter_protocol::{Change, Message, Reaction, ReplyPreview};
+use natter_protocol::{Attachment, Change, Message, Reaction, ReplyPreview};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
@@ -38,6 +38,8 @@ struct State {
     reactions: Vec<Reaction>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
 }
 
 impl State {
@@ -49,6 +51,7 @@ impl State {
             deleted: m.deleted,
             reactions: m.reactions.clone(),
             mentions: m.mentions.clone(),
+            attachments: m.attachments.clone(),
         }
     }
 
@@ -60,7 +63,8 @@ impl State {
             && state.edited_at.is_none()
             && !state.deleted
             && state.reactions.is_empty()
-            && state.mentions.is_empty();
+            && state.mentions.is_empty()
+            && state.attachments.is_empty();
         if plain {
             None
         } else {
@@ -75,6 +79,7 @@ impl State {
         m.deleted = self.deleted;
         m.reactions = self.reactions;
         m.mentions = self.mentions;
+        m.attachments = self.attachments;
     }
 }
 
@@ -137,6 +142,8 @@ fn apply(change: &Change, entry: &Message, target: &mut Message) {
             target.deleted = true;
             target.reactions.clear();
             target.mentions.clear();
+            // The relay removes a deleted message's files.
+            target.attachments.clear();
         }
         Change::Reaction { emoji, on, .. } => {
             let at = target.reactions.iter().position(|r| &r.emoji == emoji);

@@ -124,6 +124,38 @@ fn a_message_with_its_current_state() {
 }
 
 #[test]
+fn a_message_with_attachments() {
+    let with_files = Message {
+        attachments: vec![
+            Attachment {
+                id: "f-1".into(),
+                name: "cat.png".into(),
+                size: 2_048,
+                content_type: "image/png".into(),
+                width: Some(640),
+                height: Some(480),
+            },
+            Attachment {
+                id: "f-2".into(),
+                name: "notes.pdf".into(),
+                size: 9,
+                content_type: "application/pdf".into(),
+                width: None,
+                height: None,
+            },
+        ],
+        ..message()
+    };
+    let mut json = message_json();
+    json["attachments"] = json!([
+        {"id": "f-1", "name": "cat.png", "size": 2048, "type": "image/png",
+         "width": 640, "height": 480},
+        {"id": "f-2", "name": "notes.pdf", "size": 9, "type": "application/pdf"},
+    ]);
+    assert_wire(&with_files, json);
+}
+
+#[test]
 fn change_entries() {
     let entry = |change: Change, body: &str| Message {
         body: body.into(),

@@ -112,4 +112,7 @@ fn constants_match_design() {
     assert_eq!(LOGIN_PATH, "/api/login");
     assert_eq!(LOGOUT_PATH, "/api/logout");
     assert_eq!(HEALTH_PATH, "/healthz");
+    assert_eq!(FILES_PATH, "/api/files");
+    assert_eq!(file_path("f-1"), "/api/files/f-1");
+    assert_eq!(thumbnail_path("f-1"), "/api/files/f-1/thumbnail");
 }

@@ -9,11 +9,12 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
-use super::{accounts, admin, consent, messages, peers, rooms, SqliteStore};
+use super::{accounts, admin, consent, files, messages, peers, rooms, SqliteStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewInvite, NewSession, Seen, SessionRow, SignOn, StoreError,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
+    StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 use natter_protocol::admin::{Account, Invite, Role};
@@ -346,5 +347,28 @@ impl Store for SqliteStore {
         let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |c| rooms::mark_read(c, &room, &user, seq))
             .await
+    }
+
+    async fn add_file(&self, file: NewFile) -> Result<(), StoreError> {
+        self.write(move |c| files::add(c, &file)).await
+    }
+
+    async fn file_for(
+        &self,
+        file_id: &str,
+        user_id: &str,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        let (file, user) = (file_id.to_owned(), user_id.to_owned());
+        self.read(move |c| files::readable(c, &file, &user)).await
+    }
+
+    async fn file_hash_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |c| files::hash_in_use(c, &hash)).await
+    }
+
+    async fn remove_orphan_files(&self, before: &str) -> Result<Vec<String>, StoreError> {
+        let before = before.to_owned();
+        self.write(move |c| files::remove_orphans(c, &before)).await
     }
 }

@@ -15,6 +15,7 @@ mod accounts;
 mod admin;
 mod commit;
 mod consent;
+mod files;
 mod jobs;
 mod messages;
 mod migrate;
