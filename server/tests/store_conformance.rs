@@ -944,6 +944,9 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
     let names: Vec<&str> = accounts.iter().map(|a| a.user.username.as_str()).collect();
     assert_eq!(names, ["bob"]);
     assert_eq!(store.user_count().await?, 1);
+    Ok(())
+}
+
 fn new_file(id: &str, uploader: &User, hash: &str, uploaded_at: &str) -> NewFile {
     NewFile {
         attachment: Attachment {
