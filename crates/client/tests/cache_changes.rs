@@ -187,3 +187,48 @@ async fn a_delete_that_comes_first_still_takes_the_text_and_the_edits_text(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_page_counts_messages_not_the_reactions_after_them() -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    // 150 messages, then 400 reactions to the first one: the newest 400 seqs are entries.
+    let mut all: Vec<Message> = (1..=150)
+        .map(|seq| Message {
+            id: if seq == 1 {
+                TARGET.to_owned()
+            } else {
+                format!("m-{seq}")
+            },
+            room_id: "r".to_owned(),
+            seq,
+            sender: "alice".to_owned(),
+            body: format!("message {seq}"),
+            client_id: format!("c-{seq}"),
+            sent_at: "2026-12-06T10:00:00Z".to_owned(),
+            ..Message::default()
+        })
+        .collect();
+    all.extend((151..=550).map(|seq| react("r", seq, &format!("u{seq}"), true)));
+    cache.insert_messages(&all).await?;
+
+    let page = cache.messages("r", None, 100).await?;
+    let shown: Vec<i64> = page
+        .iter()
+        .filter(|m| m.change.is_none())
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        shown,
+        (51..=150).collect::<Vec<_>>(),
+        "100 messages, not 100 entries"
+    );
+    assert_eq!(
+        page.last().map(|m| m.seq),
+        Some(550),
+        "with the entries after them"
+    );
+    let seqs: Vec<i64> = page.iter().map(|m| m.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "seqs stay whole");
+    Ok(())
+}
