@@ -625,3 +625,66 @@ async fn the_hosted_relays_first_account_becomes_its_admin_with_no_code() {
         "the second account is a member",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_deletes_a_members_message_in_a_room_they_share_but_cannot_edit_it() {
+    use natter_protocol::requests::{DeleteMessage, EditMessage};
+
+    let (relay, root) = relay_with_admin().await;
+    let mut members = Vec::new();
+    for name in ["bob", "carol"] {
+        let code = invite(&root, 1, None).await;
+        let session = relay
+            .register_invited(name, PASSWORD, &code)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        members.push(
+            relay
+                .connect(name, &session.token)
+                .await
+                .unwrap_or_else(|e| panic!("{name} connects: {e:?}")),
+        );
+    }
+    let (bob, carol) = (&members[0], &members[1]);
+    let room = group(&root, "moderated", &["bob", "carol"]).await.id;
+    let sent = bob
+        .request(&send(&room, "something to take down"))
+        .await
+        .expect("bob sends")
+        .message;
+    let delete = |client_id: &str| DeleteMessage {
+        room_id: room.clone(),
+        client_id: client_id.to_owned(),
+        message_id: sent.id.clone(),
+    };
+    assert_refused(
+        carol.request(&delete("carol-1")).await,
+        ErrorCode::Forbidden,
+        "a member deletes another's message",
+    );
+    let edit = EditMessage {
+        room_id: room.clone(),
+        client_id: "root-edit".into(),
+        message_id: sent.id.clone(),
+        body: "rewritten by an admin".into(),
+    };
+    assert_refused(
+        root.request(&edit).await,
+        ErrorCode::Forbidden,
+        "an admin edits another's message",
+    );
+    let entry = root
+        .request(&delete("root-1"))
+        .await
+        .expect("the admin deletes")
+        .message;
+    assert_eq!(entry.sender, "root");
+    let page = carol
+        .request(&history(&room, None, None))
+        .await
+        .expect("history")
+        .messages;
+    let gone = page.iter().find(|m| m.id == sent.id).expect("the message");
+    assert!(gone.deleted && gone.body.is_empty(), "{gone:?}");
+    relay.stop().await;
+}

@@ -236,6 +236,18 @@ struct Target {
     deleted: bool,
 }
 
+/// Whether the user is an admin of the relay now (not disabled, not deleted).
+fn is_admin(conn: &Connection, user_id: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT role = 'admin' AND disabled_at IS NULL AND deleted_at IS NULL \
+             FROM users WHERE id = ?1",
+        )?
+        .query_row([user_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// A reply, a message with files or a change: checked against its target and its files,
 /// inserted, then applied to the target (an edit's text, a delete's erasure and its files, a
 /// reaction's table row) in the same transaction.
@@ -289,7 +301,14 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
         if !reply && target.deleted {
             return Ok(Err(AppendRefusal::NoSuchMessage));
         }
-        if matches!(m.entry, NewEntry::Edit { .. } | NewEntry::Delete { .. }) && !target.by_sender {
+        // Only the sender edits; the sender or a relay admin (moderating a room they are in)
+        // deletes.
+        let allowed = match m.entry {
+            NewEntry::Edit { .. } => target.by_sender,
+            NewEntry::Delete { .. } => target.by_sender || is_admin(conn, &m.sender.id)?,
+            _ => true,
+        };
+        if !allowed {
             return Ok(Err(AppendRefusal::NotSender));
         }
     }
