@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::declare::request;
 use crate::model::{Id, User};
-use crate::requests::request;
 use crate::validate;
 use crate::{Event, Request};
 

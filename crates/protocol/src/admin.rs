@@ -5,9 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::declare::request;
 use crate::limits::{INVITE_MAX_EXPIRY_SECS, INVITE_MAX_USES};
 use crate::model::{Id, User};
-use crate::requests::request;
 use crate::validate;
 use crate::{Event, Request};
 

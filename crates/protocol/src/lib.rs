@@ -7,6 +7,7 @@
 pub mod account;
 pub mod ack;
 pub mod admin;
+mod declare;
 mod decode;
 pub mod events;
 #[cfg(feature = "fuzz")]

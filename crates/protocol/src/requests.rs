@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::declare::request;
 use crate::decode::null_as_default;
 use crate::model::{Id, Message, Room, Seq};
 use crate::validate;
@@ -178,31 +179,6 @@ pub struct SyncAck {
     /// Call `sync` again with the advanced cursors when true.
     pub more: bool,
 }
-
-macro_rules! request {
-    ($ty:ty, $name:literal, $ack:ty) => {
-        impl Event for $ty {
-            const NAME: &'static str = $name;
-        }
-        impl Request for $ty {
-            type Ack = $ack;
-        }
-    };
-    ($ty:ty, $name:literal, $ack:ty, |$s:ident| $validate:expr) => {
-        impl Event for $ty {
-            const NAME: &'static str = $name;
-        }
-        impl Request for $ty {
-            type Ack = $ack;
-            fn validate(&self) -> Result<(), WireError> {
-                let $s = self;
-                $validate
-            }
-        }
-    };
-}
-
-pub(crate) use request;
 
 request!(ListRooms, "rooms:list", RoomsAck);
 request!(CreateRoom, "room:create", RoomAck, |s| {
