@@ -84,7 +84,7 @@ impl Admin {
             tracing::info!(user = %admin.username, action, "admin request refused: not an admin");
             return Err(Error::forbidden("only an admin may do this"));
         }
-        if !self.limits.allow_admin(&admin.id) {
+        if !self.limits.allow_admin(&admin.id).await {
             tracing::info!(user = %admin.username, action, "admin request rate limited");
             return Err(Error::rate_limited());
         }

@@ -236,6 +236,12 @@ pub struct Config {
     #[arg(long, env = "NATTER_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
+    /// Redis, for a relay of several nodes on one database (e.g. redis://127.0.0.1:6379): live
+    /// events, presence and per-user rate limits are shared through it. Needs a relay built
+    /// with the `redis` feature.
+    #[arg(long, env = "NATTER_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+
     /// Not a flag: the desktop's hosted relay sets it so its owner's first account becomes
     /// an admin with no code to copy (`embedded.rs`). No first-admin invite is made then.
     #[arg(skip)]
@@ -294,6 +300,7 @@ impl Config {
             log: "info".to_owned(),
             registration: Registration::Invite,
             public_url: None,
+            redis_url: None,
             first_account_admin: false,
         }
     }

@@ -7,6 +7,7 @@ pub mod admin_cli;
 pub mod auth;
 pub mod broadcast;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod connect_limit;
 pub mod embedded;
@@ -35,7 +36,6 @@ use chat::Chat;
 pub use config::Config;
 pub use embedded::Relay;
 use metrics::Metrics;
-use presence::LocalPresence;
 use store::{SqliteStore, Store, StoreError};
 
 /// The database file inside the data directory.
@@ -68,6 +68,8 @@ pub enum StartError {
     },
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Cluster(#[from] cluster::ClusterError),
     #[error("cannot make the first-admin invite: {0}")]
     FirstAdmin(String),
     #[error("server failed: {0}")]
@@ -142,17 +144,18 @@ pub async fn serve(
             orphan_age: config.orphan_file_age(),
         },
     );
+    let cluster = cluster::Cluster::open(config).await?;
     let committed = store.committed();
     let commits = store.commits();
     let metrics = Metrics::new(commits.metrics().clone());
-    let limits = ratelimit::Limits::new(config, metrics.clone());
+    let limits = cluster.limits(ratelimit::Limits::new(config, metrics.clone()));
     let connects = connect_limit::ConnectLimits::new(config, metrics.clone());
     let chat = Chat::new(
         store.clone(),
         commits,
         limits.clone(),
         chat::ChatParts {
-            presence: Arc::new(LocalPresence::default()),
+            presence: cluster.presence(),
             connects: connects.clone(),
             grace: config.presence_grace(),
             max_rooms: config.max_rooms_per_user,
@@ -174,7 +177,7 @@ pub async fn serve(
     if !config.first_account_admin && store.user_count().await? == 0 {
         first_admin_invite(store.as_ref(), config, listener.local_addr()?).await?;
     }
-    let accounts = Accounts::new(store, limits.clone(), passwords, policy);
+    let accounts = Accounts::new(store.clone(), limits.clone(), passwords, policy);
     let people = socket::People {
         accounts: accounts.clone(),
         admin,
@@ -202,9 +205,18 @@ pub async fn serve(
     });
     let polls = socket::Polls::default();
     let bounds = socket::Bounds::new(config, limits.clone(), polls.clone(), metrics.clone());
-    let (layer, io) = socket::layer(chat, people, bounds, metrics.clone(), config);
-    let broadcaster = Broadcaster::new(io.clone());
-    let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
+    let peers = cluster.peers();
+    let (layer, io) = socket::layer(
+        chat.clone(),
+        people,
+        bounds,
+        metrics.clone(),
+        peers.clone(),
+        config,
+    );
+    let broadcaster = Broadcaster::new(io.clone(), peers);
+    let mut nodes = cluster.start(&io, store.clone(), chat, broadcaster.clone());
+    let broadcasting = tokio::spawn(broadcaster.clone().committed(committed, nodes.feed.take()));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .merge(file_routes::router(files))
         .layer(layer)
@@ -289,6 +301,7 @@ pub async fn serve(
     sweeper.abort();
     file_sweeper.abort();
     broadcasting.abort();
+    nodes.stop().await;
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }

@@ -31,6 +31,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
@@ -42,6 +43,8 @@ pub const SUSPECT_AFTER: u32 = 3;
 /// A client address may read this many times what one user may: a household or an office
 /// behind one NAT shares it.
 pub const ADDRESS_READ_SHARE: u32 = 4;
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
 /// How long an address's wrong passwords for a username are remembered (from the last one).
 pub const FAILURES_KEPT: Duration = Duration::from_secs(15 * 60);
 
@@ -54,6 +57,39 @@ struct Failures {
 
 /// (lowercased username, address key) → its recent wrong passwords.
 type FailureMap = HashMap<(String, IpAddr), Failures>;
+
+/// A per-user limit counted for every node of a relay at once (in Redis: `cluster/quota.rs`).
+#[async_trait]
+pub trait SharedQuota: Send + Sync + 'static {
+    /// One more event under `key`: at most `burst` at once, then one per `every`. `None` if the
+    /// shared count cannot be reached; this node's own limiter decides then.
+    async fn allow(&self, key: &str, every: Duration, burst: u32) -> Option<bool>;
+}
+
+/// A limit's shape for the shared count: one event per `every`, `burst` at once.
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    every: Duration,
+    burst: u32,
+}
+
+impl Rate {
+    fn per(period: Duration, n: u32, burst: u32) -> Self {
+        Self {
+            every: period / n.max(1),
+            burst: burst.max(1),
+        }
+    }
+}
+
+/// The user-keyed limits that several nodes share.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    send: Rate,
+    typing: Rate,
+    room_changes: Rate,
+    admin: Rate,
+}
 
 #[derive(Clone)]
 pub struct Limits {
@@ -69,6 +105,10 @@ pub struct Limits {
     failures: Arc<Mutex<FailureMap>>,
     /// Admin requests, per admin.
     admin: Arc<DefaultKeyedRateLimiter<String>>,
+    /// With several nodes: the send, typing, room-change and admin limits counted across them.
+    /// (Reads, logins and connects are counted per node.)
+    shared: Option<Arc<dyn SharedQuota>>,
+    rates: Rates,
     /// Each refusal counted by its limit, here where it is decided.
     metrics: Metrics,
 }
@@ -120,8 +160,49 @@ impl Limits {
             admin: Arc::new(RateLimiter::keyed(Quota::per_minute(nz(
                 natter_protocol::limits::ADMIN_ACTIONS_PER_MINUTE,
             )))),
+            shared: None,
+            rates: Rates {
+                send: Rate::per(SECOND, config.send_per_second, config.send_burst),
+                typing: Rate::per(SECOND, config.typing_per_second, config.typing_per_second),
+                room_changes: Rate::per(
+                    MINUTE,
+                    config.room_changes_per_minute,
+                    config.room_changes_per_minute,
+                ),
+                admin: Rate::per(
+                    MINUTE,
+                    natter_protocol::limits::ADMIN_ACTIONS_PER_MINUTE,
+                    natter_protocol::limits::ADMIN_ACTIONS_PER_MINUTE,
+                ),
+            },
             metrics,
         }
+    }
+
+    /// These limits, counted across every node through `shared`.
+    pub fn shared(mut self, shared: Arc<dyn SharedQuota>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// One event of `user_id` under `kind`: the shared count when there is one (and it answers),
+    /// else this node's `local` limiter.
+    async fn allow_user(
+        &self,
+        local: &DefaultKeyedRateLimiter<String>,
+        (kind, rate): (&str, Rate),
+        user_id: &str,
+        limit: Limit,
+    ) -> bool {
+        let shared = match &self.shared {
+            Some(shared) => {
+                let key = format!("{kind}:{user_id}");
+                shared.allow(&key, rate.every, rate.burst).await
+            }
+            None => None,
+        };
+        let allowed = shared.unwrap_or_else(|| local.check_key(&user_id.to_owned()).is_ok());
+        self.counted(allowed, limit)
     }
 
     /// `allowed`, with a refusal counted against `limit`.
@@ -132,26 +213,30 @@ impl Limits {
         allowed
     }
 
-    pub fn allow_send(&self, user_id: &str) -> bool {
-        let allowed = self.send.check_key(&user_id.to_owned()).is_ok();
-        self.counted(allowed, Limit::Send)
+    pub async fn allow_send(&self, user_id: &str) -> bool {
+        let rate = ("send", self.rates.send);
+        self.allow_user(&self.send, rate, user_id, Limit::Send)
+            .await
     }
 
-    pub fn allow_typing(&self, user_id: &str) -> bool {
-        let allowed = self.typing.check_key(&user_id.to_owned()).is_ok();
-        self.counted(allowed, Limit::Typing)
+    pub async fn allow_typing(&self, user_id: &str) -> bool {
+        let rate = ("typing", self.rates.typing);
+        self.allow_user(&self.typing, rate, user_id, Limit::Typing)
+            .await
     }
 
     /// One `room:create`, `room:invite` or `dm:open`.
-    pub fn allow_room_change(&self, user_id: &str) -> bool {
-        let allowed = self.room_changes.check_key(&user_id.to_owned()).is_ok();
-        self.counted(allowed, Limit::RoomChanges)
+    pub async fn allow_room_change(&self, user_id: &str) -> bool {
+        let rate = ("rooms", self.rates.room_changes);
+        self.allow_user(&self.room_changes, rate, user_id, Limit::RoomChanges)
+            .await
     }
 
     /// One admin request by `user_id` (an admin; members are refused before this).
-    pub fn allow_admin(&self, user_id: &str) -> bool {
-        let allowed = self.admin.check_key(&user_id.to_owned()).is_ok();
-        self.counted(allowed, Limit::AdminActions)
+    pub async fn allow_admin(&self, user_id: &str) -> bool {
+        let rate = ("admin", self.rates.admin);
+        self.allow_user(&self.admin, rate, user_id, Limit::AdminActions)
+            .await
     }
 
     /// One `history`, `sync` or `rooms:list` by `user_id` from `addr`. The address is checked

@@ -53,6 +53,9 @@ const PACKAGES: &[Package] = &[
     Package::always("xdotool"),
     Package::always("x11-utils"),
     Package::always("rpm"),
+    // Several relay nodes: the tests start their own redis-server (crates/testkit/src/redis.rs),
+    // never the machine's service.
+    Package::always("redis-server"),
 ];
 
 /// Installs the missing system packages: `apt-get update` once, then one `apt-get install`.

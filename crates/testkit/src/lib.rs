@@ -5,7 +5,7 @@
 //!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
-//! - certificates for TLS tests ([`certs`]);
+//! - certificates for TLS tests ([`certs`]); a real Redis server ([`redis`]);
 //! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
 //!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
@@ -39,6 +39,7 @@ pub mod procfs;
 mod proxy;
 mod pump;
 pub mod raw;
+pub mod redis;
 pub mod relay;
 pub mod session;
 pub mod sio;

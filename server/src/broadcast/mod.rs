@@ -6,8 +6,15 @@
 //!
 //! Sockets are put in Socket.IO rooms named by [`rooms`]. A socket with a full buffer misses a
 //! live event (logged at debug); it catches up with `sync`.
+//!
+//! On a relay of several nodes, each act is also handed to the [`Bus`] as a [`Cast`], and every
+//! other node does it to its own sockets; committed messages go through each node's [`Feed`].
 
+pub mod cast;
+pub mod feed;
 pub mod rooms;
+
+use std::sync::Arc;
 
 use natter_protocol::events::{
     MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
@@ -18,18 +25,69 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
 use tokio::sync::mpsc;
 
+pub use cast::Cast;
+pub use feed::Feed;
+
 use crate::chat::presence::PresenceChange;
 use crate::chat::rooms::Membership;
+
+/// The other nodes of a relay: what one node's broadcaster does is handed to them. Publishing
+/// never waits (a cast that cannot be sent at once is counted as lost, and a loss makes every
+/// node catch up from the store).
+pub trait Bus: Send + Sync + 'static {
+    fn publish(&self, cast: Cast);
+}
+
+/// The bus, if this relay has other nodes. Kept in the Socket.IO server's state, so every
+/// broadcaster made from a handler's `SocketIo` reaches the same nodes.
+#[derive(Clone, Default)]
+pub struct Peers(Option<Arc<dyn Bus>>);
+
+impl Peers {
+    pub fn new(bus: Arc<dyn Bus>) -> Self {
+        Self(Some(bus))
+    }
+
+    pub fn is_alone(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Hands the cast `make` builds to the other nodes; builds nothing when there are none.
+    fn publish(&self, make: impl FnOnce() -> Cast) {
+        if let Some(bus) = &self.0 {
+            bus.publish(make());
+        }
+    }
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Peers(bus)"
+        } else {
+            "Peers(none)"
+        })
+    }
+}
 
 /// A cheap handle (the Socket.IO server is reference-counted).
 #[derive(Clone, Debug)]
 pub struct Broadcaster {
     io: SocketIo,
+    peers: Peers,
 }
 
 impl Broadcaster {
-    pub fn new(io: SocketIo) -> Self {
-        Self { io }
+    pub fn new(io: SocketIo, peers: Peers) -> Self {
+        Self { io, peers }
+    }
+
+    /// Does another node's cast to this node's sockets (`Committed` and `CatchUp` go to the
+    /// feed instead).
+    pub async fn apply(&self, cast: &Cast) {
+        if let Some(ns) = self.root() {
+            cast.apply(ns).await;
+        }
     }
 
     /// The root namespace; `None` once the server is closing. (socketioxide's `io.to()` and
@@ -40,8 +98,43 @@ impl Broadcaster {
     }
 
     /// Sends every committed message to its room, one at a time in commit order, so each room
-    /// sees its messages in seq order. Ends when the commit stage stops.
-    pub async fn committed(self, mut committed: mpsc::Receiver<Message>) {
+    /// sees its messages in seq order. Ends when the commit stage stops. With other nodes, each
+    /// message also goes to them and reaches this node's sockets through `feed`, together with
+    /// theirs (`remote`).
+    pub async fn committed(
+        self,
+        committed: mpsc::Receiver<Message>,
+        feed: Option<(Feed, mpsc::Receiver<Cast>)>,
+    ) {
+        match feed {
+            None => self.committed_alone(committed).await,
+            Some((feed, remote)) => self.committed_with_peers(committed, feed, remote).await,
+        }
+    }
+
+    async fn committed_with_peers(
+        self,
+        mut committed: mpsc::Receiver<Message>,
+        mut feed: Feed,
+        mut remote: mpsc::Receiver<Cast>,
+    ) {
+        loop {
+            tokio::select! {
+                own = committed.recv() => {
+                    let Some(message) = own else { return };
+                    self.peers.publish(|| Cast::Committed { message: message.clone() });
+                    feed.deliver(message).await;
+                }
+                Some(cast) = remote.recv() => match cast {
+                    Cast::Committed { message } => feed.deliver(message).await,
+                    Cast::CatchUp => feed.catch_up().await,
+                    other => self.apply(&other).await,
+                },
+            }
+        }
+    }
+
+    async fn committed_alone(self, mut committed: mpsc::Receiver<Message>) {
         while let Some(message) = committed.recv().await {
             let room = rooms::chat(&message.room_id);
             let Some(ns) = self.root() else {
@@ -57,12 +150,13 @@ impl Broadcaster {
     /// To the room, except the typist's own sockets.
     pub async fn typing(&self, user_id: &str, event: &TypingEvent) {
         let (room, except) = (rooms::chat(&event.room_id), rooms::user(user_id));
-        self.emit(room, Some(except), event).await;
+        self.emit(vec![room], Some(except), event).await;
     }
 
     /// To the whole room, the reader's own sockets included (their other devices).
     pub async fn receipt(&self, event: &ReceiptEvent) {
-        self.emit(rooms::chat(&event.room_id), None, event).await;
+        self.emit(vec![rooms::chat(&event.room_id)], None, event)
+            .await;
     }
 
     /// Presence goes to everyone in the user's rooms, never to the user.
@@ -71,61 +165,50 @@ impl Broadcaster {
             return;
         }
         let chat_rooms: Vec<String> = change.room_ids.iter().map(|id| rooms::chat(id)).collect();
-        let Some(ns) = self.root() else {
-            return;
-        };
-        let sent = ns
-            .to(chat_rooms)
-            .except(rooms::user(&change.user_id))
-            .emit(PresenceEvent::NAME, &change.event)
-            .await;
-        if let Err(e) = sent {
-            tracing::debug!(error = %e, "presence broadcast incomplete");
-        }
+        let except = Some(rooms::user(&change.user_id));
+        self.emit(chat_rooms, except, &change.event).await;
     }
 
     /// Carries out a change of membership: sockets join and leave (on every node), then each
     /// user told gets the room as they see it.
     pub async fn membership(&self, change: Membership) {
-        let Some(ns) = self.root() else {
-            return;
-        };
         let room = rooms::chat(&change.room_id);
         for user_id in &change.join {
-            let joined = ns.clone().within(rooms::user(user_id)).join(room.clone());
-            if let Err(e) = joined.await {
-                tracing::warn!(error = %e, "could not join sockets to a room");
-            }
+            let within = rooms::user(user_id);
+            self.act(Cast::Join {
+                within,
+                room: room.clone(),
+            })
+            .await;
         }
         for user_id in &change.leave {
-            let left = ns.clone().within(rooms::user(user_id)).leave(room.clone());
-            if let Err(e) = left.await {
-                tracing::warn!(error = %e, "could not remove sockets from a room");
-            }
+            let within = rooms::user(user_id);
+            self.act(Cast::Leave {
+                within,
+                room: room.clone(),
+            })
+            .await;
         }
         for (user_id, room) in change.tell {
             let event = RoomEvent { room };
-            self.emit(rooms::user(&user_id), None, &event).await;
+            self.emit(vec![rooms::user(&user_id)], None, &event).await;
         }
         for user_id in &change.removed {
             let event = RoomRemovedEvent {
                 room_id: change.room_id.clone(),
             };
-            self.emit(rooms::user(user_id), None, &event).await;
+            self.emit(vec![rooms::user(user_id)], None, &event).await;
         }
         for note in change.presence {
-            self.emit(rooms::user(&note.to), None, &note.event).await;
+            self.emit(vec![rooms::user(&note.to)], None, &note.event)
+                .await;
         }
     }
 
     /// Disconnects every socket opened with one session token (logout), on every node.
     pub async fn disconnect_session(&self, session_id: &str) {
-        let Some(ns) = self.root() else {
-            return;
-        };
-        if let Err(e) = ns.within(rooms::session(session_id)).disconnect().await {
-            tracing::warn!(error = %e, "logout: could not disconnect every socket");
-        }
+        let within = rooms::session(session_id);
+        self.act(Cast::Disconnect { within }).await;
     }
 
     /// Every socket of these sessions (ended by an account change), on every node.
@@ -137,12 +220,8 @@ impl Broadcaster {
 
     /// Every socket of a user (disabled or deleted), on every node.
     pub async fn disconnect_user(&self, user_id: &str) {
-        let Some(ns) = self.root() else {
-            return;
-        };
-        if let Err(e) = ns.within(rooms::user(user_id)).disconnect().await {
-            tracing::warn!(error = %e, "could not disconnect every socket of a user");
-        }
+        let within = rooms::user(user_id);
+        self.act(Cast::Disconnect { within }).await;
     }
 
     /// At shutdown: a Socket.IO DISCONNECT to every socket tells clients to reconnect now,
@@ -167,16 +246,35 @@ impl Broadcaster {
         }
     }
 
-    async fn emit<E: Event>(&self, to: String, except: Option<String>, event: &E) {
+    /// Joins, leaves and disconnects: done here, then by every other node.
+    async fn act(&self, cast: Cast) {
+        self.apply(&cast).await;
+        self.peers.publish(|| cast);
+    }
+
+    /// An event to `to` less `except`: sent here as it is, then to the other nodes as JSON.
+    async fn emit<E: Event>(&self, to: Vec<String>, except: Option<String>, event: &E) {
         let Some(ns) = self.root() else {
             return;
         };
-        let mut to = ns.to(to);
-        if let Some(except) = except {
-            to = to.except(except);
+        let mut op = ns.to(to.clone());
+        if let Some(except) = &except {
+            op = op.except(except.clone());
         }
-        if let Err(e) = to.emit(E::NAME, event).await {
+        if let Err(e) = op.emit(E::NAME, event).await {
             tracing::debug!(event = E::NAME, error = %e, "broadcast incomplete");
+        }
+        if self.peers.is_alone() {
+            return;
+        }
+        match serde_json::to_value(event) {
+            Ok(data) => self.peers.publish(|| Cast::Emit {
+                to,
+                except,
+                event: E::NAME.to_owned(),
+                data,
+            }),
+            Err(e) => tracing::warn!(event = E::NAME, error = %e, "could not encode for the bus"),
         }
     }
 }

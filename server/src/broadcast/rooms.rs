@@ -19,3 +19,13 @@ pub fn chat(room_id: &str) -> String {
 pub fn is_chat(name: &str) -> bool {
     name.starts_with("r:")
 }
+
+/// The user whose sockets a Socket.IO room name gathers, if it is a user's room.
+pub fn user_of(name: &str) -> Option<&str> {
+    name.strip_prefix("u:")
+}
+
+/// The chat room a Socket.IO room name stands for, if it is a chat room.
+pub fn chat_of(name: &str) -> Option<&str> {
+    name.strip_prefix("r:")
+}

@@ -76,7 +76,7 @@ impl Chat {
         user: &User,
         req: RemoveFromRoom,
     ) -> Result<(Room, Membership)> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let room = self.member_room(user, &req.room_id).await?;
         if room.kind == RoomKind::Direct || room.id == GENERAL_ROOM_ID {
             return Err(Error::forbidden("only group rooms have members to remove"));
@@ -121,7 +121,7 @@ impl Chat {
 
     /// Blocks a user; answers the whole list. Counts as a room change (each is a write).
     pub async fn block(&self, user: &User, req: BlockUser) -> Result<BlockedAck> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let target = self.other_user(user, &req.username).await?;
         let blocked = self.store.blocked_by(&user.id).await?;
         if blocked.len() >= MAX_BLOCKED as usize {
@@ -135,7 +135,7 @@ impl Chat {
     }
 
     pub async fn unblock(&self, user: &User, req: UnblockUser) -> Result<BlockedAck> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let target = self.other_user(user, &req.username).await?;
         self.store.unblock(&user.id, &target.id).await?;
         self.blocked(user).await

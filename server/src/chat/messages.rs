@@ -73,7 +73,7 @@ impl Chat {
         body: String,
         entry: NewEntry,
     ) -> Result<Appended> {
-        if !self.limits.allow_send(&user.id) {
+        if !self.limits.allow_send(&user.id).await {
             return Err(Error::rate_limited());
         }
         let mentions = self.mentioned(&room_id, &body).await?;
@@ -136,7 +136,7 @@ impl Chat {
 
     /// The typing event to announce to the room (not to the typist's own sockets).
     pub async fn set_typing(&self, user: &User, req: SetTyping) -> Result<TypingEvent> {
-        if !self.limits.allow_typing(&user.id) {
+        if !self.limits.allow_typing(&user.id).await {
             return Err(Error::rate_limited());
         }
         self.require_member(user, &req.room_id).await?;

@@ -114,13 +114,7 @@ impl Chat {
             tokio::time::sleep(self.grace).await;
         }
         // The socket may already be out of its rooms; the store knows which rooms to tell.
-        let room_ids = match self.store.room_ids_of(&user.id).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::warn!(error = %e, "presence: could not load rooms");
-                Vec::new()
-            }
-        };
+        let room_ids = self.room_ids_to_tell(&user.id).await;
         {
             let mut leaving = self.leaving.pending.lock().await;
             if leaving.1.get(&user.id) != Some(&ticket) || self.presence.is_online(&user.id).await {
@@ -128,18 +122,51 @@ impl Chat {
             }
             leaving.1.remove(&user.id);
         }
-        if let Err(e) = self.store.set_last_seen(&user.id, &closed_at).await {
+        Some(self.offline(user, room_ids, closed_at).await)
+    }
+
+    /// A user whose last socket was on a relay node that died (see `cluster/`): unless a
+    /// socket of theirs is open somewhere now, "offline" to announce.
+    pub async fn gone_with_node(&self, user_id: &str) -> Option<PresenceChange> {
+        let closed_at = now_rfc3339();
+        if self.presence.is_online(user_id).await {
+            return None;
+        }
+        let user = match self.store.seen(&[user_id.to_owned()]).await {
+            Ok(seen) => seen.into_iter().next()?.user,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: could not load a user");
+                return None;
+            }
+        };
+        let room_ids = self.room_ids_to_tell(user_id).await;
+        Some(self.offline(&user, room_ids, closed_at).await)
+    }
+
+    async fn room_ids_to_tell(&self, user_id: &str) -> Vec<String> {
+        match self.store.room_ids_of(user_id).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: could not load rooms");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Stores `last_seen` and makes the "offline" change.
+    async fn offline(&self, user: &User, room_ids: Vec<String>, at: String) -> PresenceChange {
+        if let Err(e) = self.store.set_last_seen(&user.id, &at).await {
             tracing::warn!(error = %e, "could not store last_seen");
         }
-        Some(PresenceChange {
+        PresenceChange {
             user_id: user.id.clone(),
             room_ids: shared(room_ids),
             event: PresenceEvent {
                 user: user.username.clone(),
                 online: false,
-                last_seen: Some(closed_at),
+                last_seen: Some(at),
             },
-        })
+        }
     }
 
     /// What a new socket of `me` is told: the presence of everyone who shares a room other

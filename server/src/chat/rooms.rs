@@ -33,7 +33,7 @@ impl Chat {
     }
 
     pub async fn create_room(&self, user: &User, req: CreateRoom) -> Result<(Room, Membership)> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let members = self.resolve_users(&req.members).await?;
         for member in members.iter().filter(|m| m.id != user.id) {
             self.may_add(user, member, None).await?;
@@ -62,7 +62,7 @@ impl Chat {
     /// Adds a user to a group room; a user who left a room by themselves comes back by
     /// inviting themselves.
     pub async fn invite(&self, user: &User, req: InviteToRoom) -> Result<(Room, Membership)> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let comes_back = req.username.eq_ignore_ascii_case(&user.username)
             && !self.store.is_member(&req.room_id, &user.id).await?;
         if comes_back {
@@ -129,7 +129,7 @@ impl Chat {
     }
 
     pub async fn open_dm(&self, user: &User, req: OpenDm) -> Result<(Room, Membership)> {
-        self.allow_room_change(user)?;
+        self.allow_room_change(user).await?;
         let peer = self
             .resolve_users(std::slice::from_ref(&req.username))
             .await?
@@ -191,8 +191,8 @@ impl Chat {
     }
 
     /// Counts one room change against the user's limit.
-    pub(super) fn allow_room_change(&self, user: &User) -> Result<()> {
-        if self.limits.allow_room_change(&user.id) {
+    pub(super) async fn allow_room_change(&self, user: &User) -> Result<()> {
+        if self.limits.allow_room_change(&user.id).await {
             Ok(())
         } else {
             Err(Error::rate_limited())

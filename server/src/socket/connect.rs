@@ -13,7 +13,7 @@ use socketioxide::SocketIo;
 use super::bounds::{Bounds, Held};
 use super::handlers;
 use super::session::Session;
-use crate::broadcast::{rooms, Broadcaster};
+use crate::broadcast::{rooms, Broadcaster, Peers};
 use crate::chat::Chat;
 use crate::store::SignOn;
 
@@ -37,8 +37,10 @@ pub(super) async fn authenticate(
     io: SocketIo,
     State(chat): State<Chat>,
     State(bounds): State<Bounds>,
+    State(peers): State<Peers>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), Refused> {
+    let broadcaster = Broadcaster::new(io, peers);
     let unauthorized = Refused(ErrorCode::Unauthorized.as_str().into());
     let Ok(auth) = auth else {
         tracing::info!(sid = %s.id, "connect refused: no token");
@@ -82,9 +84,9 @@ pub(super) async fn authenticate(
     // does when the socket never gets connected.
     s.on_disconnect(on_disconnect);
     if let Some(online) = chat.socket_opened(&user, s.id, &room_ids).await {
-        Broadcaster::new(io.clone()).presence(&online).await;
+        broadcaster.presence(&online).await;
     }
-    tokio::spawn(settle(s.clone(), io, chat, user.clone()));
+    tokio::spawn(settle(s.clone(), broadcaster, chat, user.clone()));
     s.extensions.insert(Session {
         id: session_id,
         user,
@@ -95,7 +97,7 @@ pub(super) async fn authenticate(
 /// Undoes the presence count of a socket that never got connected: when its transport closes
 /// while [`authenticate`] awaits the store, socketioxide drops it without calling its
 /// disconnect handler, and its user would stay "online" for good.
-async fn settle(s: SocketRef, io: SocketIo, chat: Chat, user: User) {
+async fn settle(s: SocketRef, broadcaster: Broadcaster, chat: Chat, user: User) {
     tokio::time::sleep(CONNECT_SETTLE).await;
     if s.connected() {
         return;
@@ -104,7 +106,7 @@ async fn settle(s: SocketRef, io: SocketIo, chat: Chat, user: User) {
     // its count: `socket_closed` then finds nothing and this does nothing.
     if let Some(offline) = chat.socket_closed(&user, s.id, false).await {
         tracing::debug!(sid = %s.id, user = %user.username, "closed before its CONNECT ack");
-        Broadcaster::new(io).presence(&offline).await;
+        broadcaster.presence(&offline).await;
     }
 }
 
@@ -121,8 +123,10 @@ async fn on_disconnect(
     s: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(peers): State<Peers>,
     reason: DisconnectReason,
 ) {
+    let broadcaster = Broadcaster::new(io, peers);
     if let Some(held) = s.extensions.get::<Held>() {
         held.release();
     }
@@ -139,7 +143,7 @@ async fn on_disconnect(
     );
     if by_relay {
         if let Some(offline) = chat.socket_closed(&user, s.id, true).await {
-            Broadcaster::new(io).presence(&offline).await;
+            broadcaster.presence(&offline).await;
         }
         return;
     }
@@ -147,7 +151,7 @@ async fn on_disconnect(
     let sid = s.id;
     tokio::spawn(async move {
         if let Some(offline) = chat.socket_closed(&user, sid, false).await {
-            Broadcaster::new(io).presence(&offline).await;
+            broadcaster.presence(&offline).await;
         }
     });
 }

@@ -14,6 +14,7 @@ use socketioxide::SocketIo;
 use super::bounds::{self, Bounds};
 use super::people;
 use super::request::{serve, Ctx, Incoming, Outcome, People};
+use crate::broadcast::{Broadcaster, Peers};
 use crate::chat::rooms::Membership;
 use crate::chat::Chat;
 use crate::error::Result;
@@ -37,6 +38,7 @@ async fn dispatch(
     State(people): State<People>,
     State(bounds): State<Bounds>,
     State(metrics): State<Metrics>,
+    State(peers): State<Peers>,
     EventName(name): EventName,
     TryData(data): TryData<Value>,
     ack: AckSender,
@@ -44,7 +46,7 @@ async fn dispatch(
     let event = Incoming {
         read: None,
         socket,
-        io,
+        broadcaster: Broadcaster::new(io, peers),
         chat,
         people,
         // A request sent with no argument at all is read as `{}`.

@@ -20,6 +20,7 @@ pub use bounds::Bounds;
 pub use polls::{track as track_polls, Polls};
 pub use request::People;
 
+use crate::broadcast::Peers;
 use crate::chat::Chat;
 use crate::metrics::{Metrics, SocketsOpen};
 use crate::Config;
@@ -37,6 +38,7 @@ pub fn layer(
     people: People,
     bounds: Bounds,
     metrics: Metrics,
+    peers: Peers,
     config: &Config,
 ) -> (SocketIoLayer, SocketIo) {
     let max = MAX_PAYLOAD_BYTES;
@@ -53,6 +55,7 @@ pub fn layer(
         .with_state(people)
         .with_state(bounds)
         .with_state(metrics)
+        .with_state(peers)
         .build_layer();
     io.ns("/", connect::on_connect.with(connect::authenticate));
     (layer, io)

@@ -7,7 +7,6 @@ use std::future::Future;
 use natter_protocol::{AckResult, ErrorCode, Request};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef};
-use socketioxide::SocketIo;
 
 use super::bounds::ReadPermit;
 use super::session::Session;
@@ -49,7 +48,7 @@ pub(super) struct Incoming {
     /// A read request's slot (`bounds`), counted until the reply is handed over.
     pub(super) read: Option<ReadPermit>,
     pub(super) socket: SocketRef,
-    pub(super) io: SocketIo,
+    pub(super) broadcaster: Broadcaster,
     pub(super) chat: Chat,
     pub(super) people: People,
     pub(super) data: Value,
@@ -66,7 +65,7 @@ where
     let Incoming {
         read,
         socket,
-        io,
+        broadcaster,
         chat,
         people,
         data,
@@ -77,7 +76,6 @@ where
         return Err(ErrorCode::Internal);
     };
     let user = session.user.username.clone();
-    let broadcaster = Broadcaster::new(io);
     let after_ack = AfterAck::default();
     let result = match natter_protocol::decode_request::<R>(data) {
         Ok(req) => {

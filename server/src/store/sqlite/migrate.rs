@@ -119,11 +119,14 @@ pub(super) fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<(),
             .iter()
             .any(|(version, _)| *version == migration.version)
         {
-            apply(conn, migration).map_err(|source| MigrationError::Failed {
+            let applied_here = apply(conn, migration).map_err(|source| MigrationError::Failed {
                 version: migration.version,
                 description: migration.description,
                 source,
             })?;
+            if !applied_here {
+                continue;
+            }
             tracing::info!(
                 version = migration.version,
                 description = migration.description,
@@ -134,9 +137,19 @@ pub(super) fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<(),
     Ok(())
 }
 
-fn apply(conn: &mut Connection, m: &Migration) -> rusqlite::Result<()> {
+/// Applies `m` unless another process applied it since the list was read (two relay processes
+/// starting on one database): false then.
+fn apply(conn: &mut Connection, m: &Migration) -> rusqlite::Result<bool> {
     let started = Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = ?1)",
+        [m.version],
+        |row| row.get(0),
+    )?;
+    if done {
+        return Ok(false);
+    }
     tx.execute_batch(m.sql)?;
     tx.execute(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
@@ -150,7 +163,7 @@ fn apply(conn: &mut Connection, m: &Migration) -> rusqlite::Result<()> {
         "UPDATE _sqlx_migrations SET execution_time = ?1 WHERE version = ?2",
         rusqlite::params![nanos, m.version],
     )?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

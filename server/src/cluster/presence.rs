@@ -1,0 +1,298 @@
+//! Presence across nodes in Redis: a user is online while any node holds a socket of theirs.
+//! Each user has a set of `<node> <sid>`; each node a set of `<user> <sid>` (what to clean up
+//! if it dies) and a liveness key it renews. Every node reaps the sockets of nodes whose key
+//! expired; of several reapers, the one whose RENAME of the dead node's set succeeds does it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::Script;
+use socketioxide::socket::Sid;
+use tokio::sync::mpsc;
+
+use crate::presence::Presence;
+
+/// A node that has not renewed its key for this long is dead.
+pub const NODE_TTL: Duration = Duration::from_secs(15);
+/// How often a node renews its key and looks for dead nodes.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+const NODES: &str = "natter:nodes";
+
+fn online_key(user_id: &str) -> String {
+    format!("natter:online:{user_id}")
+}
+
+fn sockets_key(node: &str) -> String {
+    format!("natter:node:{node}:sockets")
+}
+
+fn alive_key(node: &str) -> String {
+    format!("natter:node:{node}:alive")
+}
+
+/// Adds the socket to both sets; 1 if it is the user's first anywhere.
+const ADD: &str = r"
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+if added == 1 and redis.call('SCARD', KEYS[1]) == 1 then return 1 end
+return 0";
+
+/// Removes the socket from both sets (KEYS[2] may be a reaped node's); 1 if it was the
+/// user's last anywhere.
+const REMOVE: &str = r"
+local removed = redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+if removed == 1 and redis.call('SCARD', KEYS[1]) == 0 then return 1 end
+return 0";
+
+#[derive(Clone)]
+pub struct RedisPresence {
+    conn: ConnectionManager,
+    node: String,
+    add: Arc<Script>,
+    remove: Arc<Script>,
+    /// This node's sockets (user id → sids), to write into Redis again if it lost them (a
+    /// restart without persistence).
+    mine: Arc<Mutex<HashMap<String, HashSet<String>>>>,
+}
+
+impl RedisPresence {
+    pub fn new(conn: ConnectionManager, node: String) -> Self {
+        Self {
+            conn,
+            node,
+            add: Arc::new(Script::new(ADD)),
+            remove: Arc::new(Script::new(REMOVE)),
+            mine: Arc::default(),
+        }
+    }
+
+    fn mine(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashSet<String>>> {
+        // Each update is one insert or remove: the map stays whole even after a panic.
+        self.mine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn forget(&self, node: &str, sockets_set: &str, user_id: &str, sid: &str) -> bool {
+        let mut conn = self.conn.clone();
+        let last: redis::RedisResult<i64> = self
+            .remove
+            .key(online_key(user_id))
+            .key(sockets_set)
+            .arg(format!("{node} {sid}"))
+            .arg(format!("{user_id} {sid}"))
+            .invoke_async(&mut conn)
+            .await;
+        match last {
+            Ok(last) => last == 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: could not remove a socket in Redis");
+                false
+            }
+        }
+    }
+
+    /// Renews this node's key and reaps dead nodes, every [`HEARTBEAT`], for ever; each user
+    /// whose last socket was on a dead node goes to `gone`.
+    pub async fn keep_alive(self, gone: mpsc::Sender<String>) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.renew().await {
+                tracing::warn!(error = %e, "presence: could not renew this node's key");
+                continue;
+            }
+            match self.reap().await {
+                Ok(users) => {
+                    for user in users {
+                        if gone.send(user).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "presence: could not reap dead nodes"),
+            }
+        }
+    }
+
+    /// Renews this node's key; if Redis had lost it (restarted empty, or this node was taken
+    /// for dead), writes this node's sockets into it again.
+    async fn renew(&self) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let ttl = u64::try_from(NODE_TTL.as_millis()).unwrap_or(u64::MAX);
+        let (before,): (Option<String>,) = redis::pipe()
+            .cmd("SET")
+            .arg(alive_key(&self.node))
+            .arg(1)
+            .arg("PX")
+            .arg(ttl)
+            .arg("GET")
+            .cmd("SADD")
+            .arg(NODES)
+            .arg(&self.node)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        if before.is_some() {
+            return Ok(());
+        }
+        let held: Vec<(String, String)> = self
+            .mine()
+            .iter()
+            .flat_map(|(user, sids)| sids.iter().map(move |sid| (user.clone(), sid.clone())))
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            sockets = held.len(),
+            "presence: writing this node's sockets into Redis again"
+        );
+        let mut pipe = redis::pipe();
+        for (user, sid) in &held {
+            pipe.cmd("SADD")
+                .arg(online_key(user))
+                .arg(format!("{} {sid}", self.node))
+                .ignore()
+                .cmd("SADD")
+                .arg(sockets_key(&self.node))
+                .arg(format!("{user} {sid}"))
+                .ignore();
+        }
+        pipe.query_async(&mut conn).await
+    }
+
+    /// Users who went offline because their last sockets were on nodes now dead.
+    async fn reap(&self) -> redis::RedisResult<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let nodes: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(NODES)
+            .query_async(&mut conn)
+            .await?;
+        let mut gone = Vec::new();
+        for node in nodes.into_iter().filter(|n| *n != self.node) {
+            let alive: bool = redis::cmd("EXISTS")
+                .arg(alive_key(&node))
+                .query_async(&mut conn)
+                .await?;
+            if alive {
+                continue;
+            }
+            // Claim the dead node's sockets; another reaper that got there first wins.
+            let claimed = format!("natter:reaping:{node}:{}", self.node);
+            let renamed: redis::RedisResult<()> = redis::cmd("RENAME")
+                .arg(sockets_key(&node))
+                .arg(&claimed)
+                .query_async(&mut conn)
+                .await;
+            let _: () = redis::cmd("SREM")
+                .arg(NODES)
+                .arg(&node)
+                .query_async(&mut conn)
+                .await?;
+            if renamed.is_err() {
+                continue; // nothing held, or reaped by another node
+            }
+            let held: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(&claimed)
+                .query_async(&mut conn)
+                .await?;
+            tracing::info!(node = %node, sockets = held.len(), "a relay node died; its sockets are gone");
+            for entry in held {
+                let Some((user_id, sid)) = entry.split_once(' ') else {
+                    continue;
+                };
+                if self.forget(&node, &claimed, user_id, sid).await {
+                    gone.push(user_id.to_owned());
+                }
+            }
+            let _: () = redis::cmd("DEL")
+                .arg(&claimed)
+                .query_async(&mut conn)
+                .await?;
+        }
+        Ok(gone)
+    }
+
+    /// This node stops: its key goes at once, so nobody waits for it to expire. (Its sockets
+    /// were disconnected first, each removing itself.)
+    pub async fn leave(&self) {
+        let mut conn = self.conn.clone();
+        let done: redis::RedisResult<()> = redis::pipe()
+            .cmd("DEL")
+            .arg(alive_key(&self.node))
+            .ignore()
+            .cmd("SREM")
+            .arg(NODES)
+            .arg(&self.node)
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = done {
+            tracing::debug!(error = %e, "presence: could not remove this node's key");
+        }
+    }
+}
+
+#[async_trait]
+impl Presence for RedisPresence {
+    async fn add(&self, user_id: &str, sid: Sid) -> bool {
+        self.mine()
+            .entry(user_id.to_owned())
+            .or_default()
+            .insert(sid.to_string());
+        let mut conn = self.conn.clone();
+        let first: redis::RedisResult<i64> = self
+            .add
+            .key(online_key(user_id))
+            .key(sockets_key(&self.node))
+            .arg(format!("{} {sid}", self.node))
+            .arg(format!("{user_id} {sid}"))
+            .invoke_async(&mut conn)
+            .await;
+        match first {
+            Ok(first) => first == 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: could not add a socket in Redis");
+                false
+            }
+        }
+    }
+
+    async fn remove(&self, user_id: &str, sid: Sid) -> bool {
+        {
+            let mut mine = self.mine();
+            if let Some(sids) = mine.get_mut(user_id) {
+                sids.remove(&sid.to_string());
+                if sids.is_empty() {
+                    mine.remove(user_id);
+                }
+            }
+        }
+        self.forget(
+            &self.node,
+            &sockets_key(&self.node),
+            user_id,
+            &sid.to_string(),
+        )
+        .await
+    }
+
+    async fn is_online(&self, user_id: &str) -> bool {
+        let mut conn = self.conn.clone();
+        let count: redis::RedisResult<u64> = redis::cmd("SCARD")
+            .arg(online_key(user_id))
+            .query_async(&mut conn)
+            .await;
+        match count {
+            Ok(count) => count > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: could not read Redis");
+                false
+            }
+        }
+    }
+}
