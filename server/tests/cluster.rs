@@ -6,11 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use natter_client::session::AppEvent;
 use natter_protocol::events::{MessageEvent, PresenceEvent, TypingEvent};
 use natter_protocol::requests::{CreateRoom, SendMessage, SetTyping};
-use natter_protocol::ErrorCode;
+use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
+use natter_testkit::nginx::Nginx;
 use natter_testkit::redis::Redis;
-use natter_testkit::{Api, Client, RelayProcess, RelaySpec, WAIT};
+use natter_testkit::{session, Api, Client, RelayProcess, RelaySpec, WAIT};
 
 /// How long a dead node's users may stay online for the others (the bound).
 const DEAD_NODE_BOUND: Duration = Duration::from_secs(30);
@@ -206,4 +208,112 @@ async fn a_user_on_two_nodes_gets_the_send_limit_once() {
         2 * allowed
     );
     assert!(accepted >= 5, "the burst itself is allowed: {accepted}");
+}
+
+/// The shipped nginx site (packaging/relay/nginx-natter.conf) in front of `nodes`, listening on
+/// a free loopback port.
+fn nginx_for(a: &RelayProcess, b: &RelayProcess) -> Nginx {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let site = include_str!("../../packaging/relay/nginx-natter.conf")
+        .replace("127.0.0.1:8081", &a.addr().to_string())
+        .replace("127.0.0.1:8082", &b.addr().to_string())
+        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
+    Nginx::start(&site, ([127, 0, 0, 1], port).into()).expect("start nginx")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_lose_nothing() {
+    let nodes = two_nodes(&["--trusted-proxy", "127.0.0.1/32"]).await;
+    let Nodes {
+        redis: _redis,
+        a,
+        b,
+        _dir,
+    } = nodes;
+    let nginx = nginx_for(&a, &b);
+    let api = Api::new(nginx.url());
+    let (alice, bob) = (api.user("alice").await, api.user("bob").await);
+    let (pa, pb) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let (alice_session, mut alice_events) =
+        session::start(pa.path(), nginx.url(), &alice.token).await;
+    session::connected(&mut alice_events).await;
+    let (bob_session, mut bob_events) = session::start(pb.path(), nginx.url(), &bob.token).await;
+    session::connected(&mut bob_events).await;
+    // nginx sends one client address to one node: the one with more sockets holds both sessions.
+    let sockets = |p: &RelayProcess| p.socket_count().unwrap_or(0);
+    let (doomed, survivor) = if sockets(&a) > sockets(&b) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+
+    const SENDS: usize = 40;
+    const BEFORE_KILL: usize = 10;
+    let mut ids = Vec::new();
+    for i in 0..=BEFORE_KILL {
+        if i == BEFORE_KILL {
+            // Mid-burst, after some acks: the node holding both sessions dies.
+            session::sent(&mut alice_events, &ids).await;
+            doomed.kill9().await.expect("kill -9 the node");
+            // It held alice's connection: her session notices and reconnects.
+            session::connecting(&mut alice_events).await;
+            ids.clear();
+            break;
+        }
+        let item = alice_session
+            .send(GENERAL_ROOM_ID, &format!("burst {i}"))
+            .await
+            .expect("queued");
+        ids.push(item.client_id);
+    }
+    for i in BEFORE_KILL..SENDS {
+        let item = alice_session
+            .send(GENERAL_ROOM_ID, &format!("burst {i}"))
+            .await
+            .expect("queued while the node is gone");
+        ids.push(item.client_id);
+    }
+    session::sent(&mut alice_events, &ids).await;
+    let mut seen = std::collections::BTreeMap::new();
+    session::until(
+        &mut bob_events,
+        "bob has every message of the burst, once",
+        |e| {
+            if let AppEvent::Message { message } = e {
+                if message.room_id == GENERAL_ROOM_ID {
+                    let again = seen.insert(message.seq, message.body.clone());
+                    assert!(again.is_none(), "seq {} shown twice", message.seq);
+                }
+            }
+            (seen.values().filter(|b| b.starts_with("burst ")).count() >= SENDS).then_some(())
+        },
+    )
+    .await;
+    let bodies: std::collections::BTreeSet<&String> = seen.values().collect();
+    for i in 0..SENDS {
+        assert!(
+            bodies.contains(&format!("burst {i}")),
+            "burst {i} reached bob"
+        );
+    }
+    let seqs: Vec<i64> = seen.keys().copied().collect();
+    let first = seqs[0];
+    assert_eq!(
+        seqs,
+        (first..first + seqs.len() as i64).collect::<Vec<_>>(),
+        "no gap"
+    );
+    assert!(
+        survivor.socket_count().is_some(),
+        "the other node still runs"
+    );
+    alice_session.stop().await;
+    bob_session.stop().await;
+    drop(nginx);
 }

@@ -56,6 +56,8 @@ const PACKAGES: &[Package] = &[
     // Several relay nodes: the tests start their own redis-server (crates/testkit/src/redis.rs),
     // never the machine's service.
     Package::always("redis-server"),
+    // ... behind nginx (server/tests/cluster.rs runs packaging/relay/nginx-natter.conf).
+    Package::unless_on_path("nginx-light", "nginx"),
 ];
 
 /// Installs the missing system packages: `apt-get update` once, then one `apt-get install`.

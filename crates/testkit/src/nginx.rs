@@ -1,0 +1,107 @@
+//! A real nginx for tests (the Debian package): its own process on a free loopback port, with a
+//! site file given by the test (e.g. `packaging/relay/nginx-natter.conf` with its addresses
+//! replaced), its pid, logs and temporary files in a temporary directory, never the machine's
+//! own service. Killed when the handle is dropped.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a start may take before it counts as failed.
+const START_WAIT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NginxError {
+    #[error("no nginx at /usr/sbin/nginx or on PATH (apt-get install nginx-light)")]
+    NotInstalled,
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("nginx did not listen on {0} within {1:?}")]
+    NotListening(SocketAddr, Duration),
+}
+
+#[derive(Debug)]
+pub struct Nginx {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    child: Child,
+}
+
+impl Nginx {
+    /// Runs nginx with `site` (server and upstream blocks) inside a minimal main config,
+    /// and waits (bounded) until `addr` — where `site` listens — accepts connections.
+    pub fn start(site: &str, addr: SocketAddr) -> Result<Self, NginxError> {
+        let io = |what| move |source| NginxError::Io { what, source };
+        let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("tmp")).map_err(io("nginx's temp dir"))?;
+        std::fs::write(root.join("site.conf"), site).map_err(io("write the site"))?;
+        let main = format!(
+            "daemon off;\n\
+             worker_processes 1;\n\
+             pid {root}/nginx.pid;\n\
+             error_log {root}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n\
+               access_log off;\n\
+               client_body_temp_path {root}/tmp/body;\n\
+               proxy_temp_path {root}/tmp/proxy;\n\
+               fastcgi_temp_path {root}/tmp/fastcgi;\n\
+               uwsgi_temp_path {root}/tmp/uwsgi;\n\
+               scgi_temp_path {root}/tmp/scgi;\n\
+               include {root}/site.conf;\n\
+             }}\n",
+            root = root.display()
+        );
+        std::fs::write(root.join("nginx.conf"), main).map_err(io("write nginx.conf"))?;
+        let bin = if std::path::Path::new("/usr/sbin/nginx").exists() {
+            "/usr/sbin/nginx"
+        } else {
+            "nginx"
+        };
+        let child = Command::new(bin)
+            .arg("-p")
+            .arg(root)
+            .arg("-c")
+            .arg(root.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => NginxError::NotInstalled,
+                _ => NginxError::Io {
+                    what: "start nginx",
+                    source,
+                },
+            })?;
+        let nginx = Self { dir, addr, child };
+        let deadline = Instant::now() + START_WAIT;
+        while Instant::now() < deadline {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(nginx);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(NginxError::NotListening(addr, START_WAIT))
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// nginx's error log, for a failing test's message.
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
