@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use natter_client::session::AppEvent;
-use natter_protocol::events::{MessageEvent, PresenceEvent, TypingEvent};
-use natter_protocol::requests::{CreateRoom, SendMessage, SetTyping};
+use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
+use natter_protocol::requests::{CreateRoom, MarkRead, SendMessage, SetTyping};
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
 use natter_testkit::nginx::Nginx;
 use natter_testkit::redis::Redis;
@@ -117,12 +117,126 @@ async fn messages_typing_and_presence_cross_nodes() {
         .expect("alice sees bob typing through node a");
     assert_eq!(typing.user, "bob");
 
+    bob.request(&MarkRead {
+        room_id: room.clone(),
+        seq: 20,
+    })
+    .await
+    .expect("bob reads");
+    let receipt = alice
+        .next_event_where::<ReceiptEvent>(WAIT, |r| r.user == "bob")
+        .await
+        .expect("alice gets bob's receipt through node a");
+    assert_eq!(receipt.seq, 20);
+
+    // A room made on node a puts bob's socket on node b in it at once.
+    Api::new(nodes.a.url()).user("carol").await;
+    let second = alice
+        .request(&CreateRoom {
+            name: "second".to_owned(),
+            members: vec!["bob".to_owned(), "carol".to_owned()],
+        })
+        .await
+        .expect("a second room")
+        .room;
+    let told = bob
+        .next_event_where::<RoomEvent>(WAIT, |r| r.room.id == second.id)
+        .await
+        .expect("bob on node b is told of the new room");
+    assert_eq!(told.room.name, "second");
+    let first_in_second = alice
+        .request(&send(&second.id, "in the second room"))
+        .await
+        .expect("sent")
+        .message;
+    let heard = bob
+        .next_event_where::<MessageEvent>(WAIT, |m| m.message.room_id == second.id)
+        .await
+        .expect("bob's socket on node b joined the room made on node a");
+    assert_eq!(heard.message.id, first_in_second.id);
+
     alice.close().await;
+    // (The new room told bob alice's presence again: online. The next "offline" is the close.)
     let offline = bob
-        .next_event_where::<PresenceEvent>(WAIT, is_alice)
+        .next_event_where::<PresenceEvent>(WAIT, |p| is_alice(p) && !p.online)
         .await
         .expect("bob sees alice go offline");
-    assert!(!offline.online);
+    assert!(offline.last_seen.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_on_one_node_drops_the_session_s_sockets_on_both() {
+    let nodes = two_nodes(&[]).await;
+    let (api_a, api_b) = (Api::new(nodes.a.url()), Api::new(nodes.b.url()));
+    let alice = api_a.user("alice").await;
+    let on_a = api_a.connect("alice", &alice.token).await.expect("a");
+    let on_b = api_b.connect("alice", &alice.token).await.expect("b");
+    api_a
+        .logout(&alice.token)
+        .await
+        .expect("logout through node a");
+    on_a.wait_closed().await.expect("node a's socket dropped");
+    on_b.wait_closed()
+        .await
+        .expect("node b's socket of the same session dropped too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_through_both_nodes_into_one_room_are_seen_in_one_order_by_everyone() {
+    let nodes = two_nodes(&[]).await;
+    let (alice, bob, room) = alice_and_bob(&nodes).await;
+    const EACH: usize = 30;
+    let (from_a, from_b) = tokio::join!(
+        async {
+            let mut acked = Vec::new();
+            for i in 0..EACH {
+                acked.push(
+                    alice
+                        .request(&send(&room, &format!("a{i}")))
+                        .await
+                        .expect("a's send")
+                        .message
+                        .seq,
+                );
+            }
+            acked
+        },
+        async {
+            let mut acked = Vec::new();
+            for i in 0..EACH {
+                acked.push(
+                    bob.request(&send(&room, &format!("b{i}")))
+                        .await
+                        .expect("b's send")
+                        .message
+                        .seq,
+                );
+            }
+            acked
+        }
+    );
+    let mut all: Vec<i64> = from_a.iter().chain(&from_b).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=2 * EACH as i64).collect::<Vec<_>>(),
+        "seqs 1..n, gap-free, each once"
+    );
+    for (who, client) in [("alice", &alice), ("bob", &bob)] {
+        let mut seen = Vec::new();
+        while seen.len() < 2 * EACH {
+            let m = client
+                .next_event::<MessageEvent>()
+                .await
+                .unwrap_or_else(|e| panic!("{who} hears every message: {e}"));
+            seen.push(m.message.seq);
+        }
+        assert_eq!(
+            seen,
+            (1..=2 * EACH as i64).collect::<Vec<_>>(),
+            "{who} sees seq order"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,6 +324,25 @@ async fn a_user_on_two_nodes_gets_the_send_limit_once() {
     assert!(accepted >= 5, "the burst itself is allowed: {accepted}");
 }
 
+/// Sockets open on `node`, from its metrics listener (`--metrics-bind 127.0.0.1:0`).
+async fn sockets_open(node: &RelayProcess) -> f64 {
+    let ports = node.listening_ports().expect("the node runs");
+    let metrics = ports
+        .into_iter()
+        .find(|p| *p != node.addr().port())
+        .expect("a metrics listener");
+    let text = reqwest::get(format!("http://127.0.0.1:{metrics}/metrics"))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .filter(|l| l.starts_with("natter_sockets_open{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// The shipped nginx site (packaging/relay/nginx-natter.conf) in front of `nodes`, listening on
 /// a free loopback port.
 fn nginx_for(a: &RelayProcess, b: &RelayProcess) -> Nginx {
@@ -226,7 +359,13 @@ fn nginx_for(a: &RelayProcess, b: &RelayProcess) -> Nginx {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_lose_nothing() {
-    let nodes = two_nodes(&["--trusted-proxy", "127.0.0.1/32"]).await;
+    let nodes = two_nodes(&[
+        "--trusted-proxy",
+        "127.0.0.1/32",
+        "--metrics-bind",
+        "127.0.0.1:0",
+    ])
+    .await;
     let Nodes {
         redis: _redis,
         a,
@@ -247,6 +386,7 @@ async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_l
     session::connected(&mut bob_events).await;
     // nginx sends one client address to one node: the one with more sockets holds both sessions.
     let sockets = |p: &RelayProcess| p.socket_count().unwrap_or(0);
+    println!("sockets: a {}, b {}", sockets(&a), sockets(&b));
     let (doomed, survivor) = if sockets(&a) > sockets(&b) {
         (a, b)
     } else {
@@ -262,7 +402,11 @@ async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_l
             session::sent(&mut alice_events, &ids).await;
             doomed.kill9().await.expect("kill -9 the node");
             // It held alice's connection: her session notices and reconnects.
-            session::connecting(&mut alice_events).await;
+            session::until(&mut alice_events, "alice's session loses its node", |e| {
+                eprintln!("alice: {e:?}");
+                matches!(e, AppEvent::Connection { state } if !matches!(state, natter_client::session::ConnectionView::Connected { .. })).then_some(())
+            })
+            .await;
             ids.clear();
             break;
         }
