@@ -384,14 +384,19 @@ async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_l
     session::connected(&mut alice_events).await;
     let (bob_session, mut bob_events) = session::start(pb.path(), nginx.url(), &bob.token).await;
     session::connected(&mut bob_events).await;
-    // nginx sends one client address to one node: the one with more sockets holds both sessions.
-    let sockets = |p: &RelayProcess| p.socket_count().unwrap_or(0);
-    println!("sockets: a {}, b {}", sockets(&a), sockets(&b));
-    let (doomed, survivor) = if sockets(&a) > sockets(&b) {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    // nginx sends one client address to one node: that node holds both sessions.
+    let (on_a, on_b) = (sockets_open(&a).await, sockets_open(&b).await);
+    assert_eq!(
+        on_a + on_b,
+        2.0,
+        "both sessions connected: {on_a} on a, {on_b} on b"
+    );
+    let (doomed, survivor) = if on_a == 2.0 { (a, b) } else { (b, a) };
+    assert_eq!(
+        sockets_open(&doomed).await,
+        2.0,
+        "one node holds both sessions"
+    );
 
     const SENDS: usize = 40;
     const BEFORE_KILL: usize = 10;
