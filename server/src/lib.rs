@@ -34,6 +34,9 @@ use metrics::Metrics;
 use presence::LocalPresence;
 use store::{SqliteStore, Store, StoreError};
 
+/// The scheme of a `--database-url` the PostgreSQL backend takes (also `postgresql://`).
+const POSTGRES_SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
 /// How long shutdown waits for connections to close before giving up on them.
@@ -52,6 +55,13 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "--database-url: this relay was built without PostgreSQL support (the cargo feature \
+         `postgres`); build it with `--features postgres`, or leave the URL out to use SQLite"
+    )]
+    NoPostgres,
+    #[error("--database-url: not a PostgreSQL URL (postgres://user:password@host:port/database)")]
+    DatabaseUrl,
     #[error("cannot listen for metrics on {addr}: {source}")]
     MetricsBind {
         addr: std::net::SocketAddr,
@@ -63,18 +73,43 @@ pub enum StartError {
     Serve(#[from] std::io::Error),
 }
 
-/// Opens the store in the configured data directory.
-pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
+/// Opens the configured store: PostgreSQL at `--database-url`, else SQLite in the data
+/// directory.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let sessions = store::SessionPolicy {
+        idle: Duration::from_secs(config.session_idle_secs),
+        per_user: config.sessions_per_user,
+    };
+    if let Some(url) = &config.database_url {
+        if !POSTGRES_SCHEMES.iter().any(|s| url.starts_with(s)) {
+            return Err(StartError::DatabaseUrl);
+        }
+        return open_postgres(url, sessions).await;
+    }
     let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
     config::create_data_dir(&dir, DB_FILE).map_err(|source| StartError::DataDir {
         path: dir.clone(),
         source,
     })?;
     let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
-    Ok(store.with_sessions(store::SessionPolicy {
-        idle: Duration::from_secs(config.session_idle_secs),
-        per_user: config.sessions_per_user,
-    }))
+    Ok(Arc::new(store.with_sessions(sessions)))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(
+    url: &str,
+    sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    let store = store::PgStore::open(url).await?;
+    Ok(Arc::new(store.with_sessions(sessions)))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(
+    _url: &str,
+    _sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    Err(StartError::NoPostgres)
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
@@ -83,7 +118,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+    let store = open_store(&config).await?;
     serve(listener, &config, store, shutdown).await
 }
 

@@ -813,6 +813,24 @@ async fn open_sqlite(dir: std::path::PathBuf) -> Arc<dyn Store> {
 
 store_conformance!(sqlite, open_sqlite);
 
+/// One PostgreSQL server for the whole suite (each case gets a database of its own); it stops
+/// when the test process ends.
+#[cfg(feature = "postgres")]
+async fn open_postgres(_dir: std::path::PathBuf) -> Arc<dyn Store> {
+    static SERVER: std::sync::OnceLock<natter_testkit::postgres::Postgres> =
+        std::sync::OnceLock::new();
+    let server = SERVER
+        .get_or_init(|| natter_testkit::postgres::Postgres::start_new().expect("start PostgreSQL"));
+    let url = server.database().expect("a database");
+    let store = natter_relay::store::PgStore::open(&url)
+        .await
+        .expect("open postgres");
+    Arc::new(store)
+}
+
+#[cfg(feature = "postgres")]
+store_conformance!(postgres, open_postgres);
+
 #[tokio::test]
 async fn sqlite_sessions_idle_past_the_policy_expire_and_use_keeps_them() {
     let dir = tempfile::tempdir().expect("tempdir");

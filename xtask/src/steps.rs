@@ -18,6 +18,9 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     prune::if_low_on_space(ws);
     ws.cargo_step("fmt --all --check")?;
     ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
+    ws.cargo_step(
+        "clippy -p natter-relay --all-targets --features postgres --locked -- -D warnings",
+    )?;
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
     // The bench's smoke tests start its Node socket.io peer.
     bench::node_peer(ws)?;
@@ -30,6 +33,11 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     let ran = run_step("cargo test --workspace --locked", &mut tests);
     r3.report();
     ran?;
+    // The relay's PostgreSQL backend (off in the workspace run above): the store conformance
+    // suite against it, the two-node, restart and relay-binary tests (server/tests/postgres.rs).
+    ws.cargo_step(
+        "test --locked -p natter-relay --features postgres --test store_conformance --test postgres",
+    )?;
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;

@@ -5,7 +5,7 @@
 //!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
-//! - certificates for TLS tests ([`certs`]);
+//! - certificates for TLS tests ([`certs`]); a PostgreSQL server of the test's own ([`postgres`]);
 //! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
 //!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
@@ -34,6 +34,7 @@ mod control;
 mod error;
 mod fault;
 mod http;
+pub mod postgres;
 pub mod process;
 pub mod procfs;
 mod proxy;

@@ -1,0 +1,207 @@
+//! Users and sessions in PostgreSQL: sign-up, credentials, names, last seen; sessions made,
+//! found at sign-on, kept alive, expired and ended.
+
+use natter_protocol::{User, GENERAL_ROOM_ID};
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::is_unique_violation;
+use super::rooms::insert_member;
+use crate::store::rows::new_id;
+use crate::store::types::{Credentials, NewSession, SignOn, StoreError};
+use crate::time::now_rfc3339;
+
+/// A new user, a member of `general`; `Conflict` when the name is taken (ignoring case).
+pub(super) async fn create_user(
+    pool: &PgPool,
+    username: &str,
+    password_hash: &str,
+) -> Result<User, StoreError> {
+    let user = User {
+        id: new_id(),
+        username: username.to_owned(),
+    };
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, username, username_key, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&user.id)
+    .bind(username)
+    .bind(username.to_lowercase())
+    .bind(password_hash)
+    .bind(now_rfc3339())
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        // Dropping `tx` rolls it back.
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
+        other => other?,
+    };
+    insert_member(&mut tx, GENERAL_ROOM_ID, &user.id, u32::MAX).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub(super) async fn credentials(
+    conn: &mut PgConnection,
+    username: &str,
+) -> Result<Option<Credentials>, sqlx::Error> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username_key = $1")
+            .bind(username.to_lowercase())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(id, username, password_hash)| Credentials {
+        user: User { id, username },
+        password_hash,
+    }))
+}
+
+/// The users of those names (ignoring case) that exist, in the order asked.
+pub(super) async fn users_by_name(
+    conn: &mut PgConnection,
+    names: &[String],
+) -> Result<Vec<User>, sqlx::Error> {
+    let keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let found: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, username, username_key FROM users WHERE username_key = ANY($1)")
+            .bind(&keys)
+            .fetch_all(conn)
+            .await?;
+    Ok(keys
+        .iter()
+        .filter_map(|key| {
+            found
+                .iter()
+                .find(|(_, _, k)| k == key)
+                .map(|(id, username, _)| User {
+                    id: id.clone(),
+                    username: username.clone(),
+                })
+        })
+        .collect())
+}
+
+pub(super) async fn last_seen(
+    conn: &mut PgConnection,
+    user_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let seen: Option<Option<String>> =
+        sqlx::query_scalar("SELECT last_seen FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(seen.flatten())
+}
+
+pub(super) async fn set_last_seen(
+    conn: &mut PgConnection,
+    user_id: &str,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_seen = $1 WHERE id = $2")
+        .bind(at)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A new session; the user's sessions past the `per_user` used last (the new one first) end,
+/// and their ids are answered.
+pub(super) async fn create_session(
+    pool: &PgPool,
+    user_id: &str,
+    token_hash: &str,
+    per_user: u32,
+) -> Result<NewSession, sqlx::Error> {
+    let id = new_id();
+    let now = now_rfc3339();
+    let mut tx = pool.begin().await?;
+    // Two logins of one user on two nodes at once must not both keep their cap's worth.
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&id)
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    let ended: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN ( \
+             SELECT id FROM sessions WHERE user_id = $1 \
+             ORDER BY id = $2 DESC, COALESCE(last_used_at, created_at) DESC, created_at DESC \
+             LIMIT $3) \
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(&id)
+    .bind(i64::from(per_user))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(NewSession { id, ended })
+}
+
+/// The session, user and room ids behind a token hash, and when the session was last used.
+pub(super) async fn sign_on(
+    conn: &mut PgConnection,
+    token_hash: &str,
+) -> Result<Option<(SignOn, String)>, sqlx::Error> {
+    let found = sqlx::query(
+        "SELECT s.id, u.id, u.username, COALESCE(s.last_used_at, s.created_at) \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = found else {
+        return Ok(None);
+    };
+    let user = User {
+        id: row.try_get(1)?,
+        username: row.try_get(2)?,
+    };
+    let room_ids = super::rooms::room_ids_of(conn, &user.id).await?;
+    let signed_on = SignOn {
+        session_id: row.try_get(0)?,
+        user,
+        room_ids,
+    };
+    Ok(Some((signed_on, row.try_get(3)?)))
+}
+
+/// Records that session `id` was used now.
+pub(super) async fn touch_session(conn: &mut PgConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
+        .bind(now_rfc3339())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn end_session(conn: &mut PgConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session of a token hash; its id, if there was one.
+pub(super) async fn delete_session(
+    conn: &mut PgConnection,
+    token_hash: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING id")
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await
+}
