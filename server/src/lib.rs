@@ -280,4 +280,36 @@ mod tests {
         fn is_send<T: Send>(_: &T) {}
         is_send(&run(listener, config, std::future::pending()));
     }
+
+    fn with_url(url: &str) -> Config {
+        Config {
+            database_url: Some(url.to_owned()),
+            ..Config::with_data_dir("/nonexistent/natter")
+        }
+    }
+
+    /// A URL that is not PostgreSQL's is refused before anything is opened.
+    #[tokio::test]
+    async fn a_database_url_must_be_postgres() {
+        let refused = open_store(&with_url("mysql://db/natter")).await.err();
+        assert!(
+            matches!(refused, Some(StartError::DatabaseUrl)),
+            "{refused:?}"
+        );
+    }
+
+    /// Without the feature, a PostgreSQL URL stops the start with the reason.
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn without_the_feature_a_postgres_url_is_refused() {
+        let refused = open_store(&with_url("postgres://natter@127.0.0.1/natter"))
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("built without PostgreSQL support"),
+            "{refused}"
+        );
+    }
 }

@@ -119,7 +119,7 @@ pub(super) async fn create_session(
     let now = now_rfc3339();
     let mut tx = pool.begin().await?;
     // Two logins of one user on two nodes at once must not both keep their cap's worth.
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;

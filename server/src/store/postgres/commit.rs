@@ -5,8 +5,9 @@
 //! messages on the committed stream in that order, then answers each sender.
 //!
 //! Seqs across nodes: each node has a stage like this one on the same database. A batch first
-//! locks the rows of its rooms (`SELECT … FOR UPDATE`, in id order, so two batches never wait
-//! on each other for rooms) and takes each room's next seqs from `rooms.last_seq`, written
+//! locks the rows of its rooms (`SELECT … FOR NO KEY UPDATE`, in id order, so two batches
+//! never wait on each other for rooms; `NO KEY` so that rows naming a room, such as a new
+//! member's, can still be inserted meanwhile) and takes each room's next seqs from `rooms.last_seq`, written
 //! back before the COMMIT: a room's appends are serialized across nodes and its seqs are
 //! gap-free, in commit order. (`INSERT … SELECT last_seq + 1` without the lock races under
 //! READ COMMITTED: two nodes read the same `last_seq`.) A seq is taken only by an insert that
@@ -134,7 +135,7 @@ async fn append(
     ids.sort_unstable();
     ids.dedup();
     let mut rooms: HashMap<String, Room> = sqlx::query(
-        "SELECT id, num, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT id, num, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)

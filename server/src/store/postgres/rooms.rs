@@ -112,12 +112,15 @@ pub(super) async fn member_ids(
 
 /// Locks the rows of these users, in id order (every writer takes them in that order, so two
 /// never wait on each other): membership writes of one user run one at a time, across nodes,
-/// so none comes between [`insert_member`]'s count and its insert.
+/// so none comes between [`insert_member`]'s count and its insert. `NO KEY UPDATE`, not
+/// `UPDATE`: the lock must not block the key-share locks that inserting a row naming the user
+/// takes (a message, a session), or a commit batch holding a room and waiting for the user
+/// would deadlock with a membership write holding the user and waiting for the room.
 pub(super) async fn lock_users(
     conn: &mut PgConnection,
     user_ids: &[&str],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    sqlx::query("SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
         .bind(user_ids)
         .execute(conn)
         .await?;
