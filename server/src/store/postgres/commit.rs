@@ -27,7 +27,9 @@ use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::rows::{mentions_column, new_id};
-use crate::store::types::{AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage};
+use crate::store::types::{
+    AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage, StoreError,
+};
 
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 1_024;
@@ -87,7 +89,7 @@ async fn run(
                 // client_id then answers the original.
                 tracing::error!(error = %e, batch = batch.len(), "commit failed; nothing of the batch is acknowledged");
                 for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(crate::store::StoreError::Commit(e.to_string())));
+                    let _ = reply.send(Err(StoreError::Commit(e.to_string())));
                 }
             }
         }
