@@ -22,8 +22,8 @@ use natter_protocol::Message;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
-use super::reactions;
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
+use super::{plain, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::rows::{mentions_column, new_id};
@@ -121,10 +121,10 @@ fn is_retryable(e: &sqlx::Error) -> bool {
 }
 
 /// A locked room: its number and the last seq taken so far in this batch.
-struct Room {
-    num: i64,
-    last_seq: Seq,
-    changed: bool,
+pub(super) struct Room {
+    pub(super) num: i64,
+    pub(super) last_seq: Seq,
+    pub(super) changed: bool,
 }
 
 /// The batch's outcomes, and how long its COMMIT statement took (the WAL flush is in it).
@@ -152,9 +152,20 @@ async fn append(
         Ok((row.try_get(0)?, room))
     })
     .collect::<Result<_, sqlx::Error>>()?;
+    // Runs of plain messages go in one statement each (`plain.rs`); replies and changes one
+    // by one, in batch order between them.
     let mut outcomes = Vec::with_capacity(messages.len());
-    for m in messages {
-        outcomes.push(append_one(&mut tx, rooms.get_mut(&m.room_id), m).await?);
+    let mut rest = messages;
+    while let Some(m) = rest.first() {
+        let plain = rest.iter().take_while(|m| is_plain(m)).count();
+        if plain > 1 {
+            let (run, after) = rest.split_at(plain);
+            outcomes.extend(plain::append_run(&mut tx, &mut rooms, run).await?);
+            rest = after;
+        } else {
+            outcomes.push(append_one(&mut tx, rooms.get_mut(&m.room_id), m).await?);
+            rest = &rest[1..];
+        }
     }
     for room in rooms.values().filter(|r| r.changed) {
         sqlx::query("UPDATE rooms SET last_seq = $1 WHERE num = $2")
@@ -168,6 +179,10 @@ async fn append(
     Ok((outcomes, committing.elapsed()))
 }
 
+fn is_plain(m: &NewMessage) -> bool {
+    matches!(m.entry, NewEntry::Message { reply_to: None })
+}
+
 async fn append_one(
     conn: &mut PgConnection,
     room: Option<&mut Room>,
@@ -179,9 +194,9 @@ async fn append_one(
     }
 }
 
-/// A plain message, the hot path: one statement checks membership and inserts at the room's
-/// next seq.
-async fn append_message(
+/// A plain message on its own (a run of several goes through `plain.rs`): one statement checks
+/// membership and inserts at the room's next seq.
+pub(super) async fn append_message(
     conn: &mut PgConnection,
     room: Option<&mut Room>,
     m: &NewMessage,
@@ -240,7 +255,10 @@ async fn append_message(
 }
 
 /// A repeated client_id: the original entry, whichever room it went to.
-async fn original(conn: &mut PgConnection, m: &NewMessage) -> Result<Option<Message>, sqlx::Error> {
+pub(super) async fn original(
+    conn: &mut PgConnection,
+    m: &NewMessage,
+) -> Result<Option<Message>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
          WHERE m.sender_num = (SELECT num FROM users WHERE id = $1) AND m.client_id = $2"

@@ -3,7 +3,8 @@
 //! server is reconnected to without a restart of the relay):
 //! - the commit stage (`commit.rs`) appends messages in batches, a transaction per batch,
 //!   taking each room's next seqs under a lock on the room's row, so seqs stay gap-free and
-//!   in commit order whichever node commits;
+//!   in commit order whichever node commits; a batch's plain messages in one statement
+//!   (`plain.rs`);
 //! - every other method (`store.rs`) runs its statements on a pooled connection, over the
 //!   functions of `accounts.rs`, `rooms.rs`, `consent.rs`, `peers.rs` and `messages.rs`.
 //!
@@ -16,6 +17,7 @@ mod consent;
 mod messages;
 mod migrate;
 mod peers;
+mod plain;
 mod reactions;
 mod rooms;
 mod sql;
