@@ -1,7 +1,8 @@
 //! SQLite backend, in WAL mode with `synchronous=FULL` so a commit survives power loss, all
 //! through rusqlite, each connection on a thread of its own (`threads.rs`):
 //! - the commit stage (`commit.rs`) appends messages, in batches;
-//! - one writer thread for every other write (`accounts.rs`, `rooms.rs`, `consent.rs`).
+//! - one writer thread for every other write (`accounts.rs`, `admin.rs`, `rooms.rs`,
+//!   `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
 //! - reader threads, on read-only connections, for every read (`peers.rs` and `messages.rs`
@@ -11,8 +12,10 @@
 //! `write`; `jobs.rs` makes each `Store` method one job.
 
 mod accounts;
+mod admin;
 mod commit;
 mod consent;
+mod files;
 mod jobs;
 mod messages;
 mod migrate;

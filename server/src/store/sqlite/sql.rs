@@ -89,6 +89,8 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
         deleted: row.get(16)?,
         reactions: Vec::new(),
         mentions: mentions_from_column(row.get(17)?),
+        // Not in the row: `files.rs` adds them to a page.
+        attachments: Vec::new(),
     })
 }
 
