@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     client_id: format!("{n}-{i}"),
                     body: format!("message {i} of sender {n}"),
                     sent_at: "2026-01-01T00:00:00.000Z".into(),
-                    entry: NewEntry::Message { reply_to: None },
+                    entry: NewEntry::Message {
+                        reply_to: None,
+                        attachments: Vec::new(),
+                    },
                     mentions: Vec::new(),
                 };
                 i += 1;

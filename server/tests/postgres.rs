@@ -1,7 +1,7 @@
 //! The PostgreSQL backend beyond the conformance suite, against a real server each test starts
 //! (natter-testkit's `postgres`): two relay nodes' stores on one database sharing each room's
-//! seqs, a server restart mid-burst, and the relay binary on `--database-url`. Built with the
-//! `postgres` feature only.
+//! seqs and racing for an invite and for the last admin, a server restart mid-burst, and the
+//! relay binary on `--database-url`. Built with the `postgres` feature only.
 #![cfg(feature = "postgres")]
 
 use std::collections::HashMap;
@@ -9,9 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use natter_protocol::admin::Role;
 use natter_protocol::requests::{History, SendMessage};
 use natter_protocol::{User, GENERAL_ROOM_ID};
-use natter_relay::store::{Appended, NewEntry, NewMessage, PgStore, Store};
+use natter_relay::store::{
+    Admission, Appended, NewEntry, NewInvite, NewMessage, PgStore, Store, StoreError,
+};
 use natter_testkit::postgres::Postgres;
 use natter_testkit::{Api, RelayProcess, RelaySpec};
 
@@ -25,7 +28,10 @@ fn message(sender: &User, client_id: &str) -> NewMessage {
         client_id: client_id.to_owned(),
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        entry: NewEntry::Message { reply_to: None },
+        entry: NewEntry::Message {
+            reply_to: None,
+            attachments: Vec::new(),
+        },
         mentions: Vec::new(),
     }
 }
@@ -120,6 +126,85 @@ async fn two_nodes_share_one_gap_free_sequence_and_retries_find_the_original() {
         .expect("room")
         .expect("a member");
     assert_eq!(room.last_seq, want.len() as i64, "last_seq follows");
+}
+
+/// Registrations through two nodes race for an invite's last use: exactly one wins (the use
+/// is one conditional UPDATE in the user's transaction). Two admins demote each other at once
+/// through two nodes, round after round: one stays an admin every time (the admins' lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_race_for_an_invites_last_use_and_for_the_last_admin() {
+    let (_pg, url) = server().await;
+    let a: Arc<dyn Store> = Arc::new(PgStore::open(&url).await.expect("node a"));
+    let b: Arc<dyn Store> = Arc::new(PgStore::open(&url).await.expect("node b"));
+    a.create_invite(NewInvite {
+        code_hash: "once".to_owned(),
+        role: Role::Member,
+        uses: 1,
+        expires_at: None,
+        created_by: None,
+    })
+    .await
+    .expect("invite");
+    let racers = (0..16).map(|i| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move {
+            let admission = Admission::Invite {
+                code_hash: "once".to_owned(),
+                now: "2026-06-01T00:00:00.000Z".to_owned(),
+            };
+            node.register(&format!("racer{i}"), "h", admission).await
+        })
+    });
+    let mut won = 0;
+    for racer in racers {
+        match tokio::time::timeout(WAIT, racer)
+            .await
+            .expect("in time")
+            .expect("ran")
+        {
+            Ok(_) => won += 1,
+            Err(StoreError::InviteRefused) => {}
+            Err(e) => panic!("a clear refusal, not {e}"),
+        }
+    }
+    assert_eq!(won, 1, "one registration used the invite");
+    assert_eq!(b.user_count().await.expect("count"), 1);
+
+    let open = Admission::Open(Role::Admin);
+    let mut admins = [
+        a.register("admin0", "h", open.clone())
+            .await
+            .expect("admin"),
+        a.register("admin1", "h", open.clone())
+            .await
+            .expect("admin"),
+    ];
+    for round in 2..12 {
+        let (x, y) = (admins[0].id.clone(), admins[1].id.clone());
+        let (one, two) = (a.clone(), b.clone());
+        let (left, right) = tokio::join!(
+            tokio::spawn(async move { one.set_role(&x, Role::Member).await }),
+            tokio::spawn(async move { two.set_role(&y, Role::Member).await }),
+        );
+        let (left, right) = (left.expect("ran"), right.expect("ran"));
+        let refused = [&left, &right]
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::LastAdmin)))
+            .count();
+        assert_eq!(
+            (refused, left.is_ok() || right.is_ok()),
+            (1, true),
+            "round {round}: one demoted, one refused: {left:?} {right:?}"
+        );
+        let stayed = if left.is_ok() { 1 } else { 0 };
+        let role = a.active_role(&admins[stayed].id).await.expect("role");
+        assert_eq!(role, Some(Role::Admin), "round {round}");
+        let next = a
+            .register(&format!("admin{round}"), "h", open.clone())
+            .await
+            .expect("admin");
+        admins = [admins[stayed].clone(), next];
+    }
 }
 
 /// PostgreSQL stops mid-burst and starts again: sends during the outage get an error, none is
@@ -242,6 +327,7 @@ async fn the_relay_runs_on_postgres() {
             client_id: "c1".to_owned(),
             body: "hello from postgres".to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("sent")
@@ -290,7 +376,7 @@ async fn sessions_idle_past_the_policy_expire_and_use_keeps_them() {
     let alice = store.create_user("alice", "h").await.expect("user");
     for token in ["idle", "used"] {
         store
-            .create_session(&alice.id, token)
+            .create_session(&alice.id, token, "")
             .await
             .expect("a session");
     }

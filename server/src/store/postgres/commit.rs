@@ -17,19 +17,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use natter_protocol::model::Seq;
-use natter_protocol::Message;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
-use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
-use super::{plain, reactions};
+use super::single::{self, Room};
+use super::{entry, plain};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
-use crate::store::rows::{mentions_column, new_id};
-use crate::store::types::{
-    AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage, StoreError,
-};
+use crate::store::types::{AppendOutcome, NewEntry, NewMessage, StoreError};
 
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 1_024;
@@ -120,13 +115,6 @@ fn is_retryable(e: &sqlx::Error) -> bool {
         .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
-/// A locked room: its number and the last seq taken so far in this batch.
-pub(super) struct Room {
-    pub(super) num: i64,
-    pub(super) last_seq: Seq,
-    pub(super) changed: bool,
-}
-
 /// The batch's outcomes, and how long its COMMIT statement took (the WAL flush is in it).
 async fn append(
     pool: &PgPool,
@@ -179,8 +167,9 @@ async fn append(
     Ok((outcomes, committing.elapsed()))
 }
 
+/// No reply, no files: a plain message, which goes in by the one-statement paths.
 fn is_plain(m: &NewMessage) -> bool {
-    matches!(m.entry, NewEntry::Message { reply_to: None })
+    matches!(&m.entry, NewEntry::Message { reply_to: None, attachments } if attachments.is_empty())
 }
 
 async fn append_one(
@@ -188,271 +177,9 @@ async fn append_one(
     room: Option<&mut Room>,
     m: &NewMessage,
 ) -> Result<AppendOutcome, sqlx::Error> {
-    match &m.entry {
-        NewEntry::Message { reply_to: None } => append_message(conn, room, m).await,
-        _ => append_entry(conn, room, m).await,
+    if is_plain(m) {
+        single::append_message(conn, room, m).await
+    } else {
+        entry::append_entry(conn, room, m).await
     }
-}
-
-/// A plain message on its own (a run of several goes through `plain.rs`): one statement checks
-/// membership and inserts at the room's next seq.
-pub(super) async fn append_message(
-    conn: &mut PgConnection,
-    room: Option<&mut Room>,
-    m: &NewMessage,
-) -> Result<AppendOutcome, sqlx::Error> {
-    if let Some(room) = room {
-        let id = new_id();
-        let seq = room.last_seq + 1;
-        let inserted: Option<Seq> = sqlx::query_scalar(
-            "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, \
-               sent_at, mentions) \
-             SELECT $1, $2, $3, u.num, $4, $5, $6, $7, $8 FROM users u \
-             WHERE u.id = $9 AND EXISTS \
-               (SELECT 1 FROM members m WHERE m.room_id = $10 AND m.user_id = $9) \
-             ON CONFLICT (sender_num, client_id) DO NOTHING \
-             RETURNING seq",
-        )
-        .bind(&id)
-        .bind(room.num)
-        .bind(seq)
-        .bind(&m.sender.username)
-        .bind(&m.client_id)
-        .bind(&m.body)
-        .bind(&m.sent_at)
-        .bind(mentions_column(&m.mentions))
-        .bind(&m.sender.id)
-        .bind(&m.room_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if inserted.is_some() {
-            room.last_seq = seq;
-            room.changed = true;
-            let message = Message {
-                id,
-                room_id: m.room_id.clone(),
-                seq,
-                sender: m.sender.username.clone(),
-                body: m.body.clone(),
-                client_id: m.client_id.clone(),
-                sent_at: m.sent_at.clone(),
-                mentions: m.mentions.clone(),
-                ..Message::default()
-            };
-            return Ok(Ok(Appended {
-                message,
-                created: true,
-            }));
-        }
-    }
-    Ok(match original(conn, m).await? {
-        Some(message) => Ok(Appended {
-            message,
-            created: false,
-        }),
-        None => Err(AppendRefusal::NotMember),
-    })
-}
-
-/// A repeated client_id: the original entry, whichever room it went to.
-pub(super) async fn original(
-    conn: &mut PgConnection,
-    m: &NewMessage,
-) -> Result<Option<Message>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-         WHERE m.sender_num = (SELECT num FROM users WHERE id = $1) AND m.client_id = $2"
-    ))
-    .bind(&m.sender.id)
-    .bind(&m.client_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(message_from_row).transpose()
-}
-
-/// The message an entry names, in the entry's room.
-struct Target {
-    room_num: i64,
-    seq: Seq,
-    by_sender: bool,
-    deleted: bool,
-}
-
-/// A reply or a change: checked against its target, inserted, then applied to the target (an
-/// edit's text, a delete's erasure, a reaction's table row) in the same transaction.
-async fn append_entry(
-    conn: &mut PgConnection,
-    room: Option<&mut Room>,
-    m: &NewMessage,
-) -> Result<AppendOutcome, sqlx::Error> {
-    // A repeat answers the original, whatever became of its target since.
-    if let Some(message) = original(&mut *conn, m).await? {
-        return Ok(Ok(Appended {
-            message,
-            created: false,
-        }));
-    }
-    let member: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM members WHERE room_id = $1 AND user_id = $2)",
-    )
-    .bind(&m.room_id)
-    .bind(&m.sender.id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let (Some(room), true) = (room, member) else {
-        return Ok(Err(AppendRefusal::NotMember));
-    };
-    let (target_id, kind, reply) = match &m.entry {
-        NewEntry::Message { reply_to } => (reply_to.as_deref(), None, true),
-        NewEntry::Edit { target } => (Some(target.as_str()), Some("edit"), false),
-        NewEntry::Delete { target } => (Some(target.as_str()), Some("delete"), false),
-        NewEntry::Reaction { target, .. } => (Some(target.as_str()), Some("reaction"), false),
-    };
-    let target = match target_id {
-        Some(id) => sqlx::query(
-            "SELECT m.seq, m.sender_num = (SELECT num FROM users WHERE id = $3), m.deleted \
-             FROM messages m WHERE m.id = $1 AND m.room_num = $2 AND m.change_kind IS NULL",
-        )
-        .bind(id)
-        .bind(room.num)
-        .bind(&m.sender.id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|row| {
-            Ok::<_, sqlx::Error>(Target {
-                room_num: room.num,
-                seq: row.try_get(0)?,
-                by_sender: row.try_get::<Option<bool>, _>(1)?.unwrap_or(false),
-                deleted: row.try_get(2)?,
-            })
-        })
-        .transpose()?,
-        None => None,
-    };
-    let Some(target) = target else {
-        return Ok(Err(AppendRefusal::NoSuchMessage));
-    };
-    // A reply may answer a deleted message (it shows as deleted); a change may not touch one.
-    if !reply && target.deleted {
-        return Ok(Err(AppendRefusal::NoSuchMessage));
-    }
-    if matches!(m.entry, NewEntry::Edit { .. } | NewEntry::Delete { .. }) && !target.by_sender {
-        return Ok(Err(AppendRefusal::NotSender));
-    }
-    let (emoji, on) = match &m.entry {
-        NewEntry::Reaction { emoji, on, .. } => (Some(emoji.as_str()), Some(*on)),
-        _ => (None, None),
-    };
-    let seq = room.last_seq + 1;
-    let sender_num: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at, \
-           change_kind, target_seq, reply_seq, emoji, reaction_on, mentions) \
-         SELECT $1, $2, $3, u.num, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-         FROM users u WHERE u.id = $14 \
-         ON CONFLICT (sender_num, client_id) DO NOTHING \
-         RETURNING sender_num",
-    )
-    .bind(new_id())
-    .bind(room.num)
-    .bind(seq)
-    .bind(&m.sender.username)
-    .bind(&m.client_id)
-    .bind(&m.body)
-    .bind(&m.sent_at)
-    .bind(kind)
-    .bind((!reply).then_some(target.seq))
-    .bind(reply.then_some(target.seq))
-    .bind(emoji)
-    .bind(on)
-    .bind(mentions_column(&m.mentions))
-    .bind(&m.sender.id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(sender_num) = sender_num else {
-        // The same (sender, client_id) committed on another node meanwhile.
-        return Ok(match original(conn, m).await? {
-            Some(message) => Ok(Appended {
-                message,
-                created: false,
-            }),
-            None => Err(AppendRefusal::NotMember),
-        });
-    };
-    room.last_seq = seq;
-    room.changed = true;
-    apply(&mut *conn, m, &target, seq, sender_num).await?;
-    let row = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE m.room_num = $1 AND m.seq = $2"
-    ))
-    .bind(target.room_num)
-    .bind(seq)
-    .fetch_one(conn)
-    .await?;
-    Ok(Ok(Appended {
-        message: message_from_row(&row)?,
-        created: true,
-    }))
-}
-
-/// What a change does to its target, now that its entry is in.
-async fn apply(
-    conn: &mut PgConnection,
-    m: &NewMessage,
-    target: &Target,
-    seq: Seq,
-    sender_num: i64,
-) -> Result<(), sqlx::Error> {
-    match &m.entry {
-        NewEntry::Message { .. } => {}
-        NewEntry::Edit { .. } => {
-            sqlx::query(
-                "UPDATE messages SET body = $1, edited_at = $2, mentions = $3 \
-                 WHERE room_num = $4 AND seq = $5",
-            )
-            .bind(&m.body)
-            .bind(&m.sent_at)
-            .bind(mentions_column(&m.mentions))
-            .bind(target.room_num)
-            .bind(target.seq)
-            .execute(conn)
-            .await?;
-        }
-        NewEntry::Delete { .. } => {
-            // The text leaves the rows: the message's and every edit's (the old row versions
-            // stay in the table's files until VACUUM reclaims them; docs/scaling.md).
-            sqlx::query(
-                "UPDATE messages SET body = '', deleted = TRUE, mentions = NULL \
-                 WHERE room_num = $1 AND seq = $2",
-            )
-            .bind(target.room_num)
-            .bind(target.seq)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "UPDATE messages SET body = '', mentions = NULL \
-                 WHERE room_num = $1 AND target_seq = $2 AND change_kind = 'edit'",
-            )
-            .bind(target.room_num)
-            .bind(target.seq)
-            .execute(&mut *conn)
-            .await?;
-            reactions::clear(conn, target.room_num, target.seq).await?;
-        }
-        NewEntry::Reaction { emoji, on, .. } => {
-            reactions::put(
-                conn,
-                &reactions::Put {
-                    room_num: target.room_num,
-                    message_seq: target.seq,
-                    user_num: sender_num,
-                    username: &m.sender.username,
-                    emoji,
-                    on: *on,
-                    seq,
-                },
-            )
-            .await?
-        }
-    }
-    Ok(())
 }

@@ -1,15 +1,15 @@
 //! Message pages read from PostgreSQL: history (before a seq) and catch-up (after one).
 //! Messages are written only by the commit stage (`commit.rs`); their row is read in
-//! `sql.rs`, their reactions added from `reactions.rs`.
+//! `sql.rs`, their reactions added from `reactions.rs`, their files from `files.rs`.
 
 use natter_protocol::model::Seq;
 use natter_protocol::Message;
 use sqlx::PgConnection;
 
-use super::reactions;
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
+use super::{files, reactions};
 
-/// Up to `limit` messages with seq < `before`, oldest first.
+/// Up to `limit` messages with seq < `before`, oldest first, with their reactions and files.
 pub(super) async fn history(
     conn: &mut PgConnection,
     room_id: &str,
@@ -30,11 +30,12 @@ pub(super) async fn history(
         .rev()
         .map(message_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    reactions::attach(conn, &mut messages).await?;
+    reactions::attach(&mut *conn, &mut messages).await?;
+    files::attach(conn, &mut messages).await?;
     Ok(messages)
 }
 
-/// Up to `limit` messages with seq > `after`, oldest first.
+/// Up to `limit` messages with seq > `after`, oldest first, with their reactions and files.
 pub(super) async fn messages_after(
     conn: &mut PgConnection,
     room_id: &str,
@@ -54,6 +55,7 @@ pub(super) async fn messages_after(
         .iter()
         .map(message_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    reactions::attach(conn, &mut messages).await?;
+    reactions::attach(&mut *conn, &mut messages).await?;
+    files::attach(conn, &mut messages).await?;
     Ok(messages)
 }

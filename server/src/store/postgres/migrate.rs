@@ -14,11 +14,23 @@ use crate::store::types::StoreError;
 
 /// Every migration, in version order: (version, description, SQL). A new file goes here too
 /// (a test checks the list against the directory).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations_pg/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations_pg/0001_init.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../../migrations_pg/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "files",
+        include_str!("../../../migrations_pg/0003_files.sql"),
+    ),
+];
 
 /// The built-in list as sqlx's migrator takes it.
 #[derive(Debug)]

@@ -4,22 +4,28 @@
 //! - the commit stage (`commit.rs`) appends messages in batches, a transaction per batch,
 //!   taking each room's next seqs under a lock on the room's row, so seqs stay gap-free and
 //!   in commit order whichever node commits; a batch's plain messages in one statement
-//!   (`plain.rs`);
+//!   (`plain.rs`), one alone in `single.rs`, replies, messages with files and changes in
+//!   `entry.rs` (their files through `files.rs`);
 //! - every other method (`store.rs`) runs its statements on a pooled connection, over the
-//!   functions of `accounts.rs`, `rooms.rs`, `consent.rs`, `peers.rs` and `messages.rs`.
+//!   functions of `accounts.rs`, `admin.rs`, `rooms.rs`, `consent.rs`, `peers.rs`,
+//!   `messages.rs` and `files.rs`.
 //!
 //! Here: opening (connect, migrations from `server/migrations_pg/`, `migrate.rs`) and the
 //! driver's errors as the store's.
 
 mod accounts;
+mod admin;
 mod commit;
 mod consent;
+mod entry;
+mod files;
 mod messages;
 mod migrate;
 mod peers;
 mod plain;
 mod reactions;
 mod rooms;
+mod single;
 mod sql;
 mod store;
 

@@ -1,6 +1,6 @@
-//! A run of plain messages (no reply, no change) of a commit batch in one statement: one
+//! A run of plain messages (no reply, no files, no change) of a commit batch in one statement: one
 //! `INSERT … SELECT … FROM unnest(…)` round trip instead of one per message, the hot path of
-//! the commit stage (`commit.rs`).
+//! the commit stage (`commit.rs`). A message alone goes through `single.rs`.
 //!
 //! Seqs are numbered in the statement, per room in batch order, from the room's `last_seq`
 //! that the batch holds locked, and only for rows that will insert: the sender is a member, no
@@ -13,12 +13,11 @@
 use std::collections::HashMap;
 
 use natter_protocol::model::Seq;
-use natter_protocol::Message;
 use sqlx::{PgConnection, Row};
 
-use super::commit::{append_message, original, Room};
+use super::single::{append_message, created, new_plain, repeat_or_not_member, Room};
 use crate::store::rows::{mentions_column, new_id};
-use crate::store::types::{AppendOutcome, AppendRefusal, Appended, NewMessage};
+use crate::store::types::{AppendOutcome, NewMessage};
 
 /// Appends `run`, plain messages all, in order: their outcomes, one per message.
 pub(super) async fn append_run(
@@ -111,35 +110,15 @@ pub(super) async fn append_run(
     for (room, (count, max)) in &counts {
         if let Some(r) = rooms.get_mut(*room) {
             debug_assert_eq!(r.last_seq + count, *max);
-            r.last_seq = *max;
-            r.changed = true;
+            r.took(*max);
         }
     }
     let mut outcomes = Vec::with_capacity(run.len());
     for (m, id) in run.iter().zip(ids) {
         let outcome = match seqs.get(&id) {
-            Some(&seq) => Ok(Appended {
-                message: Message {
-                    id,
-                    room_id: m.room_id.clone(),
-                    seq,
-                    sender: m.sender.username.clone(),
-                    body: m.body.clone(),
-                    client_id: m.client_id.clone(),
-                    sent_at: m.sent_at.clone(),
-                    mentions: m.mentions.clone(),
-                    ..Message::default()
-                },
-                created: true,
-            }),
+            Some(&seq) => Ok(created(new_plain(m, id, seq))),
             // A repeat (of a committed send, or of one earlier in this run), or not a member.
-            None => match original(conn, m).await? {
-                Some(message) => Ok(Appended {
-                    message,
-                    created: false,
-                }),
-                None => Err(AppendRefusal::NotMember),
-            },
+            None => repeat_or_not_member(conn, m).await?,
         };
         outcomes.push(outcome);
     }

@@ -23,8 +23,8 @@ pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = 
 // The excerpt's length in the SQL above.
 const _: () = assert!(REPLY_EXCERPT_CHARS == 100);
 
-/// The one reader of a message row (see [`MESSAGE_COLUMNS`]). Reactions are not in the row:
-/// [`super::reactions`] adds them to a page.
+/// The one reader of a message row (see [`MESSAGE_COLUMNS`]). Reactions and files are not in
+/// the row: [`super::reactions`] and [`super::files`] add them to a page.
 pub(super) fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
     let body: String = row.try_get(4)?;
     let change = change_from_columns(
@@ -57,5 +57,7 @@ pub(super) fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
         deleted: row.try_get(16)?,
         reactions: Vec::new(),
         mentions: mentions_from_column(row.try_get(17)?),
+        // Not in the row: `files.rs` adds them to a page.
+        attachments: Vec::new(),
     })
 }

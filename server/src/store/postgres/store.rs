@@ -1,20 +1,24 @@
 //! The `Store` trait for [`PgStore`]: each method runs the functions of `accounts.rs`,
-//! `rooms.rs`, `consent.rs`, `peers.rs` and `messages.rs` on a pooled connection (or in a
-//! transaction of its own, for writes of several rows).
+//! `admin.rs`, `rooms.rs`, `consent.rs`, `peers.rs`, `messages.rs` and `files.rs` on a pooled
+//! connection (or in a transaction of its own, for writes of several rows).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use natter_protocol::admin::{Account, Invite, Role};
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
 
-use super::{accounts, consent, messages, peers, rooms, PgStore};
+use super::{accounts, admin, consent, files, messages, peers, rooms, PgStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
-use crate::store::types::{Credentials, Departure, NewSession, Seen, SignOn, StoreError};
+use crate::store::types::{
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
+    StoreError, StoredFile,
+};
 use crate::time::rfc3339_ago;
 
 /// A session's last use is written at most this often (or a quarter of its idle time, if
@@ -61,9 +65,10 @@ impl Store for PgStore {
         &self,
         user_id: &str,
         token_hash: &str,
+        device: &str,
     ) -> Result<NewSession, StoreError> {
         let per_user = self.sessions.per_user;
-        Ok(accounts::create_session(&self.pool, user_id, token_hash, per_user).await?)
+        accounts::create_session(&self.pool, user_id, token_hash, device, per_user).await
     }
 
     async fn sign_on(&self, token_hash: &str) -> Result<Option<SignOn>, StoreError> {
@@ -86,6 +91,80 @@ impl Store for PgStore {
 
     async fn delete_session(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
         Ok(accounts::delete_session(&mut *self.conn().await?, token_hash).await?)
+    }
+
+    async fn register(
+        &self,
+        username: &str,
+        password_hash: &str,
+        admission: Admission,
+    ) -> Result<User, StoreError> {
+        admin::register(&self.pool, username, password_hash, &admission).await
+    }
+
+    async fn user_count(&self) -> Result<u64, StoreError> {
+        Ok(admin::user_count(&mut *self.conn().await?).await?)
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> Result<Invite, StoreError> {
+        Ok(admin::create_invite(&mut *self.conn().await?, &invite).await?)
+    }
+
+    async fn invites(&self, limit: u32) -> Result<Vec<Invite>, StoreError> {
+        Ok(admin::invites(&mut *self.conn().await?, limit).await?)
+    }
+
+    async fn revoke_invite(&self, invite_id: &str) -> Result<bool, StoreError> {
+        Ok(admin::revoke_invite(&mut *self.conn().await?, invite_id).await?)
+    }
+
+    async fn accounts(&self, after: Option<&str>, limit: u32) -> Result<Vec<Account>, StoreError> {
+        Ok(admin::accounts(&mut *self.conn().await?, after, limit).await?)
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        Ok(admin::account(&mut *self.conn().await?, username).await?)
+    }
+
+    async fn active_role(&self, user_id: &str) -> Result<Option<Role>, StoreError> {
+        Ok(admin::active_role(&mut *self.conn().await?, user_id).await?)
+    }
+
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<Vec<String>, StoreError> {
+        admin::set_disabled(&self.pool, user_id, disabled).await
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> Result<(), StoreError> {
+        admin::set_role(&self.pool, user_id, role).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        admin::set_password(&self.pool, user_id, password_hash, keep).await
+    }
+
+    async fn password_hash(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(admin::password_hash(&mut *self.conn().await?, user_id).await?)
+    }
+
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>, StoreError> {
+        Ok(admin::sessions_of(&mut *self.conn().await?, user_id).await?)
+    }
+
+    async fn end_session_of(&self, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+        Ok(admin::end_session_of(&mut *self.conn().await?, user_id, session_id).await?)
+    }
+
+    async fn set_display_name(&self, user_id: &str, display_name: &str) -> Result<(), StoreError> {
+        Ok(admin::set_display_name(&mut *self.conn().await?, user_id, display_name).await?)
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        admin::delete_user(&self.pool, user_id).await
     }
 
     async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
@@ -207,5 +286,25 @@ impl Store for PgStore {
         seq: Seq,
     ) -> Result<Option<Seq>, StoreError> {
         Ok(rooms::mark_read(&mut *self.conn().await?, room_id, user_id, seq).await?)
+    }
+
+    async fn add_file(&self, file: NewFile) -> Result<(), StoreError> {
+        Ok(files::add(&mut *self.conn().await?, &file).await?)
+    }
+
+    async fn file_for(
+        &self,
+        file_id: &str,
+        user_id: &str,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        Ok(files::readable(&mut *self.conn().await?, file_id, user_id).await?)
+    }
+
+    async fn file_hash_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        Ok(files::hash_in_use(&mut *self.conn().await?, hash).await?)
+    }
+
+    async fn remove_orphan_files(&self, before: &str) -> Result<Vec<String>, StoreError> {
+        Ok(files::remove_orphans(&self.pool, before).await?)
     }
 }
