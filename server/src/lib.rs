@@ -92,10 +92,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
         per_user: config.sessions_per_user,
     };
     if let Some(url) = &config.database_url {
-        if !POSTGRES_SCHEMES.iter().any(|s| url.starts_with(s)) {
-            return Err(StartError::DatabaseUrl);
-        }
-        return open_postgres(url, sessions).await;
+        return open_database_url(url, sessions).await;
     }
     let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
     config::create_data_dir(&dir, DB_FILE).map_err(|source| StartError::DataDir {
@@ -104,6 +101,18 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     })?;
     let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
     Ok(Arc::new(store.with_sessions(sessions)))
+}
+
+/// The PostgreSQL store at `url`: refused (`DatabaseUrl`) unless a `postgres://` URL, and
+/// (`NoPostgres`) by a relay built without the `postgres` feature.
+pub(crate) async fn open_database_url(
+    url: &str,
+    sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    if !POSTGRES_SCHEMES.iter().any(|s| url.starts_with(s)) {
+        return Err(StartError::DatabaseUrl);
+    }
+    open_postgres(url, sessions).await
 }
 
 #[cfg(feature = "postgres")]

@@ -310,8 +310,9 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     .unwrap_or_else(|_| panic!("{what}: not within {WAIT:?}"));
 }
 
-/// The relay binary on `--database-url`: register, send, read history back; and a second
-/// relay process on the same database sees the first one's user and message.
+/// The relay binary on `--database-url`: register, send, read history back; a second relay
+/// process on the same database sees the first one's user and message; `natter-relay admin
+/// --database-url` changes the same accounts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_runs_on_postgres() {
     let (_pg, url) = server().await;
@@ -358,6 +359,30 @@ async fn the_relay_runs_on_postgres() {
             .any(|f| f.file_name().to_string_lossy().ends_with(".db")),
         "no SQLite file beside"
     );
+
+    // The admin command line works on the same database.
+    let promoted = admin_on(&url, &["promote", "alice"]).await;
+    assert!(promoted.contains("alice is now an admin"), "{promoted}");
+    let listed = admin_on(&url, &["list-users"]).await;
+    assert!(listed.starts_with("alice\tadmin\tactive"), "{listed}");
+}
+
+/// Runs `natter-relay admin --database-url URL ARGS…`; its stdout, or a panic with its stderr.
+async fn admin_on(url: &str, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_natter-relay"));
+    command
+        .args(["admin", "--database-url", url])
+        .args(args)
+        .env_remove("NATTER_DATA_DIR");
+    let out = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || command.output()))
+        .await
+        .expect("done in time")
+        .expect("ran")
+        .expect("natter-relay runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "admin {args:?}: {stdout}{stderr}");
+    stdout
 }
 
 /// The session policy holds on PostgreSQL as on SQLite: a session idle past it is gone at its
