@@ -1,7 +1,9 @@
-//! `natter-relay admin …`: the admin actions on the data directory itself, through the `Store`
-//! trait, for an owner locked out of the app (no admin left who can sign in, a lost password).
-//! Safe while the relay runs (SQLite takes turns); a running relay notices a disabled account
-//! or a reset password at its next sign-on, not at once: its live sockets stay until then.
+//! `natter-relay admin …`: the admin actions on the relay's database itself (`natter.db` in the
+//! data directory, or PostgreSQL at `--database-url`), through the `Store` trait, for an owner
+//! locked out of the app (no admin left who can sign in, a lost password). Safe while the relay
+//! runs (SQLite takes turns; PostgreSQL's transactions do); a running relay notices a disabled
+//! account or a reset password at its next sign-on, not at once: its live sockets stay until
+//! then.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,18 +15,22 @@ use natter_protocol::invite::InviteLink;
 
 use crate::admin::{make_invite, new_password};
 use crate::auth::Passwords;
-use crate::store::{SqliteStore, Store, StoreError};
-use crate::DB_FILE;
+use crate::store::{SessionPolicy, SqliteStore, Store, StoreError};
+use crate::{open_database_url, StartError, DB_FILE};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "natter-relay admin",
-    about = "Admin actions on a relay's data directory (works while the relay is stopped)"
+    about = "Admin actions on a relay's database (works while the relay is stopped)"
 )]
 pub struct AdminArgs {
     /// The relay's data directory (holding natter.db). Default: the OS data directory.
     #[arg(long, env = "NATTER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The relay's PostgreSQL database instead of natter.db (a relay built with the `postgres`
+    /// feature): postgres://user:password@host:port/database.
+    #[arg(long, env = "NATTER_DATABASE_URL")]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,6 +82,8 @@ pub enum AdminError {
     LastAdmin,
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Database(#[from] StartError),
     #[error("{0}")]
     Other(String),
     #[error("cannot write the answer: {0}")]
@@ -94,6 +102,11 @@ pub async fn run(
         args.remove(1);
     }
     let parsed = AdminArgs::try_parse_from(args)?;
+    if let Some(url) = &parsed.database_url {
+        // The session policy is the relay's to apply at sign-on; these actions only end sessions.
+        let store = open_database_url(url, SessionPolicy::default()).await?;
+        return execute(store.as_ref(), parsed.command, out).await;
+    }
     let dir = parsed
         .data_dir
         .or_else(|| {

@@ -80,6 +80,12 @@ pub struct Config {
     #[arg(long, env = "NATTER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// PostgreSQL database instead of SQLite in --data-dir, for several relay nodes on one
+    /// database: postgres://user:password@host:port/database. Needs a relay built with the
+    /// `postgres` feature (docs/scaling.md).
+    #[arg(long, env = "NATTER_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
     /// message:send burst allowed per user before the steady rate applies.
     #[arg(long, env = "NATTER_SEND_BURST", default_value_t = limits::SEND_BURST, value_parser = clap::value_parser!(u32).range(1..))]
     pub send_burst: u32,
@@ -267,6 +273,7 @@ impl Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
             data_dir: Some(data_dir.into()),
+            database_url: None,
             send_burst: limits::SEND_BURST,
             send_per_second: limits::SEND_PER_SECOND,
             typing_per_second: limits::TYPING_PER_SECOND,

@@ -38,6 +38,9 @@ pub use embedded::Relay;
 use metrics::Metrics;
 use store::{SqliteStore, Store, StoreError};
 
+/// The scheme of a `--database-url` the PostgreSQL backend takes (also `postgresql://`).
+const POSTGRES_SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
 /// The file in the data directory holding the first-admin invite (0600), written at a start
@@ -61,6 +64,13 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "--database-url: this relay was built without PostgreSQL support (the cargo feature \
+         `postgres`); build it with `--features postgres`, or leave the URL out to use SQLite"
+    )]
+    NoPostgres,
+    #[error("--database-url: not a PostgreSQL URL (postgres://user:password@host:port/database)")]
+    DatabaseUrl,
     #[error("cannot listen for metrics on {addr}: {source}")]
     MetricsBind {
         addr: std::net::SocketAddr,
@@ -76,18 +86,52 @@ pub enum StartError {
     Serve(#[from] std::io::Error),
 }
 
-/// Opens the store in the configured data directory.
-pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {
+/// Opens the configured store: PostgreSQL at `--database-url`, else SQLite in the data
+/// directory.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let sessions = store::SessionPolicy {
+        idle: Duration::from_secs(config.session_idle_secs),
+        per_user: config.sessions_per_user,
+    };
+    if let Some(url) = &config.database_url {
+        return open_database_url(url, sessions).await;
+    }
     let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
     config::create_data_dir(&dir, DB_FILE).map_err(|source| StartError::DataDir {
         path: dir.clone(),
         source,
     })?;
     let store = SqliteStore::open(&dir.join(DB_FILE)).await?;
-    Ok(store.with_sessions(store::SessionPolicy {
-        idle: Duration::from_secs(config.session_idle_secs),
-        per_user: config.sessions_per_user,
-    }))
+    Ok(Arc::new(store.with_sessions(sessions)))
+}
+
+/// The PostgreSQL store at `url`: refused (`DatabaseUrl`) unless a `postgres://` URL, and
+/// (`NoPostgres`) by a relay built without the `postgres` feature.
+pub(crate) async fn open_database_url(
+    url: &str,
+    sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    if !POSTGRES_SCHEMES.iter().any(|s| url.starts_with(s)) {
+        return Err(StartError::DatabaseUrl);
+    }
+    open_postgres(url, sessions).await
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(
+    url: &str,
+    sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    let store = store::PgStore::open(url).await?;
+    Ok(Arc::new(store.with_sessions(sessions)))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(
+    _url: &str,
+    _sessions: store::SessionPolicy,
+) -> Result<Arc<dyn Store>, StartError> {
+    Err(StartError::NoPostgres)
 }
 
 /// Serves the relay on `listener` until `shutdown` resolves, then closes every connection.
@@ -96,7 +140,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let store: Arc<dyn Store> = Arc::new(open_store(&config).await?);
+    let store = open_store(&config).await?;
     serve(listener, &config, store, shutdown).await
 }
 
@@ -366,5 +410,37 @@ mod tests {
     fn run_is_send(listener: TcpListener, config: Config) {
         fn is_send<T: Send>(_: &T) {}
         is_send(&run(listener, config, std::future::pending()));
+    }
+
+    fn with_url(url: &str) -> Config {
+        Config {
+            database_url: Some(url.to_owned()),
+            ..Config::with_data_dir("/nonexistent/natter")
+        }
+    }
+
+    /// A URL that is not PostgreSQL's is refused before anything is opened.
+    #[tokio::test]
+    async fn a_database_url_must_be_postgres() {
+        let refused = open_store(&with_url("mysql://db/natter")).await.err();
+        assert!(
+            matches!(refused, Some(StartError::DatabaseUrl)),
+            "{refused:?}"
+        );
+    }
+
+    /// Without the feature, a PostgreSQL URL stops the start with the reason.
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn without_the_feature_a_postgres_url_is_refused() {
+        let refused = open_store(&with_url("postgres://natter@127.0.0.1/natter"))
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("built without PostgreSQL support"),
+            "{refused}"
+        );
     }
 }

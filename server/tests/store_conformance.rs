@@ -947,6 +947,87 @@ pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn
     Ok(())
 }
 
+/// A relay admin may delete a member's message (in a room they are in), never edit it; once
+/// disabled they may not. A display name shows wherever the store answers a user.
+pub async fn an_admin_deletes_a_members_message_and_display_names_show(
+    store: Arc<dyn Store>,
+) -> Result {
+    let root = store.register("root", "h", Admission::FirstAdmin).await?;
+    let bob = store.register("bob", "h", Admission::FirstAdmin).await?;
+    let carol = store
+        .register("carol", "h", Admission::Open(Role::Member))
+        .await?;
+    let room = store
+        .create_group("mods", &bob, &[root.clone(), carol.clone()], ANY)
+        .await?;
+    let first = change(
+        &*store,
+        &room,
+        &bob,
+        "one",
+        new_message(&room, &bob, "1").entry,
+    )
+    .await?
+    .expect("sent");
+    let edit = NewEntry::Edit {
+        target: first.message.id.clone(),
+    };
+    let delete = NewEntry::Delete {
+        target: first.message.id.clone(),
+    };
+    // A member who is not the sender: neither; the admin: a delete only.
+    for (who, entry) in [
+        (&carol, edit.clone()),
+        (&carol, delete.clone()),
+        (&root, edit),
+    ] {
+        let refused = change(&*store, &room, who, "x", entry).await?;
+        assert_eq!(refused.map(|a| a.created), Err(AppendRefusal::NotSender));
+    }
+    let deleted = change(&*store, &room, &root, "", delete).await?;
+    assert_eq!(deleted.map(|a| a.created), Ok(true));
+    assert!(store.history(&room, None, 10).await?[0].deleted);
+    // A disabled admin moderates no more (another admin keeps the relay one).
+    store.set_role(&bob.id, Role::Admin).await?;
+    let second = change(
+        &*store,
+        &room,
+        &carol,
+        "two",
+        new_message(&room, &carol, "2").entry,
+    )
+    .await?
+    .expect("sent");
+    store.set_disabled(&root.id, true).await?;
+    let refused = change(
+        &*store,
+        &room,
+        &root,
+        "",
+        NewEntry::Delete {
+            target: second.message.id.clone(),
+        },
+    )
+    .await?;
+    assert_eq!(refused.map(|a| a.created), Err(AppendRefusal::NotSender));
+
+    store.set_display_name(&carol.id, "Caroline").await?;
+    store.create_session(&carol.id, "c1", "").await?;
+    let signed_on = store.sign_on("c1").await?.expect("signed on");
+    assert_eq!(signed_on.user.display_name, "Caroline");
+    let seen = store.seen(std::slice::from_ref(&carol.id)).await?;
+    assert_eq!(seen[0].user.display_name, "Caroline");
+    let peers = store.peers_of(&bob.id, 10).await?;
+    let carol_seen = peers
+        .iter()
+        .find(|p| p.user.id == carol.id)
+        .expect("a peer");
+    assert_eq!(carol_seen.user.display_name, "Caroline");
+    let creds = store.credentials("CAROL").await?.expect("found");
+    assert_eq!(creds.user.display_name, "Caroline");
+    Ok(())
+}
+
 fn new_file(id: &str, uploader: &User, hash: &str, uploaded_at: &str) -> NewFile {
     NewFile {
         attachment: Attachment {
@@ -1088,6 +1169,7 @@ macro_rules! store_conformance {
                 invites_admit_their_uses_and_one_of_racing_registrations,
                 roles_disabling_passwords_and_deletion_keep_an_admin,
                 files_attach_read_release_and_orphan,
+                an_admin_deletes_a_members_message_and_display_names_show,
             );
         }
     };
@@ -1111,6 +1193,24 @@ async fn open_sqlite(dir: std::path::PathBuf) -> Arc<dyn Store> {
 }
 
 store_conformance!(sqlite, open_sqlite);
+
+/// One PostgreSQL server for the whole suite (each case gets a database of its own); it stops
+/// when the test process ends.
+#[cfg(feature = "postgres")]
+async fn open_postgres(_dir: std::path::PathBuf) -> Arc<dyn Store> {
+    static SERVER: std::sync::OnceLock<natter_testkit::postgres::Postgres> =
+        std::sync::OnceLock::new();
+    let server = SERVER
+        .get_or_init(|| natter_testkit::postgres::Postgres::start_new().expect("start PostgreSQL"));
+    let url = server.database().expect("a database");
+    let store = natter_relay::store::PgStore::open(&url)
+        .await
+        .expect("open postgres");
+    Arc::new(store)
+}
+
+#[cfg(feature = "postgres")]
+store_conformance!(postgres, open_postgres);
 
 #[tokio::test]
 async fn sqlite_sessions_idle_past_the_policy_expire_and_use_keeps_them() {

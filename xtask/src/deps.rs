@@ -53,6 +53,9 @@ const PACKAGES: &[Package] = &[
     Package::always("xdotool"),
     Package::always("x11-utils"),
     Package::always("rpm"),
+    // The relay's PostgreSQL store tests start a server of their own from its binaries
+    // (/usr/lib/postgresql/*/bin; crates/testkit/src/postgres.rs), never the machine's service.
+    Package::always("postgresql"),
     // Several relay nodes: the tests start their own redis-server (crates/testkit/src/redis.rs),
     // never the machine's service.
     Package::always("redis-server"),

@@ -18,7 +18,9 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     prune::if_low_on_space(ws);
     ws.cargo_step("fmt --all --check")?;
     ws.cargo_step("clippy --workspace --all-targets --locked -- -D warnings")?;
-    ws.cargo_step("clippy -p natter-relay --all-targets --features redis --locked -- -D warnings")?;
+    ws.cargo_step(
+        "clippy -p natter-relay --all-targets --features postgres,redis --locked -- -D warnings",
+    )?;
     ws.cargo_step("build --locked -p natter-relay --bin natter-relay")?;
     // The bench's smoke tests start its Node socket.io peer.
     bench::node_peer(ws)?;
@@ -31,8 +33,12 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     let ran = run_step("cargo test --workspace --locked", &mut tests);
     r3.report();
     ran?;
-    // Several relay nodes through a real Redis (off in the workspace run above).
-    ws.cargo_step("test --locked -p natter-relay --features redis --test cluster")?;
+    // The relay's PostgreSQL backend and several nodes through Redis (both off in the workspace
+    // run above): the store conformance suite on PostgreSQL, its two-store, restart and
+    // relay-binary tests (server/tests/postgres.rs), and the nodes' tests (server/tests/cluster.rs).
+    ws.cargo_step(
+        "test --locked -p natter-relay --features postgres,redis --test store_conformance --test postgres --test cluster",
+    )?;
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;

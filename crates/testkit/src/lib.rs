@@ -5,7 +5,8 @@
 //!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
-//! - certificates for TLS tests ([`certs`]); a real Redis server ([`redis`]) and nginx ([`nginx`]);
+//! - certificates for TLS tests ([`certs`]); real PostgreSQL, Redis and nginx servers of the
+//!   test's own ([`postgres`], [`redis`], [`nginx`]);
 //! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
 //!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
@@ -35,6 +36,7 @@ mod error;
 mod fault;
 mod http;
 pub mod nginx;
+pub mod postgres;
 pub mod process;
 pub mod procfs;
 mod proxy;

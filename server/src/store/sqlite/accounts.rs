@@ -7,7 +7,8 @@ use natter_protocol::{User, GENERAL_ROOM_ID};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::rooms::insert_member;
-use super::sql::{is_unique_violation, new_id};
+use super::sql::is_unique_violation;
+use crate::store::rows::new_id;
 use crate::store::types::{Credentials, NewSession, SignOn, StoreError};
 use crate::time::now_rfc3339;
 

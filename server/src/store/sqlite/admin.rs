@@ -6,7 +6,7 @@ use natter_protocol::admin::{Account, Invite, Role};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::accounts::{insert_user, user_from_row, USER_COLUMNS};
-use super::sql::new_id;
+use crate::store::rows::new_id;
 use crate::store::types::{Admission, NewInvite, SessionRow, StoreError};
 use crate::time::now_rfc3339;
 

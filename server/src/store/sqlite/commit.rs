@@ -15,12 +15,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::sql::{
-    mentions_column, message_from_row, new_id, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
-};
+use super::sql::{message_from_row, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
 use super::{files, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
+use crate::store::rows::{mentions_column, new_id};
 use crate::store::types::{
     AppendOutcome, AppendRefusal, Appended, NewEntry, NewMessage, StoreError,
 };

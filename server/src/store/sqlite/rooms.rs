@@ -6,7 +6,7 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Room, RoomKind, User};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::sql::new_id;
+use crate::store::rows::new_id;
 use crate::store::types::StoreError;
 use crate::time::now_rfc3339;
 

@@ -1,13 +1,14 @@
 //! What the SQLite backend's code shares: its connections' settings (opened once here), the
-//! message row (its columns, read once here), id making, rusqlite's errors as the store's.
+//! message row (its columns, read once here), rusqlite's errors as the store's.
 
 use std::path::Path;
 use std::time::Duration;
 
 use natter_protocol::limits::REPLY_EXCERPT_CHARS;
-use natter_protocol::{Change, Message, ReplyPreview};
+use natter_protocol::{Message, ReplyPreview};
 use rusqlite::Connection;
 
+use crate::store::rows::{change_from_columns, fallback_body, mentions_from_column};
 use crate::store::types::StoreError;
 
 /// WAL pages after which a commit also checkpoints (SQLite's default is 1,000). A checkpoint
@@ -60,34 +61,11 @@ pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = 
 // The excerpt's length in the SQL above.
 const _: () = assert!(REPLY_EXCERPT_CHARS == 100);
 
-/// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
-/// dirtying a random page.
-pub(super) fn new_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
-}
-
 /// The one reader of a message row (see [`MESSAGE_COLUMNS`]). Reactions are not in the row:
 /// [`super::reactions`] adds them to a page.
 pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
-    let change = match row.get::<_, Option<String>>(7)? {
-        None => None,
-        Some(kind) => {
-            let target: String = row.get::<_, Option<String>>(8)?.unwrap_or_default();
-            Some(match kind.as_str() {
-                "edit" => Change::Edit {
-                    target,
-                    body: row.get(4)?,
-                },
-                "delete" => Change::Delete { target },
-                "reaction" => Change::Reaction {
-                    target,
-                    emoji: row.get::<_, Option<String>>(9)?.unwrap_or_default(),
-                    on: row.get::<_, Option<bool>>(10)?.unwrap_or(false),
-                },
-                _ => Change::Unknown,
-            })
-        }
-    };
+    let body: String = row.get(4)?;
+    let change = change_from_columns(row.get(7)?, row.get(8)?, &body, row.get(9)?, row.get(10)?);
     let reply_to = match row.get::<_, Option<String>>(11)? {
         None => None,
         Some(id) => Some(Box::new(ReplyPreview {
@@ -97,7 +75,6 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
             deleted: row.get::<_, Option<bool>>(14)?.unwrap_or(false),
         })),
     };
-    let body: String = row.get(4)?;
     Ok(Message {
         id: row.get(0)?,
         room_id: row.get(1)?,
@@ -111,34 +88,10 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
         edited_at: row.get(15)?,
         deleted: row.get(16)?,
         reactions: Vec::new(),
-        mentions: row
-            .get::<_, Option<String>>(17)?
-            .map(|names| names.split(' ').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        mentions: mentions_from_column(row.get(17)?),
         // Not in the row: `files.rs` adds them to a page.
         attachments: Vec::new(),
     })
-}
-
-/// How [`message_from_row`] finds the mentions column: names joined by spaces, NULL for none.
-pub(super) fn mentions_column(mentions: &[String]) -> Option<String> {
-    (!mentions.is_empty()).then(|| mentions.join(" "))
-}
-
-/// What a client that knows only messages shows for a change entry (docs/protocol.md).
-fn fallback_body(change: &Change) -> String {
-    match change {
-        Change::Edit { body, .. } if body.is_empty() => "edited a message (since deleted)".into(),
-        Change::Edit { body, .. } => format!("✎ {body}"),
-        Change::Delete { .. } => "deleted a message".into(),
-        Change::Reaction {
-            emoji, on: true, ..
-        } => format!("reacted {emoji}"),
-        Change::Reaction {
-            emoji, on: false, ..
-        } => format!("took back {emoji}"),
-        Change::Unknown => String::new(),
-    }
 }
 
 impl From<rusqlite::Error> for StoreError {
