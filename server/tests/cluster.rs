@@ -1,7 +1,8 @@
 //! Several relay nodes sharing live events, presence and rate limits through a real Redis
-//! (issue 17): two relay processes on one data directory (SQLite takes their writes in turn;
-//! the PostgreSQL backend is the production way to share a store), each with `--redis-url`.
-//! Runs only with the `redis` feature: `cargo test -p natter-relay --features redis --test cluster`.
+//! (issue 17): two relay processes, each with `--redis-url`, on one PostgreSQL database of the
+//! test's own when built with `postgres` too (as `cargo xtask test` runs it:
+//! `cargo test -p natter-relay --features postgres,redis --test cluster`), else on one SQLite
+//! data directory (which takes their writes in turn).
 #![cfg(feature = "redis")]
 
 use std::time::{Duration, Instant};
@@ -23,22 +24,53 @@ struct Nodes {
     redis: Redis,
     a: RelayProcess,
     b: RelayProcess,
-    _dir: tempfile::TempDir,
+    /// The shared store's server (PostgreSQL) or data directory (SQLite), kept while the nodes run.
+    _store: Box<dyn std::any::Any + Send>,
+}
+
+/// The nodes' shared store: `--database-url` of a fresh PostgreSQL database.
+#[cfg(feature = "postgres")]
+async fn shared_store() -> (Vec<String>, Box<dyn std::any::Any + Send>) {
+    let (pg, url) = tokio::task::spawn_blocking(|| {
+        let pg = natter_testkit::postgres::Postgres::start_new().expect("start PostgreSQL");
+        let url = pg.database().expect("a database");
+        (pg, url)
+    })
+    .await
+    .expect("started");
+    (vec!["--database-url".to_owned(), url], Box::new(pg))
+}
+
+/// The nodes' shared store: none beyond the one data directory they are given.
+#[cfg(not(feature = "postgres"))]
+async fn shared_store() -> (Vec<String>, Box<dyn std::any::Any + Send>) {
+    (Vec::new(), Box::new(()))
 }
 
 async fn two_nodes(extra: &[&str]) -> Nodes {
     let redis = Redis::start_new().expect("start redis-server");
     let dir = tempfile::tempdir().expect("temp dir");
+    let (store_args, store) = shared_store().await;
     let spec = RelaySpec::new(env!("CARGO_BIN_EXE_natter-relay"), dir.path())
         .args(["--redis-url", &redis.url(), "--presence-grace-ms", "0"])
+        .args(store_args)
         .args(extra.iter().copied());
     let a = RelayProcess::start(&spec).await.expect("start node a");
-    let b = RelayProcess::start(&spec).await.expect("start node b");
+    let mut b = RelayProcess::start(&spec).await.expect("start node b");
+    let mut a = a;
+    for (name, node) in [("a", &mut a), ("b", &mut b)] {
+        Api::new(node.url()).wait_healthy().await;
+        assert!(
+            node.exited().is_none(),
+            "node {name} died: {:#?}",
+            node.log_tail()
+        );
+    }
     Nodes {
         redis,
         a,
         b,
-        _dir: dir,
+        _store: Box::new((store, dir)),
     }
 }
 
@@ -253,7 +285,7 @@ async fn a_killed_node_s_users_go_offline_for_the_others() {
         a,
         b: _b,
         redis: _redis,
-        _dir,
+        _store,
     } = nodes;
     let killed = Instant::now();
     a.kill9().await.expect("kill -9 node a");
@@ -370,7 +402,7 @@ async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_l
         redis: _redis,
         a,
         b,
-        _dir,
+        _store,
     } = nodes;
     let nginx = nginx_for(&a, &b);
     let api = Api::new(nginx.url());
@@ -406,12 +438,6 @@ async fn clients_behind_nginx_move_to_the_other_node_when_theirs_is_killed_and_l
             // Mid-burst, after some acks: the node holding both sessions dies.
             session::sent(&mut alice_events, &ids).await;
             doomed.kill9().await.expect("kill -9 the node");
-            // It held alice's connection: her session notices and reconnects.
-            session::until(&mut alice_events, "alice's session loses its node", |e| {
-                eprintln!("alice: {e:?}");
-                matches!(e, AppEvent::Connection { state } if !matches!(state, natter_client::session::ConnectionView::Connected { .. })).then_some(())
-            })
-            .await;
             ids.clear();
             break;
         }
