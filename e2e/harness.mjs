@@ -117,8 +117,11 @@ export const relay = async (extra = []) => {
   const healthy = async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok;
   return {
     url,
+    dataDir,
     async start() {
-      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn", "--registration", "open", ...extra], { log: "natter-relay" });
+      // Open registration unless the test names its own policy.
+      const registration = extra.includes("--registration") ? [] : ["--registration", "open"];
+      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn", ...registration, ...extra], { log: "natter-relay" });
       await waitFor(healthy, "the relay's /healthz", 30_000);
     },
     /** kill -9: no goodbye to anyone. */

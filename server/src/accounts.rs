@@ -8,6 +8,7 @@ use std::sync::Arc;
 use natter_protocol::account::{
     ChangePassword, DeleteAccount, EndSession, SessionInfo, SetDisplayName,
 };
+use natter_protocol::admin::Account;
 use natter_protocol::http::{AuthResponse, Credentials, Registration as Register};
 use natter_protocol::{invite, validate, ErrorCode, User, WireError};
 
@@ -208,6 +209,15 @@ impl Accounts {
         }
         tracing::info!(user = %user.username, "ended one of their sessions");
         Ok(req.session_id)
+    }
+
+    /// `account:me`: the user's own account as it is now (its role included).
+    pub async fn own(&self, user: &User) -> Result<Account> {
+        // Signed in, so it exists; deleted meanwhile, it is gone like any signed-out account.
+        self.store
+            .account(&user.username)
+            .await?
+            .ok_or_else(Error::unauthorized)
     }
 
     /// `account:display_name`: the user as others see them now.

@@ -1,4 +1,5 @@
-//! Signing in and out: `register` / `login` over HTTP (natter_client::account), then the
+//! Signing in and out: `register` (with an invite, read from what was pasted by
+//! `read_invite`) / `login` over HTTP (natter_client::account), then the
 //! sign-in is saved in the profile (token in a 0600 file; another account's local data is
 //! forgotten) and the session starts, so `resume` picks it up at the next start (hosting the
 //! relay again first, if the sign-in is to the relay this profile hosts). Signing out forgets
@@ -9,6 +10,7 @@ use natter_client::account;
 use natter_client::session::SessionError;
 use natter_client::{Cache, SignIn};
 use natter_protocol::http::AuthResponse;
+use natter_protocol::invite::{self, InviteLink};
 use natter_protocol::User;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
@@ -25,7 +27,9 @@ pub struct SignedIn {
     pub username: String,
 }
 
-/// Creates an account on the relay at `server_url`, signs in and connects.
+/// Creates an account on the relay at `server_url`, signs in and connects. `invite` is an
+/// invite's code or the whole invite string; a relay that needs one and got none (or a bad
+/// one) answers `forbidden`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn register<R: Runtime>(
     app: AppHandle<R>,
@@ -33,10 +37,45 @@ pub async fn register<R: Runtime>(
     server_url: String,
     username: String,
     password: String,
+    invite: Option<String>,
 ) -> Result<User> {
     let server_url = checked_url(&server_url)?;
-    let auth = account::register(&server_url, &username, &password).await?;
+    let invite = invite
+        .map(|text| invite::code_of(&text))
+        .filter(|code| !code.is_empty());
+    let auth =
+        account::register_invited(&server_url, &username, &password, invite.as_deref()).await?;
     sign_in(app, &state, server_url, auth).await
+}
+
+/// What the sign-in screen got pasted: an invite string (`natter://invite?…`, parsed by
+/// `natter_protocol::invite`, the one parser) gives the server and the code; a bare code gives
+/// the code alone. Anything else is `invalid`, with what an invite looks like.
+#[derive(Debug, Serialize)]
+pub struct PastedInvite {
+    pub server_url: Option<String>,
+    pub code: String,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn read_invite(text: String) -> Result<PastedInvite> {
+    if let Some(link) = InviteLink::parse(&text) {
+        return Ok(PastedInvite {
+            server_url: Some(checked_url(&link.server)?),
+            code: link.code,
+        });
+    }
+    let code = text.trim();
+    if code.starts_with(invite::PREFIX) || invite::code_shape(code).is_err() {
+        return Err(Error::Invalid(format!(
+            "not an invite: paste the whole invite ({}server=…&code=…) or its code",
+            invite::PREFIX
+        )));
+    }
+    Ok(PastedInvite {
+        server_url: None,
+        code: code.to_owned(),
+    })
 }
 
 /// Signs in to the relay at `server_url` and connects.
@@ -138,6 +177,16 @@ pub async fn resume<R: Runtime>(
 /// even when the relay cannot be reached; that error is still returned).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn logout(state: State<'_, AppState>) -> Result<()> {
+    let Some(sign_in) = forget_sign_in(&state).await? else {
+        return Ok(());
+    };
+    account::logout(&sign_in.server_url, &sign_in.token).await?;
+    Ok(())
+}
+
+/// The local part of signing out: the session stops and the saved sign-in and the account's
+/// local data are forgotten. Answers the sign-in that ran, if one did.
+pub(crate) async fn forget_sign_in(state: &AppState) -> Result<Option<SignIn>> {
     let signed_in = state.disconnect().await;
     let cache = Cache::open(&state.profile_dir)
         .await
@@ -145,11 +194,7 @@ pub async fn logout(state: State<'_, AppState>) -> Result<()> {
     let cleared = cache.clear_sign_in().await;
     cache.close().await;
     cleared.map_err(SessionError::from)?;
-    let Some(sign_in) = signed_in else {
-        return Ok(());
-    };
-    account::logout(&sign_in.server_url, &sign_in.token).await?;
-    Ok(())
+    Ok(signed_in)
 }
 
 /// Saves a fresh sign-in in the profile and starts its session.

@@ -14,6 +14,7 @@ pub mod instance;
 pub mod levels;
 pub mod links;
 pub mod notifier;
+pub mod people;
 pub mod shell;
 pub mod state;
 pub mod tray;
@@ -159,6 +160,21 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::logout,
             account::trust_certificate,
             commands::set_view,
+            account::read_invite,
+            people::own_account,
+            people::set_display_name,
+            people::change_password,
+            people::sessions,
+            people::end_session,
+            people::delete_account,
+            people::create_invite,
+            people::invites,
+            people::revoke_invite,
+            people::users,
+            people::set_disabled,
+            people::set_role,
+            people::reset_password,
+            people::delete_user,
         ])
 }
 

@@ -52,6 +52,15 @@ async fn an_admin_invites_a_member_who_cannot_administer() {
     let (member, mut member_events) = start(b_dir.path(), url.clone(), &bob.token).await;
     connected(&mut member_events).await;
 
+    // Each learns its own role from the relay.
+    let own = within("me", member.own_account()).await.expect("bob's own");
+    assert_eq!(
+        (own.user.username.as_str(), own.role),
+        ("bob", Role::Member)
+    );
+    let own = within("me", admin.own_account()).await.expect("root's own");
+    assert_eq!(own.role, Role::Admin);
+
     let refused = within("users", member.users(None, None)).await;
     match refused {
         Err(SessionError::Refused(e)) => assert_eq!(e.code, ErrorCode::Forbidden),
@@ -95,6 +104,8 @@ async fn an_admin_invites_a_member_who_cannot_administer() {
         .await
         .expect("promoted");
     assert_eq!(promoted.role, Role::Admin);
+    let own = within("me", member.own_account()).await.expect("bob's own");
+    assert_eq!(own.role, Role::Admin, "asked again, the new role");
     within("users", member.users(None, Some(1)))
         .await
         .expect("bob administers now");

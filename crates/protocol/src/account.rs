@@ -1,13 +1,21 @@
-//! Self-service requests (client → relay): one's password, sessions, display name, and deleting
-//! one's own account. Every account may send them, about itself only.
+//! Self-service requests (client → relay): one's own account (with its role), password,
+//! sessions, display name, and deleting it. Every account may send them, about itself only.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::admin::AccountAck;
 use crate::declare::request;
 use crate::model::{Id, User};
 use crate::validate;
 use crate::{Event, Request};
+
+/// `account:me` — the sender's own account as it is now: user (with display name), role,
+/// created and last seen. How a client learns its role; it asks again at every connect, so a
+/// promoted or demoted user learns it at the latest on their next reconnect. Answered like an
+/// admin's `admin:user:*` ([`AccountAck`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnAccount {}
 
 /// `account:password` — needs the current password; every other session of the account ends
 /// (this one stays signed in).
@@ -78,6 +86,7 @@ impl std::fmt::Debug for DeleteAccount {
     }
 }
 
+request!(OwnAccount, "account:me", AccountAck);
 request!(ChangePassword, "account:password", Empty, |s| {
     // The current one is checked against the hash; only its length is bounded here.
     if s.current.chars().count() > crate::limits::PASSWORD_MAX_CHARS {
@@ -100,10 +109,12 @@ request!(DeleteAccount, "account:delete", Empty, |s| {
 });
 
 /// Every self-service request's name.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 6] = [
     ChangePassword::NAME,
     ListSessions::NAME,
     EndSession::NAME,
     SetDisplayName::NAME,
     DeleteAccount::NAME,
+    // Added after the first five: last, so their places in `requests::NAMES` stay.
+    OwnAccount::NAME,
 ];

@@ -250,7 +250,7 @@ request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
 /// Every request's name, once: what a relay may count requests by (a client's event name is
 /// its own string; anything not listed here is not a request). The admin and self-service
 /// requests (`crate::admin`, `crate::account`) come last.
-pub const NAMES: [&str; 32] = [
+pub const NAMES: [&str; 33] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     InviteToRoom::NAME,
@@ -283,4 +283,5 @@ pub const NAMES: [&str; 32] = [
     account::NAMES[2],
     account::NAMES[3],
     account::NAMES[4],
+    account::NAMES[5],
 ];

@@ -4,7 +4,8 @@
 //! socket's own after it: `Ctx::after_ack`).
 
 use natter_protocol::account::{
-    ChangePassword, DeleteAccount, EndSession, ListSessions, SessionsAck, SetDisplayName, UserAck,
+    ChangePassword, DeleteAccount, EndSession, ListSessions, OwnAccount, SessionsAck,
+    SetDisplayName, UserAck,
 };
 use natter_protocol::admin::{
     AccountAck, CreateInvite, DeleteUser, DemoteUser, DisableUser, EnableUser, InviteAck,
@@ -29,6 +30,7 @@ pub(super) async fn route(name: &str, event: Incoming) -> std::result::Result<Ou
         DemoteUser::NAME => serve(event, demote).await,
         ResetPassword::NAME => serve(event, reset_password).await,
         DeleteUser::NAME => serve(event, delete_user).await,
+        OwnAccount::NAME => serve(event, own_account).await,
         ChangePassword::NAME => serve(event, change_password).await,
         ListSessions::NAME => serve(event, list_sessions).await,
         EndSession::NAME => serve(event, end_session).await,
@@ -131,6 +133,11 @@ async fn delete_user(cx: Ctx, req: DeleteUser) -> Result<Empty> {
     let ended = cx.people.admin.delete(admin, &req.0.username).await?;
     cx.broadcaster.disconnect_sessions(&ended).await;
     Ok(Empty {})
+}
+
+async fn own_account(cx: Ctx, _: OwnAccount) -> Result<AccountAck> {
+    let account = cx.people.accounts.own(&cx.session.user).await?;
+    Ok(AccountAck { account })
 }
 
 async fn change_password(cx: Ctx, req: ChangePassword) -> Result<Empty> {

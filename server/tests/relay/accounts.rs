@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use natter_protocol::account::{
-    ChangePassword, DeleteAccount, EndSession, ListSessions, SetDisplayName,
+    ChangePassword, DeleteAccount, EndSession, ListSessions, OwnAccount, SetDisplayName,
 };
 use natter_protocol::admin::{
     self, CreateInvite, DeleteUser, DemoteUser, DisableUser, EnableUser, ListInvites, ListUsers,
@@ -359,6 +359,15 @@ async fn sessions_can_be_listed_and_ended_one_by_one() {
     assert_refused(root.request(&nobody).await, ErrorCode::NotFound, "unknown");
 }
 
+/// `account:me`: the client's own account as it is now.
+async fn me(client: &Client) -> natter_protocol::admin::Account {
+    client
+        .request(&OwnAccount {})
+        .await
+        .expect("one's own account")
+        .account
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_never_leave_the_relay_without_an_admin() {
     let (relay, root) = relay_with_admin().await;
@@ -397,6 +406,13 @@ async fn roles_never_leave_the_relay_without_an_admin() {
         f,
         "a member lists",
     );
+    // `account:me` tells each their own role, as it is now.
+    let own = me(&bob).await;
+    assert_eq!(
+        (own.user.username.as_str(), own.role),
+        ("bob", Role::Member)
+    );
+    assert_eq!(me(&root).await.role, Role::Admin);
     let promoted = root
         .request(&PromoteUser(target("bob")))
         .await
@@ -410,6 +426,8 @@ async fn roles_never_leave_the_relay_without_an_admin() {
         .await
         .expect("demote root");
     assert_eq!(demoted.account.role, Role::Member);
+    assert_eq!(me(&bob).await.role, Role::Admin);
+    assert_eq!(me(&root).await.role, Role::Member);
     // root lost the power at once.
     assert_refused(
         root.request(&ListUsers::default()).await,

@@ -1,8 +1,8 @@
 // What a person does to a message (issue 19): reply to it, react to it, edit or delete one of
-// their own. Reply and edit put the composer in a mode (a bar above it says which, with a way
-// out); the next send is then the reply or the edit. Reactions toggle: an emoji we already put
-// on the message is taken back. Deleting asks first. All of it goes through the shell; what the
-// room sees comes back as events.
+// their own (a relay admin: delete someone else's too). Reply and edit put the composer in a
+// mode (a bar above it says which, with a way out); the next send is then the reply or the
+// edit. Reactions toggle: an emoji we already put on the message is taken back. Deleting asks
+// first. All of it goes through the shell; what the room sees comes back as events.
 /** @typedef {import("./bridge.js").Message} Message @typedef {import("./store.js").State} State */
 
 /**
@@ -70,9 +70,16 @@ export const createActions = ({ state, bridge, view, errorText, excerpt }) => {
     /** @param {number} seq */
     askDelete(seq) {
       const m = find(seq);
-      if (!m || m.sender !== state().me) return;
+      const s = state();
+      const own = m?.sender === s.me;
+      // Someone else's: only a relay admin may (moderation); the relay checks it again.
+      if (!m || !(own || s.admin)) return;
       deleting = m;
-      view.confirmDelete(`“${excerpt(m)}” is taken back for everyone in the room.`);
+      view.confirmDelete(
+        own
+          ? `“${excerpt(m)}” is taken back for everyone in the room.`
+          : `As an admin, you delete ${m.sender}'s message “${excerpt(m)}” for everyone in the room; its text is erased.`,
+      );
     },
     /** The dialog's answer; rejects with what it shows. */
     async confirmDelete() {

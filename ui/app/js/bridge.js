@@ -31,6 +31,11 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {type: "receipt", room_id: string, user: string, seq: number}
  *   | {type: "connection", state: ConnectionView}} AppEvent
  * @typedef {{server_url: string, username: string}} SignIn
+ * @typedef {{id: string, username: string, display_name?: string}} User
+ * @typedef {{user: User, role: "admin" | "member", disabled?: boolean, created_at: string, last_seen?: string}} Account
+ * @typedef {{id: string, device: string, created_at: string, last_used_at: string, current?: boolean}} SessionInfo
+ * @typedef {{id: string, role: "admin" | "member", uses: number, used: number, expires_at?: string,
+ *   created_at: string, created_by?: string, revoked?: boolean}} Invite
  */
 
 const tauri = () => {
@@ -59,8 +64,13 @@ export const hostLocally = (letOthersConnect = false) => invoke("host_locally", 
 /** What the running session last announced (`offline`, `signed_out` when none runs). @returns {Promise<ConnectionView>} */
 export const connectionState = () => invoke("connection_state");
 
-/** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
-export const register = (server_url, username, password) => invoke("register", { server_url, username, password });
+/**
+ * Creates an account; `invite` (a code or the whole invite string) when the relay needs one.
+ * @param {string} server_url @param {string} username @param {string} password @param {string} [invite]
+ * @returns {Promise<{id: string, username: string}>}
+ */
+export const register = (server_url, username, password, invite) =>
+  invoke("register", invite ? { server_url, username, password, invite } : { server_url, username, password });
 
 /** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
 export const login = (server_url, username, password) => invoke("login", { server_url, username, password });
@@ -178,3 +188,59 @@ export const onOpenRoom = (onOpen) =>
     const roomId = /** @type {{room_id?: unknown}} */ (event.payload)?.room_id;
     if (typeof roomId === "string") onOpen(roomId);
   });
+
+// ---- issue 18: the invite on the sign-in screen, account settings, the admin panel ----
+
+/**
+ * What was pasted on the sign-in screen, read by the shell (the protocol's one parser): an
+ * invite string gives the server and the code, a bare code the code alone; anything else rejects.
+ * @param {string} text @returns {Promise<{server_url: string | null, code: string}>}
+ */
+export const readInvite = (text) => invoke("read_invite", { text });
+
+/** Our own account as the relay has it now (role included). @returns {Promise<Account>} */
+export const ownAccount = () => invoke("own_account");
+
+/** @param {string} display_name "" clears it @returns {Promise<User>} */
+export const setDisplayName = (display_name) => invoke("set_display_name", { display_name });
+
+/** Our other sessions end; this one stays. @param {string} current @param {string} next @returns {Promise<void>} */
+export const changePassword = (current, next) => invoke("change_password", { current, new: next });
+
+/** @returns {Promise<SessionInfo[]>} */
+export const sessions = () => invoke("sessions");
+
+/** @param {string} session_id @returns {Promise<void>} */
+export const endSession = (session_id) => invoke("end_session", { session_id });
+
+/** Deletes our account, then signs out here. @param {string} password @returns {Promise<void>} */
+export const deleteAccount = (password) => invoke("delete_account", { password });
+
+/**
+ * @param {number} uses @param {number | null} expires_in_secs null: never
+ * @param {"admin" | "member"} role
+ * @returns {Promise<{invite: Invite, code: string, link: string}>}
+ */
+export const createInvite = (uses, expires_in_secs, role) =>
+  invoke("create_invite", expires_in_secs ? { uses, expires_in_secs, role } : { uses, role });
+
+/** @returns {Promise<Invite[]>} */
+export const invites = () => invoke("invites");
+
+/** @param {string} invite_id @returns {Promise<void>} */
+export const revokeInvite = (invite_id) => invoke("revoke_invite", { invite_id });
+
+/** @param {string} [after] @returns {Promise<{users: Account[], more: boolean}>} */
+export const users = (after) => invoke("users", after ? { after } : {});
+
+/** @param {string} username @param {boolean} disabled @returns {Promise<Account>} */
+export const setDisabled = (username, disabled) => invoke("set_disabled", { username, disabled });
+
+/** @param {string} username @param {"admin" | "member"} role @returns {Promise<Account>} */
+export const setRole = (username, role) => invoke("set_role", { username, role });
+
+/** A new password, answered once. @param {string} username @returns {Promise<string>} */
+export const resetPassword = (username) => invoke("reset_password", { username });
+
+/** @param {string} username @returns {Promise<void>} */
+export const deleteUser = (username) => invoke("delete_user", { username });

@@ -7,6 +7,7 @@ import { createActions } from "./actions.js";
 import { displayName, errorText, previewText, typingText } from "./format.js";
 import { createDraftKeeper } from "./drafts.js";
 import { createLoader } from "./loading.js";
+import { createPeople } from "./people.js";
 
 /** @typedef {typeof import("./bridge.js")} Bridge */
 /** @typedef {ReturnType<typeof import("./view.js").createView>} View */
@@ -50,6 +51,16 @@ export const createController = (bridge, makeView) => {
     errorText,
     excerpt: previewText,
   });
+  const people = createPeople({
+    bridge,
+    get: () => state,
+    set: (next) => {
+      state = next;
+    },
+    render: () => render(),
+    // Our account deleted: signed out here too (the shell forgot the sign-in).
+    signedOut: () => showLogin({ server: lastServer }),
+  });
   /** The room open at the end of the last run, opened first (once) if it is still ours. */
   let lastRoom = /** @type {string | null} */ (null);
 
@@ -92,14 +103,15 @@ export const createController = (bridge, makeView) => {
     const receipts = sel ? state.receipts[sel] : undefined;
     // The open room's own copy too: its `others_read_seq` turns our messages "read".
     const open = sel ? state.rooms[sel] : undefined;
-    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open) {
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open || drawn.admin !== state.admin) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me });
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me, admin: state.admin });
     }
+    view.admin(state.admin);
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open, admin: state.admin };
     // Read once drawn: only what is on screen now counts.
     if (readOpenRoom()) render();
     tellShell();
@@ -186,6 +198,7 @@ export const createController = (bridge, makeView) => {
     drawn = {};
     view.showChat(username);
     render();
+    people.refreshRole(); // offline now: asked again once connected
     await loadKept();
     await refreshRooms();
   };
@@ -219,11 +232,13 @@ export const createController = (bridge, makeView) => {
   /** @type {import("./view.js").Handlers} */
   const handlers = {
     async signIn(mode, creds) {
-      const { server_url, username, password } = creds;
+      const { server_url, username, password, invite } = creds;
       try {
         lastServer = server_url;
         state = store.signingIn(state);
-        const user = await (mode === "register" ? bridge.register : bridge.login)(server_url, username, password);
+        const user = await (mode === "register"
+          ? bridge.register(server_url, username, password, invite)
+          : bridge.login(server_url, username, password));
         await enterChat(user.username);
         return true;
       } catch (error) {
@@ -250,6 +265,9 @@ export const createController = (bridge, makeView) => {
       }
     },
     letOthersConnect: (allow) => bridge.hostLocally(allow),
+    readInvite: (text) => bridge.readInvite(text),
+    settings: people.settings,
+    admin: people.admin,
     async logout() {
       try {
         await bridge.logout();
@@ -405,6 +423,8 @@ export const createController = (bridge, makeView) => {
       return;
     }
     if (signedIn) {
+      // Connected again: the role may have changed while we were away.
+      if (events.some((e) => e.type === "connection" && e.state.state === "connected")) people.refreshRole();
       const unknownRoom = events.some((e) => e.type === "message" && !state.rooms[e.message.room_id]);
       if (unknownRoom) refreshRooms();
       // E.g. just registered (rooms arrive with the first sync), or the open room is gone.

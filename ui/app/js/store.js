@@ -12,6 +12,7 @@ import { isEntry, messageChanged, unread } from "./changes.js";
  *   delivery: import("./bridge.js").DeliveryState}} OwnSend
  * @typedef {{
  *   me: string | null,
+ *   admin: boolean,
  *   rooms: Record<string, Room>,
  *   selected: string | null,
  *   messages: Record<string, Message[]>,
@@ -33,6 +34,8 @@ import { isEntry, messageChanged, unread } from "./changes.js";
 /** @returns {State} */
 export const initialState = () => ({
   me: null,
+  // Whether we are a relay admin, as `own_account` last said (the admin panel, Delete on others' messages).
+  admin: false,
   rooms: {},
   selected: null,
   messages: {},
@@ -77,6 +80,8 @@ export const signingIn = (state) => ({ ...initialState(), connection: state.conn
 
 /** Signed in as `username`, keeping what the session already told. @param {State} state @param {string} username @returns {State} */
 export const signedIn = (state, username) => ({ ...state, me: username });
+/** Our role as the relay last told it. @param {State} state @param {boolean} admin */
+export const setAdmin = (state, admin) => (state.admin === admin ? state : { ...state, admin });
 
 /** @param {State} state @returns {State} */
 export const signedOut = (state) => ({ ...initialState(), connection: state.connection, connectionAt: state.connectionAt });

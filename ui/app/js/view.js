@@ -7,6 +7,8 @@ import { createMessageList } from "./views/messages.js";
 import { createComposer } from "./views/composer.js";
 import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
+import { createSettings } from "./views/settings.js";
+import { createAdminPanel } from "./views/admin.js";
 import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.js";
 
 /**
@@ -15,6 +17,9 @@ import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.j
  * @typedef {{
  *   signIn: (mode: "login" | "register", creds: import("./views/login.js").Credentials) => Promise<boolean>,
  *   letOthersConnect: (allow: boolean) => Promise<import("./views/login.js").Hosted>,
+ *   readInvite: (text: string) => Promise<{server_url: string | null, code: string}>,
+ *   settings: import("./views/settings.js").SettingsHandlers,
+ *   admin: import("./views/admin.js").AdminHandlers,
  *   logout: () => void,
  *   selectRoom: (roomId: string) => void,
  *   stepRoom: (step: 1 | -1) => void,
@@ -87,8 +92,15 @@ export const createView = (doc, h) => {
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
     onSubmit: h.signIn,
     onLetOthersConnect: h.letOthersConnect,
+    onInvite: h.readInvite,
   });
   logoutButton.addEventListener("click", () => h.logout());
+  const accountButton = /** @type {HTMLButtonElement} */ (testid("account-settings"));
+  const adminButton = /** @type {HTMLButtonElement} */ (testid("admin-open"));
+  const settings = createSettings(/** @type {HTMLElement} */ ($("#settings-dialog")), h.settings);
+  const adminPanel = createAdminPanel(/** @type {HTMLElement} */ ($("#admin-dialog")), h.admin);
+  accountButton.addEventListener("click", () => settings.open());
+  adminButton.addEventListener("click", () => adminPanel.open());
 
   const newRoomDialog = createDialog(/** @type {HTMLElement} */ ($("#new-room-dialog")), async (form) => {
     const name = field(form, "name");
@@ -219,6 +231,7 @@ export const createView = (doc, h) => {
       status.hidden = false;
       chatScreen.hidden = false;
       logoutButton.hidden = false;
+      accountButton.hidden = false;
       whoami.textContent = displayName(username);
       whoami.title = whoami.textContent;
     },
@@ -228,6 +241,9 @@ export const createView = (doc, h) => {
       // No session to report on: a stale "connected" (or a red "offline" on a first run) misleads.
       status.hidden = true;
       logoutButton.hidden = true;
+      accountButton.hidden = adminButton.hidden = true;
+      settings.close();
+      if (adminPanel.isOpen) adminPanel.close();
       retryButton.hidden = true;
       whoami.textContent = "";
       whoami.title = "";
@@ -236,6 +252,12 @@ export const createView = (doc, h) => {
       announcer.replaceChildren();
       composerError.textContent = "";
       loginView.show(opts);
+    },
+    /** Whether we are a relay admin: the admin panel's button (and the panel, when no longer). @param {boolean} admin */
+    admin: (admin) => {
+      if (adminButton.hidden === !admin) return;
+      adminButton.hidden = !admin;
+      if (!admin && adminPanel.isOpen) adminPanel.close();
     },
     loginError: loginView.setError,
     loginCertificate: loginView.showCertificate,

@@ -3,7 +3,8 @@
 //! come back as [`SessionError::Refused`] (`forbidden` for a member asking an admin request).
 
 use natter_protocol::account::{
-    ChangePassword, DeleteAccount, EndSession, ListSessions, SessionInfo, SetDisplayName,
+    ChangePassword, DeleteAccount, EndSession, ListSessions, OwnAccount, SessionInfo,
+    SetDisplayName,
 };
 use natter_protocol::admin::{
     Account, CreateInvite, DeleteUser, DemoteUser, DisableUser, EnableUser, Invite, InviteAck,
@@ -91,6 +92,12 @@ impl Session {
 
     pub async fn delete_user(&self, username: &str) -> Result<(), SessionError> {
         self.ask(&DeleteUser(target(username))).await.map(drop)
+    }
+
+    /// Our own account as the relay has it now, role included (`account:me`): ask at each
+    /// connect, the role may have changed while we were away.
+    pub async fn own_account(&self) -> Result<Account, SessionError> {
+        Ok(self.ask(&OwnAccount {}).await?.account)
     }
 
     /// Changes our password (needs the current one); our other sessions end.

@@ -2,11 +2,12 @@
 //! invite string.
 
 use natter_protocol::account::{
-    ChangePassword, DeleteAccount, EndSession, ListSessions, SessionInfo, SetDisplayName,
+    ChangePassword, DeleteAccount, EndSession, ListSessions, OwnAccount, SessionInfo,
+    SetDisplayName,
 };
 use natter_protocol::admin::{
-    self, Account, CreateInvite, DemoteUser, Invite, InviteAck, ListUsers, PasswordAck, Role,
-    Target,
+    self, Account, AccountAck, CreateInvite, DemoteUser, Invite, InviteAck, ListUsers, PasswordAck,
+    Role, Target,
 };
 use natter_protocol::http::Registration;
 use natter_protocol::invite::InviteLink;
@@ -89,6 +90,29 @@ fn admin_acks_on_the_wire() {
         json!({"user": {"id": "u-2", "username": "bob"}, "role": "admin", "disabled": true,
             "created_at": "2026-01-01T00:00:00.000Z"}),
     );
+}
+
+#[test]
+fn own_account_tells_the_role() {
+    assert_request("account:me", &OwnAccount {}, json!({}));
+    let account = Account {
+        user: User {
+            id: "u-1".into(),
+            username: "alice".into(),
+            display_name: "Alice".into(),
+        },
+        role: Role::Admin,
+        disabled: false,
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        last_seen: None,
+    };
+    assert_ok_ack::<OwnAccount>(
+        AccountAck { account },
+        json!({"ok": true, "account": {"user": {"id": "u-1", "username": "alice",
+            "display_name": "Alice"}, "role": "admin",
+            "created_at": "2026-01-01T00:00:00.000Z"}}),
+    );
+    assert!(natter_protocol::account::NAMES.contains(&"account:me"));
 }
 
 #[test]

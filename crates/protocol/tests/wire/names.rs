@@ -56,6 +56,7 @@ fn request_names_match_design() {
         "account:session:end",
         "account:display_name",
         "account:delete",
+        "account:me",
     ];
     listed.sort_unstable();
     named.sort_unstable();

@@ -4,23 +4,28 @@
 // to it: the only way the page asks the shell to host beyond loopback. An https relay whose
 // certificate this computer does not trust shows its fingerprint with "Trust this certificate";
 // one whose pinned certificate changed shows both fingerprints and no way to accept it here.
+// An invite pasted into its field (or into the server field) is read by the shell (`onInvite`:
+// the protocol's one parser, no second one here): its server fills the server field, its code
+// stays in the invite field, and Register sends it.
 import { errorText, serverAddress } from "../format.js";
 
 /**
- * @typedef {{server_url: string, username: string, password: string}} Credentials
+ * @typedef {{server_url: string, username: string, password: string, invite?: string}} Credentials
  * @typedef {{address: string, url: string, others_can_connect: boolean}} Hosted
  * @param {HTMLElement} screen
  * @param {{
  *   onSubmit: (mode: "login" | "register", creds: Credentials) => Promise<boolean>,
  *   onLetOthersConnect: (allow: boolean) => Promise<Hosted>,
+ *   onInvite: (text: string) => Promise<{server_url: string | null, code: string}>,
  * }} handlers onSubmit resolves true when signed in (the password is then cleared from the form);
  *   onLetOthersConnect re-hosts and says where
  */
-export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
+export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite }) => {
   const form = /** @type {HTMLFormElement} */ (screen.querySelector("#login-form"));
   const server = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-server"]'));
   const username = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-username"]'));
   const password = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-password"]'));
+  const invite = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-invite"]'));
   const cleartext = /** @type {HTMLElement} */ (screen.querySelector("#login-cleartext"));
   const hosting = /** @type {HTMLElement} */ (screen.querySelector("#hosting"));
   const share = /** @type {HTMLElement} */ (screen.querySelector("#hosting-share"));
@@ -66,12 +71,48 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
       : `This computer hosts a relay at ${hosted.url}: register there, or enter another server.`;
   };
 
+  /** Which reading of a pasted invite is the latest (an older answer arriving late is dropped). */
+  let inviteRead = 0;
+  /**
+   * Reads the text of `field` as an invite: an invite string fills the server field and leaves
+   * its code in the invite field, unless the field changed meanwhile (still being typed). Says
+   * whether it was one; `quiet`: a text that is not stays as typed, without a word.
+   * @param {HTMLInputElement} field @param {boolean} quiet
+   */
+  const readInvite = async (field, quiet) => {
+    const mine = ++inviteRead;
+    const text = field.value;
+    try {
+      const read = await onInvite(text);
+      if (mine !== inviteRead) return false;
+      // A bare code stays as typed (rewriting the field would move the caret).
+      if (read.server_url && field.value === text) {
+        server.value = read.server_url;
+        invite.value = read.code;
+        warnIfCleartext();
+        hideCertificate();
+      }
+      return true;
+    } catch (e) {
+      if (mine === inviteRead && !quiet) error.textContent = errorText(e);
+      return false;
+    }
+  };
+
   /** @param {"login" | "register"} mode */
   const submit = async (mode) => {
     error.textContent = "";
     hideCertificate();
+    // The cleartext warning counts only if it was on screen, for this address, before the press.
+    const [warnedBefore, serverBefore] = [!cleartext.hidden, server.value];
+    // Registering with an invite typed or pasted just now: its server first, whatever came
+    // of reading it as it was typed.
+    if (server.value.trim().startsWith("natter:") && !(await readInvite(server, false))) return;
+    if (mode === "register" && invite.value.trim() && !(await readInvite(invite, false))) return;
     const { url } = serverAddress(server.value);
+    /** @type {Credentials} */
     const creds = { server_url: url, username: username.value.trim(), password: password.value };
+    if (mode === "register" && invite.value.trim()) creds.invite = invite.value.trim();
     if (!server.value.trim() || !creds.username || !creds.password) {
       error.textContent = "Server address, username and password are all needed.";
       return;
@@ -82,11 +123,11 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
     }
     server.value = url;
     // In clear to another computer: only once the warning was on screen before this press.
-    const warned = !cleartext.hidden;
+    const warned = warnedBefore && serverAddress(serverBefore).url === url;
     if (warnIfCleartext() && !warned) return;
     buttons.forEach((b) => (b.disabled = true));
     try {
-      if (await onSubmit(mode, creds)) password.value = "";
+      if (await onSubmit(mode, creds)) password.value = invite.value = "";
     } finally {
       buttons.forEach((b) => (b.disabled = false));
     }
@@ -98,8 +139,14 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect }) => {
   });
   screen.querySelector('[data-testid="register-submit"]')?.addEventListener("click", () => submit("register"));
   server.addEventListener("input", () => {
+    // An invite pasted where the address goes: the shell reads it (the prefix is only a cue).
+    if (server.value.trim().startsWith("natter:")) readInvite(server, true);
     warnIfCleartext();
     hideCertificate(); // it was about the address that was there
+  });
+  invite.addEventListener("input", () => {
+    error.textContent = "";
+    if (invite.value.trim()) readInvite(invite, true);
   });
   trustButton.addEventListener("click", async () => {
     const trust = onTrust;

@@ -81,8 +81,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     return button;
   };
 
-  /** @param {Item} item @param {boolean} first @param {Date} now @param {string | null} me */
-  const messageRow = (item, first, now, me) => {
+  /** @param {Item} item @param {boolean} first @param {Date} now @param {string | null} me @param {boolean} admin */
+  const messageRow = (item, first, now, me, admin) => {
     const li = document.createElement("li");
     const unsent = item.delivery ? UNSENT[item.delivery] : undefined;
     li.className = `message${item.own ? " own" : ""}${first ? "" : " cont"}${unsent ? " unsent" : ""}`;
@@ -121,7 +121,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     }
     li.append(body);
     if (item.reactions.length > 0) li.append(reactionLine(item.reactions));
-    if (item.seq != null && !item.deleted) li.append(actionLine(item.own));
+    if (item.seq != null && !item.deleted) li.append(actionLine(item.own, admin));
     if (item.delivery) {
       const delivery = document.createElement("span");
       delivery.className = "delivery";
@@ -165,8 +165,12 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     return button;
   };
 
-  /** Reply, quick reactions, and Edit / Delete on our own. @param {boolean} own */
-  const actionLine = (own) => {
+  /**
+   * Reply, quick reactions, Edit / Delete on our own, and Delete (never Edit) on others' for a
+   * relay admin (moderation: the relay lets an admin delete in a room they are in).
+   * @param {boolean} own @param {boolean} admin
+   */
+  const actionLine = (own, admin) => {
     const line = document.createElement("div");
     line.className = "message-actions";
     line.append(messageButton("reply", "Reply"));
@@ -176,6 +180,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       line.append(button);
     }
     if (own) line.append(messageButton("edit", "Edit"), messageButton("delete-message", "Delete"));
+    else if (admin) line.append(messageButton("delete-message", "Delete"));
     return line;
   };
 
@@ -228,9 +233,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   /**
    * @param {string | null} room
    * @param {Item[]} items the loaded window, in order
-   * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null}} opts
+   * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null, admin?: boolean}} opts
    *   messages exist above / below the window; `marker`: the seq read when the room opened (the
-   *   marker goes above the next); `me`: our username (mentions of us stand out)
+   *   marker goes above the next); `me`: our username (mentions of us stand out); `admin`: we
+   *   are a relay admin (Delete on others' messages)
    */
   const render = (room, items, opts) => {
     const switched = room !== roomId;
@@ -252,6 +258,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       nodes.push(older);
     }
     const marker = opts.marker ?? null;
+    const admin = Boolean(opts.admin);
     let markerNode = null;
     for (const row of layout(items, now)) {
       if (marker !== null && !markerNode && row.kind === "message" && row.item.seq != null && row.item.seq > marker && !row.item.own) {
@@ -262,9 +269,9 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       const sig =
         row.kind === "day"
           ? `day|${row.label}`
-          : `${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}|${row.item.body}|${row.item.edited}|${row.item.deleted}|${JSON.stringify(row.item.reactions)}|${JSON.stringify(row.item.replyTo)}`;
+          : `${admin}|${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}|${row.item.body}|${row.item.edited}|${row.item.deleted}|${JSON.stringify(row.item.reactions)}|${JSON.stringify(row.item.replyTo)}`;
       const old = switched ? undefined : rows.get(row.key);
-      const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now, opts.me ?? null);
+      const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now, opts.me ?? null, admin);
       node.dataset.key = row.key;
       next.set(row.key, { sig, node });
       nodes.push(node);
