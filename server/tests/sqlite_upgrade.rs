@@ -83,6 +83,7 @@ async fn a_database_of_the_sqlx_relay_reads_back_whole() {
 
     let history = alice
         .request(&History {
+            around: None,
             room_id: group.id.clone(),
             before_seq: None,
             limit: None,
