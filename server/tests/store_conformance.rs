@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use natter_protocol::{Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
-    AppendOutcome, AppendRefusal, Departure, NewEntry, NewMessage, SessionPolicy, Store, StoreError,
+    AppendOutcome, AppendRefusal, Departure, NewEntry, NewMessage, SearchQuery, SessionPolicy,
+    Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -767,6 +768,186 @@ pub async fn a_delete_takes_the_text_of_the_message_and_its_edits(store: Arc<dyn
     Ok(())
 }
 
+/// Sends `body` as `sender` into `room_id`; the new message's id.
+async fn say(store: &dyn Store, room_id: &str, sender: &User, body: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    store
+        .commits()
+        .append(NewMessage {
+            body: body.to_owned(),
+            ..new_message(room_id, sender, &format!("say-{n}"))
+        })
+        .await
+        .expect("append")
+        .expect("a member's message")
+        .message
+        .id
+}
+
+/// The bodies `user` finds for `terms` (all of their rooms, or one), newest first.
+async fn found(
+    store: &dyn Store,
+    user: &User,
+    terms: &[&str],
+    room_id: Option<&str>,
+) -> std::result::Result<Vec<String>, StoreError> {
+    let query = SearchQuery {
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+        room_id: room_id.map(str::to_owned),
+        before: None,
+        limit: 50,
+    };
+    let page = store.search(&user.id, &query).await?;
+    Ok(page.messages.into_iter().map(|m| m.body).collect())
+}
+
+pub async fn search_finds_substrings_in_the_users_rooms_newest_first(
+    store: Arc<dyn Store>,
+) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let ours = store
+        .create_group("ours", &alice, &[bob.clone()], ANY)
+        .await?;
+    let bobs = store.create_group("bob's", &bob, &[], ANY).await?;
+    say(&*store, GENERAL_ROOM_ID, &alice, "Lunch at noon?").await;
+    say(&*store, &bobs, &bob, "lunch is a secret").await;
+    say(&*store, &ours, &bob, "東京タワーでランチ 🍱🎉 lunch").await;
+    say(&*store, &ours, &alice, "nothing to see").await;
+
+    // Only alice's rooms, newest first; a substring inside a word, ignoring case.
+    let lunch = ["東京タワーでランチ 🍱🎉 lunch", "Lunch at noon?"];
+    assert_eq!(found(&*store, &alice, &["LUNCH"], None).await?, lunch);
+    assert_eq!(found(&*store, &alice, &["unc"], None).await?, lunch);
+    // Bob's own room, even named, is not alice's.
+    assert!(found(&*store, &alice, &["secret"], Some(&bobs))
+        .await?
+        .is_empty());
+    assert!(found(&*store, &alice, &["secret"], None).await?.is_empty());
+    assert_eq!(
+        found(&*store, &bob, &["lunch"], Some(&bobs)).await?,
+        ["lunch is a secret"]
+    );
+    // Japanese without spaces: three characters through the index, fewer on the rows; emoji.
+    for terms in [
+        &["京タワ"][..],
+        &["東京"],
+        &["ラ"],
+        &["🎉"],
+        &["🍱🎉"],
+        &["東京", "lunch"],
+    ] {
+        assert_eq!(
+            found(&*store, &alice, terms, None).await?,
+            ["東京タワーでランチ 🍱🎉 lunch"],
+            "{terms:?}"
+        );
+    }
+    // Every term must match.
+    assert!(found(&*store, &alice, &["lunch", "dinner"], None)
+        .await?
+        .is_empty());
+    assert!(found(&*store, &alice, &["lunch", "zz"], None)
+        .await?
+        .is_empty());
+    // Wildcards and quotes are literal.
+    assert!(found(&*store, &alice, &["%"], None).await?.is_empty());
+    assert!(found(&*store, &alice, &["\"lunch"], None).await?.is_empty());
+    Ok(())
+}
+
+pub async fn search_sees_only_current_text(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let first = say(&*store, GENERAL_ROOM_ID, &alice, "the walrus wears a hat").await;
+    let second = say(&*store, GENERAL_ROOM_ID, &alice, "walrus facts: teeth").await;
+    let edit = NewEntry::Edit {
+        target: first.clone(),
+    };
+    change(
+        &*store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "the seal wears a hat",
+        edit,
+    )
+    .await?
+    .expect("edit");
+    let delete = NewEntry::Delete { target: second };
+    change(&*store, GENERAL_ROOM_ID, &alice, "", delete)
+        .await?
+        .expect("delete");
+    let react = NewEntry::Reaction {
+        target: first,
+        emoji: "🦭".into(),
+        on: true,
+    };
+    change(&*store, GENERAL_ROOM_ID, &alice, "", react)
+        .await?
+        .expect("react");
+
+    assert!(
+        found(&*store, &alice, &["walrus"], None).await?.is_empty(),
+        "pre-edit and deleted text"
+    );
+    assert!(
+        found(&*store, &alice, &["teeth"], None).await?.is_empty(),
+        "deleted text"
+    );
+    // The edited message, not its edit entry; with its reaction, as history has it.
+    let query = SearchQuery {
+        terms: vec!["seal".into()],
+        room_id: None,
+        before: None,
+        limit: 50,
+    };
+    let page = store.search(&alice.id, &query).await?;
+    assert_eq!(page.messages.len(), 1, "{:?}", page.messages);
+    let message = &page.messages[0];
+    assert_eq!(
+        (message.seq, message.body.as_str()),
+        (1, "the seal wears a hat")
+    );
+    assert!(message.change.is_none() && message.edited_at.is_some());
+    assert_eq!(message.reactions.len(), 1);
+    assert_eq!(page.next, None);
+    Ok(())
+}
+
+pub async fn search_pages_by_cursor(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let room = store.create_group("r", &alice, &[], ANY).await?;
+    for i in 1..=5 {
+        say(&*store, &room, &alice, &format!("page {i}")).await;
+        say(&*store, GENERAL_ROOM_ID, &alice, &format!("page {i}g")).await;
+    }
+    for terms in [&["page"][..], &["pa"]] {
+        let mut seen = Vec::new();
+        let mut before = None;
+        for _ in 0..20 {
+            let query = SearchQuery {
+                terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+                room_id: Some(room.clone()),
+                before,
+                limit: 2,
+            };
+            let page = store.search(&alice.id, &query).await?;
+            assert!(page.messages.len() <= 2);
+            seen.extend(page.messages.into_iter().map(|m| m.body));
+            before = page.next;
+            if before.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            ["page 5", "page 4", "page 3", "page 2", "page 1"],
+            "{terms:?}: every match once, newest first, ending"
+        );
+    }
+    Ok(())
+}
+
 macro_rules! store_conformance {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -789,6 +970,9 @@ macro_rules! store_conformance {
                 peers_share_a_room_other_than_general,
                 changes_apply_to_their_target,
                 a_delete_takes_the_text_of_the_message_and_its_edits,
+                search_finds_substrings_in_the_users_rooms_newest_first,
+                search_sees_only_current_text,
+                search_pages_by_cursor,
             );
         }
     };
@@ -1014,5 +1198,87 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         "the message's text is gone from every file once acked"
     );
     assert!(!on_disk(EDITED), "and its edit's text");
+    Ok(())
+}
+
+/// SQLite's search reads the index for what the indexer has reached and scans the rows above
+/// it: both answer the same, and edits and deletes reach the index once it holds the message.
+#[tokio::test]
+async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = natter_relay::store::SqliteStore::open(&dir.path().join("natter.db"))
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let bobs = store.create_group("bob's", &bob, &[], ANY).await?;
+    say(&store, &bobs, &bob, "lunch is a secret").await;
+    say(&store, GENERAL_ROOM_ID, &alice, "Lunch at noon?").await;
+    let walrus = say(&store, GENERAL_ROOM_ID, &alice, "the walrus wears a hat").await;
+    say(
+        &store,
+        GENERAL_ROOM_ID,
+        &bob,
+        "東京タワーでランチ 🍱🎉 lunch",
+    )
+    .await;
+    let queries: [&[&str]; 7] = [
+        &["lunch"],
+        &["LUNCH", "at"],
+        &["京タワ"],
+        &["🍱🎉"],
+        &["walrus", "hat"],
+        &["a"],
+        &["secret"],
+    ];
+    let mut scanned = Vec::new();
+    for terms in queries {
+        scanned.push(found(&store, &alice, terms, None).await?);
+    }
+    store.index_for_search_now().await?;
+    for (terms, before) in queries.iter().zip(&scanned) {
+        assert_eq!(
+            &found(&store, &alice, terms, None).await?,
+            before,
+            "{terms:?}"
+        );
+    }
+    assert_eq!(
+        scanned[0],
+        ["東京タワーでランチ 🍱🎉 lunch", "Lunch at noon?"]
+    );
+    assert!(scanned[6].is_empty(), "bob's room is not alice's");
+
+    // Now indexed: an edit and a delete change the index in their own transaction.
+    let edit = NewEntry::Edit {
+        target: walrus.clone(),
+    };
+    change(
+        &store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "the seal wears a cap",
+        edit,
+    )
+    .await?
+    .expect("edit");
+    assert!(found(&store, &alice, &["walrus"], None).await?.is_empty());
+    assert_eq!(
+        found(&store, &alice, &["seal"], None).await?,
+        ["the seal wears a cap"]
+    );
+    change(
+        &store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "",
+        NewEntry::Delete { target: walrus },
+    )
+    .await?
+    .expect("delete");
+    assert!(found(&store, &alice, &["seal"], None).await?.is_empty());
+    store.index_for_search_now().await?;
+    assert!(found(&store, &alice, &["seal"], None).await?.is_empty());
+    assert!(store.integrity_ok().await?);
     Ok(())
 }

@@ -9,10 +9,12 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
-use super::{accounts, consent, messages, peers, rooms, SqliteStore};
+use super::{accounts, consent, messages, peers, rooms, search, SqliteStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
-use crate::store::types::{Credentials, Departure, NewSession, Seen, SignOn, StoreError};
+use crate::store::types::{
+    Credentials, Departure, NewSession, SearchPage, SearchQuery, Seen, SignOn, StoreError,
+};
 use crate::time::rfc3339_ago;
 
 /// A session's last use is written at most this often (or a quarter of its idle time, if
@@ -233,6 +235,11 @@ impl Store for SqliteStore {
         let room = room_id.to_owned();
         self.read(move |c| messages::messages_after(c, &room, after, limit))
             .await
+    }
+
+    async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        let (user, query) = (user_id.to_owned(), query.clone());
+        self.read(move |c| search::search(c, &user, &query)).await
     }
 
     async fn mark_read(

@@ -38,6 +38,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     migration!(5, "session last used", "0005_session_last_used.sql"),
     migration!(6, "message changes", "0006_message_changes.sql"),
     migration!(7, "mentions", "0007_mentions.sql"),
+    migration!(10, "search", "0010_search.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,12 @@
 //! SQLite backend, in WAL mode with `synchronous=FULL` so a commit survives power loss, all
 //! through rusqlite, each connection on a thread of its own (`threads.rs`):
 //! - the commit stage (`commit.rs`) appends messages, in batches;
+//! - the search indexer (`indexer.rs`) adds new messages to the search index, in chunks;
 //! - one writer thread for every other write (`accounts.rs`, `rooms.rs`, `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
-//! - reader threads, on read-only connections, for every read (`peers.rs` and `messages.rs`
-//!   only read).
+//! - reader threads, on read-only connections, for every read (`peers.rs`, `messages.rs` and
+//!   `search.rs` only read).
 //!
 //! Here: opening (migrations first, `migrate.rs`) and the two ways to a thread, `read` and
 //! `write`; `jobs.rs` makes each `Store` method one job.
@@ -13,12 +14,14 @@
 mod accounts;
 mod commit;
 mod consent;
+mod indexer;
 mod jobs;
 mod messages;
 mod migrate;
 mod peers;
 mod reactions;
 mod rooms;
+mod search;
 mod sql;
 mod threads;
 
@@ -42,6 +45,8 @@ pub struct SqliteStore {
     commits: Commits,
     committed: CommittedTx,
     sessions: SessionPolicy,
+    /// Stops the indexer's thread with the store.
+    _indexer: indexer::Indexer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -63,6 +68,7 @@ impl SqliteStore {
         let committed = CommittedTx::default();
         let metrics = commits.metrics().clone();
         commit::start(path, BUSY_TIMEOUT, queue, committed.clone(), metrics)?;
+        let indexer = indexer::start(path, BUSY_TIMEOUT)?;
         let readers = (0..READERS)
             .map(|_| sql::open_reader(path, BUSY_TIMEOUT))
             .collect::<Result<_, _>>()?;
@@ -72,6 +78,7 @@ impl SqliteStore {
             commits,
             committed,
             sessions: SessionPolicy::default(),
+            _indexer: indexer,
         })
     }
 
@@ -85,10 +92,21 @@ impl SqliteStore {
     #[cfg(any(test, feature = "test-support"))]
     pub async fn integrity_ok(&self) -> Result<bool, StoreError> {
         self.write(|conn| {
-            conn.query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
-                .map(|answer| answer == "ok")
+            let rows: Vec<String> = conn
+                .prepare("PRAGMA integrity_check")?
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            eprintln!("INTEGRITY {rows:?}");
+            Ok::<_, rusqlite::Error>(rows == ["ok"])
         })
         .await
+    }
+
+    /// For tests: indexes every message committed so far for search now, as the indexer
+    /// would within a moment (so a test can tell the index from the scan of the rows above it).
+    #[cfg(any(test, feature = "test-support"))]
+    pub async fn index_for_search_now(&self) -> Result<(), StoreError> {
+        self.write(indexer::catch_up).await
     }
 
     /// For tests: creates `path` with the schema of the migrations up to `version` only, as
