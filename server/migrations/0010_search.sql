@@ -4,10 +4,10 @@
 -- rows themselves (store/sqlite/search.rs). One index, not a word index beside it: a word is a
 -- substring too, and a second index would double the indexing work.
 --
--- New messages are indexed off the commit stage, by the indexer (store/sqlite/indexer.rs), in
--- chunks: as a trigger inside each commit the index cost a message about 8 times as much
--- (docs/benchmarks.md, "Search"). It has indexed every message up to this rowid; searches scan
--- the rows above it.
+-- New messages are indexed outside their commit, in chunks, between the commit stage's batches
+-- (store/sqlite/indexer.rs): as a trigger inside each commit the index cost a message about 8
+-- times as much (docs/benchmarks.md, "Search"). Every message up to this rowid is indexed;
+-- searches scan the rows above it.
 CREATE TABLE search_indexed (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     upto INTEGER NOT NULL

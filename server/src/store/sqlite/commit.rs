@@ -2,7 +2,8 @@
 //! sends queued on [`Commits`](crate::store::commit::Commits) in batches (all that queued while
 //! the last commit ran, up to [`MAX_BATCH`]), commits each batch in one synchronous
 //! transaction, puts the new messages on the committed stream in that order, then answers
-//! each sender. One hand-off in and one out per send; one fsync per batch.
+//! each sender. One hand-off in and one out per send; one fsync per batch. Between batches it
+//! keeps the search index up (`indexer.rs`).
 //!
 //! Why a thread of its own: one hand-off per batch, not per statement (ARCHITECTURE.md, "One
 //! SQLite driver"). SQLite still sees one writer at a time: this stage and the writer thread
@@ -15,10 +16,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::reactions;
 use super::sql::{
     mentions_column, message_from_row, new_id, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
 };
+use super::{indexer, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::types::{
@@ -89,6 +90,7 @@ fn run(
                     // The sender may have gone; the message is committed either way.
                     let _ = reply.send(Ok(outcome));
                 }
+                index_for_search(&mut conn, &queue);
             }
             Err(e) => {
                 metrics.failed();
@@ -104,6 +106,27 @@ fn run(
                         tracing::error!(error = %e, "commit stage: reopen failed; keeping the old connection")
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Between batches, after the answers: the search index takes every new message while no send
+/// waits, and a chunk at a time while they keep coming only past [`indexer::MAX_LAG`].
+fn index_for_search(conn: &mut Connection, queue: &mpsc::Receiver<Queued>) {
+    loop {
+        let min_lag = if queue.is_empty() {
+            1
+        } else {
+            indexer::MAX_LAG
+        };
+        match indexer::index_chunk(conn, min_lag) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // Searches scan what is not indexed; the next batch tries again.
+                tracing::error!(error = %e, "search index: indexing failed");
+                break;
             }
         }
     }

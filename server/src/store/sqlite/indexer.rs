@@ -1,77 +1,40 @@
-//! The search indexer: a thread with its own connection that follows `messages` by rowid and
-//! adds new messages' text to the trigram index (migration 0010) in chunks, off the commit
-//! stage. As a trigger inside each commit the index cost a message about 8 times what it costs
-//! here (docs/benchmarks.md, "Search"), and the commit stage is what durable sends/s measure.
+//! The search index's writer: follows `messages` by rowid and adds new messages' text to the
+//! trigram index (migration 0010) in chunks, in transactions of its own. The commit stage runs
+//! it between batches (`commit.rs`): all of the backlog when no send is waiting, otherwise only
+//! once the backlog passes [`MAX_LAG`]. As a trigger inside each commit the index cost a message
+//! about 8 times what it costs here (docs/benchmarks.md, "Search"), and the commit stage is
+//! what durable sends/s measure. On the commit stage's own thread it never waits for the
+//! write lock against it (a thread of its own starved the stage's busy waits in a bulk test).
 //!
 //! `search_indexed.upto` is how far it got; searches scan the rows above it (`search.rs`), so
 //! a message is found from its commit on. Edits and deletes of indexed messages change the
 //! index in their own transaction (the migration's triggers); a message edited or deleted
-//! before the indexer reached it is indexed as it is then. Its transactions and the commit
-//! stage's are serialized by SQLite's write lock, so the two never disagree on a row.
-
-use std::path::Path;
-use std::sync::mpsc;
-use std::time::Duration;
+//! before it was indexed is indexed as it is then.
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::sql::open_writer;
-use crate::store::types::StoreError;
+/// Messages indexed in one transaction: a few ms of work, so a send that queues meanwhile
+/// waits little.
+const CHUNK: i64 = 1_000;
+/// Messages left unindexed while sends keep coming: what a search scans at most besides the
+/// index.
+pub(super) const MAX_LAG: i64 = 10_000;
 
-/// Messages indexed in one transaction: big enough that the index's segments stay few, small
-/// enough that the commit stage waits for the write lock a few ms at most.
-const CHUNK: i64 = 2_000;
-/// How often it looks for new messages: the lag a search covers by scanning.
-const EVERY: Duration = Duration::from_millis(200);
-/// Between two chunks when behind.
-const PAUSE: Duration = Duration::from_millis(2);
-
-/// Stops the thread when dropped (with the store).
-#[derive(Debug)]
-pub(super) struct Indexer {
-    _stop: mpsc::Sender<()>,
-}
-
-/// Opens a connection and starts the thread (the schema must exist: migrations ran).
-pub(super) fn start(path: &Path, busy_timeout: Duration) -> Result<Indexer, StoreError> {
-    let mut conn = open_writer(path, busy_timeout)?;
-    let (stop, stopped) = mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("natter-index".into())
-        .spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
-                loop {
-                    match index_chunk(&mut conn) {
-                        // A pause between chunks lets the commit stage take the write lock.
-                        Ok(true) => std::thread::sleep(PAUSE),
-                        Ok(false) => break,
-                        Err(e) => {
-                            tracing::error!(error = %e, "search indexer: indexing failed; retrying");
-                            break;
-                        }
-                    }
-                }
-            }
-        })
-        .map_err(|e| StoreError::Thread(format!("cannot start the search indexer: {e}")))?;
-    Ok(Indexer { _stop: stop })
-}
-
-/// Indexes every message committed so far, a chunk per transaction.
+/// Indexes everything committed so far (tests; the commit stage when idle).
 pub(super) fn catch_up(conn: &mut Connection) -> rusqlite::Result<()> {
-    while index_chunk(conn)? {}
+    while index_chunk(conn, 1)? {}
     Ok(())
 }
 
-/// Indexes the next chunk; whether there may be more.
-fn index_chunk(conn: &mut Connection) -> rusqlite::Result<bool> {
+/// Indexes the next chunk if at least `min_lag` messages wait; whether more may wait.
+pub(super) fn index_chunk(conn: &mut Connection, min_lag: i64) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (upto, last): (i64, i64) = tx.query_row(
-        "SELECT upto, (SELECT COALESCE(MAX(rowid), 0) FROM messages) FROM search_indexed",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    if last <= upto {
+    let (upto, last): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT upto, (SELECT COALESCE(MAX(rowid), 0) FROM messages) FROM search_indexed",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    if last - upto < min_lag.max(1) {
         return Ok(false);
     }
     let to = last.min(upto + CHUNK);

@@ -1,7 +1,7 @@
 //! SQLite backend, in WAL mode with `synchronous=FULL` so a commit survives power loss, all
 //! through rusqlite, each connection on a thread of its own (`threads.rs`):
-//! - the commit stage (`commit.rs`) appends messages, in batches;
-//! - the search indexer (`indexer.rs`) adds new messages to the search index, in chunks;
+//! - the commit stage (`commit.rs`) appends messages, in batches, and between them adds new
+//!   messages to the search index (`indexer.rs`);
 //! - one writer thread for every other write (`accounts.rs`, `rooms.rs`, `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
@@ -45,8 +45,6 @@ pub struct SqliteStore {
     commits: Commits,
     committed: CommittedTx,
     sessions: SessionPolicy,
-    /// Stops the indexer's thread with the store.
-    _indexer: indexer::Indexer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -68,7 +66,6 @@ impl SqliteStore {
         let committed = CommittedTx::default();
         let metrics = commits.metrics().clone();
         commit::start(path, BUSY_TIMEOUT, queue, committed.clone(), metrics)?;
-        let indexer = indexer::start(path, BUSY_TIMEOUT)?;
         let readers = (0..READERS)
             .map(|_| sql::open_reader(path, BUSY_TIMEOUT))
             .collect::<Result<_, _>>()?;
@@ -78,7 +75,6 @@ impl SqliteStore {
             commits,
             committed,
             sessions: SessionPolicy::default(),
-            _indexer: indexer,
         })
     }
 
@@ -102,8 +98,8 @@ impl SqliteStore {
         .await
     }
 
-    /// For tests: indexes every message committed so far for search now, as the indexer
-    /// would within a moment (so a test can tell the index from the scan of the rows above it).
+    /// For tests: indexes every message committed so far for search now, as the commit stage
+    /// would between batches (so a test can tell the index from the scan of the rows above it).
     #[cfg(any(test, feature = "test-support"))]
     pub async fn index_for_search_now(&self) -> Result<(), StoreError> {
         self.write(indexer::catch_up).await
