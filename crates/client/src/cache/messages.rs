@@ -17,7 +17,7 @@ pub struct SeqRange {
     pub last: Seq,
 }
 
-const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
+pub(super) const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
 
 /// A message's fields beyond its text, as the `state` column keeps them (JSON, the wire's
 /// names; NULL when all are empty).
@@ -76,7 +76,7 @@ impl State {
 }
 
 /// A stored row back as a message; a `state` the cache cannot read is left out (logged).
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, sqlx::Error> {
+pub(super) fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, sqlx::Error> {
     let mut message = Message {
         id: row.try_get("id")?,
         room_id: row.try_get("room_id")?,
