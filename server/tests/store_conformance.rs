@@ -808,7 +808,7 @@ pub async fn search_finds_substrings_in_the_users_rooms_newest_first(
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
     let ours = store
-        .create_group("ours", &alice, &[bob.clone()], ANY)
+        .create_group("ours", &alice, std::slice::from_ref(&bob), ANY)
         .await?;
     let bobs = store.create_group("bob's", &bob, &[], ANY).await?;
     say(&*store, GENERAL_ROOM_ID, &alice, "Lunch at noon?").await;

@@ -193,9 +193,10 @@ mod tests {
         run(&mut conn, MIGRATIONS).expect("nothing to do");
         let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
         assert_eq!(versions(&conn), all);
-        let last = all.len();
+        // Versions may have gaps (helpers number theirs ahead): the last one's, not the count.
+        let last = all[all.len() - 1];
         let refused =
-            run(&mut conn, &MIGRATIONS[..last - 1]).expect_err("the last is unknown to it");
+            run(&mut conn, &MIGRATIONS[..all.len() - 1]).expect_err("the last is unknown to it");
         assert!(
             refused.to_string().contains(&format!("migration {last}")),
             "{refused}"

@@ -110,7 +110,10 @@ pub(super) fn search(
 
 /// Runs one statement over `rows`, every term of `like` checked on the rows; the messages,
 /// newest first, and the last one's rowid.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one statement's parts; a struct for them would be built once, here"
+)]
 fn run(
     conn: &Connection,
     user_id: &str,
@@ -133,7 +136,11 @@ fn run(
         params.push(like_pattern(term).into());
         likes.push_str(&format!(" AND m.body LIKE ?{} ESCAPE '\\'", params.len()));
     }
-    let scope = "m.room_num IN (SELECT r2.num FROM members mb JOIN rooms r2 ON r2.id = mb.room_id \
+    // `+`: the room test must not pick the (room, seq) index, whose order is not rowid's: a
+    // scan walks rowids newest first and stops at the page (measured: 1.8 s instead of ms
+    // for a 2-character term over a 1,000,000-message room).
+    let scope =
+        "+m.room_num IN (SELECT r2.num FROM members mb JOIN rooms r2 ON r2.id = mb.room_id \
                  WHERE mb.user_id = ?1 AND (?2 IS NULL OR r2.id = ?2)) \
                  AND m.change_kind IS NULL AND m.deleted = 0";
     let sql = match rows {
