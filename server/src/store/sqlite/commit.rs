@@ -111,12 +111,13 @@ fn run(
     }
 }
 
-/// Between batches, after the answers: the search index takes every new message while no send
-/// waits, and a chunk at a time while they keep coming only past [`indexer::MAX_LAG`].
+/// Between batches, after the answers: the search index takes new messages in chunks, once
+/// [`indexer::IDLE_LAG`] wait when no send is queued, once [`indexer::MAX_LAG`] wait otherwise
+/// (searches scan the rest).
 fn index_for_search(conn: &mut Connection, queue: &mpsc::Receiver<Queued>) {
     loop {
         let min_lag = if queue.is_empty() {
-            1
+            indexer::IDLE_LAG
         } else {
             indexer::MAX_LAG
         };
