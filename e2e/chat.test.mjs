@@ -198,6 +198,33 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     assert.ok(!notifications.calls().some((c) => c.includes("<b>x</b>")), "no Notify call carries the markup raw");
   });
 
+  test("in a room set to mentions only, a mention notifies and a plain message does not", async () => {
+    await openRoom(bob, roomId);
+    const level = (value) =>
+      bob.session.exec(
+        `const s = document.querySelector('[data-testid="room-notify"]'); s.value = arguments[0]; s.dispatchEvent(new Event("change"));`,
+        [value],
+      );
+    const levels = () =>
+      bob.session.execAsync(`const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('notification_levels').then((l) => done(JSON.stringify(l)), (e) => done('error ' + JSON.stringify(e)))`);
+    await level("mentions");
+    await waitFor(async () => JSON.parse(await levels())[roomId] === "mentions", "bob's room kept at mentions only");
+    await openRoom(bob, "general");
+    try {
+      const before = notifications.calls().length;
+      await send(alice, "no mention in this one");
+      await send(alice, "@bob this one is for you");
+      const call = await waitFor(() => notifications.calls().slice(before).find((c) => c.includes("#e2e")), "a Notify call for the mention", 20_000);
+      // Not folded into "2 new messages": the plain one was never counted.
+      assert.match(call, /alice: @bob this one is for you/);
+      await waitFor(async () => (await bodies(alice.session)).includes("@bob this one is for you"), "alice to show her own send");
+      assert.ok(!notifications.calls().slice(before).some((c) => c.includes("no mention in this one")), "the plain message raised nothing");
+    } finally {
+      await openRoom(bob, roomId);
+      await level("all");
+    }
+  });
+
   test("relay killed mid-conversation: offline, then connected; what was typed meanwhile arrives once, in order", async () => {
     await relay.kill();
     for (const who of [alice, bob]) {

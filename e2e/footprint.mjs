@@ -142,6 +142,32 @@ const fillRoom = async (s, name, members, count) => {
   return room;
 };
 
+/**
+ * Changes one message in five of a filled room through the app's own commands, half with a 👍
+ * and half with an edit (issue 19's "20% carry reactions or edits"); their entries follow the
+ * messages, as the newest seqs of the room.
+ */
+const changeRoom = async (s, room, count) => {
+  await s.exec(
+    `const [room_id, count] = arguments;
+     const invoke = window.__TAURI__.core.invoke;
+     window.__change = (async () => {
+       const ids = new Map();
+       for (let before = count + 1; before > 1; before -= 100) {
+         for (const m of await invoke("messages", { room_id, before_seq: before, limit: 100 })) ids.set(m.seq, m.id);
+       }
+       for (let seq = 5; seq <= count; seq += 5) {
+         const message_id = ids.get(seq);
+         if (seq % 10 === 0) await invoke("react", { room_id, message_id, emoji: "👍", on: true });
+         else await invoke("edit_message", { room_id, message_id, body: "message " + seq + " — edited" });
+       }
+     })();`,
+    [room, count],
+  );
+  const total = count + Math.floor(count / 5);
+  await waitFor(async () => (await s.execAsync(`const [id, done] = arguments; window.__TAURI__.core.invoke("rooms").then((rs) => done(rs.find((r) => r.id === id)?.last_seq ?? 0))`, [room])) >= total, `${count / 5} changes committed`, 600_000);
+};
+
 /** Click → the newest message drawn and a frame painted, timed in the page. */
 const openTimed = (s, roomId, lastSeq) =>
   s.execAsync(
@@ -152,6 +178,9 @@ const openTimed = (s, roomId, lastSeq) =>
      check();`,
     [roomId, lastSeq],
   );
+
+/** Writes what is measured so far; a run cut short leaves `partial` in the file, saying how far it got. */
+const save = (result) => writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
 
 const main = async () => {
   const result = { machine: `${process.platform} ${readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1]}, ${readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length} CPUs`, runs: RUNS };
@@ -189,6 +218,8 @@ const main = async () => {
   await register(bob.session, "bob", relay.url);
   const thousand = await fillRoom(alice.session, "thousand", ["bob"], ROOM);
   const big = await fillRoom(alice.session, "big", [], BIG);
+  const changed = await fillRoom(alice.session, "changed", [], BIG);
+  await changeRoom(alice.session, changed, BIG);
 
   // Cold start to interactive: quit alice and start her again (a returning user: resume).
   const natterStarts = [];
@@ -203,14 +234,21 @@ const main = async () => {
     const pid = await appPid(DESKTOP_BIN, "alice");
     natterStarts.push((await interactiveAt(session)) - startedAt(pid));
   }
+  // Kept at once: a later step failing must not lose the starts (the installed app's run once did).
+  result.cold_start_ms = { natter_median: median(natterStarts), natter: natterStarts, empty_median: median(emptyStarts), empty: emptyStarts };
+  save({ ...result, partial: "up to the cold start: a later step did not finish" });
   const alicePid = await appPid(DESKTOP_BIN, "alice");
   await waitFor(async () => (await session.exec(`return document.querySelector('[data-testid="connection-status"]').dataset.state`)) === "connected", "alice connected again", 60_000);
 
-  // First paint of the BIG room: first open after start, then repeats (general in between).
+  // First paint of the BIG rooms: first open after start, then repeats (general in between).
+  // The changed room's newest message is seq BIG: its entries after it are not drawn.
   const paints = [];
+  const changedPaints = [];
   for (let i = 0; i < RUNS; i++) {
-    await session.execAsync(`const done = arguments[0]; document.querySelector('[data-room-id="general"]').click(); setTimeout(() => done(true), 300);`);
-    paints.push(await openTimed(session, big, BIG));
+    for (const [room, list] of [[big, paints], [changed, changedPaints]]) {
+      await session.execAsync(`const done = arguments[0]; document.querySelector('[data-room-id="general"]').click(); setTimeout(() => done(true), 300);`);
+      list.push(await openTimed(session, room, BIG));
+    }
   }
 
   // Typing: keystroke in alice's window → line in bob's window, same clock (one machine).
@@ -242,11 +280,11 @@ const main = async () => {
   result.natter_pss_by_process = pssByProcess(alicePid);
   result.natter_pss_kib_by_mapping = mappingsByProcess(alicePid);
 
-  result.cold_start_ms = { natter_median: median(natterStarts), natter: natterStarts, empty_median: median(emptyStarts), empty: emptyStarts };
   result.first_paint_ms = { room_messages: BIG, first: paints[0], median: median(paints), all: paints };
+  result.first_paint_changed_ms = { room_messages: BIG, changed: BIG / 5, first: changedPaints[0], median: median(changedPaints), all: changedPaints };
   result.typing_ms = { median: median(typing), max: Math.max(...typing), all: typing };
   result.idle_pss_bytes = { natter: natterPss, empty: emptyPss[0], ratio: natterPss / emptyPss[0], processes: tree(alicePid).length };
-  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  save(result);
   const mib = (b) => (b / 1048576).toFixed(1);
   console.log(`| measure | Natter | empty Tauri window | ratio |
 |---|---|---|---|
@@ -254,6 +292,7 @@ const main = async () => {
 | cold start to interactive, median of ${RUNS} | ${Math.round(median(natterStarts))} ms | ${Math.round(median(emptyStarts))} ms (page loaded) | ${(median(natterStarts) / median(emptyStarts)).toFixed(2)} |
 | idle PSS, all processes (${result.idle_pss_bytes.processes} for Natter) | ${mib(natterPss)} MiB | ${mib(emptyPss[0])} MiB | ${result.idle_pss_bytes.ratio.toFixed(2)} |
 | open a room of ${BIG} cached messages, click → painted | first ${Math.round(paints[0])} ms, median ${Math.round(median(paints))} ms | | |
+| the same with ${BIG / 5} of them reacted to or edited | first ${Math.round(changedPaints[0])} ms, median ${Math.round(median(changedPaints))} ms | | |
 | typing indicator, keystroke → other window, median of ${typing.length} | ${Math.round(median(typing))} ms (max ${Math.round(Math.max(...typing))}) | | |`);
   for (const [who, list] of [["Natter", result.natter_pss_sharers], ["the empty window", result.empty_pss_sharers]]) {
     console.log(`PSS of ${who} was shared with: ${list.join("; ") || "nothing else"} (the harness's Xvfb is expected)`);

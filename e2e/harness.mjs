@@ -118,7 +118,7 @@ export const relay = async (extra = []) => {
   return {
     url,
     async start() {
-      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn", ...extra], { log: "natter-relay" });
+      proc = start(RELAY_BIN, ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, "--log", "warn", "--registration", "open", ...extra], { log: "natter-relay" });
       await waitFor(healthy, "the relay's /healthz", 30_000);
     },
     /** kill -9: no goodbye to anyone. */

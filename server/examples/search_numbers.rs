@@ -258,7 +258,10 @@ fn message(user: &User, room: &str, i: usize, body: String) -> NewMessage {
         client_id: format!("c{i}"),
         body,
         sent_at: "2026-12-06T19:00:00.000Z".into(),
-        entry: NewEntry::Message { reply_to: None },
+        entry: NewEntry::Message {
+            reply_to: None,
+            attachments: Vec::new(),
+        },
         mentions: Vec::new(),
     }
 }

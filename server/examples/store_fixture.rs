@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 client_id: format!("fixture-{body}"),
                 body: body.to_owned(),
                 reply_to: None,
+                attachments: Vec::new(),
             })
             .await?;
     }

@@ -53,6 +53,11 @@ pub const DEFAULT_SESSION_IDLE_SECS: u64 = 30 * 24 * 60 * 60;
 /// Sessions one user may hold (one per device and login); a login past it ends the one used
 /// longest ago.
 pub const DEFAULT_SESSIONS_PER_USER: u32 = 20;
+/// Seconds an upload no message carries is kept before it is removed: a day.
+pub const DEFAULT_ORPHAN_FILE_SECS: u64 = 24 * 60 * 60;
+/// The slowest an upload may come, averaged from its start (after its first body timeout):
+/// a client that dribbles a large body is cut off rather than holding a connection for hours.
+pub const MIN_UPLOAD_BYTES_PER_SEC: u64 = 16 * 1024;
 /// Seconds between Engine.IO pings (the Socket.IO default).
 pub const DEFAULT_PING_INTERVAL_SECS: u64 = 25;
 /// Seconds a client may take to answer a ping before it is disconnected (the Socket.IO default).
@@ -208,9 +213,45 @@ pub struct Config {
     )]
     pub tls_key: Option<PathBuf>,
 
+    /// Largest file upload (POST /api/files), in MiB; larger ones are refused 413 (before
+    /// reading when their length is announced, at the limit when not).
+    #[arg(long, env = "NATTER_MAX_UPLOAD_MB", default_value_t = limits::DEFAULT_MAX_UPLOAD_MB, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub max_upload_mb: u64,
+
+    /// Seconds an uploaded file that no message carries is kept before it is removed.
+    #[arg(long, env = "NATTER_ORPHAN_FILE_SECS", default_value_t = DEFAULT_ORPHAN_FILE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub orphan_file_secs: u64,
+
     /// Log filter (tracing EnvFilter syntax), e.g. "info" or "natter_relay=debug".
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
+
+    /// Who may create an account: `invite` (with an invite an admin made), `open` (anyone:
+    /// for demos and tests) or `closed` (nobody, but the first admin of an empty relay).
+    #[arg(long, env = "NATTER_REGISTRATION", value_enum, default_value_t = Registration::Invite)]
+    pub registration: Registration,
+
+    /// The relay's address as people reach it (e.g. https://chat.example.org), put in invite
+    /// strings. Default: the address the admin's own connection came to.
+    #[arg(long, env = "NATTER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Not a flag: the desktop's hosted relay sets it so its owner's first account becomes
+    /// an admin with no code to copy (`embedded.rs`). No first-admin invite is made then.
+    #[arg(skip)]
+    pub first_account_admin: bool,
+}
+
+/// Who may create an account (`--registration`); the rules are `accounts.rs`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    /// With an invite only.
+    Invite,
+    /// Anyone; an invite, if given, must be valid (an admin invite makes an admin).
+    Open,
+    /// Nobody, except with the first-admin invite of a relay that has no users yet; admins
+    /// cannot make invites.
+    Closed,
 }
 
 impl Config {
@@ -248,7 +289,12 @@ impl Config {
             metrics_bind: None,
             tls_cert: None,
             tls_key: None,
+            max_upload_mb: limits::DEFAULT_MAX_UPLOAD_MB,
+            orphan_file_secs: DEFAULT_ORPHAN_FILE_SECS,
             log: "info".to_owned(),
+            registration: Registration::Invite,
+            public_url: None,
+            first_account_admin: false,
         }
     }
 
@@ -260,6 +306,16 @@ impl Config {
     /// How long a client may take to send a request body; see [`http::body_deadline`](crate::http::body_deadline).
     pub fn body_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.body_timeout_secs)
+    }
+
+    /// The largest upload, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// How long an upload no message carries is kept.
+    pub fn orphan_file_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.orphan_file_secs)
     }
 
     /// How long a user whose last socket closed still counts as online.

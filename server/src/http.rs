@@ -1,5 +1,6 @@
-//! HTTP API: register, login, logout, health, over the accounts service. JSON in, JSON out,
-//! errors as `{error:{code,message}}`. Also the layers before Socket.IO.
+//! HTTP API: register (with an invite), login, logout, health, over the accounts service. JSON
+//! in, JSON out, errors as `{error:{code,message}}`. Also the layers before Socket.IO (which the
+//! file routes, `file_routes.rs`, pass: they keep their own limits).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use natter_protocol::http::{
-    AuthResponse, Credentials, Health, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
+    AuthResponse, Credentials, Health, Registration, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH,
+    REGISTER_PATH,
 };
 use natter_protocol::limits::MAX_PAYLOAD_BYTES;
 use natter_protocol::WireError;
@@ -53,6 +55,9 @@ pub async fn refuse_oversize(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
+    if crate::file_routes::has_own_limits(&req) {
+        return next.run(req).await;
+    }
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -90,7 +95,9 @@ pub async fn body_deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::Method;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || crate::file_routes::has_own_limits(&req)
+    {
         return next.run(req).await;
     }
     let (head, body) = req.into_parts();
@@ -139,7 +146,8 @@ pub async fn api_deadline(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if !req.uri().path().starts_with("/api/") {
+    // Files stream for as long as their size and pace allow (`file_routes.rs`).
+    if !req.uri().path().starts_with("/api/") || crate::file_routes::has_own_limits(&req) {
         return next.run(req).await;
     }
     let path = req.uri().path().to_owned();
@@ -241,6 +249,27 @@ fn credentials(body: Result<Json<Value>, JsonRejection>) -> Result<Credentials> 
     Ok(natter_protocol::decode("credentials", value)?)
 }
 
+fn registration(body: Result<Json<Value>, JsonRejection>) -> Result<Registration> {
+    let Json(value) = body.map_err(|e| Error::Client(WireError::invalid(e.body_text())))?;
+    Ok(natter_protocol::decode("registration", value)?)
+}
+
+/// The most of a `User-Agent` kept as a session's device label.
+const DEVICE_CHARS: usize = 64;
+
+/// The device a login came from, as its `User-Agent` names it: printable characters only, cut
+/// to [`DEVICE_CHARS`] (the owner sees it in their session list; it is never logged).
+fn device(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(DEVICE_CHARS)
+        .collect()
+}
+
 async fn register(
     State(st): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -248,7 +277,10 @@ async fn register(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let (answer, _) = st.accounts.register(credentials(body)?, client).await?;
+    let (answer, _) = st
+        .accounts
+        .register(registration(body)?, client, &device(&headers))
+        .await?;
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -259,7 +291,10 @@ async fn login(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<AuthResponse>> {
     let client = client_addr(peer.ip(), &headers, &st.trusted_proxies);
-    let (answer, ended) = st.accounts.login(credentials(body)?, client).await?;
+    let (answer, ended) = st
+        .accounts
+        .login(credentials(body)?, client, &device(&headers))
+        .await?;
     // Sessions over the user's cap are dead; so are their sockets, on every node.
     for session_id in &ended {
         st.broadcaster.disconnect_session(session_id).await;

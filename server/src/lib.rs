@@ -2,6 +2,8 @@
 //! app's "host on this computer" start the real thing with [`run`].
 
 pub mod accounts;
+pub mod admin;
+pub mod admin_cli;
 pub mod auth;
 pub mod broadcast;
 pub mod chat;
@@ -9,6 +11,8 @@ pub mod config;
 pub mod connect_limit;
 pub mod embedded;
 pub mod error;
+pub mod file_routes;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod presence;
@@ -36,6 +40,11 @@ use store::{SqliteStore, Store, StoreError};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
+/// The file in the data directory holding the first-admin invite (0600), written at a start
+/// with no users.
+pub const FIRST_ADMIN_FILE: &str = "first-admin-invite";
+/// The uploaded files' directory inside the data directory.
+pub const FILES_DIR: &str = "files";
 /// How long shutdown waits for connections to close before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often rate-limit state of idle users is forgotten.
@@ -59,6 +68,8 @@ pub enum StartError {
     },
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("cannot make the first-admin invite: {0}")]
+    FirstAdmin(String),
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -111,6 +122,26 @@ pub async fn serve(
         Some(tls) => Some(tls.clone().reload_on_sighup()?),
         None => None,
     };
+    let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
+    let local =
+        files::LocalDir::open(&dir.join(FILES_DIR)).map_err(|source| StartError::DataDir {
+            path: dir.join(FILES_DIR),
+            source,
+        })?;
+    let blobs = files::Blobs::new(Arc::new(local));
+    let files = files::Files::new(
+        store.clone(),
+        blobs.clone(),
+        files::UploadLimits {
+            max_bytes: config.max_upload_bytes(),
+            pace: files::Pace {
+                idle: config.body_timeout(),
+                grace: config.body_timeout(),
+                min_bytes_per_sec: config::MIN_UPLOAD_BYTES_PER_SEC,
+            },
+            orphan_age: config.orphan_file_age(),
+        },
+    );
     let committed = store.committed();
     let commits = store.commits();
     let metrics = Metrics::new(commits.metrics().clone());
@@ -125,9 +156,30 @@ pub async fn serve(
             connects: connects.clone(),
             grace: config.presence_grace(),
             max_rooms: config.max_rooms_per_user,
+            blobs,
         },
     );
-    let accounts = Accounts::new(store, limits.clone(), auth::Passwords::default());
+    let passwords = auth::Passwords::default();
+    let admin = admin::Admin::new(
+        store.clone(),
+        limits.clone(),
+        passwords.clone(),
+        config.registration,
+        config.public_url.clone(),
+    );
+    let policy = accounts::Policy {
+        registration: config.registration,
+        first_account_admin: config.first_account_admin,
+    };
+    if !config.first_account_admin && store.user_count().await? == 0 {
+        first_admin_invite(store.as_ref(), config, listener.local_addr()?).await?;
+    }
+    let accounts = Accounts::new(store, limits.clone(), passwords, policy);
+    let people = socket::People {
+        accounts: accounts.clone(),
+        admin,
+        tls: tls.is_some(),
+    };
     let sweeping = limits.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIMITS_SWEEP);
@@ -137,12 +189,24 @@ pub async fn serve(
             connects.retain_recent();
         }
     });
+    // Orphan uploads and unfinished ones, at start and then every so often.
+    let file_sweeper = tokio::spawn({
+        let files = files.clone();
+        async move {
+            let mut tick = tokio::time::interval(files.sweep_every());
+            loop {
+                tick.tick().await;
+                files.sweep().await;
+            }
+        }
+    });
     let polls = socket::Polls::default();
     let bounds = socket::Bounds::new(config, limits.clone(), polls.clone(), metrics.clone());
-    let (layer, io) = socket::layer(chat, bounds, metrics.clone(), config);
+    let (layer, io) = socket::layer(chat, people, bounds, metrics.clone(), config);
     let broadcaster = Broadcaster::new(io.clone());
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
+        .merge(file_routes::router(files))
         .layer(layer)
         // Around Socket.IO: what each long-polling session's polls took (`socket/polls.rs`).
         .layer(axum::middleware::from_fn_with_state(
@@ -223,6 +287,7 @@ pub async fn serve(
         }
     };
     sweeper.abort();
+    file_sweeper.abort();
     broadcasting.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
@@ -232,6 +297,50 @@ pub async fn serve(
         reloader.abort();
     }
     result
+}
+
+/// A relay with no users makes one single-use admin invite: printed on stdout and written to
+/// [`FIRST_ADMIN_FILE`] in the data directory (0600). Never logged.
+async fn first_admin_invite(
+    store: &dyn Store,
+    config: &Config,
+    addr: std::net::SocketAddr,
+) -> Result<(), StartError> {
+    let made = admin::make_invite(store, natter_protocol::admin::Role::Admin, 1, None, None).await;
+    let (_, code) = made.map_err(|e| StartError::FirstAdmin(e.to_string()))?;
+    let scheme = if config.tls_files().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let server = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let link = natter_protocol::invite::InviteLink { server, code }.format();
+    let dir = config.data_dir().ok_or(StartError::NoDataDir)?;
+    let path = dir.join(FIRST_ADMIN_FILE);
+    write_private(&path, &format!("{link}\n")).map_err(|source| StartError::DataDir {
+        path: path.clone(),
+        source,
+    })?;
+    println!("natter-relay has no users yet: register the first admin with the invite {link}");
+    tracing::info!(path = %path.display(), "no users yet: a first-admin invite is on stdout and in this file");
+    Ok(())
+}
+
+/// Writes `text` to a new file only its owner can read (0600), replacing any old one.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

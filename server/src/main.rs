@@ -1,5 +1,5 @@
 //! The natter-relay binary: read flags, environment and config file, set up logging, bind,
-//! serve until SIGINT/SIGTERM.
+//! serve until SIGINT/SIGTERM; or `natter-relay admin …` (`admin_cli.rs`).
 
 use anyhow::Context;
 use natter_relay::config::{self, ConfigError};
@@ -13,6 +13,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "admin") {
+        return admin().await;
+    }
     let config = match config::load_from(std::env::args_os()) {
         Ok(config) => config,
         // --help, --version, a bad flag or variable: clap reports and exits (0 or 2) as usual.
@@ -44,6 +47,19 @@ async fn main() -> anyhow::Result<()> {
     }
     natter_relay::run(listener, config, shutdown_signal()).await?;
     Ok(())
+}
+
+/// `natter-relay admin …` (`admin_cli.rs`): one action on the data directory, then exit.
+async fn admin() -> anyhow::Result<()> {
+    use natter_relay::admin_cli::{run, AdminError};
+    match run(std::env::args_os(), &mut std::io::stdout()).await {
+        Ok(()) => Ok(()),
+        Err(AdminError::Args(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(1);
+        }
+    }
 }
 
 #[cfg(unix)]

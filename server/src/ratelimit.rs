@@ -67,6 +67,8 @@ pub struct Limits {
     login_user: Arc<DefaultKeyedRateLimiter<String>>,
     login_addr: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     failures: Arc<Mutex<FailureMap>>,
+    /// Admin requests, per admin.
+    admin: Arc<DefaultKeyedRateLimiter<String>>,
     /// Each refusal counted by its limit, here where it is decided.
     metrics: Metrics,
 }
@@ -115,6 +117,9 @@ impl Limits {
             login_user: Arc::new(RateLimiter::keyed(login)),
             login_addr: Arc::new(RateLimiter::keyed(login)),
             failures: Arc::default(),
+            admin: Arc::new(RateLimiter::keyed(Quota::per_minute(nz(
+                natter_protocol::limits::ADMIN_ACTIONS_PER_MINUTE,
+            )))),
             metrics,
         }
     }
@@ -141,6 +146,12 @@ impl Limits {
     pub fn allow_room_change(&self, user_id: &str) -> bool {
         let allowed = self.room_changes.check_key(&user_id.to_owned()).is_ok();
         self.counted(allowed, Limit::RoomChanges)
+    }
+
+    /// One admin request by `user_id` (an admin; members are refused before this).
+    pub fn allow_admin(&self, user_id: &str) -> bool {
+        let allowed = self.admin.check_key(&user_id.to_owned()).is_ok();
+        self.counted(allowed, Limit::AdminActions)
     }
 
     /// One `history`, `sync` or `rooms:list` by `user_id` from `addr`. The address is checked
@@ -216,6 +227,7 @@ impl Limits {
         self.reads_addr.retain_recent();
         self.login_user.retain_recent();
         self.login_addr.retain_recent();
+        self.admin.retain_recent();
         if let Ok(mut map) = self.failures.lock() {
             map.retain(|_, f| f.last.elapsed() < FAILURES_KEPT);
         }

@@ -160,6 +160,7 @@ async fn a_database_of_the_sqlx_relay_reads_back_whole() {
             client_id: "after the upgrade".into(),
             body: "four".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("send")

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use natter_protocol::{Change, User, GENERAL_ROOM_ID};
+use natter_protocol::admin::Role;
+use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
-    AppendOutcome, AppendRefusal, Departure, NewEntry, NewMessage, SearchQuery, SessionPolicy,
-    Store, StoreError,
+    Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
+    SearchQuery, SessionPolicy, Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -22,7 +23,10 @@ fn new_message(room_id: &str, sender: &User, client_id: &str) -> NewMessage {
         client_id: client_id.to_owned(),
         body: format!("body of {client_id}"),
         sent_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        entry: NewEntry::Message { reply_to: None },
+        entry: NewEntry::Message {
+            reply_to: None,
+            attachments: Vec::new(),
+        },
         mentions: Vec::new(),
     }
 }
@@ -88,7 +92,7 @@ pub async fn users_are_unique_ignoring_case_and_join_general(store: Arc<dyn Stor
 
 pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
-    let id = store.create_session(&alice.id, "h1").await?.id;
+    let id = store.create_session(&alice.id, "h1", "").await?.id;
     let Some(signed_on) = store.sign_on("h1").await? else {
         panic!("a new session signs on");
     };
@@ -106,17 +110,19 @@ pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> 
 pub async fn sessions_past_the_cap_end_the_least_recently_used(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
-    store.create_session(&bob.id, "bob").await?;
+    store.create_session(&bob.id, "bob", "").await?;
     let cap = SessionPolicy::default().per_user as usize;
     let mut ids = Vec::new();
     for n in 0..cap {
-        let session = store.create_session(&alice.id, &format!("a{n}")).await?;
+        let session = store
+            .create_session(&alice.id, &format!("a{n}"), "")
+            .await?;
         assert!(session.ended.is_empty(), "{n}: under the cap");
         ids.push(session.id);
         // Distinct use times (milliseconds in the store).
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
-    let over = store.create_session(&alice.id, "over").await?;
+    let over = store.create_session(&alice.id, "over", "").await?;
     assert_eq!(over.ended, vec![ids[0].clone()], "the oldest goes");
     assert_eq!(store.sign_on("a0").await?, None);
     assert!(store.sign_on("over").await?.is_some(), "never the new one");
@@ -124,7 +130,7 @@ pub async fn sessions_past_the_cap_end_the_least_recently_used(store: Arc<dyn St
         store.sign_on("bob").await?.is_some(),
         "another user's are not counted"
     );
-    let again = store.create_session(&alice.id, "again").await?;
+    let again = store.create_session(&alice.id, "again", "").await?;
     assert_eq!(again.ended, vec![ids[1].clone()]);
     Ok(())
 }
@@ -629,6 +635,7 @@ pub async fn changes_apply_to_their_target(store: Arc<dyn Store>) -> Result {
         "agreed",
         NewEntry::Message {
             reply_to: Some(target.clone()),
+            attachments: Vec::new(),
         },
     )
     .await?
@@ -701,6 +708,7 @@ pub async fn a_delete_takes_the_text_of_the_message_and_its_edits(store: Arc<dyn
         .expect("react");
     let reply = NewEntry::Message {
         reply_to: Some(target.clone()),
+        attachments: Vec::new(),
     };
     change(&*store, &room, &bob, "what?", reply.clone())
         .await?
@@ -948,6 +956,293 @@ pub async fn search_pages_by_cursor(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
+/// An invite code's hash, as the relay stores it (any string works for the store).
+fn invited(code_hash: &str, now: &str) -> Admission {
+    Admission::Invite {
+        code_hash: code_hash.to_owned(),
+        now: now.to_owned(),
+    }
+}
+
+fn new_invite(code_hash: &str, uses: u32, expires_at: Option<&str>) -> NewInvite {
+    NewInvite {
+        code_hash: code_hash.to_owned(),
+        role: Role::Member,
+        uses,
+        expires_at: expires_at.map(str::to_owned),
+        created_by: None,
+    }
+}
+
+const NOW: &str = "2026-06-01T00:00:00.000Z";
+
+pub async fn invites_admit_their_uses_and_one_of_racing_registrations(
+    store: Arc<dyn Store>,
+) -> Result {
+    store.create_invite(new_invite("once", 1, None)).await?;
+    // Eight registrations race for the one use: exactly one wins, nothing of the others stays.
+    let attempts = (0..8).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .register(&format!("racer{i}"), "hash", invited("once", NOW))
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(e, StoreError::InviteRefused)));
+    assert_eq!(store.user_count().await?, 1);
+
+    // A taken name does not spend the use.
+    store.create_invite(new_invite("twice", 2, None)).await?;
+    store
+        .register("alice", "hash", invited("twice", NOW))
+        .await?;
+    let taken = store.register("ALICE", "hash", invited("twice", NOW)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    store.register("bob", "hash", invited("twice", NOW)).await?;
+    let past = store.register("carol", "hash", invited("twice", NOW)).await;
+    assert!(matches!(past, Err(StoreError::InviteRefused)), "{past:?}");
+
+    // Expired, revoked, unknown.
+    store
+        .create_invite(new_invite("old", 5, Some("2026-05-31T23:59:59.999Z")))
+        .await?;
+    let expired = store.register("carol", "hash", invited("old", NOW)).await;
+    assert!(
+        matches!(expired, Err(StoreError::InviteRefused)),
+        "{expired:?}"
+    );
+    let revoked = store.create_invite(new_invite("gone", 5, None)).await?;
+    assert!(store.revoke_invite(&revoked.id).await?);
+    let refused = store.register("carol", "hash", invited("gone", NOW)).await;
+    assert!(
+        matches!(refused, Err(StoreError::InviteRefused)),
+        "{refused:?}"
+    );
+    let unknown = store.register("carol", "hash", invited("nope", NOW)).await;
+    assert!(
+        matches!(unknown, Err(StoreError::InviteRefused)),
+        "{unknown:?}"
+    );
+    assert!(!store.revoke_invite("no-such-invite").await?);
+
+    let listed = store.invites(10).await?;
+    assert_eq!(listed.len(), 4);
+    let uses: Vec<(u32, u32, bool)> = listed.iter().map(|i| (i.uses, i.used, i.revoked)).collect();
+    for expected in [(1, 1, false), (2, 2, false), (5, 0, false), (5, 0, true)] {
+        assert!(uses.contains(&expected), "{expected:?} in {uses:?}");
+    }
+    Ok(())
+}
+
+pub async fn roles_disabling_passwords_and_deletion_keep_an_admin(store: Arc<dyn Store>) -> Result {
+    let root = store.register("root", "h0", Admission::FirstAdmin).await?;
+    let bob = store.register("bob", "h0", Admission::FirstAdmin).await?;
+    let role = |id: String| {
+        let store = store.clone();
+        async move { store.active_role(&id).await }
+    };
+    assert_eq!(role(root.id.clone()).await?, Some(Role::Admin));
+    assert_eq!(role(bob.id.clone()).await?, Some(Role::Member));
+    for refused in [
+        store.set_role(&root.id, Role::Member).await.err(),
+        store.set_disabled(&root.id, true).await.err(),
+        store.delete_user(&root.id).await.err(),
+    ] {
+        assert!(
+            matches!(refused, Some(StoreError::LastAdmin)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        role(root.id.clone()).await?,
+        Some(Role::Admin),
+        "nothing written"
+    );
+
+    // Disabling ends every session and refuses new ones and sign-ons.
+    let s1 = store.create_session(&bob.id, "b1", "phone").await?;
+    store.create_session(&bob.id, "b2", "laptop").await?;
+    let mut ended = store.set_disabled(&bob.id, true).await?;
+    ended.sort();
+    assert_eq!(ended.len(), 2);
+    assert!(ended.contains(&s1.id));
+    assert_eq!(role(bob.id.clone()).await?, None);
+    assert!(store.sign_on("b1").await?.is_none());
+    let refused = store.create_session(&bob.id, "b3", "").await;
+    assert!(matches!(refused, Err(StoreError::Inactive)), "{refused:?}");
+    let creds = store.credentials("bob").await?.expect("still found");
+    assert!(creds.disabled);
+    store.set_disabled(&bob.id, false).await?;
+    let kept = store.create_session(&bob.id, "b4", "desk").await?;
+    store.create_session(&bob.id, "b5", "").await?;
+
+    // A password change keeps the one session asked to.
+    let ended = store.set_password(&bob.id, "h1", Some(&kept.id)).await?;
+    assert_eq!(ended.len(), 1);
+    let sessions = store.sessions_of(&bob.id).await?;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        (sessions[0].id.as_str(), sessions[0].device.as_str()),
+        (kept.id.as_str(), "desk")
+    );
+    assert_eq!(store.password_hash(&bob.id).await?.as_deref(), Some("h1"));
+    assert!(
+        !store.end_session_of(&root.id, &kept.id).await?,
+        "not root's"
+    );
+    assert!(store.end_session_of(&bob.id, &kept.id).await?);
+
+    store.set_display_name(&bob.id, "Bobby").await?;
+    let found = store.users_by_name(&["bob".to_owned()]).await?;
+    assert_eq!(found[0].display_name, "Bobby");
+
+    // Two admins: either may go. A deleted account keeps its name taken and leaves its rooms.
+    store.set_role(&bob.id, Role::Admin).await?;
+    store.set_role(&root.id, Role::Member).await?;
+    store.create_session(&root.id, "r1", "").await?;
+    let ended = store.delete_user(&root.id).await?;
+    assert_eq!(ended.len(), 1);
+    assert!(store.credentials("root").await?.is_none());
+    assert!(store.users_by_name(&["root".to_owned()]).await?.is_empty());
+    assert!(store.account("root").await?.is_none());
+    assert!(!store.is_member(GENERAL_ROOM_ID, &root.id).await?);
+    let again = store
+        .register("Root", "h", Admission::Open(Role::Member))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let accounts = store.accounts(None, 10).await?;
+    let names: Vec<&str> = accounts.iter().map(|a| a.user.username.as_str()).collect();
+    assert_eq!(names, ["bob"]);
+    assert_eq!(store.user_count().await?, 1);
+    Ok(())
+}
+
+fn new_file(id: &str, uploader: &User, hash: &str, uploaded_at: &str) -> NewFile {
+    NewFile {
+        attachment: Attachment {
+            id: id.to_owned(),
+            name: format!("{id}.png"),
+            size: 42,
+            content_type: "image/png".to_owned(),
+            width: Some(3),
+            height: Some(2),
+        },
+        uploader_id: uploader.id.clone(),
+        hash: hash.repeat(64),
+        uploaded_at: uploaded_at.to_owned(),
+    }
+}
+
+/// Uploads: only the uploader attaches, members of the rooms that carry a file read it, a
+/// delete lets go of its files (and reports bytes nobody uses), old unattached uploads go.
+pub async fn files_attach_read_release_and_orphan(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let carol = user(&*store, "carol").await;
+    let room = store
+        .create_group("pics", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let now = "2026-01-02T00:00:00.000Z";
+    // f1 and f2 are the same bytes ("a"); f3 is Bob's; f4 is old and never attached.
+    for f in [
+        new_file("f1", &alice, "a", now),
+        new_file("f2", &alice, "a", now),
+        new_file("f3", &bob, "b", now),
+        new_file("f4", &alice, "c", "2026-01-01T00:00:00.000Z"),
+    ] {
+        store.add_file(f).await?;
+    }
+    let with = |files: &[&str]| NewEntry::Message {
+        reply_to: None,
+        attachments: files.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    // Someone else's upload or an unknown one: refused, nothing written.
+    for files in [&["f1", "f3"][..], &["nope"]] {
+        let refused = change(&*store, &room, &alice, "x", with(files)).await?;
+        assert_eq!(refused.map(|a| a.created), Err(AppendRefusal::NoSuchFile));
+    }
+    assert!(store.history(&room, None, 10).await?.is_empty());
+    // Before it is posted, only its uploader reads it.
+    assert!(store.file_for("f1", &alice.id).await?.is_some());
+    assert!(store.file_for("f1", &bob.id).await?.is_none());
+    let sent = change(&*store, &room, &alice, "", with(&["f2", "f1"]))
+        .await?
+        .expect("sent");
+    let ids: Vec<_> = sent
+        .message
+        .attachments
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(ids, ["f2", "f1"]);
+    assert_eq!(
+        sent.message.attachments[1],
+        new_file("f1", &alice, "a", now).attachment
+    );
+    let other = change(&*store, &room, &alice, "again", with(&["f1"]))
+        .await?
+        .expect("sent");
+    let page = store.history(&room, None, 10).await?;
+    assert_eq!(page[0].attachments, sent.message.attachments);
+    assert_eq!(
+        store.messages_after(&room, 0, 10).await?[1]
+            .attachments
+            .len(),
+        1
+    );
+    // Members read it now; Carol never.
+    let read = store
+        .file_for("f1", &bob.id)
+        .await?
+        .expect("a member reads it");
+    assert_eq!(read.hash, "a".repeat(64));
+    assert!(store.file_for("f1", &carol.id).await?.is_none());
+    assert!(store.file_for("nope", &alice.id).await?.is_none());
+
+    let delete = |target: &str| NewEntry::Delete {
+        target: target.to_owned(),
+    };
+    // f1 is still carried by `other`; f2's bytes are f1's too: nothing freed.
+    let deleted = change(&*store, &room, &alice, "", delete(&sent.message.id))
+        .await?
+        .expect("deleted");
+    assert!(deleted.freed_files.is_empty());
+    assert!(
+        store.file_for("f2", &alice.id).await?.is_none(),
+        "f2 went with its message"
+    );
+    assert!(store.file_hash_in_use(&"a".repeat(64)).await?);
+    let deleted = change(&*store, &room, &alice, "", delete(&other.message.id))
+        .await?
+        .expect("deleted");
+    assert_eq!(deleted.freed_files, ["a".repeat(64)]);
+    assert!(!store.file_hash_in_use(&"a".repeat(64)).await?);
+    assert!(store
+        .history(&room, None, 10)
+        .await?
+        .iter()
+        .all(|m| m.attachments.is_empty()));
+
+    // Orphans before the cut-off go; f3 (newer, unattached) stays.
+    let freed = store
+        .remove_orphan_files("2026-01-01T12:00:00.000Z")
+        .await?;
+    assert_eq!(freed, ["c".repeat(64)]);
+    assert!(store.file_for("f4", &alice.id).await?.is_none());
+    assert!(store.file_for("f3", &bob.id).await?.is_some());
+    Ok(())
+}
+
 macro_rules! store_conformance {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -973,6 +1268,9 @@ macro_rules! store_conformance {
                 search_finds_substrings_in_the_users_rooms_newest_first,
                 search_sees_only_current_text,
                 search_pages_by_cursor,
+                invites_admit_their_uses_and_one_of_racing_registrations,
+                roles_disabling_passwords_and_deletion_keep_an_admin,
+                files_attach_read_release_and_orphan,
             );
         }
     };
@@ -1010,11 +1308,11 @@ async fn sqlite_sessions_idle_past_the_policy_expire_and_use_keeps_them() {
         .with_sessions(policy);
     let alice = user(&store, "alice").await;
     store
-        .create_session(&alice.id, "idle")
+        .create_session(&alice.id, "idle", "")
         .await
         .expect("a session");
     store
-        .create_session(&alice.id, "used")
+        .create_session(&alice.id, "used", "")
         .await
         .expect("a session");
     // "used" is used every 300 ms (each use counts once a quarter of the idle time passed);
@@ -1125,6 +1423,7 @@ async fn sqlite_migrates_messages_to_integer_keys() {
     let alice = User {
         id: "u-alice".into(),
         username: "alice".into(),
+        ..User::default()
     };
     let carol = user(&store, "carol").await;
     let outcomes = append_batch(

@@ -85,7 +85,11 @@ pub async fn start(profile_dir: &Path, address: IpAddr, port: u16) -> Result<Rel
         }
         Err(error) => return Err(host_error(error)),
     };
-    let config = Config::with_data_dir(profile_dir.join(RELAY_DIR));
+    let mut config = Config::with_data_dir(profile_dir.join(RELAY_DIR));
+    // Others on the LAN join freely (until the app has an admin panel to invite them), and
+    // the owner's first account becomes the relay's admin with no code to copy.
+    config.registration = natter_relay::config::Registration::Open;
+    config.first_account_admin = true;
     let relay = Relay::spawn(listener, config).map_err(host_error)?;
     tracing::info!(addr = %relay.addr(), "hosting the relay on this computer");
     Ok(relay)

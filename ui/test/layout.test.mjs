@@ -52,6 +52,20 @@ test("trim keeps at most WINDOW messages, from the end the reader is at", () => 
   assert.deepEqual(trim(small, "top"), { list: small, dropped: false });
 });
 
+test("trim counts only what it is told to: entries after the newest messages do not push them out", () => {
+  // 400 messages, then 1,000 change entries (reactions): the window keeps WINDOW messages and
+  // every entry after them.
+  const list = Array.from({ length: 1_400 }, (_, i) => ({ seq: i + 1, entry: i >= 400 }));
+  const counted = (m) => !m.entry;
+  const bottom = trim(list, "bottom", WINDOW, counted);
+  assert.equal(bottom.dropped, true);
+  assert.equal(bottom.list.filter(counted).length, WINDOW);
+  assert.equal(bottom.list[0].seq, 400 - WINDOW + 1);
+  assert.equal(bottom.list.at(-1).seq, 1_400);
+  const top = trim(list, "top", WINDOW, counted);
+  assert.deepEqual([top.list.length, top.list.at(-1).seq], [WINDOW, WINDOW]);
+});
+
 test("newerPageBefore pages forward with a backward-only query; atNewest; scrollPosition", () => {
   assert.equal(newerPageBefore(300), 300 + PAGE + 1);
   assert.equal(newerPageBefore(0, 10), 11);

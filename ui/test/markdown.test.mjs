@@ -78,12 +78,15 @@ test("crafted input stays bounded: deep nesting and long runs", () => {
 const withBodies = (...bodies) => ({
   ...signedIn(),
   messages: ({ room_id, before_seq }) =>
-    room_id === "general" && before_seq === undefined ? bodies.map((b, i) => msg("general", i + 1, "bob", b)) : [],
+    room_id === "general" && before_seq === undefined
+      ? bodies.map((b, i) => ({ ...msg("general", i + 1, "bob", b), mentions: [...b.matchAll(/@(alice|carol)\b/g)].map((m) => m[1]) }))
+      : [],
   rooms: [room("random", 0, 0), room("general", bodies.length, bodies.length)],
 });
 
 test("the list draws formatting as elements, never markup from the text", async () => {
-  const ui = await boot(withBodies("**bold** <b>not bold</b> `<i>code</i>`", "hey @alice and @carol"));
+  // The relay lists alice and carol (members); @dave is no member, so no mention.
+  const ui = await boot(withBodies("**bold** <b>not bold</b> `<i>code</i>`", "hey @alice and @carol, not @dave"));
   const [first, second] = ui.all('[data-testid="message"]').map((m) => m.querySelector(".body"));
   assert.equal(first.querySelector("strong").textContent, "bold");
   assert.equal(first.querySelector("b"), null, "typed tags stay text");
@@ -92,6 +95,7 @@ test("the list draws formatting as elements, never markup from the text", async 
   assert.equal(first.textContent, "bold <b>not bold</b> <i>code</i>");
   const mentions = second.querySelectorAll('[data-testid="mention"]');
   assert.deepEqual(mentions.map((m) => [m.textContent, m.className]), [["@alice", "mention me"], ["@carol", "mention"]]);
+  assert.ok(second.textContent.endsWith("not @dave"), "a name the relay did not list stays text");
 });
 
 test("a link opens through the shell, shows where it goes, and other schemes stay text", async () => {

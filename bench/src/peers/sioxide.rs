@@ -122,6 +122,7 @@ async fn register(
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         username: creds.username,
+        ..User::default()
     };
     let token = uuid::Uuid::new_v4().simple().to_string();
     inner.users.insert(key, user.clone());

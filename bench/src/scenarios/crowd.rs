@@ -267,6 +267,7 @@ impl Prober<'_> {
             client_id: format!("{body}-{}", run_prefix()),
             body: body.to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let ack = client.request(&req, REQUEST_TIMEOUT).await;
         client.close().await;

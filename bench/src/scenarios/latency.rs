@@ -81,6 +81,7 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
             client_id: format!("{prefix}-{n}"),
             body: body(n),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let start = Instant::now();
         let id = sender.emit(&req).await?;

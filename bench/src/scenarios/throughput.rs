@@ -256,6 +256,7 @@ async fn send_loop(
             client_id: format!("{label}-{n}"),
             body: body(n),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let id = client.emit(&req).await?;
         tally.sent += 1;

@@ -42,6 +42,7 @@ async fn main() -> Result<(), Error> {
 async fn measure(with_tls: bool, messages: usize, warmup: usize) -> Result<(f64, f64), Error> {
     let dir = tempfile::tempdir()?;
     let mut config = Config::with_data_dir(dir.path());
+    config.registration = natter_relay::config::Registration::Open;
     // Only sends are made, one at a time: their rate limit is the one in the way.
     config.send_burst = 1_000_000;
     config.send_per_second = 1_000_000;
@@ -71,6 +72,7 @@ async fn measure(with_tls: bool, messages: usize, warmup: usize) -> Result<(f64,
             client_id: uuid::Uuid::new_v4().to_string(),
             body: format!("message {n}"),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let started = Instant::now();
         conn.request(&send).await?;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use natter_protocol::http::{
-    AuthResponse, Credentials, HttpError, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
+    AuthResponse, Credentials, HttpError, Registration, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
 };
 use natter_protocol::{validate, ErrorCode, WireError};
 
@@ -46,13 +46,30 @@ impl AccountError {
     }
 }
 
-/// Creates an account and signs it in: `POST /api/register`.
+/// Creates an account and signs it in: `POST /api/register`, with no invite (a relay whose
+/// registration is `open`).
 pub async fn register(
     server_url: &str,
     username: &str,
     password: &str,
 ) -> Result<AuthResponse, AccountError> {
-    credentials_call(server_url, REGISTER_PATH, username, password).await
+    register_invited(server_url, username, password, None).await
+}
+
+/// [`register`] with an invite: its code, or the whole invite string
+/// (`natter_protocol::invite`). A relay that needs one and got none or a bad one answers 403.
+pub async fn register_invited(
+    server_url: &str,
+    username: &str,
+    password: &str,
+    invite: Option<&str>,
+) -> Result<AuthResponse, AccountError> {
+    let body = Registration {
+        username: username.to_owned(),
+        password: password.to_owned(),
+        invite: invite.map(str::to_owned),
+    };
+    credentials_call(server_url, REGISTER_PATH, &body).await
 }
 
 /// Signs in: `POST /api/login`.
@@ -61,7 +78,11 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<AuthResponse, AccountError> {
-    credentials_call(server_url, LOGIN_PATH, username, password).await
+    let body = Credentials {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    };
+    credentials_call(server_url, LOGIN_PATH, &body).await
 }
 
 /// Revokes `token` (the relay also disconnects that session's sockets): `POST /api/logout`.
@@ -82,21 +103,40 @@ pub async fn logout(server_url: &str, token: &str) -> Result<(), AccountError> {
     Err(relay_error(response).await)
 }
 
+/// A register or login body: checked by the username and password rules, then posted.
+trait CredentialsBody: serde::Serialize {
+    fn username(&self) -> &str;
+    fn password(&self) -> &str;
+}
+
+impl CredentialsBody for Credentials {
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl CredentialsBody for Registration {
+    fn username(&self) -> &str {
+        &self.username
+    }
+    fn password(&self) -> &str {
+        &self.password
+    }
+}
+
 async fn credentials_call(
     server_url: &str,
     path: &str,
-    username: &str,
-    password: &str,
+    body: &impl CredentialsBody,
 ) -> Result<AuthResponse, AccountError> {
-    validate::username(username).map_err(AccountError::Invalid)?;
-    validate::password(password).map_err(AccountError::Invalid)?;
-    let body = Credentials {
-        username: username.to_owned(),
-        password: password.to_owned(),
-    };
+    validate::username(body.username()).map_err(AccountError::Invalid)?;
+    validate::password(body.password()).map_err(AccountError::Invalid)?;
     let sent = client(server_url)?
         .post(endpoint(server_url, path))
-        .json(&body)
+        .json(body)
         .send()
         .await;
     let response = match sent {

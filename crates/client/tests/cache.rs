@@ -103,6 +103,28 @@ async fn cursor_stops_at_the_first_gap_and_gaps_are_listed() -> Result<(), Cache
 }
 
 #[tokio::test]
+async fn a_message_keeps_its_files() -> Result<(), CacheError> {
+    let (_dir, cache) = open().await;
+    let file = natter_protocol::Attachment {
+        id: "f-1".into(),
+        name: "cat.png".into(),
+        size: 10,
+        content_type: "image/png".into(),
+        width: Some(2),
+        height: Some(1),
+    };
+    let with_file = Message {
+        attachments: vec![file],
+        ..message("general", 1)
+    };
+    cache
+        .insert_messages(std::slice::from_ref(&with_file))
+        .await?;
+    assert_eq!(cache.messages("general", None, 10).await?, vec![with_file]);
+    Ok(())
+}
+
+#[tokio::test]
 async fn messages_raise_the_room_last_seq() -> Result<(), CacheError> {
     let (_dir, cache) = open().await;
     cache

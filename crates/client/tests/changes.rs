@@ -25,6 +25,7 @@ async fn send(alice: &Client, body: &str) -> Message {
             client_id: client_id(),
             body: body.into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("sent")

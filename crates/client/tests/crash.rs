@@ -26,6 +26,7 @@ const WHILE_DOWN: usize = 3;
 /// The embedded relay (the one with `crash`) on `addr`, with `data_dir`, answering `/healthz`.
 async fn relay(data_dir: &Path, addr: SocketAddr) -> natter_relay::Relay {
     let mut config = natter_relay::Config::with_data_dir(data_dir);
+    config.registration = natter_relay::config::Registration::Open;
     config.login_per_minute = 1_000;
     config.send_burst = 100_000;
     config.send_per_second = 100_000;

@@ -450,6 +450,7 @@ async fn raw_send(conn: &Connection, room_id: &str, body: &str) -> Message {
         client_id: uuid::Uuid::new_v4().to_string(),
         body: body.to_owned(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     within("a send", conn.request(&request))
         .await

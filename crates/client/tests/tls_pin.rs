@@ -76,6 +76,7 @@ async fn self_signed_relay_fingerprint_pin_and_change() {
             client_id: uuid::Uuid::new_v4().to_string(),
             body: "over a pinned certificate".to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("message:send answers");

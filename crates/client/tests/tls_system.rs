@@ -56,6 +56,7 @@ async fn a_relay_the_system_trusts_needs_no_pin() {
             client_id: uuid::Uuid::new_v4().to_string(),
             body: "over WSS".to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("message:send answers");

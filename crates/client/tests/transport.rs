@@ -23,6 +23,7 @@ fn send(room_id: &str, body: &str) -> SendMessage {
         client_id: uuid::Uuid::new_v4().to_string(),
         body: body.to_owned(),
         reply_to: None,
+        attachments: Vec::new(),
     }
 }
 

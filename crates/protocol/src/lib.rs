@@ -4,12 +4,16 @@
 //! (client → relay, always acknowledged) also name their ack type through [`Request::Ack`].
 //! The relay, the desktop client and `docs/protocol.md` all take names from here.
 
+pub mod account;
 pub mod ack;
+pub mod admin;
+mod declare;
 mod decode;
 pub mod events;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod http;
+pub mod invite;
 pub mod limits;
 pub mod mentions;
 pub mod model;
@@ -19,7 +23,7 @@ pub mod validate;
 
 pub use ack::{AckResult, Empty, ErrorCode, WireError};
 pub use decode::{decode, decode_request};
-pub use model::{Change, Message, Reaction, ReplyPreview, Room, RoomKind, User};
+pub use model::{Attachment, Change, Message, Reaction, ReplyPreview, Room, RoomKind, User};
 
 use serde::{de::DeserializeOwned, Serialize};
 

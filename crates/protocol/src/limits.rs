@@ -58,3 +58,20 @@ pub const PRESENCE_GRACE_MS: u64 = 3_000;
 pub const MAX_ROOMS_PER_USER: u32 = 500;
 /// Users one user can block.
 pub const MAX_BLOCKED: u32 = 1_000;
+/// A display name, in characters.
+pub const DISPLAY_NAME_MAX_CHARS: usize = 64;
+/// Users in one `admin:users:list` page (and its default).
+pub const USERS_PAGE_MAX: u32 = 200;
+/// Invites one `admin:invites:list` answers (the newest); an invite's uses.
+pub const INVITES_LIST_MAX: u32 = 200;
+pub const INVITE_MAX_USES: u32 = 10_000;
+/// The longest an invite can be valid for: a year, in seconds.
+pub const INVITE_MAX_EXPIRY_SECS: u64 = 366 * 24 * 60 * 60;
+/// Admin requests per admin, per minute (also the burst).
+pub const ADMIN_ACTIONS_PER_MINUTE: u32 = 60;
+/// Files one message can carry (`message:send`'s `attachments`).
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Characters of an uploaded file's name (longer names are refused).
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// `POST /api/files`' default size limit, in MiB (the relay's `--max-upload-mb`).
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 25;

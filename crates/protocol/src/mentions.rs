@@ -1,5 +1,5 @@
-//! `@username` in a message body: which names a body mentions, by the one rule the relay (which
-//! lists the members mentioned) and the desktop (which highlights them) share. A mention starts
+//! `@username` in a message body: which names a body mentions. The relay lists the members a
+//! message mentions by this rule, and the desktop marks only the names in that list. A mention starts
 //! a word, names 3–32 username characters (trailing `.` and `-` are punctuation, not name), and
 //! is not inside `inline code` or a fenced code block.
 

@@ -7,10 +7,14 @@ pub type Id = String;
 /// Position of a message in its room: 1, 2, 3, … without gaps.
 pub type Seq = i64;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: Id,
     pub username: String,
+    /// The name the user chose to be shown beside their username (`account:display_name`);
+    /// left out when they have none. Checked by [`crate::validate::display_name`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,6 +95,10 @@ pub struct Message {
     /// their usernames; worked out by the relay when the message was sent or last edited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// The files sent with the message, in the order the sender named them (none on a deleted
+    /// message: its files go with its text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// What a change entry does to the message `target` (in the same room). Applying a room's
@@ -138,4 +146,22 @@ pub struct ReplyPreview {
 pub struct Reaction {
     pub emoji: String,
     pub users: Vec<String>,
+}
+
+/// A file as a message carries it, and as `POST /api/files` answers it. `type` is sniffed from
+/// the bytes for images (png, jpeg, gif, webp), which alone come with `width` and `height`;
+/// for anything else it is the uploader's claim, which nobody should trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Random, not the content hash: knowing a file's bytes does not give its id.
+    pub id: Id,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }

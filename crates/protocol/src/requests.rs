@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ack::{Empty, WireError};
+use crate::declare::request;
 use crate::decode::null_as_default;
 use crate::model::{Id, Message, Room, Seq};
 use crate::validate;
+use crate::{account, admin};
 use crate::{Event, Request};
 
 /// `rooms:list` — every room the user is a member of.
@@ -92,6 +94,10 @@ pub struct SendMessage {
     /// The id of a message in the same room this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Id>,
+    /// Ids of files the sender uploaded (`POST /api/files`), at most
+    /// [`MAX_ATTACHMENTS`](crate::limits::MAX_ATTACHMENTS), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Id>,
 }
 
 /// `message:edit` — the sender of a message replaces its body. Idempotent on (sender,
@@ -204,29 +210,6 @@ pub struct SyncAck {
     pub more: bool,
 }
 
-macro_rules! request {
-    ($ty:ty, $name:literal, $ack:ty) => {
-        impl Event for $ty {
-            const NAME: &'static str = $name;
-        }
-        impl Request for $ty {
-            type Ack = $ack;
-        }
-    };
-    ($ty:ty, $name:literal, $ack:ty, |$s:ident| $validate:expr) => {
-        impl Event for $ty {
-            const NAME: &'static str = $name;
-        }
-        impl Request for $ty {
-            type Ack = $ack;
-            fn validate(&self) -> Result<(), WireError> {
-                let $s = self;
-                $validate
-            }
-        }
-    };
-}
-
 request!(ListRooms, "rooms:list", RoomsAck);
 request!(CreateRoom, "room:create", RoomAck, |s| {
     validate::room_name(&s.name)?;
@@ -254,7 +237,13 @@ request!(ListBlocked, "blocks:list", BlockedAck);
 request!(SendMessage, "message:send", MessageAck, |s| {
     validate::id(&s.room_id)?;
     validate::client_id(&s.client_id)?;
-    validate::body(&s.body)?;
+    // A message with files may have no text.
+    if s.attachments.is_empty() {
+        validate::body(&s.body)?;
+    } else {
+        validate::caption(&s.body)?;
+    }
+    validate::attachments(&s.attachments)?;
     s.reply_to.as_deref().map_or(Ok(()), validate::id)
 });
 request!(EditMessage, "message:edit", MessageAck, |s| {
@@ -296,8 +285,10 @@ request!(Search, "search", SearchAck, |s| {
 });
 
 /// Every request's name, once: what a relay may count requests by (a client's event name is
-/// its own string; anything not listed here is not a request).
-pub const NAMES: [&str; 18] = [
+/// its own string; anything not listed here is not a request). The admin and self-service
+/// requests (`crate::admin`, `crate::account`) follow the chat requests, and `search` (added
+/// after them) comes last.
+pub const NAMES: [&str; 33] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     InviteToRoom::NAME,
@@ -315,5 +306,20 @@ pub const NAMES: [&str; 18] = [
     MarkRead::NAME,
     History::NAME,
     Sync::NAME,
+    admin::NAMES[0],
+    admin::NAMES[1],
+    admin::NAMES[2],
+    admin::NAMES[3],
+    admin::NAMES[4],
+    admin::NAMES[5],
+    admin::NAMES[6],
+    admin::NAMES[7],
+    admin::NAMES[8],
+    admin::NAMES[9],
+    account::NAMES[0],
+    account::NAMES[1],
+    account::NAMES[2],
+    account::NAMES[3],
+    account::NAMES[4],
     Search::NAME,
 ];

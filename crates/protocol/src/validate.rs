@@ -44,6 +44,25 @@ pub fn password(password: &str) -> Result<(), WireError> {
     Ok(())
 }
 
+/// A display name: empty (none), or at most [`DISPLAY_NAME_MAX_CHARS`] characters with no
+/// control, invisible or text-reordering characters and not blank, like a room name.
+pub fn display_name(name: &str) -> Result<(), WireError> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    if name.trim().is_empty() || chars(name) > DISPLAY_NAME_MAX_CHARS {
+        return Err(WireError::invalid(format!(
+            "display name must be 1-{DISPLAY_NAME_MAX_CHARS} characters, or empty for none"
+        )));
+    }
+    if name.chars().any(char::is_control) || has_hidden(name) {
+        return Err(WireError::invalid(
+            "display name contains control, invisible or text-reordering characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A message body: not blank, at most [`MAX_BODY_CHARS`].
 pub fn body(body: &str) -> Result<(), WireError> {
     if body.trim().is_empty() {
@@ -244,6 +263,31 @@ pub fn client_id(client_id: &str) -> Result<(), WireError> {
         return Err(WireError::invalid("client_id contains control characters"));
     }
     Ok(())
+}
+
+/// A message's files: at most [`MAX_ATTACHMENTS`] ids, each an id and named once.
+pub fn attachments(ids: &[String]) -> Result<(), WireError> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(WireError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_ATTACHMENTS} attachments"),
+        ));
+    }
+    for (i, file) in ids.iter().enumerate() {
+        id(file)?;
+        if ids[..i].contains(file) {
+            return Err(WireError::invalid("an attachment is named twice"));
+        }
+    }
+    Ok(())
+}
+
+/// The text of a message that carries files: like [`body`], but it may be empty.
+pub fn caption(caption: &str) -> Result<(), WireError> {
+    if caption.is_empty() {
+        return Ok(());
+    }
+    body(caption)
 }
 
 pub fn seq(seq: Seq) -> Result<(), WireError> {

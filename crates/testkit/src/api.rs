@@ -186,6 +186,33 @@ impl Api {
             .await
     }
 
+    /// `POST /api/register` with an invite (a code or an invite string): 201 and
+    /// `{user, token}`, or the failure.
+    pub async fn register_invited(
+        &self,
+        username: &str,
+        password: &str,
+        invite: &str,
+    ) -> Result<AuthResponse, HttpFailure> {
+        let body = serde_json::json!({
+            "username": username,
+            "password": password,
+            "invite": invite,
+        });
+        let bytes = serde_json::to_vec(&body).expect("registration encodes");
+        let (status, body) = self
+            .try_post(REGISTER_PATH, "application/json", bytes, None)
+            .await
+            .map_err(|e| HttpFailure {
+                status: 0,
+                body: Value::String(e.to_string()),
+            })?;
+        if status != 201 {
+            return Err(HttpFailure { status, body });
+        }
+        serde_json::from_value(body.clone()).map_err(|_| HttpFailure { status, body })
+    }
+
     /// Registers every name with `password`, a few at a time; the accounts in order.
     pub async fn register_all(
         &self,

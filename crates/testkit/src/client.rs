@@ -224,7 +224,10 @@ impl Client {
         args.extend(payload);
         self.send(format!("42{id}{}", Value::Array(args)))?;
         let mut watching = self.closed.clone();
+        // An ack that came before the relay closed the connection is the answer (a request
+        // that ends the asking socket's own session is acked, then disconnected).
         let value = tokio::select! {
+            biased;
             ack = ack_rx => ack.map_err(|_| ClientError::Closed("the task ended".into()))?,
             closed = watching.wait_for(Option::is_some) => {
                 let why = closed.map(|c| format!("{:?}", *c)).unwrap_or_default();

@@ -99,14 +99,17 @@ pub struct RelaySpec {
 }
 
 impl RelaySpec {
-    /// A relay on a fresh loopback port with generous login and connect limits (tests open
-    /// many sockets from one address) and warn-level logs.
+    /// A relay on a fresh loopback port with open registration, generous login and connect
+    /// limits (tests open many sockets from one address) and warn-level logs.
     pub fn new(binary: impl Into<PathBuf>, data_dir: &Path) -> Self {
         Self {
             binary: binary.into(),
             data_dir: data_dir.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             args: [
+                // Tests not about registration register freely (docs/self-hosting.md).
+                "--registration",
+                "open",
                 "--login-per-minute",
                 "100000",
                 "--connects-per-minute",

@@ -21,8 +21,9 @@ pub struct TestRelay {
 
 impl TestRelay {
     /// A relay with the default limits, except logins and connects (tests register and
-    /// connect many users from one address) and no presence grace (offline is announced at
-    /// once), on a fresh port with a temporary data dir.
+    /// connect many users from one address), open registration (anyone registers, no invite)
+    /// and no presence grace (offline is announced at once), on a fresh port with a temporary
+    /// data dir.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -52,6 +53,8 @@ impl TestRelay {
         tweak: impl FnOnce(&mut Config),
     ) -> Self {
         let mut config = Config::with_data_dir(data_dir);
+        // Tests not about registration register freely; those about it tweak it back.
+        config.registration = natter_relay::config::Registration::Open;
         config.login_per_minute = 1_000;
         config.connects_per_minute = 100_000;
         config.connects_per_minute_per_address = 100_000;

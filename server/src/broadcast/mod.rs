@@ -128,6 +128,23 @@ impl Broadcaster {
         }
     }
 
+    /// Every socket of these sessions (ended by an account change), on every node.
+    pub async fn disconnect_sessions(&self, session_ids: &[String]) {
+        for id in session_ids {
+            self.disconnect_session(id).await;
+        }
+    }
+
+    /// Every socket of a user (disabled or deleted), on every node.
+    pub async fn disconnect_user(&self, user_id: &str) {
+        let Some(ns) = self.root() else {
+            return;
+        };
+        if let Err(e) = ns.within(rooms::user(user_id)).disconnect().await {
+            tracing::warn!(error = %e, "could not disconnect every socket of a user");
+        }
+    }
+
     /// At shutdown: a Socket.IO DISCONNECT to every socket tells clients to reconnect now,
     /// where a bare transport close leaves some (rust_socketio) to notice only at their next
     /// send.

@@ -21,6 +21,7 @@ impl Chat {
     pub async fn send_message(&self, user: &User, req: SendMessage) -> Result<Appended> {
         let entry = NewEntry::Message {
             reply_to: req.reply_to,
+            attachments: req.attachments,
         };
         self.append(user, req.room_id, req.client_id, req.body, entry)
             .await
@@ -35,13 +36,21 @@ impl Chat {
             .await
     }
 
-    /// Commits a delete entry: the sender's message and its edits lose their text.
+    /// Commits a delete entry: the sender's message and its edits lose their text, and its
+    /// files go (the bytes too, once no other upload uses them).
     pub async fn delete_message(&self, user: &User, req: DeleteMessage) -> Result<Appended> {
         let entry = NewEntry::Delete {
             target: req.message_id,
         };
-        self.append(user, req.room_id, req.client_id, String::new(), entry)
-            .await
+        let appended = self
+            .append(user, req.room_id, req.client_id, String::new(), entry)
+            .await?;
+        if !appended.freed_files.is_empty() {
+            self.blobs
+                .release(&*self.store, &appended.freed_files)
+                .await;
+        }
+        Ok(appended)
     }
 
     /// Commits a reaction entry (any member, any message of the room not deleted).
@@ -86,6 +95,9 @@ impl Chat {
             AppendRefusal::NoSuchMessage => Error::not_found("no such message in this room"),
             AppendRefusal::NotSender => {
                 Error::forbidden("only its sender can edit or delete a message")
+            }
+            AppendRefusal::NoSuchFile => {
+                Error::not_found("no such file among your uploads (attach only your own)")
             }
         })
     }

@@ -15,6 +15,7 @@ use natter_protocol::{Room, User};
 
 use crate::connect_limit::ConnectLimits;
 use crate::error::{Error, Result};
+use crate::files::Blobs;
 use crate::presence::Presence;
 use crate::ratelimit::Limits;
 use crate::store::{Commits, Store};
@@ -31,15 +32,19 @@ pub struct Chat {
     leaving: Arc<presence::Leaving>,
     /// Rooms one user can be a member of.
     max_rooms: u32,
+    /// Where a deleted message's files go.
+    blobs: Blobs,
 }
 
 /// What the presence and membership rules need besides the store: the socket count, the
-/// connect limits, the presence grace period, the bound on rooms per user.
+/// connect limits, the presence grace period, the bound on rooms per user, the file store (a
+/// delete removes its message's files).
 pub struct ChatParts {
     pub presence: Arc<dyn Presence>,
     pub connects: ConnectLimits,
     pub grace: Duration,
     pub max_rooms: u32,
+    pub blobs: Blobs,
 }
 
 impl std::fmt::Debug for Chat {
@@ -59,6 +64,7 @@ impl Chat {
             grace: parts.grace,
             leaving: Arc::default(),
             max_rooms: parts.max_rooms,
+            blobs: parts.blobs,
         }
     }
 

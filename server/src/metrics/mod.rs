@@ -61,10 +61,12 @@ pub enum Limit {
     SocketsPerAddress,
     /// TCP connections one client address holds at once (`serve.rs`).
     ConnectionsPerAddress,
+    /// Admin requests per admin (`admin.rs`).
+    AdminActions,
 }
 
 impl Limit {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Send,
         Self::Typing,
         Self::RoomChanges,
@@ -79,6 +81,7 @@ impl Limit {
         Self::SocketsPerUser,
         Self::SocketsPerAddress,
         Self::ConnectionsPerAddress,
+        Self::AdminActions,
     ];
 
     /// The label value.
@@ -98,6 +101,7 @@ impl Limit {
             Self::SocketsPerUser => "sockets_per_user",
             Self::SocketsPerAddress => "sockets_per_address",
             Self::ConnectionsPerAddress => "connections_per_address",
+            Self::AdminActions => "admin_actions",
         }
     }
 }

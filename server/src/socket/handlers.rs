@@ -1,53 +1,30 @@
 //! The request handlers: one dispatcher by event name, and one named function per request that
 //! calls the chat service, hands what it returns to the broadcaster, and answers the ack.
 
-use std::future::Future;
-
 use natter_protocol::requests::{
     self, BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
     LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
     RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping, SyncAck,
     UnblockUser,
 };
-use natter_protocol::{AckResult, Empty, ErrorCode, Event, Request, WireError};
+use natter_protocol::{AckResult, Empty, Event, WireError};
 use serde_json::Value;
 use socketioxide::extract::{AckSender, Event as EventName, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::bounds::{self, Bounds, ReadPermit};
-use super::session::Session;
-use crate::broadcast::Broadcaster;
+use super::bounds::{self, Bounds};
+use super::people;
+use super::request::{serve, Ctx, Incoming, Outcome, People};
 use crate::chat::rooms::Membership;
 use crate::chat::Chat;
 use crate::error::Result;
 use crate::metrics::Metrics;
-
-/// What a request was answered: `ok`, or the error code of its ack.
-type Outcome = std::result::Result<(), ErrorCode>;
-
-/// What a request handler gets besides its payload.
-struct Ctx {
-    chat: Chat,
-    broadcaster: Broadcaster,
-    session: Session,
-}
 
 /// Every event of a socket goes through one handler that matches its name. socketioxide keeps
 /// a map of named handlers per socket, which for our ten requests cost each idle connection
 /// ~0.7 KB and each connect a few allocations; the match costs nothing per socket.
 pub(super) fn register(s: &SocketRef) {
     s.on_fallback(dispatch);
-}
-
-/// One incoming event, before its payload is decoded.
-struct Incoming {
-    /// A read request's slot (`bounds`), counted until the reply is handed over.
-    read: Option<ReadPermit>,
-    socket: SocketRef,
-    io: SocketIo,
-    chat: Chat,
-    data: Value,
-    ack: AckSender,
 }
 
 #[expect(
@@ -58,6 +35,7 @@ async fn dispatch(
     socket: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
+    State(people): State<People>,
     State(bounds): State<Bounds>,
     State(metrics): State<Metrics>,
     EventName(name): EventName,
@@ -69,6 +47,7 @@ async fn dispatch(
         socket,
         io,
         chat,
+        people,
         // A request sent with no argument at all is read as `{}`.
         data: data.unwrap_or_default(),
         ack,
@@ -106,7 +85,10 @@ async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
         UnblockUser::NAME => serve(event, unblock).await,
         ListBlocked::NAME => serve(event, list_blocked).await,
         Search::NAME => serve(event, search).await,
-        _ => unknown_event(&event.socket, name, event.ack),
+        _ => match people::route(name, event).await {
+            Ok(outcome) => outcome,
+            Err(event) => unknown_event(&event.socket, name, event.ack),
+        },
     }
 }
 
@@ -213,56 +195,6 @@ async fn sync(cx: Ctx, req: requests::Sync) -> Result<SyncAck> {
 async fn announce(cx: &Ctx, (room, change): (natter_protocol::Room, Membership)) -> RoomAck {
     cx.broadcaster.membership(change).await;
     RoomAck { room }
-}
-
-/// Serves one request: decode and validate the payload, run `handle`, ack the result.
-async fn serve<R, F, Fut>(event: Incoming, handle: F) -> Outcome
-where
-    R: Request,
-    F: FnOnce(Ctx, R) -> Fut,
-    Fut: Future<Output = Result<R::Ack>>,
-{
-    let Incoming {
-        read,
-        socket,
-        io,
-        chat,
-        data,
-        ack,
-    } = event;
-    let Some(session) = socket.extensions.get::<Session>() else {
-        // Cannot happen (the session is set before the CONNECT ack); nothing is answered.
-        return Err(ErrorCode::Internal);
-    };
-    let user = session.user.username.clone();
-    let result = match natter_protocol::decode_request::<R>(data) {
-        Ok(req) => {
-            let cx = Ctx {
-                chat,
-                broadcaster: Broadcaster::new(io),
-                session,
-            };
-            handle(cx, req).await.map_err(|e| e.to_wire())
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = &result {
-        // A decode error can quote the payload (user text): log only its code then.
-        let reason = if e.code == ErrorCode::Invalid {
-            ""
-        } else {
-            e.message.as_str()
-        };
-        tracing::info!(event = R::NAME, %user, code = %e.code, reason = ?reason, "request refused");
-    }
-    let outcome = result.as_ref().map(|_| ()).map_err(|e| e.code);
-    let answer = AckResult::from(result);
-    if let Some(read) = &read {
-        read.sent(&answer);
-    }
-    // Without an ack id the client asked for no answer; nothing to do then.
-    let _ = ack.send(&answer);
-    outcome
 }
 
 /// Answers a request that its bounds refused, unread.

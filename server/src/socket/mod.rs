@@ -4,7 +4,9 @@
 mod bounds;
 mod connect;
 mod handlers;
+mod people;
 mod polls;
+mod request;
 pub mod session;
 
 use std::time::Duration;
@@ -16,6 +18,7 @@ use socketioxide::SocketIo;
 
 pub use bounds::Bounds;
 pub use polls::{track as track_polls, Polls};
+pub use request::People;
 
 use crate::chat::Chat;
 use crate::metrics::{Metrics, SocketsOpen};
@@ -31,6 +34,7 @@ const WS_READ_BUFFER: usize = 1_024;
 /// The timeouts (CONNECT, pings) come from `config`; `bounds` caps what a socket may hold.
 pub fn layer(
     chat: Chat,
+    people: People,
     bounds: Bounds,
     metrics: Metrics,
     config: &Config,
@@ -46,6 +50,7 @@ pub fn layer(
         .ping_interval(Duration::from_secs(config.ping_interval_secs))
         .ping_timeout(Duration::from_secs(config.ping_timeout_secs))
         .with_state(chat)
+        .with_state(people)
         .with_state(bounds)
         .with_state(metrics)
         .build_layer();

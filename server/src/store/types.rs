@@ -1,7 +1,8 @@
 //! What crosses the `Store` trait: errors, messages to append and their outcomes, sign-on and
 //! credentials. Backend-neutral: no driver's type appears here.
 
-use natter_protocol::{Message, User};
+use natter_protocol::admin::Role;
+use natter_protocol::{Attachment, Message, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,6 +24,15 @@ pub enum StoreError {
     /// written.
     #[error("user {0} is in too many rooms")]
     TooManyRooms(String),
+    /// A registration's invite is unknown, revoked, expired or used up; nothing was written.
+    #[error("invite refused")]
+    InviteRefused,
+    /// The change would leave the relay without an admin; nothing was written.
+    #[error("the last admin")]
+    LastAdmin,
+    /// The account is disabled or deleted: no session is created for it.
+    #[error("account inactive")]
+    Inactive,
 }
 
 /// Why one message of a batch was refused (the rest of the batch still commits).
@@ -37,6 +47,9 @@ pub enum AppendRefusal {
     /// Only a message's sender edits or deletes it.
     #[error("not the message's sender")]
     NotSender,
+    /// An attachment is not an upload of the sender's (unknown, or someone else's).
+    #[error("no such file among the sender's uploads")]
+    NoSuchFile,
 }
 
 /// An entry to append to a room; the store assigns id and seq.
@@ -58,6 +71,8 @@ pub struct NewMessage {
 pub enum NewEntry {
     Message {
         reply_to: Option<String>,
+        /// Upload ids, each the sender's own; the message carries them in this order.
+        attachments: Vec<String>,
     },
     Edit {
         target: String,
@@ -80,6 +95,9 @@ pub struct Appended {
     pub message: Message,
     /// False when (sender, client_id) already existed and this is the original message.
     pub created: bool,
+    /// Content hashes no upload uses any more (a delete let go of the message's files): the
+    /// file store removes their bytes. Empty for everything but a new delete.
+    pub freed_files: Vec<String>,
 }
 
 /// Who a token signs on as, and the rooms they are a member of.
@@ -116,11 +134,49 @@ pub struct NewSession {
     pub ended: Vec<String>,
 }
 
-/// A user with the stored password hash, for login only.
+/// A user with the stored password hash, for login only. Deleted accounts are never found.
 #[derive(Clone)]
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// An admin disabled the account: it may not sign in.
+    pub disabled: bool,
+}
+
+/// How a registration is let in ([`Store::register`](super::Store::register)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// As `role`, no questions asked (open registration, the command line).
+    Open(Role),
+    /// With an invite, by the hash of its code, as the invite's role. The invite must be
+    /// unrevoked, unexpired at `now` (RFC 3339) and have a use left; the use is spent in the
+    /// same transaction as the user is created, so of registrations racing for its last use
+    /// exactly one wins (the others get `InviteRefused`).
+    Invite { code_hash: String, now: String },
+    /// The relay's owner (the desktop's hosted relay): an admin when the relay has no users
+    /// yet, else a member.
+    FirstAdmin,
+}
+
+/// An invite to store; the code is kept only as its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvite {
+    pub code_hash: String,
+    pub role: Role,
+    pub uses: u32,
+    /// RFC 3339, UTC.
+    pub expires_at: Option<String>,
+    /// The admin's user id (`None`: the relay itself or the command line).
+    pub created_by: Option<String>,
+}
+
+/// One session of a user, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub created_at: String,
+    pub last_used_at: String,
 }
 
 /// How a user stopped being a member of a room.
@@ -160,4 +216,22 @@ pub struct SearchPage {
     /// Where the next page starts (the backend's own position, positive), `None` after the
     /// last page.
     pub next: Option<i64>,
+}
+
+/// An upload to record: its bytes are already in the file store under `hash`.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub attachment: Attachment,
+    pub uploader_id: String,
+    /// SHA-256 of the bytes, lowercase hex: where the file store keeps them.
+    pub hash: String,
+    /// RFC 3339, UTC.
+    pub uploaded_at: String,
+}
+
+/// An upload as stored: what messages show of it, and where its bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub attachment: Attachment,
+    pub hash: String,
 }

@@ -54,6 +54,8 @@ export async function startRelay({ args: extraArgs = [], scheme = "http" } = {})
   const args = [
     "--bind", "127.0.0.1:0",
     "--data-dir", dataDir,
+    // The flows register freely; registration itself is tested in server/tests/relay.
+    "--registration", "open",
     "--login-per-minute", "1000",
     // Offline at once: the flow waits for it within one bounded wait.
     "--presence-grace-ms", "0",

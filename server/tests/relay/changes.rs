@@ -215,3 +215,96 @@ async fn a_message_lists_the_members_it_mentions_and_an_edit_updates_them() {
     assert!(plain.mentions.is_empty());
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_members_toggling_one_reaction_at_once_are_each_counted_once() {
+    let relay = TestRelay::start().await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, bob) = relay.join("bob").await;
+    let room = group(&alice, "plans", &["bob"]).await.id;
+    let sent = alice
+        .request(&send(&room, "friday?"))
+        .await
+        .expect("send")
+        .message;
+
+    // Both toggle 👍 eleven times at once (on, off, …, on): each ends with one 👍.
+    let toggle = |who: &'static str| {
+        let client = if who == "alice" { &alice } else { &bob };
+        let (room, sent) = (room.clone(), sent.clone());
+        async move {
+            for i in 0..11 {
+                client
+                    .request(&react(&room, &sent, "👍", i % 2 == 0))
+                    .await
+                    .unwrap_or_else(|e| panic!("{who}'s toggle {i}: {e:?}"));
+            }
+        }
+    };
+    tokio::join!(toggle("alice"), toggle("bob"));
+
+    let page = alice
+        .request(&history(&room, None, None))
+        .await
+        .expect("history")
+        .messages;
+    let message = page.iter().find(|m| m.id == sent.id).expect("the message");
+    assert_eq!(message.reactions.len(), 1, "{:?}", message.reactions);
+    let mut users = message.reactions[0].users.clone();
+    users.sort();
+    assert_eq!(
+        (message.reactions[0].emoji.as_str(), users),
+        ("👍", vec!["alice".to_owned(), "bob".to_owned()])
+    );
+    // Every toggle took its own seq after the message: 22 entries, no gap.
+    let seqs: Vec<_> = page.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=23).collect::<Vec<_>>());
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_across_rooms_is_refused_and_each_change_is_idempotent() {
+    let relay = TestRelay::start().await;
+    let (_, alice) = relay.join("alice").await;
+    let (_, _bob) = relay.join("bob").await;
+    let room = group(&alice, "plans", &["bob"]).await.id;
+    let sent = alice
+        .request(&send(&room, "in plans"))
+        .await
+        .expect("send")
+        .message;
+
+    // A reply names a message of its own room; one in another room is no such message there.
+    let refused = alice
+        .request(&SendMessage {
+            reply_to: Some(sent.id.clone()),
+            ..send(GENERAL_ROOM_ID, "answering from general")
+        })
+        .await;
+    assert_eq!(refused.map_err(|e| e.code).err(), Some(ErrorCode::NotFound));
+    let general = alice
+        .request(&history(GENERAL_ROOM_ID, None, None))
+        .await
+        .expect("history")
+        .messages;
+    assert!(general.is_empty(), "nothing was written: {general:?}");
+
+    // A retry of an edit or a reaction (same client_id) answers the original entry and takes
+    // no new seq.
+    let edit_once = edit(&room, &sent, "in plans, edited");
+    let first = alice.request(&edit_once).await.expect("edit").message;
+    let again = alice.request(&edit_once).await.expect("retry").message;
+    assert_eq!(first, again);
+    let like = react(&room, &sent, "🎉", true);
+    let first_like = alice.request(&like).await.expect("react").message;
+    let again_like = alice.request(&like).await.expect("retry").message;
+    assert_eq!(first_like, again_like);
+    let page = alice
+        .request(&history(&room, None, None))
+        .await
+        .expect("history")
+        .messages;
+    let seqs: Vec<_> = page.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3], "the message, one edit, one reaction");
+    relay.stop().await;
+}

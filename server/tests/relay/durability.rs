@@ -36,7 +36,8 @@ impl RelayProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_natter-relay"))
             .args(["--bind", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
-            .args(["--login-per-minute", "1000", "--send-burst", "100000"])
+            .args(["--registration", "open", "--login-per-minute", "1000"])
+            .args(["--send-burst", "100000"])
             .args(["--send-per-second", "100000", "--log", "warn"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -90,6 +91,7 @@ fn nth(user: &str, i: usize) -> SendMessage {
         client_id: format!("{user}-{i:04}"),
         body: format!("{user} says {i}"),
         reply_to: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod util;
 
+mod accounts;
+mod admin_cli;
 mod auth;
 mod authz;
 mod bad_input;
@@ -13,6 +15,7 @@ mod config_file;
 mod durability;
 mod ephemeral;
 mod exposition;
+mod files;
 mod history;
 mod limits;
 mod membership;

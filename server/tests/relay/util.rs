@@ -18,6 +18,7 @@ pub fn send(room_id: &str, body: &str) -> SendMessage {
         client_id: client_id(),
         body: body.to_owned(),
         reply_to: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -53,6 +53,7 @@ pub fn spawn(
                     client_id: client_id.clone(),
                     body: format!("control {i}"),
                     reply_to: None,
+                    attachments: Vec::new(),
                 })
                 .await
                 .unwrap_or_else(|e| panic!("control round {i}: alice's send: {e}"));

@@ -41,6 +41,7 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
             client_id: "fuzz-1".to_owned(),
             body: "hello".to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         }),
         entry(SetTyping {
             room_id: room.to_owned(),

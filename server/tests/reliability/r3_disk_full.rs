@@ -51,6 +51,7 @@ async fn send(
         // Big bodies fill the disk (and SQLite's reusable WAL pages) sooner.
         body: format!("disk test {tag} {}", "x".repeat(3_800)),
         reply_to: None,
+        attachments: Vec::new(),
     };
     client.request(&req).await.map(|ack| ack.message)
 }

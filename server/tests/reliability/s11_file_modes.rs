@@ -33,6 +33,7 @@ async fn s11_the_data_dir_and_database_are_private() {
             client_id: "s11".to_owned(),
             body: "a secret".to_owned(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("a message");

@@ -89,6 +89,7 @@ pub(crate) async fn start_with_big_pages(
                 client_id: format!("big-{i}"),
                 body: body.clone(),
                 reply_to: None,
+                attachments: Vec::new(),
             })
             .await
             .unwrap_or_else(|e| panic!("send {i}: {e}"));

@@ -78,6 +78,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice writes in the secret room");
@@ -155,6 +156,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
                     client_id: uuid::Uuid::new_v4().to_string(),
                     body: "let me in".into(),
                     reply_to: None,
+                    attachments: Vec::new(),
                 },
             )
             .await,
@@ -242,6 +244,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: "mallory's own".into(),
             reply_to: None,
+            attachments: Vec::new(),
         },
     )
     .await;
@@ -260,6 +263,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: shared_id.clone(),
             body: format!("the plans: {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice's retry");
@@ -279,6 +283,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             client_id: uuid::Uuid::new_v4().to_string(),
             body: format!("more {marker}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .expect("alice writes");
@@ -330,4 +335,146 @@ async fn delete_user(data_dir: &std::path::Path, username: &str) {
     .expect("the delete ran")
     .expect("delete the user");
     assert_eq!(deleted, 1, "the user deleted");
+}
+
+/// Issue 18's surface: registration without a valid invite (every kind of garbage) is refused
+/// alike whether the name exists or not; a member's every admin request, with any payload, is
+/// refused and changes nothing; self-service reaches only one's own account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_invites_admin_requests_and_self_service_are_guarded() {
+    let _serial = crate::harness::serial().await;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let args = ["--registration", "invite"];
+    let (mut relay, api) = harness::start(&harness::spec(dir.path(), &args)).await;
+    let addr = relay.addr();
+    let link = std::fs::read_to_string(dir.path().join(natter_relay::FIRST_ADMIN_FILE))
+        .expect("the first-admin invite");
+    let root = api
+        .register_invited("root", "root password 1", link.trim())
+        .await
+        .expect("root");
+    let mut r = RawWs::connect(addr, &root.token, None, WAIT)
+        .await
+        .expect("root connects");
+    let made = ask(
+        &mut r,
+        &natter_protocol::admin::CreateInvite {
+            uses: 1,
+            expires_in_secs: None,
+            role: natter_protocol::admin::Role::Member,
+        },
+    )
+    .await;
+    let code = made["code"].as_str().expect("a code").to_owned();
+    let mallory = api
+        .register_invited("mallory", "mallory password", &code)
+        .await
+        .expect("mallory");
+
+    // --- Registration probes: the same 403 for a taken name and a free one ---
+    let long = "a".repeat(70_000);
+    let invites = [
+        "",
+        " ",
+        "0",
+        code.as_str(),
+        "natter://invite?server=x&code=",
+        "natter://invite?code=abc",
+        "' OR 1=1 --",
+        "%00",
+        "\u{0}",
+        "../../etc/passwd",
+        long.as_str(),
+    ];
+    let mut registrations = 0;
+    for invite in invites {
+        for name in ["root", "mallory", "free_name"] {
+            let f = api
+                .register_invited(name, "some password 1", invite)
+                .await
+                .expect_err("refused");
+            // A body over the payload limit is refused unread (413).
+            assert!(
+                [403, 413].contains(&f.status),
+                "{name} with {:.40?}: {f:?}",
+                invite
+            );
+            let text = f.body.to_string();
+            assert!(!text.contains("taken"), "{text}");
+            registrations += 1;
+        }
+    }
+
+    // --- A member's every admin request, with every payload: refused, nothing changes ---
+    let mut m = RawWs::connect(addr, &mallory.token, None, WAIT)
+        .await
+        .expect("mallory connects");
+    let payloads = [
+        "{}",
+        "[]",
+        "null",
+        "\"x\"",
+        "{\"username\":\"root\"}",
+        "{\"username\":\"mallory\"}",
+        "{\"username\":\"' OR 1=1 --\"}",
+        "{\"uses\":10000,\"role\":\"admin\"}",
+        "{\"invite_id\":\"x\"}",
+        "{\"after\":\"\",\"limit\":4294967295}",
+    ];
+    let mut admin_probes = 0;
+    for name in natter_protocol::admin::NAMES {
+        for payload in payloads {
+            let ack = first(&m.request(name, payload, WAIT).await.expect("an ack"));
+            assert_refused(&ack, &["forbidden", "invalid", "not_found"], name);
+            admin_probes += 1;
+        }
+    }
+    // Self-service cannot reach another account.
+    let sessions = ask(&mut r, &natter_protocol::account::ListSessions {}).await;
+    let root_session = sessions["sessions"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let end = ask(
+        &mut m,
+        &natter_protocol::account::EndSession {
+            session_id: root_session,
+        },
+    )
+    .await;
+    assert_refused(&end, &["not_found"], "ending root's session");
+    let delete = ask(
+        &mut m,
+        &natter_protocol::account::DeleteAccount {
+            password: "root password 1".into(),
+        },
+    )
+    .await;
+    assert_refused(
+        &delete,
+        &["forbidden"],
+        "mallory deleting with root's password",
+    );
+    // Root is untouched: still an admin, still signed in on the same socket.
+    let users = ask(&mut r, &natter_protocol::admin::ListUsers::default()).await;
+    assert_eq!(users["ok"], Value::Bool(true), "{users}");
+    let root_row = users["users"]
+        .as_array()
+        .and_then(|u| u.iter().find(|a| a["user"]["username"] == "root"))
+        .cloned()
+        .expect("root listed");
+    assert_eq!(root_row["role"], "admin", "{root_row}");
+    assert_eq!(root_row.get("disabled"), None, "{root_row}");
+    api.login("root", "root password 1")
+        .await
+        .expect("root's password unchanged");
+    m.close().await;
+    r.close().await;
+    assert_alive(&mut relay, "after the account probes");
+    eprintln!(
+        "S3: {registrations} registrations without a valid invite and {admin_probes} admin \
+         requests by a member refused"
+    );
+    let status = relay.terminate().await.expect("the relay stops");
+    assert!(status.success(), "clean exit: {status}");
 }

@@ -70,6 +70,7 @@ async fn s4_flood_is_throttled_and_harms_no_one() {
                 client_id: format!("flood-{sent}"),
                 body: format!("flood {sent}"),
                 reply_to: None,
+                attachments: Vec::new(),
             };
             let json = serde_json::to_string(&req).expect("serializes");
             ws.emit(SendMessage::NAME, &json)

@@ -251,6 +251,7 @@ async fn soak() {
                 client_id: format!("soak-{sent}"),
                 body: format!("soak message {sent}"),
                 reply_to: None,
+                attachments: Vec::new(),
             };
             let json = serde_json::to_string(&req).expect("serializes");
             ws.emit(SendMessage::NAME, &json)

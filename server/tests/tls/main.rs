@@ -72,6 +72,7 @@ async fn a_silent_client_is_closed_after_the_handshake_bound() {
         .write(dir.path(), "relay")
         .expect("write a certificate");
     let mut config = Config::with_data_dir(dir.path());
+    config.registration = natter_relay::config::Registration::Open;
     config.header_read_timeout_secs = 1;
     config.tls_cert = Some(cert);
     config.tls_key = Some(key);

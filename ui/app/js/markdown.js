@@ -1,8 +1,9 @@
 // A message body's formatting: a safe Markdown subset parsed into a plain tree (no DOM, no HTML
 // strings), which views/rich.js turns into DOM nodes. Bold **x**, italic *x* or _x_, strikethrough
 // ~~x~~, inline `code`, fenced code blocks, > quotes, - and 1. lists, [text](url) links, bare
-// http(s) URLs made links, and @mentions. Only http, https and mailto links become links; any
-// other scheme (javascript:, data:, file:, …) stays the text it was.
+// http(s) URLs made links, and @name (marked as a mention only if the relay listed the name).
+// Only http, https and mailto links become links; any other scheme (javascript:, data:, file:,
+// …) stays the text it was.
 
 /**
  * @typedef {{t: "text", text: string} | {t: "br"} | {t: "code", text: string}

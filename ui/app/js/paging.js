@@ -8,14 +8,23 @@ export const WINDOW = 300;
 export const PAGE = 100;
 
 /**
- * Keeps at most `max` of a seq-ordered list, dropping from the end away from where the reader is.
+ * Keeps at most `max` counted items of a seq-ordered list, dropping from the end away from where
+ * the reader is. Items not `counted` (change entries, never drawn) ride along between the kept
+ * ones, so a room whose newest seqs are reactions still shows its messages.
  * @template {{seq: number}} M
  * @param {M[]} list @param {"top" | "bottom"} keep which end to keep @param {number} [max]
+ * @param {(m: M) => boolean} [counted]
  * @returns {{list: M[], dropped: boolean}}
  */
-export const trim = (list, keep, max = WINDOW) => {
-  if (list.length <= max) return { list, dropped: false };
-  return { list: keep === "top" ? list.slice(0, max) : list.slice(list.length - max), dropped: true };
+export const trim = (list, keep, max = WINDOW, counted = () => true) => {
+  let seen = 0;
+  const step = keep === "top" ? 1 : -1;
+  for (let i = keep === "top" ? 0 : list.length - 1; i >= 0 && i < list.length; i += step) {
+    if (counted(list[i]) && ++seen > max) {
+      return { list: keep === "top" ? list.slice(0, i) : list.slice(i + 1), dropped: true };
+    }
+  }
+  return { list, dropped: false };
 };
 
 /**

@@ -1,5 +1,5 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
-import { trim, atNewest } from "./paging.js";
+import { trim, atNewest, WINDOW } from "./paging.js";
 import { GENERAL_ROOM_ID } from "./format.js";
 import { isEntry, messageChanged, unread } from "./changes.js";
 /** @typedef {import("./bridge.js").Message} Message */
@@ -172,7 +172,7 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
   if (!(live && next.detached[roomId])) {
     const merged = mergeBySeq(next.messages[roomId] ?? [], mine);
     if (merged !== next.messages[roomId]) {
-      const { list, dropped } = trim(merged, keep);
+      const { list, dropped } = trim(merged, keep, WINDOW, (m) => !isEntry(m));
       next = { ...next, messages: { ...next.messages, [roomId]: list } };
       if (dropped && keep === "top") next = { ...next, detached: { ...next.detached, [roomId]: true } };
     }
@@ -314,6 +314,7 @@ export const timeline = (state, roomId) => {
     deleted: m.deleted === true,
     reactions: m.reactions ?? [],
     replyTo: m.reply_to ?? null,
+    mentions: m.mentions ?? [],
   }));
   const own = Object.values(state.outbox)
     .filter((o) => o.room_id === roomId)
@@ -332,6 +333,8 @@ export const timeline = (state, roomId) => {
       deleted: false,
       reactions: [],
       replyTo: null,
+      // Who a body mentions is the relay's word (`mentions`): a pending send has none yet.
+      mentions: [],
     }));
   return [...committed, ...own];
 };

@@ -176,6 +176,7 @@ async fn one_order(
                         client_id: format!("fo-{n}"),
                         body: format!("{TAG} {step} {nanos} {n}"),
                         reply_to: None,
+                        attachments: Vec::new(),
                     };
                     *n += 1;
                     pending.insert(client.emit(&req).await?);

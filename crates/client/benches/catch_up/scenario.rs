@@ -61,6 +61,7 @@ pub async fn catch_up(
             client_id: format!("catch-up-{run}-{n}"),
             body: format!("catch-up message {n}: the quick brown fox jumps over"),
             reply_to: None,
+            attachments: Vec::new(),
         };
         let seq = ok(sender.request(&req, REQUEST_TIMEOUT).await?)?
             .message

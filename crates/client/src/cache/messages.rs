@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use natter_protocol::model::{Id, Seq};
-use natter_protocol::{Change, Message, Reaction, ReplyPreview};
+use natter_protocol::{Attachment, Change, Message, Reaction, ReplyPreview};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
@@ -18,6 +18,9 @@ pub struct SeqRange {
 }
 
 pub(super) const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
+/// Change entries a page of [`Cache::messages`] may carry beyond its messages: a bound on one
+/// answer when a room's newest seqs are thousands of reactions.
+const ENTRIES_PER_PAGE: i64 = 1_000;
 
 /// A message's fields beyond its text, as the `state` column keeps them (JSON, the wire's
 /// names; NULL when all are empty).
@@ -35,6 +38,8 @@ struct State {
     reactions: Vec<Reaction>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
 }
 
 impl State {
@@ -46,6 +51,7 @@ impl State {
             deleted: m.deleted,
             reactions: m.reactions.clone(),
             mentions: m.mentions.clone(),
+            attachments: m.attachments.clone(),
         }
     }
 
@@ -57,7 +63,8 @@ impl State {
             && state.edited_at.is_none()
             && !state.deleted
             && state.reactions.is_empty()
-            && state.mentions.is_empty();
+            && state.mentions.is_empty()
+            && state.attachments.is_empty();
         if plain {
             None
         } else {
@@ -72,6 +79,29 @@ impl State {
         m.deleted = self.deleted;
         m.reactions = self.reactions;
         m.mentions = self.mentions;
+        m.attachments = self.attachments;
+    }
+}
+
+/// What the relay last said a message was: its body and state (the `base` column, JSON).
+#[derive(Debug, Serialize, Deserialize)]
+struct Base {
+    body: String,
+    #[serde(flatten)]
+    state: State,
+}
+
+impl Base {
+    fn of(m: &Message) -> Self {
+        Self {
+            body: m.body.clone(),
+            state: State::of(m),
+        }
+    }
+
+    fn put_into(self, m: &mut Message) {
+        m.body = self.body;
+        self.state.put_into(m);
     }
 }
 
@@ -112,6 +142,8 @@ fn apply(change: &Change, entry: &Message, target: &mut Message) {
             target.deleted = true;
             target.reactions.clear();
             target.mentions.clear();
+            // The relay removes a deleted message's files.
+            target.attachments.clear();
         }
         Change::Reaction { emoji, on, .. } => {
             let at = target.reactions.iter().position(|r| &r.emoji == emoji);
@@ -142,14 +174,30 @@ fn apply(change: &Change, entry: &Message, target: &mut Message) {
 impl Cache {
     /// Stores messages, each (room, seq) once, advances the cursors of their rooms and the rooms'
     /// `last_seq`. Returns the messages that were new, in the order given.
+    ///
+    /// `messages` are one answer of the relay (or one live event): a message's state in it is as
+    /// of at least the highest seq of its room in the answer, which becomes its base seq. Change
+    /// entries are folded into their targets in seq order whatever order they arrive in.
     pub async fn insert_messages(&self, messages: &[Message]) -> Result<Vec<Message>, CacheError> {
+        let mut as_of: BTreeMap<&str, Seq> = BTreeMap::new();
+        for m in messages {
+            let seq = as_of.entry(m.room_id.as_str()).or_default();
+            *seq = (*seq).max(m.seq);
+        }
         let mut tx = self.pool.begin().await?;
         let mut fresh = Vec::new();
         let mut touched = BTreeSet::new();
+        let mut refold = BTreeSet::new();
         for m in messages {
+            let target = m.change.as_deref().and_then(Change::target);
+            let base = match target {
+                Some(_) => None,
+                None => serde_json::to_string(&Base::of(m)).ok(),
+            };
             let inserted = sqlx::query(
-                "INSERT INTO messages (id, room_id, seq, sender, body, client_id, sent_at, state) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, seq) DO NOTHING",
+                "INSERT INTO messages (id, room_id, seq, sender, body, client_id, sent_at, state, \
+                 base, base_seq, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (room_id, seq) DO NOTHING",
             )
             .bind(&m.id)
             .bind(&m.room_id)
@@ -159,12 +207,22 @@ impl Cache {
             .bind(&m.client_id)
             .bind(&m.sent_at)
             .bind(State::column(m))
+            .bind(base)
+            .bind(target.is_none().then(|| as_of[m.room_id.as_str()]))
+            .bind(target)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if inserted == 1 {
-                if let Some(change) = &m.change {
-                    apply_to_target(&mut tx, change, m).await?;
+                match target {
+                    Some(target) => {
+                        refold.insert((m.room_id.as_str(), target));
+                    }
+                    // A message whose entries came first (they could not change it then).
+                    None if has_entries_above(&mut tx, m, as_of[m.room_id.as_str()]).await? => {
+                        refold.insert((m.room_id.as_str(), m.id.as_str()));
+                    }
+                    None => {}
                 }
                 sqlx::query("UPDATE rooms SET last_seq = MAX(last_seq, ?) WHERE id = ?")
                     .bind(m.seq)
@@ -174,6 +232,9 @@ impl Cache {
                 touched.insert(m.room_id.as_str());
                 fresh.push(m.clone());
             }
+        }
+        for (room_id, id) in refold {
+            fold(&mut tx, room_id, id).await?;
         }
         for room_id in touched {
             advance_cursor(&mut tx, room_id, 0).await?;
@@ -248,20 +309,39 @@ impl Cache {
     }
 
     /// Up to `limit` cached messages of a room with seq < `before_seq` (the newest when `None`),
-    /// oldest first: what the UI shows before the relay answers.
+    /// oldest first, with the change entries among and after them (at most
+    /// `ENTRIES_PER_PAGE` more rows): what the UI shows before the relay answers. Entries are
+    /// already folded into their targets but keep the page's seqs whole; counting them against
+    /// `limit` would leave a room whose newest seqs are reactions looking empty.
     pub async fn messages(
         &self,
         room_id: &str,
         before_seq: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>, CacheError> {
+        let before = before_seq.unwrap_or(Seq::MAX);
+        // The oldest of the `limit` newest messages below `before`; 0 (all) if there are fewer.
+        let shown: Vec<Seq> = sqlx::query_scalar(
+            "SELECT seq FROM messages WHERE room_id = ? AND seq < ? AND target_id IS NULL \
+             ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(room_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let from = match shown.last() {
+            Some(&oldest) if shown.len() >= usize::try_from(limit).unwrap_or(usize::MAX) => oldest,
+            _ => 0,
+        };
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq < ? AND seq >= ? \
              ORDER BY seq DESC LIMIT ?"
         ))
         .bind(room_id)
-        .bind(before_seq.unwrap_or(Seq::MAX))
-        .bind(i64::from(limit))
+        .bind(before)
+        .bind(from)
+        .bind(i64::from(limit) + ENTRIES_PER_PAGE)
         .fetch_all(&self.pool)
         .await?;
         let mut messages = rows
@@ -285,50 +365,88 @@ impl Cache {
     }
 }
 
-/// Applies a change entry just stored to its target, if the cache holds it (else the target,
-/// fetched later, comes with its current state from the relay). A delete also empties the
-/// text of the target's edits, like the relay.
-async fn apply_to_target(
+/// Whether the cache holds entries changing `m` above seq `after`.
+async fn has_entries_above(
     conn: &mut SqliteConnection,
-    change: &Change,
-    entry: &Message,
-) -> Result<(), CacheError> {
-    let Some(target_id) = change.target() else {
-        return Ok(());
-    };
+    m: &Message,
+    after: Seq,
+) -> Result<bool, CacheError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE room_id = ? AND target_id = ? AND seq > ?)",
+    )
+    .bind(&m.room_id)
+    .bind(&m.id)
+    .bind(after)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Rebuilds message `id` of a room, if the cache holds it: its base with the room's entries
+/// that change it above the base seq, in seq order. Once it is deleted, the text of its edits
+/// goes too, like at the relay.
+async fn fold(conn: &mut SqliteConnection, room_id: &str, id: &str) -> Result<(), CacheError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND id = ?"
+        "SELECT {COLUMNS}, base, base_seq FROM messages \
+         WHERE room_id = ? AND id = ? AND target_id IS NULL"
     ))
-    .bind(&entry.room_id)
-    .bind(target_id)
+    .bind(room_id)
+    .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         return Ok(());
     };
     let mut target = from_row(&row)?;
-    apply(change, entry, &mut target);
+    let base_seq: Seq = row
+        .try_get::<Option<Seq>, _>("base_seq")?
+        .unwrap_or(target.seq);
+    match row
+        .try_get::<Option<String>, _>("base")?
+        .map(|b| serde_json::from_str::<Base>(&b))
+    {
+        Some(Ok(base)) => base.put_into(&mut target),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, seq = target.seq, "a cached message's base is unreadable")
+        }
+        None => {}
+    }
+    let entries = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND target_id = ? AND seq > ? \
+         ORDER BY seq"
+    ))
+    .bind(room_id)
+    .bind(id)
+    .bind(base_seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &entries {
+        let entry = from_row(row)?;
+        if let Some(change) = &entry.change {
+            apply(change, &entry, &mut target);
+        }
+    }
     sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
         .bind(&target.body)
         .bind(State::column(&target))
-        .bind(&target.room_id)
+        .bind(room_id)
         .bind(target.seq)
         .execute(&mut *conn)
         .await?;
-    if matches!(change, Change::Delete { .. }) {
+    if target.deleted {
         // The edits' text goes too; their entries keep what they change, with no words.
         let edits = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND state LIKE '%\"kind\":\"edit\"%'"
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND target_id = ?"
         ))
-        .bind(&entry.room_id)
+        .bind(room_id)
+        .bind(id)
         .fetch_all(&mut *conn)
         .await?;
         for row in &edits {
             let mut edit = from_row(row)?;
-            let Some(Change::Edit { target, body }) = edit.change.as_deref_mut() else {
+            let Some(Change::Edit { body, .. }) = edit.change.as_deref_mut() else {
                 continue;
             };
-            if target != target_id {
+            if body.is_empty() && edit.body.is_empty() {
                 continue;
             }
             body.clear();
@@ -336,7 +454,7 @@ async fn apply_to_target(
             sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
                 .bind(&edit.body)
                 .bind(State::column(&edit))
-                .bind(&edit.room_id)
+                .bind(room_id)
                 .bind(edit.seq)
                 .execute(&mut *conn)
                 .await?;

@@ -1,5 +1,5 @@
 //! Offline search over the cached messages' current text (issue 20), through the trigram index
-//! of migration 0004: the same rules as the relay's search (every term a substring, ignoring
+//! of migration 0005: the same rules as the relay's search (every term a substring, ignoring
 //! case; terms under 3 characters checked on the rows), newest first by `sent_at`.
 
 use natter_protocol::Message;

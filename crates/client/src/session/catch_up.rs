@@ -251,6 +251,7 @@ impl Worker {
                 client_id: item.client_id.clone(),
                 body: item.body.clone(),
                 reply_to: item.reply_to.clone(),
+                attachments: Vec::new(),
             };
             match conn.request(&request).await {
                 Ok(ack) if ack.message.client_id != item.client_id => {

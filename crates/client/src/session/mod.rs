@@ -13,6 +13,7 @@ mod changes;
 mod event;
 mod history;
 mod outlet;
+mod people;
 mod rooms;
 mod search;
 mod typing;

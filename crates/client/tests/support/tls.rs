@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 pub async fn start(data_dir: &Path, addr: SocketAddr, pem: &Pem) -> (Relay, String) {
     let (cert, key) = pem.write(data_dir, "relay").expect("write the certificate");
     let mut config = Config::with_data_dir(data_dir);
+    config.registration = natter_relay::config::Registration::Open;
     config.login_per_minute = 1_000;
     config.presence_grace_ms = 0;
     config.tls_cert = Some(cert);

@@ -33,6 +33,7 @@ fn auth_response() {
         user: User {
             id: "u-1".into(),
             username: "alice".into(),
+            ..User::default()
         },
         token: "tok_9f8e7d6c5b4a".into(),
     };
@@ -48,6 +49,7 @@ fn auth_response_debug_redacts_the_token() {
         user: User {
             id: "u-1".into(),
             username: "alice".into(),
+            ..User::default()
         },
         token: "tok_9f8e7d6c5b4a".into(),
     };

@@ -11,8 +11,8 @@ use natter_protocol::events::{
     MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, RoomRemovedEvent, TypingEvent,
 };
 use natter_protocol::http::{
-    AuthResponse, ConnectAuth, Credentials, Health, HttpError, HEALTH_PATH, LOGIN_PATH,
-    LOGOUT_PATH, REGISTER_PATH,
+    file_path, thumbnail_path, AuthResponse, ConnectAuth, Credentials, Health, HttpError,
+    FILES_PATH, HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH,
 };
 use natter_protocol::requests::{
     BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
@@ -21,8 +21,8 @@ use natter_protocol::requests::{
     UnblockUser,
 };
 use natter_protocol::{
-    AckResult, Change, Empty, ErrorCode, Event, Message, Reaction, ReplyPreview, Request, Room,
-    RoomKind, User, WireError, GENERAL_ROOM_ID, PROTOCOL_VERSION,
+    AckResult, Attachment, Change, Empty, ErrorCode, Event, Message, Reaction, ReplyPreview,
+    Request, Room, RoomKind, User, WireError, GENERAL_ROOM_ID, PROTOCOL_VERSION,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
@@ -174,6 +174,7 @@ fn repeat(s: &str, n: usize) -> String {
     s.repeat(n)
 }
 
+mod accounts;
 mod acks;
 mod decode;
 mod events;

@@ -61,11 +61,18 @@ fn room_kind() {
 
 #[test]
 fn user() {
-    let user = User {
+    let mut user = User {
         id: "u-1".into(),
         username: "alice".into(),
+        ..User::default()
     };
+    // No display name: the field is left out, as before display names existed.
     assert_wire(&user, json!({"id": "u-1", "username": "alice"}));
+    user.display_name = "Alice Liddell".into();
+    assert_wire(
+        &user,
+        json!({"id": "u-1", "username": "alice", "display_name": "Alice Liddell"}),
+    );
 }
 
 #[test]
@@ -114,6 +121,38 @@ fn a_message_with_its_current_state() {
     json["body"] = json!("");
     json["deleted"] = json!(true);
     assert_wire(&deleted, json);
+}
+
+#[test]
+fn a_message_with_attachments() {
+    let with_files = Message {
+        attachments: vec![
+            Attachment {
+                id: "f-1".into(),
+                name: "cat.png".into(),
+                size: 2_048,
+                content_type: "image/png".into(),
+                width: Some(640),
+                height: Some(480),
+            },
+            Attachment {
+                id: "f-2".into(),
+                name: "notes.pdf".into(),
+                size: 9,
+                content_type: "application/pdf".into(),
+                width: None,
+                height: None,
+            },
+        ],
+        ..message()
+    };
+    let mut json = message_json();
+    json["attachments"] = json!([
+        {"id": "f-1", "name": "cat.png", "size": 2048, "type": "image/png",
+         "width": 640, "height": 480},
+        {"id": "f-2", "name": "notes.pdf", "size": 9, "type": "application/pdf"},
+    ]);
+    assert_wire(&with_files, json);
 }
 
 #[test]

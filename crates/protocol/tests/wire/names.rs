@@ -42,6 +42,21 @@ fn request_names_match_design() {
         EditMessage::NAME,
         DeleteMessage::NAME,
         React::NAME,
+        "admin:invite:create",
+        "admin:invites:list",
+        "admin:invite:revoke",
+        "admin:users:list",
+        "admin:user:disable",
+        "admin:user:enable",
+        "admin:user:promote",
+        "admin:user:demote",
+        "admin:user:reset_password",
+        "admin:user:delete",
+        "account:password",
+        "account:sessions",
+        "account:session:end",
+        "account:display_name",
+        "account:delete",
         Search::NAME,
     ];
     listed.sort_unstable();
@@ -99,4 +114,7 @@ fn constants_match_design() {
     assert_eq!(LOGIN_PATH, "/api/login");
     assert_eq!(LOGOUT_PATH, "/api/logout");
     assert_eq!(HEALTH_PATH, "/healthz");
+    assert_eq!(FILES_PATH, "/api/files");
+    assert_eq!(file_path("f-1"), "/api/files/f-1");
+    assert_eq!(thumbnail_path("f-1"), "/api/files/f-1/thumbnail");
 }

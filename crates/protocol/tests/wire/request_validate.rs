@@ -161,6 +161,7 @@ fn send_validates() {
         client_id: CLIENT_ID.into(),
         body: "hi".into(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     assert_valid(ok.validate());
     assert_code(

@@ -140,6 +140,7 @@ fn message_send() {
         client_id: CLIENT_ID.into(),
         body: "héllo \"world\" 😀\nsecond line".into(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     assert_request(
         "message:send",
@@ -321,6 +322,7 @@ fn message_send_with_a_reply() {
         client_id: CLIENT_ID.into(),
         body: "yes".into(),
         reply_to: Some("m-1".into()),
+        attachments: Vec::new(),
     };
     assert_request(
         "message:send",
@@ -332,6 +334,62 @@ fn message_send_with_a_reply() {
         ..req
     };
     assert_eq!(bad.validate().map_err(|e| e.code), Err(ErrorCode::Invalid));
+}
+
+#[test]
+fn message_send_with_attachments() {
+    let req = SendMessage {
+        room_id: "general".into(),
+        client_id: CLIENT_ID.into(),
+        body: String::new(),
+        reply_to: None,
+        attachments: vec!["f-1".into(), "f-2".into()],
+    };
+    assert_request(
+        "message:send",
+        &req,
+        json!({"room_id": "general", "client_id": CLIENT_ID, "body": "",
+               "attachments": ["f-1", "f-2"]}),
+    );
+    // Files without text pass; text without files does not.
+    assert_eq!(req.validate(), Ok(()));
+    let blank = SendMessage {
+        attachments: Vec::new(),
+        ..req.clone()
+    };
+    assert_eq!(
+        blank.validate().map_err(|e| e.code),
+        Err(ErrorCode::Invalid)
+    );
+    let eleven = SendMessage {
+        attachments: (0..11).map(|i| format!("f-{i}")).collect(),
+        ..req.clone()
+    };
+    assert_eq!(
+        eleven.validate().map_err(|e| e.code),
+        Err(ErrorCode::TooLarge)
+    );
+    let ten = SendMessage {
+        attachments: (0..10).map(|i| format!("f-{i}")).collect(),
+        ..req.clone()
+    };
+    assert_eq!(ten.validate(), Ok(()));
+    let twice = SendMessage {
+        attachments: vec!["f-1".into(), "f-1".into()],
+        ..req.clone()
+    };
+    assert_eq!(
+        twice.validate().map_err(|e| e.code),
+        Err(ErrorCode::Invalid)
+    );
+    let empty_id = SendMessage {
+        attachments: vec![String::new()],
+        ..req
+    };
+    assert_eq!(
+        empty_id.validate().map_err(|e| e.code),
+        Err(ErrorCode::Invalid)
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Users and sessions in SQLite: sign-up, credentials, names, last seen; sessions made, found
 //! at sign-on, kept alive, expired and ended. Functions over a connection, run on the writer
-//! or a reader thread by `mod.rs`.
+//! or a reader thread by `mod.rs`. Invites, roles and account changes: `admin.rs`.
 
+use natter_protocol::admin::Role;
 use natter_protocol::{User, GENERAL_ROOM_ID};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -10,67 +11,91 @@ use super::sql::{is_unique_violation, new_id};
 use crate::store::types::{Credentials, NewSession, SignOn, StoreError};
 use crate::time::now_rfc3339;
 
-/// A new user, a member of `general`; `Conflict` when the name is taken (ignoring case).
+/// A new member, in `general`; `Conflict` when the name is taken (ignoring case).
 pub(super) fn create_user(
     conn: &mut Connection,
     username: &str,
     password_hash: &str,
 ) -> Result<User, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let user = insert_user(&tx, username, password_hash, Role::Member)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+/// Inserts a user of `role` and makes them a member of `general`, inside the caller's
+/// transaction; `Conflict` when the name is taken (ignoring case).
+pub(super) fn insert_user(
+    tx: &rusqlite::Transaction<'_>,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<User, StoreError> {
     let user = User {
         id: new_id(),
         username: username.to_owned(),
+        ..User::default()
     };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO users (id, username, username_key, password_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO users (id, username, username_key, password_hash, created_at, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             user.id,
             username,
             username.to_lowercase(),
             password_hash,
-            now_rfc3339()
+            now_rfc3339(),
+            role.as_str()
         ]);
     match inserted {
         Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict),
         other => other?,
     };
-    insert_member(&tx, GENERAL_ROOM_ID, &user.id, u32::MAX)?;
-    tx.commit()?;
+    insert_member(tx, GENERAL_ROOM_ID, &user.id, u32::MAX)?;
     Ok(user)
+}
+
+/// The columns [`user_from_row`] reads, from `users u`.
+pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.display_name";
+
+/// A user from [`USER_COLUMNS`] starting at column `at`.
+pub(super) fn user_from_row(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(at)?,
+        username: row.get(at + 1)?,
+        display_name: row.get(at + 2)?,
+    })
 }
 
 pub(super) fn credentials(
     conn: &Connection,
     username: &str,
 ) -> rusqlite::Result<Option<Credentials>> {
-    conn.prepare_cached("SELECT id, username, password_hash FROM users WHERE username_key = ?1")?
-        .query_row([username.to_lowercase()], |row| {
-            Ok(Credentials {
-                user: User {
-                    id: row.get(0)?,
-                    username: row.get(1)?,
-                },
-                password_hash: row.get(2)?,
-            })
+    conn.prepare_cached(
+        "SELECT u.id, u.username, u.display_name, u.password_hash, u.disabled_at IS NOT NULL \
+         FROM users u WHERE u.username_key = ?1 AND u.deleted_at IS NULL",
+    )?
+    .query_row([username.to_lowercase()], |row| {
+        Ok(Credentials {
+            user: user_from_row(row, 0)?,
+            password_hash: row.get(3)?,
+            disabled: row.get(4)?,
         })
-        .optional()
+    })
+    .optional()
 }
 
-/// The users of those names (ignoring case) that exist, in the order asked.
+/// The users of those names (ignoring case) that exist and are not deleted, in the order asked.
 pub(super) fn users_by_name(conn: &Connection, names: &[String]) -> rusqlite::Result<Vec<User>> {
-    let mut find = conn.prepare_cached("SELECT id, username FROM users WHERE username_key = ?1")?;
+    let mut find = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.username_key = ?1 AND u.deleted_at IS NULL"
+    ))?;
     let mut users = Vec::with_capacity(names.len());
     for name in names {
         let user = find
-            .query_row([name.to_lowercase()], |row| {
-                Ok(User {
-                    id: row.get(0)?,
-                    username: row.get(1)?,
-                })
-            })
+            .query_row([name.to_lowercase()], |row| user_from_row(row, 0))
             .optional()?;
         users.extend(user);
     }
@@ -91,22 +116,29 @@ pub(super) fn set_last_seen(conn: &Connection, user_id: &str, at: &str) -> rusql
     Ok(())
 }
 
-/// A new session; the user's sessions past the `per_user` used last (the new one first) end,
-/// and their ids are answered.
+/// A new session, from `device`; the user's sessions past the `per_user` used last (the new one
+/// first) end, and their ids are answered. `Inactive` (nothing written) for a disabled or
+/// deleted user: checked in the insert itself, so a login racing a disable cannot slip through.
 pub(super) fn create_session(
     conn: &mut Connection,
     user_id: &str,
     token_hash: &str,
+    device: &str,
     per_user: u32,
-) -> rusqlite::Result<NewSession> {
+) -> Result<NewSession, StoreError> {
     let id = new_id();
     let now = now_rfc3339();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.prepare_cached(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_used_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?
-    .execute(params![id, token_hash, user_id, now])?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO sessions (id, token_hash, user_id, created_at, last_used_at, device) \
+             SELECT ?1, ?2, u.id, ?4, ?4, ?5 FROM users u \
+             WHERE u.id = ?3 AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
+        )?
+        .execute(params![id, token_hash, user_id, now, device])?;
+    if inserted == 0 {
+        return Err(StoreError::Inactive);
+    }
     let ended = tx
         .prepare_cached(
             "DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN ( \
@@ -128,15 +160,13 @@ pub(super) fn sign_on(
 ) -> rusqlite::Result<Option<(SignOn, String)>> {
     let found = conn
         .prepare_cached(
-            "SELECT s.id, u.id, u.username, COALESCE(s.last_used_at, s.created_at) \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+            "SELECT s.id, u.id, u.username, u.display_name, COALESCE(s.last_used_at, s.created_at) \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
         )?
         .query_row([token_hash], |row| {
-            let user = User {
-                id: row.get(1)?,
-                username: row.get(2)?,
-            };
-            Ok((row.get(0)?, user, row.get::<_, String>(3)?))
+            let user = user_from_row(row, 1)?;
+            Ok((row.get(0)?, user, row.get::<_, String>(4)?))
         })
         .optional()?;
     let Some((session_id, user, last_used)) = found else {

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::sql::{
     mentions_column, message_from_row, new_id, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS,
 };
-use super::{indexer, reactions};
+use super::{files, indexer, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::types::{
@@ -171,7 +171,10 @@ fn append<'a>(
 
 fn append_one(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
     match &m.entry {
-        NewEntry::Message { reply_to: None } => append_message(conn, m),
+        NewEntry::Message {
+            reply_to: None,
+            attachments,
+        } if attachments.is_empty() => append_message(conn, m),
         _ => append_entry(conn, m),
     }
 }
@@ -218,28 +221,35 @@ fn append_message(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendO
         return Ok(Ok(Appended {
             message,
             created: true,
+            freed_files: Vec::new(),
         }));
     }
     Ok(match original(conn, m)? {
         Some(message) => Ok(Appended {
             message,
             created: false,
+            freed_files: Vec::new(),
         }),
         None => Err(AppendRefusal::NotMember),
     })
 }
 
-/// A repeated client_id: the original entry, whichever room it went to.
+/// A repeated client_id: the original entry, whichever room it went to, with its files.
 fn original(conn: &Connection, m: &NewMessage) -> rusqlite::Result<Option<Message>> {
-    conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-         WHERE m.sender_num = (SELECT num FROM users WHERE id = ?1) AND m.client_id = ?2"
-    ))?
-    .query_row(
-        rusqlite::params![m.sender.id, m.client_id],
-        message_from_row,
-    )
-    .optional()
+    let mut found = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
+             WHERE m.sender_num = (SELECT num FROM users WHERE id = ?1) AND m.client_id = ?2"
+        ))?
+        .query_row(
+            rusqlite::params![m.sender.id, m.client_id],
+            message_from_row,
+        )
+        .optional()?;
+    if let Some(message) = &mut found {
+        files::attach(conn, std::slice::from_mut(message))?;
+    }
+    Ok(found)
 }
 
 /// The message an entry names, in the entry's room.
@@ -250,14 +260,28 @@ struct Target {
     deleted: bool,
 }
 
-/// A reply or a change: checked against its target, inserted, then applied to the target (an
-/// edit's text, a delete's erasure, a reaction's table row) in the same transaction.
+/// Whether the user is an admin of the relay now (not disabled, not deleted).
+fn is_admin(conn: &Connection, user_id: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT role = 'admin' AND disabled_at IS NULL AND deleted_at IS NULL \
+             FROM users WHERE id = ?1",
+        )?
+        .query_row([user_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// A reply, a message with files or a change: checked against its target and its files,
+/// inserted, then applied to the target (an edit's text, a delete's erasure and its files, a
+/// reaction's table row) in the same transaction.
 fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOutcome> {
     // A repeat answers the original, whatever became of its target since.
     if let Some(message) = original(conn, m)? {
         return Ok(Ok(Appended {
             message,
             created: false,
+            freed_files: Vec::new(),
         }));
     }
     let member: bool = conn
@@ -269,7 +293,7 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
         return Ok(Err(AppendRefusal::NotMember));
     }
     let (target_id, kind, reply) = match &m.entry {
-        NewEntry::Message { reply_to } => (reply_to.as_deref(), None, true),
+        NewEntry::Message { reply_to, .. } => (reply_to.as_deref(), None, true),
         NewEntry::Edit { target } => (Some(target.as_str()), Some("edit"), false),
         NewEntry::Delete { target } => (Some(target.as_str()), Some("delete"), false),
         NewEntry::Reaction { target, .. } => (Some(target.as_str()), Some("reaction"), false),
@@ -292,28 +316,45 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
             .optional()?,
         None => None,
     };
-    let Some(target) = target else {
-        return Ok(Err(AppendRefusal::NoSuchMessage));
-    };
-    // A reply may answer a deleted message (it shows as deleted); a change may not touch one.
-    if !reply && target.deleted {
+    // Only a message that answers nothing (it has files) goes without a target.
+    if target.is_none() && target_id.is_some() {
         return Ok(Err(AppendRefusal::NoSuchMessage));
     }
-    if matches!(m.entry, NewEntry::Edit { .. } | NewEntry::Delete { .. }) && !target.by_sender {
-        return Ok(Err(AppendRefusal::NotSender));
+    if let Some(target) = &target {
+        // A reply may answer a deleted message (it shows as deleted); a change may not touch one.
+        if !reply && target.deleted {
+            return Ok(Err(AppendRefusal::NoSuchMessage));
+        }
+        // Only the sender edits; the sender or a relay admin (moderating a room they are in)
+        // deletes.
+        let allowed = match m.entry {
+            NewEntry::Edit { .. } => target.by_sender,
+            NewEntry::Delete { .. } => target.by_sender || is_admin(conn, &m.sender.id)?,
+            _ => true,
+        };
+        if !allowed {
+            return Ok(Err(AppendRefusal::NotSender));
+        }
+    }
+    let attachments = match &m.entry {
+        NewEntry::Message { attachments, .. } => attachments.as_slice(),
+        _ => &[],
+    };
+    if files::attachable(conn, attachments, &m.sender.id)?.is_none() {
+        return Ok(Err(AppendRefusal::NoSuchFile));
     }
     let (emoji, on) = match &m.entry {
         NewEntry::Reaction { emoji, on, .. } => (Some(emoji.as_str()), Some(*on)),
         _ => (None, None),
     };
-    let inserted: Option<(i64, i64)> = conn
+    let inserted: Option<(i64, i64, i64)> = conn
         .prepare_cached(
             "INSERT INTO messages (id, room_num, seq, sender_num, sender, client_id, body, sent_at, \
                change_kind, target_seq, reply_seq, emoji, reaction_on, mentions) \
              SELECT ?1, r.num, r.last_seq + 1, u.num, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
              FROM rooms r, users u WHERE r.id = ?2 AND u.id = ?3 \
              ON CONFLICT (sender_num, client_id) DO NOTHING \
-             RETURNING seq, sender_num",
+             RETURNING seq, sender_num, room_num",
         )?
         .query_row(
             rusqlite::params![
@@ -325,38 +366,48 @@ fn append_entry(conn: &Connection, m: &NewMessage) -> rusqlite::Result<AppendOut
                 m.body,
                 m.sent_at,
                 kind,
-                (!reply).then_some(target.seq),
-                reply.then_some(target.seq),
+                target.as_ref().filter(|_| !reply).map(|t| t.seq),
+                target.as_ref().filter(|_| reply).map(|t| t.seq),
                 emoji,
                 on,
                 mentions_column(&m.mentions)
             ],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    let Some((seq, sender_num)) = inserted else {
+    let Some((seq, sender_num, room_num)) = inserted else {
         return Ok(Err(AppendRefusal::NotMember));
     };
-    apply(conn, m, &target, seq, sender_num)?;
-    let message = conn
+    files::link(conn, room_num, seq, attachments)?;
+    let freed_files = match &target {
+        Some(target) => apply(conn, m, target, seq, sender_num)?,
+        None => Vec::new(),
+    };
+    let mut message = conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} WHERE m.room_num = ?1 AND m.seq = ?2"
         ))?
-        .query_row(rusqlite::params![target.room_num, seq], message_from_row)?;
+        .query_row(rusqlite::params![room_num, seq], message_from_row)?;
+    if !attachments.is_empty() {
+        files::attach(conn, std::slice::from_mut(&mut message))?;
+    }
     Ok(Ok(Appended {
         message,
         created: true,
+        freed_files,
     }))
 }
 
-/// What a change does to its target, now that its entry is in.
+/// What a change does to its target, now that its entry is in; a delete answers the content
+/// hashes its files freed.
 fn apply(
     conn: &Connection,
     m: &NewMessage,
     target: &Target,
     seq: i64,
     sender_num: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<Vec<String>> {
+    let mut freed = Vec::new();
     match &m.entry {
         NewEntry::Message { .. } => {}
         NewEntry::Edit { .. } => {
@@ -385,6 +436,7 @@ fn apply(
             )?
             .execute(rusqlite::params![target.room_num, target.seq])?;
             reactions::clear(conn, target.room_num, target.seq)?;
+            freed = files::release(conn, target.room_num, target.seq)?;
         }
         NewEntry::Reaction { emoji, on, .. } => reactions::put(
             conn,
@@ -399,5 +451,5 @@ fn apply(
             },
         )?,
     }
-    Ok(())
+    Ok(freed)
 }

@@ -9,13 +9,15 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
-use super::{accounts, consent, messages, peers, rooms, search, SqliteStore};
+use super::{accounts, admin, consent, files, messages, peers, rooms, search, SqliteStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Credentials, Departure, NewSession, SearchPage, SearchQuery, Seen, SignOn, StoreError,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
+    Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
+use natter_protocol::admin::{Account, Invite, Role};
 
 /// A session's last use is written at most this often (or a quarter of its idle time, if
 /// shorter): a write per connect would cost a reconnect storm thousands of them.
@@ -64,13 +66,15 @@ impl Store for SqliteStore {
         &self,
         user_id: &str,
         token_hash: &str,
+        device: &str,
     ) -> Result<NewSession, StoreError> {
-        let (id, hash, per_user) = (
+        let (id, hash, device, per_user) = (
             user_id.to_owned(),
             token_hash.to_owned(),
+            device.to_owned(),
             self.sessions.per_user,
         );
-        self.write(move |c| accounts::create_session(c, &id, &hash, per_user))
+        self.write(move |c| accounts::create_session(c, &id, &hash, &device, per_user))
             .await
     }
 
@@ -97,6 +101,103 @@ impl Store for SqliteStore {
         let hash = token_hash.to_owned();
         self.write(move |c| accounts::delete_session(c, &hash))
             .await
+    }
+
+    async fn register(
+        &self,
+        username: &str,
+        password_hash: &str,
+        admission: Admission,
+    ) -> Result<User, StoreError> {
+        let (name, hash) = (username.to_owned(), password_hash.to_owned());
+        self.write(move |c| admin::register(c, &name, &hash, &admission))
+            .await
+    }
+
+    async fn user_count(&self) -> Result<u64, StoreError> {
+        self.read(admin::user_count).await
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> Result<Invite, StoreError> {
+        self.write(move |c| admin::create_invite(c, &invite)).await
+    }
+
+    async fn invites(&self, limit: u32) -> Result<Vec<Invite>, StoreError> {
+        self.read(move |c| admin::invites(c, limit)).await
+    }
+
+    async fn revoke_invite(&self, invite_id: &str) -> Result<bool, StoreError> {
+        let id = invite_id.to_owned();
+        self.write(move |c| admin::revoke_invite(c, &id)).await
+    }
+
+    async fn accounts(&self, after: Option<&str>, limit: u32) -> Result<Vec<Account>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.read(move |c| admin::accounts(c, after.as_deref(), limit))
+            .await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let name = username.to_owned();
+        self.read(move |c| admin::account(c, &name)).await
+    }
+
+    async fn active_role(&self, user_id: &str) -> Result<Option<Role>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| admin::active_role(c, &id)).await
+    }
+
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<Vec<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.write(move |c| admin::set_disabled(c, &id, disabled))
+            .await
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> Result<(), StoreError> {
+        let id = user_id.to_owned();
+        self.write(move |c| admin::set_role(c, &id, role)).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (id, hash, keep) = (
+            user_id.to_owned(),
+            password_hash.to_owned(),
+            keep.map(str::to_owned),
+        );
+        self.write(move |c| admin::set_password(c, &id, &hash, keep.as_deref()))
+            .await
+    }
+
+    async fn password_hash(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| admin::password_hash(c, &id)).await
+    }
+
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| admin::sessions_of(c, &id)).await
+    }
+
+    async fn end_session_of(&self, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+        let (user, session) = (user_id.to_owned(), session_id.to_owned());
+        self.write(move |c| admin::end_session_of(c, &user, &session))
+            .await
+    }
+
+    async fn set_display_name(&self, user_id: &str, display_name: &str) -> Result<(), StoreError> {
+        let (id, name) = (user_id.to_owned(), display_name.to_owned());
+        self.write(move |c| admin::set_display_name(c, &id, &name))
+            .await
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.write(move |c| admin::delete_user(c, &id)).await
     }
 
     async fn rooms_of(&self, user_id: &str) -> Result<Vec<Room>, StoreError> {
@@ -251,5 +352,28 @@ impl Store for SqliteStore {
         let (room, user) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |c| rooms::mark_read(c, &room, &user, seq))
             .await
+    }
+
+    async fn add_file(&self, file: NewFile) -> Result<(), StoreError> {
+        self.write(move |c| files::add(c, &file)).await
+    }
+
+    async fn file_for(
+        &self,
+        file_id: &str,
+        user_id: &str,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        let (file, user) = (file_id.to_owned(), user_id.to_owned());
+        self.read(move |c| files::readable(c, &file, &user)).await
+    }
+
+    async fn file_hash_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |c| files::hash_in_use(c, &hash)).await
+    }
+
+    async fn remove_orphan_files(&self, before: &str) -> Result<Vec<String>, StoreError> {
+        let before = before.to_owned();
+        self.write(move |c| files::remove_orphans(c, &before)).await
     }
 }

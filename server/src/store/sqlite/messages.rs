@@ -1,13 +1,13 @@
 //! Message pages read from SQLite: history (before a seq) and catch-up (after one). Messages
 //! are written only by the commit stage (`commit.rs`); their row is read in `sql.rs`, their
-//! reactions added from `reactions.rs`.
+//! reactions added from `reactions.rs`, their files from `files.rs`.
 
 use natter_protocol::model::Seq;
 use natter_protocol::Message;
 use rusqlite::{params, Connection};
 
-use super::reactions;
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
+use super::{files, reactions};
 
 /// Up to `limit` messages with seq < `before`, oldest first.
 pub(super) fn history(
@@ -25,6 +25,7 @@ pub(super) fn history(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     messages.reverse();
     reactions::attach(conn, &mut messages)?;
+    files::attach(conn, &mut messages)?;
     Ok(messages)
 }
 
@@ -43,5 +44,6 @@ pub(super) fn messages_after(
         .query_map(params![room_id, after, limit], message_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     reactions::attach(conn, &mut messages)?;
+    files::attach(conn, &mut messages)?;
     Ok(messages)
 }

@@ -2,7 +2,8 @@
 //! through rusqlite, each connection on a thread of its own (`threads.rs`):
 //! - the commit stage (`commit.rs`) appends messages, in batches, and between them adds new
 //!   messages to the search index (`indexer.rs`);
-//! - one writer thread for every other write (`accounts.rs`, `rooms.rs`, `consent.rs`).
+//! - one writer thread for every other write (`accounts.rs`, `admin.rs`, `rooms.rs`,
+//!   `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
 //! - reader threads, on read-only connections, for every read (`peers.rs`, `messages.rs` and
@@ -12,8 +13,10 @@
 //! `write`; `jobs.rs` makes each `Store` method one job.
 
 mod accounts;
+mod admin;
 mod commit;
 mod consent;
+mod files;
 mod indexer;
 mod jobs;
 mod messages;
@@ -92,7 +95,9 @@ impl SqliteStore {
                 .prepare("PRAGMA integrity_check")?
                 .query_map([], |row| row.get::<_, String>(0))?
                 .collect::<rusqlite::Result<_>>()?;
-            eprintln!("INTEGRITY {rows:?}");
+            if rows != ["ok"] {
+                tracing::error!(?rows, "PRAGMA integrity_check");
+            }
             Ok::<_, rusqlite::Error>(rows == ["ok"])
         })
         .await

@@ -115,6 +115,8 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
             .get::<_, Option<String>>(17)?
             .map(|names| names.split(' ').map(str::to_owned).collect())
             .unwrap_or_default(),
+        // Not in the row: `files.rs` adds them to a page.
+        attachments: Vec::new(),
     })
 }
 

@@ -117,7 +117,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       body.textContent = "This message was deleted";
     } else {
       body.className = "body";
-      body.append(...renderBody(item.body, me));
+      body.append(...renderBody(item.body, me, item.mentions));
     }
     li.append(body);
     if (item.reactions.length > 0) li.append(reactionLine(item.reactions));

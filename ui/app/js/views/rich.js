@@ -9,16 +9,24 @@ import { displayName } from "../format.js";
 /** @typedef {import("../markdown.js").Inline} Inline @typedef {import("../markdown.js").Block} Block */
 
 /**
+ * An `@name` is drawn as a mention only when the relay listed that member in the message's
+ * `mentions` (the one rule, natter_protocol::mentions); any other `@word` stays text.
  * @param {string} body @param {string | null} me our username (a mention of us is marked)
+ * @param {string[]} mentioned the message's `mentions`
  * @returns {Node[]}
  */
-export const renderBody = (body, me) => parse(body).map((b) => block(b, me));
+export const renderBody = (body, me, mentioned) => {
+  const ctx = { me, mentioned: new Set(mentioned.map((u) => u.toLowerCase())) };
+  return parse(body).map((b) => block(b, ctx));
+};
 
-/** @param {Block} b @param {string | null} me @returns {HTMLElement} */
-const block = (b, me) => {
+/** @typedef {{me: string | null, mentioned: Set<string>}} Ctx */
+
+/** @param {Block} b @param {Ctx} ctx @returns {HTMLElement} */
+const block = (b, ctx) => {
   switch (b.t) {
     case "p":
-      return withChildren("p", b.c, me);
+      return withChildren("p", b.c, ctx);
     case "pre": {
       const pre = document.createElement("pre");
       const code = document.createElement("code");
@@ -28,26 +36,26 @@ const block = (b, me) => {
     }
     case "quote": {
       const quote = document.createElement("blockquote");
-      quote.append(...b.c.map((c) => block(c, me)));
+      quote.append(...b.c.map((c) => block(c, ctx)));
       return quote;
     }
     default: {
       const list = document.createElement(b.t);
-      list.append(...b.items.map((item) => withChildren("li", item, me)));
+      list.append(...b.items.map((item) => withChildren("li", item, ctx)));
       return list;
     }
   }
 };
 
-/** @param {string} tag @param {Inline[]} c @param {string | null} me */
-const withChildren = (tag, c, me) => {
+/** @param {string} tag @param {Inline[]} c @param {Ctx} ctx */
+const withChildren = (tag, c, ctx) => {
   const el = document.createElement(tag);
-  el.append(...c.map((n) => node(n, me)));
+  el.append(...c.map((n) => node(n, ctx)));
   return el;
 };
 
-/** @param {Inline} n @param {string | null} me @returns {Node | string} */
-const node = (n, me) => {
+/** @param {Inline} n @param {Ctx} ctx @returns {Node | string} */
+const node = (n, ctx) => {
   switch (n.t) {
     case "text":
       return n.text;
@@ -59,23 +67,24 @@ const node = (n, me) => {
       return code;
     }
     case "mention": {
+      if (!ctx.mentioned.has(n.user.toLowerCase())) return `@${n.user}`;
       const span = document.createElement("span");
-      const mine = me !== null && n.user.toLowerCase() === me.toLowerCase();
+      const mine = ctx.me !== null && n.user.toLowerCase() === ctx.me.toLowerCase();
       span.className = mine ? "mention me" : "mention";
       span.dataset.testid = "mention";
       span.textContent = `@${displayName(n.user)}`;
       return span;
     }
     case "link":
-      return link(n.href, n.c, me);
+      return link(n.href, n.c, ctx);
     default:
-      return withChildren(n.t, n.c, me);
+      return withChildren(n.t, n.c, ctx);
   }
 };
 
-/** @param {string} href @param {Inline[]} c @param {string | null} me */
-const link = (href, c, me) => {
-  const a = withChildren("a", c, me);
+/** @param {string} href @param {Inline[]} c @param {Ctx} ctx */
+const link = (href, c, ctx) => {
+  const a = withChildren("a", c, ctx);
   a.className = "link-out";
   a.dataset.href = href;
   a.dataset.testid = "link";

@@ -1,0 +1,234 @@
+//! Change entries folded into the cache in every arrival order: a live edit before its target
+//! (the target filled from a gap later, with the relay's state as of then), reactions toggled
+//! back and forth, a delete. Whatever the order, the cache ends at the relay's current state.
+
+use natter_client::{Cache, CacheError};
+use natter_protocol::{Change, Message, Reaction};
+
+const TARGET: &str = "m-target";
+
+fn entry(room_id: &str, seq: i64, sender: &str, change: Change) -> Message {
+    Message {
+        id: format!("e-{room_id}-{seq}"),
+        room_id: room_id.to_owned(),
+        seq,
+        sender: sender.to_owned(),
+        body: "(what older clients see)".to_owned(),
+        client_id: format!("c-{room_id}-{seq}"),
+        sent_at: format!("2026-12-06T10:00:0{seq}Z"),
+        change: Some(Box::new(change)),
+        ..Message::default()
+    }
+}
+
+fn edit(room_id: &str, seq: i64, body: &str) -> Message {
+    let change = Change::Edit {
+        target: TARGET.to_owned(),
+        body: body.to_owned(),
+    };
+    entry(room_id, seq, "alice", change)
+}
+
+fn react(room_id: &str, seq: i64, sender: &str, on: bool) -> Message {
+    let change = Change::Reaction {
+        target: TARGET.to_owned(),
+        emoji: "👍".to_owned(),
+        on,
+    };
+    entry(room_id, seq, sender, change)
+}
+
+/// The room's entries after the target (seq 1): edit, alice 👍, edit, alice takes it back, bob 👍.
+fn entries(room_id: &str) -> Vec<Message> {
+    vec![
+        edit(room_id, 2, "v2"),
+        react(room_id, 3, "alice", true),
+        edit(room_id, 4, "v3"),
+        react(room_id, 5, "alice", false),
+        react(room_id, 6, "bob", true),
+    ]
+}
+
+/// The target as the relay answers it once seqs up to `upto` are committed (written out, not
+/// computed by the rule under test).
+fn target_as_of(room_id: &str, upto: i64) -> Message {
+    let thumbs = |users: &[&str]| {
+        vec![Reaction {
+            emoji: "👍".to_owned(),
+            users: users.iter().map(|u| (*u).to_owned()).collect(),
+        }]
+    };
+    let (body, edited, reactions) = match upto {
+        1 => ("v1", None, vec![]),
+        2 => ("v2", Some(2), vec![]),
+        3 => ("v2", Some(2), thumbs(&["alice"])),
+        4 => ("v3", Some(4), thumbs(&["alice"])),
+        5 => ("v3", Some(4), vec![]),
+        _ => ("v3", Some(4), thumbs(&["bob"])),
+    };
+    Message {
+        id: TARGET.to_owned(),
+        room_id: room_id.to_owned(),
+        seq: 1,
+        sender: "alice".to_owned(),
+        body: body.to_owned(),
+        client_id: format!("c-{room_id}-1"),
+        sent_at: "2026-12-06T10:00:01Z".to_owned(),
+        edited_at: edited.map(|seq| format!("2026-12-06T10:00:0{seq}Z")),
+        reactions,
+        ..Message::default()
+    }
+}
+
+/// Every order of `n` items (Heap's algorithm).
+fn orders(n: usize) -> Vec<Vec<usize>> {
+    fn go(k: usize, items: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(items.clone());
+            return;
+        }
+        for i in 0..k {
+            go(k - 1, items, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            items.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    go(n, &mut (0..n).collect(), &mut out);
+    out
+}
+
+async fn target_in(cache: &Cache, room_id: &str) -> Result<Message, CacheError> {
+    Ok(cache
+        .message(room_id, TARGET)
+        .await?
+        .unwrap_or_else(|| panic!("{room_id}: the target is cached")))
+}
+
+#[tokio::test]
+async fn every_arrival_order_ends_at_the_relays_state() -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    let truth = target_as_of("truth", 6);
+    let orders = orders(6);
+    assert_eq!(orders.len(), 720);
+    for (n, order) in orders.iter().enumerate() {
+        // Each order in a room of its own. Item 0 is the target; 1..=5 the entries (seq 2..=6).
+        // Each arrives alone (a live event, or a gap fill of one), and the target comes with
+        // its state as of everything committed by then: at least the highest seq seen so far.
+        let room = format!("r{n}");
+        let all = entries(&room);
+        let mut seen = 1;
+        for &item in order {
+            let batch = if item == 0 {
+                vec![target_as_of(&room, seen.max(1))]
+            } else {
+                let e = all[item - 1].clone();
+                seen = seen.max(e.seq);
+                vec![e]
+            };
+            cache.insert_messages(&batch).await?;
+        }
+        let got = target_in(&cache, &room).await?;
+        assert_eq!(
+            (&got.body, &got.edited_at, &got.reactions),
+            (&truth.body, &truth.edited_at, &truth.reactions),
+            "order {order:?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_gap_page_holding_the_target_and_older_edits_keeps_a_newer_edit_seen_live(
+) -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    let all = entries("r");
+    // Live: the last edit and bob's 👍 arrive first, above a hole (seqs 1..=3).
+    cache.insert_messages(&[all[2].clone()]).await?;
+    cache.insert_messages(&[all[4].clone()]).await?;
+    // The hole, filled with one page read after everything: the target carries "v3" and bob's
+    // 👍 already; the older edit and alice's 👍 in the same page must not take it back.
+    cache
+        .insert_messages(&[target_as_of("r", 6), all[0].clone(), all[1].clone()])
+        .await?;
+    // Then the last missing entry (alice takes her 👍 back).
+    cache.insert_messages(&[all[3].clone()]).await?;
+    let got = target_in(&cache, "r").await?;
+    let truth = target_as_of("r", 6);
+    assert_eq!((&got.body, &got.reactions), (&truth.body, &truth.reactions));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_delete_that_comes_first_still_takes_the_text_and_the_edits_text(
+) -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    let delete = entry(
+        "r",
+        3,
+        "alice",
+        Change::Delete {
+            target: TARGET.to_owned(),
+        },
+    );
+    cache.insert_messages(&[delete]).await?;
+    cache.insert_messages(&[edit("r", 2, "secret v2")]).await?;
+    cache.insert_messages(&[target_as_of("r", 1)]).await?;
+    let got = target_in(&cache, "r").await?;
+    assert!(got.deleted && got.body.is_empty(), "{got:?}");
+    let page = cache.messages("r", None, 10).await?;
+    assert!(
+        page.iter().all(|m| !m.body.contains("secret")
+            && !matches!(m.change.as_deref(), Some(Change::Edit { body, .. }) if body.contains("secret"))),
+        "{page:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_page_counts_messages_not_the_reactions_after_them() -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    // 150 messages, then 400 reactions to the first one: the newest 400 seqs are entries.
+    let mut all: Vec<Message> = (1..=150)
+        .map(|seq| Message {
+            id: if seq == 1 {
+                TARGET.to_owned()
+            } else {
+                format!("m-{seq}")
+            },
+            room_id: "r".to_owned(),
+            seq,
+            sender: "alice".to_owned(),
+            body: format!("message {seq}"),
+            client_id: format!("c-{seq}"),
+            sent_at: "2026-12-06T10:00:00Z".to_owned(),
+            ..Message::default()
+        })
+        .collect();
+    all.extend((151..=550).map(|seq| react("r", seq, &format!("u{seq}"), true)));
+    cache.insert_messages(&all).await?;
+
+    let page = cache.messages("r", None, 100).await?;
+    let shown: Vec<i64> = page
+        .iter()
+        .filter(|m| m.change.is_none())
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        shown,
+        (51..=150).collect::<Vec<_>>(),
+        "100 messages, not 100 entries"
+    );
+    assert_eq!(
+        page.last().map(|m| m.seq),
+        Some(550),
+        "with the entries after them"
+    );
+    let seqs: Vec<i64> = page.iter().map(|m| m.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "seqs stay whole");
+    Ok(())
+}
