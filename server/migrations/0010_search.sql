@@ -29,10 +29,15 @@ CREATE VIRTUAL TABLE message_search USING fts5 (
     content_rowid = 'num',
     tokenize = 'trigram'
 );
--- Not 'secure-delete': with it, SQLite 3.46.0's FTS5 index fails `PRAGMA integrity_check`
--- after an edit then a delete of the same message (tests/store_conformance.rs,
--- sqlite_search_answers_the_same_from_the_index_and_the_scan). Without it a deleted message's
--- trigrams stay in the index's older segments, marked deleted, until FTS5 merges them.
+-- 'secure-delete': a deleted or edited message's trigrams are erased from the index's pages in
+-- the same transaction (issue 19: a delete removes the text from the relay's storage); without
+-- it they stay in older segments, marked deleted, until FTS5 merges them. (Not with
+-- `contentless_delete`: its deletes are tombstones, the trigrams stay.) One known flaw of the
+-- bundled SQLite 3.46.0: once a delete empties a segment (an edit's re-indexed text, deleted
+-- later), `PRAGMA integrity_check` reports "malformed inverted index for FTS5 table
+-- main.message_search" though searches answer right; `INSERT INTO message_search(message_search)
+-- VALUES ('rebuild')` clears it (docs/self-hosting.md).
+INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
 
 -- Existing messages.
 INSERT INTO message_search (rowid, body) SELECT num, body FROM searchable;

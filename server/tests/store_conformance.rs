@@ -1451,13 +1451,26 @@ async fn sqlite_migrates_messages_to_integer_keys() {
     );
 }
 
+/// A deleted message's text leaves every file of the data directory once the delete is acked:
+/// its row, its edit's, the WAL's old pages, and the search index's pages (FTS5
+/// `secure-delete`, migration 0010: without it a deleted message's trigrams stay in the
+/// index's older segments until FTS5 merges them).
 #[tokio::test]
 async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_sqlite(dir.path().to_path_buf()).await;
-    let alice = user(&*store, "alice").await;
-    const SECRET: &str = "my-pin-is-8214";
-    const EDITED: &str = "my-pin-is-really-5307";
+    let db = dir.path().join("natter.db");
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    // The index keeps trigrams, each written after the bytes it shares with the term before
+    // it: so it is checked for pairs of characters, of a text whose characters are used once.
+    const SECRET: &str = "my-pin-is-8214 暗証番号は秘密";
+    const EDITED: &str = "my-pin-is-really-5307 本当の鍵語だよ";
+    let pairs = |text: &str| -> Vec<String> {
+        let cjk: Vec<char> = text.chars().skip_while(|c| c.is_ascii()).collect();
+        cjk.windows(2).skip(1).map(|w| w.iter().collect()).collect()
+    };
     let sent = store
         .commits()
         .append(NewMessage {
@@ -1466,13 +1479,30 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         })
         .await?
         .expect("sent");
+    store.index_for_search_now().await?;
+    assert_eq!(found(&store, &alice, &["秘密"], None).await?, [SECRET]);
     let target = sent.message.id;
     let edit = NewEntry::Edit {
         target: target.clone(),
     };
-    change(&*store, GENERAL_ROOM_ID, &alice, EDITED, edit)
+    change(&store, GENERAL_ROOM_ID, &alice, EDITED, edit)
         .await?
         .expect("edit");
+    assert_eq!(found(&store, &alice, &["鍵語"], None).await?, [EDITED]);
+    let in_index = |text: &str| {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let mut pages = conn
+            .prepare("SELECT block FROM message_search_data")
+            .expect("the index's pages");
+        let blocks: Vec<Vec<u8>> = pages
+            .query_map([], |row| row.get(0))
+            .expect("read")
+            .flatten()
+            .collect();
+        blocks
+            .iter()
+            .any(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
+    };
     let on_disk = |text: &str| {
         std::fs::read_dir(dir.path())
             .expect("data dir")
@@ -1487,9 +1517,18 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         on_disk(SECRET) && on_disk(EDITED),
         "the check finds text that is there"
     );
+    assert!(
+        pairs(EDITED).iter().all(|p| in_index(p)),
+        "the check finds the index's trigrams: {:?}",
+        pairs(EDITED)
+    );
+    assert!(
+        !pairs(SECRET).iter().any(|p| in_index(p)),
+        "an edit takes the old text's trigrams out of the index's pages"
+    );
 
     let delete = NewEntry::Delete { target };
-    change(&*store, GENERAL_ROOM_ID, &alice, "", delete)
+    change(&store, GENERAL_ROOM_ID, &alice, "", delete)
         .await?
         .expect("delete");
     assert!(
@@ -1497,6 +1536,11 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         "the message's text is gone from every file once acked"
     );
     assert!(!on_disk(EDITED), "and its edit's text");
+    for pair in pairs(SECRET).iter().chain(&pairs(EDITED)) {
+        assert!(!on_disk(pair), "{pair}: the index's trigrams too");
+    }
+    assert!(found(&store, &alice, &["鍵語"], None).await?.is_empty());
+    assert!(store.integrity_ok().await?);
     Ok(())
 }
 
