@@ -6,7 +6,9 @@
 --
 -- `messages` has no integer key (WITHOUT ROWID, keyed by room and seq), so each indexed message
 -- gets one here; the index itself keeps no text (contentless) and its deletes erase the
--- trigrams from its pages at once (secure-delete).
+-- trigrams from its pages at once (secure-delete). A delete names the text it takes out, which
+-- is the row's body as it was (`OLD.body`): every change of a body passes the update trigger.
+-- Not `contentless_delete`: its deletes are tombstones, the trigrams would stay in the pages.
 CREATE TABLE search_keys (
     key     INTEGER PRIMARY KEY,
     room_id TEXT NOT NULL,
@@ -16,7 +18,6 @@ CREATE TABLE search_keys (
 CREATE VIRTUAL TABLE message_search USING fts5 (
     body,
     content = '',
-    contentless_delete = 1,
     tokenize = 'trigram'
 );
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
@@ -44,8 +45,8 @@ END;
 
 CREATE TRIGGER messages_search_update AFTER UPDATE OF body, state ON messages
 BEGIN
-    DELETE FROM message_search
-    WHERE rowid = (SELECT key FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq);
+    INSERT INTO message_search (message_search, rowid, body)
+    SELECT 'delete', key, OLD.body FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq;
     DELETE FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq;
     INSERT INTO search_keys (room_id, seq)
     SELECT room_id, seq FROM searchable WHERE room_id = NEW.room_id AND seq = NEW.seq;
@@ -55,7 +56,7 @@ END;
 
 CREATE TRIGGER messages_search_delete AFTER DELETE ON messages
 BEGIN
-    DELETE FROM message_search
-    WHERE rowid = (SELECT key FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq);
+    INSERT INTO message_search (message_search, rowid, body)
+    SELECT 'delete', key, OLD.body FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq;
     DELETE FROM search_keys WHERE room_id = OLD.room_id AND seq = OLD.seq;
 END;

@@ -7,8 +7,9 @@ mod support;
 use std::collections::HashSet;
 
 use natter_client::session::{AppEvent, AppEvents, Session};
+use natter_client::{Cache, CacheError};
 use natter_protocol::requests::{DeleteMessage, EditMessage, SendMessage};
-use natter_protocol::{search, Message, GENERAL_ROOM_ID};
+use natter_protocol::{search, Change, Message, Room, RoomKind, GENERAL_ROOM_ID};
 use natter_testkit::Client;
 use serde_json::json;
 use support::app::{connected, start, until};
@@ -143,6 +144,12 @@ async fn the_session_merges_the_cache_and_the_relay_each_message_once() {
     all.push(live.id.clone());
 
     assert_eq!(offline(&bob, "needle").await, ["needle live"]);
+    let at_once = bob
+        .search_cache("needle", None, None)
+        .await
+        .expect("the cache's page");
+    assert!(!at_once.online);
+    assert_eq!(at_once.messages.len(), 1, "{:?}", at_once.messages);
     let found = bob
         .search("needle", None, None, None)
         .await
@@ -175,4 +182,85 @@ async fn the_session_merges_the_cache_and_the_relay_each_message_once() {
         .collect();
     assert_eq!(bodies, ["needle live"], "the cache's results alone");
     bob.stop().await;
+}
+
+/// A message of room `r` as the relay answers it, or a change entry (with the fallback text
+/// older clients see).
+fn filed(seq: i64, id: &str, body: &str, change: Option<Change>) -> Message {
+    Message {
+        id: id.into(),
+        room_id: "r".into(),
+        seq,
+        sender: "alice".into(),
+        body: body.into(),
+        client_id: format!("c{seq}"),
+        sent_at: format!("2026-12-06T10:00:0{seq}Z"),
+        change: change.map(Box::new),
+        ..Message::default()
+    }
+}
+
+#[tokio::test]
+async fn changes_filed_before_their_targets_leave_only_current_text_searchable(
+) -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    cache
+        .upsert_room(&Room {
+            id: "r".into(),
+            name: "r".into(),
+            kind: RoomKind::Group,
+            members: vec!["alice".into()],
+            last_seq: 0,
+            read_seq: 0,
+            others_read_seq: 0,
+        })
+        .await?;
+    // Live, above a hole: seq 3 edits message 1, seq 4 deletes message 2.
+    let edit = Change::Edit {
+        target: "m1".into(),
+        body: "seal picnic".into(),
+    };
+    let delete = Change::Delete {
+        target: "m2".into(),
+    };
+    let older = "(edited: walrus secret)";
+    cache
+        .insert_messages(&[filed(3, "e3", older, Some(edit))])
+        .await?;
+    cache
+        .insert_messages(&[filed(4, "e4", older, Some(delete))])
+        .await?;
+    // The hole filled later, by a page the relay answered before the changes (as of seq 2).
+    cache
+        .insert_messages(&[
+            filed(1, "m1", "walrus picnic", None),
+            filed(2, "m2", "secret walrus code", None),
+        ])
+        .await?;
+    let found = |query: &'static str| {
+        let cache = &cache;
+        async move {
+            let bodies: Vec<String> = cache
+                .search(&search::terms(query), None, 50)
+                .await?
+                .into_iter()
+                .map(|m| m.body)
+                .collect();
+            Ok::<_, CacheError>(bodies)
+        }
+    };
+    assert_eq!(
+        found("picnic").await?,
+        ["seal picnic"],
+        "the edit, folded in"
+    );
+    assert_eq!(found("seal").await?, ["seal picnic"]);
+    for gone in ["walrus", "secret", "code", "wa", "edited"] {
+        assert!(
+            found(gone).await?.is_empty(),
+            "{gone}: pre-edit or deleted text, or an entry's"
+        );
+    }
+    Ok(())
 }

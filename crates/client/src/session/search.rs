@@ -8,6 +8,7 @@ use natter_protocol::limits::{SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT};
 use natter_protocol::model::Seq;
 use natter_protocol::requests::Search;
 use natter_protocol::{search, validate, Message};
+use serde::Serialize;
 
 use super::{Session, SessionError};
 use crate::transport::RequestError;
@@ -15,8 +16,8 @@ use crate::transport::RequestError;
 /// How long a search waits for the relay before answering with the cache's results alone.
 pub const RELAY_SEARCH_WAIT: Duration = Duration::from_secs(3);
 
-/// What one search found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What one search found (the desktop hands it to the UI as is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SearchResults {
     /// Newest first (by `sent_at`), each (room, seq) once; the relay's copy where both had it.
     pub messages: Vec<Message>,
@@ -41,18 +42,17 @@ impl Session {
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<SearchResults, SessionError> {
-        validate::search_query(query).map_err(SessionError::Refused)?;
-        if let Some(room_id) = room_id {
-            validate::id(room_id).map_err(SessionError::Refused)?;
-        }
         let limit = limit.unwrap_or(SEARCH_DEFAULT_LIMIT).min(SEARCH_MAX_LIMIT);
         let cached = match cursor {
             None => {
-                self.cache
-                    .search(&search::terms(query), room_id, limit)
+                self.search_cache(query, room_id, Some(limit))
                     .await?
+                    .messages
             }
-            Some(_) => Vec::new(),
+            Some(_) => {
+                checked(query, room_id)?;
+                Vec::new()
+            }
         };
         let request = Search {
             query: query.to_owned(),
@@ -88,6 +88,35 @@ impl Session {
             }
         }
     }
+
+    /// The first page of [`Session::search`] from the cache alone, at once (a UI shows it while
+    /// the relay is asked): the same checks of `query` and `room_id`, `online` false.
+    pub async fn search_cache(
+        &self,
+        query: &str,
+        room_id: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<SearchResults, SessionError> {
+        checked(query, room_id)?;
+        let limit = limit.unwrap_or(SEARCH_DEFAULT_LIMIT).min(SEARCH_MAX_LIMIT);
+        let found = self
+            .cache
+            .search(&search::terms(query), room_id, limit)
+            .await?;
+        Ok(SearchResults {
+            messages: merge(found, Vec::new()),
+            next_cursor: None,
+            online: false,
+        })
+    }
+}
+
+/// The request's own checks, before the cache or the relay is asked.
+fn checked(query: &str, room_id: Option<&str>) -> Result<(), SessionError> {
+    validate::search_query(query).map_err(SessionError::Refused)?;
+    room_id
+        .map_or(Ok(()), validate::id)
+        .map_err(SessionError::Refused)
 }
 
 /// One list, each (room, seq) once (the relay's copy wins: it is the message as the relay has
