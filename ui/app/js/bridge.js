@@ -31,6 +31,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {type: "receipt", room_id: string, user: string, seq: number}
  *   | {type: "connection", state: ConnectionView}} AppEvent
  * @typedef {{server_url: string, username: string}} SignIn
+ * @typedef {{messages: Message[], next_cursor: string | null, online: boolean}} SearchResults
  */
 
 const tauri = () => {
@@ -88,6 +89,16 @@ export const messages = (room_id, before_seq, limit) => invoke("messages", { roo
  * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
  */
 export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
+
+/**
+ * Messages whose current text holds every term of `query`, newest first. `cachedOnly`: this
+ * device's cache alone, at once; else the cache's and the relay's results merged (`online`
+ * false when the relay did not answer). `cursor`: the previous page's `next_cursor`.
+ * @param {string} query @param {{roomId?: string, cursor?: string, cachedOnly?: boolean}} [opts]
+ * @returns {Promise<SearchResults>}
+ */
+export const search = (query, { roomId, cursor, cachedOnly } = {}) =>
+  invoke("search", { query, room_id: roomId, cursor, cached_only: Boolean(cachedOnly) });
 
 /**
  * Queues a message (answering `reply_to`, a message id of the room, when given); answers its
