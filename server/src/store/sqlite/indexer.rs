@@ -23,7 +23,8 @@ pub(super) const MAX_LAG: i64 = 10_000;
 /// with one send in flight a transaction per send (a catch-up test of the client timed out).
 pub(super) const IDLE_LAG: i64 = 500;
 
-/// Indexes everything committed so far (tests; the commit stage when idle).
+/// Indexes everything committed so far (tests: `SqliteStore::index_for_search_now`).
+#[cfg(any(test, feature = "test-support"))]
 pub(super) fn catch_up(conn: &mut Connection) -> rusqlite::Result<()> {
     while index_chunk(conn, 1)? {}
     Ok(())
