@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use natter_protocol::requests::{History, ListBlocked, ListRooms, SendMessage};
+use natter_protocol::requests::{History, ListBlocked, ListRooms, Search, SendMessage};
 use natter_protocol::{RoomKind, GENERAL_ROOM_ID};
 use natter_relay::store::SqliteStore;
 use natter_testkit::{TestRelay, PASSWORD};
@@ -83,6 +83,7 @@ async fn a_database_of_the_sqlx_relay_reads_back_whole() {
 
     let history = alice
         .request(&History {
+            around: None,
             room_id: group.id.clone(),
             before_seq: None,
             limit: None,
@@ -109,6 +110,32 @@ async fn a_database_of_the_sqlx_relay_reads_back_whole() {
             (3, "carol", "group three", "fixture-group three"),
         ]
     );
+
+    // Migration 0010 indexed the messages written before it: search finds them.
+    let found = alice
+        .request(&Search {
+            query: "group".into(),
+            room_id: Some(group.id.clone()),
+            limit: None,
+            cursor: None,
+        })
+        .await
+        .expect("search")
+        .messages;
+    let seqs: Vec<_> = found.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [3, 2, 1], "the fixture's messages, newest first");
+    let found = alice
+        .request(&Search {
+            query: "TWO".into(),
+            room_id: None,
+            limit: None,
+            cursor: None,
+        })
+        .await
+        .expect("search")
+        .messages;
+    let bodies: Vec<_> = found.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["group two"]);
 
     let bob_token = relay.login("bob", PASSWORD).await.expect("bob").token;
     let bob = relay

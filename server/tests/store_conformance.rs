@@ -8,7 +8,7 @@ use natter_protocol::admin::Role;
 use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
     Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
-    SessionPolicy, Store, StoreError,
+    SearchQuery, SessionPolicy, Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -776,6 +776,186 @@ pub async fn a_delete_takes_the_text_of_the_message_and_its_edits(store: Arc<dyn
     Ok(())
 }
 
+/// Sends `body` as `sender` into `room_id`; the new message's id.
+async fn say(store: &dyn Store, room_id: &str, sender: &User, body: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    store
+        .commits()
+        .append(NewMessage {
+            body: body.to_owned(),
+            ..new_message(room_id, sender, &format!("say-{n}"))
+        })
+        .await
+        .expect("append")
+        .expect("a member's message")
+        .message
+        .id
+}
+
+/// The bodies `user` finds for `terms` (all of their rooms, or one), newest first.
+async fn found(
+    store: &dyn Store,
+    user: &User,
+    terms: &[&str],
+    room_id: Option<&str>,
+) -> std::result::Result<Vec<String>, StoreError> {
+    let query = SearchQuery {
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+        room_id: room_id.map(str::to_owned),
+        before: None,
+        limit: 50,
+    };
+    let page = store.search(&user.id, &query).await?;
+    Ok(page.messages.into_iter().map(|m| m.body).collect())
+}
+
+pub async fn search_finds_substrings_in_the_users_rooms_newest_first(
+    store: Arc<dyn Store>,
+) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let ours = store
+        .create_group("ours", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let bobs = store.create_group("bob's", &bob, &[], ANY).await?;
+    say(&*store, GENERAL_ROOM_ID, &alice, "Lunch at noon?").await;
+    say(&*store, &bobs, &bob, "lunch is a secret").await;
+    say(&*store, &ours, &bob, "東京タワーでランチ 🍱🎉 lunch").await;
+    say(&*store, &ours, &alice, "nothing to see").await;
+
+    // Only alice's rooms, newest first; a substring inside a word, ignoring case.
+    let lunch = ["東京タワーでランチ 🍱🎉 lunch", "Lunch at noon?"];
+    assert_eq!(found(&*store, &alice, &["LUNCH"], None).await?, lunch);
+    assert_eq!(found(&*store, &alice, &["unc"], None).await?, lunch);
+    // Bob's own room, even named, is not alice's.
+    assert!(found(&*store, &alice, &["secret"], Some(&bobs))
+        .await?
+        .is_empty());
+    assert!(found(&*store, &alice, &["secret"], None).await?.is_empty());
+    assert_eq!(
+        found(&*store, &bob, &["lunch"], Some(&bobs)).await?,
+        ["lunch is a secret"]
+    );
+    // Japanese without spaces: three characters through the index, fewer on the rows; emoji.
+    for terms in [
+        &["京タワ"][..],
+        &["東京"],
+        &["ラ"],
+        &["🎉"],
+        &["🍱🎉"],
+        &["東京", "lunch"],
+    ] {
+        assert_eq!(
+            found(&*store, &alice, terms, None).await?,
+            ["東京タワーでランチ 🍱🎉 lunch"],
+            "{terms:?}"
+        );
+    }
+    // Every term must match.
+    assert!(found(&*store, &alice, &["lunch", "dinner"], None)
+        .await?
+        .is_empty());
+    assert!(found(&*store, &alice, &["lunch", "zz"], None)
+        .await?
+        .is_empty());
+    // Wildcards and quotes are literal.
+    assert!(found(&*store, &alice, &["%"], None).await?.is_empty());
+    assert!(found(&*store, &alice, &["\"lunch"], None).await?.is_empty());
+    Ok(())
+}
+
+pub async fn search_sees_only_current_text(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let first = say(&*store, GENERAL_ROOM_ID, &alice, "the walrus wears a hat").await;
+    let second = say(&*store, GENERAL_ROOM_ID, &alice, "walrus facts: teeth").await;
+    let edit = NewEntry::Edit {
+        target: first.clone(),
+    };
+    change(
+        &*store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "the seal wears a hat",
+        edit,
+    )
+    .await?
+    .expect("edit");
+    let delete = NewEntry::Delete { target: second };
+    change(&*store, GENERAL_ROOM_ID, &alice, "", delete)
+        .await?
+        .expect("delete");
+    let react = NewEntry::Reaction {
+        target: first,
+        emoji: "🦭".into(),
+        on: true,
+    };
+    change(&*store, GENERAL_ROOM_ID, &alice, "", react)
+        .await?
+        .expect("react");
+
+    assert!(
+        found(&*store, &alice, &["walrus"], None).await?.is_empty(),
+        "pre-edit and deleted text"
+    );
+    assert!(
+        found(&*store, &alice, &["teeth"], None).await?.is_empty(),
+        "deleted text"
+    );
+    // The edited message, not its edit entry; with its reaction, as history has it.
+    let query = SearchQuery {
+        terms: vec!["seal".into()],
+        room_id: None,
+        before: None,
+        limit: 50,
+    };
+    let page = store.search(&alice.id, &query).await?;
+    assert_eq!(page.messages.len(), 1, "{:?}", page.messages);
+    let message = &page.messages[0];
+    assert_eq!(
+        (message.seq, message.body.as_str()),
+        (1, "the seal wears a hat")
+    );
+    assert!(message.change.is_none() && message.edited_at.is_some());
+    assert_eq!(message.reactions.len(), 1);
+    assert_eq!(page.next, None);
+    Ok(())
+}
+
+pub async fn search_pages_by_cursor(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let room = store.create_group("r", &alice, &[], ANY).await?;
+    for i in 1..=5 {
+        say(&*store, &room, &alice, &format!("page {i}")).await;
+        say(&*store, GENERAL_ROOM_ID, &alice, &format!("page {i}g")).await;
+    }
+    for terms in [&["page"][..], &["pa"]] {
+        let mut seen = Vec::new();
+        let mut before = None;
+        for _ in 0..20 {
+            let query = SearchQuery {
+                terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+                room_id: Some(room.clone()),
+                before,
+                limit: 2,
+            };
+            let page = store.search(&alice.id, &query).await?;
+            assert!(page.messages.len() <= 2);
+            seen.extend(page.messages.into_iter().map(|m| m.body));
+            before = page.next;
+            if before.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            ["page 5", "page 4", "page 3", "page 2", "page 1"],
+            "{terms:?}: every match once, newest first, ending"
+        );
+    }
+    Ok(())
+}
+
 /// An invite code's hash, as the relay stores it (any string works for the store).
 fn invited(code_hash: &str, now: &str) -> Admission {
     Admission::Invite {
@@ -1166,6 +1346,9 @@ macro_rules! store_conformance {
                 peers_share_a_room_other_than_general,
                 changes_apply_to_their_target,
                 a_delete_takes_the_text_of_the_message_and_its_edits,
+                search_finds_substrings_in_the_users_rooms_newest_first,
+                search_sees_only_current_text,
+                search_pages_by_cursor,
                 invites_admit_their_uses_and_one_of_racing_registrations,
                 roles_disabling_passwords_and_deletion_keep_an_admin,
                 files_attach_read_release_and_orphan,
@@ -1368,13 +1551,26 @@ async fn sqlite_migrates_messages_to_integer_keys() {
     );
 }
 
+/// A deleted message's text leaves every file of the data directory once the delete is acked:
+/// its row, its edit's, the WAL's old pages, and the search index's pages (FTS5
+/// `secure-delete`, migration 0010: without it a deleted message's trigrams stay in the
+/// index's older segments until FTS5 merges them).
 #[tokio::test]
 async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_sqlite(dir.path().to_path_buf()).await;
-    let alice = user(&*store, "alice").await;
-    const SECRET: &str = "my-pin-is-8214";
-    const EDITED: &str = "my-pin-is-really-5307";
+    let db = dir.path().join("natter.db");
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    // The index keeps trigrams, each written after the bytes it shares with the term before
+    // it: so it is checked for pairs of characters, of a text whose characters are used once.
+    const SECRET: &str = "my-pin-is-8214 暗証番号は秘密";
+    const EDITED: &str = "my-pin-is-really-5307 本当の鍵語だよ";
+    let pairs = |text: &str| -> Vec<String> {
+        let cjk: Vec<char> = text.chars().skip_while(|c| c.is_ascii()).collect();
+        cjk.windows(2).skip(1).map(|w| w.iter().collect()).collect()
+    };
     let sent = store
         .commits()
         .append(NewMessage {
@@ -1383,13 +1579,30 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         })
         .await?
         .expect("sent");
+    store.index_for_search_now().await?;
+    assert_eq!(found(&store, &alice, &["秘密"], None).await?, [SECRET]);
     let target = sent.message.id;
     let edit = NewEntry::Edit {
         target: target.clone(),
     };
-    change(&*store, GENERAL_ROOM_ID, &alice, EDITED, edit)
+    change(&store, GENERAL_ROOM_ID, &alice, EDITED, edit)
         .await?
         .expect("edit");
+    assert_eq!(found(&store, &alice, &["鍵語"], None).await?, [EDITED]);
+    let in_index = |text: &str| {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let mut pages = conn
+            .prepare("SELECT block FROM message_search_data")
+            .expect("the index's pages");
+        let blocks: Vec<Vec<u8>> = pages
+            .query_map([], |row| row.get(0))
+            .expect("read")
+            .flatten()
+            .collect();
+        blocks
+            .iter()
+            .any(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
+    };
     let on_disk = |text: &str| {
         std::fs::read_dir(dir.path())
             .expect("data dir")
@@ -1404,9 +1617,18 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         on_disk(SECRET) && on_disk(EDITED),
         "the check finds text that is there"
     );
+    assert!(
+        pairs(EDITED).iter().all(|p| in_index(p)),
+        "the check finds the index's trigrams: {:?}",
+        pairs(EDITED)
+    );
+    assert!(
+        !pairs(SECRET).iter().any(|p| in_index(p)),
+        "an edit takes the old text's trigrams out of the index's pages"
+    );
 
     let delete = NewEntry::Delete { target };
-    change(&*store, GENERAL_ROOM_ID, &alice, "", delete)
+    change(&store, GENERAL_ROOM_ID, &alice, "", delete)
         .await?
         .expect("delete");
     assert!(
@@ -1414,5 +1636,100 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         "the message's text is gone from every file once acked"
     );
     assert!(!on_disk(EDITED), "and its edit's text");
+    for pair in pairs(SECRET).iter().chain(&pairs(EDITED)) {
+        assert!(!on_disk(pair), "{pair}: the index's trigrams too");
+    }
+    assert!(found(&store, &alice, &["鍵語"], None).await?.is_empty());
+    assert!(store.integrity_ok().await?);
+    Ok(())
+}
+
+/// SQLite's search reads the index for what is indexed and scans the rows above it: both
+/// answer the same, and edits and deletes reach the index once it holds the message.
+#[tokio::test]
+async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = natter_relay::store::SqliteStore::open(&dir.path().join("natter.db"))
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let bobs = store.create_group("bob's", &bob, &[], ANY).await?;
+    say(&store, &bobs, &bob, "lunch is a secret").await;
+    say(&store, GENERAL_ROOM_ID, &alice, "Lunch at noon?").await;
+    let walrus = say(&store, GENERAL_ROOM_ID, &alice, "the walrus wears a hat").await;
+    say(
+        &store,
+        GENERAL_ROOM_ID,
+        &bob,
+        "東京タワーでランチ 🍱🎉 lunch",
+    )
+    .await;
+    // The commit stage indexed them between batches: undo that, so these are scanned.
+    rusqlite::Connection::open(dir.path().join("natter.db"))
+        .expect("open")
+        .execute_batch(
+            "INSERT INTO message_search (message_search) VALUES ('delete-all'); \
+             UPDATE search_indexed SET upto = 0;",
+        )
+        .expect("unindex");
+    let queries: [&[&str]; 7] = [
+        &["lunch"],
+        &["LUNCH", "at"],
+        &["京タワ"],
+        &["🍱🎉"],
+        &["walrus", "hat"],
+        &["a"],
+        &["secret"],
+    ];
+    let mut scanned = Vec::new();
+    for terms in queries {
+        scanned.push(found(&store, &alice, terms, None).await?);
+    }
+    store.index_for_search_now().await?;
+    for (terms, before) in queries.iter().zip(&scanned) {
+        assert_eq!(
+            &found(&store, &alice, terms, None).await?,
+            before,
+            "{terms:?}"
+        );
+    }
+    assert_eq!(
+        scanned[0],
+        ["東京タワーでランチ 🍱🎉 lunch", "Lunch at noon?"]
+    );
+    assert!(scanned[6].is_empty(), "bob's room is not alice's");
+
+    // Now indexed: an edit and a delete change the index in their own transaction.
+    let edit = NewEntry::Edit {
+        target: walrus.clone(),
+    };
+    change(
+        &store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "the seal wears a cap",
+        edit,
+    )
+    .await?
+    .expect("edit");
+    assert!(found(&store, &alice, &["walrus"], None).await?.is_empty());
+    assert_eq!(
+        found(&store, &alice, &["seal"], None).await?,
+        ["the seal wears a cap"]
+    );
+    change(
+        &store,
+        GENERAL_ROOM_ID,
+        &alice,
+        "",
+        NewEntry::Delete { target: walrus },
+    )
+    .await?
+    .expect("delete");
+    assert!(found(&store, &alice, &["seal"], None).await?.is_empty());
+    store.index_for_search_now().await?;
+    assert!(found(&store, &alice, &["seal"], None).await?.is_empty());
+    assert!(store.integrity_ok().await?);
     Ok(())
 }

@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "rooms",
     "messages",
     "history",
+    "search",
     "send_message",
     "edit_message",
     "delete_message",

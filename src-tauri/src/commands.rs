@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use natter_client::cache::Draft;
-use natter_client::session::{ConnectionView, Session, SessionConfig, SessionError};
+use natter_client::session::{ConnectionView, SearchResults, Session, SessionConfig, SessionError};
 use natter_client::SignIn;
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
@@ -162,6 +162,29 @@ pub async fn history(
     let session = state.session().await?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     Ok(session.history(&room_id, before_seq, limit).await?)
+}
+
+/// Messages whose current text holds every term of `query` (only in `room_id` if given),
+/// newest first. `cached_only`: the cache's first page at once (`online` false), which the UI
+/// shows while it asks again without it: the cache's and the relay's results merged, or the
+/// cache's alone when the relay does not answer in time. `cursor` (a previous `next_cursor`)
+/// pages on at the relay.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    room_id: Option<String>,
+    cursor: Option<String>,
+    cached_only: Option<bool>,
+) -> Result<SearchResults> {
+    let session = state.session().await?;
+    let room_id = room_id.as_deref();
+    if cached_only.unwrap_or(false) {
+        return Ok(session.search_cache(&query, room_id, None).await?);
+    }
+    Ok(session
+        .search(&query, room_id, cursor.as_deref(), None)
+        .await?)
 }
 
 /// Queues a message (written to the outbox first, so it survives restarts) and answers its

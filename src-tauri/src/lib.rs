@@ -135,6 +135,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::rooms,
             commands::messages,
             commands::history,
+            commands::search,
             commands::send_message,
             commands::edit_message,
             commands::delete_message,

@@ -112,6 +112,23 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     assert!(cached
         .as_array()
         .is_some_and(|m| m.iter().any(|m| m["body"] == "hello from IPC")));
+    // Search: the cache's page at once, then the cache's and the relay's merged.
+    let cached_page = invoke(
+        &webview,
+        "search",
+        json!({"query": "from IPC", "cached_only": true}),
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(cached_page["online"], false);
+    assert_eq!(cached_page["messages"][0]["body"], "hello from IPC");
+    let merged =
+        invoke(&webview, "search", json!({"query": "hello"})).map_err(|e| e.to_string())?;
+    assert_eq!(merged["online"], true, "{merged}");
+    assert_eq!(merged["messages"][0]["body"], "hello from IPC");
+    let refused = invoke(&webview, "search", json!({"query": " "}))
+        .err()
+        .ok_or("a blank query was accepted")?;
+    assert_eq!(refused["code"], "invalid");
     let refused = invoke(
         &webview,
         "send_message",

@@ -66,6 +66,16 @@ class Element {
   set dateTime(v) { this.attributes.datetime = v; }
   setAttribute(k, v) { this.attributes[k] = String(v); }
   getAttribute(k) { return this.attributes[k] ?? null; }
+  removeAttribute(k) { delete this.attributes[k]; }
+  get classList() {
+    const names = () => this.className.split(/\s+/).filter(Boolean);
+    return {
+      add: (c) => { if (!names().includes(c)) this.className = [...names(), c].join(" "); },
+      remove: (c) => { this.className = names().filter((n) => n !== c).join(" "); },
+      contains: (c) => names().includes(c),
+    };
+  }
+  select() {}
   get textContent() { return this.children.map((c) => c.textContent).join(""); }
   set textContent(v) { this.replaceChildren(...(v === "" ? [] : [new Text(String(v))])); }
   append(...nodes) {

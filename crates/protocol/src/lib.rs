@@ -18,6 +18,7 @@ pub mod limits;
 pub mod mentions;
 pub mod model;
 pub mod requests;
+pub mod search;
 pub mod validate;
 
 pub use ack::{AckResult, Empty, ErrorCode, WireError};

@@ -25,6 +25,11 @@ pub const MAX_SYNC_CURSORS: usize = 500;
 pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
 /// `history` caps its limit here rather than refusing more.
 pub const HISTORY_MAX_LIMIT: u32 = 100;
+/// `search`: the query, in characters.
+pub const SEARCH_QUERY_MAX_CHARS: usize = 200;
+pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
+/// `search` caps its limit here rather than refusing more.
+pub const SEARCH_MAX_LIMIT: u32 = 50;
 /// Messages in one `sync` page.
 pub const SYNC_PAGE_MESSAGES: usize = 200;
 /// Body bytes in one `sync` or `history` page, so a catch-up or history ack stays a modest

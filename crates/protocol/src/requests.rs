@@ -149,7 +149,9 @@ pub struct MarkRead {
     pub seq: Seq,
 }
 
-/// `history` — up to `limit` messages before `before_seq` (newest page when absent), oldest first.
+/// `history` — up to `limit` messages before `before_seq` (newest page when absent), oldest
+/// first; or, with `around`, the messages around that seq (about half before it, the rest from
+/// it on): what a search result opens. `before_seq` and `around` exclude each other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub room_id: Id,
@@ -157,11 +159,39 @@ pub struct History {
     pub before_seq: Option<Seq>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub around: Option<Seq>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagesAck {
     pub messages: Vec<Message>,
+}
+
+/// `search` — messages whose current text (never deleted or pre-edit text) contains every
+/// whitespace-separated term of `query`, ignoring case, in every room the sender is a member of
+/// (or only `room_id`), newest first. `cursor` is a previous page's `next_cursor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<Id>,
+    /// Capped at [`SEARCH_MAX_LIMIT`](crate::limits::SEARCH_MAX_LIMIT) (default
+    /// [`SEARCH_DEFAULT_LIMIT`](crate::limits::SEARCH_DEFAULT_LIMIT)) rather than refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchAck {
+    /// Newest first (the order the relay committed them), each as it is now.
+    pub messages: Vec<Message>,
+    /// Opaque: pass it as `cursor` for the next page. Absent when there is no more. A page may
+    /// hold fewer than `limit` messages (even none) and still have a next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `sync` — catch-up after a (re)connect: messages after each cursor, paged.
@@ -240,16 +270,24 @@ request!(MarkRead, "read", Empty, |s| {
 });
 request!(History, "history", MessagesAck, |s| {
     validate::id(&s.room_id)?;
-    match s.before_seq {
-        Some(seq) => validate::seq(seq),
-        None => Ok(()),
+    if s.before_seq.is_some() && s.around.is_some() {
+        return Err(WireError::invalid(
+            "history takes before_seq or around, not both",
+        ));
     }
+    s.before_seq.or(s.around).map_or(Ok(()), validate::seq)
 });
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
+request!(Search, "search", SearchAck, |s| {
+    validate::search_query(&s.query)?;
+    s.room_id.as_deref().map_or(Ok(()), validate::id)?;
+    s.cursor.as_deref().map_or(Ok(()), validate::id)
+});
 
 /// Every request's name, once: what a relay may count requests by (a client's event name is
 /// its own string; anything not listed here is not a request). The admin and self-service
-/// requests (`crate::admin`, `crate::account`) come last.
+/// requests (`crate::admin`, `crate::account`) follow the chat requests, and `search` (added
+/// after them) comes last.
 pub const NAMES: [&str; 33] = [
     ListRooms::NAME,
     CreateRoom::NAME,
@@ -284,4 +322,5 @@ pub const NAMES: [&str; 33] = [
     account::NAMES[3],
     account::NAMES[4],
     account::NAMES[5],
+    Search::NAME,
 ];

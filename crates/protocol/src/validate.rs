@@ -77,6 +77,25 @@ pub fn body(body: &str) -> Result<(), WireError> {
     Ok(())
 }
 
+/// A search query: not blank, at most [`SEARCH_QUERY_MAX_CHARS`], no control characters.
+pub fn search_query(query: &str) -> Result<(), WireError> {
+    if query.trim().is_empty() {
+        return Err(WireError::invalid("search query is empty"));
+    }
+    if chars(query) > SEARCH_QUERY_MAX_CHARS {
+        return Err(WireError::new(
+            ErrorCode::TooLarge,
+            format!("search query is over {SEARCH_QUERY_MAX_CHARS} characters"),
+        ));
+    }
+    if query.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(WireError::invalid(
+            "search query contains control characters",
+        ));
+    }
+    Ok(())
+}
+
 pub fn room_name(name: &str) -> Result<(), WireError> {
     let n = chars(name.trim());
     if n == 0 || chars(name) > ROOM_NAME_MAX_CHARS {

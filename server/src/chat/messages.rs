@@ -4,6 +4,7 @@ use natter_protocol::events::{ReceiptEvent, TypingEvent};
 use natter_protocol::limits::{
     HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, SYNC_PAGE_BYTES, SYNC_PAGE_MESSAGES,
 };
+use natter_protocol::model::Seq;
 use natter_protocol::requests::{
     self, DeleteMessage, EditMessage, History, MarkRead, React, SendMessage, SetTyping, SyncAck,
 };
@@ -156,11 +157,35 @@ impl Chat {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        if let Some(around) = req.around {
+            return self.history_around(&req.room_id, around, limit).await;
+        }
         let page = self
             .store
             .history(&req.room_id, req.before_seq, limit)
             .await?;
         Ok(newest_within(page, SYNC_PAGE_BYTES))
+    }
+
+    /// Up to `limit / 2` messages before `around`, then `around` and those after it: a search
+    /// result in its context. Each half keeps to half the page's bytes, nearest `around` first.
+    async fn history_around(&self, room_id: &str, around: Seq, limit: u32) -> Result<Vec<Message>> {
+        let older = self.store.history(room_id, Some(around), limit / 2).await?;
+        let mut page = newest_within(older, SYNC_PAGE_BYTES / 2);
+        let rest = limit - u32::try_from(page.len()).unwrap_or(limit);
+        let newer = self
+            .store
+            .messages_after(room_id, around.saturating_sub(1), rest)
+            .await?;
+        let mut bytes = 0usize;
+        for m in newer {
+            if bytes + m.body.len() > SYNC_PAGE_BYTES / 2 && bytes > 0 {
+                break;
+            }
+            bytes += m.body.len();
+            page.push(m);
+        }
+        Ok(page)
     }
 
     /// One page of catch-up: messages after each cursor, bounded in count and bytes.

@@ -6,6 +6,7 @@ mod consent;
 mod messages;
 pub mod presence;
 pub mod rooms;
+mod search;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! What one socket, one user and one client address may hold of the relay: Socket.IO connections
 //! per user and per address (checked at connect), and read requests (`history`, `sync`,
-//! `rooms:list`) per socket in flight, by the reply bytes its client has not read yet (what its
+//! `rooms:list`, `search`) per socket in flight, by the reply bytes its client has not read yet (what its
 //! WebSocket connection wrote, or for a long-polling session what its polls took: `polls.rs`), and per user and address per second (checked before one is served). A read's reply is
 //! the one thing a client can make the relay build and queue for it at will (up to a page
 //! each); with the byte-capped pages, these bound what a socket can make the relay hold.
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ConnectInfo;
-use natter_protocol::requests::{History, ListRooms, Sync};
+use natter_protocol::requests::{History, ListRooms, Search, Sync};
 use natter_protocol::{Event, User, WireError};
 use socketioxide::extract::SocketRef;
 
@@ -170,7 +170,10 @@ impl Drop for ReadPermit {
 
 /// Whether `event` is a read request, which [`Bounds::admit_read`] must let through.
 pub(super) fn is_read(event: &str) -> bool {
-    matches!(event, ListRooms::NAME | History::NAME | Sync::NAME)
+    matches!(
+        event,
+        ListRooms::NAME | History::NAME | Sync::NAME | Search::NAME
+    )
 }
 
 impl Bounds {

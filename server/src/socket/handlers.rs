@@ -4,7 +4,8 @@
 use natter_protocol::requests::{
     self, BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
     LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
-    RemoveFromRoom, RoomAck, RoomsAck, SendMessage, SetTyping, SyncAck, UnblockUser,
+    RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping, SyncAck,
+    UnblockUser,
 };
 use natter_protocol::{AckResult, Empty, Event, WireError};
 use serde_json::Value;
@@ -85,6 +86,7 @@ async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
         BlockUser::NAME => serve(event, block).await,
         UnblockUser::NAME => serve(event, unblock).await,
         ListBlocked::NAME => serve(event, list_blocked).await,
+        Search::NAME => serve(event, search).await,
         _ => match people::route(name, event).await {
             Ok(outcome) => outcome,
             Err(event) => unknown_event(&event.socket, name, event.ack),
@@ -176,6 +178,10 @@ async fn mark_read(cx: Ctx, req: MarkRead) -> Result<Empty> {
         cx.broadcaster.receipt(&receipt).await;
     }
     Ok(Empty {})
+}
+
+async fn search(cx: Ctx, req: Search) -> Result<SearchAck> {
+    cx.chat.search(&cx.session.user, req).await
 }
 
 async fn history(cx: Ctx, req: History) -> Result<MessagesAck> {

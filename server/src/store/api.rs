@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use super::commit::Commits;
 use super::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
-    StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
+    Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 
 #[async_trait]
@@ -182,6 +182,18 @@ pub trait Store: Send + Sync + 'static {
         after: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `query.limit` messages whose current text contains every one of `query.terms` as
+    /// a substring, ignoring case, from the rooms `user_id` is a member of now (only
+    /// `query.room_id` if given, and only if a member), newest first in commit order, older
+    /// than `query.before`. Never change entries, deleted messages or text from before an edit:
+    /// the index must change in the transaction that edits or deletes (a delete erases the text
+    /// from the index's storage too). Messages carry their reactions, like `history`.
+    ///
+    /// `next` is where the next page starts: a position of the backend's own (SQLite: the
+    /// message's rowid), positive. A backend may scan a bounded range of messages per page when
+    /// no term is long enough for its index (SQLite: 3 characters), so a page may be short, or
+    /// empty, and still have a `next`.
+    async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError>;
     /// Moves a member's read position forward, clamped to the room's last seq.
     /// Returns the new position if it moved.
     async fn mark_read(

@@ -195,6 +195,29 @@ pub struct Seen {
     pub last_seen: Option<String>,
 }
 
+/// A search as the store runs it (issue 20): the terms split out of the query, the scope, and
+/// where the page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Every one must occur in a message's current text, as a substring, ignoring case.
+    pub terms: Vec<String>,
+    /// Only this room (the caller checked membership); all of the user's rooms when `None`.
+    pub room_id: Option<String>,
+    /// A previous page's [`SearchPage::next`]: only messages older than it.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    /// Newest first (commit order).
+    pub messages: Vec<Message>,
+    /// Where the next page starts (the backend's own position, positive), `None` after the
+    /// last page.
+    pub next: Option<i64>,
+}
+
 /// An upload to record: its bytes are already in the file store under `hash`.
 #[derive(Debug, Clone)]
 pub struct NewFile {

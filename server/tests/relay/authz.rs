@@ -22,6 +22,7 @@ async fn all_forbidden(client: &Client, room_id: &str, what: &str) {
         &format!("{who}: message:send to {what}"),
     );
     let history = History {
+        around: None,
         room_id: id.clone(),
         before_seq: None,
         limit: None,
@@ -116,6 +117,7 @@ async fn non_members_are_refused_everything_about_a_room() {
             .expect("nobody was invited");
     }
     let history = History {
+        around: None,
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,

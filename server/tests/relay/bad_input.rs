@@ -138,6 +138,7 @@ async fn malformed_requests_are_refused_as_invalid() {
     synced.expect("sync with no argument");
     // Nothing was written by any of it.
     let history = History {
+        around: None,
         room_id: GENERAL_ROOM_ID.into(),
         before_seq: None,
         limit: None,
@@ -273,6 +274,7 @@ async fn bad_input_does_not_disturb_another_conversation() {
     );
 
     let history = History {
+        around: None,
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,

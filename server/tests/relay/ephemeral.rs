@@ -76,6 +76,7 @@ async fn typing_reaches_the_room_but_not_the_typist() {
 
     // Never stored: nothing in history, nothing moved.
     let history = History {
+        around: None,
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,

@@ -24,4 +24,5 @@ mod presence;
 mod register;
 mod resend;
 mod rooms;
+mod search;
 mod slow_clients;

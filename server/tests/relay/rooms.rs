@@ -203,6 +203,7 @@ async fn leave_removes_a_member_live() {
             .expect("a leaver hears nothing more");
     }
     let history = History {
+        around: None,
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,

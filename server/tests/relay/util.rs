@@ -71,6 +71,7 @@ pub async fn group(creator: &Client, name: &str, members: &[&str]) -> Room {
 /// A `history` request.
 pub fn history(room_id: &str, before_seq: Option<i64>, limit: Option<u32>) -> History {
     History {
+        around: None,
         room_id: room_id.to_owned(),
         before_seq,
         limit,

@@ -52,6 +52,7 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
             seq: 1,
         }),
         entry(History {
+            around: None,
             room_id: room.to_owned(),
             before_seq: Some(10),
             limit: Some(20),

@@ -123,6 +123,7 @@ async fn r3_disk_full_is_an_error_ack_never_a_false_success() {
     // Everyone else is still served: reads work, the health check answers.
     let history = b
         .request(&natter_protocol::requests::History {
+            around: None,
             room_id: GENERAL_ROOM_ID.to_owned(),
             before_seq: None,
             limit: Some(100),

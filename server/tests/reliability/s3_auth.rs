@@ -163,6 +163,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
             ask(
                 &mut m,
                 &History {
+                    around: None,
                     room_id: room.clone(),
                     before_seq: None,
                     limit: Some(100),

@@ -36,6 +36,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{id: string, device: string, created_at: string, last_used_at: string, current?: boolean}} SessionInfo
  * @typedef {{id: string, role: "admin" | "member", uses: number, used: number, expires_at?: string,
  *   created_at: string, created_by?: string, revoked?: boolean}} Invite
+ * @typedef {{messages: Message[], next_cursor: string | null, online: boolean}} SearchResults
  */
 
 const tauri = () => {
@@ -98,6 +99,16 @@ export const messages = (room_id, before_seq, limit) => invoke("messages", { roo
  * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
  */
 export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
+
+/**
+ * Messages whose current text holds every term of `query`, newest first. `cachedOnly`: this
+ * device's cache alone, at once; else the cache's and the relay's results merged (`online`
+ * false when the relay did not answer). `cursor`: the previous page's `next_cursor`.
+ * @param {string} query @param {{roomId?: string, cursor?: string, cachedOnly?: boolean}} [opts]
+ * @returns {Promise<SearchResults>}
+ */
+export const search = (query, { roomId, cursor, cachedOnly } = {}) =>
+  invoke("search", { query, room_id: roomId, cursor, cached_only: Boolean(cachedOnly) });
 
 /**
  * Queues a message (answering `reply_to`, a message id of the room, when given); answers its

@@ -4,7 +4,7 @@
 import * as store from "./store.js";
 import { lastShownSeq, unread } from "./changes.js";
 import { createActions } from "./actions.js";
-import { displayName, errorText, previewText, typingText } from "./format.js";
+import { displayName, errorText, previewText, roomLabel, typingText } from "./format.js";
 import { createDraftKeeper } from "./drafts.js";
 import { createLoader } from "./loading.js";
 import { createPeople } from "./people.js";
@@ -64,11 +64,17 @@ export const createController = (bridge, makeView) => {
   /** The room open at the end of the last run, opened first (once) if it is still ours. */
   let lastRoom = /** @type {string | null} */ (null);
 
-  /** Opens a room, and keeps it as the one to open at the next start. @param {string} roomId */
-  const openRoom = (roomId) => {
+  /** The message a search result opened: its room's list scrolls to it and marks it, once. */
+  let found = /** @type {{roomId: string, seq: number} | null} */ (null);
+
+  /**
+   * Opens a room (around message `at`, when given), and keeps it as the one to open at the next
+   * start. @param {string} roomId @param {number | null} [at]
+   */
+  const openRoom = (roomId, at = null) => {
     if (roomId !== state.selected) actions.roomChanged();
     bridge.keepLastRoom(roomId).catch(() => {}); // signed out meanwhile: nothing to keep
-    return loader.openRoom(roomId);
+    return loader.openRoom(roomId, at);
   };
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
@@ -103,15 +109,16 @@ export const createController = (bridge, makeView) => {
     const receipts = sel ? state.receipts[sel] : undefined;
     // The open room's own copy too: its `others_read_seq` turns our messages "read".
     const open = sel ? state.rooms[sel] : undefined;
-    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open || drawn.admin !== state.admin) {
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open || drawn.found !== found || drawn.admin !== state.admin) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me, admin: state.admin });
+      const focus = found && found.roomId === sel ? found : null;
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me, admin: state.admin, focus });
     }
     view.admin(state.admin);
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open, admin: state.admin };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open, found, admin: state.admin };
     // Read once drawn: only what is on screen now counts.
     if (readOpenRoom()) render();
     tellShell();
@@ -337,6 +344,19 @@ export const createController = (bridge, makeView) => {
       return room ? { name: labelled(room).name, kind: room.kind } : null;
     },
     matchRooms: (query) => store.matchRooms(state, query).map(labelled),
+    search: (query, opts) => bridge.search(query, opts),
+    roomName(roomId) {
+      const room = state.rooms[roomId];
+      return room ? roomLabel(labelled(room)) : "a room you left";
+    },
+    openFound(message) {
+      if (!state.rooms[message.room_id]) {
+        view.composerError("That message's room is no longer yours.");
+        return;
+      }
+      found = { roomId: message.room_id, seq: message.seq };
+      openRoom(message.room_id, message.seq);
+    },
     signedIn: () => Boolean(state.me),
     visibilityChanged() {
       readOpenRoom();

@@ -32,20 +32,23 @@ export const createLoader = ({ bridge, get, set, render, showError }) => {
 
   /**
    * Opens a room at its newest messages, or, with many unread, around the first unread (the
-   * list lands on the "new messages" marker and pages newer ones in on the way down).
-   * @param {string} roomId
+   * list lands on the "new messages" marker and pages newer ones in on the way down), or around
+   * message `at` (a search result: half a page on each side).
+   * @param {string} roomId @param {number | null} [at]
    */
-  const openRoom = async (roomId) => {
+  const openRoom = async (roomId, at = null) => {
     set(store.selectRoom(get(), roomId));
     const marker = get().marker[roomId];
-    const around = marker != null && (get().rooms[roomId]?.last_seq ?? 0) - marker > UNREAD_AROUND;
+    const unreadAround = marker != null && (get().rooms[roomId]?.last_seq ?? 0) - marker > UNREAD_AROUND;
+    const around = at != null || unreadAround;
     // Loaded afresh around the marker: nothing newer (a preview) may sit in the window meanwhile.
     set(store.resetWindow(get(), roomId, around));
     showError("");
     render();
     try {
       if (around) {
-        const page = await pageBefore(roomId, marker + PAGE - CONTEXT + 1);
+        const before = at != null ? at + PAGE / 2 + 1 : (marker ?? 0) + PAGE - CONTEXT + 1;
+        const page = await pageBefore(roomId, before);
         set(store.detach(store.addMessages(get(), roomId, page, { keep: "top" }), roomId));
         render();
         return;

@@ -9,7 +9,8 @@ import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
 import { createSettings } from "./views/settings.js";
 import { createAdminPanel } from "./views/admin.js";
-import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.js";
+import { createSearch } from "./views/search.js";
+import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from "./format.js";
 
 /**
  * What the page asks of the controller. Handlers that a dialog awaits reject with an Error whose
@@ -34,6 +35,9 @@ import { GENERAL_ROOM_ID, displayName, membersLine, roomLabel } from "./format.j
  *   leave: () => Promise<void>,
  *   openRoomLabel: () => {name: string, kind: string} | null,
  *   matchRooms: (query: string) => import("./bridge.js").Room[],
+ *   search: (query: string, opts?: {cursor?: string, cachedOnly?: boolean}) => Promise<import("./bridge.js").SearchResults>,
+ *   roomName: (roomId: string) => string,
+ *   openFound: (message: import("./bridge.js").Message) => void,
  *   signedIn: () => boolean,
  *   visibilityChanged: () => void,
  *   scrolled: () => void,
@@ -140,13 +144,28 @@ export const createView = (doc, h) => {
     },
   });
 
-  // Ctrl/Cmd+K: switcher; Alt+Up/Down: previous/next room; Esc (no dialog open): back to the composer.
+  const search = createSearch(/** @type {HTMLElement} */ ($("#search")), {
+    search: h.search,
+    roomName: h.roomName,
+    errorText,
+    onPick: h.openFound,
+  });
+  testid("open-search").addEventListener("click", () => search.open());
+
+  // Ctrl/Cmd+K: switcher; Ctrl/Cmd+F: search; Alt+Up/Down: previous/next room; Esc (no dialog
+  // open): back to the composer.
   doc.addEventListener("keydown", (e) => {
     if (!h.signedIn()) return;
-    if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "k") {
+    const key = e.key.toLowerCase();
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && key === "k") {
       e.preventDefault();
+      if (search.isOpen) search.close();
       if (switcher.isOpen) switcher.close();
       else switcher.open();
+    } else if ((e.ctrlKey || e.metaKey) && !e.altKey && key === "f") {
+      e.preventDefault();
+      if (switcher.isOpen) switcher.close();
+      search.open();
     } else if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
       e.preventDefault();
       h.stepRoom(e.key === "ArrowDown" ? 1 : -1);

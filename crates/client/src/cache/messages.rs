@@ -17,7 +17,7 @@ pub struct SeqRange {
     pub last: Seq,
 }
 
-const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
+pub(super) const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
 /// Change entries a page of [`Cache::messages`] may carry beyond its messages: a bound on one
 /// answer when a room's newest seqs are thousands of reactions.
 const ENTRIES_PER_PAGE: i64 = 1_000;
@@ -106,7 +106,7 @@ impl Base {
 }
 
 /// A stored row back as a message; a `state` the cache cannot read is left out (logged).
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, sqlx::Error> {
+pub(super) fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, sqlx::Error> {
     let mut message = Message {
         id: row.try_get("id")?,
         room_id: row.try_get("room_id")?,

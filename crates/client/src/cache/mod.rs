@@ -1,10 +1,11 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, drafts, the saved sign-in) in WAL mode, plus the token file beside it. Opened through a pool.
+//! outbox, drafts, the saved sign-in, the search index) in WAL mode, plus the token file beside it. Opened through a pool.
 
 mod drafts;
 mod messages;
 mod outbox;
 mod rooms;
+mod search;
 mod sign_in;
 
 use std::path::{Path, PathBuf};

@@ -210,6 +210,7 @@ impl Worker {
             let missing = u32::try_from(last - first + 1).unwrap_or(u32::MAX);
             let ack = conn
                 .request(&History {
+                    around: None,
                     room_id: room_id.to_owned(),
                     before_seq: Some(last + 1),
                     limit: Some(missing.min(HISTORY_MAX_LIMIT)),

@@ -36,6 +36,7 @@ impl Session {
             _ => return Ok(cached),
         };
         let request = History {
+            around: None,
             room_id: room_id.to_owned(),
             before_seq: Some(before),
             limit: Some(limit),

@@ -5,7 +5,7 @@
 //! The network side runs in one worker task (`worker.rs`: catch-up, live events, outbox drain in
 //! `catch_up.rs`); the methods here read the cache or write the outbox, so they answer at once,
 //! online or not. Only [`Session::history`] (`history.rs`) asks the relay, for what the cache
-//! lacks below a room's cursor; the room calls (`rooms.rs`: create, invite, leave, DM, read) and
+//! lacks below a room's cursor, and [`Session::search`] (`search.rs`), after the cache; the room calls (`rooms.rs`: create, invite, leave, DM, read) and
 //! typing (`typing.rs`) need the connection and say so with [`SessionError::Offline`].
 
 mod catch_up;
@@ -15,6 +15,7 @@ mod history;
 mod outlet;
 mod people;
 mod rooms;
+mod search;
 mod typing;
 mod worker;
 
@@ -34,6 +35,7 @@ use crate::transport::Connection;
 use outlet::Outlet;
 
 pub use event::{AppEvent, ConnectionView, DeliveryState};
+pub use search::{merge as merge_search_results, SearchResults, RELAY_SEARCH_WAIT};
 
 /// How long [`Session::stop`] lets the worker finish its current step.
 const STOP_GRACE: Duration = Duration::from_secs(2);

@@ -27,6 +27,9 @@ fn values_match_the_docs() {
     assert_eq!(PRESENCE_GRACE_MS, 3_000);
     assert_eq!(MAX_ROOMS_PER_USER, 500);
     assert_eq!(MAX_BLOCKED, 1_000);
+    assert_eq!(SEARCH_QUERY_MAX_CHARS, 200);
+    assert_eq!(SEARCH_DEFAULT_LIMIT, 20);
+    assert_eq!(SEARCH_MAX_LIMIT, 50);
 }
 
 #[test]

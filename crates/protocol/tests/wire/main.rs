@@ -17,7 +17,8 @@ use natter_protocol::http::{
 use natter_protocol::requests::{
     BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
     LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
-    RemoveFromRoom, RoomAck, RoomsAck, SendMessage, SetTyping, Sync, SyncAck, UnblockUser,
+    RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping, Sync, SyncAck,
+    UnblockUser,
 };
 use natter_protocol::{
     AckResult, Attachment, Change, Empty, ErrorCode, Event, Message, Reaction, ReplyPreview,
@@ -183,4 +184,5 @@ mod model;
 mod names;
 mod request_validate;
 mod requests;
+mod search;
 mod validate;

@@ -21,6 +21,7 @@ fn request_names_match_design() {
     assert_eq!(EditMessage::NAME, "message:edit");
     assert_eq!(DeleteMessage::NAME, "message:delete");
     assert_eq!(React::NAME, "reaction");
+    assert_eq!(Search::NAME, "search");
     // `requests::NAMES` lists exactly these.
     let mut listed = natter_protocol::requests::NAMES.to_vec();
     let mut named = vec![
@@ -57,6 +58,7 @@ fn request_names_match_design() {
         "account:display_name",
         "account:delete",
         "account:me",
+        Search::NAME,
     ];
     listed.sort_unstable();
     named.sort_unstable();

@@ -268,6 +268,7 @@ fn read_validates() {
 #[test]
 fn history_validates() {
     let ok = History {
+        around: None,
         room_id: "general".into(),
         before_seq: None,
         limit: None,

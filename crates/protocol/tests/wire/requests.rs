@@ -186,6 +186,7 @@ fn read() {
 #[test]
 fn history_with_every_field() {
     let req = History {
+        around: None,
         room_id: "general".into(),
         before_seq: Some(100),
         limit: Some(25),
@@ -216,6 +217,7 @@ fn history_with_every_field() {
 #[test]
 fn history_optional_fields_are_omitted_and_may_be_absent() {
     let bare = History {
+        around: None,
         room_id: "general".into(),
         before_seq: None,
         limit: None,

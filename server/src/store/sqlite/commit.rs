@@ -2,7 +2,8 @@
 //! sends queued on [`Commits`](crate::store::commit::Commits) in batches (all that queued while
 //! the last commit ran, up to [`MAX_BATCH`]), commits each batch in one synchronous
 //! transaction, puts the new messages on the committed stream in that order, then answers
-//! each sender. One hand-off in and one out per send; one fsync per batch.
+//! each sender. One hand-off in and one out per send; one fsync per batch. Between batches it
+//! keeps the search index up (`indexer.rs`).
 //!
 //! Why a thread of its own: one hand-off per batch, not per statement (ARCHITECTURE.md, "One
 //! SQLite driver"). SQLite still sees one writer at a time: this stage and the writer thread
@@ -16,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::sql::{message_from_row, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
-use super::{files, reactions};
+use super::{files, indexer, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::rows::{mentions_column, new_id};
@@ -88,6 +89,7 @@ fn run(
                     // The sender may have gone; the message is committed either way.
                     let _ = reply.send(Ok(outcome));
                 }
+                index_for_search(&mut conn, &queue);
             }
             Err(e) => {
                 metrics.failed();
@@ -103,6 +105,28 @@ fn run(
                         tracing::error!(error = %e, "commit stage: reopen failed; keeping the old connection")
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Between batches, after the answers: the search index takes new messages in chunks, once
+/// [`indexer::IDLE_LAG`] wait when no send is queued, once [`indexer::MAX_LAG`] wait otherwise
+/// (searches scan the rest).
+fn index_for_search(conn: &mut Connection, queue: &mpsc::Receiver<Queued>) {
+    loop {
+        let min_lag = if queue.is_empty() {
+            indexer::IDLE_LAG
+        } else {
+            indexer::MAX_LAG
+        };
+        match indexer::index_chunk(conn, min_lag) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // Searches scan what is not indexed; the next batch tries again.
+                tracing::error!(error = %e, "search index: indexing failed");
+                break;
             }
         }
     }

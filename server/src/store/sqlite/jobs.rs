@@ -9,12 +9,12 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
-use super::{accounts, admin, consent, files, messages, peers, rooms, SqliteStore};
+use super::{accounts, admin, consent, files, messages, peers, rooms, search, SqliteStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
-    StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
+    Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 use natter_protocol::admin::{Account, Invite, Role};
@@ -336,6 +336,11 @@ impl Store for SqliteStore {
         let room = room_id.to_owned();
         self.read(move |c| messages::messages_after(c, &room, after, limit))
             .await
+    }
+
+    async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        let (user, query) = (user_id.to_owned(), query.clone());
+        self.read(move |c| search::search(c, &user, &query)).await
     }
 
     async fn mark_read(

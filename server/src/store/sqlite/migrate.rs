@@ -40,6 +40,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     migration!(7, "mentions", "0007_mentions.sql"),
     migration!(8, "accounts", "0008_accounts.sql"),
     migration!(9, "files", "0009_files.sql"),
+    migration!(10, "search", "0010_search.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +208,7 @@ mod tests {
         run(&mut conn, MIGRATIONS).expect("nothing to do");
         let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
         assert_eq!(versions(&conn), all);
-        // By version, not position: versions may have gaps (0008 is another branch's).
+        // By version, not position: versions may have gaps (helpers number theirs ahead).
         let last = all.last().copied().unwrap_or_default();
         let refused =
             run(&mut conn, &MIGRATIONS[..all.len() - 1]).expect_err("the last is unknown to it");

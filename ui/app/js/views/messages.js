@@ -36,6 +36,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   let landing = false;
   /** Drawn rows by key, with what they were drawn from, so unchanged ones are reused. */
   let rows = new Map();
+  /** The search result last brought into view (each is scrolled to and marked once). */
+  let focused = /** @type {object | null} */ (null);
+  /** How long a message opened from search stays marked. */
+  const FOUND_MS = 2000;
 
   list.addEventListener("scroll", () => {
     const at = scrollPosition(list, NEAR);
@@ -233,10 +237,13 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   /**
    * @param {string | null} room
    * @param {Item[]} items the loaded window, in order
-   * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null, admin?: boolean}} opts
+   * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null,
+   *   admin?: boolean, focus?: {seq: number} | null}} opts
    *   messages exist above / below the window; `marker`: the seq read when the room opened (the
    *   marker goes above the next); `me`: our username (mentions of us stand out); `admin`: we
-   *   are a relay admin (Delete on others' messages)
+   *   are a relay admin (Delete on others' messages); `focus`: a message opened from search,
+   *   scrolled to the middle, marked for a moment and focused (for screen readers) once it is
+   *   drawn
    */
   const render = (room, items, opts) => {
     const switched = room !== roomId;
@@ -287,6 +294,18 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     } else if (keep) {
       const same = /** @type {HTMLElement | undefined} */ (rows.get(keep.key)?.node);
       if (same) list.scrollTop = same.offsetTop - keep.offset;
+    }
+    const focus = opts.focus ?? null;
+    if (focus && focus !== focused) {
+      const node = /** @type {HTMLElement | null} */ (list.querySelector(`[data-seq="${Number(focus.seq)}"]`));
+      if (node) {
+        focused = focus;
+        list.scrollTop = Math.max(0, node.offsetTop - (list.clientHeight - node.offsetHeight) / 2);
+        node.classList.add("found");
+        node.tabIndex = -1;
+        node.focus({ preventScroll: true });
+        setTimeout(() => node.classList.remove("found"), FOUND_MS);
+      }
     }
     // Too few to scroll means no scroll event: ask for more now.
     if (list.scrollHeight <= list.clientHeight) {
