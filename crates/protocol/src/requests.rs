@@ -288,7 +288,7 @@ request!(Search, "search", SearchAck, |s| {
 /// its own string; anything not listed here is not a request). The admin and self-service
 /// requests (`crate::admin`, `crate::account`) follow the chat requests, and `search` (added
 /// after them) comes last.
-pub const NAMES: [&str; 33] = [
+pub const NAMES: [&str; 34] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     InviteToRoom::NAME,

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "files",
         include_str!("../../../migrations_pg/0003_files.sql"),
     ),
+    (
+        4,
+        "search",
+        include_str!("../../../migrations_pg/0004_search.sql"),
+    ),
 ];
 
 /// The built-in list as sqlx's migrator takes it.

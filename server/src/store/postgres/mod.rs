@@ -25,6 +25,7 @@ mod peers;
 mod plain;
 mod reactions;
 mod rooms;
+mod search;
 mod single;
 mod sql;
 mod store;

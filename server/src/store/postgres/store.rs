@@ -12,12 +12,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
 
-use super::{accounts, admin, consent, files, messages, peers, rooms, PgStore};
+use super::{accounts, admin, consent, files, messages, peers, rooms, search, PgStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
-    StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
+    Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 
@@ -268,6 +268,10 @@ impl Store for PgStore {
     ) -> Result<Vec<Message>, StoreError> {
         let before = before.unwrap_or(Seq::MAX);
         Ok(messages::history(&mut *self.conn().await?, room_id, before, limit).await?)
+    }
+
+    async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        Ok(search::search(&mut *self.conn().await?, user_id, query).await?)
     }
 
     async fn messages_after(
