@@ -25,6 +25,9 @@ pub const MAX_SYNC_CURSORS: usize = 500;
 pub const HISTORY_DEFAULT_LIMIT: u32 = 50;
 /// `history` caps its limit here rather than refusing more.
 pub const HISTORY_MAX_LIMIT: u32 = 100;
+/// A room's `unread` count stops here (a client shows "1000+"): counting a million unread
+/// messages on every room list would cost the relay more than the number is worth.
+pub const UNREAD_MAX: u32 = 1_000;
 /// Messages in one `sync` page.
 pub const SYNC_PAGE_MESSAGES: usize = 200;
 /// Body bytes in one `sync` or `history` page, so a catch-up or history ack stays a modest

@@ -149,14 +149,21 @@ pub struct MarkRead {
     pub seq: Seq,
 }
 
-/// `history` — up to `limit` messages before `before_seq` (newest page when absent), oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `history` — up to `limit` entries before `before_seq` (newest page when absent), or the
+/// oldest `limit` after `after_seq` (at most one of the two), oldest first. With
+/// `messages_only`, change entries are left out and `limit` counts messages (each carries its
+/// current state): how a client pages a room it shows; without it, every entry (gap filling).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub room_id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_seq: Option<Seq>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_seq: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub messages_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,9 +247,12 @@ request!(MarkRead, "read", Empty, |s| {
 });
 request!(History, "history", MessagesAck, |s| {
     validate::id(&s.room_id)?;
-    match s.before_seq {
-        Some(seq) => validate::seq(seq),
-        None => Ok(()),
+    match (s.before_seq, s.after_seq) {
+        (Some(_), Some(_)) => Err(WireError::invalid(
+            "history takes before_seq or after_seq, not both",
+        )),
+        (Some(seq), None) | (None, Some(seq)) => validate::seq(seq),
+        (None, None) => Ok(()),
     }
 });
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));

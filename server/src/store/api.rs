@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use super::commit::Commits;
 use super::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
-    StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, PageFrom, Seen, SessionRow,
+    SignOn, StoreError, StoredFile,
 };
 
 #[async_trait]
@@ -180,6 +180,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         room_id: &str,
         after: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` messages of a room, change entries left out, oldest first, filled in like
+    /// `history` (each as it is now): what a client showing the room pages through, however
+    /// many reactions and edits lie between its messages.
+    async fn messages_page(
+        &self,
+        room_id: &str,
+        from: PageFrom,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
     /// Moves a member's read position forward, clamped to the room's last seq.

@@ -25,3 +25,4 @@ mod register;
 mod resend;
 mod rooms;
 mod slow_clients;
+mod unread;

@@ -13,8 +13,8 @@ use super::{accounts, admin, consent, files, messages, peers, rooms, SqliteStore
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, Seen, SessionRow, SignOn,
-    StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, PageFrom, Seen, SessionRow,
+    SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 use natter_protocol::admin::{Account, Invite, Role};
@@ -335,6 +335,17 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Message>, StoreError> {
         let room = room_id.to_owned();
         self.read(move |c| messages::messages_after(c, &room, after, limit))
+            .await
+    }
+
+    async fn messages_page(
+        &self,
+        room_id: &str,
+        from: PageFrom,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let room = room_id.to_owned();
+        self.read(move |c| messages::messages_page(c, &room, from, limit))
             .await
     }
 
