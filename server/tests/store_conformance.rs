@@ -392,18 +392,28 @@ pub async fn message_pages_and_unread_counts_leave_changes_out(store: Arc<dyn St
         .expect("sent");
     let seqs = |ms: Vec<natter_protocol::Message>| ms.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(
-        seqs(store.messages_page(&room, PageFrom::Before(None), 3).await?),
+        seqs(
+            store
+                .messages_page(&room, PageFrom::Before(None), 3)
+                .await?
+        ),
         [2, 3, 14]
     );
     assert_eq!(
-        seqs(store.messages_page(&room, PageFrom::Before(Some(14)), 5).await?),
+        seqs(
+            store
+                .messages_page(&room, PageFrom::Before(Some(14)), 5)
+                .await?
+        ),
         [1, 2, 3]
     );
     assert_eq!(
         seqs(store.messages_page(&room, PageFrom::After(2), 5).await?),
         [3, 14]
     );
-    let newest = store.messages_page(&room, PageFrom::Before(Some(14)), 1).await?;
+    let newest = store
+        .messages_page(&room, PageFrom::Before(Some(14)), 1)
+        .await?;
     assert_eq!(newest[0].body, "edited", "each message as it is now");
 
     let unread = |user: &User| {
@@ -415,8 +425,16 @@ pub async fn message_pages_and_unread_counts_leave_changes_out(store: Arc<dyn St
                 .map(|r| r.and_then(|r| r.unread))
         }
     };
-    assert_eq!(unread(&bob).await?, Some(3), "alice's messages, not her edits");
-    assert_eq!(unread(&alice).await?, Some(1), "bob's message, not his reactions");
+    assert_eq!(
+        unread(&bob).await?,
+        Some(3),
+        "alice's messages, not her edits"
+    );
+    assert_eq!(
+        unread(&alice).await?,
+        Some(1),
+        "bob's message, not his reactions"
+    );
     store.mark_read(&room, &bob.id, 2).await?;
     assert_eq!(unread(&bob).await?, Some(1));
     store.mark_read(&room, &alice.id, 14).await?;
