@@ -13,6 +13,7 @@ use crate::scenarios::crowd::{self, CrowdOptions, DensityReport, StormReport};
 use crate::scenarios::fanout::{self, FanoutOptions, FanoutReport};
 use crate::scenarios::floor;
 use crate::scenarios::latency::{self, LatencyOptions, LatencyReport};
+use crate::scenarios::mix::ChangeMix;
 use crate::scenarios::throughput::{self, ThroughputOptions, ThroughputReport};
 use crate::scenarios::Error;
 use crate::stats::Summary;
@@ -62,6 +63,8 @@ pub struct CompareOptions {
     /// Worker threads of the load generator (it shares the machine with the servers).
     #[arg(long = "threads", default_value_t = 1)]
     pub bench_threads: usize,
+    #[command(flatten)]
+    pub mix: ChangeMix,
 }
 
 impl CompareOptions {
@@ -73,6 +76,8 @@ impl CompareOptions {
         if self.scenarios.is_empty() {
             self.scenarios = Scenario::ALL.to_vec();
         }
+        self.durable.mix = self.mix;
+        self.fanout.mix = self.mix;
         self
     }
 }
@@ -198,6 +203,12 @@ async fn one(
     scenario: Scenario,
     results: &mut SystemResults,
 ) -> Result<(), Error> {
+    let mixed = matches!(scenario, Scenario::Durable | Scenario::Fanout);
+    if opts.mix.percent > 0 && mixed && results.system != System::Natter {
+        return Err(Error::Setup(
+            "--change-share: only Natter's relay knows reactions and edits".into(),
+        ));
+    }
     let server = Server::start(results.system, programs)
         .await
         .map_err(|e| Error::Setup(e.to_string()))?;

@@ -11,6 +11,7 @@ use natter_bench::relay::{self as relays, Target};
 use natter_bench::report::{Machine, Report};
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
+use natter_bench::scenarios::mix::ChangeMix;
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
 
 #[derive(Debug, Parser)]
@@ -83,6 +84,8 @@ struct RelayArgs {
     latency: LatencyOptions,
     #[command(flatten)]
     throughput: ThroughputOptions,
+    #[command(flatten)]
+    mix: ChangeMix,
     /// The relay binary to start (default: natter-relay next to this binary).
     #[arg(long, conflicts_with = "url")]
     relay_bin: Option<PathBuf>,
@@ -177,7 +180,10 @@ async fn measure(args: &RelayArgs, target: &Target, relay: String) -> anyhow::Re
         report.latency = Some(latency::run(target, opts).await.context("latency")?);
     }
     if matches!(args.scenario, Scenario::Throughput | Scenario::All) {
-        let opts = args.throughput;
+        let opts = ThroughputOptions {
+            mix: args.mix,
+            ..args.throughput
+        };
         report.throughput = Some(throughput::run(target, opts).await.context("throughput")?);
     }
     Ok(report)

@@ -6,6 +6,7 @@ mod common;
 
 use natter_bench::relay::Target;
 use natter_bench::scenarios::floor;
+use natter_bench::scenarios::mix::ChangeMix;
 use natter_testkit::TestRelay;
 
 use common::{bounded, Result};
@@ -36,6 +37,16 @@ async fn every_scenario_adds_up_against_the_relay() -> Result {
         // In-process: the "server" process is this test's own (the counts are what is checked).
         // The same checks run against each peer server in tests/peers.rs.
         common::check_every_scenario(&relay.target, Some(std::process::id())).await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_sends_and_fan_out_add_up_with_a_fifth_of_them_changes() -> Result {
+    bounded(async {
+        let relay = start_relay().await?;
+        let mix = ChangeMix { percent: 20 };
+        common::check_durable_and_fanout(&relay.target, Some(std::process::id()), mix).await
     })
     .await
 }

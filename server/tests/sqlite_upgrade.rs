@@ -87,6 +87,7 @@ async fn a_database_of_the_sqlx_relay_reads_back_whole() {
             room_id: group.id.clone(),
             before_seq: None,
             limit: None,
+            ..History::default()
         })
         .await
         .expect("history")

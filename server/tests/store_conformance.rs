@@ -8,7 +8,7 @@ use natter_protocol::admin::Role;
 use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
     Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
-    SearchQuery, SessionPolicy, Store, StoreError,
+    PageFrom, SearchQuery, SessionPolicy, Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -343,6 +343,102 @@ pub async fn history_pages_backwards_oldest_first(store: Arc<dyn Store>) -> Resu
         .messages_after(GENERAL_ROOM_ID, 10, 5)
         .await?
         .is_empty());
+    Ok(())
+}
+
+/// Pages of messages alone skip change entries however many follow; a member's unread count
+/// is the messages from others past their read position.
+pub async fn message_pages_and_unread_counts_leave_changes_out(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let room = store
+        .create_group("team", &alice, std::slice::from_ref(&bob), ANY)
+        .await?;
+    let mut ids = Vec::new();
+    for i in 1..=3 {
+        let sent = store
+            .commits()
+            .append(new_message(&room, &alice, &format!("m{i}")))
+            .await?
+            .expect("sent");
+        ids.push(sent.message.id);
+    }
+    // Seqs 4..=13: reactions by bob and edits by alice of the newest message.
+    for i in 0..10 {
+        let entry = if i % 2 == 0 {
+            NewEntry::Reaction {
+                target: ids[2].clone(),
+                emoji: "👍".into(),
+                on: i % 4 == 0,
+            }
+        } else {
+            NewEntry::Edit {
+                target: ids[2].clone(),
+            }
+        };
+        let (sender, body) = if i % 2 == 0 {
+            (&bob, "")
+        } else {
+            (&alice, "edited")
+        };
+        change(&*store, &room, sender, body, entry)
+            .await?
+            .expect("change");
+    }
+    store
+        .commits()
+        .append(new_message(&room, &bob, "from bob"))
+        .await?
+        .expect("sent");
+    let seqs = |ms: Vec<natter_protocol::Message>| ms.iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(
+            store
+                .messages_page(&room, PageFrom::Before(None), 3)
+                .await?
+        ),
+        [2, 3, 14]
+    );
+    assert_eq!(
+        seqs(
+            store
+                .messages_page(&room, PageFrom::Before(Some(14)), 5)
+                .await?
+        ),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        seqs(store.messages_page(&room, PageFrom::After(2), 5).await?),
+        [3, 14]
+    );
+    let newest = store
+        .messages_page(&room, PageFrom::Before(Some(14)), 1)
+        .await?;
+    assert_eq!(newest[0].body, "edited", "each message as it is now");
+
+    let unread = |user: &User| {
+        let (store, room, user_id) = (store.clone(), room.clone(), user.id.clone());
+        async move {
+            store
+                .room_for(&room, &user_id)
+                .await
+                .map(|r| r.and_then(|r| r.unread))
+        }
+    };
+    assert_eq!(
+        unread(&bob).await?,
+        Some(3),
+        "alice's messages, not her edits"
+    );
+    assert_eq!(
+        unread(&alice).await?,
+        Some(1),
+        "bob's message, not his reactions"
+    );
+    store.mark_read(&room, &bob.id, 2).await?;
+    assert_eq!(unread(&bob).await?, Some(1));
+    store.mark_read(&room, &alice.id, 14).await?;
+    assert_eq!(unread(&alice).await?, Some(0));
     Ok(())
 }
 
@@ -1337,6 +1433,7 @@ macro_rules! store_conformance {
                 concurrent_appends_stay_gap_free,
                 committed_messages_come_out_in_commit_order,
                 history_pages_backwards_oldest_first,
+                message_pages_and_unread_counts_leave_changes_out,
                 read_position_moves_forward_and_clamps,
                 rooms_and_members,
                 direct_rooms_are_one_per_pair,

@@ -291,6 +291,7 @@ mod tests {
             last_seq: 0,
             read_seq: 0,
             others_read_seq: 0,
+            unread: None,
         };
         alerts.on_event(&AppEvent::Room { room }, &View::default(), now);
         assert_eq!(
@@ -390,6 +391,7 @@ mod tests {
             last_seq: 0,
             read_seq: 0,
             others_read_seq: 0,
+            unread: None,
         };
         alerts.on_event(&AppEvent::Room { room }, &View::default(), now);
         let alert = alerts.on_event(&message("d1", "bob", "psst"), &View::default(), now);

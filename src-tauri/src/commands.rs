@@ -138,7 +138,8 @@ pub async fn rooms(state: State<'_, AppState>) -> Result<Vec<Room>> {
     Ok(state.session().await?.rooms().await?)
 }
 
-/// Cached messages of a room before `before_seq` (the newest when absent), oldest first.
+/// Cached messages of a room before `before_seq` (the newest when absent), oldest first; change
+/// entries are folded into them, never among them.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn messages(
     state: State<'_, AppState>,
@@ -151,17 +152,23 @@ pub async fn messages(
     Ok(session.messages(&room_id, before_seq, limit).await?)
 }
 
-/// Like `messages`, but asks the relay for what the cache lacks (when online).
+/// Like `messages`, but asks the relay for what the cache lacks (when online); with
+/// `after_seq`, the oldest messages above it instead (a window scrolled back down). Pages hold
+/// messages only, each as it is now.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn history(
     state: State<'_, AppState>,
     room_id: String,
     before_seq: Option<Seq>,
+    after_seq: Option<Seq>,
     limit: Option<u32>,
 ) -> Result<Vec<Message>> {
     let session = state.session().await?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
-    Ok(session.history(&room_id, before_seq, limit).await?)
+    Ok(match after_seq {
+        Some(after) => session.history_after(&room_id, after, limit).await?,
+        None => session.history(&room_id, before_seq, limit).await?,
+    })
 }
 
 /// Messages whose current text holds every term of `query` (only in `room_id` if given),

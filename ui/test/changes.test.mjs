@@ -1,7 +1,7 @@
 // Changes to messages in the window: entries are never drawn, `message_changed` redraws the
 // message (edited mark, deleted placeholder, reactions), a reply shows what it answers, the
-// room's preview is its newest message (not a reaction), and a room whose newest entries are
-// changes is read once its newest message is on screen.
+// room's preview is its newest message (not a reaction), a room whose newest entries are
+// changes is read once its newest message is on screen, and unread counts are the session's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { boot, msg, room, settle, signedIn } from "./page.mjs";
@@ -62,7 +62,7 @@ test("the room list previews the newest message, not a change to one", async () 
   assert.equal(preview.textContent, "bob: news");
 });
 
-test("a room whose newest entries are changes is read up to them once its newest message is seen", async () => {
+test("a room whose newest entries are changes is read up to its newest message once it is seen", async () => {
   const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), room("general", 3, 3)] });
   await ui.emit([
     { type: "message", message: msg("general", 4, "bob", "seen") },
@@ -70,7 +70,9 @@ test("a room whose newest entries are changes is read up to them once its newest
   ]);
   await settle();
   const reads = ui.called("mark_read").filter((r) => r.room_id === "general").map((r) => r.seq);
-  assert.equal(Math.max(...reads), 5, `read positions sent: ${reads}`);
+  // The entry is not news: the session's count is 0 once the message is read.
+  assert.equal(Math.max(...reads), 4, `read positions sent: ${reads}`);
+  assert.deepEqual(ui.seqs().slice(-1), ["4"], "the entry has no row");
 });
 
 /** The row of the open room's message `seq`. */
@@ -133,16 +135,24 @@ test("a reaction toggles: added when not ours yet, taken back when it is", async
   assert.deepEqual(ui.called("react").at(-1), { room_id: "general", message_id: "general-2", emoji: "👍", on: false });
 });
 
-test("edits and reactions in a room not in view raise no unread badge; a new message does", async () => {
-  const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), room("general", 3, 3)] });
+test("the unread badge is the session's count: changes raise none, its unread event sets it", async () => {
+  // 7 seqs past the read position, of which the session counts 2 as news (the rest are changes,
+  // never loaded here).
+  const ui = await boot({ ...signedIn(), rooms: [room("random", 2, 2), room("general", 10, 3, 2)] });
   ui.$('[data-room-id="random"]').click();
   await settle();
-  await ui.emit([
-    { type: "message", message: entry(4, { kind: "reaction", target: "m-general-3", emoji: "👍", on: true }, "reacted 👍") },
-    { type: "message", message: entry(5, { kind: "edit", target: "m-general-3", body: "x" }, "✎ x") },
-  ]);
   const badge = () => ui.$('[data-room-id="general"]').querySelector('[data-testid="unread-badge"]');
-  assert.equal(badge(), null);
-  await ui.emit([{ type: "message", message: msg("general", 6, "bob", "news") }]);
-  assert.equal(badge()?.textContent, "1");
+  assert.equal(badge()?.textContent, "2");
+  await ui.emit([
+    { type: "message", message: entry(11, { kind: "reaction", target: "m-general-3", emoji: "👍", on: true }, "reacted 👍") },
+    { type: "message", message: entry(12, { kind: "edit", target: "m-general-3", body: "x" }, "✎ x") },
+  ]);
+  assert.equal(badge()?.textContent, "2", "changes are not news");
+  await ui.emit([
+    { type: "message", message: msg("general", 13, "bob", "news") },
+    { type: "unread", room_id: "general", count: 3 },
+  ]);
+  assert.equal(badge()?.textContent, "3");
+  const views = ui.called("set_view");
+  assert.equal(views.at(-1).unreadTotal, 3, "the tray and title get the sum");
 });

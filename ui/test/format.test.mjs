@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  PREVIEW_CHARS, badgeText, connectionText, displayName, errorText, formatTime, previewText, roomLabel, serverAddress, typingText, unreadCount,
+  PREVIEW_CHARS, badgeText, connectionText, displayName, errorText, formatTime, previewText, roomLabel, serverAddress, typingText,
 } from "../app/js/format.js";
 
 test("typingText: nobody, one, two, three or more", () => {
@@ -15,12 +15,6 @@ test("typingText: nobody, one, two, three or more", () => {
 
 test("typingText keeps markup as plain characters (the view sets textContent)", () => {
   assert.equal(typingText(["<img src=x onerror=alert(1)>"]), "<img src=x onerror=alert(1)> is typing…");
-});
-
-test("unreadCount is last_seq - read_seq, never negative", () => {
-  assert.equal(unreadCount({ last_seq: 10, read_seq: 7 }), 3);
-  assert.equal(unreadCount({ last_seq: 4, read_seq: 4 }), 0);
-  assert.equal(unreadCount({ last_seq: 2, read_seq: 5 }), 0);
 });
 
 test("badgeText: empty for none, the number, 99+ past 99", () => {

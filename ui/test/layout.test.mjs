@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GROUP_GAP_MS, dayLabel, layout } from "../app/js/layout.js";
-import { PAGE, WINDOW, atNewest, newerPageBefore, scrollPosition, trim } from "../app/js/paging.js";
+import { PAGE, WINDOW, reachesNewest, scrollPosition, trim } from "../app/js/paging.js";
 
 const at = (y, mo, d, h = 12, mi = 0) => new Date(y, mo - 1, d, h, mi).toISOString();
 const item = (key, sender, iso) => ({ key, sender, at: iso });
@@ -52,25 +52,10 @@ test("trim keeps at most WINDOW messages, from the end the reader is at", () => 
   assert.deepEqual(trim(small, "top"), { list: small, dropped: false });
 });
 
-test("trim counts only what it is told to: entries after the newest messages do not push them out", () => {
-  // 400 messages, then 1,000 change entries (reactions): the window keeps WINDOW messages and
-  // every entry after them.
-  const list = Array.from({ length: 1_400 }, (_, i) => ({ seq: i + 1, entry: i >= 400 }));
-  const counted = (m) => !m.entry;
-  const bottom = trim(list, "bottom", WINDOW, counted);
-  assert.equal(bottom.dropped, true);
-  assert.equal(bottom.list.filter(counted).length, WINDOW);
-  assert.equal(bottom.list[0].seq, 400 - WINDOW + 1);
-  assert.equal(bottom.list.at(-1).seq, 1_400);
-  const top = trim(list, "top", WINDOW, counted);
-  assert.deepEqual([top.list.length, top.list.at(-1).seq], [WINDOW, WINDOW]);
-});
-
-test("newerPageBefore pages forward with a backward-only query; atNewest; scrollPosition", () => {
-  assert.equal(newerPageBefore(300), 300 + PAGE + 1);
-  assert.equal(newerPageBefore(0, 10), 11);
-  assert.equal(atNewest(10, 10), true);
-  assert.equal(atNewest(9, 10), false);
+test("a short page of newer messages reaches the newest, a full one does not; scrollPosition", () => {
+  assert.equal(reachesNewest(new Array(PAGE)), false);
+  assert.equal(reachesNewest(new Array(PAGE - 1)), true);
+  assert.equal(reachesNewest([], 10), true);
   assert.deepEqual(scrollPosition({ scrollTop: 10, scrollHeight: 1000, clientHeight: 500 }, 48), { nearTop: true, nearBottom: false, fromBottom: 490 });
   assert.deepEqual(scrollPosition({ scrollTop: 480, scrollHeight: 1000, clientHeight: 500 }, 48), { nearTop: false, nearBottom: true, fromBottom: 20 });
 });

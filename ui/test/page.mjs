@@ -242,7 +242,8 @@ export const settle = () => new Promise((r) => setTimeout(r, 15));
 export const msg = (room_id, seq, sender = "bob", body = `message ${seq}`) => ({
   id: `${room_id}-${seq}`, room_id, seq, sender, body, client_id: `c-${room_id}-${seq}`, sent_at: "2026-11-25T10:00:00Z",
 });
-export const room = (id, last_seq, read_seq) => ({ id, name: id, kind: "group", members: ["alice", "bob"], last_seq, read_seq });
+// As the session states a room: its unread count (messages from others past read_seq) with it.
+export const room = (id, last_seq, read_seq, unread = last_seq - read_seq) => ({ id, name: id, kind: "group", members: ["alice", "bob"], last_seq, read_seq, unread });
 export const XSS = '<img src=x onerror=alert(1)></div><script>alert(2)</script>';
 
 let sends = 0;
@@ -259,6 +260,8 @@ export const signedIn = () => ({
     emit([{ type: "message_state", client_id, room_id, state: { state: "pending", body, created_at: "2026-11-25T10:05:00Z" } }]);
     return client_id;
   },
+  // As the session does: a read moves the room's count (here, read to the newest: none left).
+  mark_read: ({ room_id }, { emit }) => emit([{ type: "unread", room_id, count: 0 }]),
   create_room: ({ name }) => ({ id: "r-new", name, kind: "group", members: ["alice"], last_seq: 0, read_seq: 0 }),
 });
 

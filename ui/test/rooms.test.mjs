@@ -55,7 +55,7 @@ test("a window shown but not focused reads nothing; focusing it reads what is on
   document.defaultView.fire("blur");
   await settle();
   assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: null, unreadTotal: 0 }, "no room is in view: the shell notifies");
-  await ui.emit([{ type: "message", message: msg("general", 4) }]);
+  await ui.emit([{ type: "message", message: msg("general", 4) }, { type: "unread", room_id: "general", count: 1 }]);
   assert.equal(ui.called("mark_read").length, reads, "not read while unfocused");
   assert.equal(badge(ui, "general"), "1", "the open room keeps its badge");
   assert.deepEqual(ui.called("set_view").at(-1), { activeRoom: null, unreadTotal: 1 });
@@ -100,9 +100,13 @@ test("presence heard before the rooms load shows on the direct room; a DM is nam
 });
 
 test("a room opened with many unread lands on a \"New messages\" marker and reads only what is on screen", async () => {
-  const page = ({ before_seq = 201, limit = 50 }) =>
-    Array.from({ length: limit }, (_, i) => before_seq - limit + i).filter((s) => s >= 1 && s <= 200).map((s) => msg("busy", s));
-  const ui = await boot({ ...signedIn(), rooms: [room("general", 3, 3), room("busy", 200, 50)], messages: (a) => (a.room_id === "busy" ? page(a) : []), history: (a) => page(a) });
+  const page = ({ before_seq = 201, after_seq, limit = 50 }) => {
+    const first = after_seq != null ? after_seq + 1 : before_seq - limit;
+    return Array.from({ length: limit }, (_, i) => first + i).filter((s) => s >= 1 && s <= 200).map((s) => msg("busy", s));
+  };
+  // The session's count after a read: every seq of "busy" is a message from bob.
+  const mark_read = ({ room_id, seq }, { emit }) => emit([{ type: "unread", room_id, count: room_id === "busy" ? 200 - seq : 0 }]);
+  const ui = await boot({ ...signedIn(), rooms: [room("general", 3, 3), room("busy", 200, 50)], messages: (a) => (a.room_id === "busy" ? page(a) : []), history: (a) => page(a), mark_read });
   await open(ui, "busy");
   const rows = ui.$('[data-testid="message-list"]').elements;
   const marker = ui.$('[data-testid="unread-marker"]');

@@ -21,6 +21,8 @@ const room = (id, last_seq = 0, read_seq = 0, extra = {}) => ({
   members: ["alice", "bob"],
   last_seq,
   read_seq,
+  // As the session states it: every seq past read_seq a message from someone else.
+  unread: last_seq - read_seq,
   ...extra,
 });
 const signedInWith = (...rooms) => store.setRooms(store.signedIn(store.initialState(), "alice"), rooms);
@@ -238,10 +240,25 @@ test("the window stays bounded: older pages detach it from the live end, live me
   assert.equal(state.rooms.r.last_seq, 1001, "but counts");
   assert.equal(state.previews.r.seq, 1001);
   state = store.addMessages(state, "r", range(901, 1001), { keep: "bottom" });
-  assert.equal(state.detached.r, undefined, "back at the newest: attached again");
+  assert.equal(state.detached.r, true, "a page alone does not say it reached the newest");
+  state = store.attach(state, "r");
+  assert.equal(state.detached.r, undefined, "back at the newest (the loader saw a short page): attached again");
   assert.deepEqual([seqs(state, "r")[0], seqs(state, "r").at(-1)], [702, 1001]);
   state = store.applyEvent(state, { type: "message", message: msg("r", 1002) });
   assert.equal(seqs(state, "r").at(-1), 1002);
+});
+
+test("change entries are never kept in a window; the session's unread count is the room's", () => {
+  let state = signedInWith(room("r", 10, 3, { unread: 2 }));
+  const entry = { ...msg("r", 11), change: { kind: "reaction", target: "r-10", emoji: "👍", on: true } };
+  state = store.addMessages(state, "r", [msg("r", 10), entry]);
+  assert.deepEqual(seqs(state, "r"), [10]);
+  assert.equal(state.rooms.r.last_seq, 11, "the entry took a seq");
+  assert.equal(store.unreadTotal(state), 2, "not last_seq - read_seq");
+  state = store.applyEvent(state, { type: "unread", room_id: "r", count: 5 });
+  assert.equal(store.unread(state.rooms.r), 5);
+  assert.equal(store.applyEvent(state, { type: "unread", room_id: "r", count: 5 }), state, "no change, same state");
+  assert.equal(store.applyEvent(state, { type: "unread", room_id: "nope", count: 1 }), state, "an unknown room is ignored");
 });
 
 test("resetWindow empties a detached window only", () => {

@@ -69,6 +69,7 @@ impl Inner {
             last_seq: room.last_seq,
             read_seq: 0,
             others_read_seq: 0,
+            unread: None,
         }
     }
 }

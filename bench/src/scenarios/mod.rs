@@ -6,6 +6,7 @@ pub mod crowd;
 pub mod fanout;
 pub mod floor;
 pub mod latency;
+pub mod mix;
 pub mod throughput;
 
 use std::time::Duration;
@@ -96,7 +97,7 @@ async fn wait_ack(
 }
 
 /// A chat-sized body (about 60 bytes), different for every message.
-fn body(n: usize) -> String {
+fn body(n: impl std::fmt::Display) -> String {
     format!("natter-bench message {n}: the quick brown fox jumps over")
 }
 

@@ -1,7 +1,8 @@
 //! Durable sends per second: C clients, each with exactly one `message:send` in flight (the next
 //! goes out when the ack comes back), for a warm-up and then a measured window. Each client sends
 //! to a room of its own, so the number is about commits, not fan-out; `shared_room` puts them
-//! all in one room instead, and then every send is also delivered to every client.
+//! all in one room instead, and then every send is also delivered to every client. With
+//! `--change-share`, a share of the sends are reactions and edits (`mix.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use natter_protocol::AckResult;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
+use super::mix::ChangeMix;
 use super::{body, create_room, seconds, wait_ack, Error, SeqCheck, REQUEST_TIMEOUT};
 
 /// In a shared room, how long a client waits for a broadcast before counting the rest missed.
@@ -41,6 +43,9 @@ pub struct ThroughputOptions {
     /// one room per client.
     #[arg(long)]
     pub shared_room: bool,
+    /// The share of sends that are changes (`--change-share`, set by the caller).
+    #[arg(skip)]
+    pub mix: ChangeMix,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,7 +140,7 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
             let ready = ready_tx.clone();
             let window = window_rx.clone();
             let label = format!("{prefix}-{c}");
-            tokio::spawn(send_loop(client, room, label, ready, window))
+            tokio::spawn(send_loop(client, room, label, ready, window, opts.mix))
         })
         .collect();
     drop(ready_tx);
@@ -216,6 +221,7 @@ async fn send_loop(
     label: String,
     ready: mpsc::Sender<()>,
     mut window: watch::Receiver<Option<Window>>,
+    mix: ChangeMix,
 ) -> Result<(Client, Tally), Error> {
     let (room_id, shared) = match shared {
         Some(room) => (room, true),
@@ -246,25 +252,31 @@ async fn send_loop(
         missed: 0,
         ack: Recorder::new(),
     };
-    for n in 0.. {
+    // The sender's last message: what its changes change.
+    let mut target: Option<String> = None;
+    for n in 0u64.. {
         let start = Instant::now();
         if start >= window.close {
             break;
         }
-        let req = SendMessage {
-            room_id: tally.room_id.clone(),
-            client_id: format!("{label}-{n}"),
-            body: body(n),
-            reply_to: None,
-            attachments: Vec::new(),
-        };
-        let id = client.emit(&req).await?;
+        let entry = mix.entry(
+            n,
+            &tally.room_id,
+            format!("{label}-{n}"),
+            body(n),
+            target.as_deref(),
+            false,
+        );
+        let id = entry.emit(&mut client).await?;
         tally.sent += 1;
         let (check, room_id) = (&mut tally.check, &tally.room_id);
         let acked = wait_ack(&mut client, id, |incoming| see(check, incoming, room_id)).await?;
         match acked.ack::<SendMessage>()? {
             AckResult::Ok(ack) => {
                 tally.acked_ok += 1;
+                if ack.message.change.is_none() {
+                    target = Some(ack.message.id.clone());
+                }
                 if ack.message.seq <= tally.last_acked {
                     return Err(Error::Broken(format!(
                         "ack seq {} after {} in one room",

@@ -8,6 +8,7 @@ use natter_bench::relay::Target;
 use natter_bench::scenarios::crowd::{self, CrowdOptions};
 use natter_bench::scenarios::fanout::{self, FanoutOptions};
 use natter_bench::scenarios::latency::{self, LatencyOptions};
+use natter_bench::scenarios::mix::ChangeMix;
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
 use natter_testkit::sio::{self, Client};
 
@@ -41,12 +42,36 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
     );
     assert_eq!((report.ack.count, report.broadcast.count), (20, 20));
 
+    check_durable_and_fanout(target, pid, ChangeMix::default()).await?;
+
+    let opts = CrowdOptions {
+        connections: 30,
+        sockets_per_user: 4,
+        settle: Duration::from_millis(100),
+        jitter: Duration::from_millis(50),
+        deadline: Duration::from_secs(20),
+    };
+    let (density, storm) = crowd::run(target, pid, opts).await?;
+    assert_eq!((density.connections, density.users), (30, 8));
+    assert_eq!(density.probe_received, 30, "every socket is in general");
+    assert_eq!(storm.reconnected, 30);
+    assert_eq!(storm.probe_received, 30, "every socket is back in general");
+    assert_eq!(storm.lost, 0);
+    assert_eq!(storm.rejoin.count, 30);
+    assert!(storm.to_99_percent_ms.is_some() && storm.to_all_ms.is_some());
+    Ok(())
+}
+
+/// The durable sends and fan-out, tiny, with `mix` of the sends changes (reactions and edits
+/// take seqs and are broadcast like messages, so the same counts add up).
+pub async fn check_durable_and_fanout(target: &Target, pid: Option<u32>, mix: ChangeMix) -> Result {
     for shared_room in [false, true] {
         let opts = ThroughputOptions {
             clients: 3,
             seconds: Duration::from_millis(500),
             warmup: Duration::from_millis(100),
             shared_room,
+            mix,
         };
         let report = throughput::run(target, opts).await?;
         assert_eq!(report.errors, 0, "{:?}", report.first_error);
@@ -65,6 +90,7 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
         start_rate: 200.0,
         max_steps: 2,
         p99_limit: Duration::from_secs(10),
+        mix,
     };
     let report = fanout::run(target, pid, opts).await?;
     assert_eq!(report.users, 4);
@@ -78,20 +104,5 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
         assert_eq!(step.latency.count, step.delivered, "{step:?}");
     }
 
-    let opts = CrowdOptions {
-        connections: 30,
-        sockets_per_user: 4,
-        settle: Duration::from_millis(100),
-        jitter: Duration::from_millis(50),
-        deadline: Duration::from_secs(20),
-    };
-    let (density, storm) = crowd::run(target, pid, opts).await?;
-    assert_eq!((density.connections, density.users), (30, 8));
-    assert_eq!(density.probe_received, 30, "every socket is in general");
-    assert_eq!(storm.reconnected, 30);
-    assert_eq!(storm.probe_received, 30, "every socket is back in general");
-    assert_eq!(storm.lost, 0);
-    assert_eq!(storm.rejoin.count, 30);
-    assert!(storm.to_99_percent_ms.is_some() && storm.to_all_ms.is_some());
     Ok(())
 }

@@ -25,6 +25,8 @@ fn room(id: &str, members: &[&str], last_seq: i64, read_seq: i64) -> Room {
         last_seq,
         read_seq,
         others_read_seq: 0,
+        // What the cache answers for a room a relay without counts listed.
+        unread: Some(u32::try_from(last_seq - read_seq).unwrap_or(0)),
     }
 }
 

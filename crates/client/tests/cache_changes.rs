@@ -179,21 +179,24 @@ async fn a_delete_that_comes_first_still_takes_the_text_and_the_edits_text(
     cache.insert_messages(&[target_as_of("r", 1)]).await?;
     let got = target_in(&cache, "r").await?;
     assert!(got.deleted && got.body.is_empty(), "{got:?}");
-    let page = cache.messages("r", None, 10).await?;
+    let edit = cache
+        .message("r", "e-r-2")
+        .await?
+        .expect("the edit entry is held");
     assert!(
-        page.iter().all(|m| !m.body.contains("secret")
-            && !matches!(m.change.as_deref(), Some(Change::Edit { body, .. }) if body.contains("secret"))),
-        "{page:?}"
+        !edit.body.contains("secret")
+            && !matches!(edit.change.as_deref(), Some(Change::Edit { body, .. }) if body.contains("secret")),
+        "{edit:?}"
     );
     Ok(())
 }
 
 #[tokio::test]
-async fn a_page_counts_messages_not_the_reactions_after_them() -> Result<(), CacheError> {
+async fn a_page_holds_messages_however_many_reactions_follow_them() -> Result<(), CacheError> {
     let dir = tempfile::tempdir().expect("a temporary profile dir");
     let cache = Cache::open(dir.path()).await?;
-    // 150 messages, then 400 reactions to the first one: the newest 400 seqs are entries.
-    let mut all: Vec<Message> = (1..=150)
+    // 150 messages, then 2,000 reactions to the first one: the newest 2,000 seqs are entries.
+    let all: Vec<Message> = (1..=150)
         .map(|seq| Message {
             id: if seq == 1 {
                 TARGET.to_owned()
@@ -209,26 +212,40 @@ async fn a_page_counts_messages_not_the_reactions_after_them() -> Result<(), Cac
             ..Message::default()
         })
         .collect();
-    all.extend((151..=550).map(|seq| react("r", seq, &format!("u{seq}"), true)));
     cache.insert_messages(&all).await?;
-
-    let page = cache.messages("r", None, 100).await?;
-    let shown: Vec<i64> = page
-        .iter()
-        .filter(|m| m.change.is_none())
-        .map(|m| m.seq)
+    // Then the reactions, as they came live (the messages' state is as of seq 150).
+    let reactions: Vec<Message> = (151..=2_150)
+        .map(|seq| react("r", seq, &format!("u{seq}"), true))
         .collect();
+    cache.insert_messages(&reactions).await?;
+
+    let seqs = |page: &[Message]| page.iter().map(|m| m.seq).collect::<Vec<_>>();
+    let page = cache.messages("r", None, 100).await?;
     assert_eq!(
-        shown,
+        seqs(&page),
         (51..=150).collect::<Vec<_>>(),
-        "100 messages, not 100 entries"
+        "100 messages, no entries"
+    );
+    assert!(
+        page.iter().all(|m| m.reactions.is_empty()),
+        "only seq 1 has reactions"
+    );
+    let first = cache.message("r", TARGET).await?.expect("held");
+    assert_eq!(
+        first.reactions[0].users.len(),
+        2_000,
+        "folded into their target"
     );
     assert_eq!(
-        page.last().map(|m| m.seq),
-        Some(550),
-        "with the entries after them"
+        seqs(&cache.messages("r", Some(51), 100).await?),
+        (1..=50).collect::<Vec<_>>()
     );
-    let seqs: Vec<i64> = page.iter().map(|m| m.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "seqs stay whole");
+    assert_eq!(
+        seqs(&cache.messages_after("r", 140, 2_150, 100).await?),
+        (141..=150).collect::<Vec<_>>(),
+        "forward, up to the newest message"
+    );
+    assert!(cache.holds_every_seq("r", 1, 2_150).await?);
+    assert!(!cache.holds_every_seq("r", 1, 2_151).await?);
     Ok(())
 }

@@ -30,6 +30,9 @@ pub const SEARCH_QUERY_MAX_CHARS: usize = 200;
 pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
 /// `search` caps its limit here rather than refusing more.
 pub const SEARCH_MAX_LIMIT: u32 = 50;
+/// A room's `unread` count stops here (a client shows "1000+"): counting a million unread
+/// messages on every room list would cost the relay more than the number is worth.
+pub const UNREAD_MAX: u32 = 1_000;
 /// Messages in one `sync` page.
 pub const SYNC_PAGE_MESSAGES: usize = 200;
 /// Body bytes in one `sync` or `history` page, so a catch-up or history ack stays a modest

@@ -56,6 +56,11 @@ pub struct Room {
     /// Absent from relays before it (read as 0).
     #[serde(default)]
     pub others_read_seq: Seq,
+    /// Messages from others past `read_seq` (change entries are not news), counted up to
+    /// [`UNREAD_MAX`](crate::limits::UNREAD_MAX). Absent from relays before it: a client then
+    /// counts what it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<u32>,
 }
 
 /// One entry of a room: a message, or a change to one (`change`). Every entry takes the room's

@@ -149,18 +149,25 @@ pub struct MarkRead {
     pub seq: Seq,
 }
 
-/// `history` — up to `limit` messages before `before_seq` (newest page when absent), oldest
-/// first; or, with `around`, the messages around that seq (about half before it, the rest from
-/// it on): what a search result opens. `before_seq` and `around` exclude each other.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `history` — up to `limit` entries before `before_seq` (newest page when absent), or the
+/// oldest `limit` after `after_seq`, oldest first; or, with `around`, the messages around that
+/// seq (about half before it, the rest from it on): what a search result opens. At most one of
+/// `before_seq`, `after_seq` and `around`. With `messages_only`, change entries are left out
+/// and `limit` counts messages (each carries its current state): how a client pages a room it
+/// shows; without it, every entry (gap filling).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub room_id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_seq: Option<Seq>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_seq: Option<Seq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub around: Option<Seq>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub messages_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,12 +277,13 @@ request!(MarkRead, "read", Empty, |s| {
 });
 request!(History, "history", MessagesAck, |s| {
     validate::id(&s.room_id)?;
-    if s.before_seq.is_some() && s.around.is_some() {
+    let given = [s.before_seq, s.after_seq, s.around];
+    if given.iter().flatten().count() > 1 {
         return Err(WireError::invalid(
-            "history takes before_seq or around, not both",
+            "history takes one of before_seq, after_seq and around",
         ));
     }
-    s.before_seq.or(s.around).map_or(Ok(()), validate::seq)
+    given.into_iter().flatten().try_for_each(validate::seq)
 });
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
 request!(Search, "search", SearchAck, |s| {

@@ -12,7 +12,7 @@ use natter_protocol::{mentions, Message, User};
 
 use super::{not_member, Chat};
 use crate::error::{Error, Result};
-use crate::store::{AppendRefusal, Appended, NewEntry, NewMessage};
+use crate::store::{AppendRefusal, Appended, NewEntry, NewMessage, PageFrom};
 use crate::time::now_rfc3339;
 
 impl Chat {
@@ -160,11 +160,27 @@ impl Chat {
         if let Some(around) = req.around {
             return self.history_around(&req.room_id, around, limit).await;
         }
-        let page = self
-            .store
-            .history(&req.room_id, req.before_seq, limit)
-            .await?;
-        Ok(newest_within(page, SYNC_PAGE_BYTES))
+        let room = req.room_id.as_str();
+        Ok(match (req.after_seq, req.messages_only) {
+            (None, false) => {
+                let page = self.store.history(room, req.before_seq, limit).await?;
+                newest_within(page, SYNC_PAGE_BYTES)
+            }
+            (None, true) => {
+                let from = PageFrom::Before(req.before_seq);
+                let page = self.store.messages_page(room, from, limit).await?;
+                newest_within(page, SYNC_PAGE_BYTES)
+            }
+            (Some(after), false) => {
+                let page = self.store.messages_after(room, after, limit).await?;
+                oldest_within(page, SYNC_PAGE_BYTES)
+            }
+            (Some(after), true) => {
+                let from = PageFrom::After(after);
+                let page = self.store.messages_page(room, from, limit).await?;
+                oldest_within(page, SYNC_PAGE_BYTES)
+            }
+        })
     }
 
     /// Up to `limit / 2` messages before `around`, then `around` and those after it: a search
@@ -246,6 +262,22 @@ fn newest_within(mut page: Vec<Message>, bytes: usize) -> Vec<Message> {
     page
 }
 
+/// The oldest messages of `page` (oldest first) whose bodies fit in `bytes`, at least one: a
+/// page after `after_seq`, paged on from the newest seq received.
+fn oldest_within(mut page: Vec<Message>, bytes: usize) -> Vec<Message> {
+    let mut total = 0usize;
+    let mut keep = 0;
+    for m in &page {
+        if keep > 0 && total + m.body.len() > bytes {
+            break;
+        }
+        total += m.body.len();
+        keep += 1;
+    }
+    page.truncate(keep);
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +313,17 @@ mod tests {
             "at least one"
         );
         assert!(newest_within(page(&[]), 8).is_empty());
+    }
+
+    #[test]
+    fn a_page_after_a_seq_keeps_its_oldest_messages_within_the_bytes() {
+        assert_eq!(seqs(&oldest_within(page(&[4, 4, 4]), 12)), [1, 2, 3]);
+        assert_eq!(seqs(&oldest_within(page(&[4, 4, 4]), 11)), [1, 2]);
+        assert_eq!(
+            seqs(&oldest_within(page(&[9, 4, 4]), 8)),
+            [1],
+            "at least one"
+        );
+        assert!(oldest_within(page(&[]), 8).is_empty());
     }
 }

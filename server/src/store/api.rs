@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use super::commit::Commits;
 use super::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
-    Seen, SessionRow, SignOn, StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, PageFrom, SearchPage,
+    SearchQuery, Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 
 #[async_trait]
@@ -194,6 +194,15 @@ pub trait Store: Send + Sync + 'static {
     /// no term is long enough for its index (SQLite: 3 characters), so a page may be short, or
     /// empty, and still have a `next`.
     async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError>;
+    /// Up to `limit` messages of a room, change entries left out, oldest first, filled in like
+    /// `history` (each as it is now): what a client showing the room pages through, however
+    /// many reactions and edits lie between its messages.
+    async fn messages_page(
+        &self,
+        room_id: &str,
+        from: PageFrom,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
     /// Moves a member's read position forward, clamped to the room's last seq.
     /// Returns the new position if it moved.
     async fn mark_read(

@@ -2,6 +2,7 @@
 //! credentials. Backend-neutral: no driver's type appears here.
 
 use natter_protocol::admin::Role;
+use natter_protocol::model::Seq;
 use natter_protocol::{Attachment, Message, User};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,14 @@ pub enum NewEntry {
         emoji: String,
         on: bool,
     },
+}
+
+/// Where a page of messages (change entries left out) starts: the newest below a seq (or the
+/// newest of the room), or the oldest above one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFrom {
+    Before(Option<Seq>),
+    After(Seq),
 }
 
 /// What happened to one message of a batch.

@@ -26,6 +26,7 @@ async fn all_forbidden(client: &Client, room_id: &str, what: &str) {
         room_id: id.clone(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     assert_refused(
         client.request(&history).await,
@@ -121,6 +122,7 @@ async fn non_members_are_refused_everything_about_a_room() {
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     let messages = bob.request(&history).await.expect("history").messages;
     assert_eq!(messages, [secret]);

@@ -142,6 +142,7 @@ async fn malformed_requests_are_refused_as_invalid() {
         room_id: GENERAL_ROOM_ID.into(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     assert!(alice
         .request(&history)
@@ -278,6 +279,7 @@ async fn bad_input_does_not_disturb_another_conversation() {
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     assert_seqs(
         &bob.request(&history).await.expect("history").messages,

@@ -80,6 +80,7 @@ async fn typing_reaches_the_room_but_not_the_typist() {
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     assert!(bob
         .request(&history)

@@ -26,3 +26,4 @@ mod resend;
 mod rooms;
 mod search;
 mod slow_clients;
+mod unread;

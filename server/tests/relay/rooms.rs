@@ -207,6 +207,7 @@ async fn leave_removes_a_member_live() {
         room_id: room.id.clone(),
         before_seq: None,
         limit: None,
+        ..History::default()
     };
     assert_refused(
         bob.request(&send(&room.id, "let me in")).await,

@@ -75,5 +75,17 @@ pub fn history(room_id: &str, before_seq: Option<i64>, limit: Option<u32>) -> Hi
         room_id: room_id.to_owned(),
         before_seq,
         limit,
+        ..History::default()
+    }
+}
+
+/// A `history` request for messages alone (change entries left out), before or after a seq.
+pub fn messages_page(room_id: &str, before_seq: Option<i64>, after_seq: Option<i64>) -> History {
+    History {
+        room_id: room_id.to_owned(),
+        before_seq,
+        after_seq,
+        limit: Some(10),
+        messages_only: true,
     }
 }

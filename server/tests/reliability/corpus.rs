@@ -56,6 +56,7 @@ pub fn requests(room: &str) -> Vec<(String, Value)> {
             room_id: room.to_owned(),
             before_seq: Some(10),
             limit: Some(20),
+            ..History::default()
         }),
         entry(Sync {
             cursors: BTreeMap::from([(room.to_owned(), 0), (GENERAL_ROOM_ID.to_owned(), 0)]),

@@ -127,6 +127,7 @@ async fn r3_disk_full_is_an_error_ack_never_a_false_success() {
             room_id: GENERAL_ROOM_ID.to_owned(),
             before_seq: None,
             limit: Some(100),
+            ..natter_protocol::requests::History::default()
         })
         .await
         .expect("history on a full disk");

@@ -167,6 +167,7 @@ async fn s3_auth_probes_are_refused_and_leak_nothing() {
                     room_id: room.clone(),
                     before_seq: None,
                     limit: Some(100),
+                    ..History::default()
                 },
             )
             .await,

@@ -14,7 +14,8 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   reactions?: {emoji: string, users: string[]}[], mentions?: string[]}} Message
  * @typedef {{id: string, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
- *   last_seq: number, read_seq: number, others_read_seq?: number}} Room
+ *   last_seq: number, read_seq: number, others_read_seq?: number, unread?: number}} Room
+ *   unread: messages from others past read_seq (not changes to messages), as the session counts
  * @typedef {{code: string, message: string}} WireError
  * @typedef {{state: "pending", body: string, created_at: string} | {state: "sent", seq: number}
  *   | {state: "failed", error: WireError}} DeliveryState
@@ -25,6 +26,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {type: "message_changed", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
  *   | {type: "room", room: Room}
+ *   | {type: "unread", room_id: string, count: number}
  *   | {type: "room_gone", room_id: string}
  *   | {type: "typing", room_id: string, user: string, typing: boolean}
  *   | {type: "presence", user: string, online: boolean, last_seen: string | null}
@@ -89,13 +91,15 @@ export const trustCertificate = (server_url, fingerprint) => invoke("trust_certi
 export const rooms = () => invoke("rooms");
 
 /**
- * Cached messages, oldest first: the `limit` (default 50) newest before `before_seq`.
+ * Cached messages, oldest first: the `limit` (default 50) newest before `before_seq`. Pages hold
+ * messages only (changes to them are folded in).
  * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
  */
 export const messages = (room_id, before_seq, limit) => invoke("messages", { room_id, before_seq, limit });
 
 /**
- * Cache, then the relay for what it lacks; oldest first.
+ * Cache, then the relay for what it lacks; oldest first: the `limit` newest messages before
+ * `before_seq` (the newest when absent).
  * @param {string} room_id @param {number} [before_seq] @param {number} [limit] @returns {Promise<Message[]>}
  */
 export const history = (room_id, before_seq, limit) => invoke("history", { room_id, before_seq, limit });
@@ -109,6 +113,13 @@ export const history = (room_id, before_seq, limit) => invoke("history", { room_
  */
 export const search = (query, { roomId, cursor, cachedOnly } = {}) =>
   invoke("search", { query, room_id: roomId, cursor, cached_only: Boolean(cachedOnly) });
+
+/**
+ * Like `history`, the `limit` oldest messages after `after_seq`, up to what the session has
+ * announced: fewer than `limit` means the page reaches the newest.
+ * @param {string} room_id @param {number} after_seq @param {number} [limit] @returns {Promise<Message[]>}
+ */
+export const historyAfter = (room_id, after_seq, limit) => invoke("history", { room_id, after_seq, limit });
 
 /**
  * Queues a message (answering `reply_to`, a message id of the room, when given); answers its

@@ -2,7 +2,6 @@
 // feeds command answers and event batches through the store's reducers, and redraws the parts
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
 import * as store from "./store.js";
-import { lastShownSeq, unread } from "./changes.js";
 import { createActions } from "./actions.js";
 import { displayName, errorText, previewText, roomLabel, typingText } from "./format.js";
 import { createDraftKeeper } from "./drafts.js";
@@ -96,7 +95,7 @@ export const createController = (bridge, makeView) => {
     if (drawn.rooms !== state.rooms || drawn.sel !== sel || drawn.previews !== state.previews || drawn.presence !== state.presence || drawn.levels !== state.levels) {
       const rows = store.roomList(state).map((room) => {
         const peer = store.peer(state, room);
-        return { room: labelled(room), preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer), unread: unread(state, room) };
+        return { room: labelled(room), preview: state.previews[room.id], online: peer === null ? null : store.isOnline(state, peer), unread: store.unread(room) };
       });
       const room = sel ? state.rooms[sel] : undefined;
       view.rooms(rows, sel, room && labelled(room), sel ? (state.levels[sel] ?? "all") : "all");
@@ -158,9 +157,7 @@ export const createController = (bridge, makeView) => {
     const sel = state.selected;
     if (!sel || !view.visible()) return false;
     const room = state.rooms[sel];
-    // Change entries have no row: once the newest drawn message is seen, so are they.
-    const seen = view.lastSeenSeq();
-    const seq = Math.min(store.lastLoadedSeq(state, sel), seen > 0 && seen >= lastShownSeq(state, sel) ? Infinity : seen);
+    const seq = Math.min(store.lastLoadedSeq(state, sel), view.lastSeenSeq());
     if (!room || seq <= room.read_seq) return false;
     state = store.markRead(state, sel, seq);
     bridge.markRead(sel, seq).catch(() => {}); // offline: the cache keeps it and the session resends

@@ -76,9 +76,6 @@ export const typingText = (users) => {
   return "several people are typing…";
 };
 
-/** Unread messages in a room, never negative. @param {{last_seq: number, read_seq: number}} room */
-export const unreadCount = (room) => Math.max(0, room.last_seq - room.read_seq);
-
 /** The badge text: "" for none, "99+" past 99. @param {number} count */
 export const badgeText = (count) => (count <= 0 ? "" : count > 99 ? "99+" : String(count));
 

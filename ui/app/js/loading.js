@@ -4,7 +4,7 @@
 // written through `set`, always after an await, never across one.
 import * as store from "./store.js";
 import { errorText } from "./format.js";
-import { PAGE, newerPageBefore } from "./paging.js";
+import { PAGE, reachesNewest } from "./paging.js";
 
 /** More unread than this when a room opens: its window is loaded around the first unread. */
 export const UNREAD_AROUND = 40;
@@ -21,12 +21,12 @@ export const createLoader = ({ bridge, get, set, render, showError }) => {
   let loadingNewer = false;
 
   /**
-   * The PAGE messages before `before`: `history` fills holes in the cache from the relay; offline,
-   * the cache is all there is. @param {string} roomId @param {number} before
+   * The `limit` messages before `before`: `history` fills holes in the cache from the relay;
+   * offline, the cache is all there is. @param {string} roomId @param {number} before @param {number} [limit]
    */
-  const pageBefore = (roomId, before) =>
-    bridge.history(roomId, before, PAGE).catch((error) => {
-      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, PAGE);
+  const pageBefore = (roomId, before, limit = PAGE) =>
+    bridge.history(roomId, before, limit).catch((error) => {
+      if (error?.code === "offline" || error?.code === "not_connected") return bridge.messages(roomId, before, limit);
       throw error;
     });
 
@@ -39,7 +39,8 @@ export const createLoader = ({ bridge, get, set, render, showError }) => {
   const openRoom = async (roomId, at = null) => {
     set(store.selectRoom(get(), roomId));
     const marker = get().marker[roomId];
-    const unreadAround = marker != null && (get().rooms[roomId]?.last_seq ?? 0) - marker > UNREAD_AROUND;
+    const room = get().rooms[roomId];
+    const unreadAround = marker != null && room != null && store.unread(room) > UNREAD_AROUND;
     const around = at != null || unreadAround;
     // Loaded afresh around the marker: nothing newer (a preview) may sit in the window meanwhile.
     set(store.resetWindow(get(), roomId, around));
@@ -47,20 +48,23 @@ export const createLoader = ({ bridge, get, set, render, showError }) => {
     render();
     try {
       if (around) {
-        const before = at != null ? at + PAGE / 2 + 1 : (marker ?? 0) + PAGE - CONTEXT + 1;
-        const page = await pageBefore(roomId, before);
-        set(store.detach(store.addMessages(get(), roomId, page, { keep: "top" }), roomId));
+        // Around a search result: half a page above it, then it and what follows; around the
+        // first unread: a few read messages above it, then the unread from there down.
+        const from = at != null ? at - 1 : (marker ?? 0);
+        const context = await pageBefore(roomId, from + 1, at != null ? PAGE / 2 : CONTEXT);
+        const rest = await bridge.historyAfter(roomId, from, PAGE);
+        let next = store.addMessages(get(), roomId, [...context, ...rest], { keep: "top" });
+        if (!reachesNewest(rest)) next = store.detach(next, roomId);
+        set(next);
         render();
         return;
       }
       const cached = await bridge.messages(roomId);
       set(store.addMessages(get(), roomId, cached));
       render();
-      const room = get().rooms[roomId];
-      if (room && store.lastLoadedSeq(get(), roomId) < room.last_seq) {
-        const filled = await bridge.history(roomId);
-        set(store.addMessages(get(), roomId, filled));
-      }
+      // The session answers from the cache when it holds the whole page, else asks the relay.
+      const filled = await bridge.history(roomId);
+      set(store.addMessages(get(), roomId, filled));
     } catch (error) {
       if (get().selected === roomId) showError(errorText(error));
     }
@@ -89,9 +93,10 @@ export const createLoader = ({ bridge, get, set, render, showError }) => {
     if (!sel || loadingNewer || !get().detached[sel]) return;
     loadingNewer = true;
     try {
-      const before = newerPageBefore(store.lastLoadedSeq(get(), sel));
-      const newer = await pageBefore(sel, before);
-      set(store.addMessages(get(), sel, newer, { keep: "bottom" }));
+      const newer = await bridge.historyAfter(sel, store.lastLoadedSeq(get(), sel), PAGE);
+      let next = store.addMessages(get(), sel, newer, { keep: "bottom" });
+      if (reachesNewest(newer)) next = store.attach(next, sel);
+      set(next);
       render();
     } catch (error) {
       showError(errorText(error));

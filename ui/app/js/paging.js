@@ -1,6 +1,8 @@
 // Pure arithmetic of the bounded message window: a room may hold 100,000 messages; the UI keeps at
 // most WINDOW of them (in memory and in the DOM), paging older ones in at the top and newer ones
 // back in at the bottom, and dropping from the far end, so memory stays flat however far one scrolls.
+// Pages hold messages only (the session folds changes into them), so no seq arithmetic: whether a
+// window reaches the newest is what a page of newer messages says.
 
 /** The most messages of one room kept loaded (and drawn). */
 export const WINDOW = 300;
@@ -8,37 +10,18 @@ export const WINDOW = 300;
 export const PAGE = 100;
 
 /**
- * Keeps at most `max` counted items of a seq-ordered list, dropping from the end away from where
- * the reader is. Items not `counted` (change entries, never drawn) ride along between the kept
- * ones, so a room whose newest seqs are reactions still shows its messages.
- * @template {{seq: number}} M
+ * Keeps at most `max` items of a seq-ordered list, dropping from the end away from where the
+ * reader is. @template {{seq: number}} M
  * @param {M[]} list @param {"top" | "bottom"} keep which end to keep @param {number} [max]
- * @param {(m: M) => boolean} [counted]
  * @returns {{list: M[], dropped: boolean}}
  */
-export const trim = (list, keep, max = WINDOW, counted = () => true) => {
-  let seen = 0;
-  const step = keep === "top" ? 1 : -1;
-  for (let i = keep === "top" ? 0 : list.length - 1; i >= 0 && i < list.length; i += step) {
-    if (counted(list[i]) && ++seen > max) {
-      return { list: keep === "top" ? list.slice(0, i) : list.slice(i + 1), dropped: true };
-    }
-  }
-  return { list, dropped: false };
+export const trim = (list, keep, max = WINDOW) => {
+  if (list.length <= max) return { list, dropped: false };
+  return { list: keep === "top" ? list.slice(0, max) : list.slice(list.length - max), dropped: true };
 };
 
-/**
- * The `before_seq` that pages in the messages just after `lastLoaded` from a cache that only pages
- * backwards: the `limit` messages before `lastLoaded + limit + 1` are `lastLoaded + 1 ..= lastLoaded + limit`.
- * @param {number} lastLoaded @param {number} [limit]
- */
-export const newerPageBefore = (lastLoaded, limit = PAGE) => lastLoaded + limit + 1;
-
-/**
- * Whether the loaded window reaches the room's newest message (live messages may be appended).
- * @param {number} lastLoaded 0 when nothing is loaded @param {number} lastSeq the room's newest
- */
-export const atNewest = (lastLoaded, lastSeq) => lastLoaded >= lastSeq;
+/** Whether a page of newer messages reaches the newest the session has announced (it came back short). @param {unknown[]} page @param {number} [limit] */
+export const reachesNewest = (page, limit = PAGE) => page.length < limit;
 
 /**
  * Where the reader is in a scroll box, with `near` px of slack at each edge.

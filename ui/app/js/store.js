@@ -1,7 +1,7 @@
 // Pure application state and its reducers: no DOM, no Tauri. Every function returns a new state.
-import { trim, atNewest, WINDOW } from "./paging.js";
+import { trim, WINDOW } from "./paging.js";
 import { GENERAL_ROOM_ID } from "./format.js";
-import { isEntry, messageChanged, unread } from "./changes.js";
+import { isEntry, messageChanged } from "./changes.js";
 /** @typedef {import("./bridge.js").Message} Message */
 /** @typedef {import("./bridge.js").Room} Room */
 /** @typedef {import("./bridge.js").AppEvent} AppEvent */
@@ -87,7 +87,8 @@ export const setAdmin = (state, admin) => (state.admin === admin ? state : { ...
 export const signedOut = (state) => ({ ...initialState(), connection: state.connection, connectionAt: state.connectionAt });
 
 /**
- * Replaces a room's copy; seqs only move forward, so a stale copy never lowers them.
+ * Replaces a room's copy; seqs only move forward, so a stale copy never lowers them. Its unread
+ * count is the session's word as of this copy.
  * @param {State} state @param {Room} room @returns {State}
  */
 export const upsertRoom = (state, room) => {
@@ -103,6 +104,16 @@ export const upsertRoom = (state, room) => {
   return { ...state, rooms: { ...state.rooms, [room.id]: merged } };
 };
 
+/** A room's unread count, as the session counts it now. @param {State} state @param {string} roomId @param {number} count @returns {State} */
+export const setUnread = (state, roomId, count) => {
+  const room = state.rooms[roomId];
+  if (!room || room.unread === count) return state;
+  return { ...state, rooms: { ...state.rooms, [roomId]: { ...room, unread: count } } };
+};
+
+/** Unread messages of a room: messages from others, not changes to messages (the session's count). @param {Room} room */
+export const unread = (room) => room.unread ?? 0;
+
 /** @param {State} state @param {Room[]} rooms @returns {State} */
 export const setRooms = (state, rooms) => rooms.reduce(upsertRoom, state);
 
@@ -115,7 +126,7 @@ export const selectRoom = (state, roomId) => {
   const room = roomId ? state.rooms[roomId] : undefined;
   const marker = { ...state.marker };
   if (roomId) delete marker[roomId];
-  if (room && roomId && room.read_seq < room.last_seq) marker[roomId] = room.read_seq;
+  if (room && roomId && unread(room) > 0) marker[roomId] = room.read_seq;
   return { ...state, selected: roomId, marker };
 };
 
@@ -147,11 +158,15 @@ export const setLevel = (state, roomId, level) => {
   return { ...state, levels: level === "all" ? others : { ...others, [roomId]: level } };
 };
 
-/** Marks a window as not reaching the room's newest messages (it was loaded around the unread marker). @param {State} state @param {string} roomId */
-export const detach = (state, roomId) => {
-  const room = state.rooms[roomId];
-  if (!room || atNewest(lastLoadedSeq(state, roomId), room.last_seq)) return state;
-  return { ...state, detached: { ...state.detached, [roomId]: true } };
+/** Marks a window as not reaching the room's newest messages (a page of newer ones came back full). @param {State} state @param {string} roomId */
+export const detach = (state, roomId) => ({ ...state, detached: { ...state.detached, [roomId]: true } });
+
+/** Marks a window as reaching the newest messages again (a page of newer ones came back short): live ones join it. @param {State} state @param {string} roomId */
+export const attach = (state, roomId) => {
+  if (!state.detached[roomId]) return state;
+  const detached = { ...state.detached };
+  delete detached[roomId];
+  return { ...state, detached };
 };
 
 /**
@@ -170,27 +185,23 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
   if (mine.length === 0) return state;
   let next = state;
   const newest = mine.reduce((a, b) => (b.seq > a.seq ? b : a));
+  // Change entries are never kept: `message_changed` brings what they changed.
   const shown = mine.filter((m) => !isEntry(m));
   const latest = shown.length ? shown.reduce((a, b) => (b.seq > a.seq ? b : a)) : null;
   const preview = next.previews[roomId];
   if (latest && (!preview || latest.seq > preview.seq)) next = { ...next, previews: { ...next.previews, [roomId]: latest } };
   if (!(live && next.detached[roomId])) {
-    const merged = mergeBySeq(next.messages[roomId] ?? [], mine);
+    const merged = mergeBySeq(next.messages[roomId] ?? [], shown);
     if (merged !== next.messages[roomId]) {
-      const { list, dropped } = trim(merged, keep, WINDOW, (m) => !isEntry(m));
+      const { list, dropped } = trim(merged, keep, WINDOW);
       next = { ...next, messages: { ...next.messages, [roomId]: list } };
-      if (dropped && keep === "top") next = { ...next, detached: { ...next.detached, [roomId]: true } };
+      if (dropped && keep === "top") next = detach(next, roomId);
     }
   }
   const room = next.rooms[roomId];
   if (room) {
     const top = Math.max(room.last_seq, newest.seq);
     if (top !== room.last_seq) next = { ...next, rooms: { ...next.rooms, [roomId]: { ...room, last_seq: top } } };
-  }
-  if (next.detached[roomId] && atNewest(lastLoadedSeq(next, roomId), next.rooms[roomId]?.last_seq ?? 0)) {
-    const detached = { ...next.detached };
-    delete detached[roomId];
-    next = { ...next, detached };
   }
   const done = mine.map((m) => m.client_id).filter((id) => id in next.outbox);
   if (done.length > 0) {
@@ -260,6 +271,8 @@ export const applyEvent = (state, event, now = 0) => {
       return ownSend(state, event);
     case "room":
       return upsertRoom(state, event.room);
+    case "unread":
+      return setUnread(state, event.room_id, event.count);
     case "room_gone":
       return dropRoom(state, event.room_id);
     case "typing":
@@ -357,7 +370,7 @@ export const lastLoadedSeq = (state, roomId) => {
 export const firstLoadedSeq = (state, roomId) => (state.messages[roomId] ?? [])[0]?.seq ?? null;
 
 /** Unread messages over all rooms (the tray and the window title show it). @param {State} state */
-export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, room) => sum + unread(state, room), 0);
+export const unreadTotal = (state) => Object.values(state.rooms).reduce((sum, room) => sum + unread(room), 0);
 
 /**
  * The other member of a direct room (whose presence its list entry shows), or null.

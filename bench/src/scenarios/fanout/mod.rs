@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::mix::ChangeMix;
 use super::Error;
 use crate::relay::Target;
 use crate::stats::Summary;
@@ -61,6 +62,9 @@ pub struct FanoutOptions {
     /// Fan-out: doubling steps at most (two bisection steps come on top).
     #[arg(long, default_value_t = 9)]
     pub max_steps: usize,
+    /// The share of sends that are edits (`--change-share`, set by the caller).
+    #[arg(skip)]
+    pub mix: ChangeMix,
     /// A step passes only with its delivery p99 at most this.
     #[arg(skip = Duration::from_millis(50))]
     pub p99_limit: Duration,

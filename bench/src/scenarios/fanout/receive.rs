@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::events::MessageEvent;
+use natter_protocol::Change;
 use natter_testkit::sio::{Client, Incoming};
 use tokio::sync::watch;
 
@@ -22,7 +23,12 @@ pub(super) fn deliver(incoming: &Incoming, room: &str, shared: &Shared, last_seq
     if m.room_id != room {
         return;
     }
-    let mut words = m.body.split(' ');
+    // An edit (`--change-share`) carries the send time in its new text.
+    let text = match m.change.as_deref() {
+        Some(Change::Edit { body, .. }) => body.as_str(),
+        _ => m.body.as_str(),
+    };
+    let mut words = text.split(' ');
     let (Some(TAG), Some(step), Some(nanos)) = (words.next(), words.next(), words.next()) else {
         return;
     };

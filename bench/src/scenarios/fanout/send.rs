@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::receive::{deliver, Rejoin};
 use super::step::{Order, SenderTally, Shared};
 use super::{DRAIN_TIMEOUT, TAG};
+use crate::scenarios::mix::ChangeMix;
 use crate::scenarios::Error;
 
 /// How often a sender wakes to send what its rate allows by now.
@@ -21,6 +22,15 @@ const SEND_TICK: Duration = Duration::from_millis(5);
 pub(super) struct SenderRoom {
     pub(super) id: String,
     pub(super) phase: f64,
+    /// The share of sends that are edits of the sender's last message.
+    pub(super) mix: ChangeMix,
+}
+
+/// What a sender has sent so far: how many, and its last message (what its edits change).
+#[derive(Default)]
+struct Own {
+    n: u64,
+    target: Option<String>,
 }
 
 /// A room's sender: on each order, sends at the given rate until its end, reading acks (and
@@ -37,7 +47,7 @@ pub(super) async fn send(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), Error> {
     let mut last_seq = 0;
-    let mut n: u64 = 0;
+    let mut own = Own::default();
     let mut lost: Option<Error> = None;
     loop {
         let order = tokio::select! {
@@ -73,13 +83,14 @@ pub(super) async fn send(
                 rate,
                 phase: room.phase,
                 until,
+                mix: room.mix,
             };
             let sent = one_order(
                 &mut client,
                 &room.id,
                 &shared,
                 order,
-                &mut n,
+                &mut own,
                 &mut last_seq,
                 &mut tally,
             );
@@ -120,6 +131,7 @@ struct Order1 {
     /// Where in its send interval this sender's clock starts, in [0, 1).
     phase: f64,
     until: Instant,
+    mix: ChangeMix,
 }
 
 /// Sends at `order.rate` until `order.until`, then waits (bounded) for the outstanding acks.
@@ -128,7 +140,7 @@ async fn one_order(
     room: &str,
     shared: &Shared,
     order: Order1,
-    n: &mut u64,
+    own: &mut Own,
     last_seq: &mut i64,
     tally: &mut SenderTally,
 ) -> Result<(), Error> {
@@ -137,6 +149,7 @@ async fn one_order(
         rate,
         phase,
         until,
+        mix,
     } = order;
     let start = Instant::now();
     // Ticks `phase` of a tick late, so the senders' ticks fall at different instants too.
@@ -158,7 +171,12 @@ async fn one_order(
                 if let Some(id) = incoming.ack_id() {
                     if pending.remove(&id) {
                         match incoming.ack::<SendMessage>()? {
-                            AckResult::Ok(_) => tally.acked_ok += 1,
+                            AckResult::Ok(ack) => {
+                                tally.acked_ok += 1;
+                                if ack.message.change.is_none() {
+                                    own.target = Some(ack.message.id);
+                                }
+                            }
                             AckResult::Err(_) => tally.errors += 1,
                         }
                     }
@@ -171,15 +189,18 @@ async fn one_order(
                 let due = sends_due(rate, phase, now - start);
                 while tally.sends < due {
                     let nanos = u64::try_from(Instant::now().duration_since(shared.base).as_nanos()).unwrap_or(u64::MAX);
-                    let req = SendMessage {
-                        room_id: room.to_owned(),
-                        client_id: format!("fo-{n}"),
-                        body: format!("{TAG} {step} {nanos} {n}"),
-                        reply_to: None,
-                        attachments: Vec::new(),
-                    };
-                    *n += 1;
-                    pending.insert(client.emit(&req).await?);
+                    let n = own.n;
+                    // An edit's new text carries the send time like a message's text.
+                    let entry = mix.entry(
+                        n,
+                        room,
+                        format!("fo-{n}"),
+                        format!("{TAG} {step} {nanos} {n}"),
+                        own.target.as_deref(),
+                        true,
+                    );
+                    own.n += 1;
+                    pending.insert(entry.emit(client).await?);
                     tally.sends += 1;
                 }
             }

@@ -107,7 +107,11 @@ pub(super) async fn start(target: &Target, opts: &FanoutOptions) -> Result<Runni
         // Spread the senders' clocks evenly over one send interval: started together, they
         // would send at the same instant and every step would be bursts of `rooms` sends.
         let phase = r as f64 / opts.rooms as f64;
-        let room = SenderRoom { id: room, phase };
+        let room = SenderRoom {
+            id: room,
+            phase,
+            mix: opts.mix,
+        };
         sender_tasks.push(tokio::spawn(send(
             client, rejoin, room, shared, orders, tallies, stop,
         )));

@@ -18,9 +18,6 @@ pub struct SeqRange {
 }
 
 pub(super) const COLUMNS: &str = "id, room_id, seq, sender, body, client_id, sent_at, state";
-/// Change entries a page of [`Cache::messages`] may carry beyond its messages: a bound on one
-/// answer when a room's newest seqs are thousands of reactions.
-const ENTRIES_PER_PAGE: i64 = 1_000;
 
 /// A message's fields beyond its text, as the `state` column keeps them (JSON, the wire's
 /// names; NULL when all are empty).
@@ -309,39 +306,22 @@ impl Cache {
     }
 
     /// Up to `limit` cached messages of a room with seq < `before_seq` (the newest when `None`),
-    /// oldest first, with the change entries among and after them (at most
-    /// `ENTRIES_PER_PAGE` more rows): what the UI shows before the relay answers. Entries are
-    /// already folded into their targets but keep the page's seqs whole; counting them against
-    /// `limit` would leave a room whose newest seqs are reactions looking empty.
+    /// oldest first: what the UI shows before the relay answers. Change entries are not among
+    /// them: they are folded into their targets already, so a room whose newest seqs are
+    /// thousands of reactions still pages by its messages.
     pub async fn messages(
         &self,
         room_id: &str,
         before_seq: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<Message>, CacheError> {
-        let before = before_seq.unwrap_or(Seq::MAX);
-        // The oldest of the `limit` newest messages below `before`; 0 (all) if there are fewer.
-        let shown: Vec<Seq> = sqlx::query_scalar(
-            "SELECT seq FROM messages WHERE room_id = ? AND seq < ? AND target_id IS NULL \
-             ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(room_id)
-        .bind(before)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let from = match shown.last() {
-            Some(&oldest) if shown.len() >= usize::try_from(limit).unwrap_or(usize::MAX) => oldest,
-            _ => 0,
-        };
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq < ? AND seq >= ? \
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq < ? AND target_id IS NULL \
              ORDER BY seq DESC LIMIT ?"
         ))
         .bind(room_id)
-        .bind(before)
-        .bind(from)
-        .bind(i64::from(limit) + ENTRIES_PER_PAGE)
+        .bind(before_seq.unwrap_or(Seq::MAX))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         let mut messages = rows
@@ -350,6 +330,53 @@ impl Cache {
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         messages.reverse();
         Ok(messages)
+    }
+
+    /// Up to `limit` cached messages (no change entries) of a room with `after < seq <= up_to`,
+    /// oldest first: the page below the newest that a window scrolled back down asks for.
+    pub async fn messages_after(
+        &self,
+        room_id: &str,
+        after: Seq,
+        up_to: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, CacheError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? \
+             AND target_id IS NULL ORDER BY seq LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(after)
+        .bind(up_to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
+    }
+
+    /// Whether the cache holds every seq `first..=last` of a room (messages and change entries),
+    /// so no message in that range can be missing from a page; true for an empty range.
+    pub async fn holds_every_seq(
+        &self,
+        room_id: &str,
+        first: Seq,
+        last: Seq,
+    ) -> Result<bool, CacheError> {
+        if last < first {
+            return Ok(true);
+        }
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE room_id = ? AND seq >= ? AND seq <= ?",
+        )
+        .bind(room_id)
+        .bind(first)
+        .bind(last)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(held == last - first + 1)
     }
 
     /// The cached message `id` of a room as it is now, if held.

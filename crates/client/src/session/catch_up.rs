@@ -39,8 +39,10 @@ impl Worker {
                 for room_id in self.cache.replace_rooms(&ack.rooms).await? {
                     self.emit(AppEvent::RoomGone { room_id });
                 }
-                for room in &ack.rooms {
-                    self.emit(AppEvent::Room { room: room.clone() });
+                // As the cache now holds them: its unread counts include what it holds above
+                // the relay's.
+                for room in self.cache.rooms().await? {
+                    self.emit(AppEvent::Room { room });
                 }
             }
             // Rooms this profile never tracked start at their last message: older ones are
@@ -181,6 +183,12 @@ impl Worker {
     /// holds it (the change was applied as it was stored), if the cache holds it.
     async fn announce(&self, mut messages: Vec<Message>) -> Result<(), Halt> {
         messages.sort_by(|a, b| (&a.room_id, a.seq).cmp(&(&b.room_id, b.seq)));
+        // Rooms with news (a message from someone else): their unread count moved.
+        let news: BTreeSet<Id> = messages
+            .iter()
+            .filter(|m| m.change.is_none() && self.username.as_deref() != Some(m.sender.as_str()))
+            .map(|m| m.room_id.clone())
+            .collect();
         for message in messages {
             let target = message
                 .change
@@ -194,6 +202,20 @@ impl Worker {
                     self.emit(AppEvent::MessageChanged { message });
                 }
             }
+        }
+        for room_id in news {
+            self.emit_unread(&room_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the app a room's unread count as the cache holds it now.
+    pub(super) async fn emit_unread(&self, room_id: &str) -> Result<(), Halt> {
+        if let Some(count) = self.cache.unread(room_id).await? {
+            self.emit(AppEvent::Unread {
+                room_id: room_id.to_owned(),
+                count,
+            });
         }
         Ok(())
     }
@@ -214,6 +236,7 @@ impl Worker {
                     room_id: room_id.to_owned(),
                     before_seq: Some(last + 1),
                     limit: Some(missing.min(HISTORY_MAX_LIMIT)),
+                    ..History::default()
                 })
                 .await
                 .map_err(|e| self.halt(e))?;
@@ -234,6 +257,8 @@ impl Worker {
         if !self.cache.cursors().await?.contains_key(&room.id) {
             self.cache.set_cursor_base(&room.id, room.last_seq).await?;
         }
+        // The cache's copy: its unread count includes what it holds above the relay's.
+        let room = self.cache.room(&room.id).await?.unwrap_or(room);
         self.emit(AppEvent::Room { room });
         Ok(())
     }

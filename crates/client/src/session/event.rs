@@ -37,6 +37,13 @@ pub enum AppEvent {
     Room {
         room: Room,
     },
+    /// How many messages from others in a room this account has not read (change entries are
+    /// not news), as the cache counts it now: sent when new messages or a read move it. A
+    /// [`AppEvent::Room`] carries the same count in its `unread`.
+    Unread {
+        room_id: String,
+        count: u32,
+    },
     /// A room is no longer ours: its creator removed us, or a catch-up found it gone (left on
     /// another device). Its cached messages, cursor and draft are forgotten already.
     RoomGone {

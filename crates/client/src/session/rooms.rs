@@ -10,7 +10,7 @@ use natter_protocol::requests::{
 };
 use natter_protocol::{validate, Request, Room};
 
-use super::{Session, SessionError};
+use super::{AppEvent, Session, SessionError};
 use crate::transport::RequestError;
 
 impl Session {
@@ -103,6 +103,12 @@ impl Session {
         validate::id(room_id).map_err(SessionError::Refused)?;
         validate::seq(seq).map_err(SessionError::Refused)?;
         self.cache.mark_read(room_id, seq).await?;
+        if let Some(count) = self.cache.unread(room_id).await? {
+            self.outlet.emit(AppEvent::Unread {
+                room_id: room_id.to_owned(),
+                count,
+            });
+        }
         match self
             .ask(&MarkRead {
                 room_id: room_id.to_owned(),

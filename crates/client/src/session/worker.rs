@@ -220,8 +220,13 @@ impl Worker {
                 } else {
                     self.cache.others_read(&event.room_id, event.seq).await
                 };
+                let room_id = event.room_id.clone();
                 self.emit(AppEvent::Receipt(event));
-                moved.map_err(Halt::from)
+                match moved {
+                    // Read on another device: fewer unread here too.
+                    Ok(()) if mine => self.emit_unread(&room_id).await,
+                    moved => moved.map_err(Halt::from),
+                }
             }
             ServerEvent::Typing(event) => {
                 if self.remote_typing.heard(&event, Instant::now()) {

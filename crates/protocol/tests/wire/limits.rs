@@ -16,6 +16,7 @@ fn values_match_the_docs() {
     assert_eq!(MAX_SYNC_CURSORS, 500);
     assert_eq!(HISTORY_DEFAULT_LIMIT, 50);
     assert_eq!(HISTORY_MAX_LIMIT, 100);
+    assert_eq!(UNREAD_MAX, 1_000);
     assert_eq!(SYNC_PAGE_MESSAGES, 200);
     assert_eq!(SYNC_PAGE_BYTES, 262_144);
     assert_eq!(SEND_BURST, 30);

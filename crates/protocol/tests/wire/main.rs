@@ -131,6 +131,7 @@ fn room() -> Room {
         last_seq: 12,
         read_seq: 9,
         others_read_seq: 11,
+        unread: None,
     }
 }
 
@@ -155,6 +156,7 @@ fn dm_room() -> Room {
         last_seq: 0,
         read_seq: 0,
         others_read_seq: 0,
+        unread: None,
     }
 }
 

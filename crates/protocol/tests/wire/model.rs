@@ -19,6 +19,22 @@ fn room_requires_every_field() {
 }
 
 #[test]
+fn a_room_carries_its_unread_count_and_a_relay_without_it_leaves_it_out(
+) -> Result<(), serde_json::Error> {
+    let counted = Room {
+        unread: Some(3),
+        ..room()
+    };
+    let mut json = room_json();
+    json["unread"] = json!(3);
+    assert_wire(&counted, json.clone());
+    json.as_object_mut().expect("object").remove("unread");
+    let older: Room = serde_json::from_value(json)?;
+    assert_eq!(older.unread, None);
+    Ok(())
+}
+
+#[test]
 fn a_room_from_a_relay_without_others_read_seq_reads_it_as_0() -> Result<(), serde_json::Error> {
     let mut json = room_json();
     json.as_object_mut()

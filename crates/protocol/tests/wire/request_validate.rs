@@ -270,8 +270,7 @@ fn history_validates() {
     let ok = History {
         around: None,
         room_id: "general".into(),
-        before_seq: None,
-        limit: None,
+        ..History::default()
     };
     assert_valid(ok.validate());
     assert_valid(
@@ -292,6 +291,31 @@ fn history_validates() {
     assert_code(
         History {
             before_seq: Some(-1),
+            ..ok.clone()
+        }
+        .validate(),
+        ErrorCode::Invalid,
+    );
+    assert_valid(
+        History {
+            after_seq: Some(0),
+            messages_only: true,
+            ..ok.clone()
+        }
+        .validate(),
+    );
+    assert_code(
+        History {
+            after_seq: Some(-1),
+            ..ok.clone()
+        }
+        .validate(),
+        ErrorCode::Invalid,
+    );
+    assert_code(
+        History {
+            before_seq: Some(9),
+            after_seq: Some(3),
             ..ok.clone()
         }
         .validate(),

@@ -190,11 +190,24 @@ fn history_with_every_field() {
         room_id: "general".into(),
         before_seq: Some(100),
         limit: Some(25),
+        ..History::default()
     };
     assert_request(
         "history",
         &req,
         json!({"room_id": "general", "before_seq": 100, "limit": 25}),
+    );
+    let forward = History {
+        room_id: "general".into(),
+        after_seq: Some(7),
+        limit: Some(25),
+        messages_only: true,
+        ..History::default()
+    };
+    assert_request(
+        "history",
+        &forward,
+        json!({"room_id": "general", "after_seq": 7, "limit": 25, "messages_only": true}),
     );
     let mut older = message();
     older.seq = 41;
@@ -219,8 +232,7 @@ fn history_optional_fields_are_omitted_and_may_be_absent() {
     let bare = History {
         around: None,
         room_id: "general".into(),
-        before_seq: None,
-        limit: None,
+        ..History::default()
     };
     assert_wire(&bare, json!({"room_id": "general"}));
 
@@ -237,10 +249,17 @@ fn history_optional_fields_are_omitted_and_may_be_absent() {
     assert_wire(&only_before, json!({"room_id": "general", "before_seq": 7}));
 
     // JS clients may send explicit nulls for "not given".
-    let nulls: History =
-        serde_json::from_value(json!({"room_id": "general", "before_seq": null, "limit": null}))
-            .expect("null optional fields are accepted");
+    let nulls: History = serde_json::from_value(
+        json!({"room_id": "general", "before_seq": null, "after_seq": null, "limit": null}),
+    )
+    .expect("null optional fields are accepted");
     assert_eq!(nulls, bare);
+    // A relay before `after_seq` and `messages_only` reads a request without them as before;
+    // `messages_only: false` is the default and is left out.
+    let every_entry: History =
+        serde_json::from_value(json!({"room_id": "general", "messages_only": false}))
+            .expect("an explicit false decodes");
+    assert_eq!(every_entry, bare);
 }
 
 #[test]

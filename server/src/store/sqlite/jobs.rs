@@ -13,8 +13,8 @@ use super::{accounts, admin, consent, files, messages, peers, rooms, search, Sql
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
-    Seen, SessionRow, SignOn, StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, PageFrom, SearchPage,
+    SearchQuery, Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 use natter_protocol::admin::{Account, Invite, Role};
@@ -341,6 +341,17 @@ impl Store for SqliteStore {
     async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         let (user, query) = (user_id.to_owned(), query.clone());
         self.read(move |c| search::search(c, &user, &query)).await
+    }
+
+    async fn messages_page(
+        &self,
+        room_id: &str,
+        from: PageFrom,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let room = room_id.to_owned();
+        self.read(move |c| messages::messages_page(c, &room, from, limit))
+            .await
     }
 
     async fn mark_read(

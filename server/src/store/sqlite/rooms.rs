@@ -2,6 +2,7 @@
 //! made, members added (within the bound on rooms per user), read positions moved. Functions
 //! over a connection, run on the writer or a reader thread by `mod.rs`.
 
+use natter_protocol::limits::UNREAD_MAX;
 use natter_protocol::model::Seq;
 use natter_protocol::{Room, RoomKind, User};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -10,11 +11,19 @@ use crate::store::rows::new_id;
 use crate::store::types::StoreError;
 use crate::time::now_rfc3339;
 
-/// A room as member `m` sees it; the columns [`room_from_row`] reads.
+/// A room as member `m` sees it; the columns [`room_from_row`] reads. Its unread count is the
+/// messages from others past the member's read position (change entries are not news), up to
+/// `UNREAD_MAX`: a range of the `(room_num, seq)` index, each row checked.
 const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
      (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
-      WHERE o.room_id = r.id AND o.user_id <> m.user_id) FROM rooms r \
-     JOIN members m ON m.room_id = r.id";
+      WHERE o.room_id = r.id AND o.user_id <> m.user_id), \
+     (SELECT COUNT(*) FROM (SELECT 1 FROM messages x \
+      WHERE x.room_num = r.num AND x.seq > m.read_seq AND x.change_kind IS NULL \
+      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000)) \
+     FROM rooms r JOIN members m ON m.room_id = r.id";
+
+// The cap in the SQL above.
+const _: () = assert!(UNREAD_MAX == 1_000);
 
 /// A room's row as [`ROOM_FOR_MEMBER`] selects it; [`complete`] makes it a `Room`.
 struct RoomRow {
@@ -24,6 +33,7 @@ struct RoomRow {
     last_seq: Seq,
     read_seq: Seq,
     others_read_seq: Seq,
+    unread: u32,
 }
 
 fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
@@ -34,6 +44,7 @@ fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
         last_seq: row.get(3)?,
         read_seq: row.get(4)?,
         others_read_seq: row.get(5)?,
+        unread: row.get(6)?,
     })
 }
 
@@ -56,6 +67,7 @@ fn complete(conn: &Connection, row: RoomRow) -> Result<Room, StoreError> {
         last_seq: row.last_seq,
         read_seq: row.read_seq,
         others_read_seq: row.others_read_seq,
+        unread: Some(row.unread),
     })
 }
 
