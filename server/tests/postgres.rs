@@ -347,7 +347,7 @@ async fn the_relay_runs_on_postgres() {
             room_id: GENERAL_ROOM_ID.to_owned(),
             before_seq: None,
             limit: None,
-            around: None,
+            ..Default::default()
         })
         .await
         .expect("history")

@@ -63,6 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             last_seq: 0,
             read_seq: 0,
             others_read_seq: 0,
+            unread: None,
         })
         .collect();
     cache.upsert_rooms(&rooms).await?;

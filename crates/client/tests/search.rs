@@ -214,6 +214,7 @@ async fn changes_filed_before_their_targets_leave_only_current_text_searchable(
             last_seq: 0,
             read_seq: 0,
             others_read_seq: 0,
+            unread: None,
         })
         .await?;
     // Live, above a hole: seq 3 edits message 1, seq 4 deletes message 2.

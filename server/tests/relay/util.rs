@@ -87,5 +87,6 @@ pub fn messages_page(room_id: &str, before_seq: Option<i64>, after_seq: Option<i
         after_seq,
         limit: Some(10),
         messages_only: true,
+        ..Default::default()
     }
 }

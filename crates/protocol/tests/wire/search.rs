@@ -123,6 +123,7 @@ fn history_around_a_seq() {
         before_seq: None,
         limit: Some(40),
         around: Some(1234),
+        ..Default::default()
     };
     assert_request(
         "history",

@@ -10,11 +10,19 @@ use crate::store::rows::new_id;
 use crate::store::types::StoreError;
 use crate::time::now_rfc3339;
 
-/// A room as member `m` sees it; the columns [`complete`] reads.
+/// A room as member `m` sees it; the columns [`complete`] reads. Its unread count is the
+/// messages from others past the member's read position (change entries are not news), up to
+/// `UNREAD_MAX`: a range of the `(room_num, seq)` key, each row checked.
 const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
      (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
-      WHERE o.room_id = r.id AND o.user_id <> m.user_id) FROM rooms r \
-     JOIN members m ON m.room_id = r.id";
+      WHERE o.room_id = r.id AND o.user_id <> m.user_id), \
+     (SELECT COUNT(*) FROM (SELECT 1 FROM messages x \
+      WHERE x.room_num = r.num AND x.seq > m.read_seq AND x.change_kind IS NULL \
+      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000) n) \
+     FROM rooms r JOIN members m ON m.room_id = r.id";
+
+// The cap in the SQL above.
+const _: () = assert!(natter_protocol::limits::UNREAD_MAX == 1_000);
 
 /// The row of [`ROOM_FOR_MEMBER`] with its kind checked (a bad one is a corrupt row) and its
 /// members (usernames, in name order).
@@ -38,6 +46,7 @@ async fn complete(conn: &mut PgConnection, row: &PgRow) -> Result<Room, StoreErr
         last_seq: row.try_get(3)?,
         read_seq: row.try_get(4)?,
         others_read_seq: row.try_get(5)?,
+        unread: Some(u32::try_from(row.try_get::<i64, _>(6)?).unwrap_or(u32::MAX)),
     })
 }
 

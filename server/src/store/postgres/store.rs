@@ -16,8 +16,8 @@ use super::{accounts, admin, consent, files, messages, peers, rooms, search, PgS
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
-    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, SearchPage, SearchQuery,
-    Seen, SessionRow, SignOn, StoreError, StoredFile,
+    Admission, Credentials, Departure, NewFile, NewInvite, NewSession, PageFrom, SearchPage,
+    SearchQuery, Seen, SessionRow, SignOn, StoreError, StoredFile,
 };
 use crate::time::rfc3339_ago;
 
@@ -272,6 +272,15 @@ impl Store for PgStore {
 
     async fn search(&self, user_id: &str, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         Ok(search::search(&mut *self.conn().await?, user_id, query).await?)
+    }
+
+    async fn messages_page(
+        &self,
+        room_id: &str,
+        from: PageFrom,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        Ok(messages::messages_page(&mut *self.conn().await?, room_id, from, limit).await?)
     }
 
     async fn messages_after(
