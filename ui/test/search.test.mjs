@@ -105,8 +105,10 @@ test("a result opens its room around the message, which is marked and takes the 
   await settle();
   assert.equal(ui.$("#search").hidden, true);
   assert.equal(ui.$("#room-title").textContent, "# random");
-  // Half a page on each side of seq 2.
-  assert.deepEqual(ui.called("history").at(-1), { room_id: "random", before_seq: 53, limit: 100 });
+  // Half a page above seq 2, then it and what follows.
+  const pages = ui.called("history");
+  assert.deepEqual(pages.at(-2), { room_id: "random", before_seq: 2, limit: 50 });
+  assert.deepEqual(pages.at(-1), { room_id: "random", after_seq: 1, limit: 100 });
   const row = ui.$('[data-seq="2"]');
   assert.ok(row.classList.contains("found"), row.className);
   assert.equal(document.activeElement, row);
