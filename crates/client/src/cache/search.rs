@@ -2,6 +2,7 @@
 //! of migration 0005: the same rules as the relay's search (every term a substring, ignoring
 //! case; terms under 3 characters checked on the rows), newest first by `sent_at`.
 
+use natter_protocol::search::{fts5_match, like_pattern};
 use natter_protocol::Message;
 
 use super::messages::{from_row, COLUMNS};
@@ -43,7 +44,7 @@ impl Cache {
         sql.push_str(" ORDER BY sent_at DESC, room_id, seq DESC LIMIT ?");
         let mut query = sqlx::query(&sql);
         if !long.is_empty() {
-            query = query.bind(match_expression(&long));
+            query = query.bind(fts5_match(&long));
         }
         query = query.bind(room_id).bind(room_id);
         for term in &short {
@@ -55,27 +56,4 @@ impl Cache {
             .map(from_row)
             .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
-}
-
-/// FTS5's query: each term a quoted string (a substring to the trigram tokenizer), all required.
-fn match_expression(terms: &[&String]) -> String {
-    terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" AND ")
-}
-
-/// `%term%` for LIKE with `\` as the escape: `%`, `_` and `\` in the term are literal.
-fn like_pattern(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }

@@ -4,26 +4,13 @@
 //! delete empties it in the commit stage's transaction, so only current text is ever found;
 //! change entries are never results.
 
+use natter_protocol::search::like_pattern;
 use natter_protocol::Message;
 use sqlx::{PgConnection, Row};
 
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
 use super::{files, reactions};
 use crate::store::types::{SearchPage, SearchQuery};
-
-/// `term` as an `ILIKE` pattern matching it anywhere, its own `%`, `_` and `\` taken literally.
-fn contains(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
 
 pub(super) async fn search(
     conn: &mut PgConnection,
@@ -53,7 +40,7 @@ pub(super) async fn search(
         q = q.bind(room_id);
     }
     for term in &query.terms {
-        q = q.bind(contains(term));
+        q = q.bind(like_pattern(term));
     }
     let rows = q.bind(i64::from(query.limit)).fetch_all(&mut *conn).await?;
     let last_pos = rows
@@ -71,14 +58,4 @@ pub(super) async fn search(
         messages,
         next: if full { last_pos } else { None },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains;
-
-    #[test]
-    fn a_term_s_wildcards_are_literal() {
-        assert_eq!(contains("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
 }

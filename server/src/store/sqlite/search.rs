@@ -3,6 +3,7 @@
 //! (`indexer.rs`); a scan of a bounded range of the newest messages when every term is shorter.
 //! Positions (`before`, `next`) are message rowids: commit order, across rooms.
 
+use natter_protocol::search::{fts5_match, like_pattern};
 use natter_protocol::Message;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
@@ -96,7 +97,7 @@ pub(super) fn search(
             user_id,
             query,
             Rows::Index,
-            match_expression(&long).into(),
+            fts5_match(&long).into(),
             &short,
             below,
             left,
@@ -172,49 +173,4 @@ fn run(
         .collect::<rusqlite::Result<_>>()?;
     reactions::attach(conn, &mut messages)?;
     Ok((messages, last))
-}
-
-/// FTS5's query for terms of 3+ characters: each a quoted string (a substring to the trigram
-/// tokenizer, any punctuation in it literal), all required.
-fn match_expression(terms: &[&str]) -> String {
-    terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" AND ")
-}
-
-/// `%term%` for LIKE with `\` as the escape: `%`, `_` and `\` in the term are literal.
-fn like_pattern(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terms_are_quoted_for_fts5() {
-        assert_eq!(match_expression(&["abc"]), "\"abc\"");
-        assert_eq!(
-            match_expression(&["a\"b c", "東京都"]),
-            "\"a\"\"b c\" AND \"東京都\""
-        );
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("ok"), "%ok%");
-        assert_eq!(like_pattern("5%"), "%5\\%%");
-        assert_eq!(like_pattern("a_\\"), "%a\\_\\\\%");
-    }
 }
