@@ -17,23 +17,7 @@ pub(super) async fn history(
     before: Seq,
     limit: u32,
 ) -> Result<Vec<Message>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-         WHERE r.id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
-    ))
-    .bind(room_id)
-    .bind(before)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut messages = rows
-        .iter()
-        .rev()
-        .map(message_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    reactions::attach(&mut *conn, &mut messages).await?;
-    files::attach(conn, &mut messages).await?;
-    Ok(messages)
+    page(conn, room_id, Rows::Before(before), true, limit).await
 }
 
 /// Up to `limit` messages with seq > `after`, oldest first, with their reactions and files.
@@ -43,22 +27,7 @@ pub(super) async fn messages_after(
     after: Seq,
     limit: u32,
 ) -> Result<Vec<Message>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-         WHERE r.id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3"
-    ))
-    .bind(room_id)
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut messages = rows
-        .iter()
-        .map(message_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    reactions::attach(&mut *conn, &mut messages).await?;
-    files::attach(conn, &mut messages).await?;
-    Ok(messages)
+    page(conn, room_id, Rows::After(after), true, limit).await
 }
 
 /// Up to `limit` messages of a room, change entries left out, oldest first, each as it is now.
@@ -68,24 +37,51 @@ pub(super) async fn messages_page(
     from: PageFrom,
     limit: u32,
 ) -> Result<Vec<Message>, sqlx::Error> {
-    let (bound, order) = match from {
-        PageFrom::Before(before) => (before.unwrap_or(Seq::MAX), "m.seq < $2 ORDER BY m.seq DESC"),
-        PageFrom::After(after) => (after, "m.seq > $2 ORDER BY m.seq ASC"),
+    let rows = match from {
+        PageFrom::Before(before) => Rows::Before(before.unwrap_or(Seq::MAX)),
+        PageFrom::After(after) => Rows::After(after),
     };
-    let rows = sqlx::query(&format!(
+    page(conn, room_id, rows, false, limit).await
+}
+
+/// Which side of a seq a page is read from.
+enum Rows {
+    Before(Seq),
+    After(Seq),
+}
+
+/// The one reader of a page: `limit` rows next to the bound, change entries too if `entries`,
+/// oldest first, with their reactions and files.
+async fn page(
+    conn: &mut PgConnection,
+    room_id: &str,
+    rows: Rows,
+    entries: bool,
+    limit: u32,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let (bound, order) = match rows {
+        Rows::Before(before) => (before, "m.seq < $2 ORDER BY m.seq DESC"),
+        Rows::After(after) => (after, "m.seq > $2 ORDER BY m.seq ASC"),
+    };
+    let only_messages = if entries {
+        ""
+    } else {
+        "m.change_kind IS NULL AND "
+    };
+    let found = sqlx::query(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES_WITH_ROOM} \
-         WHERE r.id = $1 AND m.change_kind IS NULL AND {order} LIMIT $3"
+         WHERE r.id = $1 AND {only_messages}{order} LIMIT $3"
     ))
     .bind(room_id)
     .bind(bound)
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
-    let mut messages = rows
+    let mut messages = found
         .iter()
         .map(message_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    if matches!(from, PageFrom::Before(_)) {
+    if matches!(rows, Rows::Before(_)) {
         messages.reverse();
     }
     reactions::attach(&mut *conn, &mut messages).await?;
