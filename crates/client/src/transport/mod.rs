@@ -329,6 +329,9 @@ impl Connection {
             Err(_) => return Err(self.mark_dead(format!("sending {} timed out", R::NAME))),
         }
         let value = tokio::select! {
+            // An ack that came before the relay closed the connection (as after `account:delete`)
+            // is the answer: it is taken first, not raced against the close.
+            biased;
             ack = ack_rx => match ack {
                 Ok(value) => value,
                 Err(_) => return Err(self.mark_dead(format!("the {} ack was dropped", R::NAME))),
