@@ -11,9 +11,10 @@ use natter_client::session::AppEvent;
 use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
 use natter_protocol::requests::{CreateRoom, MarkRead, SendMessage, SetTyping};
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
+use natter_testkit::cluster::{self, Cluster, Shared};
 use natter_testkit::nginx::Nginx;
 use natter_testkit::redis::Redis;
-use natter_testkit::{session, Api, Client, RelayProcess, RelaySpec, WAIT};
+use natter_testkit::{session, Api, Client, RelayProcess, WAIT};
 
 /// How long a dead node's users may stay online for the others (the bound).
 const DEAD_NODE_BOUND: Duration = Duration::from_secs(30);
@@ -24,53 +25,33 @@ struct Nodes {
     redis: Redis,
     a: RelayProcess,
     b: RelayProcess,
-    /// The shared store's server (PostgreSQL) or data directory (SQLite), kept while the nodes run.
+    /// The shared store's server (PostgreSQL) and data directory, kept while the nodes run.
     _store: Box<dyn std::any::Any + Send>,
 }
 
-/// The nodes' shared store: `--database-url` of a fresh PostgreSQL database.
-#[cfg(feature = "postgres")]
-async fn shared_store() -> (Vec<String>, Box<dyn std::any::Any + Send>) {
-    let (pg, url) = tokio::task::spawn_blocking(|| {
-        let pg = natter_testkit::postgres::Postgres::start_new().expect("start PostgreSQL");
-        let url = pg.database().expect("a database");
-        (pg, url)
-    })
-    .await
-    .expect("started");
-    (vec!["--database-url".to_owned(), url], Box::new(pg))
-}
-
-/// The nodes' shared store: none beyond the one data directory they are given.
-#[cfg(not(feature = "postgres"))]
-async fn shared_store() -> (Vec<String>, Box<dyn std::any::Any + Send>) {
-    (Vec::new(), Box::new(()))
-}
+/// PostgreSQL when built with it, else one SQLite data directory.
+const SHARED: Shared = if cfg!(feature = "postgres") {
+    Shared::Postgres
+} else {
+    Shared::SqliteDir
+};
 
 async fn two_nodes(extra: &[&str]) -> Nodes {
-    let redis = Redis::start_new().expect("start redis-server");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store_args, store) = shared_store().await;
-    let spec = RelaySpec::new(env!("CARGO_BIN_EXE_natter-relay"), dir.path())
-        .args(["--redis-url", &redis.url(), "--presence-grace-ms", "0"])
-        .args(store_args)
-        .args(extra.iter().copied());
-    let a = RelayProcess::start(&spec).await.expect("start node a");
-    let mut b = RelayProcess::start(&spec).await.expect("start node b");
-    let mut a = a;
-    for (name, node) in [("a", &mut a), ("b", &mut b)] {
-        Api::new(node.url()).wait_healthy().await;
-        assert!(
-            node.exited().is_none(),
-            "node {name} died: {:#?}",
-            node.log_tail()
-        );
-    }
+    let cluster = Cluster::start(env!("CARGO_BIN_EXE_natter-relay"), SHARED, 2, extra)
+        .await
+        .unwrap_or_else(|e| panic!("start two nodes: {e}"));
+    let Cluster {
+        redis,
+        postgres,
+        nodes,
+        dir,
+    } = cluster;
+    let [(_, a), (_, b)]: [_; 2] = nodes.try_into().expect("two nodes");
     Nodes {
         redis,
         a,
         b,
-        _store: Box::new((store, dir)),
+        _store: Box::new((postgres, dir)),
     }
 }
 
@@ -375,18 +356,9 @@ async fn sockets_open(node: &RelayProcess) -> f64 {
         .sum()
 }
 
-/// The shipped nginx site (packaging/relay/nginx-natter.conf) in front of `nodes`, listening on
-/// a free loopback port.
+/// The shipped nginx site (packaging/relay/nginx-natter.conf) in front of the nodes.
 fn nginx_for(a: &RelayProcess, b: &RelayProcess) -> Nginx {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let site = include_str!("../../packaging/relay/nginx-natter.conf")
-        .replace("127.0.0.1:8081", &a.addr().to_string())
-        .replace("127.0.0.1:8082", &b.addr().to_string())
-        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
-    Nginx::start(&site, ([127, 0, 0, 1], port).into()).expect("start nginx")
+    cluster::nginx_for(a.addr(), b.addr()).unwrap_or_else(|e| panic!("start nginx: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 //!   WebSocket through [`raw`], the frame layer that also sends malformed input;
 //! - desktop-client sessions with short timeouts ([`session`]);
 //! - certificates for TLS tests ([`certs`]); real PostgreSQL, Redis and nginx servers of the
-//!   test's own ([`postgres`], [`redis`], [`nginx`]);
+//!   test's own ([`postgres`], [`redis`], [`nginx`]), and two relay nodes on them ([`cluster`]);
 //! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
 //!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
 //!
@@ -30,6 +30,7 @@
 pub mod api;
 pub mod certs;
 pub mod client;
+pub mod cluster;
 mod connection;
 mod control;
 mod error;

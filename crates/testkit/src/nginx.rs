@@ -1,7 +1,7 @@
 //! A real nginx for tests (the Debian package): its own process on a free loopback port, with a
 //! site file given by the test (e.g. `packaging/relay/nginx-natter.conf` with its addresses
 //! replaced), its pid, logs and temporary files in a temporary directory, never the machine's
-//! own service. Killed when the handle is dropped.
+//! own service. Stopped, workers included, when the handle is dropped.
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -99,8 +99,25 @@ impl Nginx {
     }
 }
 
+/// How long nginx may take to stop its workers and exit after SIGTERM.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 impl Drop for Nginx {
+    /// SIGTERM first: the master stops its workers, then exits (a SIGKILLed master leaves its
+    /// workers running, holding the port). SIGKILL if it has not exited within STOP_WAIT.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + STOP_WAIT;
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -2,8 +2,8 @@
 //! its own cluster in a temporary directory, on a free loopback port, fsync on, never the
 //! machine's own service. `initdb` refuses to run as root, so as root the server runs as the
 //! `postgres` OS user (`runuser`). Each test takes a database of its own
-//! ([`Postgres::database`]); [`Postgres::stop`] and [`Postgres::start`] restart the server on
-//! the same port and data, for outage tests.
+//! ([`Postgres::database`]); [`Postgres::stop`] (or [`Postgres::stop_immediately`], a crash) and
+//! [`Postgres::start`] restart the server on the same port and data, for outage tests.
 //!
 //! The server stops and its directory goes when the handle is dropped, and also when the test
 //! process ends without dropping it (a shared server in a `static`, or a panic): a guard shell
@@ -144,11 +144,21 @@ impl Postgres {
 
     /// Stops the server ("fast": open transactions are rolled back, connections cut).
     pub fn stop(&self) -> Result<(), PgError> {
+        self.stop_in("fast")
+    }
+
+    /// Stops the server "immediate": it quits at once, without a shutdown checkpoint, as in a
+    /// crash; the next [`start`](Self::start) recovers from its write-ahead log.
+    pub fn stop_immediately(&self) -> Result<(), PgError> {
+        self.stop_in("immediate")
+    }
+
+    fn stop_in(&self, mode: &str) -> Result<(), PgError> {
         let mut stop = self.command("pg_ctl");
         stop.arg("-D")
             .arg(self.data())
-            .args(["-w", "-t", PG_CTL_WAIT_SECS, "-m", "fast", "stop"]);
-        run(&mut stop, "pg_ctl stop")
+            .args(["-w", "-t", PG_CTL_WAIT_SECS, "-m", mode, "stop"]);
+        run(&mut stop, &format!("pg_ctl stop -m {mode}"))
     }
 
     /// The server's log so far, for a failure report.
