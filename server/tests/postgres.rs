@@ -1,7 +1,8 @@
 //! The PostgreSQL backend beyond the conformance suite, against a real server each test starts
 //! (natter-testkit's `postgres`): two relay nodes' stores on one database sharing each room's
-//! seqs and racing for an invite and for the last admin, a server restart mid-burst, and the
-//! relay binary on `--database-url`. Built with the `postgres` feature only.
+//! seqs and racing for an invite and for the last admin, a server restart mid-burst (under the
+//! store, and under the relay binary), and the relay binary on `--database-url`. Built with the
+//! `postgres` feature only.
 #![cfg(feature = "postgres")]
 
 use std::collections::HashMap;
@@ -308,6 +309,233 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     })
     .await
     .unwrap_or_else(|_| panic!("{what}: not within {WAIT:?}"));
+}
+
+/// How long the relay may take to answer a send during an outage: the pool's wait for a
+/// connection (5 s) plus a commit, with slack for a loaded machine.
+const OUTAGE_ANSWER: Duration = Duration::from_secs(20);
+/// How soon after PostgreSQL accepts connections again sends must be acked again.
+const RECOVERY: Duration = Duration::from_secs(15);
+
+/// What the relay answered one send.
+#[derive(Debug, Clone)]
+enum Answer {
+    Acked(i64),
+    Refused(natter_protocol::WireError),
+}
+
+/// Every send so far: (sender, client_id, what the relay answered).
+type Answers = Arc<Mutex<Vec<(String, String, Answer)>>>;
+
+/// The relay binary on PostgreSQL while the server crashes mid-burst (`stop -m immediate`: no
+/// clean shutdown; its next start recovers from the WAL) and comes back on the same port and
+/// data. Three clients send back to back throughout: every send is answered within
+/// OUTAGE_ANSWER, acked or refused `internal` (no timeout, no disconnect); sends are acked again
+/// within RECOVERY of the server's return, without restarting the relay; afterwards every acked
+/// message is in the database once at its acked seq, and every refused one, retried with its
+/// client_id, is acked once (the original if its COMMIT got through before the crash).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_relay_through_a_postgres_crash_acks_nothing_false_and_recovers_by_itself() {
+    let (pg, url) = server().await;
+    let pg = Arc::new(pg);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = RelaySpec::new(env!("CARGO_BIN_EXE_natter-relay"), dir.path()).args([
+        "--database-url",
+        url.as_str(),
+        "--send-burst",
+        "1000000",
+        "--send-per-second",
+        "1000000",
+    ]);
+    let mut relay = RelayProcess::start(&spec).await.expect("the relay");
+    let api = Api::new(relay.url());
+    let mut clients = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        clients.push(Arc::new(api.join(name).await.1));
+    }
+
+    // (sender, client_id) → answer, and when each ack came.
+    let answers: Answers = Arc::default();
+    let acked_at: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for (sender, client) in ["alice", "bob", "carol"].into_iter().zip(&clients) {
+        let (client, answers, acked_at, stop) = (
+            client.clone(),
+            answers.clone(),
+            acked_at.clone(),
+            stop.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let client_id = format!("{sender}-{i}");
+                i += 1;
+                let answer = send_once(&client, &client_id).await;
+                if let Answer::Acked(_) = answer {
+                    acked_at
+                        .lock()
+                        .expect("lock")
+                        .push(std::time::Instant::now());
+                } else {
+                    // As the desktop's outbox does: not hammering a database that is away.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                answers
+                    .lock()
+                    .expect("lock")
+                    .push((sender.to_owned(), client_id, answer));
+            }
+        }));
+    }
+    let acks =
+        |acked_at: &Arc<Mutex<Vec<std::time::Instant>>>| acked_at.lock().expect("lock").len();
+    let refusals = |answers: &Answers| {
+        answers
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, _, a)| matches!(a, Answer::Refused(_)))
+            .count()
+    };
+    wait_until("60 acks before the crash", || acks(&acked_at) >= 60).await;
+    let server = pg.clone();
+    tokio::task::spawn_blocking(move || server.stop_immediately())
+        .await
+        .expect("ran")
+        .expect("PostgreSQL stopped (immediate)");
+    wait_until("refusals while it is down", || refusals(&answers) >= 3).await;
+    let server = pg.clone();
+    tokio::task::spawn_blocking(move || server.start())
+        .await
+        .expect("ran")
+        .unwrap_or_else(|e| panic!("PostgreSQL started again: {e}\n{}", pg.log()));
+    let back = std::time::Instant::now();
+    let first_ack = tokio::time::timeout(RECOVERY, async {
+        loop {
+            let after = acked_at
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|t| **t > back)
+                .copied();
+            if let Some(at) = after {
+                return at - back;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "no send acked within {RECOVERY:?} of PostgreSQL's return; the relay's log:\n{}",
+            relay.log_tail().join("\n")
+        )
+    });
+    let before_more = acks(&acked_at);
+    wait_until("60 more acks after the return", || {
+        acks(&acked_at) >= before_more + 60
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    for sender in senders {
+        tokio::time::timeout(WAIT, sender)
+            .await
+            .expect("the senders stop in time")
+            .expect("no panic in a sender");
+    }
+
+    let mut answers = answers.lock().expect("lock").clone();
+    let refused = answers
+        .iter()
+        .filter(|(_, _, a)| matches!(a, Answer::Refused(_)))
+        .count();
+    for (sender, client_id, answer) in &mut answers {
+        if let Answer::Refused(e) = answer {
+            assert_eq!(
+                e.code,
+                natter_protocol::ErrorCode::Internal,
+                "{sender} {client_id}: refused with a clear code: {e:?}"
+            );
+            let client = &clients[["alice", "bob", "carol"]
+                .iter()
+                .position(|n| n == sender)
+                .expect("a sender")];
+            // The client's outbox would retry it: now it must be acked, once.
+            *answer = send_once(client, client_id).await;
+            assert!(
+                matches!(answer, Answer::Acked(_)),
+                "{sender} {client_id}: retried after the outage: {answer:?}"
+            );
+        }
+    }
+    assert!(
+        relay.exited().is_none() && relay.panics() == 0,
+        "the relay kept running: {:#?}",
+        relay.log_tail()
+    );
+
+    let store = PgStore::open(&url).await.expect("open the database");
+    let stored = store
+        .messages_after(GENERAL_ROOM_ID, 0, u32::MAX)
+        .await
+        .expect("every message");
+    let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as i64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    let by_key: HashMap<(String, String), i64> = stored
+        .iter()
+        .map(|m| ((m.sender.clone(), m.client_id.clone()), m.seq))
+        .collect();
+    assert_eq!(by_key.len(), stored.len(), "each (sender, client_id) once");
+    assert_eq!(
+        stored.len(),
+        answers.len(),
+        "every send stored once, nothing else"
+    );
+    for (sender, client_id, answer) in &answers {
+        let Answer::Acked(seq) = answer else {
+            unreachable!("every refusal was retried and acked above")
+        };
+        assert_eq!(
+            by_key.get(&(sender.clone(), client_id.clone())),
+            Some(seq),
+            "{sender} {client_id} stored at its acked seq"
+        );
+    }
+    println!(
+        "{} sends, {refused} refused `internal` during the outage (each acked on retry), \
+         first ack {first_ack:?} after PostgreSQL was back",
+        answers.len()
+    );
+}
+
+/// One `message:send` into general; a client-side failure (no answer within OUTAGE_ANSWER, a
+/// closed connection) fails the test: the relay must answer.
+async fn send_once(client: &natter_testkit::Client, client_id: &str) -> Answer {
+    let request = SendMessage {
+        room_id: GENERAL_ROOM_ID.to_owned(),
+        client_id: client_id.to_owned(),
+        body: format!("body of {client_id}"),
+        reply_to: None,
+        attachments: Vec::new(),
+    };
+    let payload = serde_json::to_value(&request).expect("a payload");
+    match client
+        .raw_request::<<SendMessage as natter_protocol::Request>::Ack>(
+            <SendMessage as natter_protocol::Event>::NAME,
+            Some(payload),
+            OUTAGE_ANSWER,
+        )
+        .await
+    {
+        Ok(Ok(ack)) => Answer::Acked(ack.message.seq),
+        Ok(Err(refusal)) => Answer::Refused(refusal),
+        Err(e) => panic!("{client_id}: no answer from the relay: {e}"),
+    }
 }
 
 /// The relay binary on `--database-url`: register, send, read history back; a second relay
