@@ -109,6 +109,10 @@ fn interop(ws: &Workspace) -> Result<(), Failure> {
         let reason = format!("no package.json in {}", dir.display());
         return Err(Failure::new("interop tests", reason));
     }
+    // cluster.test.mjs starts two nodes on PostgreSQL and Redis behind nginx through the test
+    // kit's launcher, so the relay it runs is built with those features.
+    ws.cargo_step("build --locked -p natter-relay --features postgres,redis --bin natter-relay")?;
+    ws.cargo_step("build --locked -p natter-testkit --bin natter-cluster")?;
     let relay = debug_bin(ws, "natter-relay");
     if !relay.is_file() {
         let reason = format!("relay binary not found at {}", relay.display());

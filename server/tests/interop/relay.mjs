@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { io } from "socket.io-client";
 
@@ -159,6 +159,79 @@ export async function startRelay({ args: extraArgs = [], scheme = "http" } = {})
     waitForStderr,
     stop: cleanup,
   };
+}
+
+/** How long the cluster launcher may take: initdb, PostgreSQL, Redis, two nodes, nginx. */
+const CLUSTER_READY_TIMEOUT_MS = 120_000;
+
+/** The cluster launcher (natter-testkit's `natter-cluster`): $NATTER_CLUSTER_BIN, else beside the relay binary. */
+export function clusterBin() {
+  const bin = process.env.NATTER_CLUSTER_BIN ?? join(dirname(relayBin()), "natter-cluster");
+  if (!existsSync(bin)) {
+    throw new Error(
+      `no cluster launcher at ${bin}: build it (cargo build -p natter-testkit --bin natter-cluster, ` +
+        "in the relay binary's target dir) or set NATTER_CLUSTER_BIN",
+    );
+  }
+  return bin;
+}
+
+/**
+ * Two relay nodes on a PostgreSQL and a Redis of their own with the shipped nginx site in front,
+ * started by `natter-cluster` (the relay binary must be built with `--features postgres,redis`).
+ * Resolves to `{nodes: [urlA, urlB], nginx, stop}`; `stop()` closes the launcher's stdin, which
+ * stops everything it started, and waits (bounded) for it to exit.
+ */
+export async function startCluster() {
+  const child = spawn(clusterBin(), ["--relay", relayBin()], { stdio: ["pipe", "pipe", "pipe"] });
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    stderr = (stderr + chunk).slice(-STDERR_KEEP);
+  });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const stop = async () => {
+    child.stdin.end();
+    const gone = await withTimeout(exited, CLUSTER_READY_TIMEOUT_MS / 2, "cluster stop").catch(() => null);
+    if (gone === null) child.kill("SIGKILL");
+    process.removeListener("exit", killOnExit);
+  };
+  try {
+    const ready = await new Promise((resolve, reject) => {
+      let stdout = "";
+      const timer = setTimeout(
+        () => reject(new Error(`natter-cluster not ready within ${CLUSTER_READY_TIMEOUT_MS} ms; stderr:\n${stderr}`)),
+        CLUSTER_READY_TIMEOUT_MS,
+      );
+      child.once("error", (e) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot start natter-cluster: ${e.message}`));
+      });
+      exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`natter-cluster exited (code ${code}, signal ${signal}); stderr:\n${stderr}`));
+      });
+      child.stdout.setEncoding("utf8");
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk;
+        const nl = stdout.indexOf("\n");
+        if (nl >= 0) {
+          clearTimeout(timer);
+          try {
+            resolve(JSON.parse(stdout.slice(0, nl)));
+          } catch (e) {
+            reject(new Error(`natter-cluster printed ${stdout.slice(0, nl)}: ${e.message}`));
+          }
+        }
+      });
+    });
+    return { ...ready, stop, stderr: () => stderr };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 /** Rejects with a clear message if `promise` does not settle within `ms`. */
