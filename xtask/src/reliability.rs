@@ -1,6 +1,7 @@
 //! `cargo xtask reliability [--long]`: the reliability and security suite (issue 6).
 //!
-//! Short form: the suite as CI runs it (`server/tests/reliability`). Long form: the same tests
+//! Short form: the suite as CI runs it (`server/tests/reliability`, built with the `postgres` and
+//! `redis` features so R1/R2 also run on two nodes). Long form: the same tests
 //! with `NATTER_RELIABILITY=long` (20 kills, 100 fault episodes, 100,000 malformed inputs, ...),
 //! plus the 30-minute soak of 10,000 connections, one test at a time, with their figures printed;
 //! then bounded `cargo fuzz` runs when cargo-fuzz and a nightly toolchain are installed.
@@ -33,7 +34,17 @@ pub fn run(ws: &Workspace, args: &[String]) -> Result<(), Failure> {
             ))
         }
     };
-    let mut cmd = ws.cargo(&["test", "-p", "natter-relay", "--test", "reliability"]);
+    // R1/R2 also run on two nodes (PostgreSQL + Redis), which the tests start themselves.
+    crate::deps::ensure_system_packages()?;
+    let mut cmd = ws.cargo(&[
+        "test",
+        "-p",
+        "natter-relay",
+        "--features",
+        "postgres,redis",
+        "--test",
+        "reliability",
+    ]);
     let step = if long {
         cmd.env("NATTER_RELIABILITY", "long").args([
             "--",
@@ -41,10 +52,10 @@ pub fn run(ws: &Workspace, args: &[String]) -> Result<(), Failure> {
             "--test-threads=1",
             "--nocapture",
         ]);
-        "NATTER_RELIABILITY=long cargo test -p natter-relay --test reliability -- --include-ignored --test-threads=1 --nocapture"
+        "NATTER_RELIABILITY=long cargo test -p natter-relay --features postgres,redis --test reliability -- --include-ignored --test-threads=1 --nocapture"
     } else {
         cmd.args(["--", "--nocapture"]);
-        "cargo test -p natter-relay --test reliability -- --nocapture"
+        "cargo test -p natter-relay --features postgres,redis --test reliability -- --nocapture"
     };
     let r3 = R3Skip::announce(ws, &mut cmd);
     let ran = run_step(step, &mut cmd);

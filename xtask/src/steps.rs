@@ -39,6 +39,11 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step(
         "test --locked -p natter-relay --features postgres,redis --test store_conformance --test postgres --test cluster",
     )?;
+    // The reliability suite's R1/R2 loops on two nodes (their short forms; the filter picks
+    // the cluster tests, the rest of the suite ran above).
+    ws.cargo_step(
+        "test --locked -p natter-relay --features postgres,redis --test reliability cluster",
+    )?;
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;

@@ -1,5 +1,6 @@
-//! The fixture of R1 and R2: the relay binary, users whose natter-client sessions send into two
-//! rooms and receive everything, and the after-run check of the promises.
+//! The fixture of R1 and R2: the relay binary — one node on SQLite, or two nodes on PostgreSQL
+//! and Redis (issue 17) — users whose natter-client sessions, spread over the nodes, send into
+//! two rooms and receive everything, and the after-run check of the promises.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,12 +16,31 @@ use crate::util::Api;
 
 /// How long everything may take to settle after the last fault (generous: a noisy 2-core VM).
 pub const SETTLE: Duration = Duration::from_secs(90);
+/// Faults, not limits, are tested.
+const UNLIMITED_SENDS: [&str; 4] = ["--send-burst", "1000000", "--send-per-second", "1000000"];
+
+/// One relay node: its process (none while killed), how to start it again (same port), and the
+/// fault proxy in front of it when the sessions connect through one.
+pub struct Node {
+    pub relay: Option<RelayProcess>,
+    pub spec: RelaySpec,
+    pub proxy: Option<FaultProxy>,
+}
+
+/// The servers a cluster's nodes share, kept while they run.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+type Backing = Option<(
+    natter_testkit::redis::Redis,
+    Option<natter_testkit::postgres::Postgres>,
+)>;
+#[cfg(not(all(feature = "postgres", feature = "redis")))]
+type Backing = Option<std::convert::Infallible>;
 
 pub struct Chat {
-    pub relay: Option<RelayProcess>,
-    /// The fault proxy every session connects through, when asked for.
-    pub proxy: Option<FaultProxy>,
-    pub spec: RelaySpec,
+    /// Session `i` is on node `i % nodes.len()`.
+    pub nodes: Vec<Node>,
+    backing: Backing,
+    /// Node 0's API.
     pub api: Api,
     pub users: Vec<String>,
     tokens: Vec<String>,
@@ -31,7 +51,8 @@ pub struct Chat {
     /// Per session: every client_id it queued.
     pub queued: Vec<Vec<String>>,
     round: usize,
-    _profiles: Vec<tempfile::TempDir>,
+    /// The sessions' profiles (and a cluster's data dir), deleted at the end.
+    _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Chat {
@@ -39,16 +60,48 @@ impl Chat {
     /// registers `users`, creates the group room, and starts one session per user, connected
     /// straight to the relay or, with `through_proxy`, through a [`FaultProxy`] in front of it.
     pub async fn start(data_dir: &Path, users: &[&str], through_proxy: bool) -> Self {
-        let spec = harness::spec(
-            data_dir,
-            &["--send-burst", "1000000", "--send-per-second", "1000000"],
-        );
-        let (relay, api) = harness::start(&spec).await;
+        let spec = harness::spec(data_dir, &UNLIMITED_SENDS);
+        let (relay, _) = harness::start(&spec).await;
         // Restarts come back on the same port, where the sessions (or the proxy) point.
         let spec = RelaySpec {
             bind: relay.addr(),
             ..spec
         };
+        Self::over(vec![(spec, relay)], None, users, through_proxy).await
+    }
+
+    /// Like [`start`](Self::start), on two nodes sharing a PostgreSQL database and a Redis of
+    /// the test's own; the sessions alternate between the nodes.
+    #[cfg(all(feature = "postgres", feature = "redis"))]
+    pub async fn start_cluster(users: &[&str], through_proxy: bool) -> Self {
+        use natter_testkit::cluster::{Cluster, Shared};
+        let cluster = Cluster::start(
+            env!("CARGO_BIN_EXE_natter-relay"),
+            Shared::Postgres,
+            2,
+            &UNLIMITED_SENDS,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("start the cluster: {e}"));
+        let Cluster {
+            redis,
+            postgres,
+            nodes,
+            dir,
+        } = cluster;
+        let mut chat = Self::over(nodes, Some((redis, postgres)), users, through_proxy).await;
+        chat._dirs.push(dir);
+        chat
+    }
+
+    /// Registers `users` through node 0, creates the group room, and connects the sessions.
+    async fn over(
+        nodes: Vec<(RelaySpec, RelayProcess)>,
+        backing: Backing,
+        users: &[&str],
+        through_proxy: bool,
+    ) -> Self {
+        let api = Api::new(nodes[0].1.url());
         let mut tokens = Vec::new();
         for user in users {
             tokens.push(api.user(user).await.token);
@@ -63,32 +116,42 @@ impl Chat {
             .expect("create the group room")
             .room;
         creator.close().await;
-        let proxy = if through_proxy {
-            Some(
-                FaultProxy::start(relay.addr())
-                    .await
-                    .expect("start the proxy"),
-            )
-        } else {
-            None
-        };
-        let url = proxy
-            .as_ref()
-            .map_or_else(|| relay.url(), |p| format!("http://{}", p.addr()));
+        let mut started = Vec::new();
+        for (spec, relay) in nodes {
+            let proxy = if through_proxy {
+                Some(
+                    FaultProxy::start(relay.addr())
+                        .await
+                        .expect("start the proxy"),
+                )
+            } else {
+                None
+            };
+            started.push(Node {
+                relay: Some(relay),
+                spec,
+                proxy,
+            });
+        }
+        let nodes = started;
         let (mut sessions, mut views, mut profiles) = (Vec::new(), Vec::new(), Vec::new());
-        for (user, token) in users.iter().zip(&tokens) {
+        for (i, (user, token)) in users.iter().zip(&tokens).enumerate() {
+            let node = &nodes[i % nodes.len()];
+            let url = node.proxy.as_ref().map_or_else(
+                || format!("http://{}", node.spec.bind),
+                |p| format!("http://{}", p.addr()),
+            );
             let profile = tempfile::tempdir().expect("a profile dir");
             let (session, mut events) =
-                natter_testkit::session::start(profile.path(), url.clone(), token).await;
+                natter_testkit::session::start(profile.path(), url, token).await;
             natter_testkit::session::connected(&mut events).await;
             sessions.push(session);
             views.push(View::new(user, events));
             profiles.push(profile);
         }
         Self {
-            relay: Some(relay),
-            proxy,
-            spec,
+            nodes,
+            backing,
             api,
             users: users.iter().map(|u| (*u).to_owned()).collect(),
             tokens,
@@ -97,7 +160,7 @@ impl Chat {
             sessions,
             views,
             round: 0,
-            _profiles: profiles,
+            _dirs: profiles,
         }
     }
 
@@ -117,14 +180,20 @@ impl Chat {
         }
     }
 
-    /// `kill -9`, then the same binary on the same port and data dir.
-    pub async fn kill9_and_restart(&mut self) {
-        if let Some(mut relay) = self.relay.take() {
+    /// `kill -9` of node `n`, then the same binary on the same port and data dir (and store).
+    pub async fn kill9_and_restart(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        if let Some(mut relay) = node.relay.take() {
             harness::assert_alive(&mut relay, "before the kill");
             relay.kill9().await.expect("SIGKILL the relay");
         }
-        let (relay, _) = harness::start(&self.spec).await;
-        self.relay = Some(relay);
+        let (relay, _) = harness::start(&node.spec).await;
+        node.relay = Some(relay);
+    }
+
+    /// Whether the nodes share PostgreSQL and Redis (else: one node on SQLite).
+    pub fn is_cluster(&self) -> bool {
+        self.backing.is_some()
     }
 
     /// Waits until every queued send is acked and every session shows every message; returns
@@ -191,19 +260,24 @@ impl Chat {
         checked
     }
 
-    /// Stops the sessions and the relay (SIGTERM, clean exit), then checks the database.
+    /// Stops the sessions and the nodes (SIGTERM, clean exit), then checks the SQLite database
+    /// (`PRAGMA integrity_check`; PostgreSQL's own consistency is its business).
     pub async fn finish(mut self) {
         for session in self.sessions.drain(..) {
             session.stop().await;
         }
-        if let Some(mut relay) = self.relay.take() {
-            harness::assert_alive(&mut relay, "at the end");
-            let status = relay.terminate().await.expect("the relay stops");
-            assert!(status.success(), "the relay exits cleanly: {status}");
+        for node in &mut self.nodes {
+            if let Some(mut relay) = node.relay.take() {
+                harness::assert_alive(&mut relay, "at the end");
+                let status = relay.terminate().await.expect("the relay stops");
+                assert!(status.success(), "the relay exits cleanly: {status}");
+            }
+            if let Some(proxy) = node.proxy.take() {
+                proxy.stop().await;
+            }
         }
-        harness::integrity_ok(&self.spec.data_dir).await;
-        if let Some(proxy) = self.proxy.take() {
-            proxy.stop().await;
+        if !self.is_cluster() {
+            harness::integrity_ok(&self.nodes[0].spec.data_dir).await;
         }
     }
 }
