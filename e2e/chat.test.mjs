@@ -307,14 +307,14 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     const stateOf = (s, seq) =>
       s.exec(
         `const row = document.querySelector('[data-testid="message"][data-seq="' + arguments[0] + '"]');
-         return row ? { body: row.querySelector('.body').textContent, edited: !!row.querySelector('[data-testid="edited"]'),
+         return row ? { body: row.querySelector('.body').textContent, edited: !!row.querySelector('[data-testid="edited-marker"]'),
            reactions: [...row.querySelectorAll('[data-testid="reaction"]')].map((r) => r.textContent) } : null;`,
         [seq],
       );
     const seq = (await shown(bob.session)).find((m) => m.body === "pick a day").seq;
-    await act(bob.session, "pick a day", "message-react", `[data-emoji="👍"]`);
+    await act(bob.session, "pick a day", "message-action-react", `[data-emoji="👍"]`);
     await waitFor(async () => (await stateOf(alice.session, seq))?.reactions.join() === "👍 1", "alice to see bob's 👍");
-    await act(alice.session, "pick a day", "message-edit");
+    await act(alice.session, "pick a day", "message-action-edit");
     const s = alice.session;
     await waitFor(async () => (await s.exec(`return document.querySelector('[data-testid="composer"]').value`)) === "pick a day", "the text to edit in the composer");
     await s.exec(`const box = document.querySelector('[data-testid="composer"]'); box.value = "pick a day: Friday?"; document.querySelector('[data-testid="send"]').click();`);
@@ -322,7 +322,7 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
       const now = await stateOf(bob.session, seq);
       return now?.body === "pick a day: Friday?" && now.edited && now.reactions.join() === "👍 1";
     }, "bob to see the edit, the reaction kept");
-    await act(alice.session, "pick a day: Friday?", "message-delete-message");
+    await act(alice.session, "pick a day: Friday?", "message-action-delete");
     await s.click(await s.find(tid("delete-submit")));
     await waitFor(async () => (await stateOf(bob.session, seq))?.body === "This message was deleted", "bob to see the delete");
     const entries = (await shown(bob.session)).filter((m) => Number(m.seq) > Number(seq));
