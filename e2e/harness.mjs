@@ -160,14 +160,23 @@ export const app = async (name, display, { bin = DESKTOP_BIN, home: again } = {}
     },
     log: `tauri-driver ${name}`,
   });
+  // The system opener the app hands links to (xdg-open, found first on PATH): one that writes
+  // down what it was given, so a test sees the hand-over and no browser starts on the machine.
+  const binDir = join(home, "bin");
+  const openedLog = join(home, "opened.log");
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(join(binDir, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" >>"${openedLog}"\n`);
+  chmodSync(join(binDir, "xdg-open"), 0o755);
   // A wrapper keeps the app's log: WebKitWebDriver starts the app with its output discarded.
   const log = join(home, "app.log");
   const wrapper = join(home, "natter-desktop.sh");
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${bin}" "$@" 2>>"${log}" >>"${log}"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nPATH="${binDir}:$PATH" exec "${bin}" "$@" 2>>"${log}" >>"${log}"\n`);
   chmodSync(wrapper, 0o755);
   appLogs.push(log);
   const session = await Session.start(port, wrapper, ["--profile", name]);
-  return { name, session, home, log, port, nativePort, wrapper };
+  /** What the app handed to the system opener so far, one argument per entry. */
+  const opened = () => (existsSync(openedLog) ? readFileSync(openedLog, "utf8").split("\n").filter(Boolean) : []);
+  return { name, session, home, log, port, nativePort, wrapper, opened };
 };
 
 /** Saves a PNG under target/e2e/. @param {string} file @param {Buffer} png */

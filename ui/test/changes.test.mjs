@@ -20,7 +20,7 @@ test("a change entry is not drawn; the changed message is redrawn with its state
   assert.deepEqual(ui.seqs().slice(-1), ["4"], "the entry has no row");
   const row = ui.all('[data-testid="message"]').at(-1);
   assert.equal(row.querySelector(".body").textContent, "lunch at 2?");
-  assert.ok(row.querySelector('[data-testid="edited"]'), "marked edited");
+  assert.ok(row.querySelector('[data-testid="edited-marker"]'), "marked edited");
 
   const reacted = { ...edited, reactions: [{ emoji: "👍", users: ["alice", "carol"] }] };
   await ui.emit([
@@ -37,16 +37,16 @@ test("a change entry is not drawn; the changed message is redrawn with its state
     { type: "message_changed", message: deleted },
   ]);
   const gone = ui.all('[data-testid="message"]').at(-1);
-  assert.equal(gone.querySelector('[data-testid="deleted"]').textContent, "This message was deleted");
+  assert.equal(gone.querySelector('[data-testid="deleted-message"]').textContent, "This message was deleted");
   assert.equal(gone.querySelector('[data-testid="reaction"]'), null);
-  assert.equal(gone.querySelector('[data-testid="edited"]'), null);
+  assert.equal(gone.querySelector('[data-testid="edited-marker"]'), null);
 });
 
 test("a reply shows what it answers", async () => {
   const ui = await boot(signedIn());
   const reply = { ...msg("general", 4, "bob", "yes!"), reply_to: { id: "m-general-3", sender: "alice", excerpt: "lunch?" } };
   await ui.emit([{ type: "message", message: reply }]);
-  const line = ui.all('[data-testid="message"]').at(-1).querySelector('[data-testid="reply-preview"]');
+  const line = ui.all('[data-testid="message"]').at(-1).querySelector('[data-testid="reply-quote"]');
   assert.equal(line.textContent, "↪ alice: lunch?");
 });
 
@@ -80,7 +80,7 @@ const row = (ui, seq) => ui.all('[data-testid="message"]').find((m) => m.dataset
 
 test("Reply puts the composer in reply mode; the send carries reply_to; Cancel leaves the mode", async () => {
   const ui = await boot(signedIn());
-  row(ui, 2).querySelector('[data-testid="message-reply"]').click();
+  row(ui, 2).querySelector('[data-testid="message-action-reply"]').click();
   await settle();
   const bar = ui.$('[data-testid="composer-mode"]');
   assert.equal(bar.hidden, false);
@@ -90,7 +90,7 @@ test("Reply puts the composer in reply mode; the send carries reply_to; Cancel l
   await settle();
   assert.deepEqual(ui.called("send_message").at(-1), { room_id: "general", body: "yes", reply_to: "general-2" });
   assert.equal(bar.hidden, true, "the mode ends with the send");
-  row(ui, 2).querySelector('[data-testid="message-reply"]').click();
+  row(ui, 2).querySelector('[data-testid="message-action-reply"]').click();
   ui.$('[data-testid="composer-mode-cancel"]').click();
   await settle();
   assert.equal(bar.hidden, true);
@@ -102,9 +102,9 @@ test("Reply puts the composer in reply mode; the send carries reply_to; Cancel l
 
 test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks first", async () => {
   const ui = await boot({ ...signedIn(), edit_message: () => null, delete_message: () => null });
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-edit"]'), null, "not bob's");
+  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-edit"]'), null, "not bob's");
   const mine = row(ui, 3);
-  mine.querySelector('[data-testid="message-edit"]').click();
+  mine.querySelector('[data-testid="message-action-edit"]').click();
   await settle();
   assert.equal(ui.$('[data-testid="composer"]').value, "message 3", "the text to fix");
   ui.$('[data-testid="composer"]').value = "message 3, fixed";
@@ -114,7 +114,7 @@ test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks 
   const sends = ui.called("send_message").length;
   assert.equal(sends, 0, "an edit is not a new message");
 
-  row(ui, 3).querySelector('[data-testid="message-delete-message"]').click();
+  row(ui, 3).querySelector('[data-testid="message-action-delete"]').click();
   await settle();
   assert.equal(ui.$("#delete-dialog").hidden, false);
   assert.deepEqual(ui.called("delete_message"), [], "nothing before the answer");
@@ -122,6 +122,26 @@ test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks 
   await settle();
   assert.deepEqual(ui.called("delete_message"), [{ room_id: "general", message_id: "general-3" }]);
   assert.equal(ui.$("#delete-dialog").hidden, true);
+});
+
+test("Up arrow in the empty composer edits our newest message; Esc leaves the mode", async () => {
+  const ui = await boot({ ...signedIn(), edit_message: () => null });
+  const box = ui.$('[data-testid="composer"]');
+  const bar = ui.$('[data-testid="composer-mode"]');
+  box.value = "typing something";
+  assert.equal(box.dispatch("keydown", { key: "ArrowUp" }).defaultPrevented, false, "not while the box has text");
+  assert.equal(bar.hidden, true);
+  box.value = "";
+  assert.equal(box.dispatch("keydown", { key: "ArrowUp" }).defaultPrevented, true);
+  await settle();
+  assert.equal(bar.hidden, false);
+  assert.equal(box.value, "message 3", "alice's newest (bob's message 2 is not hers)");
+  assert.equal(box.dispatch("keydown", { key: "Escape" }).defaultPrevented, true);
+  await settle();
+  assert.equal(bar.hidden, true);
+  assert.equal(box.value, "", "the edit's text goes with the mode");
+  assert.equal(box.dispatch("keydown", { key: "Escape" }).defaultPrevented, false, "no mode: Esc is the page's");
+  assert.deepEqual(ui.called("edit_message"), []);
 });
 
 test("a reaction toggles: added when not ours yet, taken back when it is", async () => {

@@ -527,6 +527,16 @@ test("own messages that have not left keep a visible mark and a label, grouped o
   assert.doesNotMatch(css, /\.unsent[^{]*\{[^}]*display: none/, "nothing hides the mark");
 });
 
+test("hovering a message moves nothing under the pointer and hides nothing that takes clicks", () => {
+  // A click aimed at a link in a grouped row once landed on the row: on hover its meta line
+  // appeared above the text and pushed it down (e2e/chat.test.mjs, the link-click step).
+  const css = readFileSync(new URL("../app/css/app.css", import.meta.url), "utf8");
+  const rule = (selector) => css.split("\n").find((line) => line.startsWith(`${selector} {`)) ?? "";
+  assert.match(rule(".message.cont:hover .meta, .message.cont:focus-within .meta"), /position: absolute;.*pointer-events: none;/);
+  assert.match(rule(".message .message-actions"), /opacity: 0; pointer-events: none;/);
+  assert.match(rule(".message:hover .message-actions, .message:focus-within .message-actions"), /opacity: 1; pointer-events: auto;/);
+});
+
 test("the header lists a room's members as its latest copy says", async () => {
   const ui = await boot(signedIn());
   ui.$('[data-room-id="random"]').click();

@@ -90,8 +90,8 @@ test("a member sees no admin panel and no Delete on others' messages", async () 
   assert.equal(ui.called("own_account").length, 1, "asked at sign-in");
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, true);
   assert.equal(ui.$('[data-testid="account-settings"]').hidden, false);
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-delete-message"]'), null);
-  assert.ok(row(ui, 3).querySelector('[data-testid="message-delete-message"]'), "our own: Delete");
+  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-delete"]'), null);
+  assert.ok(row(ui, 3).querySelector('[data-testid="message-action-delete"]'), "our own: Delete");
 });
 
 test("an admin gets the panel and Delete (never Edit) on others' messages; the role is asked again on reconnect", async () => {
@@ -99,8 +99,8 @@ test("an admin gets the panel and Delete (never Edit) on others' messages; the r
   const ui = await boot({ ...signedIn(), own_account: () => account("alice", role), delete_message: () => null });
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, false);
   const bobs = row(ui, 2);
-  assert.equal(bobs.querySelector('[data-testid="message-edit"]'), null, "an admin never edits someone else's");
-  bobs.querySelector('[data-testid="message-delete-message"]').click();
+  assert.equal(bobs.querySelector('[data-testid="message-action-edit"]'), null, "an admin never edits someone else's");
+  bobs.querySelector('[data-testid="message-action-delete"]').click();
   await settle();
   assert.equal(ui.$("#delete-dialog").hidden, false);
   assert.match(ui.$("#delete-dialog").querySelector(".detail").textContent, /^As an admin, you delete bob's message/);
@@ -114,7 +114,7 @@ test("an admin gets the panel and Delete (never Edit) on others' messages; the r
   await ui.emit([{ type: "connection", state: { state: "connected", transport: "websocket" } }]);
   assert.equal(ui.called("own_account").length, 2);
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, true);
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-delete-message"]'), null);
+  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-delete"]'), null);
 });
 
 test("account settings: display name, password change, sessions with End, deleting the account", async () => {

@@ -1,6 +1,7 @@
 //! Change entries folded into the cache in every arrival order: a live edit before its target
 //! (the target filled from a gap later, with the relay's state as of then), reactions toggled
-//! back and forth, a delete. Whatever the order, the cache ends at the relay's current state.
+//! back and forth, a delete. Whatever the order, the cache ends at the relay's current state, and
+//! a deleted text is in no file of the profile.
 
 use natter_client::{Cache, CacheError};
 use natter_protocol::{Change, Message, Reaction};
@@ -176,6 +177,15 @@ async fn a_delete_that_comes_first_still_takes_the_text_and_the_edits_text(
     );
     cache.insert_messages(&[delete]).await?;
     cache.insert_messages(&[edit("r", 2, "secret v2")]).await?;
+    // The target is not held yet; its delete is: the edit loses its words at once.
+    let early = cache
+        .message("r", "e-r-2")
+        .await?
+        .expect("the edit is held");
+    assert!(
+        !matches!(early.change.as_deref(), Some(Change::Edit { body, .. }) if body.contains("secret")),
+        "{early:?}"
+    );
     cache.insert_messages(&[target_as_of("r", 1)]).await?;
     let got = target_in(&cache, "r").await?;
     assert!(got.deleted && got.body.is_empty(), "{got:?}");
@@ -187,6 +197,84 @@ async fn a_delete_that_comes_first_still_takes_the_text_and_the_edits_text(
         !edit.body.contains("secret")
             && !matches!(edit.change.as_deref(), Some(Change::Edit { body, .. }) if body.contains("secret")),
         "{edit:?}"
+    );
+    Ok(())
+}
+
+/// Whether any file of `dir` holds `text`'s bytes.
+fn on_disk(dir: &std::path::Path, text: &str) -> bool {
+    std::fs::read_dir(dir)
+        .expect("the profile directory")
+        .flatten()
+        .any(|f| {
+            let bytes = std::fs::read(f.path()).unwrap_or_default();
+            bytes.windows(text.len()).any(|w| w == text.as_bytes())
+        })
+}
+
+/// Every arrival order of a message, its edit, a reaction and its delete ends deleted, with the
+/// text of neither the message nor its edit in any file of the profile, before and after the
+/// cache closes. The target arrives as the relay answers it then: with its text until the
+/// delete is committed, without it after.
+#[tokio::test]
+async fn every_arrival_order_of_a_delete_leaves_no_text_in_the_files() -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    // A message nobody deletes: the check finds text that is there.
+    let kept = Message {
+        body: "kept-words".to_owned(),
+        ..target_as_of("kept", 1)
+    };
+    cache.insert_messages(&[kept]).await?;
+    let orders = orders(4);
+    assert_eq!(orders.len(), 24);
+    for (n, order) in orders.iter().enumerate() {
+        let room = format!("d{n}");
+        let mut said = edit(&room, 2, "gone-two");
+        said.body = "✎ gone-two".to_owned();
+        let delete = Change::Delete {
+            target: TARGET.to_owned(),
+        };
+        let all = [
+            said,
+            react(&room, 3, "bob", true),
+            entry(&room, 4, "alice", delete),
+        ];
+        let mut seen = 1;
+        for &item in order {
+            let batch = if item == 0 {
+                let (body, deleted) = match seen {
+                    1 => ("gone-one", false),
+                    2 | 3 => ("gone-two", false),
+                    _ => ("", true),
+                };
+                Message {
+                    body: body.to_owned(),
+                    deleted,
+                    ..target_as_of(&room, 1)
+                }
+            } else {
+                let e = all[item - 1].clone();
+                seen = seen.max(e.seq);
+                e
+            };
+            cache.insert_messages(&[batch]).await?;
+        }
+        let got = target_in(&cache, &room).await?;
+        assert!(
+            got.deleted && got.body.is_empty(),
+            "order {order:?}: {got:?}"
+        );
+    }
+    assert!(on_disk(dir.path(), "kept-words"));
+    assert!(
+        !on_disk(dir.path(), "gone-"),
+        "a deleted text is in the files"
+    );
+    cache.close().await;
+    assert!(
+        !on_disk(dir.path(), "gone-"),
+        "a deleted text is in the files once closed"
     );
     Ok(())
 }

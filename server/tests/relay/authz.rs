@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use natter_protocol::events::{MessageEvent, ReceiptEvent, RoomEvent, TypingEvent};
 use natter_protocol::requests::{
-    History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm, SetTyping, Sync,
+    DeleteMessage, EditMessage, History, InviteToRoom, LeaveRoom, ListRooms, MarkRead, OpenDm,
+    React, SendMessage, SetTyping, Sync,
 };
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
 
@@ -68,6 +69,47 @@ async fn all_forbidden(client: &Client, room_id: &str, what: &str) {
     );
 }
 
+/// Asserts that every change to message `message_id` of `room_id` (issue 19: a reply, an edit,
+/// a delete, a reaction) is `forbidden` to `client`, who is not a member.
+async fn changes_forbidden(client: &Client, room_id: &str, message_id: &str) {
+    let f = ErrorCode::Forbidden;
+    let who = &client.username;
+    let reply = SendMessage {
+        reply_to: Some(message_id.to_owned()),
+        ..send(room_id, "a reply")
+    };
+    assert_refused(client.request(&reply).await, f, &format!("{who}: a reply"));
+    let edit = EditMessage {
+        room_id: room_id.to_owned(),
+        client_id: client_id(),
+        message_id: message_id.to_owned(),
+        body: "changed".to_owned(),
+    };
+    assert_refused(client.request(&edit).await, f, &format!("{who}: an edit"));
+    let delete = DeleteMessage {
+        room_id: room_id.to_owned(),
+        client_id: client_id(),
+        message_id: message_id.to_owned(),
+    };
+    assert_refused(
+        client.request(&delete).await,
+        f,
+        &format!("{who}: a delete"),
+    );
+    let react = React {
+        room_id: room_id.to_owned(),
+        client_id: client_id(),
+        message_id: message_id.to_owned(),
+        emoji: "👍".to_owned(),
+        on: true,
+    };
+    assert_refused(
+        client.request(&react).await,
+        f,
+        &format!("{who}: a reaction"),
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_members_are_refused_everything_about_a_room() {
     let relay = TestRelay::start().await;
@@ -95,6 +137,7 @@ async fn non_members_are_refused_everything_about_a_room() {
 
     all_forbidden(&carol, &room.id, "a group room of others").await;
     all_forbidden(&carol, &dm.id, "a DM of others").await;
+    changes_forbidden(&carol, &room.id, &secret.id).await;
 
     // Nothing of it reached the members or changed the room.
     for member in [&alice, &bob] {

@@ -289,8 +289,8 @@ async fn a_reply_across_rooms_is_refused_and_each_change_is_idempotent() {
         .messages;
     assert!(general.is_empty(), "nothing was written: {general:?}");
 
-    // A retry of an edit or a reaction (same client_id) answers the original entry and takes
-    // no new seq.
+    // A retry of an edit, a reaction or a reply (same client_id) answers the original entry and
+    // takes no new seq.
     let edit_once = edit(&room, &sent, "in plans, edited");
     let first = alice.request(&edit_once).await.expect("edit").message;
     let again = alice.request(&edit_once).await.expect("retry").message;
@@ -299,12 +299,24 @@ async fn a_reply_across_rooms_is_refused_and_each_change_is_idempotent() {
     let first_like = alice.request(&like).await.expect("react").message;
     let again_like = alice.request(&like).await.expect("retry").message;
     assert_eq!(first_like, again_like);
+    // A reply takes the entries' path in the commit stage: its retry is answered the same way.
+    let reply_once = SendMessage {
+        reply_to: Some(sent.id.clone()),
+        ..send(&room, "a reply")
+    };
+    let first_reply = alice.request(&reply_once).await.expect("reply").message;
+    let again_reply = alice.request(&reply_once).await.expect("retry").message;
+    assert_eq!(first_reply, again_reply);
     let page = alice
         .request(&history(&room, None, None))
         .await
         .expect("history")
         .messages;
     let seqs: Vec<_> = page.iter().map(|m| m.seq).collect();
-    assert_eq!(seqs, [1, 2, 3], "the message, one edit, one reaction");
+    assert_eq!(
+        seqs,
+        [1, 2, 3, 4],
+        "the message, one edit, one reaction, one reply"
+    );
     relay.stop().await;
 }

@@ -1,7 +1,7 @@
 // What a person does to a message (issue 19): reply to it, react to it, edit or delete one of
 // their own (a relay admin: delete someone else's too). Reply and edit put the composer in a
 // mode (a bar above it says which, with a way out); the next send is then the reply or the
-// edit. Reactions toggle: an emoji we already put on the message is taken back. Deleting asks
+// edit (Up arrow in an empty composer edits our newest message; Esc leaves a mode). Reactions toggle: an emoji we already put on the message is taken back. Deleting asks
 // first. All of it goes through the shell; what the room sees comes back as events.
 /** @typedef {import("./bridge.js").Message} Message @typedef {import("./store.js").State} State */
 
@@ -37,22 +37,36 @@ export const createActions = ({ state, bridge, view, errorText, excerpt }) => {
     view.focusComposer();
   };
 
+  /** @param {number} seq */
+  const edit = (seq) => {
+    const m = find(seq);
+    if (!m || m.sender !== state().me) return;
+    setMode({ kind: "edit", roomId: m.room_id, message: m });
+    view.setDraft(m.body);
+  };
+
   return {
     /** @param {number} seq */
     reply(seq) {
       const m = find(seq);
       if (m) setMode({ kind: "reply", roomId: m.room_id, message: m });
     },
-    /** @param {number} seq */
-    edit(seq) {
-      const m = find(seq);
-      if (!m || m.sender !== state().me) return;
-      setMode({ kind: "edit", roomId: m.room_id, message: m });
-      view.setDraft(m.body);
+    edit,
+    /** Up arrow in an empty composer: edits our newest message of the open room. Answers whether there was one. */
+    editLast() {
+      const s = state();
+      const loaded = s.selected ? (s.messages[s.selected] ?? []) : [];
+      const last = loaded.filter((m) => m.sender === s.me && m.seq != null && find(m.seq)).at(-1);
+      if (!last?.seq) return false;
+      edit(last.seq);
+      return true;
     },
+    /** Leaves reply or edit mode (the bar's Cancel, Esc). Answers whether a mode was on. */
     cancel() {
+      const was = mode !== null;
       if (mode?.kind === "edit") view.setDraft("");
       setMode(null);
+      return was;
     },
     /** Another room opened: a reply or edit belongs to the room it started in. */
     roomChanged() {

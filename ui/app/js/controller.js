@@ -396,6 +396,7 @@ export const createController = (bridge, makeView) => {
       else if (action === "react" && emoji) actions.react(seq, emoji);
     },
     cancelMode: () => actions.cancel(),
+    editLast: () => actions.editLast(),
     confirmDelete: () => actions.confirmDelete(),
     openLink(url) {
       bridge.openLink(url).catch((error) => view.composerError(errorText(error)));

@@ -47,7 +47,8 @@ import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from 
  *   openLink: (url: string) => void,
  *   setNotificationLevel: (level: "all" | "mentions" | "none") => void,
  *   messageAction: (action: string, seq: number, emoji?: string) => void,
- *   cancelMode: () => void,
+ *   cancelMode: () => boolean,
+ *   editLast: () => boolean,
  *   confirmDelete: () => Promise<void>,
  * }} Handlers
  */
@@ -92,7 +93,7 @@ export const createView = (doc, h) => {
   const modeBar = /** @type {HTMLElement} */ (testid("composer-mode"));
   testid("composer-mode-cancel").addEventListener("click", () => h.cancelMode());
   const deleteDialog = createDialog(/** @type {HTMLElement} */ ($("#delete-dialog")), () => h.confirmDelete());
-  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft });
+  const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft, onEditLast: h.editLast, onCancel: h.cancelMode });
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
     onSubmit: h.signIn,
     onLetOthersConnect: h.letOthersConnect,

@@ -8,7 +8,7 @@ use natter_protocol::{Attachment, Change, Message, Reaction, ReplyPreview};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
-use super::{Cache, CacheError};
+use super::{erase, Cache, CacheError};
 
 /// Seqs `first..=last` of one room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,13 +230,25 @@ impl Cache {
                 fresh.push(m.clone());
             }
         }
+        let mut erased = false;
         for (room_id, id) in refold {
-            fold(&mut tx, room_id, id).await?;
+            erased |= fold(&mut tx, room_id, id).await?;
+        }
+        // A reply that came after its target's delete: its excerpt goes as the others' did.
+        for m in &fresh {
+            if let Some(reply_to) = &m.reply_to {
+                if erase::delete_held(&mut tx, &m.room_id, &reply_to.id).await? {
+                    erased |= erase::words_of(&mut tx, &m.room_id, &reply_to.id, None).await? > 0;
+                }
+            }
         }
         for room_id in touched {
             advance_cursor(&mut tx, room_id, 0).await?;
         }
         tx.commit().await?;
+        if erased {
+            self.empty_wal().await;
+        }
         Ok(fresh)
     }
 
@@ -409,9 +421,11 @@ async fn has_entries_above(
 }
 
 /// Rebuilds message `id` of a room, if the cache holds it: its base with the room's entries
-/// that change it above the base seq, in seq order. Once it is deleted, the text of its edits
-/// goes too, like at the relay.
-async fn fold(conn: &mut SqliteConnection, room_id: &str, id: &str) -> Result<(), CacheError> {
+/// that change it above the base seq, in seq order. Once it is deleted, its base becomes the
+/// deleted state (as of the newest entry applied) and the words it left elsewhere go too
+/// (`erase.rs`), like at the relay; that holds for a deleted message the cache does not hold
+/// but whose entries it does. Answers whether text was erased (the caller empties the WAL).
+async fn fold(conn: &mut SqliteConnection, room_id: &str, id: &str) -> Result<bool, CacheError> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, base, base_seq FROM messages \
          WHERE room_id = ? AND id = ? AND target_id IS NULL"
@@ -421,9 +435,13 @@ async fn fold(conn: &mut SqliteConnection, room_id: &str, id: &str) -> Result<()
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
-        return Ok(());
+        if erase::delete_held(conn, room_id, id).await? {
+            return Ok(erase::words_of(conn, room_id, id, None).await? > 0);
+        }
+        return Ok(false);
     };
     let mut target = from_row(&row)?;
+    let was_deleted = target.deleted;
     let base_seq: Seq = row
         .try_get::<Option<Seq>, _>("base_seq")?
         .unwrap_or(target.seq);
@@ -446,48 +464,41 @@ async fn fold(conn: &mut SqliteConnection, room_id: &str, id: &str) -> Result<()
     .bind(base_seq)
     .fetch_all(&mut *conn)
     .await?;
+    let mut folded_to = base_seq;
     for row in &entries {
         let entry = from_row(row)?;
         if let Some(change) = &entry.change {
             apply(change, &entry, &mut target);
         }
+        folded_to = entry.seq;
     }
-    sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
-        .bind(&target.body)
-        .bind(State::column(&target))
-        .bind(room_id)
-        .bind(target.seq)
-        .execute(&mut *conn)
-        .await?;
-    if target.deleted {
-        // The edits' text goes too; their entries keep what they change, with no words.
-        let edits = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = ? AND target_id = ?"
-        ))
-        .bind(room_id)
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in &edits {
-            let mut edit = from_row(row)?;
-            let Some(Change::Edit { body, .. }) = edit.change.as_deref_mut() else {
-                continue;
-            };
-            if body.is_empty() && edit.body.is_empty() {
-                continue;
-            }
-            body.clear();
-            edit.body.clear();
-            sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
-                .bind(&edit.body)
-                .bind(State::column(&edit))
-                .bind(room_id)
-                .bind(edit.seq)
-                .execute(&mut *conn)
-                .await?;
-        }
+    if !target.deleted {
+        sqlx::query("UPDATE messages SET body = ?, state = ? WHERE room_id = ? AND seq = ?")
+            .bind(&target.body)
+            .bind(State::column(&target))
+            .bind(room_id)
+            .bind(target.seq)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(false);
     }
-    Ok(())
+    // Deleted: nothing above can change it any more (the relay refuses changes to a deleted
+    // message), and an entry below that comes later changes nothing a delete leaves. So the
+    // deleted state is its base: the text that was the base is gone from the row.
+    sqlx::query(
+        "UPDATE messages SET body = ?, state = ?, base = ?, base_seq = ? \
+         WHERE room_id = ? AND seq = ?",
+    )
+    .bind(&target.body)
+    .bind(State::column(&target))
+    .bind(serde_json::to_string(&Base::of(&target)).ok())
+    .bind(folded_to)
+    .bind(room_id)
+    .bind(target.seq)
+    .execute(&mut *conn)
+    .await?;
+    let erased = erase::words_of(conn, room_id, id, Some(target.seq)).await?;
+    Ok(!was_deleted || erased > 0)
 }
 
 /// Raises the cursor to at least `floor`, then past every held seq that follows it without a gap.

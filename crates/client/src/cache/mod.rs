@@ -1,7 +1,9 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, drafts, the saved sign-in, the search index) in WAL mode, plus the token file beside it. Opened through a pool.
+//! outbox, drafts, the saved sign-in, the search index) in WAL mode, plus the token file beside it.
+//! Opened through a pool.
 
 mod drafts;
+mod erase;
 mod messages;
 mod outbox;
 mod rooms;
@@ -74,6 +76,8 @@ impl Cache {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
+            // Freed cells and pages are zeroed: a deleted message's text leaves the file.
+            .pragma("secure_delete", "ON")
             .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"));
         let pool = SqlitePoolOptions::new()
             .max_connections(CONNECTIONS)

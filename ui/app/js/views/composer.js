@@ -1,4 +1,5 @@
-// The composer: Enter sends, Shift+Enter is a new line; typing is reported, throttled; every change
+// The composer: Enter sends, Shift+Enter is a new line, Up arrow (empty) edits our last message,
+// Esc leaves reply or edit mode; typing is reported, throttled; every change
 // of the text is reported as the open room's draft.
 
 /** Least time between two `typing: true` calls from here (the session throttles again). */
@@ -7,10 +8,10 @@ export const TYPING_EVERY_MS = 1500;
 /**
  * @param {HTMLFormElement} form
  * @param {{onSend: (body: string) => Promise<boolean>, onTyping: (typing: boolean) => void,
- *   onDraft: (text: string) => void}} handlers
+ *   onDraft: (text: string) => void, onEditLast: () => boolean, onCancel: () => boolean}} handlers
  *   onSend resolves true when the message was handled (else the text comes back into the box)
  */
-export const createComposer = (form, { onSend, onTyping, onDraft }) => {
+export const createComposer = (form, { onSend, onTyping, onDraft, onEditLast, onCancel }) => {
   const box = /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea"));
   let lastTyping = 0;
 
@@ -37,6 +38,10 @@ export const createComposer = (form, { onSend, onTyping, onDraft }) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       send();
+    } else if (e.key === "ArrowUp" && box.value === "" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      if (onEditLast()) e.preventDefault();
+    } else if (e.key === "Escape" && onCancel()) {
+      e.preventDefault();
     }
   });
   const changed = () => {

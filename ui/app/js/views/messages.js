@@ -108,7 +108,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     if (item.edited && !item.deleted) {
       const edited = document.createElement("span");
       edited.className = "edited";
-      edited.dataset.testid = "edited";
+      edited.dataset.testid = "edited-marker";
       edited.textContent = "(edited)";
       meta.append(edited);
     }
@@ -117,7 +117,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     const body = document.createElement("div");
     if (item.deleted) {
       body.className = "body deleted";
-      body.dataset.testid = "deleted";
+      body.dataset.testid = "deleted-message";
       body.textContent = "This message was deleted";
     } else {
       body.className = "body";
@@ -152,7 +152,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   const replyLine = (to) => {
     const line = document.createElement("div");
     line.className = "reply-to";
-    line.dataset.testid = "reply-preview";
+    line.dataset.testid = "reply-quote";
     line.textContent = `↪ ${displayName(to.sender)}: ${to.deleted ? "a deleted message" : to.excerpt}`;
     return line;
   };
@@ -163,7 +163,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     button.type = "button";
     button.className = "link";
     button.dataset.action = action;
-    button.dataset.testid = `message-${action}`;
+    // The hooks of DESIGN.md: message-action-reply / -react / -edit / -delete.
+    button.dataset.testid = `message-action-${action === "delete-message" ? "delete" : action}`;
     if (emoji) button.dataset.emoji = emoji;
     button.textContent = label;
     return button;
