@@ -70,9 +70,10 @@ impl FileError {
     /// a bad name), or our copy of it is gone. Everything else is worth another try.
     pub fn permanent(&self) -> Option<WireError> {
         match self {
-            Self::Relay { status, error } if matches!(status, 400 | 413 | 415) => {
-                Some(error.clone())
-            }
+            Self::Relay {
+                status: 400 | 413 | 415,
+                error,
+            } => Some(error.clone()),
             Self::Io { source, .. } => Some(WireError::new(
                 ErrorCode::Invalid,
                 format!("the file's copy in this profile cannot be read: {source}"),
