@@ -444,6 +444,7 @@ mod tests {
             state: DeliveryState::Pending {
                 body: "hi".to_owned(),
                 created_at: "2026-01-01T00:00:00.000Z".to_owned(),
+                files: Vec::new(),
             },
         };
         assert_eq!(alerts.on_event(&state, &view, later), None);

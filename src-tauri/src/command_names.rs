@@ -50,4 +50,9 @@ pub const COMMANDS: &[&str] = &[
     "set_role",
     "reset_password",
     "delete_user",
+    "attach_files",
+    "attach_bytes",
+    "cancel_upload",
+    "image",
+    "save_file",
 ];

@@ -6,6 +6,7 @@
 //! with the `pinned` and the `presented` fingerprints; `profile`, `host`, `open`).
 
 use natter_client::account::AccountError;
+use natter_client::files::FileError;
 use natter_client::session::SessionError;
 use natter_client::trust::CertificateError;
 use natter_client::ProfileError;
@@ -43,6 +44,12 @@ impl Error {
             Self::Invalid(_) => "invalid",
             Self::Session(SessionError::Refused(wire)) => wire.code.as_str(),
             Self::Session(SessionError::Offline) => "offline",
+            Self::Session(SessionError::File(FileError::Relay { error, .. })) => {
+                error.code.as_str()
+            }
+            Self::Session(SessionError::File(FileError::Network(_) | FileError::Stalled)) => {
+                "network"
+            }
             // The cache, an answer the client does not understand, and whatever comes later.
             Self::Session(_) => "internal",
             Self::Profile(_) => "profile",
@@ -62,7 +69,13 @@ impl Error {
     /// What the user is told. Cache failures keep their detail in the log, not on screen.
     fn user_message(&self) -> String {
         match self {
-            Self::Session(SessionError::Refused(wire)) => wire.message.clone(),
+            Self::Session(
+                SessionError::Refused(wire)
+                | SessionError::File(FileError::Relay { error: wire, .. }),
+            ) => wire.message.clone(),
+            Self::Session(SessionError::File(FileError::Network(_) | FileError::Stalled)) => {
+                "Could not reach the server to fetch the file.".to_owned()
+            }
             Self::Account(
                 AccountError::Invalid(wire) | AccountError::Relay { error: wire, .. },
             ) => wire.message.clone(),

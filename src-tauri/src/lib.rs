@@ -1,5 +1,5 @@
 //! natter-desktop: the thin Tauri shell over `natter_client`. This file wires: profile from the
-//! command line, one app per profile (`instance.rs`), managed state, the commands, the plugins (notifications, window state), the
+//! command line, one app per profile (`instance.rs`), managed state, the commands, the plugins (notifications, window state, dialogs), the
 //! tray, and a clean stop (session, hosted relay) on exit. The rules live in natter-client; the
 //! webview sees only commands and its events.
 
@@ -10,6 +10,7 @@ pub mod commands;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod instance;
 pub mod levels;
 pub mod links;
@@ -123,6 +124,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
     builder
         .plugin(tauri_plugin_notification::init())
         .plugin(window_state)
+        // Its dialogs are opened from Rust (`files.rs`); the webview is granted none of them.
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .on_window_event(|window, event| {
             window::on_event(window, event);
@@ -176,6 +179,11 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             people::set_role,
             people::reset_password,
             people::delete_user,
+            files::attach_files,
+            files::attach_bytes,
+            files::cancel_upload,
+            files::image,
+            files::save_file,
         ])
 }
 

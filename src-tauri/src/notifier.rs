@@ -208,6 +208,7 @@ mod tests {
             state: DeliveryState::Pending {
                 body: "b".to_owned(),
                 created_at: "t".to_owned(),
+                files: Vec::new(),
             },
         }));
         assert!(wants(&AppEvent::Connection {

@@ -9,10 +9,9 @@ use natter_protocol::http::{
 };
 use natter_protocol::{validate, ErrorCode, WireError};
 
+use crate::http::{self, endpoint};
 use crate::trust::{self, CertificateError};
 
-/// How long dialling the relay may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole call may take (password hashing on the relay included).
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -157,10 +156,7 @@ async fn credentials_call(
 }
 
 fn client(server_url: &str) -> Result<reqwest::Client, AccountError> {
-    let builder = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(CALL_TIMEOUT);
-    trust::http_client(server_url, builder).map_err(network)
+    http::client(server_url, Some(CALL_TIMEOUT)).map_err(network)
 }
 
 /// A call that got no answer: a certificate problem when [`trust::diagnose`] finds one (so the
@@ -172,10 +168,6 @@ async fn failed(server_url: &str, e: reqwest::Error) -> AccountError {
         }
     }
     network(e)
-}
-
-fn endpoint(server_url: &str, path: &str) -> String {
-    format!("{}{path}", server_url.trim_end_matches('/'))
 }
 
 fn network(e: reqwest::Error) -> AccountError {
@@ -200,15 +192,6 @@ async fn relay_error(response: reqwest::Response) -> AccountError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_join_without_double_slashes() {
-        assert_eq!(
-            endpoint("http://h:1/", LOGIN_PATH),
-            "http://h:1/api/login".to_owned()
-        );
-        assert_eq!(endpoint("http://h:1", LOGOUT_PATH), "http://h:1/api/logout");
-    }
 
     #[tokio::test]
     async fn bad_input_is_refused_before_any_network() {

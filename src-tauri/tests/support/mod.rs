@@ -42,6 +42,36 @@ pub fn invoke(
     get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap_or_default())
 }
 
+/// Calls `cmd` with a raw body (bytes) and headers, as `invoke(cmd, Uint8Array, {headers})` does.
+pub fn invoke_raw(
+    webview: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: Vec<u8>,
+    headers: &[(&'static str, &str)],
+) -> Result<Value, Value> {
+    let mut map = tauri::http::HeaderMap::new();
+    for (name, value) in headers {
+        let value = tauri::http::HeaderValue::from_str(value).map_err(|_| json!("bad header"))?;
+        map.insert(*name, value);
+    }
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: if cfg!(windows) {
+            "http://tauri.localhost"
+        } else {
+            "tauri://localhost"
+        }
+        .parse()
+        .map_err(|_| json!("bad url"))?,
+        body: InvokeBody::Raw(body),
+        headers: map,
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().unwrap_or_default())
+}
+
 /// Runs `future` on Tauri's runtime (where the commands run too), bounded by [`WAIT`].
 pub fn wait<F: Future>(future: F) -> Result<F::Output, tokio::time::error::Elapsed> {
     tauri::async_runtime::block_on(async move { tokio::time::timeout(WAIT, future).await })

@@ -11,13 +11,15 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{id: string, room_id: string, seq: number, sender: string, body: string,
  *   client_id: string, sent_at: string, change?: {kind: string, target?: string},
  *   reply_to?: ReplyPreview, edited_at?: string, deleted?: boolean,
- *   reactions?: {emoji: string, users: string[]}[], mentions?: string[]}} Message
+ *   reactions?: {emoji: string, users: string[]}[], mentions?: string[], attachments?: Attachment[]}} Message
+ * @typedef {{id: string, name: string, size: number, type: string, width?: number, height?: number}} Attachment
+ * @typedef {{name: string, size: number, type?: string}} PendingFile
  * @typedef {{id: string, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
  *   last_seq: number, read_seq: number, others_read_seq?: number, unread?: number}} Room
  *   unread: messages from others past read_seq (not changes to messages), as the session counts
  * @typedef {{code: string, message: string}} WireError
- * @typedef {{state: "pending", body: string, created_at: string} | {state: "sent", seq: number}
+ * @typedef {{state: "pending", body: string, created_at: string, files?: PendingFile[]} | {state: "sent", seq: number}
  *   | {state: "failed", error: WireError}} DeliveryState
  * @typedef {{state: "connecting", attempt: number, retry_in_ms: number | null}
  *   | {state: "connected", transport: "websocket" | "polling"}
@@ -25,6 +27,7 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  * @typedef {{type: "message", message: Message}
  *   | {type: "message_changed", message: Message}
  *   | {type: "message_state", client_id: string, room_id: string, state: DeliveryState}
+ *   | {type: "upload", client_id: string, room_id: string, sent: number, total: number}
  *   | {type: "room", room: Room}
  *   | {type: "unread", room_id: string, count: number}
  *   | {type: "room_gone", room_id: string}
@@ -194,6 +197,43 @@ export const saveDraft = (room_id, body) => invoke("save_draft", { room_id, body
 
 /** @param {string} room_id @param {boolean} typing @returns {Promise<void>} */
 export const typing = (room_id, typing) => invoke("typing", { room_id, typing });
+
+// ---- issue 20: files ----
+
+/** The largest file handed over as bytes (a drop or a paste); mirrors `files::MAX_HANDED_BYTES`. */
+export const MAX_HANDED_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Opens the system's file picker (the shell does; the webview never names a path) and sends the
+ * chosen files to the room; answers the send's client_id, or null when nothing was picked.
+ * @param {string} room_id @returns {Promise<string | null>}
+ */
+export const attachFiles = (room_id) => invoke("attach_files", { room_id });
+
+/**
+ * Sends a dropped or pasted file to the room, its bytes as the call's raw body.
+ * @param {string} room_id @param {File} file @returns {Promise<string>}
+ */
+export const attachBytes = async (room_id, file) =>
+  tauri().core.invoke("attach_bytes", new Uint8Array(await file.arrayBuffer()), {
+    headers: {
+      "natter-room-id": encodeURIComponent(room_id),
+      "natter-file-name": encodeURIComponent(file.name || "pasted image"),
+      "natter-file-type": encodeURIComponent(file.type || ""),
+    },
+  });
+
+/** Takes back a send whose files are still uploading. @param {string} client_id @returns {Promise<void>} */
+export const cancelUpload = (client_id) => invoke("cancel_upload", { client_id });
+
+/**
+ * An image of a message (or its thumbnail) as a `data:` URL, fetched by the shell.
+ * @param {string} file_id @param {boolean} thumbnail @returns {Promise<string>}
+ */
+export const image = (file_id, thumbnail) => invoke("image", { file_id, thumbnail });
+
+/** Saves a file where the user picks; false when they cancelled. @param {string} file_id @param {string} name @returns {Promise<boolean>} */
+export const saveFile = (file_id, name) => invoke("save_file", { file_id, name });
 
 /**
  * Calls `onBatch` with each batch of events (always an array), in order.

@@ -108,7 +108,7 @@ export const createController = (bridge, makeView) => {
     const receipts = sel ? state.receipts[sel] : undefined;
     // The open room's own copy too: its `others_read_seq` turns our messages "read".
     const open = sel ? state.rooms[sel] : undefined;
-    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open || drawn.found !== found || drawn.admin !== state.admin) {
+    if (drawn.msgs !== msgs || drawn.outbox !== state.outbox || drawn.uploads !== state.uploads || drawn.sel !== sel || drawn.receipts !== receipts || drawn.open !== open || drawn.found !== found || drawn.admin !== state.admin) {
       const first = sel ? store.firstLoadedSeq(state, sel) : null;
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
@@ -117,7 +117,7 @@ export const createController = (bridge, makeView) => {
     }
     view.admin(state.admin);
     view.typing(sel ? typingText(store.typers(state, sel)) : "");
-    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open, found, admin: state.admin };
+    drawn = { rooms: state.rooms, sel, msgs, outbox: state.outbox, uploads: state.uploads, previews: state.previews, presence: state.presence, levels: state.levels, receipts, open, found, admin: state.admin };
     // Read once drawn: only what is on screen now counts.
     if (readOpenRoom()) render();
     tellShell();
@@ -400,6 +400,39 @@ export const createController = (bridge, makeView) => {
     confirmDelete: () => actions.confirmDelete(),
     openLink(url) {
       bridge.openLink(url).catch((error) => view.composerError(errorText(error)));
+    },
+    // ---- files (issue 20): each attach is a message of its own; the pending one comes as an event ----
+    attachPick() {
+      const sel = state.selected;
+      if (!sel) return;
+      view.composerError("");
+      bridge.attachFiles(sel).catch((error) => view.composerError(errorText(error)));
+    },
+    attachFiles(files) {
+      const sel = state.selected;
+      if (!sel) return;
+      view.composerError("");
+      for (const file of files) {
+        if (file.size > bridge.MAX_HANDED_BYTES) {
+          view.composerError(`${file.name} is too big to drop or paste: use the attach button.`);
+          continue;
+        }
+        bridge.attachBytes(sel, file).catch((error) => view.composerError(errorText(error)));
+      }
+    },
+    async cancelUpload(clientId) {
+      try {
+        await bridge.cancelUpload(clientId);
+      } catch (error) {
+        view.composerError(errorText(error));
+        return;
+      }
+      state = store.dropOwnSend(state, clientId);
+      render();
+    },
+    image: (fileId, thumbnail) => bridge.image(fileId, thumbnail),
+    download(fileId, name) {
+      bridge.saveFile(fileId, name).catch((error) => view.composerError(errorText(error)));
     },
   };
 

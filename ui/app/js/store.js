@@ -9,7 +9,7 @@ import { isEntry, messageChanged } from "./changes.js";
 /**
  * One of our sends not committed yet, as its `message_state` events told it.
  * @typedef {{client_id: string, room_id: string, body: string, created_at: string,
- *   delivery: import("./bridge.js").DeliveryState}} OwnSend
+ *   delivery: import("./bridge.js").DeliveryState, files: import("./bridge.js").PendingFile[]}} OwnSend
  * @typedef {{
  *   me: string | null,
  *   admin: boolean,
@@ -17,6 +17,7 @@ import { isEntry, messageChanged } from "./changes.js";
  *   selected: string | null,
  *   messages: Record<string, Message[]>,
  *   outbox: Record<string, OwnSend>,
+ *   uploads: Record<string, {sent: number, total: number}>,
  *   typing: Record<string, string[]>,
  *   presence: Record<string, {online: boolean, last_seen: string | null}>,
  *   receipts: Record<string, Record<string, number>>,
@@ -40,6 +41,8 @@ export const initialState = () => ({
   selected: null,
   messages: {},
   outbox: {},
+  // How far each pending send's files are uploaded (`upload` events), by client_id.
+  uploads: {},
   typing: {},
   presence: {},
   receipts: {},
@@ -206,8 +209,12 @@ export const addMessages = (state, roomId, messages, { keep = "bottom", live = f
   const done = mine.map((m) => m.client_id).filter((id) => id in next.outbox);
   if (done.length > 0) {
     const outbox = { ...next.outbox };
-    for (const id of done) delete outbox[id];
-    next = { ...next, outbox };
+    const uploads = { ...next.uploads };
+    for (const id of done) {
+      delete outbox[id];
+      delete uploads[id];
+    }
+    next = { ...next, outbox, uploads };
   }
   return next;
 };
@@ -223,7 +230,7 @@ const ownSend = (state, { client_id, room_id, state: delivery }) => {
   if (landed) return state;
   if (delivery.state === "pending") {
     if (old) return state;
-    const entry = { client_id, room_id, body: delivery.body, created_at: delivery.created_at, delivery: { state: "pending" } };
+    const entry = { client_id, room_id, body: delivery.body, created_at: delivery.created_at, delivery: { state: "pending" }, files: delivery.files ?? [] };
     return { ...state, outbox: { ...state.outbox, [client_id]: entry } };
   }
   // Not heard as pending (sent before this page loaded): the committed message will show it.
@@ -236,7 +243,9 @@ export const dropOwnSend = (state, clientId) => {
   if (!(clientId in state.outbox)) return state;
   const outbox = { ...state.outbox };
   delete outbox[clientId];
-  return { ...state, outbox };
+  const uploads = { ...state.uploads };
+  delete uploads[clientId];
+  return { ...state, outbox, uploads };
 };
 
 /** @param {State} state @param {string} roomId @param {number} seq @returns {State} */
@@ -269,6 +278,9 @@ export const applyEvent = (state, event, now = 0) => {
       return messageChanged(state, event.message);
     case "message_state":
       return ownSend(state, event);
+    case "upload":
+      if (!(event.client_id in state.outbox)) return state;
+      return { ...state, uploads: { ...state.uploads, [event.client_id]: { sent: event.sent, total: event.total } } };
     case "room":
       return upsertRoom(state, event.room);
     case "unread":
@@ -313,7 +325,8 @@ export const roomList = (/** @type {State} */ state) =>
  * @param {State} state @param {string} roomId
  * @returns {Array<{key: string, seq: number | null, sender: string, body: string, at: string,
  *   own: boolean, delivery: "read" | "sent" | "pending" | "failed" | null, error: string | null,
- *   clientId?: string}>}
+ *   clientId?: string, attachments: import("./bridge.js").Attachment[],
+ *   files: import("./bridge.js").PendingFile[], progress: {sent: number, total: number} | null}>}
  */
 export const timeline = (state, roomId) => {
   // How far the others read: the relay's (and cache's) `others_read_seq`, or a receipt since.
@@ -333,6 +346,9 @@ export const timeline = (state, roomId) => {
     reactions: m.reactions ?? [],
     replyTo: m.reply_to ?? null,
     mentions: m.mentions ?? [],
+    attachments: m.attachments ?? [],
+    files: [],
+    progress: null,
   }));
   const own = Object.values(state.outbox)
     .filter((o) => o.room_id === roomId)
@@ -353,6 +369,9 @@ export const timeline = (state, roomId) => {
       replyTo: null,
       // Who a body mentions is the relay's word (`mentions`): a pending send has none yet.
       mentions: [],
+      attachments: [],
+      files: o.files ?? [],
+      progress: state.uploads[o.client_id] ?? null,
     }));
   return [...committed, ...own];
 };

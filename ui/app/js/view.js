@@ -5,6 +5,7 @@ import { createLoginView } from "./views/login.js";
 import { createRoomList } from "./views/rooms.js";
 import { createMessageList } from "./views/messages.js";
 import { createComposer } from "./views/composer.js";
+import { createAttachments, wireAttach } from "./views/attachments.js";
 import { createDialog, field } from "./views/dialog.js";
 import { createSwitcher } from "./views/switcher.js";
 import { createSettings } from "./views/settings.js";
@@ -50,6 +51,11 @@ import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from 
  *   cancelMode: () => boolean,
  *   editLast: () => boolean,
  *   confirmDelete: () => Promise<void>,
+ *   attachPick: () => void,
+ *   attachFiles: (files: File[]) => void,
+ *   cancelUpload: (clientId: string) => void,
+ *   image: (fileId: string, thumbnail: boolean) => Promise<string>,
+ *   download: (fileId: string, name: string) => void,
  * }} Handlers
  */
 
@@ -89,11 +95,20 @@ export const createView = (doc, h) => {
     onDelete: h.deleteFailed,
     onOpenLink: h.openLink,
     onMessageAction: h.messageAction,
+    files: createAttachments({ image: h.image, download: h.download, cancel: h.cancelUpload }, /** @type {HTMLElement} */ ($("#image-viewer"))),
   });
   const modeBar = /** @type {HTMLElement} */ (testid("composer-mode"));
   testid("composer-mode-cancel").addEventListener("click", () => h.cancelMode());
   const deleteDialog = createDialog(/** @type {HTMLElement} */ ($("#delete-dialog")), () => h.confirmDelete());
   const composer = createComposer(/** @type {HTMLFormElement} */ ($("#composer-form")), { onSend: h.send, onTyping: h.typing, onDraft: h.draft, onEditLast: h.editLast, onCancel: h.cancelMode });
+  wireAttach(
+    {
+      button: /** @type {HTMLButtonElement} */ (testid("attach-button")),
+      room: /** @type {HTMLElement} */ ($(".room")),
+      box: /** @type {HTMLTextAreaElement} */ (testid("composer")),
+    },
+    { pick: h.attachPick, files: h.attachFiles },
+  );
   const loginView = createLoginView(/** @type {HTMLElement} */ ($("#login-screen")), {
     onSubmit: h.signIn,
     onLetOthersConnect: h.letOthersConnect,

@@ -1,6 +1,6 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
-//! outbox, drafts, the saved sign-in, the search index) in WAL mode, plus the token file beside it.
-//! Opened through a pool.
+//! outbox and the files its sends carry, drafts, the saved sign-in, the search index) in WAL
+//! mode, plus the token file beside it. Opened through a pool.
 
 mod drafts;
 mod erase;
@@ -9,6 +9,7 @@ mod outbox;
 mod rooms;
 mod search;
 mod sign_in;
+mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,8 +19,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use drafts::Draft;
 pub use messages::SeqRange;
-pub use outbox::{OutboxItem, OutboxState};
+pub use outbox::{OutboxFile, OutboxItem, OutboxState};
 pub use sign_in::SignIn;
+pub use uploads::UploadJob;
 
 /// The database file inside a profile directory.
 pub const DB_FILE: &str = "cache.db";

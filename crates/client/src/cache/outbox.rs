@@ -2,7 +2,8 @@
 //! relay acks it (`sent`, with its seq) or refuses it for good (`failed`, which the user sees).
 
 use natter_protocol::model::Seq;
-use natter_protocol::{ErrorCode, WireError};
+use natter_protocol::{Attachment, ErrorCode, WireError};
+use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -40,9 +41,28 @@ pub struct OutboxItem {
     pub state: OutboxState,
     /// The message of the room this one answers (`message:send`'s `reply_to`).
     pub reply_to: Option<String>,
+    /// The files it carries (`uploads.rs`), uploaded before it is sent.
+    pub files: Vec<OutboxFile>,
 }
 
-const COLUMNS: &str =
+/// One file of a send, as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxFile {
+    pub name: String,
+    /// The type the sender's system claims (the relay sniffs images itself).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Bytes.
+    pub size: u64,
+    /// The copy in the profile, relative to the profile directory (the app never shows it).
+    #[serde(skip)]
+    pub local_path: String,
+    /// The relay's record of it, once uploaded.
+    #[serde(skip)]
+    pub attachment: Option<Attachment>,
+}
+
+pub(super) const COLUMNS: &str =
     "client_id, room_id, body, created_at, state, seq, error_code, error_message, reply_to";
 
 impl Cache {
@@ -58,14 +78,7 @@ impl Cache {
         body: &str,
         reply_to: Option<&str>,
     ) -> Result<OutboxItem, CacheError> {
-        let item = OutboxItem {
-            client_id: uuid::Uuid::new_v4().to_string(),
-            room_id: room_id.to_owned(),
-            body: body.to_owned(),
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            state: OutboxState::Pending,
-            reply_to: reply_to.map(str::to_owned),
-        };
+        let item = new_item(room_id, body, reply_to);
         sqlx::query(
             "INSERT INTO outbox (client_id, room_id, body, created_at, state, reply_to) \
              VALUES (?, ?, ?, ?, 'pending', ?)",
@@ -80,23 +93,34 @@ impl Cache {
         Ok(item)
     }
 
-    /// Every pending send, oldest first: the order they are (re)sent in.
+    /// Every pending send with its files, oldest first: the order they are (re)sent in.
     pub async fn pending(&self) -> Result<Vec<OutboxItem>, CacheError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY position"
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(item_from_row).collect()
+        let mut files = self.pending_files().await?;
+        rows.iter()
+            .map(|row| {
+                let mut item = item_from_row(row)?;
+                item.files = files.remove(&item.client_id).unwrap_or_default();
+                Ok(item)
+            })
+            .collect()
     }
 
-    /// One send, whatever its state.
+    /// One send with its files, whatever its state.
     pub async fn outbox_item(&self, client_id: &str) -> Result<Option<OutboxItem>, CacheError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE client_id = ?"))
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(item_from_row).transpose()
+        let Some(mut item) = row.as_ref().map(item_from_row).transpose()? else {
+            return Ok(None);
+        };
+        item.files = self.outbox_files(client_id).await?;
+        Ok(Some(item))
     }
 
     /// pending → sent. Marking an item sent again is a no-op (a retry acked twice).
@@ -128,12 +152,22 @@ impl Cache {
     /// Forgets a failed item (the person deleted it, or sends its text again as a new message).
     /// Only a failed one: a pending item may be on its way. Says whether one was forgotten.
     pub async fn discard_failed(&self, client_id: &str) -> Result<bool, CacheError> {
+        Ok(self.discard_failed_with_files(client_id).await?.is_some())
+    }
+
+    /// [`discard_failed`](Self::discard_failed), answering the files it carried (whose copies
+    /// in the profile the caller removes).
+    pub async fn discard_failed_with_files(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Vec<OutboxFile>>, CacheError> {
+        let files = self.outbox_files(client_id).await?;
         let gone = sqlx::query("DELETE FROM outbox WHERE client_id = ? AND state = 'failed'")
             .bind(client_id)
             .execute(&self.pool)
             .await?
             .rows_affected();
-        Ok(gone == 1)
+        Ok((gone == 1).then_some(files))
     }
 
     /// pending → failed, only for a permanent refusal; a transient code is refused with
@@ -165,7 +199,21 @@ impl Cache {
     }
 }
 
-fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, CacheError> {
+/// A new pending send (a fresh UUID as `client_id`, sent now), not written yet.
+pub(super) fn new_item(room_id: &str, body: &str, reply_to: Option<&str>) -> OutboxItem {
+    OutboxItem {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        room_id: room_id.to_owned(),
+        body: body.to_owned(),
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        state: OutboxState::Pending,
+        reply_to: reply_to.map(str::to_owned),
+        files: Vec::new(),
+    }
+}
+
+/// A row of `outbox` (its files are not in it: `files` is empty).
+pub(super) fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, CacheError> {
     let client_id: String = row.try_get("client_id")?;
     let state: String = row.try_get("state")?;
     let state = match state.as_str() {
@@ -198,6 +246,7 @@ fn item_from_row(row: &SqliteRow) -> Result<OutboxItem, CacheError> {
         state,
         client_id,
         reply_to: row.try_get("reply_to")?,
+        files: Vec::new(),
     })
 }
 

@@ -264,19 +264,30 @@ impl Worker {
     }
 
     /// Sends every pending item in order. Acked → sent; refused for good → failed; anything
-    /// transient stops the drain (the item stays pending and goes first next time).
+    /// transient stops the drain (the item stays pending and goes first next time), and so
+    /// does an item whose files are still uploading.
     pub(super) async fn drain(&mut self, conn: &Connection) -> Result<(), Halt> {
         let pending = {
             let _outbox = self.outbox_lock.lock().await;
             self.cache.pending().await?
         };
         for item in pending {
+            // A send whose files are not all up waits (and those behind it, to keep the order):
+            // the uploader nudges when they are.
+            let Some(attachments) = item
+                .files
+                .iter()
+                .map(|f| f.attachment.as_ref().map(|a| a.id.clone()))
+                .collect::<Option<Vec<_>>>()
+            else {
+                return Ok(());
+            };
             let request = SendMessage {
                 room_id: item.room_id.clone(),
                 client_id: item.client_id.clone(),
                 body: item.body.clone(),
                 reply_to: item.reply_to.clone(),
-                attachments: Vec::new(),
+                attachments,
             };
             match conn.request(&request).await {
                 Ok(ack) if ack.message.client_id != item.client_id => {

@@ -7,7 +7,7 @@ use natter_protocol::{Message, Room, WireError};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::cache::OutboxItem;
+use crate::cache::{OutboxFile, OutboxItem};
 use crate::supervisor::{ConnectionState, OfflineReason};
 use crate::transport::TransportKind;
 use crate::trust::CertificateError;
@@ -32,6 +32,14 @@ pub enum AppEvent {
         client_id: String,
         room_id: String,
         state: DeliveryState,
+    },
+    /// How far the upload of a pending send's files is: `sent` of `total` bytes (after a
+    /// retry, it starts again from the files already up). Then `MessageState` as for any send.
+    Upload {
+        client_id: String,
+        room_id: String,
+        sent: u64,
+        total: u64,
     },
     /// A room was created, changed, or listed by a catch-up: replace the app's copy.
     Room {
@@ -62,10 +70,13 @@ pub enum AppEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeliveryState {
-    /// Written to the outbox, not acked yet: the body and when the user sent it (RFC 3339).
+    /// Written to the outbox, not acked yet: the body and when the user sent it (RFC 3339),
+    /// and the files it carries (name, size, type), if any.
     Pending {
         body: String,
         created_at: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<OutboxFile>,
     },
     Sent {
         seq: Seq,
@@ -84,6 +95,7 @@ impl AppEvent {
             state: DeliveryState::Pending {
                 body: item.body.clone(),
                 created_at: item.created_at.clone(),
+                files: item.files.clone(),
             },
         }
     }
@@ -177,6 +189,7 @@ mod tests {
             state: DeliveryState::Pending {
                 body: "hi".into(),
                 created_at: "2026-01-01T00:00:00.000Z".into(),
+                files: Vec::new(),
             },
         };
         assert_eq!(

@@ -5,12 +5,14 @@
 //! The network side runs in one worker task (`worker.rs`: catch-up, live events, outbox drain in
 //! `catch_up.rs`); the methods here read the cache or write the outbox, so they answer at once,
 //! online or not. Only [`Session::history`] (`history.rs`) asks the relay, for what the cache
-//! lacks below a room's cursor, and [`Session::search`] (`search.rs`), after the cache; the room calls (`rooms.rs`: create, invite, leave, DM, read) and
+//! lacks below a room's cursor, and [`Session::search`] (`search.rs`), after the cache; sends
+//! with files are uploaded by a second task (`files.rs`), which also fetches files; the room calls (`rooms.rs`: create, invite, leave, DM, read) and
 //! typing (`typing.rs`) need the connection and say so with [`SessionError::Offline`].
 
 mod catch_up;
 mod changes;
 mod event;
+mod files;
 mod history;
 mod outlet;
 mod people;
@@ -30,6 +32,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::cache::{Cache, CacheError, OutboxItem};
+use crate::files::Folder;
 use crate::supervisor::{ConnectionState, Supervisor, SupervisorConfig};
 use crate::transport::Connection;
 use outlet::Outlet;
@@ -90,6 +93,9 @@ pub enum SessionError {
     /// The relay answered something this client does not understand.
     #[error("unexpected answer from the relay: {0}")]
     Protocol(String),
+    /// A file could not be copied into the profile, or fetched from the relay.
+    #[error("file: {0}")]
+    File(#[from] crate::files::FileError),
 }
 
 /// A running session. Stop it with [`stop`](Self::stop) (dropping it stops it too, unbounded).
@@ -109,6 +115,13 @@ pub struct Session {
     supervisor: Option<Supervisor>,
     stop: Option<oneshot::Sender<()>>,
     worker: Option<JoinHandle<()>>,
+    /// The profile's files (`files.rs`), the relay for their HTTP calls, and the upload task.
+    folder: Folder,
+    relay: files::Relay,
+    upload_nudge: mpsc::UnboundedSender<()>,
+    current_upload: files::Current,
+    stop_uploads: Option<oneshot::Sender<()>>,
+    uploader: Option<JoinHandle<()>>,
 }
 
 impl Session {
@@ -144,6 +157,27 @@ impl Session {
             retry_at: None,
             remote_typing: typing::RemoteTyping::new(config.typing_expiry),
         };
+        let uploader = files::Uploader {
+            cache: cache.clone(),
+            outlet: outlet.clone(),
+            folder: Folder::new(&config.profile_dir),
+            relay: files::Relay {
+                url: config.supervisor.url.clone(),
+                token: config.supervisor.token.clone(),
+            },
+            worker: nudge.clone(),
+            current: files::Current::default(),
+            connection: supervisor.state(),
+            retry_after: config.retry_after,
+        };
+        let (folder, relay, current_upload) = (
+            uploader.folder.clone(),
+            uploader.relay.clone(),
+            uploader.current.clone(),
+        );
+        let (upload_nudge, upload_nudges) = mpsc::unbounded_channel();
+        let (stop_uploads, uploads_stopped) = oneshot::channel();
+        let uploader = tokio::spawn(uploader.run(upload_nudges, uploads_stopped));
         let worker = tokio::spawn(worker.run(server_rx, nudges, stopped));
         Ok((
             Self {
@@ -157,6 +191,12 @@ impl Session {
                 supervisor: Some(supervisor),
                 stop: Some(stop),
                 worker: Some(worker),
+                folder,
+                relay,
+                upload_nudge,
+                current_upload,
+                stop_uploads: Some(stop_uploads),
+                uploader: Some(uploader),
             },
             app_events,
         ))
@@ -224,13 +264,6 @@ impl Session {
         }
     }
 
-    /// Forgets one of our sends that the relay refused (`failed`); answers whether there was
-    /// one. A pending send cannot be taken back: it may already be committed.
-    pub async fn discard_failed(&self, client_id: &str) -> Result<bool, SessionError> {
-        let _outbox = self.outbox_lock.lock().await;
-        Ok(self.cache.discard_failed(client_id).await?)
-    }
-
     /// Cuts a reconnect's wait short ("Retry now"): the next attempt starts at once.
     pub fn retry_now(&self) {
         if let Some(supervisor) = &self.supervisor {
@@ -243,8 +276,16 @@ impl Session {
         &self.cache
     }
 
-    /// Stops the worker and the supervisor (bounded), then closes the cache.
+    /// Stops the uploader, the worker and the supervisor (bounded), then closes the cache.
     pub async fn stop(mut self) {
+        if let Some(stop) = self.stop_uploads.take() {
+            let _ = stop.send(());
+        }
+        if let Some(uploader) = self.uploader.take() {
+            // An upload cut off here starts again at the next start: the outbox keeps it.
+            uploader.abort();
+            let _ = uploader.await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

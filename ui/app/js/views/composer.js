@@ -63,7 +63,8 @@ export const createComposer = (form, { onSend, onTyping, onDraft, onEditLast, on
     /** @param {boolean} enabled */
     setEnabled(enabled) {
       box.disabled = !enabled;
-      /** @type {HTMLButtonElement} */ (form.querySelector("button")).disabled = !enabled;
+      // Send and Attach.
+      for (const button of form.querySelectorAll("button")) /** @type {HTMLButtonElement} */ (button).disabled = !enabled;
     },
     clear() {
       box.value = "";

@@ -5,6 +5,7 @@
 // A room opened with unread messages shows a "New messages" marker above the first of them and
 // lands there, not at the bottom; the list says which messages are on screen (for reading).
 // Bodies are formatted (views/rich.js); a link opens in the system browser, through the shell.
+// A message's files are drawn by views/attachments.js.
 import { displayName, formatTime } from "../format.js";
 import { renderBody } from "./rich.js";
 import { layout } from "../layout.js";
@@ -27,9 +28,11 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
  * @param {HTMLOListElement} list
  * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
  *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void,
- *   onOpenLink: (url: string) => void, onMessageAction: (action: string, seq: number, emoji?: string) => void}} handlers
+ *   onOpenLink: (url: string) => void, onMessageAction: (action: string, seq: number, emoji?: string) => void,
+ *   files: ReturnType<typeof import("./attachments.js").createAttachments>}} handlers
+ *   files: draws a message's files (attachments.js)
  */
-export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink, onMessageAction }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink, onMessageAction, files }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
   /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
@@ -124,6 +127,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       body.append(...renderBody(item.body, me, item.mentions));
     }
     li.append(body);
+    if (item.attachments?.length && !item.deleted) li.append(files.committed(item.attachments));
+    if (item.files?.length && item.clientId) li.append(files.uploading(item.files, item.progress, item.clientId, item.delivery === "pending"));
     if (item.reactions.length > 0) li.append(reactionLine(item.reactions));
     if (item.seq != null && !item.deleted) li.append(actionLine(item.own, admin));
     if (item.delivery) {
@@ -277,7 +282,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       const sig =
         row.kind === "day"
           ? `day|${row.label}`
-          : `${admin}|${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}|${row.item.body}|${row.item.edited}|${row.item.deleted}|${JSON.stringify(row.item.reactions)}|${JSON.stringify(row.item.replyTo)}`;
+          : `${admin}|${row.first}|${row.item.delivery}|${row.item.error}|${row.item.seq}|${row.item.body}|${row.item.edited}|${row.item.deleted}|${JSON.stringify(row.item.reactions)}|${JSON.stringify(row.item.replyTo)}|${row.item.attachments?.map((a) => a.id).join(",")}|${row.item.files?.length}|${row.item.progress?.sent}`;
       const old = switched ? undefined : rows.get(row.key);
       const node = old && old.sig === sig ? old.node : row.kind === "day" ? dayRow(row.label) : messageRow(row.item, row.first, now, opts.me ?? null, admin);
       node.dataset.key = row.key;

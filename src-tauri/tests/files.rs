@@ -1,0 +1,169 @@
+//! The file commands (issue 20) through IPC under the real capabilities, against a relay hosted
+//! in-process: a pasted image handed over as the call's raw body is announced pending with its
+//! file, its upload progress and the committed message with its attachment follow on the event
+//! stream; `image` hands the webview the image and its thumbnail as `data:` URLs; what is not
+//! an image, bytes over the bound and a cancel that comes too late are refused with a clear
+//! error. The dialogs (`attach_files`, `save_file`) need a real window: not here.
+
+mod support;
+
+use natter_desktop::{files::MAX_HANDED_BYTES, ui_event, AppState};
+use serde_json::{json, Value};
+use support::{invoke, invoke_raw, invoke_until, start_app, wait, TestResult};
+use tauri::{Listener, Manager};
+use tokio::sync::mpsc;
+
+/// An 8×8 RGB PNG.
+const PNG: &str = "89504e470d0a1a0a0000000d49484452000000080000000808020000004b6d29dc0000006c49444154789c0dc94101003008033194a0a44aaa84e7a940094aaa68cb375545172a5c4cb1c51529aa9a6ed4b899669b6bd23f440b098b112b4e443f4c1b199b316bcec43f861e34789861871b323f965eb4789965975bb23f8e3e74f898638f3b723f42070587091b2e243cb02c548131c8e3ff0000000049454e44ae426082";
+
+fn png() -> Vec<u8> {
+    (0..PNG.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&PNG[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// The next event on the UI stream for which `pick` holds (bounded).
+fn next_event(
+    events: &mut mpsc::UnboundedReceiver<Value>,
+    pick: impl Fn(&Value) -> bool,
+) -> Result<Value, Box<dyn std::error::Error>> {
+    wait(async {
+        while let Some(event) = events.recv().await {
+            if pick(&event) {
+                return Some(event);
+            }
+        }
+        None
+    })?
+    .ok_or_else(|| "the event stream closed".into())
+}
+
+#[test]
+fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+    let (events_tx, mut events) = mpsc::unbounded_channel::<Value>();
+    app.listen_any(ui_event::EVENT, move |event| {
+        if let Ok(batch) = serde_json::from_str::<Vec<Value>>(event.payload()) {
+            for one in batch {
+                let _ = events_tx.send(one);
+            }
+        }
+    });
+    let hosted = invoke(
+        &webview,
+        "host_locally",
+        json!({"port": 0, "let_others_connect": false}),
+    )
+    .map_err(|e| e.to_string())?;
+    let url = hosted["url"].as_str().ok_or("no url")?.to_owned();
+    let account =
+        json!({"server_url": url, "username": "alice", "password": "correct horse battery"});
+    invoke(&webview, "register", account).map_err(|e| e.to_string())?;
+    invoke_until(&webview, "connection_state", |v| v["state"] == "connected")?;
+
+    let bytes = png();
+    let client_id = invoke_raw(
+        &webview,
+        "attach_bytes",
+        bytes.clone(),
+        &[
+            ("natter-room-id", "general"),
+            ("natter-file-name", "caf%C3%A9%20shot.png"),
+            ("natter-file-type", "image%2Fpng"),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    assert!(client_id.is_string(), "{client_id}");
+    let pending = next_event(&mut events, |e| {
+        e["type"] == "message_state" && e["client_id"] == client_id
+    })?;
+    assert_eq!(pending["state"]["state"], "pending");
+    assert_eq!(
+        pending["state"]["files"],
+        json!([{"name": "café shot.png", "type": "image/png", "size": bytes.len()}])
+    );
+    let progress = next_event(&mut events, |e| {
+        e["type"] == "upload" && e["client_id"] == client_id
+    })?;
+    assert_eq!(progress["total"], bytes.len());
+    let message = next_event(&mut events, |e| {
+        e["type"] == "message" && e["message"]["client_id"] == client_id
+    })?;
+    let attachment = &message["message"]["attachments"][0];
+    assert_eq!(attachment["name"], "café shot.png");
+    assert_eq!(
+        (attachment["width"].clone(), attachment["height"].clone()),
+        (json!(8), json!(8))
+    );
+    let file_id = attachment["id"].as_str().ok_or("no file id")?.to_owned();
+
+    // The webview gets images as data: URLs only; the whole file is the bytes sent.
+    let full = invoke(&webview, "image", json!({"file_id": file_id})).map_err(|e| e.to_string())?;
+    let full = full.as_str().ok_or("not a string")?;
+    assert!(
+        full.starts_with("data:image/png;base64,"),
+        "{}",
+        &full[..40.min(full.len())]
+    );
+    let thumb = invoke(
+        &webview,
+        "image",
+        json!({"file_id": file_id, "thumbnail": true}),
+    )
+    .map_err(|e| e.to_string())?;
+    let thumb = thumb.as_str().ok_or("not a string")?;
+    assert!(
+        thumb.starts_with("data:image/png;base64,") || thumb.starts_with("data:image/jpeg;base64,"),
+        "{}",
+        &thumb[..40.min(thumb.len())]
+    );
+
+    // A file that is not an image is never handed over for display.
+    let text_id = invoke_raw(
+        &webview,
+        "attach_bytes",
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+        &[("natter-room-id", "general"), ("natter-file-name", "x.svg")],
+    )
+    .map_err(|e| e.to_string())?;
+    let svg = next_event(&mut events, |e| {
+        e["type"] == "message" && e["message"]["client_id"] == text_id
+    })?;
+    let svg_id = svg["message"]["attachments"][0]["id"].clone();
+    let refused = invoke(&webview, "image", json!({"file_id": svg_id}))
+        .err()
+        .ok_or("an SVG was handed over")?;
+    assert_eq!(refused["code"], "invalid");
+    // The send is committed: too late to cancel.
+    let late = invoke(&webview, "cancel_upload", json!({"client_id": text_id}))
+        .err()
+        .ok_or("a sent message was cancelled")?;
+    assert_eq!(late["code"], "invalid");
+    // Bytes over the bound, and no room, are refused before anything is written.
+    let big = invoke_raw(
+        &webview,
+        "attach_bytes",
+        vec![0; MAX_HANDED_BYTES + 1],
+        &[
+            ("natter-room-id", "general"),
+            ("natter-file-name", "big.bin"),
+        ],
+    )
+    .err()
+    .ok_or("too many bytes were taken")?;
+    assert_eq!(big["code"], "invalid");
+    let nowhere = invoke_raw(&webview, "attach_bytes", vec![1, 2, 3], &[])
+        .err()
+        .ok_or("bytes for no room were taken")?;
+    assert_eq!(nowhere["code"], "invalid");
+    // An unknown file is the relay's own answer.
+    let missing = invoke(&webview, "image", json!({"file_id": "no-such-file"}))
+        .err()
+        .ok_or("an unknown file was shown")?;
+    assert_eq!(missing["code"], "not_found");
+
+    wait(app.state::<AppState>().shutdown())?;
+    Ok(())
+}

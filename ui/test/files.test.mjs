@@ -1,0 +1,125 @@
+// Files in the window (issue 20): an image as a thumbnail from the shell's data: URL, full size
+// in a viewer that Esc closes; another file as a card whose name stays text, with Download; our
+// pending send's files with an upload bar and Cancel; the attach button, a paste and a drop.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { boot, msg, settle, signedIn, XSS } from "./page.mjs";
+
+const PNG_URL = "data:image/png;base64,iVBORw0KGgo=";
+const image = { id: "f-img", name: "cat.png", size: 48213, type: "image/png", width: 640, height: 480 };
+const pdf = { id: "f-doc", name: XSS, size: 1_200_000, type: "application/pdf" };
+
+/** The last message row. */
+const last = (ui) => ui.all('[data-testid="message"]').at(-1);
+
+test("an image shows as a thumbnail, full size on click, Esc closes", async () => {
+  const ui = await boot({ ...signedIn(), image: ({ thumbnail }) => (thumbnail ? PNG_URL : `${PNG_URL}full`) });
+  await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", ""), attachments: [image] } }]);
+  const thumb = last(ui).querySelector('[data-testid="attachment"]');
+  assert.equal(thumb.dataset.fileId, "f-img");
+  assert.deepEqual(ui.called("image"), [{ file_id: "f-img", thumbnail: true }]);
+  assert.equal(thumb.querySelector("img").src, PNG_URL);
+  assert.equal(thumb.querySelector("img").alt, "cat.png");
+  assert.match(thumb.getAttribute("aria-label"), /cat\.png.*full size/);
+
+  thumb.click();
+  await settle();
+  const viewer = ui.$('[data-testid="image-viewer"]');
+  assert.equal(viewer.hidden, false);
+  assert.equal(viewer.querySelector("img").src, `${PNG_URL}full`);
+  assert.equal(document.activeElement, ui.$('[data-testid="image-viewer-close"]'), "the viewer takes the focus");
+  viewer.dispatch("keydown", { key: "Escape" });
+  assert.equal(viewer.hidden, true);
+  assert.equal(document.activeElement, thumb, "the focus goes back");
+
+  // Drawn again (another message came): the thumbnail is not fetched again.
+  await ui.emit([{ type: "message", message: msg("general", 5) }]);
+  assert.equal(ui.called("image").filter((a) => a.thumbnail).length, 1);
+});
+
+test("another file is a card: its name as text, its size, and Download", async () => {
+  const ui = await boot({ ...signedIn(), save_file: true });
+  await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", "the report"), attachments: [pdf] } }]);
+  const card = last(ui).querySelector('[data-testid="attachment"]');
+  assert.equal(card.dataset.fileId, "f-doc");
+  assert.equal(card.querySelector(".file-name").textContent, XSS, "the name is text");
+  assert.equal(card.querySelector("img"), null, "no element from the name");
+  assert.equal(card.querySelector(".file-size").textContent, "1.2 MB");
+  assert.equal(ui.called("image").length, 0, "not an image: never fetched for display");
+  card.querySelector('[data-testid="attachment-download"]').click();
+  await settle();
+  assert.deepEqual(ui.called("save_file"), [{ file_id: "f-doc", name: XSS }]);
+});
+
+test("a pending send's files show with an upload bar; Cancel takes it back", async () => {
+  const ui = await boot({ ...signedIn(), cancel_upload: true });
+  const files = [{ name: "clip.mp4", size: 8_000_000 }];
+  await ui.emit([
+    { type: "message_state", client_id: "c-up", room_id: "general", state: { state: "pending", body: "", created_at: "2026-11-25T10:05:00Z", files } },
+  ]);
+  let row = last(ui);
+  assert.equal(row.querySelector(".file-name").textContent, "clip.mp4");
+  await ui.emit([{ type: "upload", client_id: "c-up", room_id: "general", sent: 2_000_000, total: 8_000_000 }]);
+  row = last(ui);
+  const bar = row.querySelector('[data-testid="upload-progress"]');
+  assert.equal(bar.value, 2_000_000);
+  assert.equal(bar.max, 8_000_000);
+  assert.match(bar.getAttribute("aria-label"), /2\.0 MB of 8\.0 MB/);
+
+  row.querySelector('[data-testid="upload-cancel"]').click();
+  await settle();
+  assert.deepEqual(ui.called("cancel_upload"), [{ client_id: "c-up" }]);
+  assert.equal(ui.seqs().includes("pending"), false, "the pending row is gone");
+});
+
+test("a cancel the shell refuses (the files are all up) leaves the send and says why", async () => {
+  const ui = await boot({ ...signedIn(), cancel_upload: { reject: { code: "invalid", message: "too late" } } });
+  await ui.emit([
+    { type: "message_state", client_id: "c-up", room_id: "general", state: { state: "pending", body: "", created_at: "2026-11-25T10:05:00Z", files: [{ name: "a.bin", size: 3 }] } },
+  ]);
+  last(ui).querySelector('[data-testid="upload-cancel"]').click();
+  await settle();
+  assert.ok(ui.seqs().includes("pending"));
+  assert.match(ui.$("#composer-error").textContent, /too late/);
+});
+
+test("the attach button asks the shell to pick files for the open room", async () => {
+  const ui = await boot({ ...signedIn(), attach_files: "c-picked" });
+  const button = ui.$('[data-testid="attach-button"]');
+  assert.equal(button.getAttribute("aria-label"), "Attach files");
+  button.click();
+  await settle();
+  assert.deepEqual(ui.called("attach_files"), [{ room_id: "general" }]);
+});
+
+test("a pasted image and a dropped file go to the shell as bytes; text pastes stay text", async () => {
+  const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
+  const box = ui.$('[data-testid="composer"]');
+  const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "shot.png", { type: "image/png" });
+  const pasted = box.dispatch("paste", { clipboardData: { files: [png] } });
+  await settle();
+  assert.equal(pasted.defaultPrevented, true);
+  const sent = ui.called("attach_bytes");
+  assert.equal(sent.length, 1);
+  assert.deepEqual([...sent[0]], [0x89, 0x50, 0x4e, 0x47], "the bytes are the call's body");
+
+  const text = box.dispatch("paste", { clipboardData: { files: [] } });
+  assert.equal(text.defaultPrevented, false);
+
+  const doc = new File(["hello"], "notes.txt", { type: "text/plain" });
+  const room = ui.$(".room");
+  const over = room.dispatch("dragover", { dataTransfer: { types: ["Files"] } });
+  assert.equal(over.defaultPrevented, true, "the room takes drops");
+  room.dispatch("drop", { dataTransfer: { files: [doc] } });
+  await settle();
+  assert.equal(ui.called("attach_bytes").length, 2);
+});
+
+test("a dropped file over the bound is refused here, pointing at the button", async () => {
+  const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
+  const huge = { name: "huge.iso", size: 26 * 1024 * 1024, type: "", arrayBuffer: async () => new ArrayBuffer(0) };
+  ui.$(".room").dispatch("drop", { dataTransfer: { files: [huge] } });
+  await settle();
+  assert.equal(ui.called("attach_bytes").length, 0);
+  assert.match(ui.$("#composer-error").textContent, /attach button/);
+});
