@@ -124,10 +124,20 @@ pub async fn set_role(state: State<'_, AppState>, username: String, role: Role) 
     Ok(state.session().await?.set_role(&username, role).await?)
 }
 
-/// A new random password for the account, answered this once; its sessions end.
+/// A new password for the account, answered this once; its sessions end. `password`: the
+/// admin's choice (held to a registration's rules); absent or empty, a random one.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn reset_password(state: State<'_, AppState>, username: String) -> Result<String> {
-    Ok(state.session().await?.reset_password(&username).await?)
+pub async fn reset_password(
+    state: State<'_, AppState>,
+    username: String,
+    password: Option<String>,
+) -> Result<String> {
+    let chosen = password.filter(|p| !p.is_empty());
+    Ok(state
+        .session()
+        .await?
+        .reset_password(&username, chosen.as_deref())
+        .await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

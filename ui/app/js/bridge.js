@@ -261,8 +261,12 @@ export const setDisabled = (username, disabled) => invoke("set_disabled", { user
 /** @param {string} username @param {"admin" | "member"} role @returns {Promise<Account>} */
 export const setRole = (username, role) => invoke("set_role", { username, role });
 
-/** A new password, answered once. @param {string} username @returns {Promise<string>} */
-export const resetPassword = (username) => invoke("reset_password", { username });
+/**
+ * A new password, answered once: `password` (the admin's choice) or, absent, a random one.
+ * @param {string} username @param {string} [password] @returns {Promise<string>}
+ */
+export const resetPassword = (username, password) =>
+  invoke("reset_password", password ? { username, password } : { username });
 
 /** @param {string} username @returns {Promise<void>} */
 export const deleteUser = (username) => invoke("delete_user", { username });
