@@ -50,4 +50,6 @@ pub const COMMANDS: &[&str] = &[
     "set_role",
     "reset_password",
     "delete_user",
+    "accounts",
+    "switch_account",
 ];

@@ -6,7 +6,7 @@
 use natter_protocol::account::SessionInfo;
 use natter_protocol::admin::{Account, Invite, InviteAck, Role, UsersAck};
 use natter_protocol::User;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::account::forget_sign_in;
 use crate::error::Result;
@@ -53,12 +53,21 @@ pub async fn end_session(state: State<'_, AppState>, session_id: String) -> Resu
     Ok(state.session().await?.end_session(&session_id).await?)
 }
 
-/// Deletes our account (its password confirms), then signs out here as `logout` does, without
-/// the relay call: the relay already ended every session of the account.
+/// Deletes the active account (its password confirms), then signs out of it here as `logout`
+/// does, without the relay call: the relay already ended every session of the account. The
+/// other signed-in accounts stay.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn delete_account(state: State<'_, AppState>, password: String) -> Result<()> {
-    state.session().await?.delete_account(&password).await?;
-    forget_sign_in(&state).await?;
+pub async fn delete_account<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    password: String,
+) -> Result<()> {
+    let id = {
+        let active = state.active().await?;
+        active.session.delete_account(&password).await?;
+        active.id.clone()
+    };
+    forget_sign_in(&app, &state, Some(id)).await?;
     Ok(())
 }
 
