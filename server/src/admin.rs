@@ -10,7 +10,7 @@ use natter_protocol::admin::{
 };
 use natter_protocol::invite::InviteLink;
 use natter_protocol::limits::{INVITES_LIST_MAX, USERS_PAGE_MAX};
-use natter_protocol::User;
+use natter_protocol::{validate, User};
 
 use crate::accounts::{last_admin, Ended};
 use crate::auth::{new_token, token_hash, Passwords};
@@ -187,19 +187,28 @@ impl Admin {
         self.target(username).await
     }
 
-    /// `admin:user:reset_password`: a new random password (answered once) and the sessions
-    /// that ended (all of the user's).
-    pub async fn reset_password(&self, admin: &User, username: &str) -> Result<(String, Ended)> {
+    /// `admin:user:reset_password`: the new password — `chosen` (checked like a registration's)
+    /// or a random one — answered once, and the sessions that ended (all of the user's).
+    pub async fn reset_password(
+        &self,
+        admin: &User,
+        username: &str,
+        chosen: Option<String>,
+    ) -> Result<(String, Ended)> {
         self.authorize(admin, "reset password").await?;
+        if let Some(password) = &chosen {
+            validate::password(password)?;
+        }
         let target = self.target(username).await?;
-        let password = new_password();
+        let chosen_here = chosen.is_some();
+        let password = chosen.unwrap_or_else(new_password);
         let hash = self.passwords.hash(password.clone()).await?;
         let ended = self
             .store
             .set_password(&target.user.id, &hash, None)
             .await?;
         tracing::info!(admin = %admin.username, user = %target.user.username,
-            ended = ended.len(), "admin: password reset");
+            ended = ended.len(), chosen = chosen_here, "admin: password reset");
         Ok((password, ended))
     }
 

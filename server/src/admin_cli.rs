@@ -58,8 +58,14 @@ pub enum Command {
     Promote { username: String },
     /// Makes an admin a member (never the last admin).
     Demote { username: String },
-    /// Sets a new random password, prints it, and ends the account's sessions.
-    ResetPassword { username: String },
+    /// Sets a new password and ends the account's sessions: a random one, printed, or with
+    /// --password-stdin the first line of standard input (held to a registration's rules; never
+    /// an argument, which other users of the computer could see in the process list).
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Disables an account: it cannot sign in; its sessions end.
     Disable { username: String },
     /// Enables a disabled account.
@@ -201,17 +207,31 @@ async fn execute(
                 .map_err(last_admin)?;
             writeln!(out, "{} is now a member", a.user.username)?;
         }
-        Command::ResetPassword { username } => {
+        Command::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let chosen = if password_stdin {
+                Some(password_from_stdin()?)
+            } else {
+                None
+            };
             let a = target(username).await?;
-            let password = new_password();
+            let password = chosen.clone().unwrap_or_else(new_password);
             let hash = Passwords::default()
                 .hash(password.clone())
                 .await
                 .map_err(|e| AdminError::Other(e.to_string()))?;
             let ended = store.set_password(&a.user.id, &hash, None).await?;
+            // A chosen password is not printed back: whoever typed it knows it.
+            let shown = if chosen.is_some() {
+                "the one given".to_owned()
+            } else {
+                password
+            };
             writeln!(
                 out,
-                "new password for {}: {password} ({} session(s) ended)",
+                "new password for {}: {shown} ({} session(s) ended)",
                 a.user.username,
                 ended.len()
             )?;
@@ -241,4 +261,15 @@ async fn execute(
         }
     }
     Ok(())
+}
+
+/// The first line of standard input (its line ending cut), checked like a registration's
+/// password.
+fn password_from_stdin() -> Result<String, AdminError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    natter_protocol::validate::password(&password)
+        .map_err(|e| AdminError::Other(format!("--password-stdin: {}", e.message)))?;
+    Ok(password)
 }

@@ -55,4 +55,6 @@ pub const COMMANDS: &[&str] = &[
     "cancel_upload",
     "image",
     "save_file",
+    "accounts",
+    "switch_account",
 ];

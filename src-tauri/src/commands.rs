@@ -6,18 +6,16 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use natter_client::cache::Draft;
-use natter_client::session::{ConnectionView, SearchResults, Session, SessionConfig, SessionError};
-use natter_client::SignIn;
+use natter_client::session::{ConnectionView, SearchResults, SessionError};
 use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room};
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
+use crate::accounts;
 use crate::alerts::Level;
 use crate::embedded::{self, Hosted};
 use crate::error::{Error, Result};
-use crate::shell::window_title;
-use crate::state::{signed_out, AppState, Connected};
-use crate::{notifier, tray, ui_event, window};
+use crate::state::{signed_out, AppState};
 
 /// Cached messages per page when the UI names no limit.
 const DEFAULT_PAGE: u32 = 50;
@@ -88,39 +86,8 @@ pub(crate) fn checked_url(server_url: &str) -> Result<String> {
     }
 }
 
-/// Replaces any running session with one signed in as `sign_in`, forwarding its events.
-pub(crate) async fn start_session<R: Runtime>(
-    app: AppHandle<R>,
-    state: &AppState,
-    sign_in: SignIn,
-) -> Result<()> {
-    // One writer at a time: the old session is stopped before the new one opens the cache.
-    let mut slot = state.session.write().await;
-    if let Some(old) = slot.take() {
-        old.stop().await;
-    }
-    let mut config = SessionConfig::new(
-        state.profile_dir.clone(),
-        sign_in.server_url.clone(),
-        sign_in.token.clone(),
-    );
-    config.username = Some(sign_in.username.clone()).filter(|name| !name.is_empty());
-    let (session, events) = Session::start(config).await?;
-    state
-        .shell
-        .set_levels(state.levels.of(&sign_in.server_url, &sign_in.username));
-    let notifier = notifier::spawn(app.clone(), sign_in.username.clone(), state.shell.clone());
-    let forwarder = ui_event::forward(app, events, notifier);
-    *slot = Some(Connected {
-        session,
-        sign_in,
-        forwarder,
-    });
-    Ok(())
-}
-
-/// The connection state the running session last announced on `natter://event` (read from the
-/// session, never a copy); `offline` with reason `signed_out` when no session runs.
+/// The connection state the active account's session last announced on `natter://event` (read
+/// from the session, never a copy); `offline` with reason `signed_out` when none is signed in.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn connection_state(state: State<'_, AppState>) -> Result<ConnectionView> {
     let view = match state.session().await {
@@ -363,17 +330,16 @@ pub async fn open_link(url: String) -> Result<()> {
     crate::links::open(&url)
 }
 
-/// The signed-in account's notification level of each room not at `all`.
+/// The active account's notification level of each room not at `all`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn notification_levels(state: State<'_, AppState>) -> Result<HashMap<String, Level>> {
-    let slot = state.session.read().await;
-    let connected = slot.as_ref().ok_or(Error::NotConnected)?;
+    let connected = state.active().await?;
     Ok(state
         .levels
         .of(&connected.sign_in.server_url, &connected.sign_in.username))
 }
 
-/// Sets a room's notification level for the signed-in account (kept in the profile); the
+/// Sets a room's notification level for the active account (kept in the profile); its
 /// notifier applies it at once.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn set_notification_level(
@@ -382,15 +348,14 @@ pub async fn set_notification_level(
     level: Level,
 ) -> Result<()> {
     natter_protocol::validate::id(&room_id).map_err(|e| Error::Invalid(e.message))?;
-    let slot = state.session.read().await;
-    let connected = slot.as_ref().ok_or(Error::NotConnected)?;
+    let connected = state.active().await?;
     let now = state.levels.set(
         &connected.sign_in.server_url,
         &connected.sign_in.username,
         &room_id,
         level,
     )?;
-    state.shell.set_levels(now);
+    state.roster.set_levels(&connected.id, now);
     Ok(())
 }
 
@@ -401,9 +366,10 @@ pub async fn typing(state: State<'_, AppState>, room_id: String, typing: bool) -
     Ok(state.session().await?.typing(&room_id, typing).await?)
 }
 
-/// The UI reports the room in view (`null`: none) and the unread total whenever either changes
-/// (JS: `invoke("set_view", { activeRoom, unreadTotal })`). Updates the window title and the
-/// tray, and tells the notifier which room needs no notification while the window has focus.
+/// The UI reports the room in view (`null`: none) and the active account's unread total
+/// whenever either changes (JS: `invoke("set_view", { activeRoom, unreadTotal })`). Updates the
+/// window title and the tray (adding the other accounts' unread), and tells the active
+/// account's notifier which room needs no notification while the window has focus.
 #[tauri::command]
 pub fn set_view<R: Runtime>(
     app: AppHandle<R>,
@@ -412,10 +378,5 @@ pub fn set_view<R: Runtime>(
     unread_total: u32,
 ) {
     state.shell.set_view(active_room, unread_total);
-    if let Some(main) = app.get_webview_window(window::MAIN) {
-        if let Err(error) = main.set_title(&window_title(unread_total)) {
-            tracing::warn!(%error, "could not set the window title");
-        }
-    }
-    tray::show_unread(&app, unread_total);
+    accounts::show_unread(&app);
 }

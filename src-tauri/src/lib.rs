@@ -4,6 +4,7 @@
 //! webview sees only commands and its events.
 
 pub mod account;
+pub mod accounts;
 pub mod alerts;
 mod command_names;
 pub mod commands;
@@ -165,6 +166,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             account::trust_certificate,
             commands::set_view,
             account::read_invite,
+            accounts::accounts,
+            accounts::switch_account,
             people::own_account,
             people::set_display_name,
             people::change_password,

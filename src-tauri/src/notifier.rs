@@ -12,7 +12,10 @@
 //!
 //! Activating a notification (where the platform reports it: Linux servers that support the
 //! `default` action, Windows while the toast is on screen, macOS) shows and focuses the window
-//! and emits [`OPEN_ROOM`] with the room.
+//! and emits [`OPEN_ROOM`] with the room and its account (the UI switches to it first).
+//!
+//! Each signed-in account has its own notifier. With more than one signed in, a notification's
+//! title names its account (`#general · alice@chat.example.org`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +26,7 @@ use tauri::{AppHandle, Emitter, Runtime};
 use tauri_plugin_notification::{ActionPerformed, NotificationExt};
 use tokio::sync::mpsc;
 
+use crate::accounts::roster::Roster;
 use crate::alerts::{Alert, Alerts};
 use crate::shell::Shell;
 use crate::window;
@@ -33,13 +37,27 @@ pub const OPEN_ROOM: &str = "natter://open-room";
 
 /// Events waiting for the notifier; beyond this a burst is dropped, not queued.
 pub const QUEUE: usize = 1024;
-/// The notification's extra field that carries the room.
+/// The notification's extra fields that carry the room and the account.
 const ROOM_KEY: &str = "room_id";
+const ACCOUNT_KEY: &str = "account";
 
 /// The payload of [`OPEN_ROOM`].
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenRoom {
     pub room_id: String,
+    /// The account the room belongs to (its id in `accounts`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+/// Whose notifications a notifier raises.
+pub struct Owner {
+    /// The account's id (`accounts`).
+    pub account: String,
+    /// Its username: its own messages raise nothing.
+    pub username: String,
+    pub shell: Arc<Shell>,
+    pub roster: Arc<Roster>,
 }
 
 /// Whether the notifier needs to see `event`.
@@ -50,15 +68,22 @@ pub fn wants(event: &AppEvent) -> bool {
     )
 }
 
-/// Starts the notifier of a session signed in as `own`; it ends when the sender is dropped.
-pub fn spawn<R: Runtime>(
-    app: AppHandle<R>,
-    own: String,
-    shell: Arc<Shell>,
-) -> mpsc::Sender<AppEvent> {
+/// Starts the notifier of one account's session; it ends when the sender is dropped.
+pub fn spawn<R: Runtime>(app: AppHandle<R>, owner: Owner) -> mpsc::Sender<AppEvent> {
     let (sender, mut events) = mpsc::channel::<AppEvent>(QUEUE);
     tauri::async_runtime::spawn(async move {
-        let mut alerts = Alerts::new(own);
+        let Owner {
+            account,
+            username,
+            shell,
+            roster,
+        } = owner;
+        let view = || roster.view_of(&account, shell.view());
+        let raise = |alert: Alert| {
+            let label = roster.label_if_several(&account);
+            show(&app, alert, &account, label.as_deref());
+        };
+        let mut alerts = Alerts::new(username);
         loop {
             let flush_at = alerts.next_flush();
             let flush = async {
@@ -70,13 +95,13 @@ pub fn spawn<R: Runtime>(
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { break };
-                    if let Some(alert) = alerts.on_event(&event, &shell.view(), Instant::now()) {
-                        show(&app, alert);
+                    if let Some(alert) = alerts.on_event(&event, &view(), Instant::now()) {
+                        raise(alert);
                     }
                 }
                 () = flush => {
-                    for alert in alerts.flush(&shell.view(), Instant::now()) {
-                        show(&app, alert);
+                    for alert in alerts.flush(&view(), Instant::now()) {
+                        raise(alert);
                     }
                 }
             }
@@ -85,15 +110,21 @@ pub fn spawn<R: Runtime>(
     sender
 }
 
-/// Raises `alert` (the plugin sends it off this task).
-fn show<R: Runtime>(app: &AppHandle<R>, alert: Alert) {
-    tracing::debug!(room_id = alert.room_id, "notification");
+/// Raises `alert` of `account` (the plugin sends it off this task); `label` names the account
+/// in the title.
+fn show<R: Runtime>(app: &AppHandle<R>, alert: Alert, account: &str, label: Option<&str>) {
+    tracing::debug!(room_id = alert.room_id, account, "notification");
+    let title = match label {
+        Some(label) => format!("{} · {label}", alert.title),
+        None => alert.title,
+    };
     let shown = app
         .notification()
         .builder()
-        .title(plain_text(&alert.title))
+        .title(plain_text(&title))
         .body(plain_text(&alert.body))
         .extra(ROOM_KEY, alert.room_id)
+        .extra(ACCOUNT_KEY, account)
         .show();
     if let Err(error) = shown {
         tracing::warn!(%error, "could not show a notification");
@@ -129,10 +160,10 @@ pub fn escape_markup(text: &str) -> String {
 pub fn on_activate<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
     let registered = app.notification().on_action(move |performed| {
-        if let Some(room_id) = activated_room(performed) {
-            tracing::info!(room_id, "notification clicked: opening its room");
+        if let Some(open) = activated_room(performed) {
+            tracing::info!(room_id = %open.room_id, "notification clicked: opening its room");
             window::show_main(&handle);
-            if let Err(error) = handle.emit(OPEN_ROOM, OpenRoom { room_id }) {
+            if let Err(error) = handle.emit(OPEN_ROOM, open) {
                 tracing::warn!(%error, "could not ask the UI to open a room");
             }
         }
@@ -142,17 +173,18 @@ pub fn on_activate<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// The room of a clicked notification (`tap`; Natter's notifications have no other actions).
-fn activated_room(performed: &ActionPerformed) -> Option<String> {
+/// The room (and account) of a clicked notification (`tap`; Natter's notifications have no
+/// other actions).
+fn activated_room(performed: &ActionPerformed) -> Option<OpenRoom> {
     if performed.action_id() != "tap" {
         return None;
     }
-    performed
-        .notification()?
-        .extra()
-        .get(ROOM_KEY)?
-        .as_str()
-        .map(str::to_owned)
+    let extra = performed.notification()?.extra();
+    let text = |key: &str| extra.get(key)?.as_str().map(str::to_owned);
+    Some(OpenRoom {
+        room_id: text(ROOM_KEY)?,
+        account: text(ACCOUNT_KEY),
+    })
 }
 
 #[cfg(test)]
@@ -170,17 +202,20 @@ mod tests {
                 "notification": {"id": 1, "extra": extra},
             }))
         };
+        let room = |p: &ActionPerformed| activated_room(p).map(|open| open.room_id);
         let tap = performed("tap", json!({"room_id": "r1"}))?;
-        assert_eq!(activated_room(&tap).as_deref(), Some("r1"));
+        assert_eq!(room(&tap).as_deref(), Some("r1"));
+        assert_eq!(activated_room(&tap).and_then(|open| open.account), None);
+        let theirs = performed("tap", json!({"room_id": "r1", "account": "2"}))?;
         assert_eq!(
-            activated_room(&performed("reply", json!({"room_id": "r1"}))?),
-            None
+            activated_room(&theirs)
+                .and_then(|open| open.account)
+                .as_deref(),
+            Some("2")
         );
-        assert_eq!(activated_room(&performed("tap", json!({}))?), None);
-        assert_eq!(
-            activated_room(&performed("tap", json!({"room_id": 5}))?),
-            None
-        );
+        assert_eq!(room(&performed("reply", json!({"room_id": "r1"}))?), None);
+        assert_eq!(room(&performed("tap", json!({}))?), None);
+        assert_eq!(room(&performed("tap", json!({"room_id": 5}))?), None);
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 use natter_protocol::account::SessionInfo;
 use natter_protocol::admin::{Account, Invite, InviteAck, Role, UsersAck};
 use natter_protocol::User;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::account::forget_sign_in;
 use crate::error::Result;
@@ -53,12 +53,21 @@ pub async fn end_session(state: State<'_, AppState>, session_id: String) -> Resu
     Ok(state.session().await?.end_session(&session_id).await?)
 }
 
-/// Deletes our account (its password confirms), then signs out here as `logout` does, without
-/// the relay call: the relay already ended every session of the account.
+/// Deletes the active account (its password confirms), then signs out of it here as `logout`
+/// does, without the relay call: the relay already ended every session of the account. The
+/// other signed-in accounts stay.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn delete_account(state: State<'_, AppState>, password: String) -> Result<()> {
-    state.session().await?.delete_account(&password).await?;
-    forget_sign_in(&state).await?;
+pub async fn delete_account<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    password: String,
+) -> Result<()> {
+    let id = {
+        let active = state.active().await?;
+        active.session.delete_account(&password).await?;
+        active.id.clone()
+    };
+    forget_sign_in(&app, &state, Some(id)).await?;
     Ok(())
 }
 
@@ -124,10 +133,20 @@ pub async fn set_role(state: State<'_, AppState>, username: String, role: Role) 
     Ok(state.session().await?.set_role(&username, role).await?)
 }
 
-/// A new random password for the account, answered this once; its sessions end.
+/// A new password for the account, answered this once; its sessions end. `password`: the
+/// admin's choice (held to a registration's rules); absent or empty, a random one.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn reset_password(state: State<'_, AppState>, username: String) -> Result<String> {
-    Ok(state.session().await?.reset_password(&username).await?)
+pub async fn reset_password(
+    state: State<'_, AppState>,
+    username: String,
+    password: Option<String>,
+) -> Result<String> {
+    let chosen = password.filter(|p| !p.is_empty());
+    Ok(state
+        .session()
+        .await?
+        .reset_password(&username, chosen.as_deref())
+        .await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

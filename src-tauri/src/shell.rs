@@ -1,13 +1,13 @@
 //! What the desktop around the webview shows and needs to know: the room in view, the unread
 //! total (both from the UI's `set_view`), Do not disturb (the tray's check item) and whether the
-//! main window has the focus, and the account's notification level per room. Read by the notifier, written by the UI (`commands::set_view`),
-//! the tray and window events.
+//! main window has the focus. Read by the notifiers (each adds its own account's levels,
+//! `accounts/roster.rs`), written by the UI (`commands::set_view`), the tray and window events.
+//! The unread total here is the active account's, as the UI counts it; the title and tray add
+//! the other accounts' (`accounts::show_unread`).
 
 use std::sync::{Mutex as StdMutex, MutexGuard, PoisonError};
 
-use std::collections::HashMap;
-
-use crate::alerts::{Level, View};
+use crate::alerts::View;
 
 /// The window title without unread messages.
 pub const APP_TITLE: &str = "Natter";
@@ -51,9 +51,10 @@ impl Shell {
         self.lock().view.dnd = dnd;
     }
 
-    /// The signed-in account's notification levels (`levels.rs`).
-    pub fn set_levels(&self, levels: HashMap<String, Level>) {
-        self.lock().view.levels = levels;
+    /// The active account's unread total until the UI tells its own (`set_view`): right after
+    /// a switch.
+    pub fn set_unread_total(&self, unread_total: u32) {
+        self.lock().unread_total = unread_total;
     }
 }
 

@@ -1,6 +1,7 @@
 //! The app's managed state, one value handed to every command (no statics): which profile this
-//! window serves, the running session (if connected), the relay hosted in-process (if any) and
-//! what the desktop shows (room in view, unread total, Do not disturb).
+//! window serves, the session of every signed-in account (`accounts/`: one of them active, the
+//! one the window shows and the commands act on), the relay hosted in-process (if any) and what
+//! the desktop shows (room in view, unread total, Do not disturb).
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -13,6 +14,7 @@ use natter_relay::Relay;
 use tauri::async_runtime::JoinHandle;
 use tokio::sync::{Mutex, RwLock, RwLockReadGuard};
 
+use crate::accounts::roster::Roster;
 use crate::error::{Error, Result};
 use crate::levels::Levels;
 use crate::shell::Shell;
@@ -23,9 +25,11 @@ const FORWARDER_DRAIN: Duration = Duration::from_secs(2);
 /// The reason `connection_state` gives while no session runs (before signing in, after logout).
 pub const SIGNED_OUT: &str = "signed_out";
 
-/// A session and the task forwarding its events to the webview.
+/// One signed-in account: its session and the task forwarding its events to the webview.
 #[derive(Debug)]
 pub struct Connected {
+    /// Its folder in the profile (`accounts::folders`), which names it to the UI.
+    pub id: String,
     pub session: Session,
     /// The relay, user and token this session signed in with (its Debug hides the token).
     pub sign_in: SignIn,
@@ -36,8 +40,11 @@ pub struct Connected {
 pub struct AppState {
     pub profile: ProfileName,
     pub profile_dir: PathBuf,
-    /// Commands read it in parallel; signing in and out replace it.
-    pub session: RwLock<Option<Connected>>,
+    /// Every signed-in account's session. Commands read it in parallel; signing in and out
+    /// change it.
+    pub accounts: RwLock<Vec<Connected>>,
+    /// Which account is active, and each one's unread counts and connection (`roster.rs`).
+    pub roster: Arc<Roster>,
     pub relay: Mutex<Option<Relay>>,
     /// The room in view, unread total, focus and Do not disturb (`shell.rs`).
     pub shell: Arc<Shell>,
@@ -55,6 +62,7 @@ impl Connected {
             session,
             sign_in,
             mut forwarder,
+            ..
         } = self;
         session.stop().await;
         if tokio::time::timeout(FORWARDER_DRAIN, &mut forwarder)
@@ -80,29 +88,42 @@ impl AppState {
             levels: Levels::new(&profile_dir),
             profile,
             profile_dir,
-            session: RwLock::new(None),
+            accounts: RwLock::new(Vec::new()),
+            roster: Arc::default(),
             relay: Mutex::new(None),
             shell: Arc::default(),
             window_shown: AtomicBool::new(false),
         }
     }
 
-    /// The running session, or `not_connected`. Held only for one command.
+    /// The active account's session, or `not_connected`. Held only for one command.
     pub async fn session(&self) -> Result<RwLockReadGuard<'_, Session>> {
-        RwLockReadGuard::try_map(self.session.read().await, |connected| {
-            connected.as_ref().map(|c| &c.session)
+        Ok(RwLockReadGuard::map(self.active().await?, |connected| {
+            &connected.session
+        }))
+    }
+
+    /// The active account, or `not_connected`. Held only for one command.
+    pub async fn active(&self) -> Result<RwLockReadGuard<'_, Connected>> {
+        let active = self.roster.active().ok_or(Error::NotConnected)?;
+        RwLockReadGuard::try_map(self.accounts.read().await, |list| {
+            list.iter().find(|connected| connected.id == active)
         })
         .map_err(|_| Error::NotConnected)
     }
 
-    /// Stops the session, if any, and says how it was signed in.
-    pub async fn disconnect(&self) -> Option<SignIn> {
-        let mut slot = self.session.write().await;
-        let sign_in = match slot.take() {
+    /// Stops account `id`'s session, if it runs, and says how it was signed in. It stays in
+    /// the roster: the caller decides whether it leaves.
+    pub async fn disconnect(&self, id: &str) -> Option<SignIn> {
+        let taken = {
+            let mut list = self.accounts.write().await;
+            let at = list.iter().position(|connected| connected.id == id);
+            at.map(|at| list.remove(at))
+        };
+        match taken {
             Some(connected) => Some(connected.stop().await),
             None => None,
-        };
-        sign_in
+        }
     }
 
     /// Stops the hosted relay, if any (bounded by `Relay::stop`).
@@ -119,7 +140,10 @@ impl AppState {
 
     /// Everything this state runs, stopped: called when the app exits.
     pub async fn shutdown(&self) {
-        self.disconnect().await;
+        let all = std::mem::take(&mut *self.accounts.write().await);
+        for connected in all {
+            connected.stop().await;
+        }
         if let Err(error) = self.stop_hosting().await {
             tracing::warn!(%error, "the hosted relay did not stop cleanly");
         }

@@ -187,8 +187,10 @@ fn commands_work_through_ipc_under_the_real_capabilities() -> TestResult {
     assert_eq!(read, Some(seq), "alice's cached read position moved");
     wait(bob.stop())?;
 
-    // Signed out: no session, and `connection_state` says so (read from no copy).
-    wait(app.state::<AppState>().disconnect())?;
+    // Its session stopped: `connection_state` says so (read from no copy).
+    let state = app.state::<AppState>();
+    let active = state.roster.active().ok_or("no active account")?;
+    wait(state.disconnect(&active))?;
     assert_eq!(
         invoke(&webview, "connection_state", json!({})),
         Ok(json!({"state": "offline", "reason": "signed_out"}))

@@ -225,7 +225,8 @@ fn new_messages_raise_notifications_over_dbus_and_a_click_opens_the_room() -> Te
         second.at.duration_since(first.at)
     );
 
-    // A click on it, as the server reports one: the app asks the UI to open the room.
+    // A click on it, as the server reports one: the app asks the UI to open the room, of alice's
+    // account (the UI switches to it first when another is shown).
     wait(server.emit_signal(
         None::<()>,
         PATH,
@@ -234,7 +235,7 @@ fn new_messages_raise_notifications_over_dbus_and_a_click_opens_the_room() -> Te
         &(second.id, "default"),
     ))??;
     let open = wait(opened.recv())?.ok_or("the listener stopped")?;
-    assert_eq!(open, json!({"room_id": general}));
+    assert_eq!(open, json!({"room_id": general, "account": "1"}));
 
     wait(bob.stop())?;
     wait(app.state::<AppState>().shutdown())?;

@@ -1,7 +1,8 @@
 //! Issue 18 through IPC, as the webview calls it, on the relay this app hosts (open
 //! registration, its first account the admin): reading a pasted invite (the protocol's parser),
 //! our role, an invite made and used, a bad invite refused, the admin's actions on another
-//! account, the account settings, and deleting our account, which signs this app out.
+//! account (a password reset to a random one and to one the admin chose), the account settings,
+//! and deleting our account, which signs this app out.
 
 mod support;
 
@@ -90,6 +91,21 @@ fn the_admin_panel_and_account_settings_work_through_ipc() -> TestResult {
     )?;
     let password = ok("reset_password", json!({"username": "bob"}))?;
     assert_eq!(password.as_str().map(str::len), Some(20), "{password}");
+    // A password the admin chose: answered as given, and the one bob signs in with.
+    let chosen = ok(
+        "reset_password",
+        json!({"username": "bob", "password": "chosen by alice"}),
+    )?;
+    assert_eq!(chosen, json!("chosen by alice"));
+    wait(account::login(&url, "bob", "chosen by alice"))?
+        .map_err(|e| format!("bob signs in with the chosen password: {e}"))?;
+    let short = call(
+        "reset_password",
+        json!({"username": "bob", "password": "short"}),
+    )
+    .err()
+    .ok_or("a too short password was set")?;
+    assert_eq!(short["code"], "invalid", "{short}");
     let promoted = ok("set_role", json!({"username": "bob", "role": "admin"}))?;
     assert_eq!(promoted["role"], "admin");
     ok("revoke_invite", json!({"invite_id": made["invite"]["id"]}))?;

@@ -204,14 +204,18 @@ export const boot = async (answers) => {
         invoke: async (cmd, args) => {
           calls.push([cmd, args]);
           let a = answers[cmd];
-          if (typeof a === "function") a = await a(args, { emit: (batch) => listeners["natter://event"](batch) });
+          if (typeof a === "function")
+            a = await a(args, {
+              emit: (batch) => listeners["natter://event"](batch),
+              emitAccounts: (list) => listeners["natter://accounts"]?.(list),
+            });
           if (a && typeof a === "object" && "reject" in a) throw a.reject;
           return a === undefined ? null : structuredClone(a);
         },
       },
       event: {
         listen: async (name, fn) => {
-          assert.ok(["natter://event", "natter://open-room"].includes(name), `unexpected listen ${name}`);
+          assert.ok(["natter://event", "natter://open-room", "natter://accounts"].includes(name), `unexpected listen ${name}`);
           listeners[name] = (payload) => fn({ payload });
         },
       },
@@ -228,8 +232,13 @@ export const boot = async (answers) => {
       listeners["natter://event"](batch);
       await settle();
     },
-    openRoomEvent: async (room_id) => {
-      listeners["natter://open-room"]({ room_id });
+    openRoomEvent: async (room_id, account) => {
+      listeners["natter://open-room"](account ? { room_id, account } : { room_id });
+      await settle();
+    },
+    /** The shell's `natter://accounts`: the signed-in accounts as they are now. */
+    accountsEvent: async (list) => {
+      listeners["natter://accounts"](list);
       await settle();
     },
     $,

@@ -231,6 +231,15 @@ test("admin panel: invites made, copied and revoked; users disabled, reset, prom
   bob().querySelector('[data-testid="user-reset"]').click();
   await settle();
   assert.match(panel.querySelector(".status").textContent, /shown only now: 0123456789abcdef0123/);
+  assert.deepEqual(ui.called("reset_password").at(-1), { username: "bob" }, "no field: a random one");
+  // A password typed in the field is the one set, sent once and not shown back.
+  ui.$('[data-testid="reset-password-value"]').value = "chosen by alice";
+  bob().querySelector('[data-testid="user-reset"]').click();
+  await settle();
+  assert.deepEqual(ui.called("reset_password").at(-1), { username: "bob", password: "chosen by alice" });
+  assert.doesNotMatch(panel.querySelector(".status").textContent, /chosen by alice/);
+  assert.match(panel.querySelector(".status").textContent, /the one you typed/);
+  assert.equal(ui.$('[data-testid="reset-password-value"]').value, "", "the field is emptied");
 
   const alice = ui.all('[data-testid="user"]').find((li) => li.dataset.username === "alice");
   alice.querySelector('[data-testid="user-demote"]').click();

@@ -160,9 +160,25 @@ pub struct PromoteUser(pub Target);
 /// `admin:user:demote` — an admin becomes a member; never the last admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoteUser(pub Target);
-/// `admin:user:reset_password` — a new random password (answered once), every session ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResetPassword(pub Target);
+/// `admin:user:reset_password` — a new password, every session ends: the admin's chosen
+/// `password` (validated like a registration's), or, when absent (as older clients send it), a
+/// random one. Either way the ack answers it, once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetPassword {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+// Keep a chosen password out of every Debug print and log line.
+impl std::fmt::Debug for ResetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPassword")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
 /// `admin:user:delete` — deletes the account (what stays: docs/protocol.md); never the last admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteUser(pub Target);
@@ -219,7 +235,10 @@ request!(
     ResetPassword,
     "admin:user:reset_password",
     PasswordAck,
-    |s| validate::username_shape(&s.0.username)
+    |s| {
+        validate::username_shape(&s.username)?;
+        s.password.as_deref().map_or(Ok(()), validate::password)
+    }
 );
 request!(DeleteUser, "admin:user:delete", Empty, |s| {
     validate::username_shape(&s.0.username)

@@ -122,7 +122,7 @@ async fn reset_password(cx: Ctx, req: ResetPassword) -> Result<PasswordAck> {
     let (password, ended) = cx
         .people
         .admin
-        .reset_password(admin, &req.0.username)
+        .reset_password(admin, &req.username, req.password)
         .await?;
     cx.broadcaster.disconnect_sessions(&ended).await;
     Ok(PasswordAck { password })

@@ -329,7 +329,10 @@ async fn a_password_change_or_reset_ends_the_other_sessions() {
 
     // An admin's reset ends every session, this one too.
     let reset = root
-        .request(&ResetPassword(target("alice")))
+        .request(&ResetPassword {
+            username: "alice".into(),
+            password: None,
+        })
         .await
         .expect("reset");
     here.wait_closed().await.expect("dropped by the reset");
@@ -337,6 +340,38 @@ async fn a_password_change_or_reset_ends_the_other_sessions() {
         .login("alice", &reset.password)
         .await
         .expect("the new password works");
+
+    // A password the admin chose: held to a registration's rules, then the only one that works,
+    // and every session ends as with a random one.
+    let again = relay.login("alice", &reset.password).await.expect("again");
+    let live = relay.connect("alice", &again.token).await.expect("live");
+    let short = ResetPassword {
+        username: "alice".into(),
+        password: Some("short".into()),
+    };
+    assert_refused(root.request(&short).await, ErrorCode::Invalid, "too short");
+    live.request(&ListSessions {})
+        .await
+        .expect("a refused reset ends nothing");
+    let chosen = root
+        .request(&ResetPassword {
+            username: "alice".into(),
+            password: Some("the admin's choice".into()),
+        })
+        .await
+        .expect("chosen reset");
+    assert_eq!(chosen.password, "the admin's choice", "answered as chosen");
+    live.wait_closed()
+        .await
+        .expect("dropped by the chosen reset");
+    relay
+        .login("alice", &reset.password)
+        .await
+        .expect_err("the random one is gone");
+    relay
+        .login("alice", "the admin's choice")
+        .await
+        .expect("the chosen password works");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

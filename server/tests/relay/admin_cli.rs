@@ -24,6 +24,34 @@ fn admin(dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// Like [`admin`], with `stdin` as its standard input; its success and output (both streams).
+fn admin_fed(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_natter-relay"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("natter-relay runs");
+    child
+        .stdin
+        .take()
+        .expect("its stdin")
+        .write_all(stdin.as_bytes())
+        .expect("written");
+    let out = child.wait_with_output().expect("it ends");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// Like [`admin`], for a command that must fail; its stderr.
 fn admin_fails(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_natter-relay"))
@@ -127,6 +155,34 @@ async fn the_admin_commands_work_on_a_stopped_relays_data_dir() {
     admin(dir.path(), &["enable", "root"]);
     let relay = TestRelay::at_with(dir.path(), loopback(), invite_only).await;
     relay.login("root", PASSWORD).await.expect("enabled again");
+    relay.stop().await;
+
+    // A password of the owner's choosing, from standard input, held to a registration's rules.
+    let (ok, said) = admin_fed(
+        dir.path(),
+        &["reset-password", "root", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!ok && said.contains("password must be"), "{said}");
+    let (ok, said) = admin_fed(
+        dir.path(),
+        &["reset-password", "root", "--password-stdin"],
+        "the owner's choice\n",
+    );
+    assert!(ok, "{said}");
+    assert!(
+        !said.contains("the owner's choice"),
+        "not printed back: {said}"
+    );
+    let relay = TestRelay::at_with(dir.path(), loopback(), invite_only).await;
+    relay
+        .login("root", PASSWORD)
+        .await
+        .expect_err("the old password");
+    relay
+        .login("root", "the owner's choice")
+        .await
+        .expect("the chosen password");
     relay.stop().await;
 
     let nowhere = tempfile::tempdir().expect("an empty dir");

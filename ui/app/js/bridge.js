@@ -5,6 +5,8 @@
 export const EVENT = "natter://event";
 /** Asks the UI to open a room (an activated notification); mirrors the shell's constant. */
 export const OPEN_ROOM_EVENT = "natter://open-room";
+/** The signed-in accounts, whenever they change; mirrors `accounts::EVENT` in src-tauri. */
+export const ACCOUNTS_EVENT = "natter://accounts";
 
 /**
  * Mirrors `natter_client::session::AppEvent` (docs/client.md), serde-tagged by `type`.
@@ -35,7 +37,8 @@ export const OPEN_ROOM_EVENT = "natter://open-room";
  *   | {type: "presence", user: string, online: boolean, last_seen: string | null}
  *   | {type: "receipt", room_id: string, user: string, seq: number}
  *   | {type: "connection", state: ConnectionView}} AppEvent
- * @typedef {{server_url: string, username: string}} SignIn
+ * @typedef {{server_url: string, username: string, account?: string}} SignIn
+ * @typedef {import("./views/accounts.js").AccountView} AccountView
  * @typedef {{id: string, username: string, display_name?: string}} User
  * @typedef {{user: User, role: "admin" | "member", disabled?: boolean, created_at: string, last_seen?: string}} Account
  * @typedef {{id: string, device: string, created_at: string, last_used_at: string, current?: boolean}} SessionInfo
@@ -81,8 +84,27 @@ export const register = (server_url, username, password, invite) =>
 /** @param {string} server_url @param {string} username @param {string} password @returns {Promise<{id: string, username: string}>} */
 export const login = (server_url, username, password) => invoke("login", { server_url, username, password });
 
-/** @returns {Promise<void>} */
-export const logout = () => invoke("logout");
+/** Signs out of `account` (an id of `accounts`; absent: the one shown). @param {string} [account] @returns {Promise<void>} */
+export const logout = (account) => invoke("logout", account ? { account } : {});
+
+/** Every signed-in account, in the order they were signed in. @returns {Promise<AccountView[]>} */
+export const accounts = () => invoke("accounts");
+
+/**
+ * Shows another signed-in account; the page repaints when `natter://accounts` says so.
+ * @param {string} account @returns {Promise<AccountView>}
+ */
+export const switchAccount = (account) => invoke("switch_account", { account });
+
+/**
+ * Calls `onList` with the signed-in accounts whenever they change (one signed in or out, the
+ * shown one switched, one's unread count or connection moved).
+ * @param {(accounts: AccountView[]) => void} onList
+ */
+export const onAccounts = (onList) =>
+  tauri().event.listen(ACCOUNTS_EVENT, (event) => {
+    if (Array.isArray(event.payload)) onList(event.payload);
+  });
 
 /**
  * Pins the certificate the https relay at `server_url` shows, if its SHA-256 fingerprint is the
@@ -242,13 +264,14 @@ export const saveFile = (file_id, name) => invoke("save_file", { file_id, name }
 export const onEvents = (onBatch) => tauri().event.listen(EVENT, (event) => onBatch(event.payload));
 
 /**
- * Calls `onOpen` with a room id when the shell asks to show a room (a notification was activated).
- * @param {(roomId: string) => void} onOpen
+ * Calls `onOpen` with a room id, and its account's id when the shell names one, when the shell
+ * asks to show a room (a notification was activated).
+ * @param {(roomId: string, account?: string) => void} onOpen
  */
 export const onOpenRoom = (onOpen) =>
   tauri().event.listen(OPEN_ROOM_EVENT, (event) => {
-    const roomId = /** @type {{room_id?: unknown}} */ (event.payload)?.room_id;
-    if (typeof roomId === "string") onOpen(roomId);
+    const { room_id: roomId, account } = /** @type {{room_id?: unknown, account?: unknown}} */ (event.payload ?? {});
+    if (typeof roomId === "string") onOpen(roomId, typeof account === "string" ? account : undefined);
   });
 
 // ---- issue 18: the invite on the sign-in screen, account settings, the admin panel ----
@@ -301,8 +324,12 @@ export const setDisabled = (username, disabled) => invoke("set_disabled", { user
 /** @param {string} username @param {"admin" | "member"} role @returns {Promise<Account>} */
 export const setRole = (username, role) => invoke("set_role", { username, role });
 
-/** A new password, answered once. @param {string} username @returns {Promise<string>} */
-export const resetPassword = (username) => invoke("reset_password", { username });
+/**
+ * A new password, answered once: `password` (the admin's choice) or, absent, a random one.
+ * @param {string} username @param {string} [password] @returns {Promise<string>}
+ */
+export const resetPassword = (username, password) =>
+  invoke("reset_password", password ? { username, password } : { username });
 
 /** @param {string} username @returns {Promise<void>} */
 export const deleteUser = (username) => invoke("delete_user", { username });

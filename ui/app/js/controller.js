@@ -1,6 +1,9 @@
 // The controller: holds the one application state, answers the page's handlers with commands,
 // feeds command answers and event batches through the store's reducers, and redraws the parts
 // whose slice of state changed (once per microtask). The only mutable state of the UI is here.
+// With several accounts signed in (issue 18), the state is the shown account's: the shell sends
+// only its events, and when `natter://accounts` names another one, the state starts afresh from
+// that point of the event stream and is filled from that account's cache.
 import * as store from "./store.js";
 import { createActions } from "./actions.js";
 import { displayName, errorText, previewText, roomLabel, typingText } from "./format.js";
@@ -57,9 +60,17 @@ export const createController = (bridge, makeView) => {
       state = next;
     },
     render: () => render(),
-    // Our account deleted: signed out here too (the shell forgot the sign-in).
-    signedOut: () => showLogin({ server: lastServer }),
+    // Our account deleted: signed out of it here too (the shell forgot the sign-in).
+    signedOut: () => afterSignOut(),
   });
+  /** The signed-in accounts as the shell last announced them. @type {import("./bridge.js").AccountView[]} */
+  let accounts = [];
+  /** The account this page shows (its id in `accounts`), once the shell named one. */
+  let shownAccount = /** @type {string | null} */ (null);
+  /** A resume or sign-in runs: it enters the chat itself once it answers. */
+  let entering = false;
+  /** A notification's room, to open once the switch to its account is drawn. */
+  let openAfterSwitch = /** @type {string | null} */ (null);
   /** The room open at the end of the last run, opened first (once) if it is still ours. */
   let lastRoom = /** @type {string | null} */ (null);
 
@@ -176,12 +187,15 @@ export const createController = (bridge, makeView) => {
     loadPreviews();
   };
 
-  /** With no room open (start, after leaving one): the room open last time, else the first of the list. */
+  /**
+   * With no room open (start, a switch, after leaving one): a notification's room, else the room
+   * open last time, else the first of the list.
+   */
   const openFirstRoom = async () => {
     if (state.selected && state.rooms[state.selected]) return;
-    const id = lastRoom && state.rooms[lastRoom] ? lastRoom : store.roomList(state)[0]?.id;
+    const id = [openAfterSwitch, lastRoom].find((r) => r && state.rooms[r]) ?? store.roomList(state)[0]?.id;
     if (!id) return;
-    lastRoom = null;
+    lastRoom = openAfterSwitch = null;
     await openRoom(id);
   };
 
@@ -198,31 +212,73 @@ export const createController = (bridge, makeView) => {
 
   /** @param {string} username */
   const enterChat = async (username) => {
+    const account = shownAccount;
     state = store.signedIn(state, username);
     drawn = {};
     view.showChat(username);
+    view.accounts(accounts);
     render();
     people.refreshRole(); // offline now: asked again once connected
-    await loadKept();
+    // Switched again meanwhile: the newer switch fills the page.
+    if (!(await loadKept(account))) return;
     await refreshRooms();
   };
 
   /**
    * What the account kept from an earlier run: each room's draft, the room open last (its cache),
-   * its notification levels (the shell's).
+   * its notification levels (the shell's). False if another account is shown by then.
+   * @param {string | null} account
    */
-  const loadKept = async () => {
+  const loadKept = async (account) => {
     const [kept, last, levels] = await Promise.all([
       bridge.drafts().catch(() => []),
       bridge.lastRoom().catch(() => null),
       bridge.notificationLevels().catch(() => ({})),
     ]);
+    if (account !== shownAccount) return false;
     state = store.loadDrafts(state, kept ?? []);
     state = store.setLevels(state, levels ?? {});
     lastRoom = last ?? null;
+    return true;
   };
 
-  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
+  // ---- several accounts ----
+
+  /**
+   * The shell's list of accounts. When it names another shown account, that is where the event
+   * stream turned to it: what came before was the last account's, so the state starts afresh
+   * here, with that account's connection, and is filled from its cache.
+   * @param {import("./bridge.js").AccountView[]} list
+   */
+  const onAccounts = (list) => {
+    accounts = list;
+    view.accounts(list);
+    const active = list.find((a) => a.active);
+    if (!active || active.id === shownAccount) return;
+    shownAccount = active.id;
+    drafts.forget();
+    lastRoom = null;
+    found = null;
+    state = store.applyEvent(store.signingIn(state), { type: "connection", state: active.connection }, Date.now());
+    drawn = {};
+    // A sign-in or resume enters the chat itself when it answers.
+    if (entering) render();
+    else enterChat(active.username);
+  };
+
+  /** After signing out of an account (or deleting it): another one is shown, or the sign-in screen. */
+  const afterSignOut = async () => {
+    const left = await bridge.accounts().catch(() => []);
+    if (Array.isArray(left) && left.length) {
+      onAccounts(left); // the shell's own event may be on its way: whichever comes first switches
+      return;
+    }
+    accounts = [];
+    shownAccount = null;
+    showLogin({ server: lastServer });
+  };
+
+  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string, adding?: boolean}} [opts] */
   const showLogin = (opts) => {
     drafts.forget();
     lastRoom = null;
@@ -237,15 +293,18 @@ export const createController = (bridge, makeView) => {
   const handlers = {
     async signIn(mode, creds) {
       const { server_url, username, password, invite } = creds;
+      entering = true;
       try {
         lastServer = server_url;
         state = store.signingIn(state);
         const user = await (mode === "register"
           ? bridge.register(server_url, username, password, invite)
           : bridge.login(server_url, username, password));
+        entering = false;
         await enterChat(user.username);
         return true;
       } catch (error) {
+        entering = false;
         const e = /** @type {{code?: string, fingerprint?: string, pinned?: string, presented?: string}} */ (error ?? {});
         if (e.code === "certificate_untrusted" && typeof e.fingerprint === "string") {
           const fingerprint = e.fingerprint;
@@ -279,7 +338,20 @@ export const createController = (bridge, makeView) => {
         view.composerError(errorText(error));
         return;
       }
-      showLogin({ server: lastServer });
+      await afterSignOut();
+    },
+    switchAccount(id) {
+      // The page repaints when the shell's `natter://accounts` names it.
+      bridge.switchAccount(id).catch((error) => view.composerError(errorText(error)));
+    },
+    addAccount() {
+      showLogin({ adding: true });
+    },
+    backToAccounts() {
+      const shown = accounts.find((a) => a.id === shownAccount);
+      if (!shown) return;
+      state = store.signingIn(state);
+      enterChat(shown.username);
     },
     selectRoom(id) {
       if (id !== state.selected) openRoom(id);
@@ -485,8 +557,15 @@ export const createController = (bridge, makeView) => {
     render();
   };
 
-  /** @param {string} roomId */
-  const onOpenRoom = (roomId) => {
+  /** A notification was clicked: its account shown first, if it is another. @param {string} roomId @param {string} [account] */
+  const onOpenRoom = (roomId, account) => {
+    if (account && account !== shownAccount && accounts.some((a) => a.id === account)) {
+      openAfterSwitch = roomId;
+      bridge.switchAccount(account).catch(() => {
+        openAfterSwitch = null;
+      });
+      return;
+    }
     if (state.me && state.rooms[roomId] && roomId !== state.selected) openRoom(roomId);
   };
 
@@ -497,7 +576,7 @@ export const createController = (bridge, makeView) => {
 
   const start = async () => {
     // Listening before anything can start a session, so no event of it is missed.
-    await Promise.all([bridge.onEvents(onEvents), bridge.onOpenRoom(onOpenRoom)]);
+    await Promise.all([bridge.onEvents(onEvents), bridge.onOpenRoom(onOpenRoom), bridge.onAccounts(onAccounts)]);
     // The "reconnecting in Ns" countdown.
     setInterval(() => {
       if (state.connection.state === "connecting" && state.connection.retry_in_ms != null) render();
@@ -512,9 +591,15 @@ export const createController = (bridge, makeView) => {
     }
     try {
       state = store.signingIn(state);
-      const signedIn = await bridge.resume();
+      entering = true;
+      const signedIn = await bridge.resume().finally(() => {
+        entering = false;
+      });
       if (signedIn) {
         lastServer = signedIn.server_url;
+        if (signedIn.account) shownAccount = signedIn.account;
+        const list = await bridge.accounts().catch(() => null);
+        if (Array.isArray(list)) accounts = list;
         await enterChat(signedIn.username);
         interactive();
         return;

@@ -62,7 +62,7 @@ export const createPeople = ({ bridge, get, set, render, signedOut }) => {
       if (username === get().me) await refreshRole();
       return account;
     },
-    resetPassword: (username) => shown(bridge.resetPassword(username)),
+    resetPassword: (username, password) => shown(bridge.resetPassword(username, password)),
     deleteUser: (username) => shown(bridge.deleteUser(username)),
   };
 

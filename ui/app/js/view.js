@@ -11,6 +11,7 @@ import { createSwitcher } from "./views/switcher.js";
 import { createSettings } from "./views/settings.js";
 import { createAdminPanel } from "./views/admin.js";
 import { createSearch } from "./views/search.js";
+import { createAccountList } from "./views/accounts.js";
 import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from "./format.js";
 
 /**
@@ -23,6 +24,9 @@ import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from 
  *   settings: import("./views/settings.js").SettingsHandlers,
  *   admin: import("./views/admin.js").AdminHandlers,
  *   logout: () => void,
+ *   switchAccount: (id: string) => void,
+ *   addAccount: () => void,
+ *   backToAccounts: () => void,
  *   selectRoom: (roomId: string) => void,
  *   stepRoom: (step: 1 | -1) => void,
  *   loadOlder: () => void,
@@ -113,6 +117,11 @@ export const createView = (doc, h) => {
     onSubmit: h.signIn,
     onLetOthersConnect: h.letOthersConnect,
     onInvite: h.readInvite,
+    onCancel: h.backToAccounts,
+  });
+  const accountList = createAccountList(/** @type {HTMLElement} */ ($("#accounts")), {
+    onSwitch: h.switchAccount,
+    onAdd: h.addAccount,
   });
   logoutButton.addEventListener("click", () => h.logout());
   const accountButton = /** @type {HTMLButtonElement} */ (testid("account-settings"));
@@ -270,7 +279,9 @@ export const createView = (doc, h) => {
       whoami.textContent = displayName(username);
       whoami.title = whoami.textContent;
     },
-    /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string}} [opts] */
+    /** The signed-in accounts, on the switcher. @param {import("./views/accounts.js").AccountView[]} list */
+    accounts: (list) => accountList.render(list),
+    /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string, adding?: boolean}} [opts] */
     showLogin: (opts) => {
       chatScreen.hidden = true;
       // No session to report on: a stale "connected" (or a red "offline" on a first run) misleads.

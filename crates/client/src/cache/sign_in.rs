@@ -1,8 +1,9 @@
 //! The saved sign-in: server URL and username in the database, the token in its own file
-//! beside it, readable only by its user (mode 0600 on unix). The profile holds one account's
-//! data at a time: signing out, or saving another account's sign-in, forgets the last one's
-//! rooms, messages, cursors, read state, drafts and outbox, so a shared computer never shows one
-//! person's DMs to the next.
+//! beside it, readable only by its user (mode 0600 on unix). A cache directory holds one
+//! account's data at a time (the desktop gives each signed-in account a directory of its own):
+//! signing out, or saving another account's sign-in, forgets the last one's rooms, messages,
+//! cursors, read state, drafts and outbox, so a shared computer never shows one person's DMs to
+//! the next.
 
 use std::path::Path;
 

@@ -85,9 +85,18 @@ impl Session {
         Ok(ack.account)
     }
 
-    /// A new random password for the account (every session of it ends); shown once.
-    pub async fn reset_password(&self, username: &str) -> Result<String, SessionError> {
-        Ok(self.ask(&ResetPassword(target(username))).await?.password)
+    /// A new password for the account (every session of it ends): `chosen`, or a random one
+    /// when `None`; answered, to show once.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        chosen: Option<&str>,
+    ) -> Result<String, SessionError> {
+        let request = ResetPassword {
+            username: username.to_owned(),
+            password: chosen.map(str::to_owned),
+        };
+        Ok(self.ask(&request).await?.password)
     }
 
     pub async fn delete_user(&self, username: &str) -> Result<(), SessionError> {

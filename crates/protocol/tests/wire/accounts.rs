@@ -7,7 +7,7 @@ use natter_protocol::account::{
 };
 use natter_protocol::admin::{
     self, Account, AccountAck, CreateInvite, DemoteUser, Invite, InviteAck, ListUsers, PasswordAck,
-    Role, Target,
+    ResetPassword, Role, Target,
 };
 use natter_protocol::http::Registration;
 use natter_protocol::invite::InviteLink;
@@ -41,6 +41,23 @@ fn admin_requests_on_the_wire() {
         "admin:user:demote",
         &DemoteUser(target()),
         json!({"username": "bob"}),
+    );
+    // Older clients send no password (a random one is made); a chosen one rides along.
+    assert_request(
+        "admin:user:reset_password",
+        &ResetPassword {
+            username: "bob".into(),
+            password: None,
+        },
+        json!({"username": "bob"}),
+    );
+    assert_request(
+        "admin:user:reset_password",
+        &ResetPassword {
+            username: "bob".into(),
+            password: Some("chosen-secret".into()),
+        },
+        json!({"username": "bob", "password": "chosen-secret"}),
     );
     assert_request(
         "admin:users:list",
@@ -131,6 +148,18 @@ fn admin_requests_are_validated() {
         username: "no spaces".into(),
     };
     assert_code(DemoteUser(bad).validate(), ErrorCode::NotFound);
+    let reset = |password: Option<&str>| ResetPassword {
+        username: "bob".into(),
+        password: password.map(str::to_owned),
+    };
+    assert_valid(reset(None).validate());
+    assert_valid(reset(Some("chosen-secret")).validate());
+    // A chosen password is held to a registration's rules.
+    assert_code(reset(Some("short")).validate(), ErrorCode::Invalid);
+    assert_code(
+        reset(Some(&"x".repeat(1025))).validate(),
+        ErrorCode::Invalid,
+    );
     assert_eq!(admin::NAMES.len(), 10);
     for name in admin::NAMES {
         assert!(name.starts_with("admin:"), "{name}");
@@ -163,10 +192,15 @@ fn self_service_on_the_wire_and_secrets_stay_out_of_debug() {
     let reset = PasswordAck {
         password: "generated-3".into(),
     };
+    let chosen = ResetPassword {
+        username: "bob".into(),
+        password: Some("chosen-secret-4".into()),
+    };
     for debug in [
         format!("{change:?}"),
         format!("{delete:?}"),
         format!("{reset:?}"),
+        format!("{chosen:?}"),
     ] {
         assert!(
             !debug.contains("secret") && !debug.contains("generated"),

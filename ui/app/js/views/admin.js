@@ -1,7 +1,7 @@
 // The admin panel (issue 18; shown only to a relay admin): invites (create single- or multi-use
 // with an expiry, list, revoke, copy the invite string shown once) and users (list with role
-// and state, disable / enable, reset a password shown once, promote / demote, delete after a
-// second press). Text only; every refusal on the panel's error line.
+// and state, disable / enable, reset a password (to the one typed in its field, or a random one
+// shown once), promote / demote, delete after a second press). Text only; every refusal on the panel's error line.
 import { createPanel, row, when } from "./panel.js";
 
 /**
@@ -14,7 +14,7 @@ import { createPanel, row, when } from "./panel.js";
  *   users: (after?: string) => Promise<{users: Account[], more: boolean}>,
  *   setDisabled: (username: string, disabled: boolean) => Promise<Account>,
  *   setRole: (username: string, role: "admin" | "member") => Promise<Account>,
- *   resetPassword: (username: string) => Promise<string>,
+ *   resetPassword: (username: string, password?: string) => Promise<string>,
  *   deleteUser: (username: string) => Promise<void>,
  * }} AdminHandlers each rejects with an Error whose message is shown
  */
@@ -46,6 +46,7 @@ export const createAdminPanel = (overlay, h) => {
   const inviteList = $('[data-testid="invite-list"]');
   const userList = $('[data-testid="user-list"]');
   const moreUsers = /** @type {HTMLButtonElement} */ ($('[data-action="more-users"]'));
+  const resetTo = /** @type {HTMLInputElement} */ ($('[data-testid="reset-password-value"]'));
   /** The users listed, by username, in the relay's order. @type {Map<string, Account>} */
   let users = new Map();
 
@@ -142,12 +143,21 @@ export const createAdminPanel = (overlay, h) => {
         panel.run(async () => changed(await h.setRole(name, role)), `${name} is now ${role === "admin" ? "an admin" : "a member"}.`);
         break;
       }
-      case "reset":
+      case "reset": {
+        // The password typed in the field (the relay holds it to a registration's rules), or,
+        // with none, a random one the relay makes.
+        const chosen = resetTo.value;
         panel.run(async () => {
-          const password = await h.resetPassword(name);
-          panel.say(`New password for ${name}, shown only now: ${password} (their sessions were ended).`);
+          const password = await h.resetPassword(name, chosen || undefined);
+          if (chosen) {
+            resetTo.value = "";
+            panel.say(`${name}'s password is now the one you typed (their sessions were ended).`);
+          } else {
+            panel.say(`New password for ${name}, shown only now: ${password} (their sessions were ended).`);
+          }
         });
         break;
+      }
       case "delete":
         // A second press confirms: nothing of an account comes back.
         if (button.dataset.armed !== "1") {
@@ -173,6 +183,7 @@ export const createAdminPanel = (overlay, h) => {
       panel.open();
       made.hidden = true;
       code.value = "";
+      resetTo.value = "";
       inviteList.replaceChildren();
       userList.replaceChildren();
       return panel.run(() => Promise.all([loadInvites(), loadUsers(false)]));

@@ -6,7 +6,8 @@
 // one whose pinned certificate changed shows both fingerprints and no way to accept it here.
 // An invite pasted into its field (or into the server field) is read by the shell (`onInvite`:
 // the protocol's one parser, no second one here): its server fills the server field, its code
-// stays in the invite field, and Register sends it.
+// stays in the invite field, and Register sends it. Opened to add an account while others are
+// signed in, it has a way back to them (login-cancel).
 import { errorText, serverAddress } from "../format.js";
 
 /**
@@ -17,10 +18,11 @@ import { errorText, serverAddress } from "../format.js";
  *   onSubmit: (mode: "login" | "register", creds: Credentials) => Promise<boolean>,
  *   onLetOthersConnect: (allow: boolean) => Promise<Hosted>,
  *   onInvite: (text: string) => Promise<{server_url: string | null, code: string}>,
+ *   onCancel: () => void,
  * }} handlers onSubmit resolves true when signed in (the password is then cleared from the form);
- *   onLetOthersConnect re-hosts and says where
+ *   onLetOthersConnect re-hosts and says where; onCancel goes back to the accounts signed in
  */
-export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite }) => {
+export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite, onCancel }) => {
   const form = /** @type {HTMLFormElement} */ (screen.querySelector("#login-form"));
   const server = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-server"]'));
   const username = /** @type {HTMLInputElement} */ (screen.querySelector('[data-testid="login-username"]'));
@@ -37,6 +39,8 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite
   const fingerprint = /** @type {HTMLElement} */ (screen.querySelector("#certificate-fingerprint"));
   const presented = /** @type {HTMLElement} */ (screen.querySelector("#certificate-presented"));
   const trustButton = /** @type {HTMLButtonElement} */ (screen.querySelector('[data-testid="trust-certificate"]'));
+  const cancel = /** @type {HTMLButtonElement} */ (screen.querySelector('[data-testid="login-cancel"]'));
+  cancel.addEventListener("click", () => onCancel());
   /** What "Trust this certificate" does; resolves true once signed in. @type {(() => Promise<boolean>) | null} */
   let onTrust = null;
 
@@ -173,9 +177,12 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite
   });
 
   return {
-    /** @param {{server?: string, hosted?: Hosted, error?: string, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} [opts] */
+    /** @param {{server?: string, hosted?: Hosted, error?: string, adding?: boolean, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} [opts] */
     show(opts = {}) {
       if (opts.server && !server.value) server.value = opts.server;
+      cancel.hidden = !opts.adding;
+      // Another account: the last one's name and any text left in the form are not its.
+      if (opts.adding) username.value = password.value = invite.value = "";
       showHosting(opts.hosted);
       warnIfCleartext();
       error.textContent = opts.error ?? "";
