@@ -103,18 +103,6 @@ pub async fn start(bin: &Path) -> Result<RelayProcess, Error> {
     Ok(RelayProcess::start_in_temp_dir(&spec).await?)
 }
 
-/// Starts `bin` listening on `bind` over `data_dir`, which the caller keeps: the same address
-/// and directory again is a relay restart.
-pub async fn start_at(
-    bin: &Path,
-    bind: SocketAddr,
-    data_dir: &Path,
-) -> Result<RelayProcess, Error> {
-    let mut spec = RelaySpec::new(bin, data_dir).args(UNLIMITED);
-    spec.bind = bind;
-    Ok(RelayProcess::start(&spec).await?)
-}
-
 /// A prefix for this run's usernames, unique enough that runs against one relay never clash.
 pub fn run_prefix() -> String {
     let nanos = std::time::SystemTime::now()

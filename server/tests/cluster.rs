@@ -14,7 +14,9 @@ use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
 use natter_testkit::cluster::{self, Cluster, Shared};
 use natter_testkit::nginx::Nginx;
 use natter_testkit::redis::Redis;
-use natter_testkit::{session, Api, Client, RelayProcess, WAIT};
+use natter_testkit::{
+    session, Api, Client, Direction, Fault, FaultProxy, RelayProcess, RelaySpec, WAIT,
+};
 
 /// How long a dead node's users may stay online for the others (the bound).
 const DEAD_NODE_BOUND: Duration = Duration::from_secs(30);
@@ -304,6 +306,102 @@ async fn a_message_sent_while_redis_is_down_still_reaches_the_other_node() {
     assert_eq!(got.seq, during.message.seq);
     assert_eq!(got.body, "during");
     println!("caught up {:?} after Redis came back", started.elapsed());
+}
+
+/// Node a, restarted with its link to Redis through a proxy the test can cut.
+async fn node_a_through_a_proxy(
+    spec: &RelaySpec,
+    a: RelayProcess,
+    redis: &Redis,
+) -> (RelayProcess, FaultProxy) {
+    let redis_addr = redis
+        .url()
+        .trim_start_matches("redis://")
+        .parse()
+        .expect("redis address");
+    let link = FaultProxy::start(redis_addr).await.expect("proxy to redis");
+    a.kill9().await.expect("kill -9 node a");
+    let through = format!("redis://{}", link.addr());
+    let args = spec
+        .args
+        .iter()
+        .map(|arg| {
+            if *arg == redis.url() {
+                through.clone()
+            } else {
+                arg.clone()
+            }
+        })
+        .collect();
+    let proxied = RelaySpec {
+        args,
+        ..spec.clone()
+    };
+    let a = RelayProcess::start(&proxied)
+        .await
+        .expect("node a through the proxy");
+    Api::new(a.url()).wait_healthy().await;
+    (a, link)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_at_its_restart() {
+    let cluster = Cluster::start(env!("CARGO_BIN_EXE_natter-relay"), SHARED, 2, &[])
+        .await
+        .unwrap_or_else(|e| panic!("start two nodes: {e}"));
+    let Cluster {
+        redis,
+        postgres,
+        nodes,
+        dir,
+    } = cluster;
+    let [(spec_a, a), (_, b)]: [_; 2] = nodes.try_into().expect("two nodes");
+    let (a, link) = node_a_through_a_proxy(&spec_a, a, &redis).await;
+    let nodes = Nodes {
+        redis,
+        a,
+        b,
+        _store: Box::new((postgres, dir)),
+    };
+    let (alice, bob, room) = alice_and_bob(&nodes).await;
+    alice
+        .request(&send(&room, "before"))
+        .await
+        .expect("acked before the cut");
+    let before = bob.next_event::<MessageEvent>().await.expect("live");
+    assert_eq!(before.message.body, "before");
+
+    // Node a's link to Redis fails: it commits and acks, cannot publish, and dies so.
+    link.set(Direction::Both, Fault::RefuseNew);
+    link.set(Direction::Both, Fault::Reset);
+    let lost = alice
+        .request(&send(&room, "lost"))
+        .await
+        .expect("committed and acked without Redis");
+    let Nodes {
+        a,
+        b: _b,
+        redis: _redis,
+        _store,
+    } = nodes;
+    a.kill9().await.expect("kill -9 node a");
+    let quiet = bob
+        .next_event_where::<MessageEvent>(Duration::from_secs(2), |_| true)
+        .await;
+    assert!(quiet.is_err(), "the cast died with node a: {quiet:?}");
+
+    let started = Instant::now();
+    let _a = RelayProcess::start(&spec_a)
+        .await
+        .expect("node a restarts, straight to Redis");
+    let got = bob
+        .next_event_where::<MessageEvent>(CATCH_UP_BOUND, |_| true)
+        .await
+        .expect("the restarted node has every node catch up")
+        .message;
+    assert_eq!(got.seq, lost.message.seq);
+    assert_eq!(got.body, "lost");
+    println!("caught up {:?} after node a's restart", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! The bus through Redis pub/sub: each node publishes its casts on one channel and does the
 //! others' to its own sockets. Redis delivers at most once and forgets while a subscriber is
 //! away, so a node that may have missed casts (its subscription dropped, or a publish failed
-//! anywhere) has every node catch up from the store ([`Cast::CatchUp`]).
+//! anywhere) has every node catch up from the store ([`Cast::CatchUp`]). So does a node that
+//! starts: if it was killed between a commit and that commit's publish, the cast died with it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,13 +47,14 @@ impl Bus for RedisBus {
 }
 
 impl RedisBus {
-    /// The bus and its publishing task's future.
+    /// The bus and its publishing task's future. It starts "lost": the first thing it
+    /// publishes is a catch-up (a previous run of this node may have died with casts unsent).
     pub fn new(
         conn: ConnectionManager,
         node: String,
     ) -> (Self, impl std::future::Future<Output = ()>) {
         let (queue, rx) = mpsc::channel(OUTBOX);
-        let lost = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(AtomicBool::new(true));
         let task = publish_all(conn, node, rx, lost.clone());
         (Self { queue, lost }, task)
     }
