@@ -5,11 +5,12 @@
 // A room opened with unread messages shows a "New messages" marker above the first of them and
 // lands there, not at the bottom; the list says which messages are on screen (for reading).
 // Bodies are formatted (views/rich.js); a link opens in the system browser, through the shell.
-// A message's files are drawn by views/attachments.js.
+// A message's files are drawn by views/attachments.js; "More reactions" opens views/emoji-picker.js.
 import { displayName, formatTime } from "../format.js";
 import { renderBody } from "./rich.js";
 import { layout } from "../layout.js";
 import { scrollPosition } from "../paging.js";
+import { createEmojiPicker } from "./emoji-picker.js";
 
 const NEAR = 120; // px from an edge that counts as "at" it
 
@@ -29,10 +30,12 @@ const UNSENT = { pending: "Not sent yet", failed: "Not sent" };
  * @param {{onNearTop: () => void, onNearBottom: () => void, onScroll: () => void,
  *   onRetry: (clientId: string) => void, onDelete: (clientId: string) => void,
  *   onOpenLink: (url: string) => void, onMessageAction: (action: string, seq: number, emoji?: string) => void,
- *   files: ReturnType<typeof import("./attachments.js").createAttachments>}} handlers
- *   files: draws a message's files (attachments.js)
+ *   files: ReturnType<typeof import("./attachments.js").createAttachments>,
+ *   storage?: Pick<Storage, "getItem" | "setItem"> | null}} handlers
+ *   files: draws a message's files (attachments.js); storage: where the picker keeps recent
+ *   emoji (default: the window's localStorage)
  */
-export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink, onMessageAction, files }) => {
+export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onRetry, onDelete, onOpenLink, onMessageAction, files, storage }) => {
   let roomId = /** @type {string | null} */ (null);
   let more = { older: false, newer: false };
   /** A room was opened and has not been drawn with messages yet: where to land is still to decide. */
@@ -43,6 +46,16 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   let focused = /** @type {object | null} */ (null);
   /** How long a message opened from search stays marked. */
   const FOUND_MS = 2000;
+  /** The message the emoji picker is open on (it lives in that message's row), and who we are. */
+  const picking = { seq: /** @type {number | null} */ (null), me: /** @type {string | null} */ (null) };
+  // A pick reacts exactly as a quick reaction does.
+  const picker = createEmojiPicker(document, {
+    onPick: (emoji) => {
+      if (picking.seq != null) onMessageAction("react", picking.seq, emoji);
+      picking.seq = null;
+    },
+    storage: storage === undefined ? list.ownerDocument?.defaultView?.localStorage : storage,
+  });
 
   list.addEventListener("scroll", () => {
     const at = scrollPosition(list, NEAR);
@@ -66,6 +79,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     }
     const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (e.target).closest("[data-action]"));
     const seq = button?.closest("[data-seq]")?.dataset.seq;
+    if (button?.dataset.action === "more-reactions" && seq) {
+      openPicker(button, Number(seq));
+      return;
+    }
     if (button?.dataset.action && MESSAGE_ACTIONS.has(button.dataset.action) && seq) {
       onMessageAction(button.dataset.action, Number(seq), button.dataset.emoji);
       return;
@@ -75,6 +92,16 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     if (button.dataset.action === "retry") onRetry(clientId);
     else if (button.dataset.action === "delete") onDelete(clientId);
   });
+
+  /** Opens the picker in the row of message `seq`, or closes it if it is open there. @param {HTMLElement} button @param {number} seq */
+  const openPicker = (button, seq) => {
+    const again = picker.isOpen && picking.seq === seq;
+    picker.close();
+    if (again) return;
+    picking.seq = seq;
+    button.closest("[data-seq]")?.append(picker.element);
+    picker.open(button, picking.me);
+  };
 
   /** A small button acting on one failed send. @param {string} action @param {string} label @param {string} clientId */
   const actionButton = (action, label, clientId) => {
@@ -189,6 +216,11 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       button.setAttribute("aria-label", `React ${emoji}`);
       line.append(button);
     }
+    const more = messageButton("more-reactions", "☺+");
+    more.dataset.testid = "message-action-more-reactions";
+    more.setAttribute("aria-label", "More reactions");
+    more.setAttribute("aria-haspopup", "dialog");
+    line.append(more);
     if (own) line.append(messageButton("edit", "Edit"), messageButton("delete-message", "Delete"));
     else if (admin) line.append(messageButton("delete-message", "Delete"));
     return line;
@@ -291,6 +323,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     }
     rows = next;
     list.replaceChildren(...nodes);
+    picking.me = opts.me ?? null;
+    keepPicker(switched);
     if (land) {
       landing = false;
       // Opened with unread messages: their first one near the top of the view, else the newest.
@@ -318,6 +352,24 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       if (opts.older) queueMicrotask(onNearTop);
       else if (opts.newer) queueMicrotask(onNearBottom);
     }
+  };
+
+  /**
+   * The picker stays with its message when that row is redrawn (a reaction came), and closes
+   * when the message is gone or another room is shown. @param {boolean} switched
+   */
+  const keepPicker = (switched) => {
+    if (!picker.isOpen || picking.seq == null) return;
+    const row = switched ? null : list.querySelector(`[data-seq="${picking.seq}"]`);
+    const opener = /** @type {HTMLElement | null} */ (row?.querySelector('[data-action="more-reactions"]') ?? null);
+    if (!row || !opener) {
+      picking.seq = null;
+      picker.close();
+      return;
+    }
+    // Moving a node takes its focus away: only a redrawn row gets the picker again.
+    if (picker.element.closest("[data-seq]") !== row) row.append(picker.element);
+    picker.moveTo(opener);
   };
 
   /**
