@@ -78,19 +78,9 @@ impl Cache {
         body: &str,
         reply_to: Option<&str>,
     ) -> Result<OutboxItem, CacheError> {
-        let item = new_item(room_id, body, reply_to);
-        sqlx::query(
-            "INSERT INTO outbox (client_id, room_id, body, created_at, state, reply_to) \
-             VALUES (?, ?, ?, ?, 'pending', ?)",
-        )
-        .bind(&item.client_id)
-        .bind(&item.room_id)
-        .bind(&item.body)
-        .bind(&item.created_at)
-        .bind(&item.reply_to)
-        .execute(&self.pool)
-        .await?;
-        Ok(item)
+        // A send without files: the one outbox INSERT lives in `uploads.rs`.
+        self.enqueue_with_files(room_id, body, reply_to, Vec::new())
+            .await
     }
 
     /// Every pending send with its files, oldest first: the order they are (re)sent in.
