@@ -338,6 +338,9 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
         [body],
       );
     await waitFor(async () => (await quoteOf(alice.session, "friday works"))?.includes("pick a day"), "alice to see bob's reply quoting the message");
+    // The quote is a button: it takes alice to the message it answers, marked and focused.
+    await act(alice.session, "friday works", "reply-quote");
+    await waitFor(async () => (await alice.session.exec(`return document.activeElement?.dataset?.seq ?? null`)) === seq, "the quote to take alice to the message it answers");
     await act(alice.session, "pick a day", "message-action-edit");
     const s = alice.session;
     await waitFor(async () => (await s.exec(`return document.querySelector('[data-testid="composer"]').value`)) === "pick a day", "the text to edit in the composer");

@@ -742,6 +742,8 @@ pub async fn changes_apply_to_their_target(store: Arc<dyn Store>) -> Result {
         (target.as_str(), "alice")
     );
     assert_eq!(preview.excerpt, "fixed");
+    // Its seq: how a client pages the target in to jump there.
+    assert_eq!(preview.seq, first.message.seq);
 
     // History and catch-up carry the message's current state, and every entry in seq order.
     for page in [

@@ -160,3 +160,18 @@ test("signing out of one account shows the other; of the last one, the sign-in s
   assert.equal(ui.$("#login-screen").hidden, false);
   assert.equal(ui.$('[data-testid="login-cancel"]').hidden, true, "no account to go back to");
 });
+
+test("a refused sign-in of the shown account keeps a way back to the other accounts", async () => {
+  const { answers } = twoAccounts();
+  const ui = await boot(answers);
+  await ui.emit([{ type: "connection", state: { state: "offline", reason: "unauthorized" } }]);
+  assert.equal(ui.$("#login-screen").hidden, false);
+  assert.match(ui.$("#login-error").textContent, /refused the saved sign-in/);
+  assert.equal(ui.$('[data-testid="login-cancel"]').hidden, false, "bob is still signed in");
+  ui.$('[data-testid="login-cancel"]').click();
+  await settle();
+  assert.deepEqual(ui.called("switch_account"), [{ account: "2" }]);
+  assert.equal(ui.$("#chat-screen").hidden, false);
+  assert.equal(ui.$("#whoami").textContent, "bob");
+  assert.deepEqual(roomIds(ui), ["bob-club", "general"]);
+});

@@ -50,6 +50,46 @@ test("a reply shows what it answers", async () => {
   assert.equal(line.textContent, "↪ alice: lunch?");
 });
 
+test("a reply's quote jumps to its target: scrolled to when loaded, paged in around it when not", async () => {
+  const reply = (seq, to) => ({ ...msg("general", seq, "bob", "yes!"), reply_to: { id: `general-${to}`, seq: to, sender: "alice", excerpt: `message ${to}` } });
+  const ui = await boot({
+    ...signedIn(),
+    rooms: [room("random", 2, 2), room("general", 10, 10)],
+    messages: ({ room_id, before_seq }) => (room_id === "general" && before_seq === undefined ? [msg("general", 8), reply(9, 8), reply(10, 2)] : []),
+    history: ({ room_id, before_seq, after_seq }) =>
+      room_id !== "general" ? [] : before_seq === 2 ? [msg("general", 1)] : after_seq === 1 ? [msg("general", 2), msg("general", 3)] : [],
+  });
+  assert.deepEqual(ui.seqs(), ["8", "9", "10"]);
+  const quote = (seq) => row(ui, seq).querySelector('[data-testid="reply-quote"]');
+  assert.equal(quote(9).getAttribute("aria-label"), "Go to the message this answers: ↪ alice: message 8");
+  // Paged in around a target, the window is reloaded from it onwards (`after_seq`); older pages
+  // (scrolling up) ask `before_seq` only.
+  const around = () => ui.called("history").filter((h) => h.after_seq !== undefined);
+  quote(9).click();
+  await settle();
+  assert.deepEqual(around(), [], "a loaded target needs no page around it");
+  assert.ok(row(ui, 8).classList.contains("found"), row(ui, 8).className);
+  assert.equal(document.activeElement, row(ui, 8));
+
+  quote(10).click();
+  await settle();
+  // Half a page above seq 2, then it and what follows, as for a search result.
+  const pages = ui.called("history");
+  assert.deepEqual(pages.at(-2), { room_id: "general", before_seq: 2, limit: 50 });
+  assert.deepEqual(pages.at(-1), { room_id: "general", after_seq: 1, limit: 100 });
+  assert.ok(row(ui, 2).classList.contains("found"), row(ui, 2).className);
+  assert.equal(document.activeElement, row(ui, 2));
+});
+
+test("a reply from a relay that sends no target seq is a plain quote", async () => {
+  const ui = await boot(signedIn());
+  const reply = { ...msg("general", 4, "bob", "yes!"), reply_to: { id: "general-3", sender: "alice", excerpt: "lunch?" } };
+  await ui.emit([{ type: "message", message: reply }]);
+  const line = row(ui, 4).querySelector('[data-testid="reply-quote"]');
+  assert.equal(line.tagName.toLowerCase(), "div");
+  assert.equal(line.dataset.action, undefined);
+});
+
 test("the room list previews the newest message, not a change to one", async () => {
   const ui = await boot(signedIn());
   ui.$('[data-room-id="random"]').click();

@@ -138,6 +138,10 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyPreview {
     pub id: Id,
+    /// The target's seq in the room, so a client can page it in to jump there. Absent from
+    /// relays before it (read as 0: the client then finds the target by `id` among what it holds).
+    #[serde(default)]
+    pub seq: Seq,
     pub sender: String,
     /// The target's first [`REPLY_EXCERPT_CHARS`](crate::limits::REPLY_EXCERPT_CHARS)
     /// characters; "" once it is deleted.

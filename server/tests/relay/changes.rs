@@ -128,6 +128,8 @@ async fn the_room_hears_each_change_as_an_entry_and_catch_up_carries_the_state()
         (preview.sender.as_str(), preview.excerpt.as_str()),
         ("alice", "lunch at 2?")
     );
+    // Its seq: where a client pages in to jump to the target.
+    assert_eq!(preview.seq, sent.seq);
 
     // A client that was away: sync from before the message has the current state and every
     // entry, in seq order.

@@ -16,7 +16,7 @@ export const ACCOUNTS_EVENT = "natter://accounts";
  *   reactions?: {emoji: string, users: string[]}[], mentions?: string[], attachments?: Attachment[]}} Message
  * @typedef {{id: string, name: string, size: number, type: string, width?: number, height?: number}} Attachment
  * @typedef {{name: string, size: number, type?: string}} PendingFile
- * @typedef {{id: string, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
+ * @typedef {{id: string, seq?: number, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
  * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
  *   last_seq: number, read_seq: number, others_read_seq?: number, unread?: number}} Room
  *   unread: messages from others past read_seq (not changes to messages), as the session counts

@@ -77,6 +77,9 @@ export const createController = (bridge, makeView) => {
   /** The message a search result opened: its room's list scrolls to it and marks it, once. */
   let found = /** @type {{roomId: string, seq: number} | null} */ (null);
 
+  /** The shown account's saved sign-in was refused while others are signed in (login-cancel goes to them). */
+  let refused = false;
+
   /**
    * Opens a room (around message `at`, when given), and keeps it as the one to open at the next
    * start. @param {string} roomId @param {number | null} [at]
@@ -85,6 +88,18 @@ export const createController = (bridge, makeView) => {
     if (roomId !== state.selected) actions.roomChanged();
     bridge.keepLastRoom(roomId).catch(() => {}); // signed out meanwhile: nothing to keep
     return loader.openRoom(roomId, at);
+  };
+
+  /**
+   * A reply's quote was clicked: its target, message `seq` of the open room, is scrolled to and
+   * marked like a search result, paged in around it when it is not loaded. @param {number} seq
+   */
+  const jumpTo = (seq) => {
+    const sel = state.selected;
+    if (!sel) return;
+    found = { roomId: sel, seq };
+    if ((state.messages[sel] ?? []).some((m) => m.seq === seq)) render();
+    else openRoom(sel, seq);
   };
 
   // ---- rendering: coalesced, and each part only when its slice of state changed ----
@@ -259,6 +274,7 @@ export const createController = (bridge, makeView) => {
     drafts.forget();
     lastRoom = null;
     found = null;
+    refused = false;
     state = store.applyEvent(store.signingIn(state), { type: "connection", state: active.connection }, Date.now());
     drawn = {};
     // A sign-in or resume enters the chat itself when it answers.
@@ -278,7 +294,7 @@ export const createController = (bridge, makeView) => {
     showLogin({ server: lastServer });
   };
 
-  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string, adding?: boolean}} [opts] */
+  /** @param {{server?: string, hosted?: import("./views/login.js").Hosted, error?: string, adding?: boolean, back?: boolean}} [opts] */
   const showLogin = (opts) => {
     drafts.forget();
     lastRoom = null;
@@ -348,6 +364,14 @@ export const createController = (bridge, makeView) => {
       showLogin({ adding: true });
     },
     backToAccounts() {
+      // The shown account's sign-in was refused: back to another one (the refused one stays
+      // listed, to sign in again from the switcher).
+      const other = refused ? accounts.find((a) => a.id !== shownAccount) : undefined;
+      refused = false;
+      if (other) {
+        bridge.switchAccount(other.id).catch((error) => view.composerError(errorText(error)));
+        return;
+      }
       const shown = accounts.find((a) => a.id === shownAccount);
       if (!shown) return;
       state = store.signingIn(state);
@@ -462,7 +486,8 @@ export const createController = (bridge, makeView) => {
       }
     },
     messageAction(action, seq, emoji) {
-      if (action === "reply") actions.reply(seq);
+      if (action === "jump") jumpTo(seq);
+      else if (action === "reply") actions.reply(seq);
       else if (action === "edit") actions.edit(seq);
       else if (action === "delete-message") actions.askDelete(seq);
       else if (action === "react" && emoji) actions.react(seq, emoji);
@@ -535,7 +560,9 @@ export const createController = (bridge, makeView) => {
     const signedIn = state.me;
     state = store.applyEvents(state, events, Date.now());
     if (signedIn && state.connection.state === "offline" && state.connection.reason === "unauthorized") {
-      showLogin({ server: lastServer, error: "The relay refused the saved sign-in: please log in again." });
+      // Other accounts stay signed in: the screen keeps a way back to them.
+      refused = accounts.some((a) => a.id !== shownAccount);
+      showLogin({ server: lastServer, error: "The relay refused the saved sign-in: please log in again.", back: refused });
       return;
     }
     // The relay shows another certificate than the pinned one (or, its pin lost, one this

@@ -104,6 +104,7 @@ fn a_message_with_its_current_state() {
     let replying = Message {
         reply_to: Some(Box::new(ReplyPreview {
             id: "m-1".into(),
+            seq: 4,
             sender: "bob".into(),
             excerpt: "lunch?".into(),
             deleted: false,
@@ -119,7 +120,7 @@ fn a_message_with_its_current_state() {
     let fields = json.as_object_mut().expect("object");
     fields.insert(
         "reply_to".into(),
-        json!({"id": "m-1", "sender": "bob", "excerpt": "lunch?"}),
+        json!({"id": "m-1", "seq": 4, "sender": "bob", "excerpt": "lunch?"}),
     );
     fields.insert("edited_at".into(), json!("2024-05-01T12:40:00.000Z"));
     fields.insert(
@@ -137,6 +138,15 @@ fn a_message_with_its_current_state() {
     json["body"] = json!("");
     json["deleted"] = json!(true);
     assert_wire(&deleted, json);
+}
+
+#[test]
+fn a_reply_preview_from_a_relay_before_its_seq_reads_seq_0() -> Result<(), serde_json::Error> {
+    let preview: ReplyPreview =
+        serde_json::from_value(json!({"id": "m-1", "sender": "bob", "excerpt": "lunch?"}))?;
+    assert_eq!(preview.seq, 0);
+    assert_eq!(preview.id, "m-1");
+    Ok(())
 }
 
 #[test]

@@ -8,7 +8,7 @@ use natter_protocol::search::like_pattern;
 use natter_protocol::Message;
 use sqlx::{PgConnection, Row};
 
-use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
+use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, MESSAGE_COLUMN_COUNT};
 use super::{files, reactions};
 use crate::store::types::{SearchPage, SearchQuery};
 
@@ -45,7 +45,7 @@ pub(super) async fn search(
     let rows = q.bind(i64::from(query.limit)).fetch_all(&mut *conn).await?;
     let last_pos = rows
         .last()
-        .map(|row| row.try_get::<i64, _>(18))
+        .map(|row| row.try_get::<i64, _>(MESSAGE_COLUMN_COUNT))
         .transpose()?;
     let mut messages: Vec<Message> = rows
         .iter()

@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use super::reactions;
-use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
+use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, MESSAGE_COLUMN_COUNT};
 use crate::store::types::{SearchPage, SearchQuery};
 
 /// The trigram tokenizer's unit: shorter terms cannot use the index.
@@ -162,7 +162,7 @@ fn run(
     let mut messages: Vec<Message> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(params), |row| {
-            Ok((message_from_row(row)?, row.get::<_, i64>(18)?))
+            Ok((message_from_row(row)?, row.get::<_, i64>(MESSAGE_COLUMN_COUNT)?))
         })?
         .map(|found| {
             found.map(|(message, rowid)| {

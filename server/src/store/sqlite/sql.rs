@@ -52,11 +52,15 @@ pub(super) const MESSAGE_COLUMNS: &str =
     "m.id AS id, r.id AS room_id, m.seq AS seq, m.sender AS sender, m.body AS body, \
      m.client_id AS client_id, m.sent_at AS sent_at, m.change_kind, t.id, m.emoji, \
      m.reaction_on, p.id, p.sender, substr(p.body, 1, 100), p.deleted, m.edited_at, m.deleted, \
-     m.mentions";
+     m.mentions, p.seq";
 /// Messages name their room by its number (migration 0003); readers want its id.
 pub(super) const MESSAGES_WITH_ROOM: &str = "messages m JOIN rooms r ON r.num = m.room_num \
      LEFT JOIN messages t ON t.room_num = m.room_num AND t.seq = m.target_seq \
      LEFT JOIN messages p ON p.room_num = m.room_num AND p.seq = m.reply_seq";
+
+/// How many columns [`MESSAGE_COLUMNS`] selects: a query selecting more after them reads
+/// those from this index on.
+pub(super) const MESSAGE_COLUMN_COUNT: usize = 19;
 
 // The excerpt's length in the SQL above.
 const _: () = assert!(REPLY_EXCERPT_CHARS == 100);
@@ -70,6 +74,7 @@ pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Mess
         None => None,
         Some(id) => Some(Box::new(ReplyPreview {
             id,
+            seq: row.get(18)?,
             sender: row.get(12)?,
             excerpt: row.get(13)?,
             deleted: row.get::<_, Option<bool>>(14)?.unwrap_or(false),

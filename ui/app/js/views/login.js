@@ -7,7 +7,8 @@
 // An invite pasted into its field (or into the server field) is read by the shell (`onInvite`:
 // the protocol's one parser, no second one here): its server fills the server field, its code
 // stays in the invite field, and Register sends it. Opened to add an account while others are
-// signed in, it has a way back to them (login-cancel).
+// signed in, or when the shown account's saved sign-in is refused while others are signed in, it
+// has a way back to them (login-cancel).
 import { errorText, serverAddress } from "../format.js";
 
 /**
@@ -177,10 +178,12 @@ export const createLoginView = (screen, { onSubmit, onLetOthersConnect, onInvite
   });
 
   return {
-    /** @param {{server?: string, hosted?: Hosted, error?: string, adding?: boolean, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} [opts] */
+    /**
+     * `adding`: another account, with a way back to those signed in; `back`: this account signed
+     * in again, with a way back to the others. @param {{server?: string, hosted?: Hosted, error?: string, adding?: boolean, back?: boolean, certificate?: {kind: "untrusted", fingerprint: string} | {kind: "changed", pinned: string, presented: string}}} [opts] */
     show(opts = {}) {
       if (opts.server && !server.value) server.value = opts.server;
-      cancel.hidden = !opts.adding;
+      cancel.hidden = !opts.adding && !opts.back;
       // Another account: the last one's name and any text left in the form are not its.
       if (opts.adding) username.value = password.value = invite.value = "";
       showHosting(opts.hosted);

@@ -83,6 +83,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
       openPicker(button, Number(seq));
       return;
     }
+    if (button?.dataset.action === "jump" && button.dataset.target) {
+      onMessageAction("jump", Number(button.dataset.target));
+      return;
+    }
     if (button?.dataset.action && MESSAGE_ACTIONS.has(button.dataset.action) && seq) {
       onMessageAction(button.dataset.action, Number(seq), button.dataset.emoji);
       return;
@@ -180,12 +184,23 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     return li;
   };
 
-  /** What a reply answers, one line above it. @param {NonNullable<Item["replyTo"]>} to */
+  /**
+   * What a reply answers, one line above it: a button that jumps to the target when its seq is
+   * known (relays before it send none). @param {NonNullable<Item["replyTo"]>} to
+   */
   const replyLine = (to) => {
-    const line = document.createElement("div");
+    const jumps = (to.seq ?? 0) > 0;
+    const line = document.createElement(jumps ? "button" : "div");
     line.className = "reply-to";
     line.dataset.testid = "reply-quote";
-    line.textContent = `↪ ${displayName(to.sender)}: ${to.deleted ? "a deleted message" : to.excerpt}`;
+    const text = `↪ ${displayName(to.sender)}: ${to.deleted ? "a deleted message" : to.excerpt}`;
+    line.textContent = text;
+    if (jumps) {
+      line.setAttribute("type", "button");
+      line.dataset.action = "jump";
+      line.dataset.target = String(to.seq);
+      line.setAttribute("aria-label", `Go to the message this answers: ${text}`);
+    }
     return line;
   };
 
