@@ -4,7 +4,7 @@
 // adding an account and going back, a notification of the other account, signing out of one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, settle, msg, room } from "./page.mjs";
+import { boot, memoryStorage, settle, msg, room } from "./page.mjs";
 
 const URL_A = "http://127.0.0.1:7447";
 const URL_B = "https://chat.example.org";
@@ -174,4 +174,31 @@ test("a refused sign-in of the shown account keeps a way back to the other accou
   assert.equal(ui.$("#chat-screen").hidden, false);
   assert.equal(ui.$("#whoami").textContent, "bob");
   assert.deepEqual(roomIds(ui), ["bob-club", "general"]);
+});
+
+test("each account has its own recently used emoji", async () => {
+  const { answers } = twoAccounts();
+  globalThis.localStorage = memoryStorage();
+  try {
+    const ui = await boot({ ...answers, react: () => null });
+    const firstGroup = () => {
+      ui.all('[data-testid="message-action-more-reactions"]').at(-1).click();
+      const picker = ui.$('[data-testid="emoji-picker"]');
+      const label = picker.querySelectorAll('[role="group"]')[0].getAttribute("aria-label");
+      picker.querySelector('[data-testid="emoji-search"]').dispatch("keydown", { key: "Escape" });
+      return label;
+    };
+    ui.all('[data-testid="message-action-more-reactions"]').at(-1).click();
+    ui.$('[data-emoji="🎉"]').click();
+    await settle();
+    assert.equal(ui.called("react").at(-1).emoji, "🎉");
+    assert.equal(firstGroup(), "Recently used", "alice's pick is recent for alice");
+    item(ui, "2").click();
+    await settle();
+    assert.equal(ui.$("#whoami").textContent, "bob");
+    assert.notEqual(firstGroup(), "Recently used", "not for bob");
+    assert.deepEqual([...globalThis.localStorage.map.keys()], ["natter.emoji.recent.1"], "kept under the account, not the username");
+  } finally {
+    delete globalThis.localStorage;
+  }
 });

@@ -3,15 +3,10 @@
 // the focus back) and, on the page, "More reactions" reacting as a quick reaction does.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, documentFrom, settle, signedIn } from "./page.mjs";
+import { boot, documentFrom, memoryStorage, settle, signedIn } from "./page.mjs";
 import { ALL_EMOJI, RECENT_MAX, filterEmoji, loadRecent, rememberEmoji, withRecent } from "../app/js/emoji.js";
 import { COLUMNS, createEmojiPicker } from "../app/js/views/emoji-picker.js";
 
-/** A localStorage stand-in. */
-const memoryStorage = () => {
-  const map = new Map();
-  return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, String(v)), map };
-};
 
 test("the bundle holds the emoji with names and groups; filtering matches every word of the name", () => {
   assert.ok(ALL_EMOJI.length > 1500, `${ALL_EMOJI.length} emoji bundled`);

@@ -248,6 +248,12 @@ export const boot = async (answers) => {
 };
 export const settle = () => new Promise((r) => setTimeout(r, 15));
 
+/** A localStorage stand-in. */
+export const memoryStorage = () => {
+  const map = new Map();
+  return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, String(v)), map };
+};
+
 export const msg = (room_id, seq, sender = "bob", body = `message ${seq}`) => ({
   id: `${room_id}-${seq}`, room_id, seq, sender, body, client_id: `c-${room_id}-${seq}`, sent_at: "2026-11-25T10:00:00Z",
 });

@@ -139,7 +139,7 @@ export const createController = (bridge, makeView) => {
       const newer = sel ? Boolean(state.detached[sel]) : false;
       const marker = sel ? (state.marker[sel] ?? null) : null;
       const focus = found && found.roomId === sel ? found : null;
-      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me, admin: state.admin, focus });
+      view.messages(sel, sel ? store.timeline(state, sel) : [], { older: first != null && first > 1, newer, marker, me: state.me, account: shownAccount, admin: state.admin, focus });
     }
     view.admin(state.admin);
     view.typing(sel ? typingText(store.typers(state, sel)) : "");

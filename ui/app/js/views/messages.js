@@ -47,14 +47,15 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   /** How long a message opened from search stays marked. */
   const FOUND_MS = 2000;
   /** The message the emoji picker is open on (it lives in that message's row), and who we are. */
-  const picking = { seq: /** @type {number | null} */ (null), me: /** @type {string | null} */ (null) };
+  // `account`: whose recently used emoji the picker shows (the shown account; our username before the shell names one).
+  const picking = { seq: /** @type {number | null} */ (null), account: /** @type {string | null} */ (null) };
   // A pick reacts exactly as a quick reaction does.
   const picker = createEmojiPicker(document, {
     onPick: (emoji) => {
       if (picking.seq != null) onMessageAction("react", picking.seq, emoji);
       picking.seq = null;
     },
-    storage: storage === undefined ? list.ownerDocument?.defaultView?.localStorage : storage,
+    storage: storage === undefined ? globalThis.localStorage : storage,
   });
 
   list.addEventListener("scroll", () => {
@@ -104,7 +105,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     if (again) return;
     picking.seq = seq;
     button.closest("[data-seq]")?.append(picker.element);
-    picker.open(button, picking.me);
+    picker.open(button, picking.account);
   };
 
   /** A small button acting on one failed send. @param {string} action @param {string} label @param {string} clientId */
@@ -291,9 +292,10 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
    * @param {string | null} room
    * @param {Item[]} items the loaded window, in order
    * @param {{older: boolean, newer: boolean, marker?: number | null, me?: string | null,
-   *   admin?: boolean, focus?: {seq: number} | null}} opts
+   *   account?: string | null, admin?: boolean, focus?: {seq: number} | null}} opts
    *   messages exist above / below the window; `marker`: the seq read when the room opened (the
-   *   marker goes above the next); `me`: our username (mentions of us stand out); `admin`: we
+   *   marker goes above the next); `me`: our username (mentions of us stand out); `account`: the
+   *   shown account (its own recently used emoji); `admin`: we
    *   are a relay admin (Delete on others' messages); `focus`: a message opened from search,
    *   scrolled to the middle, marked for a moment and focused (for screen readers) once it is
    *   drawn
@@ -338,7 +340,7 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     }
     rows = next;
     list.replaceChildren(...nodes);
-    picking.me = opts.me ?? null;
+    picking.account = opts.account ?? opts.me ?? null;
     keepPicker(switched);
     if (land) {
       landing = false;
