@@ -162,7 +162,10 @@ fn run(
     let mut messages: Vec<Message> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(params), |row| {
-            Ok((message_from_row(row)?, row.get::<_, i64>(MESSAGE_COLUMN_COUNT)?))
+            Ok((
+                message_from_row(row)?,
+                row.get::<_, i64>(MESSAGE_COLUMN_COUNT)?,
+            ))
         })?
         .map(|found| {
             found.map(|(message, rowid)| {
