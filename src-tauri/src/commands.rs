@@ -286,7 +286,9 @@ pub async fn save_draft(state: State<'_, AppState>, room_id: String, body: Strin
 /// retry it the UI sends its text again. Anything but a failed send is refused (`invalid`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn discard_failed(state: State<'_, AppState>, client_id: String) -> Result<()> {
-    if state.session().await?.discard_failed(&client_id).await? {
+    let active = state.active().await?;
+    if active.session.discard_failed(&client_id).await? {
+        state.roster.discarded(&active.id, &client_id);
         Ok(())
     } else {
         Err(Error::Invalid(

@@ -329,3 +329,100 @@ fn a_profile_from_before_several_accounts_resumes_its_account() -> TestResult {
     wait(app.state::<AppState>().shutdown())?;
     Ok(())
 }
+
+/// A send of an account that has not left (its relay is down) is drawn again when that account
+/// is shown again after another one: the webview's state starts afresh at a switch, and the
+/// outbox announces `pending` only once, so the shell replays it.
+#[test]
+fn an_unsent_message_is_drawn_again_when_its_account_is_shown_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (app, webview) = start_app(dir.path())?;
+    let ok = |cmd: &str, args: Value| {
+        invoke(&webview, cmd, args).map_err(|e| format!("`{cmd}` refused: {e}"))
+    };
+    // Every `message_state` the webview hears, and each switch, in order.
+    let (tx, mut heard) = mpsc::unbounded_channel::<Value>();
+    let states = tx.clone();
+    app.listen_any(natter_desktop::ui_event::EVENT, move |event| {
+        if let Ok(batch) = serde_json::from_str::<Vec<Value>>(event.payload()) {
+            for one in batch.into_iter().filter(|e| e["type"] == "message_state") {
+                let _ = states.send(one);
+            }
+        }
+    });
+    app.listen_any(accounts::EVENT, move |event| {
+        if let Ok(list) = serde_json::from_str::<Value>(event.payload()) {
+            let _ = tx.send(json!({"type": "accounts", "list": list}));
+        }
+    });
+    let hosted = ok(
+        "host_locally",
+        json!({"port": 0, "let_others_connect": false}),
+    )?;
+    let url_a = hosted["url"].as_str().ok_or("no url")?.to_owned();
+    let b_dir = tempfile::tempdir()?;
+    let relay_b = wait(embedded::start(
+        b_dir.path(),
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        0,
+    ))??;
+    let url_b = format!("http://{}", relay_b.addr());
+    ok(
+        "register",
+        json!({"server_url": url_a, "username": "alice", "password": PASSWORD}),
+    )?;
+    ok(
+        "register",
+        json!({"server_url": url_b, "username": "bob", "password": PASSWORD}),
+    )?;
+    invoke_until(&webview, "accounts", all_connected)?;
+
+    // Bob (shown) writes while his relay is down: the message stays pending.
+    wait(relay_b.stop())??;
+    invoke_until(&webview, "connection_state", |v| v["state"] != "connected")?;
+    let client_id = ok(
+        "send_message",
+        json!({"room_id": GENERAL, "body": "while bob's relay is down"}),
+    )?;
+    let client_id = client_id.as_str().ok_or("no client_id")?.to_owned();
+    let is_pending = |e: &Value| {
+        e["type"] == "message_state"
+            && e["client_id"] == json!(client_id)
+            && e["state"]["state"] == "pending"
+    };
+    wait(async {
+        while let Some(e) = heard.recv().await {
+            if is_pending(&e) {
+                return Ok(());
+            }
+        }
+        Err("the app's events stopped")
+    })
+    .map_err(|_| "the pending send was not announced")??;
+
+    // To alice and back: after the switch to bob, the webview hears his unsent message again.
+    ok("switch_account", json!({"account": "1"}))?;
+    ok("switch_account", json!({"account": "2"}))?;
+    let replayed = wait(async {
+        // Alice shown first, then bob again: only a `pending` after both counts.
+        let (mut alice_shown, mut bob_again) = (false, false);
+        while let Some(e) = heard.recv().await {
+            if e["type"] == "accounts" {
+                let active = |who| account(&e["list"], who).is_some_and(|a| a["active"] == true);
+                alice_shown |= active("alice");
+                bob_again = alice_shown && active("bob");
+            } else if bob_again && is_pending(&e) {
+                return Some(e);
+            }
+        }
+        None
+    })
+    .map_err(|_| "bob's unsent message was not drawn again after the switch")?
+    .ok_or("the app's events stopped")?;
+    assert_eq!(
+        replayed["state"]["body"], "while bob's relay is down",
+        "{replayed}"
+    );
+    wait(app.state::<AppState>().shutdown())?;
+    Ok(())
+}

@@ -13,6 +13,7 @@
 
 pub mod folders;
 pub mod roster;
+mod sends;
 
 use std::collections::HashMap;
 

@@ -1,8 +1,8 @@
 //! Who is signed in, which account is active, and what the shell needs of each without its
 //! session: its unread count per room (a tally of its own events, seeded from its cache), its
 //! connection state, who of its peers is online (the presence events it heard, replayed to the
-//! webview when it becomes active: they are never stored anywhere else) and its notification
-//! levels. Shared, behind one lock, by every account's
+//! webview when it becomes active: they are never stored anywhere else), its sends that have
+//! not left (replayed too: `sends.rs`) and its notification levels. Shared, behind one lock, by every account's
 //! event forwarder and notifier and by the commands. The active account changes only under that
 //! lock, and a forwarder hands a batch to the webview only under it while its account is active,
 //! so the webview hears "now B" between A's last batch and B's first ([`Roster::if_active`]).
@@ -14,6 +14,7 @@ use natter_client::session::{AppEvent, ConnectionView};
 use natter_protocol::events::PresenceEvent;
 use serde::Serialize;
 
+use super::sends::Unsents;
 use crate::alerts::{Level, View};
 
 /// One signed-in account as the UI's switcher shows it (`accounts`, `natter://accounts`).
@@ -37,6 +38,7 @@ struct Entry {
     unread: HashMap<String, u32>,
     connection: ConnectionView,
     presence: HashMap<String, PresenceEvent>,
+    unsent: Unsents,
     levels: HashMap<String, Level>,
 }
 
@@ -64,7 +66,7 @@ impl Inner {
     }
 
     /// What the webview must hear again of the active account when it becomes active: who is
-    /// online (the account heard it while another was shown).
+    /// online (the account heard it while another was shown) and its sends not sent yet.
     fn replay(&mut self) -> Vec<AppEvent> {
         let Some(id) = self.active.clone() else {
             return Vec::new();
@@ -75,6 +77,7 @@ impl Inner {
                 .values()
                 .cloned()
                 .map(AppEvent::Presence)
+                .chain(entry.unsent.replay())
                 .collect()
         })
     }
@@ -109,6 +112,7 @@ impl Roster {
             unread: joining.unread,
             connection: joining.connection,
             presence: HashMap::new(),
+            unsent: Unsents::default(),
             levels: joining.levels,
         };
         let mut inner = self.lock();
@@ -180,8 +184,8 @@ impl Roster {
         }
     }
 
-    /// Takes in a batch of account `id`'s events: its unread counts and connection state.
-    /// Says whether what the switcher shows of it changed.
+    /// Takes in a batch of account `id`'s events: its unread counts, connection state, who is
+    /// online and its unsent sends. Says whether what the switcher shows of it changed.
     pub fn record(&self, id: &str, batch: &[AppEvent]) -> bool {
         let mut inner = self.lock();
         let Some(entry) = inner.entry(id) else {
@@ -189,6 +193,7 @@ impl Roster {
         };
         let (total, connection) = (entry.total(), entry.connection.clone());
         for event in batch {
+            entry.unsent.record(event);
             match event {
                 AppEvent::Unread { room_id, count } => {
                     entry.unread.insert(room_id.clone(), *count);
@@ -211,6 +216,13 @@ impl Roster {
             }
         }
         entry.total() != total || entry.connection != connection
+    }
+
+    /// The user discarded account `id`'s failed send `client_id`: it is not drawn again.
+    pub fn discarded(&self, id: &str, client_id: &str) {
+        if let Some(entry) = self.lock().entry(id) {
+            entry.unsent.forget(client_id);
+        }
     }
 
     /// The unread total of every account but the active one (the UI counts that one).
