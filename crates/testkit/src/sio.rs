@@ -262,7 +262,9 @@ impl Client {
     /// Reads the Engine.IO open packet (`0{"sid":…}`).
     pub(crate) async fn read_open(&mut self) -> Result<(), Error> {
         let open = self.next_text().await?;
-        let json = (open.strip_prefix('0')).ok_or_else(|| Error::Unexpected(open.to_string()))?;
+        let json = open
+            .strip_prefix('0')
+            .ok_or_else(|| Error::Unexpected(open.to_string()))?;
         let open: Open = serde_json::from_str(json).map_err(json_err("the open packet"))?;
         self.sid = open.sid;
         Ok(())
