@@ -114,6 +114,20 @@ pub struct Comparison {
 }
 
 impl SystemResults {
+    /// Nothing measured yet.
+    pub fn new(system: System) -> Self {
+        Self {
+            system,
+            label: system.label().to_owned(),
+            quiet: None,
+            durable_runs: Vec::new(),
+            fanout: None,
+            density: None,
+            storm: None,
+            errors: Vec::new(),
+        }
+    }
+
     /// The median durable-sends run by sends/s (of an even count, the lower of the middle two).
     pub fn durable(&self) -> Option<&ThroughputReport> {
         let mut runs: Vec<&ThroughputReport> = self.durable_runs.iter().collect();
@@ -135,16 +149,7 @@ pub async fn run(programs: &Programs, opts: &CompareOptions) -> Result<Compariso
     let mut systems: Vec<SystemResults> = opts
         .systems
         .iter()
-        .map(|&system| SystemResults {
-            system,
-            label: system.label().to_owned(),
-            quiet: None,
-            durable_runs: Vec::new(),
-            fanout: None,
-            density: None,
-            storm: None,
-            errors: Vec::new(),
-        })
+        .map(|&s| SystemResults::new(s))
         .collect();
     let load_average_before = load_average();
     let mut floor_summary = None;
@@ -263,14 +268,8 @@ mod tests {
 
     fn results(runs: &[f64]) -> SystemResults {
         SystemResults {
-            system: System::Natter,
-            label: System::Natter.label().to_owned(),
-            quiet: None,
             durable_runs: runs.iter().map(|&r| run_of(r)).collect(),
-            fanout: None,
-            density: None,
-            storm: None,
-            errors: Vec::new(),
+            ..SystemResults::new(System::Natter)
         }
     }
 

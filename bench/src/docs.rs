@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::compare::{Comparison, SystemResults};
 use crate::peers::System;
 use crate::report::micros;
+use crate::scenarios::fanout::Step;
 
 mod plots;
 
@@ -114,6 +115,21 @@ fn kib(bytes: f64) -> String {
     format!("{:.1} KiB", bytes / 1024.0)
 }
 
+/// Server PSS per idle connection, bytes.
+fn pss(r: &SystemResults) -> Option<f64> {
+    r.density.as_ref().map(|d| d.pss_per_connection)
+}
+
+/// The fan-out step with the most deliveries/s at p99 within the limit.
+fn best_step(r: &SystemResults) -> Option<&Step> {
+    r.fanout.as_ref().and_then(|f| f.best_step())
+}
+
+/// The fan-out step at `load` deliveries/s.
+fn at_load(r: &SystemResults, load: f64) -> Option<&Step> {
+    r.fanout.as_ref()?.at(load)
+}
+
 /// Reads one number out of a system's results, if it was measured.
 type Read<'a> = Box<dyn Fn(&SystemResults) -> Option<f64> + 'a>;
 
@@ -168,7 +184,7 @@ pub fn tables(c: &Comparison) -> String {
     let metrics: Vec<Metric<'_>> = vec![
         Metric {
             name: "idle connection: server PSS per connection (lower is better)".into(),
-            value: Box::new(|r| r.density.as_ref().map(|d| d.pss_per_connection)),
+            value: Box::new(pss),
             show: kib,
         },
         Metric {
@@ -192,36 +208,22 @@ pub fn tables(c: &Comparison) -> String {
         },
         Metric {
             name: "fan-out: deliveries/s at p99 ≤ 50 ms (higher is better)".into(),
-            value: Box::new(|r| {
-                r.fanout
-                    .as_ref()
-                    .and_then(|f| f.best_step())
-                    .map(|s| s.deliveries_per_second)
-            }),
+            value: Box::new(|r| best_step(r).map(|s| s.deliveries_per_second)),
             show: thousands,
         },
         Metric {
             name: "fan-out: server CPU-seconds per million deliveries (at that step)".into(),
-            value: Box::new(|r| {
-                r.fanout
-                    .as_ref()
-                    .and_then(|f| f.best_step())
-                    .map(|s| s.cpu_per_million)
-            }),
+            value: Box::new(|r| best_step(r).map(|s| s.cpu_per_million)),
             show: |v| format!("{v:.2} s"),
         },
         Metric {
             name: format!("fan-out under load ({} deliveries/s): p50", thousands(load)),
-            value: Box::new(move |r| {
-                r.fanout.as_ref().and_then(|f| f.at(load)).map(|s| s.latency.p50_us)
-            }),
+            value: Box::new(move |r| at_load(r, load).map(|s| s.latency.p50_us)),
             show: micros,
         },
         Metric {
             name: format!("fan-out under load ({} deliveries/s): p99", thousands(load)),
-            value: Box::new(move |r| {
-                r.fanout.as_ref().and_then(|f| f.at(load)).map(|s| s.latency.p99_us)
-            }),
+            value: Box::new(move |r| at_load(r, load).map(|s| s.latency.p99_us)),
             show: micros,
         },
         Metric {
@@ -280,9 +282,9 @@ pub fn tables(c: &Comparison) -> String {
 }
 
 fn sizes(c: &Comparison, out: &mut String) {
-    let Some(any) = c.systems.first() else {
+    if c.systems.is_empty() {
         return;
-    };
+    }
     out.push_str("\nSizes: ");
     let mut parts = Vec::new();
     if let Some(q) = c.systems.iter().find_map(|s| s.quiet.as_ref()) {
@@ -324,7 +326,6 @@ fn sizes(c: &Comparison, out: &mut String) {
     if let Some(s) = c.systems.iter().find_map(|s| s.storm.as_ref()) {
         parts.push(format!("storm reconnects jittered over {} ms", s.jitter_ms));
     }
-    let _ = any;
     let _ = writeln!(out, "{}.", parts.join("; "));
 }
 
@@ -341,21 +342,13 @@ fn goals(c: &Comparison, out: &mut String) {
     let mut goal = |name: &str, got: String, ok: Option<bool>| {
         let _ = writeln!(out, "| {name} | {got} | {} |", verdict(ok));
     };
-    let pss = |r: Option<&SystemResults>| {
-        r.and_then(|r| r.density.as_ref())
-            .map(|d| d.pss_per_connection)
-    };
-    let (n, p) = (pss(natter), pss(node));
+    let (n, p) = (natter.and_then(pss), node.and_then(pss));
     goal(
         "memory per idle connection ≤ ¼ of Node's and ≤ 10 KB",
         versus(n, p, kib),
         n.zip(p).map(|(n, p)| n <= p / 4.0 && n <= 10_000.0),
     );
-    let best = |r: Option<&SystemResults>| {
-        r.and_then(|r| r.fanout.as_ref())
-            .and_then(|f| f.best_step())
-            .map(|s| s.deliveries_per_second)
-    };
+    let best = |r: Option<&SystemResults>| r.and_then(best_step).map(|s| s.deliveries_per_second);
     let (n, p) = (best(natter), best(node));
     goal(
         "fan-out deliveries/s ≥ 3× Node's at p99 ≤ 50 ms",
@@ -377,11 +370,8 @@ fn goals(c: &Comparison, out: &mut String) {
             .map(|(q, f)| q.ack.p50_us <= f.p50_us + 50.0 && q.ack.p99_us <= 200.0),
     );
     let load = c.load_rate;
-    let p99 = |r: Option<&SystemResults>| {
-        r.and_then(|r| r.fanout.as_ref())
-            .and_then(|f| f.at(load))
-            .map(|s| s.latency.p99_us)
-    };
+    let p99 =
+        |r: Option<&SystemResults>| r.and_then(|r| at_load(r, load)).map(|s| s.latency.p99_us);
     let (n, p) = (p99(natter), p99(node));
     goal(
         &format!(

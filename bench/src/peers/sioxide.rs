@@ -135,14 +135,9 @@ async fn register(
     Ok((StatusCode::CREATED, Json(AuthResponse { user, token })))
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}", ErrorCode::Unauthorized.as_str())]
 struct Unauthorized;
-
-impl std::fmt::Display for Unauthorized {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(ErrorCode::Unauthorized.as_str())
-    }
-}
 
 async fn authenticate(
     s: SocketRef,

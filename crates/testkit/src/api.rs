@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
-use natter_protocol::http::{AuthResponse, Credentials, HttpError};
+use natter_protocol::http::{AuthResponse, HttpError, Registration};
 use natter_protocol::http::{HEALTH_PATH, LOGIN_PATH, LOGOUT_PATH, REGISTER_PATH};
 use natter_protocol::ErrorCode;
 use serde_json::Value;
@@ -151,16 +151,20 @@ impl Api {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// POSTs a username, a password and an invite (if any) to `path`: `{user, token}` with
+    /// status `ok`, or the failure. Without an invite the body is login's `Credentials` too.
     async fn credentials(
         &self,
         path: &str,
         ok: u16,
         username: &str,
         password: &str,
+        invite: Option<&str>,
     ) -> Result<AuthResponse, HttpFailure> {
-        let bytes = serde_json::to_vec(&Credentials {
+        let bytes = serde_json::to_vec(&Registration {
             username: username.to_owned(),
             password: password.to_owned(),
+            invite: invite.map(str::to_owned),
         })
         .expect("credentials encode");
         let (status, body) = self
@@ -182,7 +186,7 @@ impl Api {
         username: &str,
         password: &str,
     ) -> Result<AuthResponse, HttpFailure> {
-        self.credentials(REGISTER_PATH, 201, username, password)
+        self.credentials(REGISTER_PATH, 201, username, password, None)
             .await
     }
 
@@ -194,23 +198,8 @@ impl Api {
         password: &str,
         invite: &str,
     ) -> Result<AuthResponse, HttpFailure> {
-        let body = serde_json::json!({
-            "username": username,
-            "password": password,
-            "invite": invite,
-        });
-        let bytes = serde_json::to_vec(&body).expect("registration encodes");
-        let (status, body) = self
-            .try_post(REGISTER_PATH, "application/json", bytes, None)
+        self.credentials(REGISTER_PATH, 201, username, password, Some(invite))
             .await
-            .map_err(|e| HttpFailure {
-                status: 0,
-                body: Value::String(e.to_string()),
-            })?;
-        if status != 201 {
-            return Err(HttpFailure { status, body });
-        }
-        serde_json::from_value(body.clone()).map_err(|_| HttpFailure { status, body })
     }
 
     /// Registers every name with `password`, a few at a time; the accounts in order.
@@ -228,7 +217,8 @@ impl Api {
 
     /// `POST /api/login`: 200 and `{user, token}`, or the failure.
     pub async fn login(&self, username: &str, password: &str) -> Result<AuthResponse, HttpFailure> {
-        self.credentials(LOGIN_PATH, 200, username, password).await
+        self.credentials(LOGIN_PATH, 200, username, password, None)
+            .await
     }
 
     /// `POST /api/logout` with a bearer token: 204, or the failure.

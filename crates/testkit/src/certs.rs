@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 /// The names a test relay's certificate is valid for: it listens on loopback.
 pub const LOOPBACK_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
@@ -60,19 +60,20 @@ impl TestCa {
     pub fn leaf(&self, names: &[&str]) -> Pem {
         let key = KeyPair::generate().expect("generate a key");
         let params = server_params(names);
-        let cert = params.signed_by(&key, &self.issuer).expect("sign");
-        Pem {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
+        pem(&params.signed_by(&key, &self.issuer).expect("sign"), &key)
     }
 }
 
 /// A self-signed server certificate for `names`, as a LAN relay's owner would make one.
 pub fn self_signed(names: &[&str]) -> Pem {
     let key = KeyPair::generate().expect("generate a key");
-    let cert = server_params(names).self_signed(&key).expect("self-sign");
+    pem(
+        &server_params(names).self_signed(&key).expect("self-sign"),
+        &key,
+    )
+}
+
+fn pem(cert: &Certificate, key: &KeyPair) -> Pem {
     Pem {
         cert: cert.pem(),
         key: key.serialize_pem(),

@@ -7,23 +7,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::nginx::{Nginx, NginxError};
-use crate::postgres::{PgError, Postgres};
+use crate::nginx::Nginx;
+use crate::postgres::Postgres;
 use crate::process::ProcessError;
-use crate::redis::{Redis, RedisError};
-use crate::{Api, RelayProcess, RelaySpec};
+use crate::redis::Redis;
+use crate::{daemon, Api, RelayProcess, RelaySpec, ServerError};
 
 /// The shipped nginx site; its node addresses and listen port are replaced by [`nginx_for`].
 const NGINX_SITE: &str = include_str!("../../../packaging/relay/nginx-natter.conf");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] PgError),
-    #[error("Redis: {0}")]
-    Redis(#[from] RedisError),
-    #[error("nginx: {0}")]
-    Nginx(#[from] NginxError),
+    #[error("{0}")]
+    Server(#[from] ServerError),
     #[error("node {node}: {source}")]
     Node { node: usize, source: ProcessError },
     #[error(
@@ -70,7 +66,7 @@ impl Cluster {
                 let (pg, url) = blocking(|| {
                     let pg = Postgres::start_new()?;
                     let url = pg.database()?;
-                    Ok::<_, PgError>((pg, url))
+                    Ok::<_, ServerError>((pg, url))
                 })
                 .await?;
                 (Some(pg), vec!["--database-url".to_owned(), url])
@@ -116,9 +112,7 @@ impl Cluster {
 /// The shipped nginx site in front of the two nodes at `a` and `b`, listening on a free
 /// loopback port.
 pub fn nginx_for(a: SocketAddr, b: SocketAddr) -> Result<Nginx, ClusterError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = daemon::free_port()?;
     let site = NGINX_SITE
         .replace("127.0.0.1:8081", &a.to_string())
         .replace("127.0.0.1:8082", &b.to_string())

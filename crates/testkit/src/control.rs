@@ -1,12 +1,7 @@
 //! The cheap, cloneable handle that steers a running proxy and reads its counters.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -94,11 +89,6 @@ impl ProxyControl {
     /// Close every live connection (plain close, no RST). New connections are unaffected.
     pub fn drop_all(&self) {
         self.shared.state.send_modify(FaultState::drop_all);
-    }
-
-    /// Dial this address for new connections from now on (e.g. a relay restarted elsewhere).
-    pub fn set_upstream(&self, addr: SocketAddr) {
-        self.shared.state.send_modify(|s| s.upstream_addr = addr);
     }
 
     /// The counters as they are now.

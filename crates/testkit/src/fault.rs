@@ -132,12 +132,12 @@ impl FaultState {
                 }
             }
             _ => {
-                for flow in [Flow::Upstream, Flow::Downstream] {
+                let flows = [
+                    (Flow::Upstream, &mut self.upstream),
+                    (Flow::Downstream, &mut self.downstream),
+                ];
+                for (flow, faults) in flows {
                     if direction.includes(flow) {
-                        let faults = match flow {
-                            Flow::Upstream => &mut self.upstream,
-                            Flow::Downstream => &mut self.downstream,
-                        };
                         apply_to_flow(faults, fault, generation);
                     }
                 }

@@ -42,7 +42,8 @@ pub(crate) fn is_websocket_upgrade(bytes: &[u8]) -> bool {
     })
 }
 
-fn head_end(bytes: &[u8]) -> Option<usize> {
+/// Where the blank line that ends an HTTP head starts.
+pub(crate) fn head_end(bytes: &[u8]) -> Option<usize> {
     bytes.windows(4).position(|w| w == b"\r\n\r\n")
 }
 

@@ -1,9 +1,9 @@
 //! Natter's one test kit, used by every test suite and the bench:
 //! - the relay in this process ([`TestRelay`]) or as a measurable child process
 //!   ([`RelayProcess`]), and its HTTP API with registration ([`Api`]);
-//! - one Socket.IO client: [`sio`] (fast, `&mut self`, the bench's load generator) and, over its
-//!   packets, [`Client`] (the tests': events buffered by a reader task); both open their
-//!   WebSocket through [`raw`], the frame layer that also sends malformed input;
+//! - one Socket.IO client, [`sio`] (fast, `&mut self`, the bench's load generator); over it
+//!   [`Client`] (the tests': events buffered by a reader task) and [`RawWs`] ([`raw`]: any frame,
+//!   malformed input, raw HTTP);
 //! - desktop-client sessions with short timeouts ([`session`]);
 //! - certificates for TLS tests ([`certs`]); real PostgreSQL, Redis and nginx servers of the
 //!   test's own ([`postgres`], [`redis`], [`nginx`]), and two relay nodes on them ([`cluster`]);
@@ -33,6 +33,7 @@ pub mod client;
 pub mod cluster;
 mod connection;
 mod control;
+mod daemon;
 mod error;
 mod fault;
 mod http;
@@ -54,6 +55,7 @@ pub use client::{Client, ClientError, WAIT};
 pub use relay::TestRelay;
 
 pub use control::{ProxyControl, Stats};
+pub use daemon::ServerError;
 pub use error::ProxyError;
 pub use fault::{Direction, Fault};
 pub use process::{RelayProcess, RelaySpec};

@@ -7,25 +7,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a start may take before it counts as failed.
-const START_WAIT: Duration = Duration::from_secs(20);
-
-#[derive(Debug, thiserror::Error)]
-pub enum NginxError {
-    #[error("no nginx at /usr/sbin/nginx or on PATH (apt-get install nginx-light)")]
-    NotInstalled,
-    #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        source: std::io::Error,
-    },
-    #[error("nginx did not listen on {0} within {1:?}")]
-    NotListening(SocketAddr, Duration),
-}
+use crate::daemon::{self, io, ServerError};
 
 #[derive(Debug)]
 pub struct Nginx {
-    dir: tempfile::TempDir,
+    /// Its config, pid and logs; removed once nginx is gone.
+    _dir: tempfile::TempDir,
     addr: SocketAddr,
     child: Child,
 }
@@ -33,8 +20,7 @@ pub struct Nginx {
 impl Nginx {
     /// Runs nginx with `site` (server and upstream blocks) inside a minimal main config,
     /// and waits (bounded) until `addr` — where `site` listens — accepts connections.
-    pub fn start(site: &str, addr: SocketAddr) -> Result<Self, NginxError> {
-        let io = |what| move |source| NginxError::Io { what, source };
+    pub fn start(site: &str, addr: SocketAddr) -> Result<Self, ServerError> {
         let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
         let root = dir.path();
         std::fs::create_dir_all(root.join("tmp")).map_err(io("nginx's temp dir"))?;
@@ -62,40 +48,31 @@ impl Nginx {
         } else {
             "nginx"
         };
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("-p")
             .arg(root)
             .arg("-c")
-            .arg(root.join("nginx.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => NginxError::NotInstalled,
-                _ => NginxError::Io {
-                    what: "start nginx",
-                    source,
-                },
-            })?;
-        let nginx = Self { dir, addr, child };
-        let deadline = Instant::now() + START_WAIT;
-        while Instant::now() < deadline {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(nginx);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(NginxError::NotListening(addr, START_WAIT))
+            .arg(root.join("nginx.conf"));
+        let nginx_light = "nginx at /usr/sbin/nginx or on PATH (apt-get install nginx-light)";
+        let child = daemon::spawn(
+            command.stdout(Stdio::null()).stderr(Stdio::piped()),
+            nginx_light,
+        )?;
+        let nginx = Self {
+            _dir: dir,
+            addr,
+            child,
+        };
+        daemon::wait_until("nginx", || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        })?;
+        Ok(nginx)
     }
 
     /// `http://<addr>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// nginx's error log, for a failing test's message.
-    pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 }
 

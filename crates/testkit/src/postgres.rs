@@ -14,25 +14,10 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::daemon::{self, io, ServerError};
+
 /// How long `pg_ctl` may wait for the server to start or stop (seconds).
 const PG_CTL_WAIT_SECS: &str = "60";
-
-#[derive(Debug, thiserror::Error)]
-pub enum PgError {
-    #[error("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql-15), nor in $NATTER_PG_BIN")]
-    NotInstalled,
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what} failed ({status}): {output}")]
-    Failed {
-        what: String,
-        status: std::process::ExitStatus,
-        output: String,
-    },
-}
 
 /// A running PostgreSQL server of a test.
 pub struct Postgres {
@@ -56,7 +41,7 @@ impl std::fmt::Debug for Postgres {
 impl Postgres {
     /// Makes a cluster in a new temporary directory and starts its server (blocking: it
     /// waits, bounded, until the server accepts connections).
-    pub fn start_new() -> Result<Self, PgError> {
+    pub fn start_new() -> Result<Self, ServerError> {
         let bin = find_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("natter-pg-")
@@ -67,7 +52,7 @@ impl Postgres {
         let mut pg = Self {
             bin,
             dir,
-            port: free_port()?,
+            port: daemon::free_port()?,
             as_postgres,
             guard: None,
         };
@@ -98,7 +83,7 @@ impl Postgres {
     }
 
     /// A new, empty database; its URL.
-    pub fn database(&self) -> Result<String, PgError> {
+    pub fn database(&self) -> Result<String, ServerError> {
         static N: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "natter_{}_{}",
@@ -123,7 +108,7 @@ impl Postgres {
 
     /// Starts the server (again), on the same port and data; returns once it accepts
     /// connections.
-    pub fn start(&self) -> Result<(), PgError> {
+    pub fn start(&self) -> Result<(), ServerError> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on \
              -c max_connections=300",
@@ -143,17 +128,17 @@ impl Postgres {
     }
 
     /// Stops the server ("fast": open transactions are rolled back, connections cut).
-    pub fn stop(&self) -> Result<(), PgError> {
+    pub fn stop(&self) -> Result<(), ServerError> {
         self.stop_in("fast")
     }
 
     /// Stops the server "immediate": it quits at once, without a shutdown checkpoint, as in a
     /// crash; the next [`start`](Self::start) recovers from its write-ahead log.
-    pub fn stop_immediately(&self) -> Result<(), PgError> {
+    pub fn stop_immediately(&self) -> Result<(), ServerError> {
         self.stop_in("immediate")
     }
 
-    fn stop_in(&self, mode: &str) -> Result<(), PgError> {
+    fn stop_in(&self, mode: &str) -> Result<(), ServerError> {
         let mut stop = self.command("pg_ctl");
         stop.arg("-D")
             .arg(self.data())
@@ -184,7 +169,7 @@ impl Postgres {
 
     /// The guard shell: when its stdin closes, it stops the server at once and removes the
     /// directory.
-    fn start_guard(&self) -> Result<(Child, ChildStdin), PgError> {
+    fn start_guard(&self) -> Result<(Child, ChildStdin), ServerError> {
         let as_postgres = if self.as_postgres {
             "runuser -u postgres -- "
         } else {
@@ -223,13 +208,16 @@ impl Drop for Postgres {
     }
 }
 
+const NO_SERVER: &str = "PostgreSQL server binaries in /usr/lib/postgresql/*/bin (apt-get install \
+                         postgresql-15), nor in $NATTER_PG_BIN";
+
 /// The newest installed server's binaries, or `$NATTER_PG_BIN`.
-fn find_bin() -> Result<PathBuf, PgError> {
+fn find_bin() -> Result<PathBuf, ServerError> {
     if let Some(bin) = std::env::var_os("NATTER_PG_BIN") {
         return Ok(PathBuf::from(bin));
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|_| PgError::NotInstalled)?
+        .map_err(|_| ServerError::NotInstalled(NO_SERVER))?
         .flatten()
         .filter_map(|entry| {
             let version = entry.file_name().to_str()?.parse().ok()?;
@@ -241,7 +229,7 @@ fn find_bin() -> Result<PathBuf, PgError> {
     versions
         .pop()
         .map(|(_, bin)| bin)
-        .ok_or(PgError::NotInstalled)
+        .ok_or(ServerError::NotInstalled(NO_SERVER))
 }
 
 fn is_root() -> bool {
@@ -251,22 +239,13 @@ fn is_root() -> bool {
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
-/// A port free now on 127.0.0.1 (the server binds it a moment later).
-fn free_port() -> Result<u16, PgError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("find a free port"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(io("find a free port"))?
-        .port())
-}
-
 /// Runs `command` to its end; its output is the error when it fails.
-fn run(command: &mut Command, what: &str) -> Result<(), PgError> {
+fn run(command: &mut Command, what: &str) -> Result<(), ServerError> {
     let out = command.stdin(Stdio::null()).output().map_err(io(what))?;
     if out.status.success() {
         return Ok(());
     }
-    Err(PgError::Failed {
+    Err(ServerError::Failed {
         what: what.to_owned(),
         status: out.status,
         output: format!(
@@ -275,11 +254,4 @@ fn run(command: &mut Command, what: &str) -> Result<(), PgError> {
             String::from_utf8_lossy(&out.stderr)
         ),
     })
-}
-
-fn io(what: &str) -> impl Fn(std::io::Error) -> PgError + '_ {
-    move |source| PgError::Io {
-        what: what.to_owned(),
-        source,
-    }
 }

@@ -42,18 +42,13 @@ pub enum ProcessError {
     DataDir(std::io::Error),
 }
 
-/// What the relay wrote to stderr: a count of panics and the last lines.
-#[derive(Default)]
-struct Log {
-    tail: VecDeque<String>,
-}
-
 /// A running natter-relay process. Dropping it kills the process.
 pub struct RelayProcess {
     child: Child,
     pid: u32,
     addr: SocketAddr,
-    log: Arc<Mutex<Log>>,
+    /// The last lines it wrote to stderr.
+    log: Arc<Mutex<VecDeque<String>>>,
     panics: Arc<AtomicUsize>,
     /// A data dir deleted once the relay is gone (see [`RelayProcess::start_in_temp_dir`]).
     _data: Option<tempfile::TempDir>,
@@ -174,7 +169,7 @@ impl RelayProcess {
             source,
         })?;
         let pid = child.id().unwrap_or(0);
-        let log = Arc::new(Mutex::new(Log::default()));
+        let log = Arc::new(Mutex::new(VecDeque::new()));
         let panics = Arc::new(AtomicUsize::new(0));
         if let Some(stderr) = child.stderr.take() {
             let (log, panics) = (log.clone(), panics.clone());
@@ -186,10 +181,10 @@ impl RelayProcess {
                         panics.fetch_add(1, Ordering::SeqCst);
                     }
                     if let Ok(mut log) = log.lock() {
-                        if log.tail.len() == LOG_KEEP {
-                            log.tail.pop_front();
+                        if log.len() == LOG_KEEP {
+                            log.pop_front();
                         }
-                        log.tail.push_back(line);
+                        log.push_back(line);
                     }
                 }
             });
@@ -240,11 +235,6 @@ impl RelayProcess {
         procfs::rss_kib(self.pid)
     }
 
-    /// Open file descriptors, `None` once the process is gone.
-    pub fn fd_count(&self) -> Option<usize> {
-        procfs::fd_count(self.pid)
-    }
-
     /// Open sockets, `None` once the process is gone.
     pub fn socket_count(&self) -> Option<usize> {
         procfs::socket_count(self.pid)
@@ -264,7 +254,7 @@ impl RelayProcess {
     pub fn log_tail(&self) -> Vec<String> {
         self.log
             .lock()
-            .map(|l| l.tail.iter().cloned().collect())
+            .map(|l| l.iter().cloned().collect())
             .unwrap_or_default()
     }
 

@@ -12,53 +12,45 @@ fn proc_dir(pid: u32) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}"))
 }
 
+/// The value of a `Name:  123 kB` line of a /proc file, in KiB.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
+    let value = text.lines().find_map(|l| l.strip_prefix(name))?;
+    value.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
 /// Resident set size of `pid` in KiB (`VmRSS`), or `None` once it is gone.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(proc_dir(pid).join("status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    kib_field(&status, "VmRSS:")
 }
 
-/// How many file descriptors `pid` holds open, or `None` once it is gone.
-pub fn fd_count(pid: u32) -> Option<usize> {
-    std::fs::read_dir(proc_dir(pid).join("fd"))
-        .ok()
-        .map(|d| d.count())
+/// The inodes of the sockets `pid` holds open (its descriptors `socket:[N]`), or `None` once
+/// it is gone.
+fn socket_inodes(pid: u32) -> Option<Vec<u64>> {
+    let fds = std::fs::read_dir(proc_dir(pid).join("fd")).ok()?;
+    let inode = |e: std::fs::DirEntry| {
+        let target = std::fs::read_link(e.path()).ok()?;
+        let target = target.to_string_lossy();
+        target
+            .strip_prefix("socket:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    };
+    Some(fds.filter_map(Result::ok).filter_map(inode).collect())
 }
 
 /// How many sockets `pid` holds open (file descriptors that are sockets), or `None` once it
-/// is gone. Unlike [`fd_count`], not moved by a database pool opening another file.
+/// is gone: not moved by a database pool opening another file.
 pub fn socket_count(pid: u32) -> Option<usize> {
-    let dir = std::fs::read_dir(proc_dir(pid).join("fd")).ok()?;
-    Some(
-        dir.filter_map(Result::ok)
-            .filter(|e| {
-                std::fs::read_link(e.path())
-                    .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
-            })
-            .count(),
-    )
+    socket_inodes(pid).map(|inodes| inodes.len())
 }
 
 /// The TCP ports `pid` listens on (IPv4 and IPv6), ascending, or `None` once it is gone: the
 /// inodes of its socket descriptors matched against the LISTEN rows of its network
 /// namespace's `/proc/<pid>/net/tcp` and `tcp6`.
 pub fn listening_ports(pid: u32) -> Option<Vec<u16>> {
-    let inodes: std::collections::HashSet<u64> = std::fs::read_dir(proc_dir(pid).join("fd"))
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let target = std::fs::read_link(e.path()).ok()?;
-            let target = target.to_string_lossy();
-            target
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
-        })
-        .collect();
+    let inodes: std::collections::HashSet<u64> = socket_inodes(pid)?.into_iter().collect();
     let mut ports = Vec::new();
     for table in ["tcp", "tcp6"] {
         // No tcp6 table on a kernel without IPv6.
@@ -89,18 +81,14 @@ pub fn listening_ports(pid: u32) -> Option<Vec<u16>> {
 
 /// The hard `RLIMIT_NOFILE` of this process (from `/proc/self/limits`).
 pub fn nofile_hard() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    // "Max open files <soft> <hard> files"
-    fields.get(4).and_then(|h| h.parse().ok())
+    nofile(4)
 }
 
-/// The soft `RLIMIT_NOFILE` of this process.
-pub fn nofile_soft() -> Option<u64> {
+/// Word `at` of the `Max open files <soft> <hard> files` line of `/proc/self/limits`.
+fn nofile(at: usize) -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3).and_then(|s| s.parse().ok())
+    line.split_whitespace().nth(at)?.parse().ok()
 }
 
 /// Raises this process's soft open-files limit to its hard limit, with `prlimit(1)` (the
@@ -115,7 +103,7 @@ pub fn raise_nofile() -> Option<u64> {
     if !matches!(status, Ok(s) if s.success()) {
         tracing::warn!("prlimit could not raise RLIMIT_NOFILE");
     }
-    nofile_soft()
+    nofile(3)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,13 +135,10 @@ pub struct Memory {
 pub fn memory(pid: u32) -> Result<Memory, Error> {
     let (text, path) = read(format!("/proc/{pid}/smaps_rollup"))?;
     let field = |name: &'static str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or(Error::Missing {
-                field: name,
-                path: path.clone(),
-            })
+        kib_field(&text, name).ok_or(Error::Missing {
+            field: name,
+            path: path.clone(),
+        })
     };
     Ok(Memory {
         rss_kib: field("Rss:")?,

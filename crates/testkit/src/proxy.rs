@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     connection::{self, Admission},
-    control::{Counters, ProxyControl, Shared, Stats},
+    control::{Counters, ProxyControl, Shared},
     error::ProxyError,
-    fault::{Direction, Fault, FaultState},
+    fault::FaultState,
 };
 
 /// A TCP proxy on loopback that forwards every connection to one upstream and injects faults.
@@ -69,32 +69,20 @@ impl FaultProxy {
         self.control.clone()
     }
 
-    /// See [`ProxyControl::set`].
-    pub fn set(&self, direction: Direction, fault: Fault) {
-        self.control.set(direction, fault);
-    }
-
-    /// See [`ProxyControl::clear`].
-    pub fn clear(&self) {
-        self.control.clear();
-    }
-
-    /// See [`ProxyControl::drop_all`].
-    pub fn drop_all(&self) {
-        self.control.drop_all();
-    }
-
-    /// See [`ProxyControl::stats`].
-    pub fn stats(&self) -> Stats {
-        self.control.stats()
-    }
-
     /// Close the listener and every connection (plain close), and wait until all tasks ended.
     pub async fn stop(mut self) {
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// `set`, `clear`, `drop_all` and `stats` are its [`ProxyControl`]'s.
+impl std::ops::Deref for FaultProxy {
+    type Target = ProxyControl;
+    fn deref(&self) -> &ProxyControl {
+        &self.control
     }
 }
 

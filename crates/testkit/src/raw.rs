@@ -1,36 +1,22 @@
-//! The frame layer: a WebSocket to the relay's `/socket.io/` endpoint ([`websocket`], which the
-//! Socket.IO clients of [`crate::sio`] and [`crate::client`] open too), and a raw Engine.IO v4 /
-//! Socket.IO v5 peer over it and plain HTTP that sends whatever bytes a test gives it: well-formed
-//! packets for the "control" side, malformed or oversized ones for the attack side. No retries,
-//! no reconnects; every wait is bounded by the caller.
+//! The raw side of the Socket.IO client: [`RawWs`], a [`sio::Client`]'s WebSocket that also
+//! sends whatever bytes a test gives it (well-formed packets for the "control" side, malformed,
+//! fragmented or oversized ones for the attack side), and plain HTTP exchanges (polling, bad
+//! requests). No retries, no reconnects; every wait is bounded by the caller.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RawError {
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("websocket: {0}")]
-    Ws(#[from] tungstenite::Error),
-    #[error("closed by the relay")]
-    Closed,
-    #[error("timed out waiting for {0}")]
-    Timeout(&'static str),
-    #[error("unexpected packet {0:?}")]
-    Unexpected(String),
-    #[error("connect refused: {0}")]
-    Refused(String),
-}
+use crate::http::head_end;
+use crate::sio::{self, Open, WEBSOCKET_QUERY};
+
+pub use crate::sio::{tcp, Error as RawError};
 
 /// What a raw WebSocket sends: text, binary, or a text frame with bytes that are not UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,67 +26,13 @@ pub enum RawFrame {
     BadUtf8Text(Vec<u8>),
 }
 
-/// Opens a TCP connection to `addr`, from `local` (any 127.x address) when given.
-pub async fn tcp(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, RawError> {
-    let socket = TcpSocket::new_v4()?;
-    if let Some(ip) = local {
-        socket.bind(SocketAddr::new(ip, 0))?;
-    }
-    let stream = socket.connect(addr).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Opens a WebSocket to `ws://{addr}/socket.io/?{query}` (`addr` is `host:port`), from `local`
-/// when given, with Nagle off (small frames must leave at once; Nagle would add up to 40 ms to a
-/// round trip). With `zero_linger` the socket closes with a reset, leaving no TIME_WAIT behind.
-pub async fn websocket(
-    addr: &str,
-    local: Option<IpAddr>,
-    query: &str,
-    config: WebSocketConfig,
-    zero_linger: bool,
-) -> Result<WebSocketStream<TcpStream>, tungstenite::Error> {
-    let stream = match local {
-        None => TcpStream::connect(addr).await?,
-        Some(ip) => {
-            let peer: SocketAddr = addr.parse().map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("not an IP address and port: {addr}"),
-                )
-            })?;
-            let socket = match ip {
-                IpAddr::V4(_) => TcpSocket::new_v4()?,
-                IpAddr::V6(_) => TcpSocket::new_v6()?,
-            };
-            socket.bind(SocketAddr::new(ip, 0))?;
-            socket.connect(peer).await?
-        }
-    };
-    stream.set_nodelay(true)?;
-    if zero_linger {
-        stream.set_zero_linger()?;
-    }
-    let url = format!("ws://{addr}/socket.io/?{query}");
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
-    Ok(ws)
-}
-
-/// One raw WebSocket to the relay's `/socket.io/` endpoint.
+/// One raw WebSocket to the relay's `/socket.io/` endpoint: Engine.IO pings are answered only
+/// while it reads.
+#[derive(Debug)]
 pub struct RawWs {
-    ws: WebSocketStream<TcpStream>,
-    /// The Engine.IO sid from the open packet, once read.
-    pub sid: Option<String>,
-    next_ack: u64,
+    socket: sio::Client,
     /// With [`record`](Self::record): every text packet received (pings aside), in order.
     pub transcript: Option<Vec<String>>,
-}
-
-impl std::fmt::Debug for RawWs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawWs").field("sid", &self.sid).finish()
-    }
 }
 
 impl RawWs {
@@ -116,11 +48,10 @@ impl RawWs {
             .read_buffer_size(4 * 1024)
             .max_message_size(None)
             .max_frame_size(None);
-        let ws = websocket(&addr.to_string(), local, query, config, false).await?;
+        let addr = addr.to_string();
+        let socket = sio::Client::handshake(&addr, local, query, config, false).await?;
         Ok(Self {
-            ws,
-            sid: None,
-            next_ack: 1,
+            socket,
             transcript: None,
         })
     }
@@ -131,12 +62,8 @@ impl RawWs {
         local: Option<IpAddr>,
         within: Duration,
     ) -> Result<Self, RawError> {
-        let mut ws = Self::handshake(addr, "EIO=4&transport=websocket", local).await?;
-        let open = ws.next_text(within).await?;
-        let json = open
-            .strip_prefix('0')
-            .ok_or_else(|| RawError::Unexpected(open.clone()))?;
-        ws.sid = open_sid(json);
+        let mut ws = Self::handshake(addr, WEBSOCKET_QUERY, local).await?;
+        bounded(within, "the open packet", ws.socket.read_open()).await?;
         Ok(ws)
     }
 
@@ -148,13 +75,8 @@ impl RawWs {
         within: Duration,
     ) -> Result<Self, RawError> {
         let mut ws = Self::open(addr, local, within).await?;
-        ws.send_text(format!("40{{\"token\":{}}}", json_string(token)))
-            .await?;
-        ws.first(within, |text| match text.strip_prefix("44") {
-            Some(err) => Some(Err(RawError::Refused(err.to_owned()))),
-            None => text.starts_with("40").then_some(Ok(())),
-        })
-        .await?;
+        let auth = format!("{{\"token\":{}}}", json_string(token));
+        bounded(within, "the CONNECT ack", ws.socket.join(&auth)).await?;
         Ok(ws)
     }
 
@@ -172,15 +94,14 @@ impl RawWs {
             } else {
                 OpCode::Data(Data::Continue)
             };
-            self.ws
-                .feed(Message::Frame(Frame::message(part, opcode, i == last)))
-                .await?;
+            let frame = Frame::message(part, opcode, i == last);
+            self.socket.ws.feed(Message::Frame(frame)).await?;
         }
-        Ok(self.ws.flush().await?)
+        Ok(self.socket.ws.flush().await?)
     }
 
     pub async fn send_text(&mut self, text: String) -> Result<(), RawError> {
-        Ok(self.ws.send(Message::text(text)).await?)
+        self.socket.send_text(text).await
     }
 
     /// Sends any frame, including a text frame that is not UTF-8.
@@ -192,13 +113,12 @@ impl RawWs {
                 Message::Frame(Frame::message(b, OpCode::Data(Data::Text), true))
             }
         };
-        Ok(self.ws.send(msg).await?)
+        Ok(self.socket.ws.send(msg).await?)
     }
 
     /// Emits `42<id>["name",payload_json]` and returns the ack id.
     pub async fn emit(&mut self, name: &str, payload_json: &str) -> Result<u64, RawError> {
-        let id = self.next_ack;
-        self.next_ack += 1;
+        let id = self.socket.ack_id();
         self.send_text(format!("42{id}[{},{payload_json}]", json_string(name)))
             .await?;
         Ok(id)
@@ -217,56 +137,29 @@ impl RawWs {
 
     /// Waits for the ack `id` (`43<id>[...]`), skipping everything else; returns its JSON.
     pub async fn ack(&mut self, id: u64, within: Duration) -> Result<String, RawError> {
-        let prefix = format!("43{id}");
-        self.first(within, |text| {
-            let json = text.strip_prefix(&prefix)?;
-            json.starts_with('[').then(|| Ok(json.to_owned()))
-        })
-        .await
-    }
-
-    /// Reads packets until `pick` gives an answer, within `within` in all; skips the rest.
-    async fn first<T>(
-        &mut self,
-        within: Duration,
-        mut pick: impl FnMut(&str) -> Option<Result<T, RawError>>,
-    ) -> Result<T, RawError> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if let Some(answer) = pick(&self.next_text(left).await?) {
-                return answer;
+        let prefix = format!("43{id}[");
+        let ack = async {
+            loop {
+                let text = self.read().await?;
+                if text.starts_with(&prefix) {
+                    return Ok(text[prefix.len() - 1..].to_owned());
+                }
             }
-        }
+        };
+        bounded(within, "an ack", ack).await
     }
 
     /// The next Socket.IO text packet (Engine.IO pings answered on the way, `1` = closed).
     pub async fn next_text(&mut self, within: Duration) -> Result<String, RawError> {
-        let wait = async {
-            loop {
-                match self.ws.next().await {
-                    None | Some(Ok(Message::Close(_))) => return Err(RawError::Closed),
-                    Some(Err(e)) => return Err(RawError::Ws(e)),
-                    Some(Ok(Message::Text(t))) => {
-                        let t = t.as_str();
-                        if t == "2" {
-                            self.ws.send(Message::text("3")).await?;
-                        } else if t == "1" {
-                            return Err(RawError::Closed);
-                        } else if t != "3" && t != "6" {
-                            if let Some(log) = &mut self.transcript {
-                                log.push(t.to_owned());
-                            }
-                            return Ok(t.to_owned());
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                }
-            }
-        };
-        tokio::time::timeout(within, wait)
-            .await
-            .map_err(|_| RawError::Timeout("a packet"))?
+        bounded(within, "a packet", self.read()).await
+    }
+
+    async fn read(&mut self) -> Result<String, RawError> {
+        let text = self.socket.next_packet().await?.to_string();
+        if let Some(log) = &mut self.transcript {
+            log.push(text.clone());
+        }
+        Ok(text)
     }
 
     /// Reads (and drops) everything until the relay closes, without answering pings; `true`
@@ -274,7 +167,7 @@ impl RawWs {
     pub async fn closed_within(&mut self, within: Duration) -> bool {
         let wait = async {
             loop {
-                match self.ws.next().await {
+                match self.socket.ws.next().await {
                     None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return,
                     Some(Ok(_)) => {}
                 }
@@ -284,26 +177,25 @@ impl RawWs {
     }
 
     /// A polite close; errors do not matter here.
-    pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.close(None)).await;
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close()).await;
     }
+}
+
+/// `fut` within `within`, or [`RawError::Timeout`] for `what`.
+async fn bounded<T>(
+    within: Duration,
+    what: &'static str,
+    fut: impl std::future::Future<Output = Result<T, RawError>>,
+) -> Result<T, RawError> {
+    tokio::time::timeout(within, fut)
+        .await
+        .map_err(|_| RawError::Timeout(what))?
 }
 
 /// `"text"` as a JSON string literal.
 pub fn json_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
-}
-
-/// The Engine.IO open packet; only the fields the clients use.
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Open {
-    pub(crate) sid: String,
-}
-
-/// The `sid` of an Engine.IO open packet's JSON (`{"sid":"…",…}`).
-fn open_sid(json: &str) -> Option<String> {
-    serde_json::from_str::<Open>(json).ok().map(|open| open.sid)
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: writes `request` as is, reads the answer until
@@ -343,7 +235,7 @@ pub async fn http_exchange(
 
 /// Header length + Content-Length of a buffered response, once its head is complete.
 fn complete_len(got: &[u8]) -> Option<usize> {
-    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head_end = head_end(got)? + 4;
     let head = std::str::from_utf8(&got[..head_end])
         .ok()?
         .to_ascii_lowercase();
@@ -369,10 +261,7 @@ pub fn http_status(response: &[u8]) -> Option<u16> {
 
 /// The body of a raw HTTP response (after the blank line).
 pub fn http_body(response: &[u8]) -> &[u8] {
-    response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(&[][..], |at| &response[at + 4..])
+    head_end(response).map_or(&[][..], |at| &response[at + 4..])
 }
 
 /// Opens an Engine.IO long-polling session and returns its sid, or `None` when the answer
@@ -386,5 +275,6 @@ pub async fn polling_sid(addr: SocketAddr, within: Duration) -> Result<Option<St
     )
     .await?;
     let body = String::from_utf8_lossy(http_body(&open));
-    Ok(body.strip_prefix('0').and_then(open_sid))
+    let open = body.strip_prefix('0').map(serde_json::from_str::<Open>);
+    Ok(open.and_then(Result::ok).map(|open| open.sid))
 }

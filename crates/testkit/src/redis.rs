@@ -4,26 +4,12 @@
 //! restart without persistence), for outage tests. Killed when the handle is dropped.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How long a start may take before it counts as failed.
-const START_WAIT: Duration = Duration::from_secs(20);
-
-#[derive(Debug, thiserror::Error)]
-pub enum RedisError {
-    #[error("no redis-server on PATH (apt-get install redis-server)")]
-    NotInstalled,
-    #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        source: std::io::Error,
-    },
-    #[error("redis-server did not answer PING within {0:?}")]
-    NoAnswer(Duration),
-}
+use crate::daemon::{self, io, ServerError};
 
 /// A running redis-server of a test.
 #[derive(Debug)]
@@ -35,15 +21,10 @@ pub struct Redis {
 
 impl Redis {
     /// Starts a server on a free loopback port and waits (bounded) for its PING.
-    pub fn start_new() -> Result<Self, RedisError> {
-        let dir = tempfile::tempdir().map_err(|source| RedisError::Io {
-            what: "temporary directory",
-            source,
-        })?;
-        let port = free_port()?;
+    pub fn start_new() -> Result<Self, ServerError> {
         let mut redis = Self {
-            dir,
-            port,
+            dir: tempfile::tempdir().map_err(io("temporary directory"))?,
+            port: daemon::free_port()?,
             child: None,
         };
         redis.start()?;
@@ -56,31 +37,18 @@ impl Redis {
     }
 
     /// Starts the server again (after [`stop`](Self::stop)) on the same port.
-    pub fn start(&mut self) -> Result<(), RedisError> {
-        let child = Command::new("redis-server")
+    pub fn start(&mut self) -> Result<(), ServerError> {
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => RedisError::NotInstalled,
-                _ => RedisError::Io {
-                    what: "start redis-server",
-                    source,
-                },
-            })?;
-        self.child = Some(child);
-        let deadline = Instant::now() + START_WAIT;
-        while Instant::now() < deadline {
-            if ping(self.port) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(RedisError::NoAnswer(START_WAIT))
+            .stderr(Stdio::null());
+        let missing = "redis-server on PATH (apt-get install redis-server)";
+        self.child = Some(daemon::spawn(&mut command, missing)?);
+        daemon::wait_until("redis-server's PING", || ping(self.port))
     }
 
     /// Kills the server (SIGKILL: everything it held is gone).
@@ -101,21 +69,6 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn free_port() -> Result<u16, RedisError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| RedisError::Io {
-        what: "find a free port",
-        source,
-    })?;
-    let port = listener
-        .local_addr()
-        .map_err(|source| RedisError::Io {
-            what: "find a free port",
-            source,
-        })?
-        .port();
-    Ok(port)
 }
 
 /// True if a server on `port` answers `+PONG`.

@@ -1,7 +1,8 @@
-//! The fast Socket.IO v5 / Engine.IO v4 client, over WebSocket only, written directly so a load
+//! The one Socket.IO v5 / Engine.IO v4 client, over WebSocket only, written directly so a load
 //! generator costs little next to the relay it measures (a full client library with reconnection,
 //! callbacks and polling would be the bottleneck). The bench drives it with `&mut self`; the
-//! relay tests' [`crate::client::Client`] runs its packet parsing behind a reader task.
+//! relay tests' [`crate::client::Client`] runs it behind a reader task, and [`crate::raw`]'s
+//! `RawWs` sends any frame through it.
 //!
 //! It speaks what the bench and the tests need, on the default namespace `/`:
 //! `0{open}` → `40{auth}` → `40{sid}` (or `44{error}`), pings `2` answered with `3`,
@@ -9,19 +10,17 @@
 //! Frames are decoded into protocol types here, at the edge; callers never see raw JSON.
 
 use std::io::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::http::ConnectAuth;
 use natter_protocol::{AckResult, Event, Request};
 use serde::Deserialize;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
-
-use crate::raw::Open;
 
 /// How long the Engine.IO handshake and the Socket.IO connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +29,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// 10,000, a sixth of the load generator's CPU in a reconnect storm, taken from the server
 /// under test on a 2-core machine. Bench frames are a few hundred bytes.
 const READ_BUFFER: usize = 8 * 1024;
+/// The query of an Engine.IO v4 WebSocket.
+pub(crate) const WEBSOCKET_QUERY: &str = "EIO=4&transport=websocket";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -60,6 +61,57 @@ pub(crate) fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ConnectError {
     pub(crate) message: String,
+}
+
+/// The Engine.IO open packet; only the fields the clients use.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Open {
+    pub(crate) sid: String,
+}
+
+/// Opens a TCP connection to `addr`, from `local` (any 127.x address) when given, Nagle off.
+pub async fn tcp(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, std::io::Error> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(ip) = local {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Opens a WebSocket to `ws://{addr}/socket.io/?{query}` (`addr` is `host:port`), from `local`
+/// when given, with Nagle off (small frames must leave at once; Nagle would add up to 40 ms to a
+/// round trip). With `zero_linger` the socket closes with a reset, leaving no TIME_WAIT behind.
+pub async fn websocket(
+    addr: &str,
+    local: Option<IpAddr>,
+    query: &str,
+    config: WebSocketConfig,
+    zero_linger: bool,
+) -> Result<WebSocketStream<TcpStream>, tungstenite::Error> {
+    let stream = match local {
+        None => TcpStream::connect(addr).await?,
+        Some(ip) => {
+            let peer: SocketAddr = addr.parse().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("not an IP address and port: {addr}"),
+                )
+            })?;
+            tcp(peer, Some(ip)).await?
+        }
+    };
+    stream.set_nodelay(true)?;
+    if zero_linger {
+        stream.set_zero_linger()?;
+    }
+    let url = format!("ws://{addr}/socket.io/?{query}");
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+    Ok(ws)
 }
 
 /// One Socket.IO packet received from the relay, with the instant it was read.
@@ -133,7 +185,7 @@ impl Incoming {
 
 /// One Socket.IO connection to the relay.
 pub struct Client {
-    ws: WebSocketStream<TcpStream>,
+    pub(crate) ws: WebSocketStream<TcpStream>,
     sid: String,
     next_ack: u64,
 }
@@ -179,64 +231,76 @@ impl Client {
         source: Option<IpAddr>,
         zero_linger: bool,
     ) -> Result<(Self, Vec<Incoming>), Error> {
-        let open = Self::open_inner(addr, auth.unwrap_or(""), source, zero_linger);
+        let open = async {
+            let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+            let mut client =
+                Self::handshake(addr, source, WEBSOCKET_QUERY, config, zero_linger).await?;
+            client.read_open().await?;
+            let early = client.join(auth.unwrap_or("")).await?;
+            Ok((client, early))
+        };
         tokio::time::timeout(CONNECT_TIMEOUT, open)
             .await
             .map_err(|_| Error::Timeout("the Socket.IO connect"))?
     }
 
-    async fn open_inner(
+    /// The WebSocket handshake on `/socket.io/?{query}`; nothing is read yet.
+    pub(crate) async fn handshake(
         addr: &str,
-        auth: &str,
         source: Option<IpAddr>,
+        query: &str,
+        config: WebSocketConfig,
         zero_linger: bool,
-    ) -> Result<(Self, Vec<Incoming>), Error> {
-        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-        let query = "EIO=4&transport=websocket";
-        let ws = crate::raw::websocket(addr, source, query, config, zero_linger).await?;
-        let mut client = Self {
-            ws,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            ws: websocket(addr, source, query, config, zero_linger).await?,
             sid: String::new(),
-            next_ack: 0,
-        };
-        let open = client.next_text().await?;
-        let open: Open = match open.strip_prefix('0') {
-            Some(json) => serde_json::from_str(json).map_err(json_err("the open packet"))?,
-            None => return Err(Error::Unexpected(open.to_string())),
-        };
-        client.sid = open.sid;
-        client.send_text(format!("40{auth}")).await?;
+            next_ack: 1,
+        })
+    }
+
+    /// Reads the Engine.IO open packet (`0{"sid":…}`).
+    pub(crate) async fn read_open(&mut self) -> Result<(), Error> {
+        let open = self.next_text().await?;
+        let json = open
+            .strip_prefix('0')
+            .ok_or_else(|| Error::Unexpected(open.to_string()))?;
+        let open: Open = serde_json::from_str(json).map_err(json_err("the open packet"))?;
+        self.sid = open.sid;
+        Ok(())
+    }
+
+    /// Sends the Socket.IO CONNECT with `auth` and waits for its `40` (or `44` → `Refused`);
+    /// returns the events that came before it.
+    pub(crate) async fn join(&mut self, auth: &str) -> Result<Vec<Incoming>, Error> {
+        self.send_text(format!("40{auth}")).await?;
         let mut early = Vec::new();
         loop {
-            let text = client.next_text().await?;
+            let text = self.next_packet().await?;
             if text.starts_with("40") {
-                return Ok((client, early));
+                return Ok(early);
             }
             if let Some(json) = text.strip_prefix("44") {
                 let refused: ConnectError =
                     serde_json::from_str(json).map_err(json_err("connect_error"))?;
                 return Err(Error::Refused(refused.message));
             }
-            if text.starts_with("42") {
-                early.push(parse_message(text, Instant::now())?);
-                continue;
-            }
-            // engineioxide pings as soon as the session opens, often before the CONNECT ack; a
-            // ping left unanswered closes the socket 20 s later (ping timeout).
-            if text.starts_with('2') {
-                client.send_text("3".to_owned()).await?;
-                continue;
-            }
-            if !text.starts_with('6') {
+            if !text.starts_with("42") {
                 return Err(Error::Unexpected(text.to_string()));
             }
+            early.push(parse_message(text, Instant::now())?);
         }
+    }
+
+    /// The next ack id.
+    pub(crate) fn ack_id(&mut self) -> u64 {
+        self.next_ack += 1;
+        self.next_ack - 1
     }
 
     /// Sends `req` with an ack id and returns that id; the ack arrives through [`Self::recv`].
     pub async fn emit<R: Request>(&mut self, req: &R) -> Result<u64, Error> {
-        let id = self.next_ack;
-        self.next_ack += 1;
+        let id = self.ack_id();
         let mut frame = Vec::with_capacity(128);
         write!(frame, "42{id}[")?;
         serde_json::to_writer(&mut frame, R::NAME).map_err(json_err(R::NAME))?;
@@ -270,15 +334,24 @@ impl Client {
 
     /// The next event or ack from the relay. Engine.IO pings are answered on the way.
     pub async fn recv(&mut self) -> Result<Incoming, Error> {
+        let text = self.next_packet().await?;
+        match text.as_bytes().first() {
+            Some(b'4') => parse_message(text, Instant::now()),
+            _ => Err(Error::Unexpected(text.to_string())),
+        }
+    }
+
+    /// The next packet that is not an Engine.IO ping, pong or noop; pings are answered on the
+    /// way (engineioxide pings as soon as the session opens, often before the CONNECT ack, and
+    /// a ping left unanswered closes the socket 20 s later); `1` (close) is [`Error::Closed`].
+    pub(crate) async fn next_packet(&mut self) -> Result<Utf8Bytes, Error> {
         loop {
             let text = self.next_text().await?;
-            let at = Instant::now();
             match text.as_bytes().first() {
-                Some(b'4') => return parse_message(text, at),
                 Some(b'2') => self.send_text("3".to_owned()).await?,
                 Some(b'3' | b'6') => {}
                 Some(b'1') => return Err(Error::Closed),
-                _ => return Err(Error::Unexpected(text.to_string())),
+                _ => return Ok(text),
             }
         }
     }

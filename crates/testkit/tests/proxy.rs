@@ -16,6 +16,22 @@ async fn proxy_to(upstream: std::net::SocketAddr) -> FaultProxy {
     FaultProxy::start(upstream).await.expect("proxy starts")
 }
 
+/// An echo server, a proxy in front of it, and a connection through the proxy that echoed once.
+async fn echo_through_proxy() -> (support::Upstream, FaultProxy, TcpStream) {
+    let echo = support::echo().await;
+    let proxy = proxy_to(echo.addr).await;
+    let mut live = connect(proxy.addr()).await;
+    assert_eq!(roundtrip(&mut live, b"warm").await, b"warm");
+    (echo, proxy, live)
+}
+
+/// Writes `bytes`, bounded.
+async fn write(socket: &mut TcpStream, bytes: &[u8]) {
+    within("write", socket.write_all(bytes))
+        .await
+        .expect("write is accepted");
+}
+
 /// True if the socket was closed on us: EOF or ECONNRESET.
 async fn is_closed(socket: &mut TcpStream) -> bool {
     let mut buf = [0u8; 64];
@@ -46,10 +62,7 @@ async fn forwards_both_ways_and_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_adds_at_least_the_delay_on_live_and_new_connections() {
-    let echo = support::echo().await;
-    let proxy = proxy_to(echo.addr).await;
-    let mut live = connect(proxy.addr()).await;
-    roundtrip(&mut live, b"warm").await;
+    let (_echo, proxy, mut live) = echo_through_proxy().await;
 
     let delay = Duration::from_millis(120);
     proxy.set(Direction::Both, Fault::Latency(delay));
@@ -84,15 +97,10 @@ async fn bandwidth_caps_throughput() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blackhole_holds_bytes_without_closing_anything() {
-    let echo = support::echo().await;
-    let proxy = proxy_to(echo.addr).await;
-    let mut live = connect(proxy.addr()).await;
-    roundtrip(&mut live, b"before").await;
+    let (_echo, proxy, mut live) = echo_through_proxy().await;
 
     proxy.set(Direction::Both, Fault::Blackhole);
-    within("write", live.write_all(b"asleep"))
-        .await
-        .expect("write is accepted");
+    write(&mut live, b"asleep").await;
     let mut buf = [0u8; 6];
     let read = timeout(Duration::from_millis(300), live.read(&mut buf)).await;
     assert!(
@@ -101,9 +109,7 @@ async fn blackhole_holds_bytes_without_closing_anything() {
     );
     // A connection opened during the blackhole is accepted but silent too.
     let mut fresh = connect(proxy.addr()).await;
-    within("write", fresh.write_all(b"x"))
-        .await
-        .expect("write is accepted");
+    write(&mut fresh, b"x").await;
     let read = timeout(Duration::from_millis(100), fresh.read(&mut buf)).await;
     assert!(
         read.is_err(),
@@ -121,10 +127,7 @@ async fn blackhole_holds_bytes_without_closing_anything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_aborts_current_connections_only() {
-    let echo = support::echo().await;
-    let proxy = proxy_to(echo.addr).await;
-    let mut live = connect(proxy.addr()).await;
-    roundtrip(&mut live, b"hi").await;
+    let (_echo, proxy, mut live) = echo_through_proxy().await;
 
     proxy.set(Direction::Downstream, Fault::Reset);
     let mut buf = [0u8; 8];
@@ -143,9 +146,7 @@ async fn reset_upstream_aborts_the_upstream_side_and_closes_the_client() {
     let (sink, mut received) = support::sink().await;
     let proxy = proxy_to(sink.addr).await;
     let mut live = connect(proxy.addr()).await;
-    within("write", live.write_all(b"partial"))
-        .await
-        .expect("write");
+    write(&mut live, b"partial").await;
     // Bytes through before the reset, so the sink has surely been dialled.
     let bytes_through = async {
         while proxy.stats().bytes_upstream < 7 {
@@ -177,15 +178,10 @@ async fn slice1_delivers_bytes_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_after_downstream_delivers_exactly_n_then_eof() {
-    let echo = support::echo().await;
-    let proxy = proxy_to(echo.addr).await;
-    let mut live = connect(proxy.addr()).await;
-    roundtrip(&mut live, b"counted before the fault").await;
+    let (_echo, proxy, mut live) = echo_through_proxy().await;
 
     proxy.set(Direction::Downstream, Fault::CloseAfter(3));
-    within("write", live.write_all(b"0123456789"))
-        .await
-        .expect("write");
+    write(&mut live, b"0123456789").await;
     let got = read_until_closed(&mut live).await.expect("plain EOF");
     assert_eq!(got, b"012");
 }
@@ -196,9 +192,7 @@ async fn close_after_upstream_delivers_exactly_n_then_eof() {
     let proxy = proxy_to(sink.addr).await;
     proxy.set(Direction::Upstream, Fault::CloseAfter(7));
     let mut client = connect(proxy.addr()).await;
-    within("write", client.write_all(b"abcdefghijklmnopqrst"))
-        .await
-        .expect("write");
+    write(&mut client, b"abcdefghijklmnopqrst").await;
     let (got, ended) = within("sink sees EOF", received.recv())
         .await
         .expect("sink reports");
@@ -212,10 +206,7 @@ async fn close_after_upstream_delivers_exactly_n_then_eof() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuse_new_closes_new_connections_but_not_live_ones() {
-    let echo = support::echo().await;
-    let proxy = proxy_to(echo.addr).await;
-    let mut live = connect(proxy.addr()).await;
-    roundtrip(&mut live, b"1").await;
+    let (echo, proxy, mut live) = echo_through_proxy().await;
 
     proxy.set(Direction::Both, Fault::RefuseNew);
     let mut refused = connect(proxy.addr()).await;
