@@ -311,6 +311,7 @@ mod tests {
             members: vec![],
             last_seq: 9,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread,
         }
