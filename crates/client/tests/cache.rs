@@ -186,7 +186,7 @@ async fn a_big_room_keeps_its_count_and_lists_no_names() -> Result<(), CacheErro
         member_count: 100_000,
         ..room("general", &[], 10, 3)
     };
-    cache.replace_rooms(&[general.clone()]).await?;
+    cache.replace_rooms(std::slice::from_ref(&general)).await?;
     cache.close().await;
     drop(cache);
 
