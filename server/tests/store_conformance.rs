@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use natter_protocol::admin::Role;
+use natter_protocol::limits::MEMBERS_INLINE_MAX;
 use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
     Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
@@ -498,6 +499,70 @@ pub async fn rooms_and_members(store: Arc<dyn Store>) -> Result {
             .len(),
         2
     );
+    Ok(())
+}
+
+/// Issue 17: a room's member count, its names inline only up to `MEMBERS_INLINE_MAX`, and
+/// pages of its members in name order (ignoring case) from a cursor.
+pub async fn member_counts_and_pages(store: Arc<dyn Store>) -> Result {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "Bob").await;
+    let carol = user(&*store, "carol").await;
+    let room = store
+        .create_group("team", &alice, &[carol.clone(), bob.clone()], ANY)
+        .await?;
+    let seen = store.room_for(&room, &alice.id).await?.expect("a member");
+    assert_eq!(
+        (seen.member_count, seen.members.clone()),
+        (
+            3,
+            vec!["alice".to_owned(), "Bob".to_owned(), "carol".to_owned()]
+        )
+    );
+    let names = |users: Vec<User>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(
+        names(store.members_page(&room, None, 2).await?),
+        ["alice", "Bob"]
+    );
+    assert_eq!(
+        names(store.members_page(&room, Some("BOB"), 2).await?),
+        ["carol"]
+    );
+    assert!(store
+        .members_page(&room, Some("carol"), 2)
+        .await?
+        .is_empty());
+    assert!(store
+        .members_page("no-such-room", None, 2)
+        .await?
+        .is_empty());
+
+    // Past the inline bound: the count, no names; joins and departures move the count.
+    let mut more = Vec::new();
+    for i in 0..MEMBERS_INLINE_MAX {
+        more.push(user(&*store, &format!("m{i:03}")).await);
+    }
+    for m in &more {
+        assert!(store.add_member(&room, &m.id, ANY).await?);
+    }
+    let big = store.room_for(&room, &bob.id).await?.expect("a member");
+    assert_eq!(big.member_count, MEMBERS_INLINE_MAX + 3);
+    assert!(big.members.is_empty());
+    assert!(
+        store
+            .remove_member(&room, &carol.id, Departure::Left)
+            .await?
+    );
+    let rooms = store.rooms_of(&alice.id).await?;
+    let listed = rooms.iter().find(|r| r.id == room).expect("listed");
+    assert_eq!(listed.member_count, MEMBERS_INLINE_MAX + 2);
+    let page = names(store.members_page(&room, Some("m010"), 3).await?);
+    assert_eq!(page, ["m011", "m012", "m013"]);
+    let general = store
+        .room_for(GENERAL_ROOM_ID, &alice.id)
+        .await?
+        .expect("everyone is in general");
+    assert_eq!(general.member_count, MEMBERS_INLINE_MAX + 3);
     Ok(())
 }
 
@@ -1438,6 +1503,7 @@ macro_rules! store_conformance {
                 message_pages_and_unread_counts_leave_changes_out,
                 read_position_moves_forward_and_clamps,
                 rooms_and_members,
+                member_counts_and_pages,
                 direct_rooms_are_one_per_pair,
                 last_seen_is_kept,
                 departures_creators_and_blocks_are_kept,

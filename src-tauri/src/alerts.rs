@@ -290,6 +290,7 @@ mod tests {
             members: vec![],
             last_seq: 0,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread: None,
         };
@@ -390,6 +391,7 @@ mod tests {
             members: vec!["alice".to_owned(), "bob".to_owned()],
             last_seq: 0,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread: None,
         };

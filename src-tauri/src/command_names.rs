@@ -16,6 +16,7 @@ pub const COMMANDS: &[&str] = &[
     "react",
     "create_room",
     "invite",
+    "room_members",
     "leave",
     "open_dm",
     "mark_read",

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use natter_client::cache::Draft;
 use natter_client::session::{ConnectionView, SearchResults, SessionError};
 use natter_protocol::model::Seq;
+use natter_protocol::requests::MembersAck;
 use natter_protocol::{Message, Room};
 use tauri::{AppHandle, Runtime, State};
 
@@ -238,6 +239,19 @@ pub async fn create_room(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn invite(state: State<'_, AppState>, room_id: String, username: String) -> Result<Room> {
     Ok(state.session().await?.invite(&room_id, &username).await?)
+}
+
+/// One page of a room's members, in name order, after `after` (the previous page's `next`):
+/// what the members panel shows of a room too big to list its names (issue 17).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn room_members(
+    state: State<'_, AppState>,
+    room_id: String,
+    after: Option<String>,
+    limit: Option<u32>,
+) -> Result<MembersAck> {
+    let session = state.session().await?;
+    Ok(session.members(&room_id, after.as_deref(), limit).await?)
 }
 
 /// Leaves a group room (`general` and DMs answer `forbidden`).

@@ -146,6 +146,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::react,
             commands::create_room,
             commands::invite,
+            commands::room_members,
             commands::leave,
             commands::open_dm,
             commands::mark_read,

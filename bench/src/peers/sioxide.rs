@@ -68,6 +68,7 @@ impl Inner {
             members,
             last_seq: room.last_seq,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread: None,
         }

@@ -62,6 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             members: vec!["alice".into()],
             last_seq: 0,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread: None,
         })

@@ -24,6 +24,7 @@ fn room(id: &str, members: &[&str], last_seq: i64, read_seq: i64) -> Room {
         members: members.iter().map(|m| (*m).to_owned()).collect(),
         last_seq,
         read_seq,
+        member_count: u32::try_from(members.len()).expect("a few members"),
         others_read_seq: 0,
         // What the cache answers for a room a relay without counts listed.
         unread: Some(u32::try_from(last_seq - read_seq).unwrap_or(0)),
@@ -173,6 +174,47 @@ async fn rooms_members_and_read_state() -> Result<(), CacheError> {
     assert_eq!(cache.room("r-7").await?, None);
     assert!(cache.messages("r-7", None, 10).await?.is_empty());
     assert_eq!(cache.cursor("r-7").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_big_room_keeps_its_count_and_lists_no_names() -> Result<(), CacheError> {
+    let dir = tempfile::tempdir().expect("a temporary profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    // Above 64 members the relay sends the count and no names.
+    let general = Room {
+        member_count: 100_000,
+        ..room("general", &[], 10, 3)
+    };
+    cache.replace_rooms(std::slice::from_ref(&general)).await?;
+    cache.close().await;
+    drop(cache);
+
+    let cache = Cache::open(dir.path()).await?;
+    let cached = cache.room("general").await?.expect("general is cached");
+    assert_eq!(cached, general);
+    assert_eq!(cached.member_total(), 100_000);
+    assert!(
+        !cached.members_complete(),
+        "its names are paged, not cached"
+    );
+
+    // It shrinks below the bound: names and count again, as the relay sent them.
+    let small = room("general", &["alice", "bob"], 10, 3);
+    cache.upsert_room(&small).await?;
+    let cached = cache.room("general").await?.expect("general is cached");
+    assert_eq!((cached.member_count, cached.members.len()), (2, 2));
+    assert!(cached.members_complete());
+    // A relay without counts: the names are the count.
+    let older = Room {
+        member_count: 0,
+        ..room("general", &["alice", "bob", "carol"], 10, 3)
+    };
+    cache.upsert_room(&older).await?;
+    assert_eq!(
+        cache.room("general").await?.map(|r| r.member_count),
+        Some(3)
+    );
     Ok(())
 }
 

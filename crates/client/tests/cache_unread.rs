@@ -14,6 +14,7 @@ fn room(last_seq: i64, read_seq: i64, unread: u32) -> Room {
         members: vec!["alice".to_owned(), "bob".to_owned()],
         last_seq,
         read_seq,
+        member_count: 0,
         others_read_seq: 0,
         unread: Some(unread),
     }

@@ -213,6 +213,7 @@ async fn changes_filed_before_their_targets_leave_only_current_text_searchable(
             members: vec!["alice".into()],
             last_seq: 0,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread: None,
         })

@@ -133,6 +133,23 @@ async fn room_calls_reach_the_relay_and_the_cache_and_say_offline_when_offline()
         matches!(e, AppEvent::Room { room: r } if r.id == room.id).then_some(())
     })
     .await;
+    // A page of members at a time (what the members panel shows of a big room).
+    let first = a.members(&room.id, None, Some(1)).await.expect("a page");
+    let names: Vec<&str> = first.members.iter().map(|m| m.username.as_str()).collect();
+    assert_eq!(
+        (names, first.next.as_deref()),
+        (vec!["alice"], Some("alice"))
+    );
+    let rest = a
+        .members(&room.id, Some("alice"), None)
+        .await
+        .expect("the rest");
+    let names: Vec<&str> = rest.members.iter().map(|m| m.username.as_str()).collect();
+    assert_eq!((names, rest.next), (vec!["bob"], None));
+    match a.members("no-such-room", None, None).await {
+        Err(SessionError::Refused(e)) => assert_eq!(e.code, ErrorCode::Forbidden),
+        other => panic!("expected forbidden, got {other:?}"),
+    }
     let invited = a.invite(&room.id, "carol").await.expect("invited");
     assert_eq!(invited.members, vec!["alice", "bob", "carol"]);
     let cached = a.cache().room(&room.id).await.expect("cache");

@@ -23,7 +23,9 @@ pub mod validate;
 
 pub use ack::{AckResult, Empty, ErrorCode, WireError};
 pub use decode::{decode, decode_request};
-pub use model::{Attachment, Change, Message, Reaction, ReplyPreview, Room, RoomKind, User};
+pub use model::{
+    Attachment, Change, Member, Message, Reaction, ReplyPreview, Room, RoomKind, User,
+};
 
 use serde::{de::DeserializeOwned, Serialize};
 

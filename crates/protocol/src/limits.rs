@@ -17,6 +17,14 @@ pub const PASSWORD_MAX_CHARS: usize = 1_024;
 pub const ROOM_NAME_MAX_CHARS: usize = 64;
 /// Members named in one `room:create`.
 pub const MAX_CREATE_MEMBERS: usize = 256;
+/// A room lists its members inline (`Room.members`) up to this many; a bigger room sends
+/// only `member_count`, and its members are paged with `room:members`. Bounds every `Room` to
+/// ~64 × 34 bytes of names, so `rooms:list`, `sync` and `room` stay small with any number of
+/// users.
+pub const MEMBERS_INLINE_MAX: u32 = 64;
+/// `room:members`: members in one page by default, and at most.
+pub const MEMBERS_PAGE_DEFAULT: u32 = 100;
+pub const MEMBERS_PAGE_MAX: u32 = 200;
 /// Length of a client_id or any id a client sends (UUIDs are 36).
 pub const MAX_ID_CHARS: usize = 64;
 /// Rooms named in one `sync`: even with ids of [`MAX_ID_CHARS`] the request stays well under

@@ -47,8 +47,15 @@ pub struct Room {
     pub id: Id,
     pub name: String,
     pub kind: RoomKind,
-    /// Usernames, sorted case-insensitively.
+    /// Usernames, sorted case-insensitively: every member while the room has at most
+    /// [`MEMBERS_INLINE_MAX`](crate::limits::MEMBERS_INLINE_MAX) of them (direct rooms, small
+    /// groups), none (`[]`) above it, so a room stays a small object whatever its size; a
+    /// client pages a big room's members with `room:members`.
     pub members: Vec<String>,
+    /// How many members the room has. Absent from relays before it (read as 0): use
+    /// [`Room::member_total`].
+    #[serde(default)]
+    pub member_count: u32,
     pub last_seq: Seq,
     pub read_seq: Seq,
     /// The furthest read position of any other member (0: none has read anything): what shows
@@ -61,6 +68,36 @@ pub struct Room {
     /// counts what it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<u32>,
+}
+
+impl Room {
+    /// The room's number of members, also from a relay that sends no `member_count` (which
+    /// always listed every member).
+    pub fn member_total(&self) -> u32 {
+        if self.member_count == 0 {
+            u32::try_from(self.members.len()).unwrap_or(u32::MAX)
+        } else {
+            self.member_count
+        }
+    }
+
+    /// Whether `members` lists every member (false: page them with `room:members`).
+    pub fn members_complete(&self) -> bool {
+        self.member_total() as usize <= self.members.len()
+    }
+}
+
+/// One member as `room:members` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub username: String,
+    /// Left out when they have none (see [`User::display_name`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    /// Whether they are online now; only in rooms whose members are told each other's
+    /// presence (not `general`), left out elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
 }
 
 /// One entry of a room: a message, or a change to one (`change`). Every entry takes the room's

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::ack::{Empty, WireError};
 use crate::declare::request;
 use crate::decode::null_as_default;
-use crate::model::{Id, Message, Room, Seq};
+use crate::limits::MEMBERS_PAGE_MAX;
+use crate::model::{Id, Member, Message, Room, Seq};
 use crate::validate;
 use crate::{account, admin};
 use crate::{Event, Request};
@@ -25,6 +26,27 @@ pub struct RoomsAck {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomAck {
     pub room: Room,
+}
+
+/// `room:members` — one page of a room's members, in the order of `Room.members` (usernames
+/// ignoring case), those after `after` (a username: the previous page's `next`). Members only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListMembers {
+    pub room_id: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// 1 to [`MEMBERS_PAGE_MAX`] (default
+    /// [`MEMBERS_PAGE_DEFAULT`](crate::limits::MEMBERS_PAGE_DEFAULT)); others are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersAck {
+    pub members: Vec<Member>,
+    /// Pass it as `after` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `room:create` — a group room; the creator is always a member.
@@ -286,6 +308,19 @@ request!(History, "history", MessagesAck, |s| {
     given.into_iter().flatten().try_for_each(validate::seq)
 });
 request!(Sync, "sync", SyncAck, |s| validate::cursors(&s.cursors));
+request!(ListMembers, "room:members", MembersAck, |s| {
+    validate::id(&s.room_id)?;
+    if let Some(after) = &s.after {
+        validate::username(after)
+            .map_err(|e| WireError::invalid(format!("after: {}", e.message)))?;
+    }
+    match s.limit {
+        Some(limit) if limit == 0 || limit > MEMBERS_PAGE_MAX => Err(WireError::invalid(format!(
+            "limit must be 1 to {MEMBERS_PAGE_MAX}"
+        ))),
+        _ => Ok(()),
+    }
+});
 request!(Search, "search", SearchAck, |s| {
     validate::search_query(&s.query)?;
     s.room_id.as_deref().map_or(Ok(()), validate::id)?;
@@ -294,9 +329,9 @@ request!(Search, "search", SearchAck, |s| {
 
 /// Every request's name, once: what a relay may count requests by (a client's event name is
 /// its own string; anything not listed here is not a request). The admin and self-service
-/// requests (`crate::admin`, `crate::account`) follow the chat requests, and `search` (added
-/// after them) comes last.
-pub const NAMES: [&str; 34] = [
+/// requests (`crate::admin`, `crate::account`) follow the chat requests, then those added after
+/// them: `search`, `room:members`.
+pub const NAMES: [&str; 35] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     InviteToRoom::NAME,
@@ -331,4 +366,5 @@ pub const NAMES: [&str; 34] = [
     account::NAMES[4],
     account::NAMES[5],
     Search::NAME,
+    ListMembers::NAME,
 ];

@@ -1,8 +1,11 @@
 //! Rooms and membership: listing, creating, inviting, leaving, direct rooms. A change of
 //! membership answers with the room and a [`Membership`] for the broadcaster to carry out.
 
-use natter_protocol::requests::{CreateRoom, InviteToRoom, LeaveRoom, OpenDm};
-use natter_protocol::{Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
+use natter_protocol::limits::MEMBERS_PAGE_DEFAULT;
+use natter_protocol::requests::{
+    CreateRoom, InviteToRoom, LeaveRoom, ListMembers, MembersAck, OpenDm,
+};
+use natter_protocol::{Member, Room, RoomKind, User, WireError, GENERAL_ROOM_ID};
 
 use super::presence::PresenceNote;
 use super::Chat;
@@ -30,6 +33,38 @@ impl Chat {
     /// Every room `user` is a member of.
     pub async fn list_rooms(&self, user: &User) -> Result<Vec<Room>> {
         Ok(self.store.rooms_of(&user.id).await?)
+    }
+
+    /// One page of a room's members (`room:members`), for members only. Each comes with
+    /// whether they are online, except in `general`, where presence is never told.
+    pub async fn members(&self, user: &User, req: ListMembers) -> Result<MembersAck> {
+        self.require_member(user, &req.room_id).await?;
+        let limit = req.limit.unwrap_or(MEMBERS_PAGE_DEFAULT);
+        // One more than asked says whether a next page exists.
+        let mut users = self
+            .store
+            .members_page(&req.room_id, req.after.as_deref(), limit.saturating_add(1))
+            .await?;
+        let next = if users.len() > limit as usize {
+            users.truncate(limit as usize);
+            users.last().map(|u| u.username.clone())
+        } else {
+            None
+        };
+        let mut members = Vec::with_capacity(users.len());
+        for u in users {
+            let online = if req.room_id == GENERAL_ROOM_ID {
+                None
+            } else {
+                Some(self.presence.is_online(&u.id).await)
+            };
+            members.push(Member {
+                username: u.username,
+                display_name: u.display_name,
+                online,
+            });
+        }
+        Ok(MembersAck { members, next })
     }
 
     pub async fn create_room(&self, user: &User, req: CreateRoom) -> Result<(Room, Membership)> {

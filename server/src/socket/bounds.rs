@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ConnectInfo;
-use natter_protocol::requests::{History, ListRooms, Search, Sync};
+use natter_protocol::requests::{History, ListMembers, ListRooms, Search, Sync};
 use natter_protocol::{Event, User, WireError};
 use socketioxide::extract::SocketRef;
 
@@ -172,7 +172,7 @@ impl Drop for ReadPermit {
 pub(super) fn is_read(event: &str) -> bool {
     matches!(
         event,
-        ListRooms::NAME | History::NAME | Sync::NAME | Search::NAME
+        ListRooms::NAME | History::NAME | Sync::NAME | Search::NAME | ListMembers::NAME
     )
 }
 

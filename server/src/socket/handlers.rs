@@ -3,9 +3,9 @@
 
 use natter_protocol::requests::{
     self, BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
-    LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
-    RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping, SyncAck,
-    UnblockUser,
+    LeaveRoom, ListBlocked, ListMembers, ListRooms, MarkRead, MembersAck, MessageAck, MessagesAck,
+    OpenDm, React, RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping,
+    SyncAck, UnblockUser,
 };
 use natter_protocol::{AckResult, Empty, Event, WireError};
 use serde_json::Value;
@@ -87,6 +87,7 @@ async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
         UnblockUser::NAME => serve(event, unblock).await,
         ListBlocked::NAME => serve(event, list_blocked).await,
         Search::NAME => serve(event, search).await,
+        ListMembers::NAME => serve(event, list_members).await,
         _ => match people::route(name, event).await {
             Ok(outcome) => outcome,
             Err(event) => unknown_event(&event.socket, name, event.ack),
@@ -97,6 +98,10 @@ async fn route(name: &str, mut event: Incoming, bounds: &Bounds) -> Outcome {
 async fn list_rooms(cx: Ctx, _: ListRooms) -> Result<RoomsAck> {
     let rooms = cx.chat.list_rooms(&cx.session.user).await?;
     Ok(RoomsAck { rooms })
+}
+
+async fn list_members(cx: Ctx, req: ListMembers) -> Result<MembersAck> {
+    cx.chat.members(&cx.session.user, req).await
 }
 
 async fn create_room(cx: Ctx, req: CreateRoom) -> Result<RoomAck> {

@@ -105,6 +105,14 @@ pub trait Store: Send + Sync + 'static {
     async fn is_member(&self, room_id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// Ids of the room's members.
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError>;
+    /// One page of the room's members, in name order ignoring case: those whose name comes
+    /// after `after` (a username), at most `limit`. Reads about `limit` rows, not the room.
+    async fn members_page(
+        &self,
+        room_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
     /// A new group room made by `creator`, with them and `members` (duplicates ignored).
     /// `TooManyRooms` (nothing written) if anyone would be in more than `max_rooms` rooms.
     async fn create_group(

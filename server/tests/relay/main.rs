@@ -1,6 +1,7 @@
 //! Relay integration tests: a real relay on an ephemeral port, real Socket.IO and HTTP clients,
 //! covering the protocol and the delivery promises of DESIGN.md. One binary; one module per area.
 
+mod seed;
 mod util;
 
 mod accounts;
@@ -8,6 +9,7 @@ mod admin_cli;
 mod auth;
 mod authz;
 mod bad_input;
+mod big_rooms;
 mod catchup;
 mod changes;
 mod chat;

@@ -323,6 +323,7 @@ mod tests {
             members: vec![],
             last_seq: 9,
             read_seq: 0,
+            member_count: 0,
             others_read_seq: 0,
             unread,
         }

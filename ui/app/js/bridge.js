@@ -17,7 +17,7 @@ export const ACCOUNTS_EVENT = "natter://accounts";
  * @typedef {{id: string, name: string, size: number, type: string, width?: number, height?: number}} Attachment
  * @typedef {{name: string, size: number, type?: string}} PendingFile
  * @typedef {{id: string, seq?: number, sender: string, excerpt: string, deleted?: boolean}} ReplyPreview
- * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[],
+ * @typedef {{id: string, name: string, kind: "group" | "direct", members: string[], member_count?: number,
  *   last_seq: number, read_seq: number, others_read_seq?: number, unread?: number}} Room
  *   unread: messages from others past read_seq (not changes to messages), as the session counts
  * @typedef {{code: string, message: string}} WireError
@@ -168,6 +168,13 @@ export const createRoom = (name, members) => invoke("create_room", { name, membe
 
 /** @param {string} room_id @param {string} username @returns {Promise<Room>} */
 export const invite = (room_id, username) => invoke("invite", { room_id, username });
+
+/**
+ * One page of a room's members after `after` (issue 17: a big room's names are not in its copy).
+ * @param {string} room_id @param {string | null} after @param {number} limit
+ * @returns {Promise<import("./members.js").MembersPage>}
+ */
+export const roomMembers = (room_id, after, limit) => invoke("room_members", { room_id, after, limit });
 
 /** @param {string} room_id @returns {Promise<void>} */
 export const leave = (room_id) => invoke("leave", { room_id });

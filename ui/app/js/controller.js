@@ -432,6 +432,8 @@ export const createController = (bridge, makeView) => {
       await openFirstRoom();
       render();
     },
+    openRoom: () => (state.selected ? (state.rooms[state.selected] ?? null) : null),
+    roomMembers: (roomId, after, limit) => bridge.roomMembers(roomId, after, limit).catch((e) => Promise.reject(refusal(e))),
     openRoomLabel() {
       const room = state.selected ? state.rooms[state.selected] : undefined;
       return room ? { name: labelled(room).name, kind: room.kind } : null;

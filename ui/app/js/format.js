@@ -2,6 +2,7 @@
 // errors, the server address typed at sign-in.
 
 import { plainText } from "./markdown.js";
+import { listsEveryone, memberCount } from "./members.js";
 
 const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -58,11 +59,15 @@ export const roomLabel = (room) => `${room.kind === "direct" ? "@" : "#"} ${disp
 /**
  * Who is in a room, for its header: its members by name; for `general`, which everyone who
  * registers joins, "Everyone on this relay" (a list of all accounts would be long, and stale for
- * anyone who joined since and has not written).
- * @param {{id: string, members: string[]}} room @returns {string}
+ * anyone who joined since and has not written) with its count when the relay sends one; for a
+ * room too big for the relay to list its names (issue 17), "N members" (the members panel pages them).
+ * @param {{id: string, members: string[], member_count?: number}} room @returns {string}
  */
-export const membersLine = (room) =>
-  room.id === GENERAL_ROOM_ID ? "Everyone on this relay" : room.members.map(displayName).join(", ");
+export const membersLine = (room) => {
+  const count = `${memberCount(room).toLocaleString("en-US")} ${memberCount(room) === 1 ? "member" : "members"}`;
+  if (room.id === GENERAL_ROOM_ID) return room.member_count ? `Everyone on this relay · ${count}` : "Everyone on this relay";
+  return listsEveryone(room) ? room.members.map(displayName).join(", ") : count;
+};
 
 /**
  * The typing line: "" for nobody, then one name, two names, or "several people".

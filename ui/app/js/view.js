@@ -12,6 +12,7 @@ import { createSettings } from "./views/settings.js";
 import { createAdminPanel } from "./views/admin.js";
 import { createSearch } from "./views/search.js";
 import { createAccountList } from "./views/accounts.js";
+import { createMembersPanel } from "./views/members.js";
 import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from "./format.js";
 
 /**
@@ -39,6 +40,8 @@ import { GENERAL_ROOM_ID, displayName, errorText, membersLine, roomLabel } from 
  *   invite: (username: string) => Promise<void>,
  *   leave: () => Promise<void>,
  *   openRoomLabel: () => {name: string, kind: string} | null,
+ *   openRoom: () => import("./bridge.js").Room | null,
+ *   roomMembers: (roomId: string, after: string | null, limit: number) => Promise<import("./members.js").MembersPage>,
  *   matchRooms: (query: string) => import("./bridge.js").Room[],
  *   search: (query: string, opts?: {cursor?: string, cachedOnly?: boolean}) => Promise<import("./bridge.js").SearchResults>,
  *   roomName: (roomId: string) => string,
@@ -155,6 +158,12 @@ export const createView = (doc, h) => {
     if (room) inviteDialog.open(`Into ${roomLabel(room)}`);
   });
 
+  const membersPanel = createMembersPanel(/** @type {HTMLElement} */ ($("#members-dialog")), h.roomMembers);
+  roomMembers.addEventListener("click", () => {
+    const room = h.openRoom();
+    if (room) void membersPanel.open(room);
+  });
+
   const leaveDialog = createDialog(/** @type {HTMLElement} */ ($("#leave-dialog")), () => h.leave());
   leaveButton.addEventListener("click", () => {
     const room = h.openRoomLabel();
@@ -246,6 +255,7 @@ export const createView = (doc, h) => {
       roomList.render(rows, selected);
       roomTitle.textContent = room ? roomLabel(room) : "No room selected";
       roomMembers.textContent = room ? membersLine(room) : "";
+      roomMembers.hidden = !room;
       // Long names are cut with an ellipsis on screen: the whole text stays in the tooltip.
       roomTitle.title = roomTitle.textContent;
       roomMembers.title = roomMembers.textContent;
@@ -290,6 +300,7 @@ export const createView = (doc, h) => {
       accountButton.hidden = adminButton.hidden = true;
       settings.close();
       if (adminPanel.isOpen) adminPanel.close();
+      if (membersPanel.isOpen) membersPanel.close();
       retryButton.hidden = true;
       whoami.textContent = "";
       whoami.title = "";

@@ -25,6 +25,8 @@ fn unread_column() -> String {
 
 impl Cache {
     /// Inserts or replaces one room (members included), as a `room` event or a list says it is.
+    /// A big room comes with its count and no names (the relay lists them only up to
+    /// `MEMBERS_INLINE_MAX`): both are kept as they came, the count as `Room::member_total`.
     /// `last_seq` and the read positions never move backwards here: the cache may know more than a
     /// stale copy.
     pub async fn upsert_room(&self, room: &Room) -> Result<(), CacheError> {
@@ -43,8 +45,9 @@ impl Cache {
                 .unwrap_or_else(|| u32::try_from(room.last_seq - room.read_seq).unwrap_or(0));
             sqlx::query(&format!(
                 "INSERT INTO rooms (id, name, kind, last_seq, read_seq, others_read_seq, unread, \
-                 unread_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4) \
+                 unread_seq, member_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?8) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                 member_count = excluded.member_count, \
                  last_seq = MAX(last_seq, excluded.last_seq), \
                  read_seq = MAX(read_seq, excluded.read_seq), \
                  others_read_seq = MAX(others_read_seq, excluded.others_read_seq), \
@@ -62,6 +65,7 @@ impl Cache {
             .bind(room.read_seq)
             .bind(room.others_read_seq)
             .bind(unread)
+            .bind(room.member_total())
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM room_members WHERE room_id = ?")
@@ -124,7 +128,7 @@ impl Cache {
     /// seq and past the read position.
     pub async fn rooms(&self) -> Result<Vec<Room>, CacheError> {
         let rows = sqlx::query(&format!(
-            "SELECT id, name, kind, last_seq, read_seq, others_read_seq, {} AS unread \
+            "SELECT id, name, kind, last_seq, read_seq, others_read_seq, member_count, {} AS unread \
              FROM rooms r ORDER BY name COLLATE NOCASE, id",
             unread_column()
         ))
@@ -148,6 +152,7 @@ impl Cache {
                 name: row.try_get("name")?,
                 kind,
                 members: by_room.remove(&id).unwrap_or_default(),
+                member_count: row.try_get("member_count")?,
                 last_seq: row.try_get("last_seq")?,
                 read_seq: row.try_get("read_seq")?,
                 others_read_seq: row.try_get("others_read_seq")?,

@@ -1,12 +1,12 @@
 //! The room calls that need the relay — create, invite, leave, open a DM, remove a member,
-//! block and unblock — and read positions.
+//! block and unblock, a page of members — and read positions.
 //! They go straight to the current connection (taking turns with the worker's requests) and
 //! fail with [`SessionError::Offline`] when there is none; nothing is queued for later.
 
 use natter_protocol::model::Seq;
 use natter_protocol::requests::{
-    BlockUser, CreateRoom, InviteToRoom, LeaveRoom, ListBlocked, MarkRead, OpenDm, RemoveFromRoom,
-    UnblockUser,
+    BlockUser, CreateRoom, InviteToRoom, LeaveRoom, ListBlocked, ListMembers, MarkRead, MembersAck,
+    OpenDm, RemoveFromRoom, UnblockUser,
 };
 use natter_protocol::{validate, Request, Room};
 
@@ -72,6 +72,23 @@ impl Session {
             .await?;
         self.cache.upsert_room(&ack.room).await?;
         Ok(ack.room)
+    }
+
+    /// One page of a room's members, in name order, after `after` (the previous page's `next`),
+    /// at most `limit` (1–200; the relay's default when `None`). Not cached: a big room's
+    /// members are asked for when they are shown.
+    pub async fn members(
+        &self,
+        room_id: &str,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<MembersAck, SessionError> {
+        self.ask(&ListMembers {
+            room_id: room_id.to_owned(),
+            after: after.map(str::to_owned),
+            limit,
+        })
+        .await
     }
 
     /// Blocks `username`: they can no longer put us in a room or open a DM with us. Answers

@@ -246,16 +246,15 @@ impl Worker {
 impl Worker {
     /// A live message from someone the cached room does not list: a member who joined after the
     /// last room list (the relay announces no joins to `general`). Only members can post, so
-    /// the room is asked for again and its new copy announced.
+    /// the room is asked for again and its new copy announced. A big room lists no names
+    /// (`Room::members_complete`): its members are paged on demand, not refreshed here.
     async fn refresh_members(&mut self, room_id: &str, sender: &str) -> Result<(), Halt> {
         if self.username.as_deref() == Some(sender) {
             return Ok(()); // our own echo: no cache read per message we send
         }
-        let listed = self
-            .cache
-            .room(room_id)
-            .await?
-            .is_some_and(|room| room.members.iter().any(|member| member == sender));
+        let listed = self.cache.room(room_id).await?.is_some_and(|room| {
+            !room.members_complete() || room.members.iter().any(|member| member == sender)
+        });
         let Some(conn) = self.connection().filter(|_| !listed) else {
             return Ok(());
         };

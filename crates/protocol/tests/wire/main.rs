@@ -16,13 +16,13 @@ use natter_protocol::http::{
 };
 use natter_protocol::requests::{
     BlockUser, BlockedAck, CreateRoom, DeleteMessage, EditMessage, History, InviteToRoom,
-    LeaveRoom, ListBlocked, ListRooms, MarkRead, MessageAck, MessagesAck, OpenDm, React,
-    RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping, Sync, SyncAck,
-    UnblockUser,
+    LeaveRoom, ListBlocked, ListMembers, ListRooms, MarkRead, MembersAck, MessageAck, MessagesAck,
+    OpenDm, React, RemoveFromRoom, RoomAck, RoomsAck, Search, SearchAck, SendMessage, SetTyping,
+    Sync, SyncAck, UnblockUser,
 };
 use natter_protocol::{
-    AckResult, Attachment, Change, Empty, ErrorCode, Event, Message, Reaction, ReplyPreview,
-    Request, Room, RoomKind, User, WireError, GENERAL_ROOM_ID, PROTOCOL_VERSION,
+    AckResult, Attachment, Change, Empty, ErrorCode, Event, Member, Message, Reaction,
+    ReplyPreview, Request, Room, RoomKind, User, WireError, GENERAL_ROOM_ID, PROTOCOL_VERSION,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
@@ -128,6 +128,7 @@ fn room() -> Room {
         name: "Book club".into(),
         kind: RoomKind::Group,
         members: vec!["alice".into(), "Bob".into(), "carol".into()],
+        member_count: 3,
         last_seq: 12,
         read_seq: 9,
         others_read_seq: 11,
@@ -141,6 +142,7 @@ fn room_json() -> Value {
         "name": "Book club",
         "kind": "group",
         "members": ["alice", "Bob", "carol"],
+        "member_count": 3,
         "last_seq": 12,
         "read_seq": 9,
         "others_read_seq": 11
@@ -153,6 +155,7 @@ fn dm_room() -> Room {
         name: "alice, bob".into(),
         kind: RoomKind::Direct,
         members: vec!["alice".into(), "bob".into()],
+        member_count: 2,
         last_seq: 0,
         read_seq: 0,
         others_read_seq: 0,
@@ -166,6 +169,7 @@ fn dm_room_json() -> Value {
         "name": "alice, bob",
         "kind": "direct",
         "members": ["alice", "bob"],
+        "member_count": 2,
         "last_seq": 0,
         "read_seq": 0,
         "others_read_seq": 0
@@ -182,6 +186,7 @@ mod decode;
 mod events;
 mod http;
 mod limits;
+mod members;
 mod model;
 mod names;
 mod request_validate;

@@ -22,6 +22,7 @@ fn request_names_match_design() {
     assert_eq!(DeleteMessage::NAME, "message:delete");
     assert_eq!(React::NAME, "reaction");
     assert_eq!(Search::NAME, "search");
+    assert_eq!(ListMembers::NAME, "room:members");
     // `requests::NAMES` lists exactly these.
     let mut listed = natter_protocol::requests::NAMES.to_vec();
     let mut named = vec![
@@ -59,6 +60,7 @@ fn request_names_match_design() {
         "account:delete",
         "account:me",
         Search::NAME,
+        ListMembers::NAME,
     ];
     listed.sort_unstable();
     named.sort_unstable();

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search",
         include_str!("../../../migrations_pg/0004_search.sql"),
     ),
+    (
+        5,
+        "room sizes",
+        include_str!("../../../migrations_pg/0005_room_sizes.sql"),
+    ),
 ];
 
 /// The built-in list as sqlx's migrator takes it.

@@ -19,6 +19,7 @@ mod commit;
 mod consent;
 mod entry;
 mod files;
+mod members;
 mod messages;
 mod migrate;
 mod peers;

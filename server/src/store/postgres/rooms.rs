@@ -1,6 +1,7 @@
 //! Rooms, members and read positions in PostgreSQL: a member's view of a room, groups and DMs
 //! made, members added (within the bound on rooms per user), read positions moved.
 
+use natter_protocol::limits::MEMBERS_INLINE_MAX;
 use natter_protocol::model::Seq;
 use natter_protocol::{Room, RoomKind, User};
 use sqlx::postgres::PgRow;
@@ -12,37 +13,47 @@ use crate::time::now_rfc3339;
 
 /// A room as member `m` sees it; the columns [`complete`] reads. Its unread count is the
 /// messages from others past the member's read position (change entries are not news), up to
-/// `UNREAD_MAX`: a range of the `(room_num, seq)` key, each row checked.
+/// `UNREAD_MAX`: a range of the `(room_num, seq)` key, each row checked. The others' furthest
+/// read position is one step down the `(room_id, read_seq)` index and the member count one row
+/// (migration 0005): nothing here grows with the room's size.
 const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
-     (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
-      WHERE o.room_id = r.id AND o.user_id <> m.user_id), \
+     COALESCE((SELECT o.read_seq FROM members o \
+      WHERE o.room_id = r.id AND o.user_id <> m.user_id ORDER BY o.read_seq DESC LIMIT 1), 0), \
      (SELECT COUNT(*) FROM (SELECT 1 FROM messages x \
       WHERE x.room_num = r.num AND x.seq > m.read_seq AND x.change_kind IS NULL \
-      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000) n) \
+      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000) n), \
+     COALESCE((SELECT z.members FROM room_sizes z WHERE z.room_id = r.id), 0) \
      FROM rooms r JOIN members m ON m.room_id = r.id";
 
 // The cap in the SQL above.
 const _: () = assert!(natter_protocol::limits::UNREAD_MAX == 1_000);
 
 /// The row of [`ROOM_FOR_MEMBER`] with its kind checked (a bad one is a corrupt row) and its
-/// members (usernames, in name order).
+/// members (usernames, in name order) when there are at most `MEMBERS_INLINE_MAX` of them.
 async fn complete(conn: &mut PgConnection, row: &PgRow) -> Result<Room, StoreError> {
     let id: String = row.try_get(0)?;
     let kind: String = row.try_get(2)?;
     let kind = RoomKind::parse(&kind)
         .ok_or_else(|| StoreError::Corrupt(format!("room {id} has kind {kind:?}")))?;
-    let members: Vec<String> = sqlx::query_scalar(
-        "SELECT u.username FROM members m JOIN users u ON u.id = m.user_id \
-         WHERE m.room_id = $1 ORDER BY u.username_key",
-    )
-    .bind(&id)
-    .fetch_all(conn)
-    .await?;
+    let member_count = u32::try_from(row.try_get::<i64, _>(7)?).unwrap_or(u32::MAX);
+    let members: Vec<String> = if member_count <= MEMBERS_INLINE_MAX {
+        sqlx::query_scalar(
+            "SELECT u.username FROM members m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id = $1 ORDER BY u.username_key LIMIT $2",
+        )
+        .bind(&id)
+        .bind(i64::from(MEMBERS_INLINE_MAX))
+        .fetch_all(conn)
+        .await?
+    } else {
+        Vec::new()
+    };
     Ok(Room {
         id,
         name: row.try_get(1)?,
         kind,
         members,
+        member_count,
         last_seq: row.try_get(3)?,
         read_seq: row.try_get(4)?,
         others_read_seq: row.try_get(5)?,

@@ -12,7 +12,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::Postgres;
 use tokio::sync::mpsc;
 
-use super::{accounts, admin, consent, files, messages, peers, rooms, search, PgStore};
+use super::{accounts, admin, consent, files, members, messages, peers, rooms, search, PgStore};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
@@ -185,6 +185,15 @@ impl Store for PgStore {
 
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(rooms::member_ids(&mut *self.conn().await?, room_id).await?)
+    }
+
+    async fn members_page(
+        &self,
+        room_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        members::members_page(&mut *self.conn().await?, room_id, after, limit).await
     }
 
     async fn create_group(

@@ -9,7 +9,9 @@ use natter_protocol::model::Seq;
 use natter_protocol::{Message, Room, User};
 use tokio::sync::mpsc;
 
-use super::{accounts, admin, consent, files, messages, peers, rooms, search, SqliteStore};
+use super::{
+    accounts, admin, consent, files, members, messages, peers, rooms, search, SqliteStore,
+};
 use crate::store::api::Store;
 use crate::store::commit::Commits;
 use crate::store::types::{
@@ -223,6 +225,17 @@ impl Store for SqliteStore {
     async fn member_ids(&self, room_id: &str) -> Result<Vec<String>, StoreError> {
         let room = room_id.to_owned();
         self.read(move |c| rooms::member_ids(c, &room)).await
+    }
+
+    async fn members_page(
+        &self,
+        room_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let (room, after) = (room_id.to_owned(), after.map(str::to_owned));
+        self.read(move |c| members::members_page(c, &room, after.as_deref(), limit))
+            .await
     }
 
     async fn create_group(

@@ -19,6 +19,7 @@ mod consent;
 mod files;
 mod indexer;
 mod jobs;
+mod members;
 mod messages;
 mod migrate;
 mod peers;

@@ -2,7 +2,7 @@
 //! made, members added (within the bound on rooms per user), read positions moved. Functions
 //! over a connection, run on the writer or a reader thread by `mod.rs`.
 
-use natter_protocol::limits::UNREAD_MAX;
+use natter_protocol::limits::{MEMBERS_INLINE_MAX, UNREAD_MAX};
 use natter_protocol::model::Seq;
 use natter_protocol::{Room, RoomKind, User};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -13,13 +13,16 @@ use crate::time::now_rfc3339;
 
 /// A room as member `m` sees it; the columns [`room_from_row`] reads. Its unread count is the
 /// messages from others past the member's read position (change entries are not news), up to
-/// `UNREAD_MAX`: a range of the `(room_num, seq)` index, each row checked.
+/// `UNREAD_MAX`: a range of the `(room_num, seq)` index, each row checked. The others' furthest
+/// read position is one step down the `(room_id, read_seq)` index and the member count one row
+/// (migration 0011): nothing here grows with the room's size.
 const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
-     (SELECT COALESCE(MAX(o.read_seq), 0) FROM members o \
-      WHERE o.room_id = r.id AND o.user_id <> m.user_id), \
+     COALESCE((SELECT o.read_seq FROM members o \
+      WHERE o.room_id = r.id AND o.user_id <> m.user_id ORDER BY o.read_seq DESC LIMIT 1), 0), \
      (SELECT COUNT(*) FROM (SELECT 1 FROM messages x \
       WHERE x.room_num = r.num AND x.seq > m.read_seq AND x.change_kind IS NULL \
-      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000)) \
+      AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000)), \
+     COALESCE((SELECT z.members FROM room_sizes z WHERE z.room_id = r.id), 0) \
      FROM rooms r JOIN members m ON m.room_id = r.id";
 
 // The cap in the SQL above.
@@ -34,6 +37,7 @@ struct RoomRow {
     read_seq: Seq,
     others_read_seq: Seq,
     unread: u32,
+    member_count: u32,
 }
 
 fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
@@ -45,25 +49,31 @@ fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
         read_seq: row.get(4)?,
         others_read_seq: row.get(5)?,
         unread: row.get(6)?,
+        member_count: row.get(7)?,
     })
 }
 
-/// The kind checked (a bad one is a corrupt row) and the members (usernames, in name order).
+/// The kind checked (a bad one is a corrupt row) and the members (usernames, in name order)
+/// when there are at most `MEMBERS_INLINE_MAX` of them.
 fn complete(conn: &Connection, row: RoomRow) -> Result<Room, StoreError> {
     let kind = RoomKind::parse(&row.kind)
         .ok_or_else(|| StoreError::Corrupt(format!("room {} has kind {:?}", row.id, row.kind)))?;
-    let members = conn
-        .prepare_cached(
+    let members = if row.member_count <= MEMBERS_INLINE_MAX {
+        conn.prepare_cached(
             "SELECT u.username FROM members m JOIN users u ON u.id = m.user_id \
-             WHERE m.room_id = ?1 ORDER BY u.username_key",
+             WHERE m.room_id = ?1 ORDER BY u.username_key LIMIT ?2",
         )?
-        .query_map([&row.id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map(params![row.id, MEMBERS_INLINE_MAX], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?
+    } else {
+        Vec::new()
+    };
     Ok(Room {
         id: row.id,
         name: row.name,
         kind,
         members,
+        member_count: row.member_count,
         last_seq: row.last_seq,
         read_seq: row.read_seq,
         others_read_seq: row.others_read_seq,
