@@ -41,6 +41,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     migration!(8, "accounts", "0008_accounts.sql"),
     migration!(9, "files", "0009_files.sql"),
     migration!(10, "search", "0010_search.sql"),
+    migration!(11, "search apart", "0011_search_apart.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
