@@ -1717,9 +1717,9 @@ async fn sqlite_migrates_messages_to_integer_keys() {
 }
 
 /// A deleted message's text leaves every file of the data directory once the delete is acked:
-/// its row, its edit's, the WAL's old pages, and the search index's pages (FTS5
-/// `secure-delete`, migration 0010: without it a deleted message's trigrams stay in the
-/// index's older segments until FTS5 merges them).
+/// its row, its edit's, the WALs' old pages, and the search file's copy and pages (FTS5
+/// `secure-delete`: without it a deleted message's trigrams stay in the index's older segments
+/// until FTS5 merges them). The indexer is a thread of its own: the ack waits for it.
 #[tokio::test]
 async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1754,8 +1754,9 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         .await?
         .expect("edit");
     assert_eq!(found(&store, &alice, &["鍵語"], None).await?, [EDITED]);
+    let search_db = natter_relay::store::SqliteStore::search_path(&db);
     let in_index = |text: &str| {
-        let conn = rusqlite::Connection::open(&db).expect("open");
+        let conn = rusqlite::Connection::open(&search_db).expect("open");
         let mut pages = conn
             .prepare("SELECT block FROM message_search_data")
             .expect("the index's pages");
@@ -1830,13 +1831,13 @@ async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result 
         "東京タワーでランチ 🍱🎉 lunch",
     )
     .await;
-    // The commit stage indexed them between batches: undo that, so these are scanned.
-    rusqlite::Connection::open(dir.path().join("natter.db"))
+    // Indexed (the indexer is then idle until the next commit): undo that, so these are
+    // scanned.
+    store.index_for_search_now().await?;
+    let search_db = natter_relay::store::SqliteStore::search_path(&dir.path().join("natter.db"));
+    rusqlite::Connection::open(&search_db)
         .expect("open")
-        .execute_batch(
-            "INSERT INTO message_search (message_search) VALUES ('delete-all'); \
-             UPDATE search_indexed SET upto = 0;",
-        )
+        .execute_batch("DELETE FROM message_search; UPDATE indexed SET upto = 0, upto_id = NULL;")
         .expect("unindex");
     let queries: [&[&str]; 7] = [
         &["lunch"],
@@ -1865,7 +1866,7 @@ async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result 
     );
     assert!(scanned[6].is_empty(), "bob's room is not alice's");
 
-    // Now indexed: an edit and a delete change the index in their own transaction.
+    // Now indexed: an edit and a delete reach the index before they are acked.
     let edit = NewEntry::Edit {
         target: walrus.clone(),
     };
@@ -1897,4 +1898,111 @@ async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result 
     assert!(found(&store, &alice, &["seal"], None).await?.is_empty());
     assert!(store.integrity_ok().await?);
     Ok(())
+}
+
+/// The indexer keeps up by itself, within its bound (`LAG`), with no one asking; a message is
+/// found from its commit on, before the indexer reaches it (the rows above its mark are
+/// scanned).
+#[tokio::test]
+async fn sqlite_the_indexer_keeps_up_within_its_bound() -> Result {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("natter.db");
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    store.index_for_search_now().await?;
+    say(&store, GENERAL_ROOM_ID, &alice, "the heron fishes at dawn").await;
+    assert_eq!(
+        found(&store, &alice, &["heron"], None).await?,
+        ["the heron fishes at dawn"],
+        "found at once"
+    );
+    let search_db = natter_relay::store::SqliteStore::search_path(&db);
+    let indexed = || -> i64 {
+        raw(&search_db)
+            .query_row("SELECT upto FROM indexed", [], |row| row.get(0))
+            .expect("mark")
+    };
+    let last: i64 = raw(&db)
+        .query_row("SELECT MAX(rowid) FROM messages", [], |row| row.get(0))
+        .expect("last");
+    assert!(indexed() < last, "not indexed right away");
+    // The bound is 200 ms; 5 s leaves room for a loaded machine.
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while indexed() < last {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "the indexer reached the message in time");
+    assert_eq!(
+        found(&store, &alice, &["heron"], None).await?,
+        ["the heron fishes at dawn"],
+        "found through the index"
+    );
+    Ok(())
+}
+
+/// The search file is derived: one of another schema version (deleted, or from another
+/// relay), or not matching the messages (a backup of the main file restored alone), is rebuilt
+/// from the messages on start.
+#[tokio::test]
+async fn sqlite_the_search_file_is_rebuilt_from_the_messages() -> Result {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("natter.db");
+    let search_db = natter_relay::store::SqliteStore::search_path(&db);
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("open sqlite");
+    let alice = user(&store, "alice").await;
+    say(&store, GENERAL_ROOM_ID, &alice, "otters hold hands").await;
+    store.index_for_search_now().await?;
+    drop(store);
+    let mark = || -> (i64, Option<String>) {
+        raw(&search_db)
+            .query_row("SELECT upto, upto_id FROM indexed", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .expect("mark")
+    };
+    // Emptied under its mark: only a rebuild finds the message again.
+    raw(&search_db)
+        .execute_batch("DELETE FROM message_search; PRAGMA user_version = 0;")
+        .expect("another version");
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("reopen sqlite");
+    store.index_for_search_now().await?;
+    assert!(mark().0 > 0, "rebuilt from the messages");
+    assert_eq!(
+        found(&store, &alice, &["otters"], None).await?,
+        ["otters hold hands"]
+    );
+    drop(store);
+
+    let (upto, _) = mark();
+    raw(&search_db)
+        .execute_batch("DELETE FROM message_search; UPDATE indexed SET upto_id = 'not-this-one';")
+        .expect("mismatch");
+    let store = natter_relay::store::SqliteStore::open(&db)
+        .await
+        .expect("reopen sqlite");
+    store.index_for_search_now().await?;
+    assert_eq!(mark().0, upto, "indexed again up to the same row");
+    assert_ne!(mark().1.as_deref(), Some("not-this-one"), "rebuilt");
+    assert_eq!(
+        found(&store, &alice, &["otters"], None).await?,
+        ["otters hold hands"]
+    );
+    assert!(store.integrity_ok().await?);
+    Ok(())
+}
+
+/// A connection of the test's own, which waits its turn like the store's.
+fn raw(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    conn
 }

@@ -2,8 +2,8 @@
 //! sends queued on [`Commits`](crate::store::commit::Commits) in batches (all that queued while
 //! the last commit ran, up to [`MAX_BATCH`]), commits each batch in one synchronous
 //! transaction, puts the new messages on the committed stream in that order, then answers
-//! each sender. One hand-off in and one out per send; one fsync per batch. Between batches it
-//! keeps the search index up (`indexer.rs`).
+//! each sender — an edit's or a delete's once the search indexer has it (`indexer.rs`). One
+//! hand-off in and one out per send; one fsync per batch; no search indexing on this thread.
 //!
 //! Why a thread of its own: one hand-off per batch, not per statement (ARCHITECTURE.md, "One
 //! SQLite driver"). SQLite still sees one writer at a time: this stage and the writer thread
@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
+use super::indexer::Indexing;
 use super::sql::{message_from_row, open_writer, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS};
-use super::{files, indexer, reactions};
+use super::{files, reactions};
 use crate::metrics::CommitMetrics;
 use crate::store::commit::{CommittedTx, Queued};
 use crate::store::rows::{mentions_column, new_id};
@@ -37,12 +38,20 @@ pub fn start(
     queue: mpsc::Receiver<Queued>,
     committed: CommittedTx,
     metrics: CommitMetrics,
+    indexing: Indexing,
 ) -> Result<(), StoreError> {
     let conn = open(path, busy_timeout)?;
     let path = path.to_owned();
+    let stage = Stage {
+        path,
+        busy_timeout,
+        committed,
+        metrics,
+        indexing,
+    };
     std::thread::Builder::new()
         .name("natter-commit".into())
-        .spawn(move || run(conn, path, busy_timeout, queue, committed, metrics))
+        .spawn(move || stage.run(conn, queue))
         .map_err(|e| StoreError::Thread(format!("cannot start the commit thread: {e}")))?;
     Ok(())
 }
@@ -52,106 +61,84 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     Ok(open_writer(path, busy_timeout)?)
 }
 
-fn run(
-    mut conn: Connection,
+/// What the stage's thread holds besides its connection and queue.
+struct Stage {
     path: PathBuf,
     busy_timeout: Duration,
-    mut queue: mpsc::Receiver<Queued>,
     committed: CommittedTx,
     metrics: CommitMetrics,
-) {
-    let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            let Ok(next) = queue.try_recv() else { break };
-            batch.push(next);
-        }
-        let began = Instant::now();
-        match append(&mut conn, batch.iter().map(|(message, _)| message)) {
-            Ok((outcomes, statement)) => {
-                let created = outcomes.iter().flatten().filter(|a| a.created).count();
-                metrics.committed(batch.len(), created, began.elapsed(), statement);
-                // After the COMMIT and before any answer, in commit order: a sender never hears
-                // "sent" before the stream has its message.
-                if let Some(stream) = committed.current() {
-                    for appended in outcomes.iter().flatten().filter(|a| a.created) {
-                        // Waits while the subscriber is behind; gone (shutdown) is fine.
-                        if stream.blocking_send(appended.message.clone()).is_err() {
-                            break;
+    indexing: Indexing,
+}
+
+impl Stage {
+    fn run(self, mut conn: Connection, mut queue: mpsc::Receiver<Queued>) {
+        let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = queue.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                let Ok(next) = queue.try_recv() else { break };
+                batch.push(next);
+            }
+            let began = Instant::now();
+            match append(&mut conn, batch.iter().map(|(message, _)| message)) {
+                Ok((outcomes, statement)) => {
+                    let created = outcomes.iter().flatten().filter(|a| a.created).count();
+                    self.metrics
+                        .committed(batch.len(), created, began.elapsed(), statement);
+                    self.hand_out(&mut batch, outcomes, created);
+                }
+                Err(e) => {
+                    self.metrics.failed();
+                    // After SQLITE_FULL or an I/O error the connection's state is not trusted (a
+                    // transaction can be left stuck open that way): start from a fresh one.
+                    tracing::error!(error = %e, batch = batch.len(), "commit failed; nothing of the batch was written; reopening the connection");
+                    for (_, reply) in batch.drain(..) {
+                        let _ = reply.send(Err(StoreError::Commit(e.to_string())));
+                    }
+                    match open(&self.path, self.busy_timeout) {
+                        Ok(fresh) => conn = fresh,
+                        Err(e) => {
+                            tracing::error!(error = %e, "commit stage: reopen failed; keeping the old connection")
                         }
                     }
                 }
-                if outcomes.iter().flatten().any(is_new_delete) {
-                    erase_old_pages(&conn);
-                }
-                for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-                    // The sender may have gone; the message is committed either way.
-                    let _ = reply.send(Ok(outcome));
-                }
-                index_for_search(&mut conn, &queue);
             }
-            Err(e) => {
-                metrics.failed();
-                // After SQLITE_FULL or an I/O error the connection's state is not trusted (a
-                // transaction can be left stuck open that way): start from a fresh one.
-                tracing::error!(error = %e, batch = batch.len(), "commit failed; nothing of the batch was written; reopening the connection");
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Commit(e.to_string())));
-                }
-                match open(&path, busy_timeout) {
-                    Ok(fresh) => conn = fresh,
-                    Err(e) => {
-                        tracing::error!(error = %e, "commit stage: reopen failed; keeping the old connection")
-                    }
+        }
+        self.indexing.stop();
+    }
+
+    /// After the COMMIT: the new messages onto the stream, in commit order, then the answers;
+    /// edits and deletes go to the indexer, which answers them once the index has them.
+    fn hand_out(&self, batch: &mut Vec<Queued>, outcomes: Vec<AppendOutcome>, created: usize) {
+        // Before any answer: a sender never hears "sent" before the stream has its message.
+        if let Some(stream) = self.committed.current() {
+            for appended in outcomes.iter().flatten().filter(|a| a.created) {
+                // Waits while the subscriber is behind; gone (shutdown) is fine.
+                if stream.blocking_send(appended.message.clone()).is_err() {
+                    break;
                 }
             }
         }
-    }
-}
-
-/// Between batches, after the answers: the search index takes new messages in chunks, once
-/// [`indexer::IDLE_LAG`] wait when no send is queued, once [`indexer::MAX_LAG`] wait otherwise
-/// (searches scan the rest).
-fn index_for_search(conn: &mut Connection, queue: &mpsc::Receiver<Queued>) {
-    loop {
-        let min_lag = if queue.is_empty() {
-            indexer::IDLE_LAG
-        } else {
-            indexer::MAX_LAG
-        };
-        match indexer::index_chunk(conn, min_lag) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                // Searches scan what is not indexed; the next batch tries again.
-                tracing::error!(error = %e, "search index: indexing failed");
-                break;
+        let mut waiting = Vec::new();
+        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+            if changes_text(&outcome) {
+                waiting.push((reply, outcome));
+            } else {
+                // The sender may have gone; the message is committed either way.
+                let _ = reply.send(Ok(outcome));
             }
         }
+        self.indexing.committed(created, waiting);
     }
 }
 
-fn is_new_delete(appended: &Appended) -> bool {
-    appended.created
-        && matches!(
-            appended.message.change.as_deref(),
-            Some(Change::Delete { .. })
-        )
-}
-
-/// The WAL still holds the pages as they were before a delete: copy it into the database and
-/// truncate it, so the text is gone from disk when the delete is acked. Deletes are rare; if a
-/// reader holds an old snapshot the WAL stays until the next delete or checkpoint.
-fn erase_old_pages(conn: &Connection) {
-    let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-        row.get::<_, i64>(0)
-    });
-    match busy {
-        Ok(0) => {}
-        Ok(_) => tracing::warn!("after a delete: the WAL is in use; it is erased at the next one"),
-        Err(e) => tracing::error!(error = %e, "after a delete: checkpoint failed"),
-    }
+/// A new edit or delete: its target's text in the search index changes.
+fn changes_text(outcome: &AppendOutcome) -> bool {
+    matches!(outcome, Ok(appended) if appended.created
+    && matches!(
+        appended.message.change.as_deref(),
+        Some(Change::Edit { .. } | Change::Delete { .. })
+    ))
 }
 
 /// The batch's outcomes, and how long its COMMIT statement took (the fsync is in it).

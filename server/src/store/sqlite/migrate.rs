@@ -42,6 +42,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     migration!(9, "files", "0009_files.sql"),
     migration!(10, "search", "0010_search.sql"),
     migration!(11, "room sizes", "0011_room_sizes.sql"),
+    migration!(12, "search apart", "0012_search_apart.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

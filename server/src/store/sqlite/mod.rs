@@ -1,13 +1,14 @@
 //! SQLite backend, in WAL mode with `synchronous=FULL` so a commit survives power loss, all
 //! through rusqlite, each connection on a thread of its own (`threads.rs`):
-//! - the commit stage (`commit.rs`) appends messages, in batches, and between them adds new
-//!   messages to the search index (`indexer.rs`);
+//! - the commit stage (`commit.rs`) appends messages, in batches;
+//! - the search indexer (`indexer.rs`) follows them into the search index, which is in a file
+//!   of its own (`search_db.rs`) so that it never takes this file's write lock;
 //! - one writer thread for every other write (`accounts.rs`, `admin.rs`, `rooms.rs`,
 //!   `consent.rs`).
 //!   SQLite allows one writer at a time: it and the commit stage both take the write lock up
 //!   front (`BEGIN IMMEDIATE`) and wait their turn (busy timeout);
-//! - reader threads, on read-only connections, for every read (`peers.rs`, `messages.rs` and
-//!   `search.rs` only read).
+//! - reader threads, on read-only connections (the search file attached), for every read
+//!   (`peers.rs`, `messages.rs` and `search.rs` only read).
 //!
 //! Here: opening (migrations first, `migrate.rs`) and the two ways to a thread, `read` and
 //! `write`; `jobs.rs` makes each `Store` method one job.
@@ -26,6 +27,7 @@ mod peers;
 mod reactions;
 mod rooms;
 mod search;
+mod search_db;
 mod sql;
 mod threads;
 
@@ -36,6 +38,7 @@ use rusqlite::Connection;
 
 use crate::store::commit::{Commits, CommittedTx};
 use crate::store::types::{SessionPolicy, StoreError};
+use indexer::Indexing;
 use threads::Threads;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,6 +51,12 @@ pub struct SqliteStore {
     readers: Threads,
     commits: Commits,
     committed: CommittedTx,
+    /// Tests wait on it for the index to catch up.
+    #[cfg_attr(
+        not(any(test, feature = "test-support")),
+        expect(dead_code, reason = "only tests ask the indexer")
+    )]
+    indexing: Indexing,
     sessions: SessionPolicy,
 }
 
@@ -65,19 +74,36 @@ impl SqliteStore {
         writer
             .ask(|conn| migrate::run(conn, migrate::MIGRATIONS))
             .await?;
-        // After the migrations: the other connections expect the schema.
+        // After the migrations: the other connections expect the schema. The indexer's first:
+        // it makes the search file the readers attach.
+        let index = search_db::open_indexer(path, BUSY_TIMEOUT)?;
         let (commits, queue) = Commits::channel();
         let committed = CommittedTx::default();
         let metrics = commits.metrics().clone();
-        commit::start(path, BUSY_TIMEOUT, queue, committed.clone(), metrics)?;
+        let indexing = Indexing::default();
+        commit::start(
+            path,
+            BUSY_TIMEOUT,
+            queue,
+            committed.clone(),
+            metrics,
+            indexing.clone(),
+        )?;
+        indexer::start(index, indexing.clone())
+            .map_err(|e| StoreError::Thread(format!("cannot start the search indexer: {e}")))?;
         let readers = (0..READERS)
-            .map(|_| sql::open_reader(path, BUSY_TIMEOUT))
-            .collect::<Result<_, _>>()?;
+            .map(|_| {
+                let conn = sql::open_reader(path, BUSY_TIMEOUT)?;
+                search_db::attach_to_reader(&conn, path)?;
+                Ok(conn)
+            })
+            .collect::<Result<_, StoreError>>()?;
         Ok(Self {
             writer,
             readers: Threads::start("natter-read", readers)?,
             commits,
             committed,
+            indexing,
             sessions: SessionPolicy::default(),
         })
     }
@@ -88,15 +114,15 @@ impl SqliteStore {
         self
     }
 
-    /// For tests: runs `PRAGMA integrity_check`; true when the database is sound. One line is
-    /// not counted: SQLite 3.46.0 reports the search index "malformed" once a `secure-delete`
-    /// empties one of its segments, though it answers right (migration 0010; what the index
-    /// holds is checked by the search tests, against the rows).
+    /// For tests: runs `PRAGMA integrity_check` on both files; true when they are sound. One
+    /// line is not counted: SQLite 3.46.0 reports the search index "malformed" once a
+    /// `secure-delete` empties one of its segments, though it answers right (`search_db.rs`;
+    /// what the index holds is checked by the search tests, against the rows).
     #[cfg(any(test, feature = "test-support"))]
     pub async fn integrity_ok(&self) -> Result<bool, StoreError> {
         const SEARCH_INDEX_FLAW: &str =
-            "malformed inverted index for FTS5 table main.message_search";
-        self.write(|conn| {
+            "malformed inverted index for FTS5 table search.message_search";
+        self.read(|conn| {
             let rows: Vec<String> = conn
                 .prepare("PRAGMA integrity_check")?
                 .query_map([], |row| row.get::<_, String>(0))?
@@ -111,11 +137,19 @@ impl SqliteStore {
         .await
     }
 
-    /// For tests: indexes every message committed so far for search now, as the commit stage
-    /// would between batches (so a test can tell the index from the scan of the rows above it).
+    /// For tests: returns once the indexer has taken in every message committed so far (so a
+    /// test can tell the index from the scan of the rows above it).
     #[cfg(any(test, feature = "test-support"))]
     pub async fn index_for_search_now(&self) -> Result<(), StoreError> {
-        self.write(indexer::catch_up).await
+        self.indexing
+            .flush()
+            .await
+            .map_err(|_| StoreError::Thread("the search indexer stopped".into()))
+    }
+
+    /// The search index's file beside the database at `path` (tests look into it).
+    pub fn search_path(path: &Path) -> std::path::PathBuf {
+        search_db::path_for(path)
     }
 
     /// For tests: creates `path` with the schema of the migrations up to `version` only, as

@@ -1,6 +1,9 @@
-//! Search over messages' current text (issue 20): the trigram index of migration 0010 for terms
-//! of 3 or more characters, and a scan of the rows the indexer has not reached yet
-//! (`indexer.rs`); a scan of a bounded range of the newest messages when every term is shorter.
+//! Search over messages' current text (issue 20): the trigram index (`search_db.rs`, attached
+//! as `search`) for terms of 3 or more characters, and a scan of the rows the indexer has not
+//! reached yet (`indexer.rs`); a scan of a bounded range of the newest messages when every term
+//! is shorter. A message edited since the indexer's mark is left out of the index's answer
+//! until the indexer has its new text (at most `indexer::LAG`, or at once for its sender, who
+//! is answered after that): the index must not find it by its old text.
 //! Positions (`before`, `next`) are message rowids: commit order, across rooms.
 
 use natter_protocol::search::{fts5_match, like_pattern};
@@ -21,8 +24,9 @@ const SCAN_ROWS: i64 = 100_000;
 
 /// Which rows a statement looks at, with `?1` user, `?2` room or NULL, `?3` before, `?4` limit.
 enum Rows {
-    /// The index: `?5` is the FTS5 query; only rows the indexer has reached.
-    Index,
+    /// The index: `?5` is the FTS5 query, `?6` the indexer's mark; only rows it has reached,
+    /// and not edited since.
+    Index { upto: i64 },
     /// A scan of the rowids in [`?5`, `?3`).
     Scan,
 }
@@ -40,7 +44,7 @@ pub(super) fn search(
         .filter(|t| t.chars().count() >= INDEXED_CHARS)
         .collect();
     let (upto, last): (i64, i64) = conn.query_row(
-        "SELECT upto, (SELECT COALESCE(MAX(rowid), 0) FROM messages) FROM search_indexed",
+        "SELECT upto, (SELECT COALESCE(MAX(rowid), 0) FROM main.messages) FROM search.indexed",
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
@@ -96,7 +100,7 @@ pub(super) fn search(
             conn,
             user_id,
             query,
-            Rows::Index,
+            Rows::Index { upto },
             fts5_match(&long).into(),
             &short,
             below,
@@ -132,6 +136,9 @@ fn run(
         limit.into(),
         fifth,
     ];
+    if let Rows::Index { upto } = &rows {
+        params.push((*upto).into());
+    }
     let mut likes = String::new();
     for term in like {
         params.push(like_pattern(term).into());
@@ -150,11 +157,16 @@ fn run(
              WHERE m.rowid < ?3 AND m.rowid >= ?5 AND {scope}{likes} \
              ORDER BY m.rowid DESC LIMIT ?4"
         ),
-        // The index first (CROSS JOIN keeps that order), newest first, then the rows.
-        Rows::Index => format!(
-            "SELECT {MESSAGE_COLUMNS}, m.rowid FROM message_search CROSS JOIN {MESSAGES_WITH_ROOM} \
+        // The index first (CROSS JOIN keeps that order), newest first, then the rows; an edit
+        // above the mark (the rows after it, by rowid) means the index has the old text.
+        Rows::Index { .. } => format!(
+            "SELECT {MESSAGE_COLUMNS}, m.rowid FROM search.message_search CROSS JOIN \
+             {MESSAGES_WITH_ROOM} \
              WHERE message_search MATCH ?5 AND message_search.rowid < ?3 \
              AND m.rowid = message_search.rowid AND {scope}{likes} \
+             AND (m.edited_at IS NULL OR NOT EXISTS (SELECT 1 FROM messages e \
+               WHERE e.rowid > ?6 AND e.room_num = m.room_num AND e.target_seq = m.seq \
+               AND e.change_kind = 'edit')) \
              ORDER BY message_search.rowid DESC LIMIT ?4"
         ),
     };
