@@ -67,15 +67,18 @@ pub fn tables(c: &Comparison) -> String {
             let best = r.fanout.as_ref()?.best_step()?;
             Some(format!("{:.1}", best.cpu_per_million))
         }),
-        ("idle connection: RSS / PSS per connection (all nodes)", &|r| {
-            let d = r.density.as_ref()?;
-            Some(format!(
-                "{:.1} / {:.1} KiB ({} connections)",
-                d.rss_per_connection / 1024.0,
-                d.pss_per_connection / 1024.0,
-                thousands(d.connections as f64)
-            ))
-        }),
+        (
+            "idle connection: RSS / PSS per connection (all nodes)",
+            &|r| {
+                let d = r.density.as_ref()?;
+                Some(format!(
+                    "{:.1} / {:.1} KiB ({} connections)",
+                    d.rss_per_connection / 1024.0,
+                    d.pss_per_connection / 1024.0,
+                    thousands(d.connections as f64)
+                ))
+            },
+        ),
         ("reconnect storm: all back / 99% back; lost", &|r| {
             let s = r.storm.as_ref()?;
             let ms = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0} ms"));

@@ -60,7 +60,11 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
     let prefix = run_prefix();
     // The sender and the first receiver on the first node; on several nodes, a second receiver
     // on another one, seeing the same sends.
-    let nodes = if target.node_count() > 1 { [0, 0, 1].as_slice() } else { &[0, 0] };
+    let nodes = if target.node_count() > 1 {
+        [0, 0, 1].as_slice()
+    } else {
+        &[0, 0]
+    };
     let names: Vec<String> = (0..nodes.len())
         .map(|i| format!("{prefix}-lat-{i}"))
         .collect();
@@ -73,14 +77,23 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
     let Some(mut sender) = clients.next() else {
         return Err(Error::Setup("no sender was connected".into()));
     };
-    let members = accounts[1..].iter().map(|a| a.user.username.clone()).collect();
+    let members = accounts
+        .iter()
+        .skip(1)
+        .map(|a| a.user.username.clone())
+        .collect();
     let room_id = create_room(&mut sender, format!("{prefix} latency"), members).await?;
 
     let (stop_tx, _) = tokio::sync::watch::channel(false);
     let mut receivers = Vec::new();
     for client in clients {
         let (seen_tx, seen_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(listen(client, room_id.clone(), seen_tx, stop_tx.subscribe()));
+        let task = tokio::spawn(listen(
+            client,
+            room_id.clone(),
+            seen_tx,
+            stop_tx.subscribe(),
+        ));
         receivers.push(Receiver {
             seen: seen_rx,
             task,
@@ -126,7 +139,9 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
                 )));
             }
             if measured {
-                receiver.broadcast.record(seen.at.saturating_duration_since(start));
+                receiver
+                    .broadcast
+                    .record(seen.at.saturating_duration_since(start));
             }
         }
     }
@@ -147,7 +162,9 @@ pub async fn run(target: &Target, opts: LatencyOptions) -> Result<LatencyReport,
         sent,
         received,
         ack: ack.summary(),
-        broadcast: summaries.next().unwrap_or_else(|| Recorder::new().summary()),
+        broadcast: summaries
+            .next()
+            .unwrap_or_else(|| Recorder::new().summary()),
         cross_node: summaries.next(),
         ack_curve: ack.curve(),
     })

@@ -44,7 +44,10 @@ pub async fn check_every_scenario(target: &Target, pids: &[u32]) -> Result {
     // On several nodes the same sends also reach a receiver on another node.
     let cross = report.cross_node.map(|s| s.count);
     let expected = (target.node_count() > 1).then_some(20);
-    assert_eq!(cross, expected, "a cross-node receiver exactly on several nodes");
+    assert_eq!(
+        cross, expected,
+        "a cross-node receiver exactly on several nodes"
+    );
 
     check_durable_and_fanout(target, pids, ChangeMix::default()).await?;
 
