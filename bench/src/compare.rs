@@ -209,7 +209,8 @@ async fn one(
     results: &mut SystemResults,
 ) -> Result<(), Error> {
     let mixed = matches!(scenario, Scenario::Durable | Scenario::Fanout);
-    if opts.mix.percent > 0 && mixed && results.system != System::Natter {
+    let natter = matches!(results.system, System::Natter | System::NatterCluster);
+    if opts.mix.percent > 0 && mixed && !natter {
         return Err(Error::Setup(
             "--change-share: only Natter's relay knows reactions and edits".into(),
         ));
@@ -218,7 +219,7 @@ async fn one(
         .await
         .map_err(|e| Error::Setup(e.to_string()))?;
     let target = server.target().clone();
-    let pid = server.pid();
+    let pids = server.pids();
     let outcome = async {
         match scenario {
             Scenario::Quiet => results.quiet = Some(latency::run(&target, opts.quiet).await?),
@@ -227,10 +228,10 @@ async fn one(
                 results.durable_runs.push(report);
             }
             Scenario::Fanout => {
-                results.fanout = Some(fanout::run(&target, pid, opts.fanout).await?);
+                results.fanout = Some(fanout::run(&target, &pids, opts.fanout).await?);
             }
             Scenario::Crowd => {
-                let (density, storm) = crowd::run(&target, pid, opts.crowd).await?;
+                let (density, storm) = crowd::run(&target, &pids, opts.crowd).await?;
                 results.density = Some(density);
                 results.storm = Some(storm);
             }

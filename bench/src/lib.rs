@@ -10,3 +10,4 @@ pub mod relay;
 pub mod report;
 pub mod scenarios;
 pub mod stats;
+pub mod two_nodes;

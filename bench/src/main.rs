@@ -6,13 +6,14 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use natter_bench::compare::{self, CompareOptions};
 use natter_bench::docs;
-use natter_bench::peers::Programs;
+use natter_bench::peers::{Programs, System};
 use natter_bench::relay::{self as relays, Target};
 use natter_bench::report::{Machine, Report};
 use natter_bench::scenarios::floor;
 use natter_bench::scenarios::latency::{self, LatencyOptions};
 use natter_bench::scenarios::mix::ChangeMix;
 use natter_bench::scenarios::throughput::{self, ThroughputOptions};
+use natter_bench::two_nodes;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,9 +55,15 @@ struct CompareArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Regenerate the results section of this docs/benchmarks.md, with the JSON and the SVG
-    /// plots in the bench/ directory beside it.
+    /// plots in the bench/ directory beside it (with `--cluster`: its "Two nodes" section and
+    /// bench/cluster.json).
     #[arg(long)]
     docs: Option<PathBuf>,
+    /// Two nodes (issue 17): Natter's two relay nodes on PostgreSQL and Redis, Node's two
+    /// socket.io nodes with the Redis adapter, and the single relay (SQLite) beside them, unless
+    /// `--system` names others. The relay must be built with `--features postgres,redis`.
+    #[arg(long)]
+    cluster: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,16 +212,27 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.node_dir {
         programs.node_dir = dir;
     }
-    let opts = args.opts;
+    let mut opts = args.opts;
+    if args.cluster && opts.systems.is_empty() {
+        opts.systems = System::CLUSTER.to_vec();
+    }
     let comparison = compare::run(&programs, &opts).await.context("compare")?;
-    println!("{}", docs::tables(&comparison));
+    if args.cluster {
+        println!("{}", two_nodes::tables(&comparison));
+    } else {
+        println!("{}", docs::tables(&comparison));
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&comparison)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if let Some(path) = &args.docs {
-        docs::write(&comparison, path).context("cannot regenerate the docs")?;
+    match &args.docs {
+        Some(path) if args.cluster => {
+            two_nodes::write(&comparison, path).context("cannot regenerate the docs")?;
+        }
+        Some(path) => docs::write(&comparison, path).context("cannot regenerate the docs")?,
+        None => {}
     }
     Ok(())
 }
@@ -236,7 +254,7 @@ fn docs_only(args: &DocsArgs) -> anyhow::Result<()> {
 mod tests {
     use clap::{CommandFactory, Parser};
 
-    use super::{Cli, Command};
+    use super::{Cli, Command, System};
 
     #[test]
     fn the_flags_are_consistent() {
@@ -284,6 +302,9 @@ mod tests {
             "7",
             "--threads",
             "2",
+            "--cluster",
+            "--system",
+            "node-cluster",
         ];
         let Command::Compare(args) = Cli::try_parse_from(compare).expect("parses").command else {
             panic!("not compare");
@@ -295,6 +316,8 @@ mod tests {
             (2, 7)
         );
         assert_eq!((o.crowd.jitter.as_millis(), o.bench_threads), (5, 2));
+        assert!(args.cluster);
+        assert_eq!(o.systems, [System::Natter, System::NodeCluster]);
         let relay = [
             "natter-bench",
             "relay",

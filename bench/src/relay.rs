@@ -1,6 +1,7 @@
-//! The server under test as the scenarios see it: an address, accounts registered over HTTP and
-//! sockets connected a few at a time (testkit's [`Api`] and [`sio::Client`]); and the relay
-//! binary started with its rate limits out of the way (testkit's [`RelayProcess`]).
+//! The server under test as the scenarios see it: its nodes' addresses (one, or several sharing
+//! their state), accounts registered over HTTP and sockets connected a few at a time, spread
+//! over the nodes (testkit's [`Api`] and [`sio::Client`]); and the relay binary started with its
+//! rate limits out of the way (testkit's [`RelayProcess`]).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -30,23 +31,43 @@ pub enum Error {
     Socket(#[from] sio::Error),
 }
 
-/// Where the server listens (`host:port`), and its HTTP API.
+/// Where the server listens (`host:port` of each node), and its HTTP API (the first node's).
 #[derive(Debug, Clone)]
 pub struct Target {
     api: Api,
+    /// Every node's `host:port`, the first one `api`'s; never empty.
+    nodes: Vec<String>,
 }
 
 impl Target {
     /// Accepts `host:port`, `http://host:port` or `ws://host:port` (a trailing `/` is ignored).
     pub fn new(url: &str) -> Self {
         let addr = url.trim_start_matches("ws://");
-        Self {
-            api: Api::with_timeout(addr.to_owned(), HTTP_TIMEOUT),
-        }
+        let api = Api::with_timeout(addr.to_owned(), HTTP_TIMEOUT);
+        let nodes = vec![api.addr().to_owned()];
+        Self { api, nodes }
     }
 
+    /// Several nodes of one service (accounts registered through the first); `None` if empty.
+    pub fn nodes_at(addrs: &[SocketAddr]) -> Option<Self> {
+        let mut target = Self::from(*addrs.first()?);
+        target.nodes = addrs.iter().map(|a| a.to_string()).collect();
+        Some(target)
+    }
+
+    /// The first node's address.
     pub fn addr(&self) -> &str {
         self.api.addr()
+    }
+
+    /// The address socket `i` connects to: the nodes in turn.
+    pub fn node(&self, i: usize) -> &str {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    /// How many nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// Registers `username` and returns the account with its token.
@@ -71,7 +92,8 @@ impl Target {
             })
     }
 
-    /// Registers every name (a few at a time), then connects one socket for each, in order.
+    /// Registers every name (a few at a time), then connects one socket for each, in order,
+    /// the `i`th to [`node(i)`](Self::node).
     /// Registering first keeps the sockets' idle time short: nobody reads them until the
     /// caller does, and a server drops a socket that leaves its pings unanswered for long
     /// (the relay's argon2 makes hundreds of registrations take many seconds).
@@ -80,9 +102,9 @@ impl Target {
         names: &[String],
     ) -> Result<Vec<(AuthResponse, sio::Client)>, Error> {
         let accounts = self.register_users(names).await?;
-        futures_util::stream::iter(accounts)
-            .map(|account| async move {
-                let client = sio::Client::connect(self.addr(), &account.token).await?;
+        futures_util::stream::iter(accounts.into_iter().enumerate())
+            .map(|(i, account)| async move {
+                let client = sio::Client::connect(self.node(i), &account.token).await?;
                 Ok::<_, Error>((account, client))
             })
             .buffered(CONNECT_CONCURRENCY)

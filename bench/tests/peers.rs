@@ -23,8 +23,8 @@ fn programs() -> Programs {
 async fn check(system: System) -> Result {
     bounded(async {
         let server = Server::start(system, &programs()).await?;
-        let pid = server.pid();
-        let outcome = check_every_scenario(server.target(), pid).await;
+        let pids = server.pids();
+        let outcome = check_every_scenario(server.target(), &pids).await;
         server.stop().await;
         outcome
     })

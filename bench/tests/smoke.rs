@@ -36,7 +36,7 @@ async fn every_scenario_adds_up_against_the_relay() -> Result {
         let relay = start_relay().await?;
         // In-process: the "server" process is this test's own (the counts are what is checked).
         // The same checks run against each peer server in tests/peers.rs.
-        common::check_every_scenario(&relay.target, Some(std::process::id())).await
+        common::check_every_scenario(&relay.target, &[std::process::id()]).await
     })
     .await
 }
@@ -46,7 +46,7 @@ async fn durable_sends_and_fan_out_add_up_with_a_fifth_of_them_changes() -> Resu
     bounded(async {
         let relay = start_relay().await?;
         let mix = ChangeMix { percent: 20 };
-        common::check_durable_and_fanout(&relay.target, Some(std::process::id()), mix).await
+        common::check_durable_and_fanout(&relay.target, &[std::process::id()], mix).await
     })
     .await
 }

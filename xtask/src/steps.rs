@@ -44,6 +44,8 @@ pub fn test(ws: &Workspace) -> Result<(), Failure> {
     ws.cargo_step(
         "test --locked -p natter-relay --features postgres,redis --test reliability cluster",
     )?;
+    // The benchmark's two-node systems at tiny sizes, on the relay built with those features.
+    bench::cluster_smoke(ws)?;
     interop(ws)?;
     ui_unit(ws)?;
     e2e(ws)?;

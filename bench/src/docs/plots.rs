@@ -13,8 +13,8 @@ const SIZE: (u32, u32) = (860, 500);
 
 fn color(system: Option<System>) -> RGBColor {
     match system {
-        Some(System::Natter) => RGBColor(200, 40, 40),
-        Some(System::Node) => RGBColor(30, 130, 60),
+        Some(System::Natter | System::NatterCluster) => RGBColor(200, 40, 40),
+        Some(System::Node | System::NodeCluster) => RGBColor(30, 130, 60),
         Some(System::Socketioxide) => RGBColor(40, 70, 200),
         None => RGBColor(90, 90, 90),
     }

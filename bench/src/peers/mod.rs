@@ -2,8 +2,10 @@
 //! its own (so its memory and CPU can be read apart): the Natter relay (durable SQLite store),
 //! a Node.js socket.io 4.8 server and a bare socketioxide server, both in memory, speaking the
 //! same events with the same handshake (`POST /api/register` for a token, Socket.IO
-//! `auth: {token}`). The peers hand out tokens without hashing a password.
+//! `auth: {token}`). The peers hand out tokens without hashing a password. Two-node systems
+//! ([`cluster`]) set Natter's cluster beside Node's.
 
+pub mod cluster;
 pub mod sioxide;
 
 use std::path::{Path, PathBuf};
@@ -23,16 +25,26 @@ pub enum System {
     Node,
     /// socketioxide + axum with no application logic, in memory.
     Socketioxide,
+    /// Two Natter relay nodes on one PostgreSQL and one Redis.
+    NatterCluster,
+    /// Two Node socket.io nodes with @socket.io/redis-adapter, their state in one Redis.
+    NodeCluster,
 }
 
 impl System {
+    /// The single-node systems: `compare` without `--system` or `--cluster`.
     pub const ALL: [Self; 3] = [Self::Natter, Self::Node, Self::Socketioxide];
+    /// `compare --cluster`: the two-node systems, and the single relay for its SQLite beside
+    /// their PostgreSQL.
+    pub const CLUSTER: [Self; 3] = [Self::NatterCluster, Self::NodeCluster, Self::Natter];
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Natter => "Natter relay",
             Self::Node => "Node socket.io",
             Self::Socketioxide => "bare socketioxide",
+            Self::NatterCluster => "Natter 2 nodes + PostgreSQL + Redis",
+            Self::NodeCluster => "Node socket.io 2 nodes + Redis adapter",
         }
     }
 }
@@ -71,6 +83,7 @@ pub fn default_node_dir() -> PathBuf {
 enum Process {
     Relay(RelayProcess),
     Other(Child),
+    Nodes(cluster::Nodes),
 }
 
 /// One system under test, running.
@@ -91,6 +104,8 @@ pub enum Error {
         "the Node peer has no node_modules in {0}: run `npm ci` there (cargo xtask test does)"
     )]
     NoNodeModules(PathBuf),
+    #[error("two nodes: {0}")]
+    Cluster(String),
 }
 
 impl Server {
@@ -110,20 +125,16 @@ impl Server {
                 (Process::Other(child), Target::from(addr))
             }
             System::Node => {
-                if !programs
-                    .node_dir
-                    .join("node_modules")
-                    .join("socket.io")
-                    .is_dir()
-                {
-                    return Err(Error::NoNodeModules(programs.node_dir.clone()));
-                }
-                let mut cmd = Command::new(&programs.node);
-                cmd.arg(programs.node_dir.join("server.js"))
-                    .args(["--bind", "127.0.0.1:0"])
-                    .current_dir(&programs.node_dir);
-                let (child, addr) = spawn_listening(cmd).await?;
+                let (child, addr) = spawn_listening(node_command(programs)?).await?;
                 (Process::Other(child), Target::from(addr))
+            }
+            System::NatterCluster => {
+                let (nodes, target) = cluster::Nodes::natter(programs).await?;
+                (Process::Nodes(nodes), target)
+            }
+            System::NodeCluster => {
+                let (nodes, target) = cluster::Nodes::node(programs).await?;
+                (Process::Nodes(nodes), target)
             }
         };
         Ok(Self {
@@ -137,11 +148,12 @@ impl Server {
         &self.target
     }
 
-    /// The server's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
+    /// The server's process ids (one per node), while it runs.
+    pub fn pids(&self) -> Vec<u32> {
         match &self.process {
-            Process::Relay(relay) => Some(relay.pid()),
-            Process::Other(child) => child.id(),
+            Process::Relay(relay) => vec![relay.pid()],
+            Process::Other(child) => child.id().into_iter().collect(),
+            Process::Nodes(nodes) => nodes.pids(),
         }
     }
 
@@ -154,6 +166,20 @@ impl Server {
             Process::Other(mut child) => {
                 let _ = child.kill().await;
             }
+            Process::Nodes(nodes) => nodes.stop().await,
         }
     }
+}
+
+/// The command that starts one Node peer on a free loopback port.
+fn node_command(programs: &Programs) -> Result<Command, Error> {
+    let modules = programs.node_dir.join("node_modules");
+    if !modules.join("socket.io").is_dir() || !modules.join("redis").is_dir() {
+        return Err(Error::NoNodeModules(programs.node_dir.clone()));
+    }
+    let mut cmd = Command::new(&programs.node);
+    cmd.arg(programs.node_dir.join("server.js"))
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(&programs.node_dir);
+    Ok(cmd)
 }

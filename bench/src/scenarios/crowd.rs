@@ -4,7 +4,8 @@
 //! per user) and stay idle, each joined to `general` (every system puts every user there at
 //! connect). The server's RSS and PSS are read from /proc/PID/smaps_rollup before the first and
 //! after the last connect (plus a settling pause); the delta over N is the memory per idle
-//! connection. Kernel TCP buffer memory (/proc/net/sockstat, both ends of every loopback
+//! connection. On several nodes socket `i` goes to node `i` (in turn), the nodes' memory is
+//! added up, and the prober on the first node reaches the others' sockets through them. Kernel TCP buffer memory (/proc/net/sockstat, both ends of every loopback
 //! connection, machine-wide) is reported apart. A probe message to `general` then checks that
 //! every socket really is in the room.
 //!
@@ -112,7 +113,7 @@ type ProbeSeen = mpsc::UnboundedSender<String>;
 
 pub async fn run(
     target: &Target,
-    pid: Option<u32>,
+    pids: &[u32],
     opts: CrowdOptions,
 ) -> Result<(DensityReport, StormReport), Error> {
     let n = opts.connections;
@@ -121,7 +122,9 @@ pub async fn run(
             "connections and sockets per user must be > 0".into(),
         ));
     }
-    let pid = pid.ok_or_else(|| Error::Setup("the server's pid is unknown".into()))?;
+    if pids.is_empty() {
+        return Err(Error::Setup("the server's pid is unknown".into()));
+    }
     let prefix = run_prefix();
     let users_n = n.div_ceil(opts.sockets_per_user);
     let names: Vec<String> = (0..=users_n).map(|u| format!("{prefix}-c{u}")).collect();
@@ -137,7 +140,7 @@ pub async fn run(
     };
     let general = prober.general_room().await?;
 
-    let read = |what| procfs::memory(pid).map_err(|e| Error::Setup(format!("{what}: {e}")));
+    let read = |what| memory(pids).map_err(|e| Error::Setup(format!("{what}: {e}")));
     let socks = || procfs::sockstat().map_err(|e| Error::Setup(e.to_string()));
     tokio::time::sleep(opts.settle).await;
     let server_before = read("memory before")?;
@@ -148,7 +151,7 @@ pub async fn run(
     let clients: Vec<Client> = futures_util::stream::iter(0..n)
         .map(|i| {
             let token = crowd_users[i % crowd_users.len()].token.clone();
-            let addr = target.addr().to_owned();
+            let addr = target.node(i).to_owned();
             async move { Client::connect_from(&addr, &token, Some(source(i))).await }
         })
         .buffered(CONNECT_CONCURRENCY)
@@ -214,6 +217,17 @@ pub async fn run(
         listen_overflows,
     };
     Ok((density, storm))
+}
+
+/// The memory of every process of the server, added up.
+fn memory(pids: &[u32]) -> Result<Memory, procfs::Error> {
+    let mut sum = Memory::default();
+    for &pid in pids {
+        let m = procfs::memory(pid)?;
+        sum.rss_kib += m.rss_kib;
+        sum.pss_kib += m.pss_kib;
+    }
+    Ok(sum)
 }
 
 /// 127.0.0.2 … 127.0.0.251 in turn: each source address has its own ephemeral ports.
@@ -311,7 +325,7 @@ async fn storm(
     let tasks: Vec<JoinHandle<Option<Rejoined>>> = (0..opts.connections)
         .map(|i| {
             let token = users[i % users.len()].token.clone();
-            let addr = target.addr().to_owned();
+            let addr = target.node(i).to_owned();
             let failed = Arc::clone(&failed);
             let seen = seen.clone();
             let delay = opts.jitter.mul_f64(rand::random::<f64>());

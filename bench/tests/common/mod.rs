@@ -21,9 +21,9 @@ pub async fn bounded<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(TEST_TIMEOUT, f).await?
 }
 
-/// Runs each scenario tiny against `target` (whose process is `pid`) and checks that every
+/// Runs each scenario tiny against `target` (whose processes are `pids`) and checks that every
 /// send was acked and every delivery arrived once.
-pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
+pub async fn check_every_scenario(target: &Target, pids: &[u32]) -> Result {
     match Client::connect(target.addr(), "not-a-token").await {
         Err(sio::Error::Refused(message)) => assert_eq!(message, "unauthorized"),
         other => panic!("expected a refused connect, got {other:?}"),
@@ -41,8 +41,15 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
         "every send acked and broadcast once"
     );
     assert_eq!((report.ack.count, report.broadcast.count), (20, 20));
+    // On several nodes the same sends also reach a receiver on another node.
+    let cross = report.cross_node.map(|s| s.count);
+    let expected = (target.node_count() > 1).then_some(20);
+    assert_eq!(
+        cross, expected,
+        "a cross-node receiver exactly on several nodes"
+    );
 
-    check_durable_and_fanout(target, pid, ChangeMix::default()).await?;
+    check_durable_and_fanout(target, pids, ChangeMix::default()).await?;
 
     let opts = CrowdOptions {
         connections: 30,
@@ -51,7 +58,7 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
         jitter: Duration::from_millis(50),
         deadline: Duration::from_secs(20),
     };
-    let (density, storm) = crowd::run(target, pid, opts).await?;
+    let (density, storm) = crowd::run(target, pids, opts).await?;
     assert_eq!((density.connections, density.users), (30, 8));
     assert_eq!(density.probe_received, 30, "every socket is in general");
     assert_eq!(storm.reconnected, 30);
@@ -64,7 +71,7 @@ pub async fn check_every_scenario(target: &Target, pid: Option<u32>) -> Result {
 
 /// The durable sends and fan-out, tiny, with `mix` of the sends changes (reactions and edits
 /// take seqs and are broadcast like messages, so the same counts add up).
-pub async fn check_durable_and_fanout(target: &Target, pid: Option<u32>, mix: ChangeMix) -> Result {
+pub async fn check_durable_and_fanout(target: &Target, pids: &[u32], mix: ChangeMix) -> Result {
     for shared_room in [false, true] {
         let opts = ThroughputOptions {
             clients: 3,
@@ -92,7 +99,7 @@ pub async fn check_durable_and_fanout(target: &Target, pid: Option<u32>, mix: Ch
         p99_limit: Duration::from_secs(10),
         mix,
     };
-    let report = fanout::run(target, pid, opts).await?;
+    let report = fanout::run(target, pids, opts).await?;
     assert_eq!(report.users, 4);
     assert!(!report.steps.is_empty());
     for step in &report.steps {

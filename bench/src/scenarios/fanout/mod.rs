@@ -10,8 +10,10 @@
 //! `step_seconds`, then waits (bounded) for the last deliveries. Latency is send → delivery read
 //! by the receiving socket (the send instant travels in the body; one process, one clock). A step
 //! passes when every send was acked `ok`, ≥ 99% of the deliveries arrived within the drain,
-//! and the delivery p99 ≤ `p99_limit`. Server CPU-seconds (utime + stime of its process) are
-//! read around each step. The bench's own CPU is reported too: a step where the bench used its
+//! and the delivery p99 ≤ `p99_limit`. Server CPU-seconds (utime + stime of its processes: every
+//! node's on several nodes, not Redis's or PostgreSQL's) are read around each step. On several
+//! nodes the rooms' senders and their sockets take the nodes in turn, so most deliveries cross
+//! nodes. The bench's own CPU is reported too: a step where the bench used its
 //! whole core measured the bench, and is marked so. A socket the server closed connects
 //! again, so the ladder goes on after such a step as after any other failure.
 //!
@@ -129,10 +131,12 @@ impl FanoutReport {
 /// Fills the rooms, then climbs the ladder of steps.
 pub async fn run(
     target: &Target,
-    pid: Option<u32>,
+    pids: &[u32],
     opts: FanoutOptions,
 ) -> Result<FanoutReport, Error> {
-    let pid = pid.ok_or_else(|| Error::Setup("the server's pid is unknown".into()))?;
+    if pids.is_empty() {
+        return Err(Error::Setup("the server's pid is unknown".into()));
+    }
     if opts.rooms == 0 || opts.members == 0 || opts.sockets_per_user == 0 {
         return Err(Error::Setup(
             "rooms, members and sockets per user must be > 0".into(),
@@ -156,7 +160,7 @@ pub async fn run(
             rate,
             sends_per_room,
             &opts,
-            pid,
+            pids,
             &running.shared,
             &running.orders,
             &mut running.tallies,

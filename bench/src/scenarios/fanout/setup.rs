@@ -1,5 +1,6 @@
 //! Fills the fan-out rooms: registers the users, has each room's first user create it (its
-//! sender), connects every other socket, and starts a task per socket.
+//! sender), connects every other socket, and starts a task per socket. Room `r`'s sender is on
+//! node `r` and its `s`th socket on node `r + s` (the nodes in turn).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
@@ -45,25 +46,21 @@ pub(super) async fn start(target: &Target, opts: &FanoutOptions) -> Result<Runni
     let mut senders = Vec::with_capacity(opts.rooms);
     for r in 0..opts.rooms {
         let group = &users[r * users_per_room..(r + 1) * users_per_room];
-        let mut owner = Client::connect(target.addr(), &group[0].token).await?;
+        let mut owner = Client::connect(target.node(r), &group[0].token).await?;
         let others = group[1..].iter().map(|u| u.user.username.clone()).collect();
         room_ids.push(create_room(&mut owner, format!("{prefix} fanout {r}"), others).await?);
         senders.push(owner);
     }
-    let mut plan = Vec::new(); // (room, token) for every socket but the senders
+    let mut plan = Vec::new(); // (room, node, token) for every socket but the senders
     for (r, _) in room_ids.iter().enumerate() {
         for s in 1..opts.members {
             let user = &users[r * users_per_room + s / opts.sockets_per_user];
-            plan.push((r, user.token.clone()));
+            plan.push((r, target.node(r + s).to_owned(), user.token.clone()));
         }
     }
-    let addr = target.addr().to_owned();
     let receivers: Vec<(usize, Rejoin, Client)> = futures_util::stream::iter(plan)
-        .map(|(r, token)| {
-            let rejoin = Rejoin {
-                addr: addr.clone(),
-                token,
-            };
+        .map(|(r, addr, token)| {
+            let rejoin = Rejoin { addr, token };
             async move {
                 let client = rejoin.connect().await?;
                 Ok::<_, Error>((r, rejoin, client))
@@ -101,7 +98,7 @@ pub(super) async fn start(target: &Target, opts: &FanoutOptions) -> Result<Runni
         let shared = Arc::clone(&shared);
         let (orders, tallies, stop) = (order_rx.clone(), tally_tx.clone(), stop_rx.clone());
         let rejoin = Rejoin {
-            addr: addr.clone(),
+            addr: target.node(r).to_owned(),
             token: users[r * users_per_room].token.clone(),
         };
         // Spread the senders' clocks evenly over one send interval: started together, they

@@ -45,12 +45,16 @@ pub(super) async fn run(
     offered: f64,
     sends_per_room: f64,
     opts: &FanoutOptions,
-    pid: u32,
+    pids: &[u32],
     shared: &Shared,
     orders: &watch::Sender<Order>,
     tallies: &mut mpsc::UnboundedReceiver<SenderTally>,
 ) -> Result<Step, Error> {
-    let cpu = |p| procfs::cpu_seconds(p).map_err(|e| Error::Setup(e.to_string()));
+    let cpu = |pids: &[u32]| {
+        pids.iter()
+            .map(|&p| procfs::cpu_seconds(p).map_err(|e| Error::Setup(e.to_string())))
+            .sum::<Result<f64, Error>>()
+    };
     let own = || procfs::own_cpu_seconds().map_err(|e| Error::Setup(e.to_string()));
     // Reset the counters, then open the step.
     shared.delivered.store(0, Ordering::SeqCst);
@@ -58,7 +62,7 @@ pub(super) async fn run(
     shared.out_of_order.store(0, Ordering::SeqCst);
     *shared.latency.lock().unwrap_or_else(|e| e.into_inner()) = Recorder::new();
     shared.step.store(index, Ordering::SeqCst);
-    let (server0, bench0, start) = (cpu(pid)?, own()?, Instant::now());
+    let (server0, bench0, start) = (cpu(pids)?, own()?, Instant::now());
     let until = start + Duration::from_secs_f64(opts.step_seconds);
     let _ = orders.send(Some((index, sends_per_room, until)));
     let mut tally = SenderTally::default();
@@ -93,7 +97,7 @@ pub(super) async fn run(
     // Close the step: later deliveries count as late.
     shared.step.store(usize::MAX - 1 - index, Ordering::SeqCst);
     let wall = start.elapsed().as_secs_f64();
-    let (server1, bench1) = (cpu(pid)?, own()?);
+    let (server1, bench1) = (cpu(pids)?, own()?);
     let delivered = shared.delivered.load(Ordering::SeqCst);
     let recorder = std::mem::take(&mut *shared.latency.lock().unwrap_or_else(|e| e.into_inner()));
     let latency = recorder.summary();
