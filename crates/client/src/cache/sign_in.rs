@@ -110,19 +110,21 @@ impl Cache {
     }
 
     /// Signs out: forgets the sign-in (the row and the token file) and the account's data
-    /// (rooms, messages, cursors, read state, drafts, outbox, its `files/`). Stop the account's session first.
+    /// (rooms, messages, cursors, read state, drafts, outbox, its `files/`). Stop the account's
+    /// session first.
     pub async fn clear_sign_in(&self) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         forget_account(&mut tx).await?;
         sqlx::query("DELETE FROM session").execute(&mut *tx).await?;
         tx.commit().await?;
-        self.forget_files().await?;
         let path = self.dir.join(TOKEN_FILE);
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(CacheError::Io { path, source }),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(CacheError::Io { path, source }),
         }
+        // Last: files that will not go must not keep the token (and a sign-in) alive.
+        self.forget_files().await
     }
 
     /// Deletes the account's files (after its rows: an outbox row never names a missing copy).
