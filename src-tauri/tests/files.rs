@@ -135,7 +135,7 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
         &[
             ("natter-room-id", "general"),
             ("natter-file-name", "x.svg"),
-            ("natter-reply-to", &message_id),
+            ("natter-reply-to", message_id.as_str()),
         ],
     )
     .map_err(|e| e.to_string())?;
