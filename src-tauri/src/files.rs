@@ -30,6 +30,7 @@ const ROOM_HEADER: &str = "natter-room-id";
 const NAME_HEADER: &str = "natter-file-name";
 const TYPE_HEADER: &str = "natter-file-type";
 const BODY_HEADER: &str = "natter-body";
+const REPLY_HEADER: &str = "natter-reply-to";
 
 /// Opens the system's file picker and sends the chosen files to `room_id` with `body` (durable:
 /// copied into the profile first). Answers the send's `client_id`, or `null` when the user
@@ -78,9 +79,10 @@ pub async fn attach_files<R: Runtime>(
 }
 
 /// A file the webview hands over as bytes (a pasted or dropped image): the raw body of the
-/// call (`invoke("attach_bytes", bytes, {headers})`), with the room, the file's name and type
-/// and the caption in headers (`natter-room-id`, `natter-file-name`, `natter-file-type`,
-/// `natter-body`, the text ones percent-encoded). Answers the send's `client_id`.
+/// call (`invoke("attach_bytes", bytes, {headers})`), with the room, the file's name and type,
+/// the caption (the message's text) and the message it answers, if any, in headers
+/// (`natter-room-id`, `natter-file-name`, `natter-file-type`, `natter-body`, `natter-reply-to`,
+/// the text ones percent-encoded). Answers the send's `client_id`.
 #[tauri::command]
 pub async fn attach_bytes(state: State<'_, AppState>, request: Request<'_>) -> Result<String> {
     let InvokeBody::Raw(bytes) = request.body() else {
@@ -108,10 +110,11 @@ pub async fn attach_bytes(state: State<'_, AppState>, request: Request<'_>) -> R
         source: FileSource::Bytes(bytes.clone()),
     };
     let body = header(BODY_HEADER).unwrap_or_default();
+    let reply_to = header(REPLY_HEADER).filter(|id| !id.is_empty());
     let item = state
         .session()
         .await?
-        .send_files(&room_id, &body, None, vec![file])
+        .send_files(&room_id, &body, reply_to.as_deref(), vec![file])
         .await?;
     Ok(item.client_id)
 }

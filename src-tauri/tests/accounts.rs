@@ -286,8 +286,9 @@ fn two_accounts_on_two_relays_in_one_window() -> TestResult {
     Ok(())
 }
 
-/// A profile from before several accounts (its one cache and token at the profile's top) is
-/// moved into an account folder at the first start, and resumes signed in as before.
+/// A profile from before several accounts (its one cache, token and files at the profile's top)
+/// is moved into an account folder at the first start, resumes signed in as before, and
+/// signing out leaves none of it.
 #[test]
 fn a_profile_from_before_several_accounts_resumes_its_account() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -315,6 +316,11 @@ fn a_profile_from_before_several_accounts_resumes_its_account() -> TestResult {
         Ok::<_, Box<dyn std::error::Error>>(())
     })??;
     assert!(dir.path().join("cache.db").is_file());
+    // Its files (issue 20 came first): a copy waiting to upload, a fetched file.
+    for folder in ["files/outbox", "files/cache"] {
+        std::fs::create_dir_all(dir.path().join(folder))?;
+        std::fs::write(dir.path().join(folder).join("f"), b"bytes")?;
+    }
 
     let resumed = ok("resume", json!({}))?;
     assert_eq!(
@@ -324,8 +330,17 @@ fn a_profile_from_before_several_accounts_resumes_its_account() -> TestResult {
     assert!(!dir.path().join("cache.db").exists(), "moved");
     assert!(!dir.path().join("token").exists(), "moved");
     assert!(dir.path().join("accounts/1/token").is_file());
+    assert!(!dir.path().join("files").exists(), "files moved");
+    assert!(dir.path().join("accounts/1/files/outbox/f").is_file());
     invoke_until(&webview, "connection_state", |v| v["state"] == "connected")?;
     assert_eq!(ok("own_account", json!({}))?["user"]["username"], "olga");
+    // Signing out leaves none of its files in the profile.
+    ok("logout", json!({}))?;
+    assert!(
+        !dir.path().join("accounts/1").exists(),
+        "its folder is gone"
+    );
+    assert!(!dir.path().join("files").exists(), "no files left");
     wait(app.state::<AppState>().shutdown())?;
     Ok(())
 }

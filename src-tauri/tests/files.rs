@@ -72,6 +72,7 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
             ("natter-room-id", "general"),
             ("natter-file-name", "caf%C3%A9%20shot.png"),
             ("natter-file-type", "image%2Fpng"),
+            ("natter-body", "the%20view%20%F0%9F%8E%89"),
         ],
     )
     .map_err(|e| e.to_string())?;
@@ -91,6 +92,8 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
     let message = next_event(&mut events, |e| {
         e["type"] == "message" && e["message"]["client_id"] == client_id
     })?;
+    // The composer's text is the message's caption: one message, text and file.
+    assert_eq!(message["message"]["body"], "the view 🎉");
     let attachment = &message["message"]["attachments"][0];
     assert_eq!(attachment["name"], "café shot.png");
     assert_eq!(
@@ -98,6 +101,10 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
         (json!(8), json!(8))
     );
     let file_id = attachment["id"].as_str().ok_or("no file id")?.to_owned();
+    let message_id = message["message"]["id"]
+        .as_str()
+        .ok_or("no message id")?
+        .to_owned();
 
     // The webview gets images as data: URLs only; the whole file is the bytes sent.
     let full = invoke(&webview, "image", json!({"file_id": file_id})).map_err(|e| e.to_string())?;
@@ -125,12 +132,17 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
         &webview,
         "attach_bytes",
         b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
-        &[("natter-room-id", "general"), ("natter-file-name", "x.svg")],
+        &[
+            ("natter-room-id", "general"),
+            ("natter-file-name", "x.svg"),
+            ("natter-reply-to", message_id.as_str()),
+        ],
     )
     .map_err(|e| e.to_string())?;
     let svg = next_event(&mut events, |e| {
         e["type"] == "message" && e["message"]["client_id"] == text_id
     })?;
+    assert_eq!(svg["message"]["reply_to"]["id"], json!(message_id), "{svg}");
     let svg_id = svg["message"]["attachments"][0]["id"].clone();
     let refused = invoke(&webview, "image", json!({"file_id": svg_id}))
         .err()

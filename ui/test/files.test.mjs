@@ -89,7 +89,54 @@ test("the attach button asks the shell to pick files for the open room", async (
   assert.equal(button.getAttribute("aria-label"), "Attach files");
   button.click();
   await settle();
-  assert.deepEqual(ui.called("attach_files"), [{ room_id: "general" }]);
+  assert.deepEqual(ui.called("attach_files"), [{ room_id: "general", body: "" }]);
+});
+
+/** Types `text` into the composer as a person would (the draft is reported). */
+const type = (ui, text) => {
+  const box = ui.$('[data-testid="composer"]');
+  box.value = text;
+  box.dispatch("input");
+  return box;
+};
+
+test("the composer's text goes with the picked files as one message's caption", async () => {
+  const ui = await boot({ ...signedIn(), attach_files: "c-picked" });
+  const box = type(ui, "the slides");
+  ui.$('[data-testid="attach-button"]').click();
+  await settle();
+  assert.deepEqual(ui.called("attach_files"), [{ room_id: "general", body: "the slides" }]);
+  assert.equal(box.value, "", "the caption left the composer");
+});
+
+test("nothing picked, or the attach refused: the caption comes back into the composer", async () => {
+  let answer = null;
+  const ui = await boot({ ...signedIn(), attach_files: () => answer });
+  const box = type(ui, "the slides");
+  ui.$('[data-testid="attach-button"]').click();
+  await settle();
+  assert.equal(box.value, "the slides", "nothing picked");
+  answer = { reject: { code: "invalid", message: "cannot read it" } };
+  ui.$('[data-testid="attach-button"]').click();
+  await settle();
+  assert.equal(box.value, "the slides", "refused");
+  assert.match(ui.$("#composer-error").textContent, /cannot read it/);
+});
+
+test("a pasted image takes the composer's text as its caption, in reply mode the reply", async () => {
+  const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
+  await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", "show me"), id: "m-4" } }]);
+  last(ui).querySelector('[data-testid="message-action-reply"]').click();
+  await settle();
+  const box = type(ui, "here, ünï 🎉");
+  const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "shot.png", { type: "image/png" });
+  box.dispatch("paste", { clipboardData: { files: [png] } });
+  await settle();
+  const [headers] = ui.options("attach_bytes").map((o) => o.headers);
+  assert.equal(decodeURIComponent(headers["natter-body"]), "here, ünï 🎉");
+  assert.equal(decodeURIComponent(headers["natter-reply-to"]), "m-4");
+  assert.equal(box.value, "");
+  assert.equal(ui.$('[data-testid="composer-mode"]').hidden, true, "out of reply mode");
 });
 
 test("a pasted image and a dropped file go to the shell as bytes; text pastes stay text", async () => {

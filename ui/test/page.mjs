@@ -201,8 +201,8 @@ export const boot = async (answers) => {
   globalThis.window = {
     __TAURI__: {
       core: {
-        invoke: async (cmd, args) => {
-          calls.push([cmd, args]);
+        invoke: async (cmd, args, options) => {
+          calls.push([cmd, args, options]);
           let a = answers[cmd];
           if (typeof a === "function")
             a = await a(args, {
@@ -228,6 +228,8 @@ export const boot = async (answers) => {
   return {
     calls,
     called: (cmd) => calls.filter(([c]) => c === cmd).map(([, a]) => a),
+    /** The options (headers) each call of `cmd` had. */
+    options: (cmd) => calls.filter(([c]) => c === cmd).map(([, , o]) => o),
     emit: async (batch) => {
       listeners["natter://event"](batch);
       await settle();

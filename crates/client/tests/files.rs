@@ -1,7 +1,8 @@
 //! Sends with files (issue 20) against a real relay on a real port: durable across an app
 //! restart and a relay crash in the middle of the upload (a fault proxy slows the upload so the
 //! restart lands in it), cancellable while uploading, failed for good when the relay refuses the
-//! file, and fetched (file and thumbnail) into the receiver's profile. The receiver is another
+//! file (also when it closes before the body is sent), uploaded again once when the relay lost
+//! an upload before the send went, and fetched (file and thumbnail) into the receiver's profile. The receiver is another
 //! session, which must see the message once, with its files' metadata.
 
 mod support;
@@ -270,6 +271,135 @@ async fn a_file_the_relay_refuses_fails_for_good_and_can_be_discarded() {
     assert_eq!(error.code, ErrorCode::TooLarge);
     assert!(a.discard_failed(&item.client_id).await.expect("discard"));
     assert_eq!(outbox_copies(a_dir.path()), 0);
+    a.stop().await;
+}
+
+/// A file far over the limit: the relay answers 413 before reading the body and closes, while
+/// the client is still sending it. The send must still fail for good, told `too_large`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_far_over_the_limit_fails_for_good_not_retried() {
+    let relay = TestRelay::start_with(|c| c.max_upload_mb = 1).await;
+    let alice = relay.token("alice").await;
+    let (a_dir, src) = (tempdir(), tempdir());
+    let (a, mut a_events) = app::start(a_dir.path(), relay.url(), &alice).await;
+    app::connected(&mut a_events).await;
+    let item = a
+        .send_files(
+            GENERAL_ROOM_ID,
+            "big",
+            None,
+            vec![from_disk(&big_file(src.path(), 24 << 20))],
+        )
+        .await
+        .expect("queued");
+    let error = app::until(&mut a_events, "the send failed", |e| match e {
+        AppEvent::MessageState {
+            client_id,
+            state: DeliveryState::Failed { error },
+            ..
+        } if client_id == item.client_id => Some(error),
+        _ => None,
+    })
+    .await;
+    assert_eq!(error.code, ErrorCode::TooLarge, "{error}");
+    assert!(error.message.contains("MiB"), "a clear reason: {error}");
+    a.stop().await;
+}
+
+/// The id of an upload the relay does not have.
+const LOST: &str = "0190b1c2-0000-7000-8000-00000000dead";
+
+/// The outbox of a profile holding `client_id`'s send with one file whose upload the relay no
+/// longer has (swept as an orphan, or lost): the copy sits where an upload moves it.
+async fn outbox_with_a_lost_upload(profile: &Path, reply_to: Option<&str>) -> String {
+    let cache = natter_client::Cache::open(profile)
+        .await
+        .expect("the cache");
+    let lost = natter_protocol::Attachment {
+        id: LOST.to_owned(),
+        name: "notes.txt".to_owned(),
+        size: 5,
+        content_type: "text/plain".to_owned(),
+        width: None,
+        height: None,
+    };
+    let copy = "files/cache/lost-upload";
+    std::fs::create_dir_all(profile.join("files/cache")).expect("the folder");
+    std::fs::write(profile.join(copy), b"hello").expect("the copy");
+    let file = natter_client::cache::OutboxFile {
+        name: "notes.txt".to_owned(),
+        content_type: Some("text/plain".to_owned()),
+        size: 5,
+        local_path: "files/outbox/gone".to_owned(),
+        attachment: None,
+    };
+    let item = cache
+        .enqueue_with_files(GENERAL_ROOM_ID, "see the notes", reply_to, vec![file])
+        .await
+        .expect("queued");
+    let all_up = cache
+        .set_uploaded(&item.client_id, 0, &lost, copy)
+        .await
+        .expect("recorded");
+    assert_eq!(all_up, Some(true));
+    cache.close().await;
+    item.client_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_upload_the_relay_lost_uploads_it_again_and_goes() {
+    let relay = TestRelay::start().await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
+    let (a_dir, b_dir) = (tempdir(), tempdir());
+    let client_id = outbox_with_a_lost_upload(a_dir.path(), None).await;
+    let (b, mut b_events) = app::start(b_dir.path(), relay.url(), &bob).await;
+    app::connected(&mut b_events).await;
+    let (a, mut a_events) = app::start(a_dir.path(), relay.url(), &alice).await;
+    sent(&mut a_events, &client_id).await;
+    let message = received(&mut b_events, &client_id).await;
+    assert_eq!(message.body, "see the notes");
+    assert_eq!(message.attachments.len(), 1);
+    assert_ne!(message.attachments[0].id, LOST);
+    let fetched = within("the file", b.file(&message.attachments[0].id))
+        .await
+        .expect("fetched");
+    assert_eq!(std::fs::read(&fetched).ok().as_deref(), Some(&b"hello"[..]));
+    let then = a.send(GENERAL_ROOM_ID, "after").await.expect("queued");
+    nothing_more_before(&mut b_events, &client_id, &then.client_id).await;
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `not_found` again after the files went up again (here the message it answers is unknown):
+/// failed, not another round of uploads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_refused_not_found_twice_fails_instead_of_looping() {
+    let relay = TestRelay::start().await;
+    let alice = relay.token("alice").await;
+    let a_dir = tempdir();
+    let client_id =
+        outbox_with_a_lost_upload(a_dir.path(), Some("0190b1c2-0000-7000-8000-0000000000aa")).await;
+    let (a, mut a_events) = app::start(a_dir.path(), relay.url(), &alice).await;
+    let error = app::until(&mut a_events, "the send failed", |e| match e {
+        AppEvent::MessageState {
+            client_id: id,
+            state,
+            ..
+        } if id == client_id => match state {
+            DeliveryState::Failed { error } => Some(error),
+            DeliveryState::Sent { .. } => panic!("sent a reply to nothing"),
+            DeliveryState::Pending { .. } => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(error.code, ErrorCode::NotFound, "{error}");
+    let item = a.cache().outbox_item(&client_id).await.expect("read");
+    let uploaded = item
+        .and_then(|item| item.files.into_iter().next())
+        .and_then(|file| file.attachment)
+        .expect("the file's record");
+    assert_ne!(uploaded.id, LOST, "uploaded again before failing");
     a.stop().await;
 }
 

@@ -1,5 +1,5 @@
 //! Accounts on one profile stay apart (issue 23, item 1): signing out forgets the account's
-//! local data, and saving another account's sign-in over a saved one does the same, so the next
+//! local data (its files too), and saving another account's sign-in over a saved one does the same, so the next
 //! person on a shared computer never sees the previous one's rooms, DMs or unsent messages.
 
 mod support;
@@ -48,6 +48,17 @@ fn sign_in(relay: &TestRelay, username: &str, token: &str) -> SignIn {
     }
 }
 
+/// Puts files of alice's in `profile`'s files folder (a copy waiting to upload, a fetched
+/// file), as her sends and downloads leave them; answers the folder.
+fn alice_has_files(profile: &std::path::Path) -> std::path::PathBuf {
+    let folder = profile.join(natter_client::files::FILES_DIR);
+    for kind in ["outbox", "cache"] {
+        std::fs::create_dir_all(folder.join(kind)).expect("the folder");
+        std::fs::write(folder.join(kind).join("f"), b"alice's").expect("a file");
+    }
+    folder
+}
+
 /// Nothing of alice's is left in `cache`: no room, no message, no cursor, no outbox item.
 async fn holds_nothing_of_alices(cache: &Cache, dm: &str) {
     let rooms = cache.rooms().await.expect("rooms");
@@ -68,8 +79,10 @@ async fn signing_out_forgets_the_accounts_rooms_messages_and_outbox() {
 
     let cache = Cache::open(profile.path()).await.expect("the cache");
     let unsent = cache.enqueue(&dm, "unsent, alice's").await.expect("queued");
+    let files = alice_has_files(profile.path());
     cache.clear_sign_in().await.expect("signed out");
     holds_nothing_of_alices(&cache, &dm).await;
+    assert!(!files.exists(), "alice's files are left after sign-out");
     cache.close().await;
 
     // carol registers on the same profile. What her window shows before the relay answers is
@@ -122,11 +135,13 @@ async fn another_account_signing_in_without_a_sign_out_sees_nothing_of_the_last(
     assert_eq!(moved.as_deref(), Some("http://127.0.0.1:1"));
 
     // Her token expired; carol signs in over it.
+    let files = alice_has_files(profile.path());
     let carol = relay.token("carol").await;
     cache
         .save_sign_in(&sign_in(&relay, "carol", &carol))
         .await
         .expect("saved");
     holds_nothing_of_alices(&cache, &dm).await;
+    assert!(!files.exists(), "alice's files are left for carol");
     cache.close().await;
 }

@@ -1,14 +1,15 @@
 //! Where each signed-in account keeps its data in the profile: `accounts/<id>/` (private, 0700)
 //! holds that account's own cache (`cache.db`, rooms, messages, outbox, drafts, its saved
-//! sign-in) and token file, so every account has its own cache and its own session, and signing
-//! out of one deletes its folder. `<id>` is a small number, the folder's name. `accounts/active`
+//! sign-in), token file and `files/` (outbox copies, fetched files), so every account has its
+//! own cache and its own session, and signing out of one deletes its folder. `<id>` is a small number, the folder's name. `accounts/active`
 //! names the account shown last, to show it again at the next start. A profile from before
-//! several accounts kept its one cache at the top of the profile: [`adopt_legacy`] moves it into
-//! an account folder at the first start.
+//! several accounts kept its one cache (and its `files/`) at the top of the profile:
+//! [`adopt_legacy`] moves them into an account folder at the first start.
 
 use std::path::{Path, PathBuf};
 
 use natter_client::cache::{DB_FILE, TOKEN_FILE};
+use natter_client::files::FILES_DIR;
 use natter_client::session::SessionError;
 use natter_client::{Cache, ProfileError};
 
@@ -100,8 +101,8 @@ pub fn remembered_active(profile_dir: &Path) -> Option<String> {
     Some(text.trim().to_owned()).filter(|id| !id.is_empty())
 }
 
-/// Moves the cache of a profile from before several accounts (`cache.db` and `token` at the
-/// profile's top) into an account folder, once. Opened and closed first, so SQLite folds its
+/// Moves the cache of a profile from before several accounts (`cache.db`, `token` and `files/`
+/// at the profile's top) into an account folder, once. Opened and closed first, so SQLite folds its
 /// write-ahead log into the file; the database moves last, so a move cut short is finished at
 /// the next start (the folder it went to is the first one still without a database).
 pub async fn adopt_legacy(profile_dir: &Path) -> Result<()> {
@@ -117,10 +118,13 @@ pub async fn adopt_legacy(profile_dir: &Path) -> Result<()> {
         .unwrap_or_default();
     let to = dir(profile_dir, &id);
     make_private(&to)?;
+    // Its files too (outbox copies and fetched files: issue 20 came before several accounts),
+    // or signing out would leave them at the profile's top, and its outbox's copies be lost.
     for name in [
         format!("{DB_FILE}-wal"),
         format!("{DB_FILE}-shm"),
         TOKEN_FILE.to_owned(),
+        FILES_DIR.to_owned(),
         DB_FILE.to_owned(),
     ] {
         let from = profile_dir.join(&name);

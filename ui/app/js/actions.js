@@ -61,6 +61,16 @@ export const createActions = ({ state, bridge, view, errorText, excerpt }) => {
       edit(last.seq);
       return true;
     },
+    /**
+     * What files attached now go with: the composer's text unless it is an edit (its text is
+     * the edited message's), and in reply mode the message they answer.
+     * @returns {{caption: boolean, replyTo?: string}}
+     */
+    attaching() {
+      const current = mode && mode.roomId === state().selected ? mode : null;
+      if (current?.kind === "edit") return { caption: false };
+      return current ? { caption: true, replyTo: current.message.id } : { caption: true };
+    },
     /** Leaves reply or edit mode (the bar's Cancel, Esc). Answers whether a mode was on. */
     cancel() {
       const was = mode !== null;

@@ -234,21 +234,28 @@ export const MAX_HANDED_BYTES = 25 * 1024 * 1024;
 
 /**
  * Opens the system's file picker (the shell does; the webview never names a path) and sends the
- * chosen files to the room; answers the send's client_id, or null when nothing was picked.
- * @param {string} room_id @returns {Promise<string | null>}
+ * chosen files to the room in one message with `body` as its text (answering `reply_to` when
+ * given); answers the send's client_id, or null when nothing was picked.
+ * @param {string} room_id @param {string} body @param {string} [reply_to]
+ * @returns {Promise<string | null>}
  */
-export const attachFiles = (room_id) => invoke("attach_files", { room_id });
+export const attachFiles = (room_id, body, reply_to) =>
+  invoke("attach_files", reply_to ? { room_id, body, reply_to } : { room_id, body });
 
 /**
- * Sends a dropped or pasted file to the room, its bytes as the call's raw body.
- * @param {string} room_id @param {File} file @returns {Promise<string>}
+ * Sends a dropped or pasted file to the room with `body` as the message's text (answering
+ * `reply_to` when given), its bytes as the call's raw body.
+ * @param {string} room_id @param {File} file @param {string} body @param {string} [reply_to]
+ * @returns {Promise<string>}
  */
-export const attachBytes = async (room_id, file) =>
+export const attachBytes = async (room_id, file, body, reply_to) =>
   tauri().core.invoke("attach_bytes", new Uint8Array(await file.arrayBuffer()), {
     headers: {
       "natter-room-id": encodeURIComponent(room_id),
       "natter-file-name": encodeURIComponent(file.name || "pasted image"),
       "natter-file-type": encodeURIComponent(file.type || ""),
+      "natter-body": encodeURIComponent(body),
+      ...(reply_to ? { "natter-reply-to": encodeURIComponent(reply_to) } : {}),
     },
   });
 

@@ -500,23 +500,43 @@ export const createController = (bridge, makeView) => {
     openLink(url) {
       bridge.openLink(url).catch((error) => view.composerError(errorText(error)));
     },
-    // ---- files (issue 20): each attach is a message of its own; the pending one comes as an event ----
-    attachPick() {
+    // ---- files (issue 20): an attach is a message of its own, with the composer's text as its
+    // caption (and in reply mode, the reply); the pending one comes as an event ----
+    async attachPick() {
       const sel = state.selected;
       if (!sel) return;
       view.composerError("");
-      bridge.attachFiles(sel).catch((error) => view.composerError(errorText(error)));
+      const { caption, replyTo } = actions.attaching();
+      const body = caption ? view.takeComposerText() : "";
+      try {
+        const sent = await bridge.attachFiles(sel, body, replyTo);
+        if (sent === null) view.putBackComposerText(body); // nothing picked
+        else if (replyTo) actions.cancel();
+      } catch (error) {
+        view.putBackComposerText(body);
+        view.composerError(errorText(error));
+      }
     },
-    attachFiles(files) {
+    async attachFiles(files) {
       const sel = state.selected;
       if (!sel) return;
       view.composerError("");
-      for (const file of files) {
-        if (file.size > bridge.MAX_HANDED_BYTES) {
-          view.composerError(`${file.name} is too big to drop or paste: use the attach button.`);
-          continue;
+      const fitting = files.filter((file) => file.size <= bridge.MAX_HANDED_BYTES);
+      for (const file of files.filter((f) => !fitting.includes(f))) {
+        view.composerError(`${file.name} is too big to drop or paste: use the attach button.`);
+      }
+      if (fitting.length === 0) return;
+      // Handed over one by one: the caption (and the reply) go with the first.
+      const { caption, replyTo } = actions.attaching();
+      const body = caption ? view.takeComposerText() : "";
+      for (const [i, file] of fitting.entries()) {
+        try {
+          await bridge.attachBytes(sel, file, i === 0 ? body : "", i === 0 ? replyTo : undefined);
+          if (i === 0 && replyTo) actions.cancel();
+        } catch (error) {
+          if (i === 0) view.putBackComposerText(body);
+          view.composerError(errorText(error));
         }
-        bridge.attachBytes(sel, file).catch((error) => view.composerError(errorText(error)));
       }
     },
     async cancelUpload(clientId) {

@@ -324,6 +324,8 @@ export const createView = (doc, h) => {
     },
     focusComposer: composer.focus,
     setDraft: composer.setText,
+    takeComposerText: composer.take,
+    putBackComposerText: composer.putBack,
     /** The composer's mode line ("Replying to …", "Editing …"), or none. @param {string | null} text */
     composerMode: (text) => {
       modeBar.hidden = text === null;

@@ -1,6 +1,6 @@
 //! The local store of one profile: a SQLite database (rooms, messages, cursors, read state,
 //! outbox and the files its sends carry, drafts, the saved sign-in, the search index) in WAL
-//! mode, plus the token file beside it. Opened through a pool.
+//! mode, plus the token file and the files' folder beside it. Opened through a pool.
 
 mod drafts;
 mod erase;
@@ -27,6 +27,9 @@ pub use uploads::UploadJob;
 pub const DB_FILE: &str = "cache.db";
 /// The token file inside a profile directory (mode 0600 on unix).
 pub const TOKEN_FILE: &str = "token";
+/// The folder of the account's files inside a profile directory (`crate::files`: outbox
+/// copies, fetched files and thumbnails); forgotten with the account's data.
+pub const FILES_DIR: &str = "files";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// One connection writes (the session's worker) while another answers the UI; more would each

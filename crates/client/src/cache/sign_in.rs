@@ -2,7 +2,7 @@
 //! beside it, readable only by its user (mode 0600 on unix). A cache directory holds one
 //! account's data at a time (the desktop gives each signed-in account a directory of its own):
 //! signing out, or saving another account's sign-in, forgets the last one's rooms, messages,
-//! cursors, read state, drafts and outbox, so a shared computer never shows one person's DMs to
+//! cursors, read state, drafts and outbox, and its files (outbox copies, fetched files), so a shared computer never shows one person's DMs to
 //! the next.
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 
 use sqlx::{Sqlite, Transaction};
 
-use super::{Cache, CacheError, TOKEN_FILE};
+use super::{Cache, CacheError, FILES_DIR, TOKEN_FILE};
 
 /// Every table that holds an account's data (all but `session`), children before parents.
 const ACCOUNT_TABLES: [&str; 7] = [
@@ -71,6 +71,9 @@ impl Cache {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        if !same_account {
+            self.forget_files().await?;
+        }
         Ok(())
     }
 
@@ -107,7 +110,8 @@ impl Cache {
     }
 
     /// Signs out: forgets the sign-in (the row and the token file) and the account's data
-    /// (rooms, messages, cursors, read state, drafts, outbox). Stop the account's session first.
+    /// (rooms, messages, cursors, read state, drafts, outbox, its `files/`). Stop the account's
+    /// session first.
     pub async fn clear_sign_in(&self) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         forget_account(&mut tx).await?;
@@ -115,6 +119,18 @@ impl Cache {
         tx.commit().await?;
         let path = self.dir.join(TOKEN_FILE);
         match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(CacheError::Io { path, source }),
+        }
+        // Last: files that will not go must not keep the token (and a sign-in) alive.
+        self.forget_files().await
+    }
+
+    /// Deletes the account's files (after its rows: an outbox row never names a missing copy).
+    async fn forget_files(&self) -> Result<(), CacheError> {
+        let path = self.dir.join(FILES_DIR);
+        match tokio::fs::remove_dir_all(&path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(CacheError::Io { path, source }),

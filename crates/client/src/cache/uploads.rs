@@ -3,7 +3,7 @@
 //! after a restart uploads only what is missing. Cancelling is possible only while some file is
 //! not uploaded: after that the send may already be on its way.
 
-use natter_protocol::Attachment;
+use natter_protocol::{Attachment, ErrorCode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -144,6 +144,33 @@ impl Cache {
         .fetch_one(&self.pool)
         .await?;
         Ok(Some(left == 0))
+    }
+
+    /// The relay no longer has a pending send's uploads (its `message:send` was refused
+    /// `not_found`: swept as an orphan, or otherwise lost): forgets them so they are uploaded
+    /// again from their copies in the profile. Once per send: the row keeps that refusal's code
+    /// (`error_code` on a pending row), and a second time answers `false` (the caller fails the
+    /// send instead of looping).
+    pub async fn upload_again(&self, client_id: &str) -> Result<bool, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE outbox SET error_code = ? \
+             WHERE client_id = ? AND state = 'pending' AND error_code IS NULL",
+        )
+        .bind(ErrorCode::NotFound.as_str())
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked != 1 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE outbox_files SET attachment = NULL WHERE client_id = ?")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Deletes a pending send while one of its files is still to upload (after that, the send

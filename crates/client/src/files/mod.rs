@@ -18,8 +18,8 @@ use crate::cache::OutboxFile;
 pub(crate) use download::fetch;
 pub(crate) use upload::{upload, Progress};
 
-/// The profile's folder of files.
-pub const FILES_DIR: &str = "files";
+/// The profile's folder of files (the cache forgets it with the account's data).
+pub use crate::cache::FILES_DIR;
 /// Copies of files to upload, until uploaded.
 const OUTBOX_DIR: &str = "outbox";
 /// Whole files, fetched or uploaded from here, by id.
@@ -67,13 +67,26 @@ pub enum FileError {
 
 impl FileError {
     /// An upload that can never succeed as it is: the relay refused the file itself (too large,
-    /// a bad name), or our copy of it is gone. Everything else is worth another try.
+    /// a bad name), also when the refusal is not the relay's JSON (a reverse proxy's own 413
+    /// page, an answer cut short), or our copy of it is gone. Everything else is worth another
+    /// try.
     pub fn permanent(&self) -> Option<WireError> {
         match self {
             Self::Relay {
                 status: 400 | 413 | 415,
                 error,
             } => Some(error.clone()),
+            Self::Unexpected { status: 413, .. } => Some(WireError::new(
+                ErrorCode::TooLarge,
+                "the relay refuses files this large (HTTP 413)",
+            )),
+            Self::Unexpected {
+                status: status @ (400 | 415),
+                ..
+            } => Some(WireError::new(
+                ErrorCode::Invalid,
+                format!("the relay refused this file (HTTP {status})"),
+            )),
             Self::Io { source, .. } => Some(WireError::new(
                 ErrorCode::Invalid,
                 format!("the file's copy in this profile cannot be read: {source}"),
@@ -225,6 +238,37 @@ mod tests {
         assert_eq!(file_name("dir/"), "file");
         assert_eq!(file_name(".."), "file");
         assert_eq!(file_name(&"x".repeat(300)).chars().count(), 255);
+    }
+
+    #[test]
+    fn a_refusal_of_the_file_is_permanent_even_without_the_relays_json() {
+        let proxy_page = FileError::Unexpected {
+            status: 413,
+            reason: "expected value at line 1 column 1".to_owned(),
+        };
+        let error = proxy_page.permanent().expect("permanent");
+        assert_eq!(error.code, ErrorCode::TooLarge);
+        assert!(error.message.contains("413"), "{error}");
+        let bad = FileError::Unexpected {
+            status: 415,
+            reason: String::new(),
+        };
+        assert_eq!(bad.permanent().map(|e| e.code), Some(ErrorCode::Invalid));
+        // Worth another try: the relay or a proxy failing, the network, a stall.
+        for transient in [
+            FileError::Unexpected {
+                status: 502,
+                reason: String::new(),
+            },
+            FileError::Relay {
+                status: 503,
+                error: WireError::new(ErrorCode::Internal, "busy"),
+            },
+            FileError::Network("connection refused".to_owned()),
+            FileError::Stalled,
+        ] {
+            assert_eq!(transient.permanent(), None, "{transient}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use natter_protocol::limits::{HISTORY_MAX_LIMIT, MAX_SYNC_CURSORS};
 use natter_protocol::model::{Id, Seq};
 use natter_protocol::requests::{History, MarkRead, SendMessage, Sync};
-use natter_protocol::{Message, Room};
+use natter_protocol::{ErrorCode, Message, Room};
 
 use super::event::{AppEvent, DeliveryState};
 use super::worker::{Halt, Worker};
@@ -265,7 +265,8 @@ impl Worker {
 
     /// Sends every pending item in order. Acked → sent; refused for good → failed; anything
     /// transient stops the drain (the item stays pending and goes first next time), and so
-    /// does an item whose files are still uploading.
+    /// does an item whose files are still uploading, or are to be uploaded again (`not_found`:
+    /// the relay lost them; once per send, a second `not_found` fails it).
     pub(super) async fn drain(&mut self, conn: &Connection) -> Result<(), Halt> {
         let pending = {
             let _outbox = self.outbox_lock.lock().await;
@@ -311,6 +312,17 @@ impl Worker {
                     self.store_messages(Some(conn), vec![ack.message]).await?;
                 }
                 Err(RequestError::Refused(error)) if !error.code.is_transient() => {
+                    // The relay lost the uploads (an orphan swept before the send went, a
+                    // restored backup): upload them again from the profile's copies and send
+                    // then, once.
+                    if error.code == ErrorCode::NotFound
+                        && !item.files.is_empty()
+                        && self.cache.upload_again(&item.client_id).await?
+                    {
+                        tracing::info!(client_id = item.client_id, %error, "uploading a send's files again");
+                        let _ = self.uploads.send(());
+                        return Ok(()); // the uploader nudges when they are up; the order holds
+                    }
                     tracing::info!(client_id = item.client_id, %error, "send refused for good");
                     self.cache.mark_failed(&item.client_id, &error).await?;
                     self.emit(AppEvent::MessageState {

@@ -146,6 +146,7 @@ impl Session {
         let outbox_lock = Arc::new(Mutex::new(()));
         let supervisor = Supervisor::start(config.supervisor.clone(), server_tx);
         let connection = supervisor.state();
+        let (upload_nudge, upload_nudges) = mpsc::unbounded_channel();
         let worker = worker::Worker {
             cache: cache.clone(),
             outlet: outlet.clone(),
@@ -156,6 +157,7 @@ impl Session {
             caught_up: None,
             retry_at: None,
             remote_typing: typing::RemoteTyping::new(config.typing_expiry),
+            uploads: upload_nudge.clone(),
         };
         let uploader = files::Uploader {
             cache: cache.clone(),
@@ -175,7 +177,6 @@ impl Session {
             uploader.relay.clone(),
             uploader.current.clone(),
         );
-        let (upload_nudge, upload_nudges) = mpsc::unbounded_channel();
         let (stop_uploads, uploads_stopped) = oneshot::channel();
         let uploader = tokio::spawn(uploader.run(upload_nudges, uploads_stopped));
         let worker = tokio::spawn(worker.run(server_rx, nudges, stopped));

@@ -47,6 +47,8 @@ pub(super) struct Worker {
     pub(super) retry_at: Option<Instant>,
     /// Remote typing indicators and when each runs out.
     pub(super) remote_typing: RemoteTyping,
+    /// Nudges the uploader (a send whose uploads the relay lost is uploaded again).
+    pub(super) uploads: mpsc::UnboundedSender<()>,
 }
 
 impl Worker {

@@ -17,16 +17,22 @@ export const createComposer = (form, { onSend, onTyping, onDraft, onEditLast, on
 
   // The box empties at once, so the next message can be typed while this one is queued (offline,
   // or a slow disk); a refused send puts its text back if nothing new was typed meanwhile.
-  const send = async () => {
+  const take = () => {
     const body = box.value;
-    if (body.trim() === "") return;
     lastTyping = 0;
     box.value = "";
     onDraft("");
-    if (!(await onSend(body)) && box.value === "") {
-      box.value = body;
-      onDraft(body);
-    }
+    return body;
+  };
+  const putBack = (/** @type {string} */ body) => {
+    if (box.value !== "" || body === "") return;
+    box.value = body;
+    onDraft(body);
+  };
+  const send = async () => {
+    if (box.value.trim() === "") return;
+    const body = take();
+    if (!(await onSend(body))) putBack(body);
     box.focus();
   };
 
@@ -69,6 +75,10 @@ export const createComposer = (form, { onSend, onTyping, onDraft, onEditLast, on
     clear() {
       box.value = "";
     },
+    /** The text, taken out (a caption going with files; the draft empties too). @returns {string} */
+    take,
+    /** A taken text back, if nothing new was typed meanwhile (the files did not go). @param {string} body */
+    putBack,
     /** Shows a room's draft (switching rooms): not a keystroke, so nothing is reported. @param {string} text */
     setText(text) {
       if (box.value !== text) box.value = text;
