@@ -28,6 +28,9 @@ pub struct Feed {
     store: Arc<dyn Store>,
     /// Room id → the highest seq sent to this node's sockets.
     marks: HashMap<String, Seq>,
+    /// Room id → the seq this node started the room at, and what it sent below it since: see
+    /// [`Feed::deliver`].
+    starts: HashMap<String, (Seq, BTreeSet<Seq>)>,
 }
 
 impl Feed {
@@ -36,21 +39,42 @@ impl Feed {
             io,
             store,
             marks: HashMap::new(),
+            starts: HashMap::new(),
         }
     }
 
     /// Sends `message` to its room's sockets here, after whatever of the room is missing below
     /// it; nothing if it was sent already. A room seen for the first time starts at `message`
-    /// (its sockets caught up with `sync` when they connected).
+    /// (its sockets caught up with `sync` when they connected), but what another node committed
+    /// just before it may come after it on the bus (two nodes sending into a new room at once):
+    /// a seq below the start is sent too, once.
     pub async fn deliver(&mut self, message: Message) {
         let room = message.room_id.clone();
         match self.marks.get(&room).copied() {
-            Some(mark) if message.seq <= mark => return,
+            Some(mark) if message.seq <= mark => {
+                if self.below_start(&room, message.seq) {
+                    self.emit(message).await;
+                }
+                return;
+            }
             Some(mark) if message.seq > mark + 1 => self.fill(&room, mark, message.seq).await,
-            _ => {}
+            Some(_) => {}
+            None => {
+                self.starts
+                    .insert(room.clone(), (message.seq, BTreeSet::new()));
+            }
         }
         self.send(message).await;
         self.bound();
+    }
+
+    /// Whether `seq` is below where this node started `room` and not sent yet (then it counts
+    /// as sent).
+    fn below_start(&mut self, room: &str, seq: Seq) -> bool {
+        match self.starts.get_mut(room) {
+            Some((start, sent)) if seq < *start => sent.insert(seq),
+            _ => false,
+        }
     }
 
     /// After a loss on the bus: each socket here is put in the rooms the store says its user
@@ -142,6 +166,11 @@ impl Feed {
 
     async fn send(&mut self, message: Message) {
         self.marks.insert(message.room_id.clone(), message.seq);
+        self.emit(message).await;
+    }
+
+    /// Emits `message` to its room's sockets here, its mark untouched.
+    async fn emit(&self, message: Message) {
         let Some(ns) = self.io.of("/") else {
             return; // shutting down
         };
@@ -162,5 +191,7 @@ impl Feed {
         };
         self.marks
             .retain(|room, _| !ns.clone().within(rooms::chat(room)).sockets().is_empty());
+        let marks = &self.marks;
+        self.starts.retain(|room, _| marks.contains_key(room));
     }
 }
