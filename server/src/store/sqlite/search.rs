@@ -2,8 +2,8 @@
 //! as `search`) for terms of 3 or more characters, and a scan of the rows the indexer has not
 //! reached yet (`indexer.rs`); a scan of a bounded range of the newest messages when every term
 //! is shorter. A message edited since the indexer's mark is left out of the index's answer
-//! until the indexer has its new text (at most about `indexer::LAG`): the index must not find
-//! it by its old text.
+//! until the indexer has its new text (at most `indexer::LAG`, or at once for its sender, who
+//! is answered after that): the index must not find it by its old text.
 //! Positions (`before`, `next`) are message rowids: commit order, across rooms.
 
 use natter_protocol::search::{fts5_match, like_pattern};
