@@ -50,7 +50,7 @@ describe("changes to messages through the official client", { timeout: 40_000 },
     assert.deepEqual((await heard).message, reaction);
 
     const reply = (await ok(frankSocket, "message:send", { room_id: room.id, client_id: newClientId(), body: "ok!", reply_to: plan.id })).message;
-    assert.deepEqual(reply.reply_to, { id: plan.id, sender: erin.username, excerpt: "Train at 10" });
+    assert.deepEqual(reply.reply_to, { id: plan.id, seq: plan.seq, sender: erin.username, excerpt: "Train at 10" });
 
     // Not hers to change: frank cannot edit erin's message.
     const refused = await request(frankSocket, "message:edit", { room_id: room.id, client_id: newClientId(), message_id: plan.id, body: "x" });
@@ -67,7 +67,7 @@ describe("changes to messages through the official client", { timeout: 40_000 },
     assert.equal(messages[0].deleted, true);
     assert.equal(messages[0].body, "");
     assert.equal(messages[1].body, "edited a message (since deleted)");
-    assert.deepEqual(messages[3].reply_to, { id: plan.id, sender: erin.username, excerpt: "", deleted: true });
+    assert.deepEqual(messages[3].reply_to, { id: plan.id, seq: plan.seq, sender: erin.username, excerpt: "", deleted: true });
     assert.ok(messages.every((m) => !JSON.stringify(m).includes("Train")), "no text of the deleted message is left");
   });
 });
