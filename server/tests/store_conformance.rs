@@ -1082,6 +1082,36 @@ pub async fn search_sees_only_current_text(store: Arc<dyn Store>) -> Result {
     assert!(message.change.is_none() && message.edited_at.is_some());
     assert_eq!(message.reactions.len(), 1);
     assert_eq!(page.next, None);
+
+    // A page of several messages, newest first, from two rooms: each keeps its own reactions.
+    let room = store.create_group("seals", &alice, &[], ANY).await?;
+    let pups = say(&*store, &room, &alice, "seal pups").await;
+    let react = NewEntry::Reaction {
+        target: pups,
+        emoji: "🐟".into(),
+        on: true,
+    };
+    change(&*store, &room, &alice, "", react)
+        .await?
+        .expect("react");
+    say(&*store, GENERAL_ROOM_ID, &alice, "a seal again").await;
+    let page = store.search(&alice.id, &query).await?;
+    let got: Vec<(&str, Vec<&str>)> = page
+        .messages
+        .iter()
+        .map(|m| {
+            let emoji = m.reactions.iter().map(|r| r.emoji.as_str()).collect();
+            (m.body.as_str(), emoji)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a seal again", vec![]),
+            ("seal pups", vec!["🐟"]),
+            ("the seal wears a hat", vec!["🦭"]),
+        ]
+    );
     Ok(())
 }
 
@@ -1722,6 +1752,16 @@ async fn sqlite_migrates_messages_to_integer_keys() {
 /// until FTS5 merges them). The indexer is a thread of its own: the ack waits for it.
 #[tokio::test]
 async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
+    deleted_text_leaves_the_files(true).await
+}
+
+/// As above, with the delete right after the edit, before the indexer has the edit.
+#[tokio::test]
+async fn sqlite_a_deleted_text_leaves_the_files_before_its_edit_is_indexed() -> Result {
+    deleted_text_leaves_the_files(false).await
+}
+
+async fn deleted_text_leaves_the_files(index_the_edit: bool) -> Result {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("natter.db");
     let store = natter_relay::store::SqliteStore::open(&db)
@@ -1754,6 +1794,10 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         .await?
         .expect("edit");
     assert_eq!(found(&store, &alice, &["鍵語"], None).await?, [EDITED]);
+    // An edit is acked before the indexer has it.
+    if index_the_edit {
+        store.index_for_search_now().await?;
+    }
     let search_db = natter_relay::store::SqliteStore::search_path(&db);
     let in_index = |text: &str| {
         let conn = rusqlite::Connection::open(&search_db).expect("open");
@@ -1783,15 +1827,19 @@ async fn sqlite_a_deleted_text_leaves_the_files() -> Result {
         on_disk(SECRET) && on_disk(EDITED),
         "the check finds text that is there"
     );
-    assert!(
-        pairs(EDITED).iter().all(|p| in_index(p)),
-        "the check finds the index's trigrams: {:?}",
-        pairs(EDITED)
-    );
-    assert!(
-        !pairs(SECRET).iter().any(|p| in_index(p)),
-        "an edit takes the old text's trigrams out of the index's pages"
-    );
+    if index_the_edit {
+        assert!(
+            pairs(EDITED).iter().all(|p| in_index(p)),
+            "the check finds the index's trigrams: {:?}",
+            pairs(EDITED)
+        );
+        assert!(
+            !pairs(SECRET).iter().any(|p| in_index(p)),
+            "an edit takes the old text's trigrams out of the index's pages"
+        );
+    } else {
+        assert!(pairs(SECRET).iter().all(|p| in_index(p)));
+    }
 
     let delete = NewEntry::Delete { target };
     change(&store, GENERAL_ROOM_ID, &alice, "", delete)
@@ -1866,7 +1914,8 @@ async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result 
     );
     assert!(scanned[6].is_empty(), "bob's room is not alice's");
 
-    // Now indexed: an edit and a delete reach the index before they are acked.
+    // Now indexed: from its ack on, an edited message is found by its new text and not by its
+    // old (the index has it only later), and a deleted one by neither.
     let edit = NewEntry::Edit {
         target: walrus.clone(),
     };
@@ -1879,6 +1928,21 @@ async fn sqlite_search_answers_the_same_from_the_index_and_the_scan() -> Result 
     )
     .await?
     .expect("edit");
+    assert!(found(&store, &alice, &["walrus"], None).await?.is_empty());
+    assert_eq!(
+        found(&store, &alice, &["seal"], None).await?,
+        ["the seal wears a cap"]
+    );
+    assert_eq!(
+        found(&store, &alice, &["cap", "wears"], None).await?,
+        ["the seal wears a cap"],
+        "one term short of the index's 3 characters, the other not"
+    );
+    assert_eq!(
+        found(&store, &alice, &["wears"], None).await?,
+        ["the seal wears a cap"]
+    );
+    store.index_for_search_now().await?;
     assert!(found(&store, &alice, &["walrus"], None).await?.is_empty());
     assert_eq!(
         found(&store, &alice, &["seal"], None).await?,

@@ -1,7 +1,11 @@
 //! What every backend's message rows share, so both build the same `Message`: ids, the
-//! mentions column, and what a client that knows only messages shows for a change entry.
+//! mentions column, what a client that knows only messages shows for a change entry, and a
+//! page's reactions from their rows.
 
-use natter_protocol::Change;
+use std::collections::HashMap;
+
+use natter_protocol::model::Seq;
+use natter_protocol::{Change, Message, Reaction};
 
 /// Time-ordered ids (UUID v7): new rows land at the end of the primary-key index instead of
 /// dirtying a random page.
@@ -60,4 +64,43 @@ pub(crate) fn change_from_columns(
         },
         _ => Change::Unknown,
     })
+}
+
+/// A page's rooms, each with the seqs of its messages: whose reactions a backend reads (a
+/// history page is one room; a search page may be many, far apart and newest first).
+pub(crate) fn reaction_seqs(page: &[Message]) -> Vec<(String, Vec<Seq>)> {
+    let mut rooms: Vec<(String, Vec<Seq>)> = Vec::new();
+    for m in page {
+        match rooms.iter_mut().find(|(room, _)| *room == m.room_id) {
+            Some((_, seqs)) => seqs.push(m.seq),
+            None => rooms.push((m.room_id.clone(), vec![m.seq])),
+        }
+    }
+    rooms
+}
+
+/// Fills in one room's reactions from its rows `(message seq, emoji, username)` in the order
+/// they were made: each emoji in the order it first appeared, its users in the order they
+/// reacted.
+pub(crate) fn fold_reactions(
+    page: &mut [Message],
+    room_id: &str,
+    rows: Vec<(Seq, String, String)>,
+) {
+    let mut found: HashMap<Seq, Vec<Reaction>> = HashMap::new();
+    for (seq, emoji, user) in rows {
+        let reactions = found.entry(seq).or_default();
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.users.push(user),
+            None => reactions.push(Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    for m in page.iter_mut().filter(|m| m.room_id == room_id) {
+        if let Some(reactions) = found.remove(&m.seq) {
+            m.reactions = reactions;
+        }
+    }
 }

@@ -2,11 +2,11 @@
 //! commit stage as reaction entries commit, and added to the messages of a page when it is
 //! read.
 
-use std::collections::HashMap;
-
 use natter_protocol::model::Seq;
-use natter_protocol::{Message, Reaction};
+use natter_protocol::Message;
 use sqlx::PgConnection;
+
+use crate::store::rows::{fold_reactions, reaction_seqs};
 
 /// Who reacts, on which message, with what; `seq` is the reaction entry's own.
 pub(super) struct Put<'a> {
@@ -63,41 +63,22 @@ pub(super) async fn clear(
     Ok(())
 }
 
-/// Fills in the reactions of a page's messages (all of one room, in seq order): each emoji in
-/// the order it first appeared, its users in the order they reacted.
+/// Fills in the reactions of a page's messages, of any rooms in any order (`rows.rs`).
 pub(super) async fn attach(
     conn: &mut PgConnection,
     page: &mut [Message],
 ) -> Result<(), sqlx::Error> {
-    let (Some(first), Some(last)) = (page.first(), page.last()) else {
-        return Ok(());
-    };
-    let (room_id, low, high) = (first.room_id.clone(), first.seq, last.seq);
-    let rows: Vec<(Seq, String, String)> = sqlx::query_as(
-        "SELECT x.message_seq, x.emoji, x.username FROM reactions x \
-         JOIN rooms r ON r.num = x.room_num \
-         WHERE r.id = $1 AND x.message_seq BETWEEN $2 AND $3 ORDER BY x.message_seq, x.seq",
-    )
-    .bind(&room_id)
-    .bind(low)
-    .bind(high)
-    .fetch_all(conn)
-    .await?;
-    let mut found: HashMap<Seq, Vec<Reaction>> = HashMap::new();
-    for (seq, emoji, user) in rows {
-        let reactions = found.entry(seq).or_default();
-        match reactions.iter_mut().find(|r| r.emoji == emoji) {
-            Some(r) => r.users.push(user),
-            None => reactions.push(Reaction {
-                emoji,
-                users: vec![user],
-            }),
-        }
-    }
-    for m in page.iter_mut().filter(|m| m.room_id == room_id) {
-        if let Some(reactions) = found.remove(&m.seq) {
-            m.reactions = reactions;
-        }
+    for (room_id, seqs) in reaction_seqs(page) {
+        let rows: Vec<(Seq, String, String)> = sqlx::query_as(
+            "SELECT x.message_seq, x.emoji, x.username FROM reactions x \
+             JOIN rooms r ON r.num = x.room_num \
+             WHERE r.id = $1 AND x.message_seq = ANY($2) ORDER BY x.message_seq, x.seq",
+        )
+        .bind(&room_id)
+        .bind(&seqs)
+        .fetch_all(&mut *conn)
+        .await?;
+        fold_reactions(page, &room_id, rows);
     }
     Ok(())
 }

@@ -7,13 +7,14 @@
 //!
 //! When: the commit stage tells it of each batch ([`Indexing::committed`]); it indexes once
 //! [`CHUNK`] new messages wait or [`LAG`] after the first of them (in large transactions: FTS5
-//! costs less per text that way), and at once for an edit or a delete, whose sender is answered
-//! only then ([`Indexing::committed`]'s `waiting`), after a delete also once the pages that held
-//! the text were checkpointed out of both files' WALs: an acked delete's text is in no file,
-//! an acked edit's old text no longer in the index. A search finds new messages from their
-//! commit on all the same: it scans the rows above the index's mark (`search.rs`).
+//! costs less per text that way), and at once for a delete, whose sender is answered only then
+//! ([`Indexing::committed`]'s `waiting`), once the pages that held the text were checkpointed
+//! out of both files' WALs: an acked delete's text is in no file. An edit is indexed with the
+//! rest (a search leaves its message out of the index's answers until then, `search.rs`). A
+//! search finds new messages from their commit on all the same: it scans the rows above the
+//! index's mark.
 //!
-//! After a crash or on the first start after migration 0011 the index is behind: the thread
+//! After a crash or on the first start after migration 0012 the index is behind: the thread
 //! starts by catching up from its mark. The relay's stop does not wait for it: what it had not
 //! indexed is indexed at the next start, and scanned until then.
 
@@ -44,7 +45,7 @@ struct Pending {
     /// Messages committed since the indexer last looked, and since when the first waits.
     new: usize,
     since: Option<Instant>,
-    /// Edits and deletes, answered once the index has them.
+    /// Deletes, answered once their text is out of the index.
     waiting: Vec<(Reply, AppendOutcome)>,
     /// Tests: answered once everything committed before is indexed.
     flushes: Vec<oneshot::Sender<()>>,
@@ -53,8 +54,8 @@ struct Pending {
 }
 
 impl Indexing {
-    /// After a batch's COMMIT: `new` messages were created; `waiting` are its edits and deletes
-    /// with their outcomes, to answer once indexed.
+    /// After a batch's COMMIT: `new` messages were created; `waiting` are its deletes with their
+    /// outcomes, to answer once indexed.
     pub(super) fn committed(&self, new: usize, waiting: Vec<(Reply, AppendOutcome)>) {
         if new == 0 && waiting.is_empty() {
             return;

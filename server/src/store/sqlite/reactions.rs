@@ -1,11 +1,11 @@
 //! Reactions as they are now (the `reactions` table): kept up to date by the commit stage as
 //! reaction entries commit, and added to the messages of a page when it is read.
 
-use std::collections::HashMap;
-
 use natter_protocol::model::Seq;
-use natter_protocol::{Message, Reaction};
+use natter_protocol::Message;
 use rusqlite::Connection;
+
+use crate::store::rows::{fold_reactions, reaction_seqs};
 
 /// Who reacts, on which message, with what; `seq` is the reaction entry's own.
 pub(super) struct Put<'a> {
@@ -55,38 +55,23 @@ pub(super) fn clear(conn: &Connection, room_num: i64, message_seq: Seq) -> rusql
     Ok(())
 }
 
-/// Fills in the reactions of a page's messages (all of one room, in seq order): each emoji in
-/// the order it first appeared, its users in the order they reacted.
+/// Fills in the reactions of a page's messages, of any rooms in any order (`rows.rs`).
 pub(super) fn attach(conn: &Connection, page: &mut [Message]) -> rusqlite::Result<()> {
-    let (Some(first), Some(last)) = (page.first(), page.last()) else {
-        return Ok(());
-    };
-    let (room_id, low, high) = (first.room_id.clone(), first.seq, last.seq);
-    let mut found: HashMap<Seq, Vec<Reaction>> = HashMap::new();
-    let mut rows = conn
-        .prepare_cached(
-            "SELECT x.message_seq, x.emoji, x.username FROM reactions x \
-             JOIN rooms r ON r.num = x.room_num \
-             WHERE r.id = ?1 AND x.message_seq BETWEEN ?2 AND ?3 ORDER BY x.message_seq, x.seq",
-        )?
-        .query_map(rusqlite::params![room_id, low, high], |row| {
-            Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?, row.get(2)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (seq, emoji, user) in rows.drain(..) {
-        let reactions = found.entry(seq).or_default();
-        match reactions.iter_mut().find(|r| r.emoji == emoji) {
-            Some(r) => r.users.push(user),
-            None => reactions.push(Reaction {
-                emoji,
-                users: vec![user],
-            }),
-        }
-    }
-    for m in page.iter_mut().filter(|m| m.room_id == room_id) {
-        if let Some(reactions) = found.remove(&m.seq) {
-            m.reactions = reactions;
-        }
+    for (room_id, seqs) in reaction_seqs(page) {
+        let seqs = serde_json::to_string(&seqs)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let rows = conn
+            .prepare_cached(
+                "SELECT x.message_seq, x.emoji, x.username FROM reactions x \
+                 JOIN rooms r ON r.num = x.room_num \
+                 WHERE r.id = ?1 AND x.message_seq IN (SELECT value FROM json_each(?2)) \
+                 ORDER BY x.message_seq, x.seq",
+            )?
+            .query_map(rusqlite::params![room_id, seqs], |row| {
+                Ok((row.get::<_, Seq>(0)?, row.get::<_, String>(1)?, row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        fold_reactions(page, &room_id, rows);
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! as `search`) for terms of 3 or more characters, and a scan of the rows the indexer has not
 //! reached yet (`indexer.rs`); a scan of a bounded range of the newest messages when every term
 //! is shorter. A message edited since the indexer's mark is left out of the index's answer
-//! until the indexer has its new text (at most `indexer::LAG`, or at once for its sender, who
-//! is answered after that): the index must not find it by its old text.
+//! until the indexer has its new text (at most about `indexer::LAG`; an edit is acked at once,
+//! `commit.rs`): the index must not find it by its old text. Its current text is scanned
+//! instead, with the rows above the mark, so it is found by its new text from the ack on.
 //! Positions (`before`, `next`) are message rowids: commit order, across rooms.
 
 use natter_protocol::search::{fts5_match, like_pattern};
@@ -29,6 +30,9 @@ enum Rows {
     Index { upto: i64 },
     /// A scan of the rowids in [`?5`, `?3`).
     Scan,
+    /// Messages at or below the mark `?5` edited since (edit entries above it), by their
+    /// current text: as many as edits in the last `indexer::LAG` at most.
+    Edited,
 }
 
 /// One page of `query` for `user_id` (see `Store::search`).
@@ -53,7 +57,7 @@ pub(super) fn search(
     if long.is_empty() {
         // Every term short: a bounded scan, every term checked on the rows.
         let floor = before.saturating_sub(SCAN_ROWS).max(1);
-        let (messages, last_rowid) = run(
+        let found = run(
             conn,
             user_id,
             query,
@@ -63,19 +67,18 @@ pub(super) fn search(
             before,
             limit,
         )?;
-        let next = match last_rowid {
-            Some(rowid) if messages.len() as i64 >= limit => Some(rowid),
+        let next = match found.last() {
+            Some((rowid, _)) if found.len() as i64 >= limit => Some(*rowid),
             // Too few in this range: go on below it, if anything is there.
             _ if floor > 1 => Some(floor),
             _ => None,
         };
-        return Ok(SearchPage { messages, next });
+        return Ok(page(found, next));
     }
     // The rows above the indexer's mark are the newest: scanned first, every term checked.
-    let mut messages = Vec::new();
-    let mut last_rowid = None;
+    let mut found = Vec::new();
     if before > upto + 1 {
-        let (tail, at) = run(
+        found = run(
             conn,
             user_id,
             query,
@@ -85,10 +88,8 @@ pub(super) fn search(
             before,
             limit,
         )?;
-        messages = tail;
-        last_rowid = at;
     }
-    let left = limit - messages.len() as i64;
+    let left = limit - found.len() as i64;
     if left > 0 {
         let short: Vec<&str> = terms
             .iter()
@@ -96,7 +97,7 @@ pub(super) fn search(
             .filter(|t| t.chars().count() < INDEXED_CHARS)
             .collect();
         let below = before.min(upto + 1);
-        let (indexed, at) = run(
+        let mut older = run(
             conn,
             user_id,
             query,
@@ -106,15 +107,37 @@ pub(super) fn search(
             below,
             left,
         )?;
-        messages.extend(indexed);
-        last_rowid = at.or(last_rowid);
+        // What the index leaves out as edited since its mark, by its current text, in order.
+        older.extend(run(
+            conn,
+            user_id,
+            query,
+            Rows::Edited,
+            upto.into(),
+            &terms,
+            below,
+            left,
+        )?);
+        older.sort_unstable_by_key(|(rowid, _)| std::cmp::Reverse(*rowid));
+        older.truncate(left as usize);
+        found.extend(older);
     }
-    let next = last_rowid.filter(|_| messages.len() as i64 >= limit);
-    Ok(SearchPage { messages, next })
+    let next = found
+        .last()
+        .map(|(rowid, _)| *rowid)
+        .filter(|_| found.len() as i64 >= limit);
+    Ok(page(found, next))
 }
 
-/// Runs one statement over `rows`, every term of `like` checked on the rows; the messages,
-/// newest first, and the last one's rowid.
+fn page(found: Vec<(i64, Message)>, next: Option<i64>) -> SearchPage {
+    SearchPage {
+        messages: found.into_iter().map(|(_, message)| message).collect(),
+        next,
+    }
+}
+
+/// Runs one statement over `rows`, every term of `like` checked on the rows; the messages with
+/// their rowids, newest first.
 #[expect(
     clippy::too_many_arguments,
     reason = "one statement's parts; a struct for them would be built once, here"
@@ -128,7 +151,7 @@ fn run(
     like: &[&str],
     before: i64,
     limit: i64,
-) -> rusqlite::Result<(Vec<Message>, Option<i64>)> {
+) -> rusqlite::Result<Vec<(i64, Message)>> {
     let mut params: Vec<Value> = vec![
         user_id.to_owned().into(),
         query.room_id.clone().map_or(Value::Null, Value::from),
@@ -169,23 +192,26 @@ fn run(
                AND e.change_kind = 'edit')) \
              ORDER BY message_search.rowid DESC LIMIT ?4"
         ),
+        // Driven by the edit entries above the mark (a rowid range), not by the messages.
+        Rows::Edited => format!(
+            "SELECT {MESSAGE_COLUMNS}, m.rowid FROM {MESSAGES_WITH_ROOM} \
+             WHERE m.rowid IN (SELECT t.rowid FROM messages e JOIN messages t \
+               ON t.room_num = e.room_num AND t.seq = e.target_seq \
+               WHERE e.rowid > ?5 AND e.change_kind = 'edit' AND t.rowid <= ?5) \
+             AND m.rowid < ?3 AND {scope}{likes} \
+             ORDER BY m.rowid DESC LIMIT ?4"
+        ),
     };
-    let mut last = None;
-    let mut messages: Vec<Message> = conn
+    let found: Vec<(i64, Message)> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(params), |row| {
             Ok((
-                message_from_row(row)?,
                 row.get::<_, i64>(MESSAGE_COLUMN_COUNT)?,
+                message_from_row(row)?,
             ))
         })?
-        .map(|found| {
-            found.map(|(message, rowid)| {
-                last = Some(rowid);
-                message
-            })
-        })
         .collect::<rusqlite::Result<_>>()?;
+    let (rowids, mut messages): (Vec<i64>, Vec<Message>) = found.into_iter().unzip();
     reactions::attach(conn, &mut messages)?;
-    Ok((messages, last))
+    Ok(rowids.into_iter().zip(messages).collect())
 }
