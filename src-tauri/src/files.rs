@@ -1,17 +1,18 @@
 //! The file commands (issue 20): attach files the user picks in the system's dialog (shown
-//! from Rust: the webview never names a path) or bytes it hands over (a pasted or dropped
-//! image, bounded), cancel an upload, an image (or its thumbnail) for display as a `data:` URL
-//! (the Rust side fetches with the token; the CSP allows images from `data:` only), and save a
-//! file where the user picks (fetched once into the profile's cache). The dialog plugin grants
-//! the webview nothing.
+//! from Rust: the webview never names a path) or the bytes of files it hands over (dropped or
+//! pasted, several in one call: `handed.rs`), cancel an upload, an image (or its thumbnail) for
+//! display as a `data:` URL (the Rust side fetches with the token; the CSP allows images from
+//! `data:` only), and save a file where the user picks (fetched once into the profile's cache).
+//! The dialog plugin grants the webview nothing.
+
+pub mod handed;
 
 use std::path::PathBuf;
 
 use base64::Engine;
 use natter_client::files::{file_name, FileSource, NewFile};
 use natter_client::session::SessionError;
-use natter_protocol::limits::DEFAULT_MAX_UPLOAD_MB;
-use tauri::ipc::{InvokeBody, Request};
+use tauri::ipc::Request;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 use tokio::sync::oneshot;
@@ -19,18 +20,8 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-/// The largest file the webview may hand over as bytes (the relay's default upload limit):
-/// bigger ones go through the attach button, which copies from disk.
-pub const MAX_HANDED_BYTES: usize = (DEFAULT_MAX_UPLOAD_MB * 1024 * 1024) as usize;
 /// The largest image handed to the webview for display (its `data:` URL is a third larger).
 pub const MAX_SHOWN_BYTES: u64 = 40 * 1024 * 1024;
-
-/// The headers of an `attach_bytes` call (its body is the raw bytes).
-const ROOM_HEADER: &str = "natter-room-id";
-const NAME_HEADER: &str = "natter-file-name";
-const TYPE_HEADER: &str = "natter-file-type";
-const BODY_HEADER: &str = "natter-body";
-const REPLY_HEADER: &str = "natter-reply-to";
 
 /// Opens the system's file picker and sends the chosen files to `room_id` with `body` (durable:
 /// copied into the profile first). Answers the send's `client_id`, or `null` when the user
@@ -78,43 +69,24 @@ pub async fn attach_files<R: Runtime>(
     Ok(Some(item.client_id))
 }
 
-/// A file the webview hands over as bytes (a pasted or dropped image): the raw body of the
-/// call (`invoke("attach_bytes", bytes, {headers})`), with the room, the file's name and type,
-/// the caption (the message's text) and the message it answers, if any, in headers
-/// (`natter-room-id`, `natter-file-name`, `natter-file-type`, `natter-body`, `natter-reply-to`,
-/// the text ones percent-encoded). Answers the send's `client_id`.
+/// Files the webview hands over as bytes (dropped or pasted), sent as one message: the call's
+/// raw body is their bytes concatenated (`invoke("attach_bytes", bytes, {headers})`); the
+/// headers name the room, the files (a JSON list of `{name, type, size}`, in the body's
+/// order), the caption and the message it answers, if any (`handed.rs` says which and checks
+/// them). Answers the send's `client_id`; a call that does not add up is refused (`invalid`)
+/// before anything is written.
 #[tauri::command]
 pub async fn attach_bytes(state: State<'_, AppState>, request: Request<'_>) -> Result<String> {
-    let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(Error::Invalid(
-            "the file's bytes are the call's body".to_owned(),
-        ));
-    };
-    if bytes.is_empty() || bytes.len() > MAX_HANDED_BYTES {
-        return Err(Error::Invalid(format!(
-            "a pasted or dropped file is 1 byte to {} MiB; attach bigger ones with the button",
-            MAX_HANDED_BYTES / (1024 * 1024)
-        )));
-    }
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(decode)
-    };
-    let room_id = header(ROOM_HEADER).ok_or_else(|| Error::Invalid("which room?".to_owned()))?;
-    let file = NewFile {
-        name: file_name(&header(NAME_HEADER).unwrap_or_default()),
-        content_type: header(TYPE_HEADER).filter(|t| !t.is_empty()),
-        source: FileSource::Bytes(bytes.clone()),
-    };
-    let body = header(BODY_HEADER).unwrap_or_default();
-    let reply_to = header(REPLY_HEADER).filter(|id| !id.is_empty());
+    let handed = handed::read(&request)?;
     let item = state
         .session()
         .await?
-        .send_files(&room_id, &body, reply_to.as_deref(), vec![file])
+        .send_files(
+            &handed.room_id,
+            &handed.body,
+            handed.reply_to.as_deref(),
+            handed.files,
+        )
         .await?;
     Ok(item.client_id)
 }
@@ -214,41 +186,9 @@ fn io_error(path: &std::path::Path, e: std::io::Error) -> Error {
     }))
 }
 
-/// A percent-encoded header value (`encodeURIComponent`), decoded; bytes that do not make
-/// UTF-8 are replaced.
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_are_percent_decoded() {
-        assert_eq!(decode("caf%C3%A9%20%F0%9F%90%88.png"), "café 🐈.png");
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("%zz"), "%zz");
-    }
 
     #[test]
     fn only_the_four_raster_types_are_images() {

@@ -1,13 +1,20 @@
 //! The file commands (issue 20) through IPC under the real capabilities, against a relay hosted
 //! in-process: a pasted image handed over as the call's raw body is announced pending with its
 //! file, its upload progress and the committed message with its attachment follow on the event
-//! stream; `image` hands the webview the image and its thumbnail as `data:` URLs; what is not
-//! an image, bytes over the bound and a cancel that comes too late are refused with a clear
-//! error. The dialogs (`attach_files`, `save_file`) need a real window: not here.
+//! stream; two dropped files in one call are one message with both, in order; `image` hands the
+//! webview the image and its thumbnail as `data:` URLs; what is not an image, bytes over the
+//! bound, a files header that does not match the body and a cancel that comes too late are
+//! refused with a clear error, and a refused call sends nothing. The dialogs (`attach_files`,
+//! `save_file`) need a real window: not here.
 
 mod support;
 
-use natter_desktop::{files::MAX_HANDED_BYTES, ui_event, AppState};
+use base64::Engine;
+
+use natter_desktop::files::handed::{
+    BODY_HEADER, FILES_HEADER, MAX_HANDED_BYTES, REPLY_HEADER, ROOM_HEADER,
+};
+use natter_desktop::{ui_event, AppState};
 use serde_json::{json, Value};
 use support::{invoke, invoke_raw, invoke_until, start_app, wait, TestResult};
 use tauri::{Listener, Manager};
@@ -21,6 +28,28 @@ fn png() -> Vec<u8> {
         .step_by(2)
         .filter_map(|i| u8::from_str_radix(&PNG[i..i + 2], 16).ok())
         .collect()
+}
+
+/// Percent-encoded as `encodeURIComponent` does.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The files header for `(name, type, size)` entries, as the UI sends it.
+fn listing(files: &[(&str, &str, usize)]) -> String {
+    let list: Vec<Value> = files
+        .iter()
+        .map(|(name, kind, size)| json!({"name": name, "type": kind, "size": size}))
+        .collect();
+    encode(&Value::from(list).to_string())
 }
 
 /// The next event on the UI stream for which `pick` holds (bounded).
@@ -69,10 +98,12 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
         "attach_bytes",
         bytes.clone(),
         &[
-            ("natter-room-id", "general"),
-            ("natter-file-name", "caf%C3%A9%20shot.png"),
-            ("natter-file-type", "image%2Fpng"),
-            ("natter-body", "the%20view%20%F0%9F%8E%89"),
+            (ROOM_HEADER, "general"),
+            (
+                FILES_HEADER,
+                &listing(&[("café shot.png", "image/png", bytes.len())]),
+            ),
+            (BODY_HEADER, &encode("the view 🎉")),
         ],
     )
     .map_err(|e| e.to_string())?;
@@ -128,14 +159,15 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
     );
 
     // A file that is not an image is never handed over for display.
+    let svg_bytes = b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec();
     let text_id = invoke_raw(
         &webview,
         "attach_bytes",
-        b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+        svg_bytes.clone(),
         &[
-            ("natter-room-id", "general"),
-            ("natter-file-name", "x.svg"),
-            ("natter-reply-to", message_id.as_str()),
+            (ROOM_HEADER, "general"),
+            (FILES_HEADER, &listing(&[("x.svg", "", svg_bytes.len())])),
+            (REPLY_HEADER, message_id.as_str()),
         ],
     )
     .map_err(|e| e.to_string())?;
@@ -153,23 +185,100 @@ fn a_pasted_image_is_sent_and_shown_through_ipc() -> TestResult {
         .err()
         .ok_or("a sent message was cancelled")?;
     assert_eq!(late["code"], "invalid");
-    // Bytes over the bound, and no room, are refused before anything is written.
-    let big = invoke_raw(
+    // Bytes over the bound, no room, and files that do not add up to the body are refused
+    // before anything is written: the next send announced is the good one after them.
+    let refused = |body: Vec<u8>, headers: &[(&'static str, &str)]| {
+        let error = invoke_raw(&webview, "attach_bytes", body, headers)
+            .err()
+            .ok_or_else(|| format!("a bad call was taken: {headers:?}"))?;
+        assert_eq!(error["code"], "invalid", "{headers:?}: {error}");
+        Ok::<_, String>(())
+    };
+    let big = vec![0; MAX_HANDED_BYTES + 1];
+    let big_listed = listing(&[("big.bin", "", big.len())]);
+    refused(
+        big,
+        &[(ROOM_HEADER, "general"), (FILES_HEADER, &big_listed)],
+    )?;
+    refused(vec![1, 2, 3], &[])?;
+    // The one file's header from before several files went in one call.
+    refused(
+        vec![1, 2, 3],
+        &[(ROOM_HEADER, "general"), ("natter-file-name", "a.bin")],
+    )?;
+    let short = listing(&[("a", "", 1), ("b", "", 1)]);
+    refused(
+        vec![1, 2, 3],
+        &[(ROOM_HEADER, "general"), (FILES_HEADER, &short)],
+    )?;
+    let no_size = encode(r#"[{"name": "a"}]"#);
+    refused(
+        vec![1, 2, 3],
+        &[(ROOM_HEADER, "general"), (FILES_HEADER, &no_size)],
+    )?;
+    let eleven = listing(&[("a", "", 1); 11]);
+    refused(
+        vec![1; 11],
+        &[(ROOM_HEADER, "general"), (FILES_HEADER, &eleven)],
+    )?;
+
+    // Two dropped files in one call: one message carrying both, in order.
+    let notes = "dropped with the photo".as_bytes();
+    let mut both = bytes.clone();
+    both.extend_from_slice(notes);
+    let two_id = invoke_raw(
         &webview,
         "attach_bytes",
-        vec![0; MAX_HANDED_BYTES + 1],
+        both,
         &[
-            ("natter-room-id", "general"),
-            ("natter-file-name", "big.bin"),
+            (ROOM_HEADER, "general"),
+            (
+                FILES_HEADER,
+                &listing(&[
+                    ("shot.png", "image/png", bytes.len()),
+                    ("notes.txt", "text/plain", notes.len()),
+                ]),
+            ),
+            (BODY_HEADER, "two"),
         ],
     )
-    .err()
-    .ok_or("too many bytes were taken")?;
-    assert_eq!(big["code"], "invalid");
-    let nowhere = invoke_raw(&webview, "attach_bytes", vec![1, 2, 3], &[])
-        .err()
-        .ok_or("bytes for no room were taken")?;
-    assert_eq!(nowhere["code"], "invalid");
+    .map_err(|e| e.to_string())?;
+    let pending = next_event(&mut events, |e| {
+        e["type"] == "message_state" && e["state"]["state"] == "pending"
+    })?;
+    assert_eq!(
+        pending["client_id"], two_id,
+        "a refused call sent something"
+    );
+    assert_eq!(
+        pending["state"]["files"],
+        json!([
+            {"name": "shot.png", "type": "image/png", "size": bytes.len()},
+            {"name": "notes.txt", "type": "text/plain", "size": notes.len()},
+        ])
+    );
+    let two = next_event(&mut events, |e| {
+        e["type"] == "message" && e["message"]["client_id"] == two_id
+    })?;
+    assert_eq!(two["message"]["body"], "two");
+    let names: Vec<&Value> = two["message"]["attachments"]
+        .as_array()
+        .ok_or("no attachments")?
+        .iter()
+        .map(|a| &a["name"])
+        .collect();
+    assert_eq!(names, [&json!("shot.png"), &json!("notes.txt")], "{two}");
+    assert_eq!(two["message"]["attachments"][1]["size"], notes.len());
+    // The body was cut where the header says: the image is exactly its bytes.
+    let shot_id = two["message"]["attachments"][0]["id"].clone();
+    let shot = invoke(&webview, "image", json!({"file_id": shot_id})).map_err(|e| e.to_string())?;
+    assert_eq!(
+        shot,
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&bytes)
+        )
+    );
     // An unknown file is the relay's own answer.
     let missing = invoke(&webview, "image", json!({"file_id": "no-such-file"}))
         .err()

@@ -170,3 +170,65 @@ test("a dropped file over the bound is refused here, pointing at the button", as
   assert.equal(ui.called("attach_bytes").length, 0);
   assert.match(ui.$("#composer-error").textContent, /attach button/);
 });
+
+/** The files an `attach_bytes` call lists in its header, in the body's order. */
+const listed = (options) => JSON.parse(decodeURIComponent(options.headers["natter-files"]));
+
+test("three dropped files go to the shell in one call: one message, in order, bytes one after another", async () => {
+  const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
+  const box = type(ui, "the trip");
+  const photos = [
+    new File([new Uint8Array([1, 2, 3])], "a.png", { type: "image/png" }),
+    new File([new Uint8Array([4])], "b.jpg", { type: "image/jpeg" }),
+    new File(["hi"], "notes.txt"),
+  ];
+  ui.$(".room").dispatch("drop", { dataTransfer: { files: photos } });
+  await settle();
+  const calls = ui.called("attach_bytes");
+  assert.equal(calls.length, 1, "one call, one message");
+  assert.deepEqual([...calls[0]], [1, 2, 3, 4, 0x68, 0x69], "the files' bytes, in order");
+  const [options] = ui.options("attach_bytes");
+  assert.deepEqual(listed(options), [
+    { name: "a.png", type: "image/png", size: 3 },
+    { name: "b.jpg", type: "image/jpeg", size: 1 },
+    { name: "notes.txt", type: "", size: 2 },
+  ]);
+  assert.equal(decodeURIComponent(options.headers["natter-body"]), "the trip");
+  assert.equal(box.value, "");
+});
+
+test("twelve dropped files are two messages, of 10 and 2, in order; the caption and reply go with the first", async () => {
+  const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
+  await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", "photos?"), id: "m-4" } }]);
+  last(ui).querySelector('[data-testid="message-action-reply"]').click();
+  await settle();
+  type(ui, "all of them");
+  const photos = Array.from({ length: 12 }, (_, i) => new File([new Uint8Array([i])], `p${i}.jpg`, { type: "image/jpeg" }));
+  ui.$(".room").dispatch("drop", { dataTransfer: { files: photos } });
+  await settle();
+  const options = ui.options("attach_bytes");
+  assert.deepEqual(
+    options.map((o) => listed(o).map((f) => f.name)),
+    [photos.slice(0, 10).map((f) => f.name), photos.slice(10).map((f) => f.name)],
+  );
+  assert.deepEqual(ui.called("attach_bytes").map((bytes) => [...bytes]), [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11]]);
+  assert.equal(decodeURIComponent(options[0].headers["natter-body"]), "all of them");
+  assert.equal(decodeURIComponent(options[0].headers["natter-reply-to"]), "m-4");
+  assert.equal(options[1].headers["natter-body"], "", "no caption on the second");
+  assert.equal("natter-reply-to" in options[1].headers, false, "the second answers nothing");
+});
+
+test("files past the bytes one call carries start another message; a refused one stops the rest", async () => {
+  const big = (name) => ({ name, size: 24 * 1024 * 1024, type: "", arrayBuffer: async () => new ArrayBuffer(0) });
+  let calls = 0;
+  const ui = await boot({
+    ...signedIn(),
+    attach_bytes: () => (++calls === 2 ? { reject: { code: "invalid", message: "cannot read it" } } : `c-${calls}`),
+  });
+  const files = ["a", "b", "c", "d", "e", "f", "g", "h", "i"].map(big);
+  ui.$(".room").dispatch("drop", { dataTransfer: { files } });
+  await settle();
+  // 4 × 24 MiB fit the 100 MiB a call carries; the fifth starts the second call, refused.
+  assert.deepEqual(ui.options("attach_bytes").map((o) => listed(o).map((f) => f.name)), [["a", "b", "c", "d"], ["e", "f", "g", "h"]]);
+  assert.match(ui.$("#composer-error").textContent, /5 of the files were not sent: .*cannot read it/);
+});

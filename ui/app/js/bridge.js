@@ -229,8 +229,17 @@ export const typing = (room_id, typing) => invoke("typing", { room_id, typing })
 
 // ---- issue 20: files ----
 
-/** The largest file handed over as bytes (a drop or a paste); mirrors `files::MAX_HANDED_BYTES`. */
+/** The largest file handed over as bytes (a drop or a paste); mirrors `files::handed::MAX_HANDED_BYTES`. */
 export const MAX_HANDED_BYTES = 25 * 1024 * 1024;
+/** The most bytes one `attach_bytes` call hands over; mirrors `files::handed::MAX_HANDED_TOTAL`. */
+export const MAX_HANDED_TOTAL = 4 * MAX_HANDED_BYTES;
+/** Files one message carries; mirrors `natter_protocol::limits::MAX_ATTACHMENTS`. */
+export const MAX_ATTACHMENTS = 10;
+/** The headers of an `attach_bytes` call; mirror `files::handed`'s constants. */
+const ROOM_HEADER = "natter-room-id";
+const FILES_HEADER = "natter-files";
+const BODY_HEADER = "natter-body";
+const REPLY_HEADER = "natter-reply-to";
 
 /**
  * Opens the system's file picker (the shell does; the webview never names a path) and sends the
@@ -243,21 +252,54 @@ export const attachFiles = (room_id, body, reply_to) =>
   invoke("attach_files", reply_to ? { room_id, body, reply_to } : { room_id, body });
 
 /**
- * Sends a dropped or pasted file to the room with `body` as the message's text (answering
- * `reply_to` when given), its bytes as the call's raw body.
- * @param {string} room_id @param {File} file @param {string} body @param {string} [reply_to]
+ * Dropped or pasted files (each at most MAX_HANDED_BYTES), in order, grouped as `attachBytes`
+ * calls take them: each group at most MAX_ATTACHMENTS files and MAX_HANDED_TOTAL bytes.
+ * @template {{size: number}} F @param {F[]} files @returns {F[][]}
+ */
+export const handOverGroups = (files) => {
+  /** @type {F[][]} */
+  const groups = [];
+  let bytes = 0;
+  for (const file of files) {
+    const group = groups.at(-1);
+    if (group && group.length < MAX_ATTACHMENTS && bytes + file.size <= MAX_HANDED_TOTAL) {
+      group.push(file);
+      bytes += file.size;
+    } else {
+      groups.push([file]);
+      bytes = file.size;
+    }
+  }
+  return groups;
+};
+
+/**
+ * Sends dropped or pasted files to the room as one message with `body` as its text (answering
+ * `reply_to` when given): their bytes one after another as the call's raw body, each file's
+ * name, type and length in a header (a group of `handOverGroups`).
+ * @param {string} room_id @param {File[]} files @param {string} body @param {string} [reply_to]
  * @returns {Promise<string>}
  */
-export const attachBytes = async (room_id, file, body, reply_to) =>
-  tauri().core.invoke("attach_bytes", new Uint8Array(await file.arrayBuffer()), {
+export const attachBytes = async (room_id, files, body, reply_to) => {
+  const parts = [];
+  for (const file of files) parts.push(new Uint8Array(await file.arrayBuffer()));
+  const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  // The lengths read, not `file.size`: the shell checks that they add up to the body.
+  const listing = files.map((file, i) => ({ name: file.name || "pasted image", type: file.type || "", size: parts[i].length }));
+  return tauri().core.invoke("attach_bytes", bytes, {
     headers: {
-      "natter-room-id": encodeURIComponent(room_id),
-      "natter-file-name": encodeURIComponent(file.name || "pasted image"),
-      "natter-file-type": encodeURIComponent(file.type || ""),
-      "natter-body": encodeURIComponent(body),
-      ...(reply_to ? { "natter-reply-to": encodeURIComponent(reply_to) } : {}),
+      [ROOM_HEADER]: encodeURIComponent(room_id),
+      [FILES_HEADER]: encodeURIComponent(JSON.stringify(listing)),
+      [BODY_HEADER]: encodeURIComponent(body),
+      ...(reply_to ? { [REPLY_HEADER]: encodeURIComponent(reply_to) } : {}),
     },
   });
+};
 
 /** Takes back a send whose files are still uploading. @param {string} client_id @returns {Promise<void>} */
 export const cancelUpload = (client_id) => invoke("cancel_upload", { client_id });

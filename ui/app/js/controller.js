@@ -526,16 +526,20 @@ export const createController = (bridge, makeView) => {
         view.composerError(`${file.name} is too big to drop or paste: use the attach button.`);
       }
       if (fitting.length === 0) return;
-      // Handed over one by one: the caption (and the reply) go with the first.
+      // One message per call (at most 10 files and 100 MiB: more start another, in order); the
+      // caption (and the reply) go with the first. A refused call stops there: what went is in order.
       const { caption, replyTo } = actions.attaching();
       const body = caption ? view.takeComposerText() : "";
-      for (const [i, file] of fitting.entries()) {
+      const groups = bridge.handOverGroups(fitting);
+      for (const [i, group] of groups.entries()) {
         try {
-          await bridge.attachBytes(sel, file, i === 0 ? body : "", i === 0 ? replyTo : undefined);
+          await bridge.attachBytes(sel, group, i === 0 ? body : "", i === 0 ? replyTo : undefined);
           if (i === 0 && replyTo) actions.cancel();
         } catch (error) {
           if (i === 0) view.putBackComposerText(body);
-          view.composerError(errorText(error));
+          const unsent = groups.slice(i).reduce((n, g) => n + g.length, 0);
+          view.composerError(i === 0 ? errorText(error) : `${unsent} of the files were not sent: ${errorText(error)}`);
+          return;
         }
       }
     },

@@ -184,7 +184,8 @@ export const createAttachments = (h, overlay) => {
 
 /**
  * How files come in: the attach button (the shell opens the system's picker), a drop on the
- * room, an image pasted into the composer; dropped and pasted files are handed over as bytes.
+ * room, an image pasted into the composer; the files of one drop or paste are handed over
+ * together, as bytes (one message).
  * @param {{button: HTMLButtonElement, room: HTMLElement, box: HTMLTextAreaElement}} parts
  * @param {{pick: () => void, files: (files: File[]) => void}} h
  */
