@@ -147,6 +147,13 @@ impl SqliteStore {
             .map_err(|_| StoreError::Thread("the search indexer stopped".into()))
     }
 
+    /// For tests: while `keep`, the indexer keeps the texts edits replaced instead of erasing
+    /// them (so a test can check that searches skip them).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn keep_replaced_texts(&self, keep: bool) {
+        self.indexing.keep_replaced(keep);
+    }
+
     /// The search index's file beside the database at `path` (tests look into it).
     pub fn search_path(path: &Path) -> std::path::PathBuf {
         search_db::path_for(path)

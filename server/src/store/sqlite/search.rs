@@ -12,7 +12,9 @@ use natter_protocol::Message;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
+use super::indexer::version_of;
 use super::reactions;
+use super::search_db::{VERSION_BITS, VERSION_MASK};
 use super::sql::{message_from_row, MESSAGES_WITH_ROOM, MESSAGE_COLUMNS, MESSAGE_COLUMN_COUNT};
 use crate::store::types::{SearchPage, SearchQuery};
 
@@ -180,17 +182,20 @@ fn run(
              WHERE m.rowid < ?3 AND m.rowid >= ?5 AND {scope}{likes} \
              ORDER BY m.rowid DESC LIMIT ?4"
         ),
-        // The index first (CROSS JOIN keeps that order), newest first, then the rows; an edit
-        // above the mark (the rows after it, by rowid) means the index has the old text.
+        // The index first (CROSS JOIN keeps that order), newest first, then the rows: only a
+        // message's current version (`search_db.rs`), and not while an edit above the mark
+        // (the rows after it, by rowid) means the index has an older one.
         Rows::Index { .. } => format!(
             "SELECT {MESSAGE_COLUMNS}, m.rowid FROM search.message_search CROSS JOIN \
              {MESSAGES_WITH_ROOM} \
-             WHERE message_search MATCH ?5 AND message_search.rowid < ?3 \
-             AND m.rowid = message_search.rowid AND {scope}{likes} \
+             WHERE message_search MATCH ?5 AND message_search.rowid < (?3 << {VERSION_BITS}) \
+             AND m.rowid = (message_search.rowid >> {VERSION_BITS}) AND {scope}{likes} \
+             AND (message_search.rowid & {VERSION_MASK}) = {version} \
              AND (m.edited_at IS NULL OR NOT EXISTS (SELECT 1 FROM messages e \
                WHERE e.rowid > ?6 AND e.room_num = m.room_num AND e.target_seq = m.seq \
                AND e.change_kind = 'edit')) \
-             ORDER BY message_search.rowid DESC LIMIT ?4"
+             ORDER BY message_search.rowid DESC LIMIT ?4",
+            version = version_of("m")
         ),
         // Driven by the edit entries above the mark (a rowid range), not by the messages.
         Rows::Edited => format!(

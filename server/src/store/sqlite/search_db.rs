@@ -17,17 +17,28 @@ use super::sql::WAL_AUTOCHECKPOINT_PAGES;
 use crate::store::types::StoreError;
 
 /// `PRAGMA user_version` of the file this relay writes; another is dropped and rebuilt.
-const SCHEMA_VERSION: i64 = 1;
+/// (2: a text's versions keyed apart, `VERSION_BITS`.)
+const SCHEMA_VERSION: i64 = 2;
 
-/// The trigram index of every message's current text, and how far it goes.
+/// An index row's rowid is its message's rowid shifted left by this, plus the text's version
+/// (how many edits it has had, at most [`VERSION_MASK`]): the index stays in message order,
+/// and an edit's new text goes in beside the old instead of erasing it first, which with
+/// `secure-delete` cost ~0.9 ms of CPU an edit (docs/benchmarks.md).
+pub(super) const VERSION_BITS: u32 = 20;
+/// The version part of an index rowid.
+pub(super) const VERSION_MASK: i64 = (1 << VERSION_BITS) - 1;
+
+/// The trigram index of every message's text, and how far it goes.
 ///
 /// Trigrams find any substring of 3 or more characters, ignoring case, in any script; shorter
-/// terms are checked on the rows (`search.rs`). The index keeps its own copy of each text it
-/// holds (FTS5 content), so an edit or a delete reaches it by rowid alone, after the text left
-/// `messages`. `secure-delete`: an erased text's trigrams are erased from the index's pages,
-/// not only marked deleted (issue 19). `indexed.upto` is the last `messages` rowid taken in,
-/// new messages and changes alike; `upto_id` that row's id, to tell a main file restored
-/// from a backup.
+/// terms are checked on the rows (`search.rs`), which also leave out any version but the
+/// message's current one. The index keeps its own copy of each text it holds (FTS5 content), so
+/// a delete reaches it by rowid alone, after the text left `messages`. `secure-delete`: an
+/// erased text's trigrams are erased from the index's pages, not only marked deleted (issue
+/// 19). `stale` lists the versions an edit replaced: erased when the indexer has nothing else
+/// to do, and at once with the rest when the message is deleted. `indexed.upto` is the last
+/// `messages` rowid taken in, new messages and changes alike; `upto_id` that row's id, to tell
+/// a main file restored from a backup.
 const SCHEMA: &str = "
 CREATE TABLE indexed (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
@@ -37,6 +48,7 @@ CREATE TABLE indexed (
 INSERT INTO indexed (id, upto) VALUES (1, 0);
 CREATE VIRTUAL TABLE message_search USING fts5 (body, tokenize = 'trigram');
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+CREATE TABLE stale (rowid INTEGER PRIMARY KEY);
 ";
 
 /// The search file beside the main one: `natter.db` → `natter-search.db`.
@@ -75,7 +87,8 @@ pub(super) fn open_indexer(main: &Path, busy_timeout: Duration) -> Result<Connec
     if !matches_main(&conn)? {
         tracing::warn!(path = %path.display(), "search index: it does not match the messages (a restored backup?); rebuilding it");
         conn.execute_batch(
-            "DELETE FROM message_search; UPDATE indexed SET upto = 0, upto_id = NULL;",
+            "DELETE FROM message_search; DELETE FROM stale; \
+             UPDATE indexed SET upto = 0, upto_id = NULL;",
         )?;
     }
     Ok(conn)
@@ -98,7 +111,8 @@ fn create_like(path: &Path, main: &Path) -> std::io::Result<()> {
 /// Drops whatever the file holds and creates this relay's schema, empty.
 fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!(
-        "BEGIN; DROP TABLE IF EXISTS message_search; DROP TABLE IF EXISTS indexed; {SCHEMA} \
+        "BEGIN; DROP TABLE IF EXISTS message_search; DROP TABLE IF EXISTS indexed; \
+         DROP TABLE IF EXISTS stale; {SCHEMA} \
          PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
 }
