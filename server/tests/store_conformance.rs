@@ -97,7 +97,7 @@ pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> 
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
     let team = store
-        .create_group("team", &alice, &[alice.clone()], ANY)
+        .create_group("team", &alice, std::slice::from_ref(&alice), ANY)
         .await?;
     let quiet = store
         .create_group("quiet", &bob, &[bob.clone(), alice.clone()], ANY)
