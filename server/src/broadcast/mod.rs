@@ -216,8 +216,8 @@ impl Broadcaster {
 
     /// Sockets here joined these rooms (at their connect) synced up to each one's seq: with
     /// other nodes, this node's feed owes them what comes above it. Nothing when alone.
-    pub async fn joined(&self, rooms: &[RoomSeq]) {
-        self.peers.joined(|| rooms.to_vec()).await;
+    pub async fn joined(&self, rooms: Vec<RoomSeq>) {
+        self.peers.joined(|| rooms).await;
     }
 
     /// Carries out a change of membership: sockets join and leave (on every node), then each
@@ -235,7 +235,7 @@ impl Broadcaster {
             })
             .await;
         }
-        if let (Some(last_seq), false) = (since, change.join.is_empty()) {
+        if let Some(last_seq) = since.filter(|_| !change.join.is_empty()) {
             let room_id = change.room_id.clone();
             self.peers
                 .joined(|| vec![RoomSeq { room_id, last_seq }])

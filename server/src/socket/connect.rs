@@ -81,7 +81,7 @@ pub(super) async fn authenticate(
     s.join(joined);
     // Its rooms' last seqs were read before it joined them, and its client syncs up to them
     // after the CONNECT ack: the feed owes it what comes above (with other nodes only).
-    broadcaster.joined(&synced).await;
+    broadcaster.joined(synced).await;
     handlers::register(&s);
     // Counted before the CONNECT ack, so presence is settled by the time the client sees it
     // connected. The disconnect handler (registered with it) balances the count, or `settle`
