@@ -9,7 +9,7 @@ use natter_protocol::limits::MEMBERS_INLINE_MAX;
 use natter_protocol::{Attachment, Change, User, GENERAL_ROOM_ID};
 use natter_relay::store::{
     Admission, AppendOutcome, AppendRefusal, Departure, NewEntry, NewFile, NewInvite, NewMessage,
-    PageFrom, SearchQuery, SessionPolicy, Store, StoreError,
+    PageFrom, RoomSeq, SearchQuery, SessionPolicy, Store, StoreError,
 };
 
 type Result = std::result::Result<(), StoreError>;
@@ -91,15 +91,45 @@ pub async fn users_are_unique_ignoring_case_and_join_general(store: Arc<dyn Stor
     Ok(())
 }
 
+/// A sign-on also names the user's rooms, each with its last seq (a relay of several nodes
+/// starts a room's feed there for the socket).
 pub async fn sessions_are_found_by_hash_and_revocable(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let team = store
+        .create_group("team", &alice, std::slice::from_ref(&alice), ANY)
+        .await?;
+    let quiet = store
+        .create_group("quiet", &bob, &[bob.clone(), alice.clone()], ANY)
+        .await?;
+    say(&*store, &team, &alice, "one").await;
+    say(&*store, &team, &alice, "two").await;
+    say(&*store, GENERAL_ROOM_ID, &bob, "hi").await;
     let id = store.create_session(&alice.id, "h1", "").await?.id;
     let Some(signed_on) = store.sign_on("h1").await? else {
         panic!("a new session signs on");
     };
     assert_eq!(signed_on.session_id, id);
     assert_eq!(signed_on.user, alice);
-    assert_eq!(signed_on.room_ids, vec![GENERAL_ROOM_ID]);
+    let mut want = vec![
+        RoomSeq {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            last_seq: 1,
+        },
+        RoomSeq {
+            room_id: team,
+            last_seq: 2,
+        },
+        RoomSeq {
+            room_id: quiet,
+            last_seq: 0,
+        },
+    ];
+    want.sort_by(|a, b| a.room_id.cmp(&b.room_id));
+    assert_eq!(
+        signed_on.rooms, want,
+        "every room, in id order, at its last seq"
+    );
     assert_eq!(store.delete_session("h1").await?, Some(id));
     assert_eq!(store.sign_on("h1").await?, None);
     assert_eq!(store.delete_session("h1").await?, None);

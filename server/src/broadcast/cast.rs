@@ -1,6 +1,7 @@
 //! What the broadcaster does to sockets, as data, so that the same act can be done here and, on
 //! a relay of several nodes, by every other node to its own sockets (see [`super::Bus`]).
 
+use natter_protocol::model::Seq;
 use natter_protocol::Message;
 use serde::{Deserialize, Serialize};
 use socketioxide::operators::BroadcastOperators;
@@ -19,8 +20,15 @@ pub enum Cast {
         event: String,
         data: serde_json::Value,
     },
-    /// Every socket in `within` joins `room`.
-    Join { within: String, room: String },
+    /// Every socket in `within` joins `room`. `since`: the chat room's last seq the joining
+    /// users are told (their clients take what is at or below it as history), where the
+    /// room's feed on each node starts for them ([`Feed::joined`](super::feed::Feed::joined)).
+    Join {
+        within: String,
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Seq>,
+    },
     /// Every socket in `within` leaves `room`.
     Leave { within: String, room: String },
     /// Every socket in `within` is disconnected.
@@ -47,7 +55,7 @@ impl Cast {
                 }
                 op.emit(event, data).await.map_err(|e| e.to_string())
             }
-            Cast::Join { within, room } => ns
+            Cast::Join { within, room, .. } => ns
                 .within(within.clone())
                 .join(room.clone())
                 .await
@@ -86,6 +94,12 @@ mod tests {
             Cast::Join {
                 within: "u:7".into(),
                 room: "r:1".into(),
+                since: None,
+            },
+            Cast::Join {
+                within: "u:7".into(),
+                room: "r:1".into(),
+                since: Some(12),
             },
             Cast::Disconnect {
                 within: "s:9".into(),

@@ -2,7 +2,9 @@
 //! order, each once, with no hole. They come from this node's commit stage and, through the bus,
 //! from the other nodes; the bus can reorder them (two nodes committing to one room) or lose
 //! them (Redis restarted). A hole is filled from the store, the one source of truth, before the
-//! message above it is sent; what is at or below a room's mark was sent already.
+//! message above it is sent; what is at or below a room's mark was sent already. A room's mark
+//! starts where a socket here joined it (the last seq it was synced up to), so a room's first
+//! message lost on the bus is still found by a catch-up.
 //!
 //! One node alone needs none of this: its commit stage hands out its messages in commit order.
 
@@ -16,7 +18,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
 
 use super::rooms;
-use crate::store::Store;
+use crate::store::{RoomSeq, Store};
 
 /// Messages fetched from the store per page when filling a hole or catching up.
 const PAGE: u32 = 200;
@@ -26,11 +28,20 @@ const MARKS_KEPT: usize = 100_000;
 pub struct Feed {
     io: SocketIo,
     store: Arc<dyn Store>,
-    /// Room id → the highest seq sent to this node's sockets.
-    marks: HashMap<String, Seq>,
-    /// Room id → the seq this node started the room at, and what it sent below it since: see
-    /// [`Feed::deliver`].
-    starts: HashMap<String, (Seq, BTreeSet<Seq>)>,
+    /// Room id → what of it was sent to this node's sockets.
+    rooms: HashMap<String, Sent>,
+}
+
+/// What of one room was sent to this node's sockets: everything from `start` to `mark`, and
+/// what is in `below`; seqs in (`floor`, `start`) not in `below` may still be owed to a socket
+/// here (see [`Feed::deliver`] and [`Feed::joined`]), those at or below `floor` to none.
+#[derive(Debug)]
+struct Sent {
+    /// The highest seq sent to this node's sockets.
+    mark: Seq,
+    start: Seq,
+    floor: Seq,
+    below: BTreeSet<Seq>,
 }
 
 impl Feed {
@@ -38,42 +49,84 @@ impl Feed {
         Self {
             io,
             store,
-            marks: HashMap::new(),
-            starts: HashMap::new(),
+            rooms: HashMap::new(),
         }
     }
 
     /// Sends `message` to its room's sockets here, after whatever of the room is missing below
-    /// it; nothing if it was sent already. A room seen for the first time starts at `message`
-    /// (its sockets caught up with `sync` when they connected), but what another node committed
-    /// just before it may come after it on the bus (two nodes sending into a new room at once):
-    /// a seq below the start is sent too, once.
+    /// it; nothing if it was sent already. A room seen for the first time, no socket having
+    /// told where it joined it ([`Feed::joined`]), starts at `message`; what another node
+    /// committed just before it may come after it on the bus (two nodes sending into a new
+    /// room at once): a seq below the start is sent too, once.
     pub async fn deliver(&mut self, message: Message) {
-        let room = message.room_id.clone();
-        match self.marks.get(&room).copied() {
-            Some(mark) if message.seq <= mark => {
-                if self.below_start(&room, message.seq) {
-                    self.emit(message).await;
-                }
-                return;
-            }
-            Some(mark) if message.seq > mark + 1 => self.fill(&room, mark, message.seq).await,
-            Some(_) => {}
-            None => {
-                self.starts
-                    .insert(room.clone(), (message.seq, BTreeSet::new()));
+        if let Some(sent) = self.rooms.get(&message.room_id) {
+            if message.seq > sent.mark + 1 {
+                let (room, mark) = (message.room_id.clone(), sent.mark);
+                self.fill(&room, mark, message.seq).await;
             }
         }
-        self.send(message).await;
+        self.offer(message).await;
         self.bound();
     }
 
-    /// Whether `seq` is below where this node started `room` and not sent yet (then it counts
-    /// as sent).
-    fn below_start(&mut self, room: &str, seq: Seq) -> bool {
-        match self.starts.get_mut(room) {
-            Some((start, sent)) if seq < *start => sent.insert(seq),
-            _ => false,
+    /// A socket here joined `room` synced up to `seq` (its sign-on read the room's last seq
+    /// before it joined, or it was told the room at `seq`): from then on, everything above
+    /// `seq` is owed to it. A room with nothing sent here yet starts at `seq`, so a loss above
+    /// it is filled by the next message or a catch-up. A room started above `seq` (a message
+    /// came before this word) is sent what lies between from the store, each seq once. Never
+    /// lowers a mark: a seq sent already is not sent again.
+    pub async fn joined(&mut self, room: &str, seq: Seq) {
+        let Some(sent) = self.rooms.get_mut(room) else {
+            let sent = Sent {
+                mark: seq,
+                start: seq + 1,
+                floor: seq,
+                below: BTreeSet::new(),
+            };
+            self.rooms.insert(room.to_owned(), sent);
+            self.bound();
+            return;
+        };
+        if seq + 1 >= sent.start {
+            return; // everything above `seq` was sent as it came, after this socket joined
+        }
+        sent.floor = sent.floor.min(seq);
+        let start = sent.start;
+        if self.fill(room, seq, start).await {
+            if let Some(sent) = self.rooms.get_mut(room) {
+                sent.start = seq + 1;
+                let (floor, start) = (sent.floor, sent.start);
+                sent.below.retain(|s| *s > floor && *s < start);
+            }
+        }
+    }
+
+    /// Sends `message` if it is owed: above its room's mark (the caller filled any hole
+    /// below it first), or in a room's unsent range below its start; counts it as sent.
+    async fn offer(&mut self, message: Message) {
+        let owed = match self.rooms.get_mut(&message.room_id) {
+            None => {
+                let sent = Sent {
+                    mark: message.seq,
+                    start: message.seq,
+                    floor: 0,
+                    below: BTreeSet::new(),
+                };
+                self.rooms.insert(message.room_id.clone(), sent);
+                true
+            }
+            Some(sent) if message.seq > sent.mark => {
+                sent.mark = message.seq;
+                true
+            }
+            Some(sent) => {
+                message.seq < sent.start
+                    && message.seq > sent.floor
+                    && sent.below.insert(message.seq)
+            }
+        };
+        if owed {
+            self.emit(message).await;
         }
     }
 
@@ -81,17 +134,25 @@ impl Feed {
     /// is in (told of rooms it joined or left meanwhile), then everything committed above each
     /// room's mark is sent from the store.
     pub async fn catch_up(&mut self) {
-        self.rejoin().await;
-        let rooms: Vec<String> = self.marks.keys().cloned().collect();
-        for room in rooms {
-            let mark = self.marks.get(&room).copied().unwrap_or(0);
+        for room in self.rejoin().await {
+            self.joined(&room.room_id, room.last_seq).await;
+        }
+        let rooms: Vec<(String, Seq)> = self
+            .rooms
+            .iter()
+            .map(|(room, sent)| (room.clone(), sent.mark))
+            .collect();
+        for (room, mark) in rooms {
             self.fill(&room, mark, Seq::MAX).await;
         }
     }
 
-    async fn rejoin(&self) {
+    /// Puts sockets in the rooms the store names; the rooms they joined, at the seq they were
+    /// told.
+    async fn rejoin(&self) -> Vec<RoomSeq> {
+        let mut joined = Vec::new();
         let Some(ns) = self.io.of("/") else {
-            return;
+            return joined;
         };
         let mut by_user: HashMap<String, Vec<SocketRef>> = HashMap::new();
         for s in ns.sockets() {
@@ -112,12 +173,20 @@ impl Feed {
                 }
             };
             for s in sockets {
-                self.rejoin_socket(&s, &user_id, &member_of).await;
+                self.rejoin_socket(&s, &user_id, &member_of, &mut joined)
+                    .await;
             }
         }
+        joined
     }
 
-    async fn rejoin_socket(&self, s: &SocketRef, user_id: &str, member_of: &BTreeSet<String>) {
+    async fn rejoin_socket(
+        &self,
+        s: &SocketRef,
+        user_id: &str,
+        member_of: &BTreeSet<String>,
+        told: &mut Vec<RoomSeq>,
+    ) {
         let joined: BTreeSet<String> = s
             .rooms()
             .iter()
@@ -127,6 +196,10 @@ impl Feed {
             s.join(rooms::chat(room_id));
             match self.store.room_for(room_id, user_id).await {
                 Ok(Some(room)) => {
+                    told.push(RoomSeq {
+                        room_id: room.id.clone(),
+                        last_seq: room.last_seq,
+                    });
                     let _ = s.emit(RoomEvent::NAME, &RoomEvent { room });
                 }
                 Ok(None) => {}
@@ -142,31 +215,28 @@ impl Feed {
         }
     }
 
-    /// Sends the room's messages with `after` < seq < `before` from the store.
-    async fn fill(&mut self, room: &str, mut after: Seq, before: Seq) {
+    /// Offers the room's messages with `after` < seq < `before` from the store, in seq order;
+    /// false if the store failed before the end.
+    async fn fill(&mut self, room: &str, mut after: Seq, before: Seq) -> bool {
         while after + 1 < before {
             let page = match self.store.messages_after(room, after, PAGE).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not fill a room's hole from the store");
-                    return;
+                    return false;
                 }
             };
             let full = page.len() >= PAGE as usize;
             let start = after;
             for message in page.into_iter().filter(|m| m.seq < before) {
                 after = message.seq;
-                self.send(message).await;
+                self.offer(message).await;
             }
             if !full || after == start {
-                return;
+                return true;
             }
         }
-    }
-
-    async fn send(&mut self, message: Message) {
-        self.marks.insert(message.room_id.clone(), message.seq);
-        self.emit(message).await;
+        true
     }
 
     /// Emits `message` to its room's sockets here, its mark untouched.
@@ -181,17 +251,15 @@ impl Feed {
         }
     }
 
-    /// Keeps the marks bounded: past [`MARKS_KEPT`], rooms without a socket here are dropped.
+    /// Keeps the rooms bounded: past [`MARKS_KEPT`], rooms without a socket here are dropped.
     fn bound(&mut self) {
-        if self.marks.len() <= MARKS_KEPT {
+        if self.rooms.len() <= MARKS_KEPT {
             return;
         }
         let Some(ns) = self.io.of("/") else {
             return;
         };
-        self.marks
+        self.rooms
             .retain(|room, _| !ns.clone().within(rooms::chat(room)).sockets().is_empty());
-        let marks = &self.marks;
-        self.starts.retain(|room, _| marks.contains_key(room));
     }
 }

@@ -8,7 +8,8 @@
 //! live event (logged at debug); it catches up with `sync`.
 //!
 //! On a relay of several nodes, each act is also handed to the [`Bus`] as a [`Cast`], and every
-//! other node does it to its own sockets; committed messages go through each node's [`Feed`].
+//! other node does it to its own sockets; committed messages go through each node's [`Feed`],
+//! which is also told where each socket joined its rooms (the seq it was synced up to).
 
 pub mod cast;
 pub mod feed;
@@ -30,6 +31,7 @@ pub use feed::Feed;
 
 use crate::chat::presence::PresenceChange;
 use crate::chat::rooms::Membership;
+use crate::store::RoomSeq;
 
 /// The other nodes of a relay: what one node's broadcaster does is handed to them. Publishing
 /// never waits (a cast that cannot be sent at once is counted as lost, and a loss makes every
@@ -38,14 +40,27 @@ pub trait Bus: Send + Sync + 'static {
     fn publish(&self, cast: Cast);
 }
 
-/// The bus, if this relay has other nodes. Kept in the Socket.IO server's state, so every
-/// broadcaster made from a handler's `SocketIo` reaches the same nodes.
+/// Rooms sockets here joined, each at the seq they were synced up to, waiting for this node's
+/// feed; past this, joining sockets wait.
+const JOINED_INBOX: usize = 1_024;
+
+/// The bus, if this relay has other nodes, and the way to this node's feed. Kept in the
+/// Socket.IO server's state, so every broadcaster made from a handler's `SocketIo` reaches the
+/// same nodes and the same feed.
 #[derive(Clone, Default)]
-pub struct Peers(Option<Arc<dyn Bus>>);
+pub struct Peers(Option<Arc<Link>>);
+
+struct Link {
+    bus: Arc<dyn Bus>,
+    /// To [`Broadcaster::committed`]'s feed: rooms sockets here joined (see [`Feed::joined`]).
+    joined: mpsc::Sender<Vec<RoomSeq>>,
+}
 
 impl Peers {
-    pub fn new(bus: Arc<dyn Bus>) -> Self {
-        Self(Some(bus))
+    /// The peers, and what their feed reads: hand it to [`Broadcaster::committed`].
+    pub fn new(bus: Arc<dyn Bus>) -> (Self, mpsc::Receiver<Vec<RoomSeq>>) {
+        let (joined, rx) = mpsc::channel(JOINED_INBOX);
+        (Self(Some(Arc::new(Link { bus, joined }))), rx)
     }
 
     pub fn is_alone(&self) -> bool {
@@ -54,10 +69,28 @@ impl Peers {
 
     /// Hands the cast `make` builds to the other nodes; builds nothing when there are none.
     fn publish(&self, make: impl FnOnce() -> Cast) {
-        if let Some(bus) = &self.0 {
-            bus.publish(make());
+        if let Some(link) = &self.0 {
+            link.bus.publish(make());
         }
     }
+
+    /// Hands the rooms `make` builds to this node's feed; builds nothing when alone (messages
+    /// then reach sockets in commit order, with no feed).
+    async fn joined(&self, make: impl FnOnce() -> Vec<RoomSeq>) {
+        if let Some(link) = &self.0 {
+            if link.joined.send(make()).await.is_err() {
+                tracing::debug!("the feed is gone (shutting down)");
+            }
+        }
+    }
+}
+
+/// What a node of several hands [`Broadcaster::committed`]: its feed, the other nodes' casts,
+/// and the rooms its sockets joined (from [`Peers::new`]).
+pub struct FeedInputs {
+    pub feed: Feed,
+    pub remote: mpsc::Receiver<Cast>,
+    pub joined: mpsc::Receiver<Vec<RoomSeq>>,
 }
 
 impl std::fmt::Debug for Peers {
@@ -99,25 +132,25 @@ impl Broadcaster {
 
     /// Sends every committed message to its room, one at a time in commit order, so each room
     /// sees its messages in seq order. Ends when the commit stage stops. With other nodes, each
-    /// message also goes to them and reaches this node's sockets through `feed`, together with
-    /// theirs (`remote`).
-    pub async fn committed(
-        self,
-        committed: mpsc::Receiver<Message>,
-        feed: Option<(Feed, mpsc::Receiver<Cast>)>,
-    ) {
+    /// message also goes to them and reaches this node's sockets through the feed, together
+    /// with theirs (`remote`); the feed is told where sockets here joined rooms (`joined`).
+    pub async fn committed(self, committed: mpsc::Receiver<Message>, feed: Option<FeedInputs>) {
         match feed {
             None => self.committed_alone(committed).await,
-            Some((feed, remote)) => self.committed_with_peers(committed, feed, remote).await,
+            Some(inputs) => self.committed_with_peers(committed, inputs).await,
         }
     }
 
     async fn committed_with_peers(
         self,
         mut committed: mpsc::Receiver<Message>,
-        mut feed: Feed,
-        mut remote: mpsc::Receiver<Cast>,
+        inputs: FeedInputs,
     ) {
+        let FeedInputs {
+            mut feed,
+            mut remote,
+            mut joined,
+        } = inputs;
         loop {
             tokio::select! {
                 own = committed.recv() => {
@@ -125,10 +158,22 @@ impl Broadcaster {
                     self.peers.publish(|| Cast::Committed { message: message.clone() });
                     feed.deliver(message).await;
                 }
+                Some(rooms) = joined.recv() => {
+                    for room in rooms {
+                        feed.joined(&room.room_id, room.last_seq).await;
+                    }
+                }
                 Some(cast) = remote.recv() => match cast {
                     Cast::Committed { message } => feed.deliver(message).await,
                     Cast::CatchUp => feed.catch_up().await,
-                    other => self.apply(&other).await,
+                    other => {
+                        self.apply(&other).await;
+                        if let Cast::Join { room, since: Some(seq), .. } = &other {
+                            if let Some(room_id) = rooms::chat_of(room) {
+                                feed.joined(room_id, *seq).await;
+                            }
+                        }
+                    }
                 },
             }
         }
@@ -169,17 +214,32 @@ impl Broadcaster {
         self.emit(chat_rooms, except, &change.event).await;
     }
 
+    /// Sockets here joined these rooms (at their connect) synced up to each one's seq: with
+    /// other nodes, this node's feed owes them what comes above it. Nothing when alone.
+    pub async fn joined(&self, rooms: Vec<RoomSeq>) {
+        self.peers.joined(|| rooms).await;
+    }
+
     /// Carries out a change of membership: sockets join and leave (on every node), then each
-    /// user told gets the room as they see it.
+    /// user told gets the room as they see it. With other nodes, each node's feed owes the
+    /// joining sockets what comes above the room's last seq they are told.
     pub async fn membership(&self, change: Membership) {
         let room = rooms::chat(&change.room_id);
+        let since = change.tell.iter().map(|(_, r)| r.last_seq).min();
         for user_id in &change.join {
             let within = rooms::user(user_id);
             self.act(Cast::Join {
                 within,
                 room: room.clone(),
+                since,
             })
             .await;
+        }
+        if let Some(last_seq) = since.filter(|_| !change.join.is_empty()) {
+            let room_id = change.room_id.clone();
+            self.peers
+                .joined(|| vec![RoomSeq { room_id, last_seq }])
+                .await;
         }
         for user_id in &change.leave {
             let within = rooms::user(user_id);

@@ -1,7 +1,7 @@
 //! One relay node alone, or one of several on one database that share live events, presence
 //! and per-user rate limits through Redis (`--redis-url`, cargo feature `redis`). What the
-//! other nodes must do travels as [`Cast`]s on the bus; the store stays the one source of
-//! truth, so a lost cast costs a catch-up from it, never a message.
+//! other nodes must do travels as [`Cast`](crate::broadcast::Cast)s on the bus; the store
+//! stays the one source of truth, so a lost cast costs a catch-up from it, never a message.
 
 #[cfg(feature = "redis")]
 mod bus;
@@ -13,14 +13,19 @@ mod quota;
 use std::sync::Arc;
 
 use socketioxide::SocketIo;
+#[cfg(feature = "redis")]
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::broadcast::{Broadcaster, Cast, Feed, Peers};
+#[cfg(feature = "redis")]
+use crate::broadcast::Feed;
+use crate::broadcast::{Broadcaster, FeedInputs, Peers};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::presence::{LocalPresence, Presence};
 use crate::ratelimit::Limits;
+#[cfg(feature = "redis")]
+use crate::store::RoomSeq;
 use crate::store::Store;
 
 /// Casts from the other nodes waiting for this node's broadcaster.
@@ -48,14 +53,16 @@ struct Redis {
     client: ::redis::Client,
     node: String,
     bus_task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// Where this node's sockets joined rooms, for the feed (see [`Peers::new`]).
+    joined: mpsc::Receiver<Vec<RoomSeq>>,
     presence: presence::RedisPresence,
     quota: quota::RedisQuota,
 }
 
 /// The tasks a node of several runs, and what its broadcaster reads.
 pub struct Running {
-    /// The feed and the other nodes' casts, for `Broadcaster::committed`; `None` when alone.
-    pub feed: Option<(Feed, mpsc::Receiver<Cast>)>,
+    /// What `Broadcaster::committed` reads besides the commits; `None` when alone.
+    pub feed: Option<FeedInputs>,
     tasks: Vec<JoinHandle<()>>,
     #[cfg(feature = "redis")]
     presence: Option<presence::RedisPresence>,
@@ -101,13 +108,15 @@ impl Cluster {
         tracing::info!(%node, "this relay node shares live events through Redis");
         let (bus, bus_task) = bus::RedisBus::new(conn.clone(), node.clone());
         let presence = presence::RedisPresence::new(conn.clone(), node.clone());
+        let (peers, joined) = Peers::new(Arc::new(bus));
         Ok(Self {
             presence: Arc::new(presence.clone()),
-            peers: Peers::new(Arc::new(bus)),
+            peers,
             redis: Some(Redis {
                 client,
                 node,
                 bus_task: Box::pin(bus_task),
+                joined,
                 presence,
                 quota: quota::RedisQuota::new(conn),
             }),
@@ -158,7 +167,11 @@ impl Cluster {
                 }),
             ];
             return Running {
-                feed: Some((Feed::new(io.clone(), store), remote)),
+                feed: Some(FeedInputs {
+                    feed: Feed::new(io.clone(), store),
+                    remote,
+                    joined: redis.joined,
+                }),
                 tasks,
                 presence: Some(redis.presence),
             };

@@ -52,7 +52,7 @@ pub(super) async fn authenticate(
     let SignOn {
         session_id,
         user,
-        room_ids,
+        rooms: synced,
     } = match chat.sign_on(&auth.token, from).await {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -74,10 +74,14 @@ pub(super) async fn authenticate(
         .admit_socket(&s, &user)
         .map_err(|reason| Refused(reason.into()))?;
     s.extensions.insert(held);
+    let room_ids: Vec<String> = synced.iter().map(|r| r.room_id.clone()).collect();
     let mut joined: Vec<String> = room_ids.iter().map(|id| rooms::chat(id)).collect();
     joined.push(rooms::user(&user.id));
     joined.push(rooms::session(&session_id));
     s.join(joined);
+    // Its rooms' last seqs were read before it joined them, and its client syncs up to them
+    // after the CONNECT ack: the feed owes it what comes above (with other nodes only).
+    broadcaster.joined(synced).await;
     handlers::register(&s);
     // Counted before the CONNECT ack, so presence is settled by the time the client sees it
     // connected. The disconnect handler (registered with it) balances the count, or `settle`

@@ -115,7 +115,15 @@ pub struct SignOn {
     pub session_id: String,
     pub user: User,
     /// In id order.
-    pub room_ids: Vec<String>,
+    pub rooms: Vec<RoomSeq>,
+}
+
+/// A room and its last seq as it was read: what a socket joining the room then is synced up
+/// to (a relay of several nodes starts the room's feed there, `broadcast/feed.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSeq {
+    pub room_id: String,
+    pub last_seq: Seq,
 }
 
 /// How long sessions live: one not used (logged in, or a socket connected with its token) for

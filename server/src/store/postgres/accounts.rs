@@ -192,7 +192,7 @@ pub(super) async fn create_session(
     Ok(NewSession { id, ended })
 }
 
-/// The session, user and room ids behind a token hash (never a disabled or deleted user's),
+/// The session, user and rooms (with their last seqs) behind a token hash (never a disabled or deleted user's),
 /// and when the session was last used.
 pub(super) async fn sign_on(
     conn: &mut PgConnection,
@@ -210,11 +210,11 @@ pub(super) async fn sign_on(
         return Ok(None);
     };
     let user = user_from_row(&row, 2)?;
-    let room_ids = super::rooms::room_ids_of(conn, &user.id).await?;
+    let rooms = super::rooms::room_seqs_of(conn, &user.id).await?;
     let signed_on = SignOn {
         session_id: row.try_get(0)?,
         user,
-        room_ids,
+        rooms,
     };
     Ok(Some((signed_on, row.try_get(1)?)))
 }

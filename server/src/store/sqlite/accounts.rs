@@ -154,7 +154,8 @@ pub(super) fn create_session(
     Ok(NewSession { id, ended })
 }
 
-/// The session, user and room ids behind a token hash, and when the session was last used.
+/// The session, user and rooms (with their last seqs) behind a token hash, and when the
+/// session was last used.
 pub(super) fn sign_on(
     conn: &Connection,
     token_hash: &str,
@@ -173,11 +174,11 @@ pub(super) fn sign_on(
     let Some((session_id, user, last_used)) = found else {
         return Ok(None);
     };
-    let room_ids = super::rooms::room_ids_of(conn, &user.id)?;
+    let rooms = super::rooms::room_seqs_of(conn, &user.id)?;
     let signed_on = SignOn {
         session_id,
         user,
-        room_ids,
+        rooms,
     };
     Ok(Some((signed_on, last_used)))
 }

@@ -8,7 +8,7 @@ use natter_protocol::{Room, RoomKind, User};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::store::rows::new_id;
-use crate::store::types::StoreError;
+use crate::store::types::{RoomSeq, StoreError};
 use crate::time::now_rfc3339;
 
 /// A room as member `m` sees it; the columns [`room_from_row`] reads. Its unread count is the
@@ -111,6 +111,21 @@ pub(super) fn room_ids_of(conn: &Connection, user_id: &str) -> rusqlite::Result<
     conn.prepare_cached("SELECT room_id FROM members WHERE user_id = ?1 ORDER BY room_id")?
         .query_map([user_id], |row| row.get(0))?
         .collect()
+}
+
+/// The user's rooms, in id order, each with its last seq (one query, for a sign-on).
+pub(super) fn room_seqs_of(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<RoomSeq>> {
+    conn.prepare_cached(
+        "SELECT m.room_id, r.last_seq FROM members m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.user_id = ?1 ORDER BY m.room_id",
+    )?
+    .query_map([user_id], |row| {
+        Ok(RoomSeq {
+            room_id: row.get(0)?,
+            last_seq: row.get(1)?,
+        })
+    })?
+    .collect()
 }
 
 pub(super) fn is_member(conn: &Connection, room_id: &str, user_id: &str) -> rusqlite::Result<bool> {
