@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use natter_client::session::AppEvent;
 use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
-use natter_protocol::requests::{CreateRoom, MarkRead, SendMessage, SetTyping};
+use natter_protocol::requests::{CreateRoom, ListMembers, MarkRead, SendMessage, SetTyping};
 use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
 use natter_testkit::cluster::{self, Cluster, Shared};
 use natter_testkit::nginx::Nginx;
@@ -296,6 +296,18 @@ async fn a_message_sent_while_redis_is_down_still_reaches_the_other_node() {
         .request(&send(&room, "during"))
         .await
         .expect("committed and acked, Redis or not (the store is the truth)");
+    // Connecting and asking who is in a room need Redis's presence: both still answer within
+    // the test client's usual wait (each Redis call is bounded, `cluster/breaker.rs`).
+    let carol = Api::new(nodes.b.url()).join("carol").await.1;
+    let page = carol
+        .request(&ListMembers {
+            room_id: GENERAL_ROOM_ID.to_owned(),
+            after: None,
+            limit: None,
+        })
+        .await
+        .expect("a members page during a Redis outage");
+    assert!(page.members.iter().any(|m| m.username == "carol"));
     nodes.redis.start().expect("redis back");
     let started = Instant::now();
     let got = bob

@@ -4,6 +4,8 @@
 //! stays the one source of truth, so a lost cast costs a catch-up from it, never a message.
 
 #[cfg(feature = "redis")]
+mod breaker;
+#[cfg(feature = "redis")]
 mod bus;
 #[cfg(feature = "redis")]
 mod presence;

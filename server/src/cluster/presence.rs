@@ -13,6 +13,7 @@ use redis::Script;
 use socketioxide::socket::Sid;
 use tokio::sync::mpsc;
 
+use super::breaker::Breaker;
 use crate::presence::Presence;
 
 /// A node that has not renewed its key for this long is dead.
@@ -58,6 +59,8 @@ pub struct RedisPresence {
     /// This node's sockets (user id → sids), to write into Redis again if it lost them (a
     /// restart without persistence).
     mine: Arc<Mutex<HashMap<String, HashSet<String>>>>,
+    /// For the calls on a request's path (a connect, a close, a member page).
+    breaker: Breaker,
 }
 
 impl RedisPresence {
@@ -68,6 +71,7 @@ impl RedisPresence {
             add: Arc::new(Script::new(ADD)),
             remove: Arc::new(Script::new(REMOVE)),
             mine: Arc::default(),
+            breaker: Breaker::default(),
         }
     }
 
@@ -76,17 +80,27 @@ impl RedisPresence {
         self.mine.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn forget(&self, node: &str, sockets_set: &str, user_id: &str, sid: &str) -> bool {
+    /// Takes socket `sid` of `user_id` on `node` out; 1 if it was the user's last.
+    async fn take_out(
+        &self,
+        node: &str,
+        sockets_set: &str,
+        user_id: &str,
+        sid: &str,
+    ) -> redis::RedisResult<i64> {
         let mut conn = self.conn.clone();
-        let last: redis::RedisResult<i64> = self
-            .remove
+        self.remove
             .key(online_key(user_id))
             .key(sockets_set)
             .arg(format!("{node} {sid}"))
             .arg(format!("{user_id} {sid}"))
             .invoke_async(&mut conn)
-            .await;
-        match last {
+            .await
+    }
+
+    /// [`take_out`](Self::take_out) for the reaper, which waits for Redis as long as it takes.
+    async fn forget(&self, node: &str, sockets_set: &str, user_id: &str, sid: &str) -> bool {
+        match self.take_out(node, sockets_set, user_id, sid).await {
             Ok(last) => last == 1,
             Err(e) => {
                 tracing::warn!(error = %e, "presence: could not remove a socket in Redis");
@@ -245,21 +259,14 @@ impl Presence for RedisPresence {
             .or_default()
             .insert(sid.to_string());
         let mut conn = self.conn.clone();
-        let first: redis::RedisResult<i64> = self
-            .add
-            .key(online_key(user_id))
-            .key(sockets_key(&self.node))
+        let mut add = self.add.key(online_key(user_id));
+        add.key(sockets_key(&self.node))
             .arg(format!("{} {sid}", self.node))
-            .arg(format!("{user_id} {sid}"))
-            .invoke_async(&mut conn)
-            .await;
-        match first {
-            Ok(first) => first == 1,
-            Err(e) => {
-                tracing::warn!(error = %e, "presence: could not add a socket in Redis");
-                false
-            }
-        }
+            .arg(format!("{user_id} {sid}"));
+        let first = self
+            .breaker
+            .call("presence", add.invoke_async::<i64>(&mut conn));
+        first.await == Some(1)
     }
 
     async fn remove(&self, user_id: &str, sid: Sid) -> bool {
@@ -272,27 +279,18 @@ impl Presence for RedisPresence {
                 }
             }
         }
-        self.forget(
-            &self.node,
-            &sockets_key(&self.node),
-            user_id,
-            &sid.to_string(),
-        )
-        .await
+        let (set, sid) = (sockets_key(&self.node), sid.to_string());
+        let last = self.take_out(&self.node, &set, user_id, &sid);
+        self.breaker.call("presence", last).await == Some(1)
     }
 
     async fn is_online(&self, user_id: &str) -> bool {
         let mut conn = self.conn.clone();
-        let count: redis::RedisResult<u64> = redis::cmd("SCARD")
-            .arg(online_key(user_id))
-            .query_async(&mut conn)
-            .await;
-        match count {
-            Ok(count) => count > 0,
-            Err(e) => {
-                tracing::warn!(error = %e, "presence: could not read Redis");
-                false
-            }
-        }
+        let mut scard = redis::cmd("SCARD");
+        scard.arg(online_key(user_id));
+        let count = self
+            .breaker
+            .call("presence", scard.query_async::<u64>(&mut conn));
+        count.await.is_some_and(|count| count > 0)
     }
 }
