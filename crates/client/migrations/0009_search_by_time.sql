@@ -29,27 +29,34 @@ CREATE VIRTUAL TABLE message_search USING fts5 (
 );
 INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
 
--- Where each searchable message's keys begin: its millisecond's first key (the one place the
--- key's time part is computed; 2^20 = 1048576 slots a millisecond, 2^42 - 1 = 4398046511103).
-CREATE VIEW search_times AS
-SELECT s.room_id, s.seq, s.body,
-       MIN(MAX(COALESCE(CAST(round((julianday(m.sent_at) - 2440587.5) * 86400000) AS INTEGER), 0),
+-- What is searchable, as in 0005 (a message, no change in its state, not deleted; the one place
+-- this is decided), now with its time: `first_key`, its millisecond's first key (the one place
+-- the key's time part is computed; 2^20 = 1048576 slots a millisecond, 2^42 - 1 =
+-- 4398046511103), by which a search that reads the rows orders them too.
+DROP VIEW searchable;
+CREATE VIEW searchable AS
+SELECT room_id, seq, body, sent_at,
+       MIN(MAX(COALESCE(CAST(round((julianday(sent_at) - 2440587.5) * 86400000) AS INTEGER), 0),
                0), 4398046511103) * 1048576 AS first_key
-FROM searchable s JOIN messages m ON m.room_id = s.room_id AND m.seq = s.seq;
+FROM messages
+WHERE state IS NULL
+   OR (json_valid(state)
+       AND json_extract(state, '$.change') IS NULL
+       AND NOT COALESCE(json_extract(state, '$.deleted'), 0));
 
 -- A searchable message's key if it were indexed now: the next free slot of its millisecond.
 CREATE VIEW search_new_keys AS
 SELECT t.room_id, t.seq, t.body,
        (SELECT COALESCE(MAX(k.key) + 1, t.first_key) FROM search_keys k
         WHERE k.key BETWEEN t.first_key AND t.first_key + 1048575) AS key
-FROM search_times t;
+FROM searchable t;
 
 -- The rebuild numbers each millisecond's messages at once (an INSERT … SELECT reading the table
 -- it fills would see none of its own rows, so `search_new_keys` would give one slot to all).
 INSERT INTO search_keys (key, room_id, seq)
 SELECT first_key + ROW_NUMBER() OVER (PARTITION BY first_key ORDER BY room_id, seq) - 1,
        room_id, seq
-FROM search_times;
+FROM searchable;
 INSERT INTO message_search (rowid, body)
 SELECT k.key, s.body FROM search_keys k JOIN searchable s ON s.room_id = k.room_id AND s.seq = k.seq;
 

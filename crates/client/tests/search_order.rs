@@ -122,6 +122,53 @@ async fn messages_filed_out_of_time_order_come_newest_first_at_every_page_size(
     pages_match(&cache, &expected).await
 }
 
+#[tokio::test]
+async fn a_rare_short_term_is_found_newest_first_past_the_newest_messages() -> Result<(), CacheError>
+{
+    let dir = tempfile::tempdir().expect("a profile dir");
+    let cache = Cache::open(dir.path()).await?;
+    cache.upsert_rooms(&ROOMS.map(room)).await?;
+    // More messages than a search checks one by one (2,000) before it reads every row; the
+    // rare term only in 30 of the oldest 60, three messages a millisecond.
+    let count = 2_100;
+    let all: Vec<Message> = (0..count)
+        .map(|i| {
+            let sent_at = format!("2026-12-06T10:00:00.{:03}Z", i / 3);
+            let body = if i < 60 && i % 2 == 0 {
+                "qz"
+            } else {
+                "nothing"
+            };
+            message(ROOMS[i % 3], 1 + i as i64 / 3, &sent_at, body)
+        })
+        .collect();
+    let order: Vec<usize> = (0..count).map(|i| i * 1013 % count).collect();
+    for chunk in order.chunks(100) {
+        let batch: Vec<Message> = chunk.iter().map(|&i| all[i].clone()).collect();
+        cache.insert_messages(&batch).await?;
+    }
+    let mut expected: Vec<Message> = all.into_iter().filter(|m| m.body == "qz").collect();
+    newest_first(&mut expected);
+    for scope in [None, Some("b")] {
+        let found: Vec<Message> = expected
+            .iter()
+            .filter(|m| scope.is_none_or(|r| m.room_id == r))
+            .cloned()
+            .collect();
+        for limit in 1..=found.len() + 1 {
+            let page = cache
+                .search(&search::terms("qz"), scope, limit as u32)
+                .await?;
+            assert_eq!(
+                keys(&page),
+                keys(&found[..found.len().min(limit)]),
+                "in {scope:?}, limit {limit}"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The cache's migrations before 0009, in a folder of their own.
 fn migrations_before_0009(into: &Path) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
