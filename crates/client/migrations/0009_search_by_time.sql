@@ -6,7 +6,8 @@
 --
 -- The key is the millisecond of `sent_at` since 1970 (0 when it is not a time SQLite reads;
 -- clamped to [0, 2^42), the years 1970 to 2109) times 2^20, plus the message's slot in that
--- millisecond: the next one free there. Messages of one millisecond are told apart by the
+-- millisecond: the next one free there (2^20 messages of one millisecond would run into the
+-- next one's keys; no cache holds that many). Messages of one millisecond are ordered by the
 -- search, not the key. Same rules as 0005 for what is indexed and when (`searchable`, the
 -- triggers); only the keys change, so the index is rebuilt from the messages. The old index's
 -- pages are zeroed as they are freed (the cache runs with `secure_delete`).
@@ -46,7 +47,7 @@ WHERE state IS NULL
 
 -- A searchable message's key if it were indexed now: the next free slot of its millisecond.
 CREATE VIEW search_new_keys AS
-SELECT t.room_id, t.seq, t.body,
+SELECT t.room_id, t.seq,
        (SELECT COALESCE(MAX(k.key) + 1, t.first_key) FROM search_keys k
         WHERE k.key BETWEEN t.first_key AND t.first_key + 1048575) AS key
 FROM searchable t;
