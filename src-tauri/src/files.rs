@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use natter_client::files::{file_name, FileSource, NewFile};
 use natter_client::session::SessionError;
+use natter_protocol::limits::MAX_ATTACHMENTS;
 use tauri::ipc::Request;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -24,8 +25,8 @@ use crate::state::AppState;
 pub const MAX_SHOWN_BYTES: u64 = 40 * 1024 * 1024;
 
 /// Opens the system's file picker and sends the chosen files to `room_id` with `body` (durable:
-/// copied into the profile first). Answers the send's `client_id`, or `null` when the user
-/// picked nothing; the rest comes as events, like `send_message`.
+/// copied into the profile first), ten to a message. Answers the (first) send's `client_id`,
+/// or `null` when the user picked nothing; the rest comes as events, like `send_message`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn attach_files<R: Runtime>(
     app: AppHandle<R>,
@@ -53,20 +54,29 @@ pub async fn attach_files<R: Runtime>(
             source: FileSource::Path(path),
         })
         .collect();
-    if files.is_empty() {
-        return Ok(None);
+    let session = state.session().await?;
+    let mut first = None;
+    // A message carries at most MAX_ATTACHMENTS files: more go as further messages, in the
+    // order picked, the caption (and the reply) with the first, as a drop does (`bridge.js`).
+    for (i, files) in messages_of(files).into_iter().enumerate() {
+        let (body, reply_to) = match i {
+            0 => (body.as_deref().unwrap_or(""), reply_to.as_deref()),
+            _ => ("", None),
+        };
+        let item = session.send_files(&room_id, body, reply_to, files).await?;
+        first.get_or_insert(item.client_id);
     }
-    let item = state
-        .session()
-        .await?
-        .send_files(
-            &room_id,
-            body.as_deref().unwrap_or(""),
-            reply_to.as_deref(),
-            files,
-        )
-        .await?;
-    Ok(Some(item.client_id))
+    Ok(first)
+}
+
+/// Files in the order given, as messages of at most [`MAX_ATTACHMENTS`] files each.
+fn messages_of(mut files: Vec<NewFile>) -> Vec<Vec<NewFile>> {
+    let mut messages = Vec::new();
+    while !files.is_empty() {
+        let rest = files.split_off(files.len().min(MAX_ATTACHMENTS));
+        messages.push(std::mem::replace(&mut files, rest));
+    }
+    messages
 }
 
 /// Files the webview hands over as bytes (dropped or pasted), sent as one message: the call's
@@ -198,5 +208,26 @@ mod tests {
         assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(image_type(b"<svg xmlns="), None);
         assert_eq!(image_type(b"<html>"), None);
+    }
+
+    #[test]
+    fn picked_files_go_ten_to_a_message_in_order() {
+        let file = |n: usize| NewFile {
+            name: format!("{n}.txt"),
+            content_type: None,
+            source: FileSource::Bytes(vec![1]),
+        };
+        let names = |count: usize| -> Vec<Vec<String>> {
+            messages_of((0..count).map(file).collect())
+                .into_iter()
+                .map(|m| m.into_iter().map(|f| f.name).collect())
+                .collect()
+        };
+        assert!(names(0).is_empty());
+        assert_eq!(names(3), [["0.txt", "1.txt", "2.txt"]]);
+        let split = names(23);
+        assert_eq!(split.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
+        assert_eq!(split[1][0], "10.txt");
+        assert_eq!(split[2][2], "22.txt");
     }
 }
