@@ -127,8 +127,7 @@ describe("files and search in two windows", { concurrency: false }, () => {
     await s.chord([Keys.CONTROL, "f"]);
     const input = await s.find(tid("search-input"));
     await s.type(input, "needle");
-    const result = await s.find(tid("search-result"), 30_000);
-    await s.click(result);
+    await s.clickFound(tid("search-result"), 30_000);
     await waitFor(async () => (await s.exec(visibleNeedle)) === "in view", "the old message in view in bob's list", 30_000);
     const focused = await s.exec(`return document.activeElement?.querySelector('.body')?.textContent ?? ''`);
     assert.match(focused, /old needle/, "the found message has the focus");

@@ -98,6 +98,23 @@ export class Session {
     await call(`${this.url}/element/${id}/click`, "POST", {});
   }
 
+  /**
+   * Clicks the element matching `css`, found again if the page replaced it between the find and
+   * the click (a list drawn again as more answers come, e.g. search results from the cache and
+   * then the relay). @param {string} css
+   */
+  async clickFound(css, timeoutMs = 20_000) {
+    // `waitFor` tries again on a throw, here "stale element reference".
+    await waitFor(
+      async () => {
+        await this.click(await this.find(css, timeoutMs));
+        return true;
+      },
+      `a click on ${css}`,
+      timeoutMs,
+    );
+  }
+
   /** Types into an element (W3C keys allowed, e.g. Keys.ENTER). @param {string} id @param {string} text */
   async type(id, text) {
     await call(`${this.url}/element/${id}/value`, "POST", { text });
