@@ -208,6 +208,42 @@ pub async fn seq_is_gap_free_and_client_id_dedupes_per_sender(store: Arc<dyn Sto
     Ok(())
 }
 
+/// A retry whose ack was lost comes back in a later batch, among new sends of the same room:
+/// it answers the original and takes no seq, and the new sends around it stay gap-free.
+pub async fn a_repeat_of_a_committed_send_inside_a_batch_takes_no_seq(
+    store: Arc<dyn Store>,
+) -> Result {
+    let alice = user(&*store, "alice").await;
+    let room = store.create_group("team", &alice, &[], ANY).await?;
+    append_batch(&*store, vec![new_message(&room, &alice, "r1")]).await?;
+    let out = append_batch(
+        &*store,
+        vec![
+            new_message(&room, &alice, "r1"), // the retry, first in its batch
+            new_message(&room, &alice, "r2"),
+            new_message(&room, &alice, "r1"), // and again after a new one
+            new_message(&room, &alice, "r3"),
+        ],
+    )
+    .await?;
+    let seqs: Vec<_> = out
+        .iter()
+        .map(|o| o.as_ref().map(|a| (a.message.seq, a.created)))
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![Ok((1, false)), Ok((2, true)), Ok((1, false)), Ok((3, true))]
+    );
+    let all = store.history(&room, None, 100).await?;
+    assert_eq!(
+        all.iter()
+            .map(|m| (m.seq, m.client_id.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "r1"), (2, "r2"), (3, "r3")]
+    );
+    Ok(())
+}
+
 pub async fn a_refused_message_does_not_spoil_its_batch(store: Arc<dyn Store>) -> Result {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
@@ -1557,6 +1593,7 @@ macro_rules! store_conformance {
                 sessions_past_the_cap_end_the_least_recently_used,
                 seq_is_gap_free_and_client_id_dedupes_per_sender,
                 a_refused_message_does_not_spoil_its_batch,
+                a_repeat_of_a_committed_send_inside_a_batch_takes_no_seq,
                 concurrent_appends_stay_gap_free,
                 committed_messages_come_out_in_commit_order,
                 history_pages_backwards_oldest_first,

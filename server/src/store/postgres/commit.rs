@@ -7,16 +7,18 @@
 //! Seqs across nodes: each node has a stage like this one on the same database. A batch first
 //! locks the rows of its rooms (`SELECT … FOR NO KEY UPDATE`, in id order, so two batches
 //! never wait on each other for rooms; `NO KEY` so that rows naming a room, such as a new
-//! member's, can still be inserted meanwhile) and takes each room's next seqs from `rooms.last_seq`, written
-//! back before the COMMIT: a room's appends are serialized across nodes and its seqs are
-//! gap-free, in commit order. (`INSERT … SELECT last_seq + 1` without the lock races under
-//! READ COMMITTED: two nodes read the same `last_seq`.) A seq is taken only by an insert that
-//! happened: a repeated (sender, client_id), even one committing on another node at that
-//! moment (the insert waits for it, then does nothing), answers the original and burns none.
+//! member's, can still be inserted meanwhile), then reads each room's last seq from its
+//! messages (`room_last_seqs`, migration 0006) and numbers on from there: a room's appends are
+//! serialized across nodes and its seqs are gap-free, in commit order. (`INSERT … SELECT
+//! max(seq) + 1` without the lock races under READ COMMITTED: two nodes read the same seq.)
+//! A seq is taken only by an insert that happened: a repeated (sender, client_id), even one
+//! committing on another node at that moment (the insert waits for it, then does nothing),
+//! answers the original and burns none.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use natter_protocol::model::Seq;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::sync::mpsc;
 
@@ -124,22 +126,31 @@ async fn append(
     let mut ids: Vec<&str> = messages.iter().map(|m| m.room_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut rooms: HashMap<String, Room> = sqlx::query(
-        "SELECT id, num, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|row| -> Result<(String, Room), sqlx::Error> {
-        let room = Room {
-            num: row.try_get(1)?,
-            last_seq: row.try_get(2)?,
-            changed: false,
-        };
-        Ok((row.try_get(0)?, room))
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
+    let locked =
+        sqlx::query("SELECT id, num FROM rooms WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // A statement of its own, so that its snapshot is taken once the locks are held: it sees
+    // what another node's batch committed into these rooms while this one waited for them.
+    let nums: Vec<i64> = locked.iter().map(|(_, num)| *num).collect();
+    let last: HashMap<i64, Seq> = sqlx::query("SELECT num, last_seq FROM room_last_seqs($1)")
+        .bind(&nums)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut rooms: HashMap<String, Room> = locked
+        .into_iter()
+        .map(|(id, num)| {
+            let last_seq = last.get(&num).copied().unwrap_or(0);
+            (id, Room { num, last_seq })
+        })
+        .collect();
     // Runs of plain messages go in one statement each (`plain.rs`); replies and changes one
     // by one, in batch order between them.
     let mut outcomes = Vec::with_capacity(messages.len());
@@ -154,13 +165,6 @@ async fn append(
             outcomes.push(append_one(&mut tx, rooms.get_mut(&m.room_id), m).await?);
             rest = &rest[1..];
         }
-    }
-    for room in rooms.values().filter(|r| r.changed) {
-        sqlx::query("UPDATE rooms SET last_seq = $1 WHERE num = $2")
-            .bind(room.last_seq)
-            .bind(room.num)
-            .execute(&mut *tx)
-            .await?;
     }
     let committing = Instant::now();
     tx.commit().await?;

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "room sizes",
         include_str!("../../../migrations_pg/0005_room_sizes.sql"),
     ),
+    (
+        6,
+        "room last seq",
+        include_str!("../../../migrations_pg/0006_room_last_seq.sql"),
+    ),
 ];
 
 /// The built-in list as sqlx's migrator takes it.

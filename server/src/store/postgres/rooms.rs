@@ -16,14 +16,15 @@ use crate::time::now_rfc3339;
 /// `UNREAD_MAX`: a range of the `(room_num, seq)` key, each row checked. The others' furthest
 /// read position is one step down the `(room_id, read_seq)` index and the member count one row
 /// (migration 0005): nothing here grows with the room's size.
-const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, r.last_seq, m.read_seq, \
+const ROOM_FOR_MEMBER: &str = "SELECT r.id, r.name, r.kind, s.last_seq, m.read_seq, \
      COALESCE((SELECT o.read_seq FROM members o \
       WHERE o.room_id = r.id AND o.user_id <> m.user_id ORDER BY o.read_seq DESC LIMIT 1), 0), \
      (SELECT COUNT(*) FROM (SELECT 1 FROM messages x \
       WHERE x.room_num = r.num AND x.seq > m.read_seq AND x.change_kind IS NULL \
       AND x.sender_num <> (SELECT u.num FROM users u WHERE u.id = m.user_id) LIMIT 1000) n), \
      COALESCE((SELECT z.members FROM room_sizes z WHERE z.room_id = r.id), 0) \
-     FROM rooms r JOIN members m ON m.room_id = r.id";
+     FROM rooms r JOIN members m ON m.room_id = r.id \
+     CROSS JOIN LATERAL room_last_seqs(ARRAY[r.num]) s";
 
 // The cap in the SQL above.
 const _: () = assert!(natter_protocol::limits::UNREAD_MAX == 1_000);
@@ -114,7 +115,8 @@ pub(super) async fn room_seqs_of(
     user_id: &str,
 ) -> Result<Vec<RoomSeq>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT m.room_id, r.last_seq FROM members m JOIN rooms r ON r.id = m.room_id \
+        "SELECT m.room_id, s.last_seq FROM members m JOIN rooms r ON r.id = m.room_id \
+         CROSS JOIN LATERAL room_last_seqs(ARRAY[r.num]) s \
          WHERE m.user_id = $1 ORDER BY m.room_id",
     )
     .bind(user_id)
@@ -237,8 +239,8 @@ pub(super) async fn create_group(
         .collect();
     lock_users(&mut tx, &everyone).await?;
     sqlx::query(
-        "INSERT INTO rooms (id, name, kind, last_seq, created_at, creator_id) \
-         VALUES ($1, $2, 'group', 0, $3, $4)",
+        "INSERT INTO rooms (id, name, kind, created_at, creator_id) \
+         VALUES ($1, $2, 'group', $3, $4)",
     )
     .bind(&id)
     .bind(name)
@@ -276,8 +278,8 @@ pub(super) async fn open_direct(
     let id = new_id();
     let name = format!("{}, {}", first.username, second.username);
     sqlx::query(
-        "INSERT INTO rooms (id, name, kind, dm_key, last_seq, created_at) \
-         VALUES ($1, $2, 'direct', $3, 0, $4)",
+        "INSERT INTO rooms (id, name, kind, dm_key, created_at) \
+         VALUES ($1, $2, 'direct', $3, $4)",
     )
     .bind(&id)
     .bind(name)
@@ -301,9 +303,11 @@ pub(super) async fn mark_read(
     seq: Seq,
 ) -> Result<Option<Seq>, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE members SET read_seq = LEAST($1, (SELECT last_seq FROM rooms WHERE id = $2)) \
+        "WITH last AS (SELECT s.last_seq FROM rooms r, room_last_seqs(ARRAY[r.num]) s \
+           WHERE r.id = $2) \
+         UPDATE members SET read_seq = LEAST($1, (SELECT last_seq FROM last)) \
          WHERE room_id = $2 AND user_id = $3 \
-         AND read_seq < LEAST($1, (SELECT last_seq FROM rooms WHERE id = $2)) \
+         AND read_seq < LEAST($1, (SELECT last_seq FROM last)) \
          RETURNING read_seq",
     )
     .bind(seq)

@@ -15,14 +15,12 @@ use crate::store::types::{AppendOutcome, AppendRefusal, Appended, NewMessage};
 pub(super) struct Room {
     pub(super) num: i64,
     pub(super) last_seq: Seq,
-    pub(super) changed: bool,
 }
 
 impl Room {
     /// The next seq was taken by an insert that happened.
     pub(super) fn took(&mut self, seq: Seq) {
         self.last_seq = seq;
-        self.changed = true;
     }
 }
 
