@@ -81,8 +81,8 @@ impl Recorder {
     }
 }
 
-/// Percentiles of one latency distribution, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Percentiles of one latency distribution, in microseconds (the default: no samples).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub count: u64,
     pub mean_us: f64,
