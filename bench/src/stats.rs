@@ -47,14 +47,6 @@ impl Recorder {
         let _ = self.histogram.add(&other.histogram);
     }
 
-    pub fn len(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.histogram.is_empty()
-    }
-
     /// The latency at each of [`CURVE_QUANTILES`], in microseconds: a distribution to plot.
     pub fn curve(&self) -> Vec<(f64, f64)> {
         if self.histogram.is_empty() {
