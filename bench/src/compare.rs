@@ -246,24 +246,11 @@ async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Recorder;
 
     fn run_of(sends_per_second: f64) -> ThroughputReport {
         ThroughputReport {
-            clients: 1,
-            seconds: 1.0,
-            warmup_seconds: 0.0,
-            shared_room: false,
-            sent: 1,
-            acked_ok: 1,
-            errors: 0,
-            first_error: None,
-            acked_in_window: 1,
             sends_per_second,
-            broadcasts_received: 0,
-            broadcasts_missed: 0,
-            broadcasts_out_of_order: 0,
-            ack: Recorder::new().summary(),
+            ..ThroughputReport::default()
         }
     }
 

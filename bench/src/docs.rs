@@ -51,11 +51,15 @@ pub fn json_path(page: &Path) -> PathBuf {
 
 /// Writes the JSON into `bench/` beside `page` (docs/benchmarks.md), then [`render`]s.
 pub fn write(c: &Comparison, page: &Path) -> Result<(), Error> {
-    let json = json_path(page);
-    let dir = json.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    std::fs::write(&json, serde_json::to_string_pretty(c)? + "\n").map_err(io(&json))?;
+    save_json(c, &json_path(page))?;
     render(c, page)
+}
+
+/// `c` as pretty JSON at `path`, its directory created.
+pub(crate) fn save_json(c: &Comparison, path: &Path) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::write(path, serde_json::to_string_pretty(c)? + "\n").map_err(io(path))
 }
 
 /// Rewrites the generated section of `page` and the SVG plots in `bench/` beside it; the JSON
@@ -65,16 +69,7 @@ pub fn render(c: &Comparison, page: &Path) -> Result<(), Error> {
     let dir = json.parent().unwrap_or(Path::new(".")).to_owned();
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let plots = plots::write_all(c, &dir)?;
-    let text = std::fs::read_to_string(page).map_err(io(page))?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(Error::NoMarkers(page.to_owned()));
-    };
-    if e < b {
-        return Err(Error::NoMarkers(page.to_owned()));
-    }
-    let mut section = String::new();
-    let _ = writeln!(section, "{BEGIN}\n");
-    section.push_str(&tables(c));
+    let mut section = tables(c);
     section.push('\n');
     for (file, title) in plots {
         let _ = writeln!(section, "![{title}]({BENCH_DIR}/{file})\n");
@@ -83,12 +78,25 @@ pub fn render(c: &Comparison, page: &Path) -> Result<(), Error> {
         section,
         "Raw numbers: [`{BENCH_DIR}/{JSON_NAME}`]({BENCH_DIR}/{JSON_NAME}).\n"
     );
-    let new = format!("{}{}{}", &text[..b], section, &text[e..]);
+    splice(page, BEGIN, END, &section)
+}
+
+/// Replaces what lies between the marker lines `begin` and `end` of `page` with `section`, so
+/// the hand-written rest of the page stays as it is.
+pub(crate) fn splice(page: &Path, begin: &str, end: &str, section: &str) -> Result<(), Error> {
+    let text = std::fs::read_to_string(page).map_err(io(page))?;
+    let (Some(b), Some(e)) = (text.find(begin), text.find(end)) else {
+        return Err(Error::NoMarkers(page.to_owned()));
+    };
+    if e < b {
+        return Err(Error::NoMarkers(page.to_owned()));
+    }
+    let new = format!("{}{begin}\n\n{section}{}", &text[..b], &text[e..]);
     std::fs::write(page, new).map_err(io(page))
 }
 
 /// A number with thousands separators.
-fn thousands(v: f64) -> String {
+pub(crate) fn thousands(v: f64) -> String {
     let n = v.round() as i64;
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
@@ -415,7 +423,7 @@ fn goals(c: &Comparison, out: &mut String) {
 }
 
 /// A system's durable-sends runs as "a / b / c" sends/s, in the order they ran.
-fn runs_per_second(r: &SystemResults) -> String {
+pub(crate) fn runs_per_second(r: &SystemResults) -> String {
     r.durable_runs
         .iter()
         .map(|d| thousands(d.sends_per_second))
@@ -449,10 +457,24 @@ fn fanout_steps(c: &Comparison, out: &mut String) {
     }
 }
 
-fn errors(c: &Comparison, out: &mut String) {
+/// Each system's failed scenarios, one paragraph each.
+pub(crate) fn errors(c: &Comparison, out: &mut String) {
     for r in &c.systems {
         for e in &r.errors {
             let _ = writeln!(out, "\n**{} failed** — {e}", r.label);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1_000.0), "1,000");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
     }
 }

@@ -263,50 +263,15 @@ mod tests {
 
     #[test]
     fn the_documented_flags_parse() {
-        let compare = [
-            "natter-bench",
-            "compare",
-            "--system",
-            "natter",
-            "--scenario",
-            "durable",
-            "--connections",
-            "7",
-            "--rooms",
-            "2",
-            "--members",
-            "4",
-            "--step-seconds",
-            "1.5",
-            "--start-rate",
-            "100",
-            "--load-rate",
-            "200",
-            "--durable-clients",
-            "3",
-            "--durable-seconds",
-            "4",
-            "--durable-runs",
-            "1",
-            "--messages",
-            "9",
-            "--warmup",
-            "1",
-            "--storm-jitter-ms",
-            "5",
-            "--storm-deadline-seconds",
-            "6",
-            "--fanout-sockets-per-user",
-            "2",
-            "--crowd-sockets-per-user",
-            "7",
-            "--threads",
-            "2",
-            "--cluster",
-            "--system",
-            "node-cluster",
-        ];
-        let Command::Compare(args) = Cli::try_parse_from(compare).expect("parses").command else {
+        let compare = concat!(
+            "natter-bench compare --system natter --scenario durable --connections 7 --rooms 2 ",
+            "--members 4 --step-seconds 1.5 --start-rate 100 --load-rate 200 ",
+            "--durable-clients 3 --durable-seconds 4 --durable-runs 1 --messages 9 --warmup 1 ",
+            "--storm-jitter-ms 5 --storm-deadline-seconds 6 --fanout-sockets-per-user 2 ",
+            "--crowd-sockets-per-user 7 --threads 2 --cluster --system node-cluster",
+        );
+        let parse = |line: &str| Cli::try_parse_from(line.split_whitespace()).map(|c| c.command);
+        let Command::Compare(args) = parse(compare).expect("parses") else {
             panic!("not compare");
         };
         let o = &args.opts;
@@ -318,22 +283,11 @@ mod tests {
         assert_eq!((o.crowd.jitter.as_millis(), o.bench_threads), (5, 2));
         assert!(args.cluster);
         assert_eq!(o.systems, [System::Natter, System::NodeCluster]);
-        let relay = [
-            "natter-bench",
-            "relay",
-            "--clients",
-            "5",
-            "--seconds",
-            "1",
-            "--warmup-seconds",
-            "0.5",
-            "--messages",
-            "10",
-            "--warmup",
-            "2",
-            "--shared-room",
-        ];
-        let Command::Relay(args) = Cli::try_parse_from(relay).expect("parses").command else {
+        let relay = concat!(
+            "natter-bench relay --clients 5 --seconds 1 --warmup-seconds 0.5 --messages 10 ",
+            "--warmup 2 --shared-room",
+        );
+        let Command::Relay(args) = parse(relay).expect("parses") else {
             panic!("not relay");
         };
         assert_eq!((args.throughput.clients, args.latency.warmup), (5, 2));

@@ -70,17 +70,6 @@ impl Target {
         self.nodes.len()
     }
 
-    /// Registers `username` and returns the account with its token.
-    pub async fn register(&self, username: &str) -> Result<AuthResponse, Error> {
-        self.api
-            .register(username, PASSWORD)
-            .await
-            .map_err(|failure| Error::Register {
-                username: username.to_owned(),
-                failure,
-            })
-    }
-
     /// Registers every name (a few at a time), in order.
     pub async fn register_users(&self, names: &[String]) -> Result<Vec<AuthResponse>, Error> {
         self.api

@@ -47,14 +47,6 @@ impl Recorder {
         let _ = self.histogram.add(&other.histogram);
     }
 
-    pub fn len(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.histogram.is_empty()
-    }
-
     /// The latency at each of [`CURVE_QUANTILES`], in microseconds: a distribution to plot.
     pub fn curve(&self) -> Vec<(f64, f64)> {
         if self.histogram.is_empty() {
@@ -81,8 +73,8 @@ impl Recorder {
     }
 }
 
-/// Percentiles of one latency distribution, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Percentiles of one latency distribution, in microseconds (the default: no samples).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub count: u64,
     pub mean_us: f64,

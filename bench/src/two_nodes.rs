@@ -1,12 +1,13 @@
 //! `natter-bench compare --cluster`'s tables (issue 17): Natter's two nodes beside Node's two
 //! nodes, and the single relay beside them for SQLite; with `--docs`, written between this
 //! module's own two marker lines of docs/benchmarks.md ("Two nodes"), the JSON beside it as
-//! `bench/cluster.json`. The single-node section and its generator (`docs.rs`) are untouched.
+//! `bench/cluster.json`; number formats and the splicing are `docs.rs`'s.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::compare::{Comparison, SystemResults};
+use crate::docs::{self, errors, thousands};
 use crate::peers::System;
 use crate::stats::Summary;
 
@@ -44,16 +45,8 @@ pub fn tables(c: &Comparison) -> String {
         }),
         ("durable sends/s (median run; runs)", &|r| {
             let d = r.durable()?;
-            let runs: Vec<String> = r
-                .durable_runs
-                .iter()
-                .map(|d| thousands(d.sends_per_second))
-                .collect();
-            Some(format!(
-                "{} ({})",
-                thousands(d.sends_per_second),
-                runs.join(" / ")
-            ))
+            let runs = docs::runs_per_second(r);
+            Some(format!("{} ({runs})", thousands(d.sends_per_second)))
         }),
         ("fan-out: deliveries/s at p99 ≤ 50 ms", &|r| {
             let best = r.fanout.as_ref()?.best_step()?;
@@ -111,11 +104,7 @@ pub fn tables(c: &Comparison) -> String {
         show(fanout),
         show(memory)
     );
-    for r in &c.systems {
-        for e in &r.errors {
-            let _ = writeln!(out, "\n{} failed: {e}", r.label);
-        }
-    }
+    errors(c, &mut out);
     out
 }
 
@@ -134,44 +123,9 @@ fn pair(s: &Summary) -> String {
     format!("{} / {}", time(s.p50_us), time(s.p99_us))
 }
 
-fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.max(0.0));
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// Writes `bench/cluster.json` beside `page` and the tables between [`BEGIN`] and [`END`].
-pub fn write(c: &Comparison, page: &Path) -> std::io::Result<()> {
+pub fn write(c: &Comparison, page: &Path) -> Result<(), docs::Error> {
     let dir = page.parent().unwrap_or(Path::new(".")).join("bench");
-    std::fs::create_dir_all(&dir)?;
-    let json = serde_json::to_string_pretty(c).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("cluster.json"), json + "\n")?;
-    let text = std::fs::read_to_string(page)?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(std::io::Error::other(format!(
-            "{} has no `{BEGIN}` … `{END}` section",
-            page.display()
-        )));
-    };
-    let page_text = format!("{}{BEGIN}\n\n{}\n{}", &text[..b], tables(c), &text[e..]);
-    std::fs::write(page, page_text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(0.0), "0");
-        assert_eq!(thousands(999.4), "999");
-        assert_eq!(thousands(1_000.0), "1,000");
-        assert_eq!(thousands(1_234_567.0), "1,234,567");
-    }
+    docs::save_json(c, &dir.join("cluster.json"))?;
+    docs::splice(page, BEGIN, END, &(tables(c) + "\n"))
 }

@@ -1,21 +1,7 @@
-//! Idle density and the reconnect storm, on one crowd of N idle connections.
-//!
-//! **Density**: N sockets connect (spread over source addresses 127.0.0.2–251, several sockets
-//! per user) and stay idle, each joined to `general` (every system puts every user there at
-//! connect). The server's RSS and PSS are read from /proc/PID/smaps_rollup before the first and
-//! after the last connect (plus a settling pause); the delta over N is the memory per idle
-//! connection. On several nodes socket `i` goes to node `i` (in turn), the nodes' memory is
-//! added up, and the prober on the first node reaches the others' sockets through them. Kernel TCP buffer memory (/proc/net/sockstat, both ends of every loopback
-//! connection, machine-wide) is reported apart. A probe message to `general` then checks that
-//! every socket really is in the room.
-//!
-//! **Storm**: all N sockets are dropped at once (TCP closed by the bench, no Socket.IO
-//! disconnect, as when a network comes back or a laptop wakes), then each reconnects with the
-//! same token after a random delay in [0, jitter) (clients back off with jitter; the Natter
-//! client's first step is 250–500 ms), retrying every 100 ms until a deadline. A socket counts as
-//! re-joined when its CONNECT is acked (all three systems join the rooms before that ack); the
-//! times run from the drop. A second probe to `general` then checks every reconnected socket
-//! receives it; sockets not reconnected by the deadline or missing the probe are lost.
+//! Idle density and the reconnect storm, on one crowd of N idle connections; the method is
+//! docs/benchmarks.md's (Scenarios: `crowd`). On several nodes socket `i` goes to node `i` in
+//! turn, the nodes' memory is added up, and the prober on the first node reaches the others'
+//! sockets through them.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

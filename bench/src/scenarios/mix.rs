@@ -57,19 +57,12 @@ impl ChangeMix {
         };
         let message_id = target.to_owned();
         match n % 3 {
-            1 if !edits_only => Entry::React(React {
+            turn @ (1 | 2) if !edits_only => Entry::React(React {
                 room_id,
                 client_id,
                 message_id,
                 emoji: "👍".into(),
-                on: true,
-            }),
-            2 if !edits_only => Entry::React(React {
-                room_id,
-                client_id,
-                message_id,
-                emoji: "👍".into(),
-                on: false,
+                on: turn == 1,
             }),
             _ => Entry::Edit(EditMessage {
                 room_id,

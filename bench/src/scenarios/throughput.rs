@@ -48,7 +48,7 @@ pub struct ThroughputOptions {
     pub mix: ChangeMix,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ThroughputReport {
     pub clients: usize,
     pub seconds: f64,
@@ -85,7 +85,7 @@ struct Window {
 }
 
 /// What one client did while sending.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Tally {
     room_id: String,
     sent: u64,
@@ -178,16 +178,7 @@ pub async fn run(target: &Target, opts: ThroughputOptions) -> Result<ThroughputR
         seconds: opts.seconds.as_secs_f64(),
         warmup_seconds: opts.warmup.as_secs_f64(),
         shared_room: opts.shared_room,
-        sent: 0,
-        acked_ok: 0,
-        errors: 0,
-        first_error: None,
-        acked_in_window: 0,
-        sends_per_second: 0.0,
-        broadcasts_received: 0,
-        broadcasts_missed: 0,
-        broadcasts_out_of_order: 0,
-        ack: Recorder::new().summary(),
+        ..ThroughputReport::default()
     };
     let mut ack = Recorder::new();
     for drain in drains {
@@ -238,19 +229,12 @@ async fn send_loop(
     };
     let mut tally = Tally {
         room_id,
-        sent: 0,
-        acked_ok: 0,
-        errors: 0,
-        first_error: None,
-        in_window: 0,
-        last_acked: 0,
         check: if shared {
             SeqCheck::tolerant()
         } else {
             SeqCheck::strict()
         },
-        missed: 0,
-        ack: Recorder::new(),
+        ..Tally::default()
     };
     // The sender's last message: what its changes change.
     let mut target: Option<String> = None;

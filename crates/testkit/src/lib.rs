@@ -1,14 +1,5 @@
-//! Natter's one test kit, used by every test suite and the bench:
-//! - the relay in this process ([`TestRelay`]) or as a measurable child process
-//!   ([`RelayProcess`]), and its HTTP API with registration ([`Api`]);
-//! - one Socket.IO client, [`sio`] (fast, `&mut self`, the bench's load generator); over it
-//!   [`Client`] (the tests': events buffered by a reader task) and [`RawWs`] ([`raw`]: any frame,
-//!   malformed input, raw HTTP);
-//! - desktop-client sessions with short timeouts ([`session`]);
-//! - certificates for TLS tests ([`certs`]); real PostgreSQL, Redis and nginx servers of the
-//!   test's own ([`postgres`], [`redis`], [`nginx`]), and two relay nodes on them ([`cluster`]);
-//! - `/proc` readings and the machine's description ([`procfs`]), a size-limited tmpfs
-//!   ([`tmpfs`]), and a fault-injecting TCP proxy to put between a client and a relay.
+//! Natter's one test kit, used by every test suite and the bench; its README lists what each
+//! module holds.
 //!
 //! Start a relay (or any TCP server) on loopback, start a [`FaultProxy`] in front of it, point the
 //! client at [`FaultProxy::addr`], then turn faults on and off while the test runs:

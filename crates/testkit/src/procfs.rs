@@ -212,11 +212,6 @@ pub fn thread_schedstats() -> std::collections::HashMap<u64, (u64, u64)> {
         .collect()
 }
 
-/// This process's own CPU seconds.
-pub fn own_cpu_seconds() -> Result<f64, Error> {
-    cpu_seconds(std::process::id())
-}
-
 /// TCP sockets in use and kernel memory held by TCP buffers, machine-wide (/proc/net/sockstat).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SockStat {

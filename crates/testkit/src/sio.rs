@@ -83,37 +83,6 @@ pub async fn tcp(addr: SocketAddr, local: Option<IpAddr>) -> Result<TcpStream, s
     Ok(stream)
 }
 
-/// Opens a WebSocket to `ws://{addr}/socket.io/?{query}` (`addr` is `host:port`), from `local`
-/// when given, with Nagle off (small frames must leave at once; Nagle would add up to 40 ms to a
-/// round trip). With `zero_linger` the socket closes with a reset, leaving no TIME_WAIT behind.
-pub async fn websocket(
-    addr: &str,
-    local: Option<IpAddr>,
-    query: &str,
-    config: WebSocketConfig,
-    zero_linger: bool,
-) -> Result<WebSocketStream<TcpStream>, tungstenite::Error> {
-    let stream = match local {
-        None => TcpStream::connect(addr).await?,
-        Some(ip) => {
-            let peer: SocketAddr = addr.parse().map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("not an IP address and port: {addr}"),
-                )
-            })?;
-            tcp(peer, Some(ip)).await?
-        }
-    };
-    stream.set_nodelay(true)?;
-    if zero_linger {
-        stream.set_zero_linger()?;
-    }
-    let url = format!("ws://{addr}/socket.io/?{query}");
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
-    Ok(ws)
-}
-
 /// One Socket.IO packet received from the relay, with the instant it was read.
 #[derive(Debug)]
 pub struct Incoming {
@@ -244,7 +213,9 @@ impl Client {
             .map_err(|_| Error::Timeout("the Socket.IO connect"))?
     }
 
-    /// The WebSocket handshake on `/socket.io/?{query}`; nothing is read yet.
+    /// The WebSocket handshake on `ws://{addr}/socket.io/?{query}` (`addr` is `host:port`),
+    /// from `source` when given, with Nagle off (small frames must leave at once; Nagle would
+    /// add up to 40 ms to a round trip); nothing is read yet.
     pub(crate) async fn handshake(
         addr: &str,
         source: Option<IpAddr>,
@@ -252,8 +223,27 @@ impl Client {
         config: WebSocketConfig,
         zero_linger: bool,
     ) -> Result<Self, Error> {
+        let stream = match source {
+            None => TcpStream::connect(addr).await?,
+            Some(ip) => {
+                let peer: SocketAddr = addr.parse().map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("not an IP address and port: {addr}"),
+                    )
+                })?;
+                tcp(peer, Some(ip)).await?
+            }
+        };
+        stream.set_nodelay(true)?;
+        if zero_linger {
+            stream.set_zero_linger()?;
+        }
+        let url = format!("ws://{addr}/socket.io/?{query}");
+        let config = Some(config);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, config).await?;
         Ok(Self {
-            ws: websocket(addr, source, query, config, zero_linger).await?,
+            ws,
             sid: String::new(),
             next_ack: 1,
         })

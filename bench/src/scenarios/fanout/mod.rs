@@ -1,24 +1,9 @@
-//! Room fan-out: R rooms of M sockets each (by default 10 × 100 = 1,000 clients; K sockets per
-//! user, users spread over the rooms so each socket is in exactly one of them besides
-//! `general`). One socket per room is also its sender: it sends `message:send` open-loop at a
-//! fixed rate (not waiting for acks), and every socket of the room, the sender's included, gets
-//! each message: one send = M deliveries. The senders' clocks are spread evenly over one send
-//! interval and their ticks over one tick, so the rooms' sends do not leave at the same instant.
-//!
-//! The offered load climbs in steps (deliveries/s, doubling from `start_rate`, then two
-//! bisection steps between the last pass and the first failure). Each step sends for
-//! `step_seconds`, then waits (bounded) for the last deliveries. Latency is send → delivery read
-//! by the receiving socket (the send instant travels in the body; one process, one clock). A step
-//! passes when every send was acked `ok`, ≥ 99% of the deliveries arrived within the drain,
-//! and the delivery p99 ≤ `p99_limit`. Server CPU-seconds (utime + stime of its processes: every
-//! node's on several nodes, not Redis's or PostgreSQL's) are read around each step. On several
-//! nodes the rooms' senders and their sockets take the nodes in turn, so most deliveries cross
-//! nodes. The bench's own CPU is reported too: a step where the bench used its
-//! whole core measured the bench, and is marked so. A socket the server closed connects
-//! again, so the ladder goes on after such a step as after any other failure.
-//!
-//! Here: the options, the report and the ladder; [`setup`] fills the rooms and starts a task per
-//! socket, [`step`] runs one step, [`receive`] and [`send`] are the sockets' tasks.
+//! Room fan-out: the options, the report and the ladder of steps; the method is
+//! docs/benchmarks.md's (Scenarios: `fanout`). On several nodes the rooms' senders and their
+//! sockets take the nodes in turn, so most deliveries cross nodes; server CPU is every node's,
+//! not Redis's or PostgreSQL's. A step where the bench used its whole core measured the bench,
+//! and is marked so. [`setup`] fills the rooms and starts a task per socket, [`step`] runs one
+//! step, [`receive`] and [`send`] are the sockets' tasks.
 
 mod receive;
 mod send;

@@ -78,16 +78,10 @@ pub(super) async fn send(
             }
         }
         if lost.is_none() {
-            let order = Order1 {
-                step,
-                rate,
-                phase: room.phase,
-                until,
-                mix: room.mix,
-            };
+            let order = (step, rate, until);
             let sent = one_order(
                 &mut client,
-                &room.id,
+                &room,
                 &shared,
                 order,
                 &mut own,
@@ -123,34 +117,18 @@ fn sends_due(rate: f64, phase: f64, elapsed: Duration) -> u64 {
     (rate * elapsed.as_secs_f64() + phase) as u64
 }
 
-/// One step's orders for one sender.
-#[derive(Clone, Copy)]
-struct Order1 {
-    step: usize,
-    rate: f64,
-    /// Where in its send interval this sender's clock starts, in [0, 1).
-    phase: f64,
-    until: Instant,
-    mix: ChangeMix,
-}
-
-/// Sends at `order.rate` until `order.until`, then waits (bounded) for the outstanding acks.
+/// Sends at the order's rate (step, sends/s, until) until its end, then waits (bounded) for
+/// the outstanding acks.
 async fn one_order(
     client: &mut Client,
-    room: &str,
+    room: &SenderRoom,
     shared: &Shared,
-    order: Order1,
+    (step, rate, until): (usize, f64, Instant),
     own: &mut Own,
     last_seq: &mut i64,
     tally: &mut SenderTally,
 ) -> Result<(), Error> {
-    let Order1 {
-        step,
-        rate,
-        phase,
-        until,
-        mix,
-    } = order;
+    let (phase, mix) = (room.phase, room.mix);
     let start = Instant::now();
     // Ticks `phase` of a tick late, so the senders' ticks fall at different instants too.
     let mut tick = tokio::time::interval_at(
@@ -181,7 +159,7 @@ async fn one_order(
                         }
                     }
                 } else {
-                    deliver(&incoming, room, shared, last_seq);
+                    deliver(&incoming, &room.id, shared, last_seq);
                 }
             }
             _ = tick.tick() => {
@@ -193,7 +171,7 @@ async fn one_order(
                     // An edit's new text carries the send time like a message's text.
                     let entry = mix.entry(
                         n,
-                        room,
+                        &room.id,
                         format!("fo-{n}"),
                         format!("{TAG} {step} {nanos} {n}"),
                         own.target.as_deref(),

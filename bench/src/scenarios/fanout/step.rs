@@ -55,7 +55,7 @@ pub(super) async fn run(
             .map(|&p| procfs::cpu_seconds(p).map_err(|e| Error::Setup(e.to_string())))
             .sum::<Result<f64, Error>>()
     };
-    let own = || procfs::own_cpu_seconds().map_err(|e| Error::Setup(e.to_string()));
+    let own = || cpu(&[std::process::id()]);
     // Reset the counters, then open the step.
     shared.delivered.store(0, Ordering::SeqCst);
     shared.late.store(0, Ordering::SeqCst);

@@ -1,7 +1,5 @@
 //! Tiny upstream servers for the proxy tests: echo, a byte sink, and a minimal HTTP responder.
 
-#![allow(dead_code)] // each test binary uses a subset
-
 use std::{
     future::Future,
     net::SocketAddr,
