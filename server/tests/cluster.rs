@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use natter_client::session::AppEvent;
 use natter_protocol::events::{MessageEvent, PresenceEvent, ReceiptEvent, RoomEvent, TypingEvent};
 use natter_protocol::requests::{CreateRoom, ListMembers, MarkRead, SendMessage, SetTyping};
-use natter_protocol::{ErrorCode, GENERAL_ROOM_ID};
+use natter_protocol::{ErrorCode, Message, GENERAL_ROOM_ID};
 use natter_testkit::cluster::{self, Cluster, Shared};
 use natter_testkit::nginx::Nginx;
 use natter_testkit::redis::Redis;
@@ -467,8 +467,10 @@ async fn node_a_through_a_proxy(
     (a, link)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_at_its_restart() {
+/// Node a commits and acks a message it cannot publish (its link to Redis cut), then dies by
+/// `kill -9`: bob, on node b, has not seen it 2 s later. Returns node a's spec, bob, the lost
+/// message, and what must outlive the test (node b, Redis, the store).
+async fn a_cast_dies_with_its_node() -> (RelaySpec, Client, Message, Box<dyn std::any::Any>) {
     let cluster = Cluster::start(env!("CARGO_BIN_EXE_natter-relay"), SHARED, 2, &[])
         .await
         .unwrap_or_else(|e| panic!("start two nodes: {e}"));
@@ -503,8 +505,8 @@ async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_a
         .expect("committed and acked without Redis");
     let Nodes {
         a,
-        b: _b,
-        redis: _redis,
+        b,
+        redis,
         _store,
     } = nodes;
     a.kill9().await.expect("kill -9 node a");
@@ -512,7 +514,17 @@ async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_a
         .next_event_where::<MessageEvent>(Duration::from_secs(2), |_| true)
         .await;
     assert!(quiet.is_err(), "the cast died with node a: {quiet:?}");
+    (
+        spec_a,
+        bob,
+        lost.message,
+        Box::new((b, redis, _store, link)),
+    )
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_at_its_restart() {
+    let (spec_a, bob, lost, _rest) = a_cast_dies_with_its_node().await;
     let started = Instant::now();
     let _a = RelayProcess::start(&spec_a)
         .await
@@ -522,9 +534,22 @@ async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_a
         .await
         .expect("the restarted node has every node catch up")
         .message;
-    assert_eq!(got.seq, lost.message.seq);
-    assert_eq!(got.body, "lost");
+    assert_eq!((got.seq, got.body.as_str()), (lost.seq, "lost"));
     println!("caught up {:?} after node a's restart", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_without_a_restart() {
+    let (_spec_a, bob, lost, _rest) = a_cast_dies_with_its_node().await;
+    let started = Instant::now();
+    // Node b takes node a for dead once its key expires, and every node catches up.
+    let got = bob
+        .next_event_where::<MessageEvent>(DEAD_NODE_BOUND, |_| true)
+        .await
+        .expect("the node that reaps node a has every node catch up")
+        .message;
+    assert_eq!((got.seq, got.body.as_str()), (lost.seq, "lost"));
+    println!("caught up {:?} after node a died", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -306,6 +306,12 @@ impl Broadcaster {
         }
     }
 
+    /// Has every other node catch up from the store (this node's feed is the caller's).
+    #[cfg(feature = "redis")]
+    pub fn catch_up_everywhere(&self) {
+        self.peers.publish(|| Cast::CatchUp);
+    }
+
     /// Joins, leaves and disconnects: done here, then by every other node.
     async fn act(&self, cast: Cast) {
         self.apply(&cast).await;

@@ -19,9 +19,9 @@ use socketioxide::SocketIo;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-#[cfg(feature = "redis")]
-use crate::broadcast::Feed;
 use crate::broadcast::{Broadcaster, FeedInputs, Peers};
+#[cfg(feature = "redis")]
+use crate::broadcast::{Cast, Feed};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::presence::{LocalPresence, Presence};
@@ -155,15 +155,30 @@ impl Cluster {
         #[cfg(feature = "redis")]
         if let Some(redis) = self.redis {
             let (inbox, remote) = mpsc::channel(INBOX);
-            let (gone_tx, mut gone) = mpsc::channel::<String>(1_024);
+            let own_feed = inbox.clone();
+            let (gone_tx, mut gone) = mpsc::channel::<presence::Reaped>(1_024);
             let tasks = vec![
                 tokio::spawn(redis.bus_task),
                 tokio::spawn(bus::subscribe(redis.client, redis.node, inbox)),
                 tokio::spawn(redis.presence.clone().keep_alive(gone_tx)),
                 tokio::spawn(async move {
-                    while let Some(user_id) = gone.recv().await {
-                        if let Some(offline) = chat.gone_with_node(&user_id).await {
-                            broadcaster.presence(&offline).await;
+                    while let Some(reaped) = gone.recv().await {
+                        match reaped {
+                            presence::Reaped::Offline(user_id) => {
+                                if let Some(offline) = chat.gone_with_node(&user_id).await {
+                                    broadcaster.presence(&offline).await;
+                                }
+                            }
+                            // A node killed between a commit and its publish took the cast
+                            // with it: every node, this one too, catches up from the store,
+                            // so the message arrives within the reaping bound even if that
+                            // node never comes back.
+                            presence::Reaped::NodeDied => {
+                                broadcaster.catch_up_everywhere();
+                                if own_feed.send(Cast::CatchUp).await.is_err() {
+                                    return;
+                                }
+                            }
                         }
                     }
                 }),

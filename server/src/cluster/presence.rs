@@ -23,6 +23,15 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 const NODES: &str = "natter:nodes";
 
+/// What reaping a dead node found.
+#[derive(Debug, PartialEq)]
+pub enum Reaped {
+    /// A user whose last socket was on the dead node.
+    Offline(String),
+    /// A node died: what it committed but had not published yet never reached the others.
+    NodeDied,
+}
+
 fn online_key(user_id: &str) -> String {
     format!("natter:online:{user_id}")
 }
@@ -110,8 +119,9 @@ impl RedisPresence {
     }
 
     /// Renews this node's key and reaps dead nodes, every [`HEARTBEAT`], for ever; each user
-    /// whose last socket was on a dead node goes to `gone`.
-    pub async fn keep_alive(self, gone: mpsc::Sender<String>) {
+    /// whose last socket was on a dead node goes to `gone` as [`Reaped::Offline`], then a
+    /// [`Reaped::NodeDied`] once per dead node this node took off the list.
+    pub async fn keep_alive(self, gone: mpsc::Sender<Reaped>) {
         let mut tick = tokio::time::interval(HEARTBEAT);
         loop {
             tick.tick().await;
@@ -120,9 +130,9 @@ impl RedisPresence {
                 continue;
             }
             match self.reap().await {
-                Ok(users) => {
-                    for user in users {
-                        if gone.send(user).await.is_err() {
+                Ok(reaped) => {
+                    for event in reaped {
+                        if gone.send(event).await.is_err() {
                             return;
                         }
                     }
@@ -179,8 +189,9 @@ impl RedisPresence {
         pipe.query_async(&mut conn).await
     }
 
-    /// Users who went offline because their last sockets were on nodes now dead.
-    async fn reap(&self) -> redis::RedisResult<Vec<String>> {
+    /// Users who went offline because their last sockets were on nodes now dead, and each
+    /// dead node this node took off the list (one node does, whichever SREM removed it).
+    async fn reap(&self) -> redis::RedisResult<Vec<Reaped>> {
         let mut conn = self.conn.clone();
         let nodes: Vec<String> = redis::cmd("SMEMBERS")
             .arg(NODES)
@@ -202,11 +213,14 @@ impl RedisPresence {
                 .arg(&claimed)
                 .query_async(&mut conn)
                 .await;
-            let _: () = redis::cmd("SREM")
+            let removed: i64 = redis::cmd("SREM")
                 .arg(NODES)
                 .arg(&node)
                 .query_async(&mut conn)
                 .await?;
+            if removed == 1 {
+                gone.push(Reaped::NodeDied);
+            }
             if renamed.is_err() {
                 continue; // nothing held, or reaped by another node
             }
@@ -220,7 +234,7 @@ impl RedisPresence {
                     continue;
                 };
                 if self.forget(&node, &claimed, user_id, sid).await {
-                    gone.push(user_id.to_owned());
+                    gone.push(Reaped::Offline(user_id.to_owned()));
                 }
             }
             let _: () = redis::cmd("DEL")
