@@ -314,7 +314,9 @@ describe("two windows chatting through one relay", { concurrency: false }, () =>
     // The buttons show on hover; a script click is what a pointer or Enter does.
     const act = (s, body, testid, extra = "") =>
       s.exec(
+        // The row takes the focus first, as from the keyboard: that brings the one action bar in.
         `const row = [...document.querySelectorAll('[data-testid="message"]')].find((m) => m.querySelector('.body').textContent === arguments[0]);
+         row.focus();
          row.querySelector('[data-testid="' + arguments[1] + '"]' + arguments[2]).click();`,
         [body, testid, extra],
       );

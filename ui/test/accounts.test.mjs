@@ -4,7 +4,7 @@
 // adding an account and going back, a notification of the other account, signing out of one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, memoryStorage, settle, msg, room } from "./page.mjs";
+import { action, boot, memoryStorage, settle, msg, room } from "./page.mjs";
 
 const URL_A = "http://127.0.0.1:7447";
 const URL_B = "https://chat.example.org";
@@ -182,13 +182,13 @@ test("each account has its own recently used emoji", async () => {
   try {
     const ui = await boot({ ...answers, react: () => null });
     const firstGroup = () => {
-      ui.all('[data-testid="message-action-more-reactions"]').at(-1).click();
+      action(ui.all('[data-testid="message"]').at(-1), "more-reactions").click();
       const picker = ui.$('[data-testid="emoji-picker"]');
       const label = picker.querySelectorAll('[role="group"]')[0].getAttribute("aria-label");
       picker.querySelector('[data-testid="emoji-search"]').dispatch("keydown", { key: "Escape" });
       return label;
     };
-    ui.all('[data-testid="message-action-more-reactions"]').at(-1).click();
+    action(ui.all('[data-testid="message"]').at(-1), "more-reactions").click();
     ui.$('[data-emoji="🎉"]').click();
     await settle();
     assert.equal(ui.called("react").at(-1).emoji, "🎉");

@@ -4,7 +4,7 @@
 // changes is read once its newest message is on screen, and unread counts are the session's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, msg, room, settle, signedIn } from "./page.mjs";
+import { action, boot, msg, room, settle, signedIn } from "./page.mjs";
 
 const entry = (seq, change, body) => ({ ...msg("general", seq, "bob", body), change });
 
@@ -120,7 +120,7 @@ const row = (ui, seq) => ui.all('[data-testid="message"]').find((m) => m.dataset
 
 test("Reply puts the composer in reply mode; the send carries reply_to; Cancel leaves the mode", async () => {
   const ui = await boot(signedIn());
-  row(ui, 2).querySelector('[data-testid="message-action-reply"]').click();
+  action(row(ui, 2), "reply").click();
   await settle();
   const bar = ui.$('[data-testid="composer-mode"]');
   assert.equal(bar.hidden, false);
@@ -130,7 +130,7 @@ test("Reply puts the composer in reply mode; the send carries reply_to; Cancel l
   await settle();
   assert.deepEqual(ui.called("send_message").at(-1), { room_id: "general", body: "yes", reply_to: "general-2" });
   assert.equal(bar.hidden, true, "the mode ends with the send");
-  row(ui, 2).querySelector('[data-testid="message-action-reply"]').click();
+  action(row(ui, 2), "reply").click();
   ui.$('[data-testid="composer-mode-cancel"]').click();
   await settle();
   assert.equal(bar.hidden, true);
@@ -142,9 +142,9 @@ test("Reply puts the composer in reply mode; the send carries reply_to; Cancel l
 
 test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks first", async () => {
   const ui = await boot({ ...signedIn(), edit_message: () => null, delete_message: () => null });
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-edit"]'), null, "not bob's");
+  assert.equal(action(row(ui, 2), "edit"), null, "not bob's");
   const mine = row(ui, 3);
-  mine.querySelector('[data-testid="message-action-edit"]').click();
+  action(mine, "edit").click();
   await settle();
   assert.equal(ui.$('[data-testid="composer"]').value, "message 3", "the text to fix");
   ui.$('[data-testid="composer"]').value = "message 3, fixed";
@@ -154,7 +154,7 @@ test("Edit and Delete only on our own messages; Edit sends an edit, Delete asks 
   const sends = ui.called("send_message").length;
   assert.equal(sends, 0, "an edit is not a new message");
 
-  row(ui, 3).querySelector('[data-testid="message-action-delete"]').click();
+  action(row(ui, 3), "delete").click();
   await settle();
   assert.equal(ui.$("#delete-dialog").hidden, false);
   assert.deepEqual(ui.called("delete_message"), [], "nothing before the answer");
@@ -184,9 +184,29 @@ test("Up arrow in the empty composer edits our newest message; Esc leaves the mo
   assert.deepEqual(ui.called("edit_message"), []);
 });
 
+test("one action bar for the whole list: it goes to the message the focus or the pointer is on", async () => {
+  const ui = await boot({ ...signedIn() });
+  const bars = () => ui.all(".message-actions");
+  assert.ok(ui.all('[data-testid="message"]').length >= 3);
+  assert.ok(bars().length <= 1, `one bar, not one per message: ${bars().length}`);
+  const reply = action(row(ui, 2), "reply");
+  assert.equal(reply.closest('[data-testid="message"]'), row(ui, 2), "in the focused message");
+  assert.equal(action(row(ui, 2), "edit"), null, "bob's: no Edit");
+  assert.ok(action(row(ui, 3), "edit"), "ours: Edit");
+  assert.equal(bars().length, 1);
+  assert.equal(row(ui, 2).querySelector(".message-actions"), null, "gone from the message it left");
+  row(ui, 2).querySelector(".body").dispatch("pointerover");
+  assert.ok(row(ui, 2).querySelector(".message-actions"), "the pointer brings it");
+  // The keyboard in the bar keeps it where it is when the pointer passes over another message.
+  row(ui, 2).querySelector('[data-testid="message-action-reply"]').focus();
+  row(ui, 3).querySelector(".body").dispatch("pointerover");
+  assert.ok(row(ui, 2).querySelector(".message-actions"), "not pulled away from the focus");
+  assert.equal(row(ui, 2).getAttribute("tabindex"), "0", "a message is reached with Tab");
+});
+
 test("a reaction toggles: added when not ours yet, taken back when it is", async () => {
   const ui = await boot({ ...signedIn(), react: () => null });
-  row(ui, 2).querySelector('[data-emoji="👍"]').click();
+  action(row(ui, 2), "react").click(); // the bar's first quick reaction: 👍
   await settle();
   assert.deepEqual(ui.called("react").at(-1), { room_id: "general", message_id: "general-2", emoji: "👍", on: true });
   await ui.emit([{ type: "message_changed", message: { ...msg("general", 2, "bob", "message 2"), reactions: [{ emoji: "👍", users: ["alice"] }] } }]);

@@ -3,7 +3,7 @@
 // the focus back) and, on the page, "More reactions" reacting as a quick reaction does.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, documentFrom, memoryStorage, settle, signedIn } from "./page.mjs";
+import { action, boot, documentFrom, memoryStorage, settle, signedIn } from "./page.mjs";
 import { ALL_EMOJI, RECENT_MAX, filterEmoji, loadRecent, rememberEmoji, withRecent } from "../app/js/emoji.js";
 import { COLUMNS, createEmojiPicker } from "../app/js/views/emoji-picker.js";
 
@@ -135,7 +135,7 @@ const row = (ui, seq) => ui.all('[data-testid="message"]').find((m) => m.dataset
 
 test("More reactions on a message: the picked emoji is sent as a quick reaction is", async () => {
   const ui = await boot({ ...signedIn(), react: () => null });
-  const more = row(ui, 2).querySelector('[data-testid="message-action-more-reactions"]');
+  const more = action(row(ui, 2), "more-reactions");
   assert.equal(more.getAttribute("aria-label"), "More reactions");
   more.click();
   const picker = row(ui, 2).querySelector('[data-testid="emoji-picker"]');
@@ -158,7 +158,7 @@ test("More reactions on a message: the picked emoji is sent as a quick reaction 
 
 test("the picker stays open on its message when that row is redrawn (a reaction came)", async () => {
   const ui = await boot({ ...signedIn(), react: () => null });
-  row(ui, 2).querySelector('[data-testid="message-action-more-reactions"]').click();
+  action(row(ui, 2), "more-reactions").click();
   await ui.emit([{ type: "message_changed", message: { id: "general-2", room_id: "general", seq: 2, sender: "bob", body: "message 2", client_id: "c-general-2", sent_at: "2026-11-25T10:00:00Z", reactions: [{ emoji: "👍", users: ["bob"] }] } }]);
   assert.ok(row(ui, 2).querySelector('[data-testid="reaction"]'), "the row was redrawn");
   const picker = row(ui, 2).querySelector('[data-testid="emoji-picker"]');

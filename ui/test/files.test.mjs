@@ -3,7 +3,7 @@
 // pending send's files with an upload bar and Cancel; the attach button, a paste and a drop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, msg, settle, signedIn, XSS } from "./page.mjs";
+import { action, boot, msg, settle, signedIn, XSS } from "./page.mjs";
 
 const PNG_URL = "data:image/png;base64,iVBORw0KGgo=";
 const image = { id: "f-img", name: "cat.png", size: 48213, type: "image/png", width: 640, height: 480 };
@@ -126,7 +126,7 @@ test("nothing picked, or the attach refused: the caption comes back into the com
 test("a pasted image takes the composer's text as its caption, in reply mode the reply", async () => {
   const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
   await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", "show me"), id: "m-4" } }]);
-  last(ui).querySelector('[data-testid="message-action-reply"]').click();
+  action(last(ui), "reply").click();
   await settle();
   const box = type(ui, "here, ünï 🎉");
   const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "shot.png", { type: "image/png" });
@@ -200,7 +200,7 @@ test("three dropped files go to the shell in one call: one message, in order, by
 test("twelve dropped files are two messages, of 10 and 2, in order; the caption and reply go with the first", async () => {
   const ui = await boot({ ...signedIn(), attach_bytes: "c-bytes" });
   await ui.emit([{ type: "message", message: { ...msg("general", 4, "bob", "photos?"), id: "m-4" } }]);
-  last(ui).querySelector('[data-testid="message-action-reply"]').click();
+  action(last(ui), "reply").click();
   await settle();
   type(ui, "all of them");
   const photos = Array.from({ length: 12 }, (_, i) => new File([new Uint8Array([i])], `p${i}.jpg`, { type: "image/jpeg" }));

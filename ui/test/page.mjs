@@ -4,6 +4,17 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
+/**
+ * The action button `name` (reply, react, more-reactions, edit, delete) of a message row as a
+ * person reaches it: the row takes the focus first, which brings the one action bar into it.
+ * Null when that action is not offered on this message (the bar has it hidden).
+ */
+export const action = (row, name) => {
+  row.focus();
+  const button = row.querySelector(`[data-testid="message-action-${name}"]`);
+  return button && !button.hidden ? button : null;
+};
+
 // ---- A tiny stand-in for the browser DOM, just enough to run main.js and the views under Node
 // (no dependencies). It parses index.html, supports the selectors the UI uses, and bubbles events.
 
@@ -123,11 +134,16 @@ class Element {
     this.dispatch("click");
     if (this.tagName === "BUTTON" && (this.attributes.type ?? "submit") === "submit") this.closest("form")?.dispatch("submit");
   }
-  /** Like a browser: a disabled or hidden-by-attribute control does not take the focus. */
+  get parentNode() { return this.parent; }
+  /**
+   * Like a browser: a disabled or hidden-by-attribute control does not take the focus; one that
+   * does is told `focusin`, which bubbles.
+   */
   focus() {
     if (this.disabled) return;
     for (let e = this; e instanceof Element; e = e.parent) if (e.hidden) return;
     globalThis.document.activeElement = this;
+    this.dispatch("focusin");
   }
   /** Markup parsed into elements, as a browser would (so a test can see what it would make). */
   set innerHTML(markup) {

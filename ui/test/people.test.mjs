@@ -3,7 +3,7 @@
 // the account settings and the admin panel, each action's refusal shown.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { boot, settle, signedIn } from "./page.mjs";
+import { action, boot, settle, signedIn } from "./page.mjs";
 
 const LINK = "natter://invite?server=http%3A%2F%2F10.0.0.5%3A7447&code=abc123";
 /** What the shell's read_invite answers (its parser is the protocol crate's; this is a stand-in). */
@@ -90,8 +90,8 @@ test("a member sees no admin panel and no Delete on others' messages", async () 
   assert.equal(ui.called("own_account").length, 1, "asked at sign-in");
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, true);
   assert.equal(ui.$('[data-testid="account-settings"]').hidden, false);
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-delete"]'), null);
-  assert.ok(row(ui, 3).querySelector('[data-testid="message-action-delete"]'), "our own: Delete");
+  assert.equal(action(row(ui, 2), "delete"), null);
+  assert.ok(action(row(ui, 3), "delete"), "our own: Delete");
 });
 
 test("an admin gets the panel and Delete (never Edit) on others' messages; the role is asked again on reconnect", async () => {
@@ -99,8 +99,8 @@ test("an admin gets the panel and Delete (never Edit) on others' messages; the r
   const ui = await boot({ ...signedIn(), own_account: () => account("alice", role), delete_message: () => null });
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, false);
   const bobs = row(ui, 2);
-  assert.equal(bobs.querySelector('[data-testid="message-action-edit"]'), null, "an admin never edits someone else's");
-  bobs.querySelector('[data-testid="message-action-delete"]').click();
+  assert.equal(action(bobs, "edit"), null, "an admin never edits someone else's");
+  action(bobs, "delete").click();
   await settle();
   assert.equal(ui.$("#delete-dialog").hidden, false);
   assert.match(ui.$("#delete-dialog").querySelector(".detail").textContent, /^As an admin, you delete bob's message/);
@@ -114,7 +114,7 @@ test("an admin gets the panel and Delete (never Edit) on others' messages; the r
   await ui.emit([{ type: "connection", state: { state: "connected", transport: "websocket" } }]);
   assert.equal(ui.called("own_account").length, 2);
   assert.equal(ui.$('[data-testid="admin-open"]').hidden, true);
-  assert.equal(row(ui, 2).querySelector('[data-testid="message-action-delete"]'), null);
+  assert.equal(action(row(ui, 2), "delete"), null);
 });
 
 test("account settings: display name, password change, sessions with End, deleting the account", async () => {
