@@ -202,6 +202,13 @@ test("one action bar for the whole list: it goes to the message the focus or the
   row(ui, 3).querySelector(".body").dispatch("pointerover");
   assert.ok(row(ui, 2).querySelector(".message-actions"), "not pulled away from the focus");
   assert.equal(row(ui, 2).getAttribute("tabindex"), "0", "a message is reached with Tab");
+  // A redraw of that message (a reaction came) keeps the bar in it and the focus on its button.
+  const thumbs = action(row(ui, 2), "react");
+  thumbs.focus();
+  await ui.emit([{ type: "message_changed", message: { ...msg("general", 2, "bob", "message 2"), reactions: [{ emoji: "👍", users: ["bob"] }] } }]);
+  assert.ok(row(ui, 2).querySelector('[data-testid="reaction"]'), "the row was redrawn");
+  assert.equal(thumbs.closest('[data-testid="message"]'), row(ui, 2), "the bar is in the redrawn row");
+  assert.equal(document.activeElement, thumbs, "the focus is back on its button");
 });
 
 test("a reaction toggles: added when not ours yet, taken back when it is", async () => {

@@ -98,6 +98,11 @@ class Element {
     }
   }
   replaceChildren(...nodes) {
+    // Like a browser: the focus inside a child taken out is lost, even if it is put back.
+    const active = globalThis.document?.activeElement;
+    if (active && this.children.some((c) => c instanceof Element && active.closest && (c === active || [...c.descendants()].includes(active)))) {
+      globalThis.document.activeElement = null;
+    }
     for (const c of this.children) c.parent = null;
     this.children = [];
     this.append(...nodes);

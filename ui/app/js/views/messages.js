@@ -269,15 +269,15 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
   });
 
   /**
-   * After a redraw: the bar goes back into its message's new row (with the focus it had), or
-   * stays out when that message is gone. @param {boolean} hadFocus @param {string | undefined} seq
+   * After a redraw: the bar goes back into its message's new row, its button that had the focus
+   * focused again (a redraw takes it away), or stays out when that message is gone.
+   * @param {HTMLElement | null} focused @param {string | undefined} seq
    */
-  const keepBar = (hadFocus, seq) => {
+  const keepBar = (focused, seq) => {
     const row = seq === undefined ? null : /** @type {HTMLElement | null} */ (list.querySelector(`[data-seq="${seq}"]`));
     if (!row || !("actions" in row.dataset)) return;
-    const active = hadFocus ? /** @type {HTMLElement | null} */ (document.activeElement) : null;
     showActions(row);
-    active?.focus();
+    focused?.focus();
   };
 
   /** Each emoji with how many put it there (a click toggles ours); who, in its tooltip. @param {Item["reactions"]} reactions */
@@ -379,7 +379,8 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     rows = next;
     isAdmin = admin;
     const barSeq = switched ? undefined : /** @type {HTMLElement | null} */ (bar.parentNode)?.dataset?.seq;
-    const barFocus = /** @type {HTMLElement | null} */ (document.activeElement)?.closest?.(".message-actions") === bar;
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    const barFocus = active?.closest?.(".message-actions") === bar ? active : null;
     list.replaceChildren(...nodes);
     keepBar(barFocus, barSeq);
     picking.account = opts.account ?? opts.me ?? null;
