@@ -19,17 +19,20 @@ use crate::broadcast::{Bus, Cast};
 const CHANNEL: &str = "natter:casts";
 /// Casts waiting to be published; past this a cast is lost (and a catch-up follows).
 const OUTBOX: usize = 65_536;
+/// Casts published as one message at most: what queued during one publish goes in the next,
+/// so a busy node makes one Redis round trip per batch instead of one per cast.
+const BATCH: usize = 256;
 /// How often a node that lost casts retries telling the others to catch up, and how often the
 /// subscription is checked with a PING.
 const TICK: Duration = Duration::from_secs(1);
 /// How long a PING on the subscription may take before it counts as dead.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A cast and the node that sent it (a node skips its own).
+/// Casts, in the order they were made, and the node that sent them (a node skips its own).
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     node: String,
-    cast: Cast,
+    casts: Vec<Cast>,
 }
 
 /// This node's side of the bus: [`Bus::publish`] queues, a task publishes.
@@ -67,31 +70,29 @@ async fn publish_all(
     lost: Arc<AtomicBool>,
 ) {
     let mut tick = tokio::time::interval(TICK);
+    let mut casts = Vec::with_capacity(BATCH);
     loop {
-        let cast = tokio::select! {
-            cast = rx.recv() => match cast {
-                Some(cast) => Some(cast),
-                None => return,
+        tokio::select! {
+            n = rx.recv_many(&mut casts, BATCH) => if n == 0 {
+                return;
             },
-            _ = tick.tick() => None,
-        };
-        // Once the link works again, everyone catches up on what we could not send.
-        if lost.swap(false, Ordering::Relaxed) && !publish(&mut conn, &node, Cast::CatchUp).await {
-            lost.store(true, Ordering::Relaxed);
+            _ = tick.tick() => {}
         }
-        if let Some(cast) = cast {
-            if !publish(&mut conn, &node, cast).await {
-                lost.store(true, Ordering::Relaxed);
-            }
+        // Once the link works again, everyone catches up on what we could not send.
+        if lost.swap(false, Ordering::Relaxed) {
+            casts.insert(0, Cast::CatchUp);
+        }
+        if !casts.is_empty() && !publish(&mut conn, &node, std::mem::take(&mut casts)).await {
+            lost.store(true, Ordering::Relaxed);
         }
     }
 }
 
-/// True if Redis took the cast.
-async fn publish(conn: &mut ConnectionManager, node: &str, cast: Cast) -> bool {
+/// True if Redis took the casts.
+async fn publish(conn: &mut ConnectionManager, node: &str, casts: Vec<Cast>) -> bool {
     let envelope = Envelope {
         node: node.to_owned(),
-        cast,
+        casts,
     };
     let payload = match serde_json::to_vec(&envelope) {
         Ok(payload) => payload,
@@ -129,12 +130,11 @@ pub async fn subscribe(client: redis::Client, node: String, out: mpsc::Sender<Ca
                         tokio::select! {
                             msg = stream.next() => {
                                 let Some(msg) = msg else { break };
-                                let Ok(envelope) = serde_json::from_slice::<Envelope>(msg.get_payload_bytes()) else {
-                                    tracing::warn!("a cast on the bus could not be read");
-                                    continue;
-                                };
-                                if envelope.node != node && out.send(envelope.cast).await.is_err() {
-                                    return;
+                                let casts = read(msg.get_payload_bytes(), &node);
+                                for cast in casts {
+                                    if out.send(cast).await.is_err() {
+                                        return;
+                                    }
                                 }
                             }
                             _ = tick.tick() => {
@@ -155,5 +155,49 @@ pub async fn subscribe(client: redis::Client, node: String, out: mpsc::Sender<Ca
             return;
         }
         tick.tick().await;
+    }
+}
+
+/// The casts of another node in `payload`; none of this node's own. Unreadable (e.g. from a
+/// node of another version), it is a [`Cast::CatchUp`]: what it said is missed, so this node's
+/// sockets catch up from the store.
+fn read(payload: &[u8], node: &str) -> Vec<Cast> {
+    match serde_json::from_slice::<Envelope>(payload) {
+        Ok(envelope) if envelope.node == node => Vec::new(),
+        Ok(envelope) => envelope.casts,
+        Err(e) => {
+            tracing::warn!(error = %e, "casts on the bus could not be read; catching up");
+            vec![Cast::CatchUp]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leave(room: &str) -> Cast {
+        Cast::Leave {
+            within: "u:ann".into(),
+            room: room.into(),
+        }
+    }
+
+    #[test]
+    fn a_batch_of_another_nodes_casts_is_read_in_order_and_ones_own_skipped() {
+        let envelope = Envelope {
+            node: "b".into(),
+            casts: vec![leave("r:1"), Cast::CatchUp, leave("r:2")],
+        };
+        let payload = serde_json::to_vec(&envelope).expect("encodes");
+        assert_eq!(read(&payload, "a"), envelope.casts);
+        assert_eq!(read(&payload, "b"), Vec::<Cast>::new());
+    }
+
+    #[test]
+    fn an_unreadable_message_on_the_bus_is_a_catch_up() {
+        let old_shape = br#"{"node":"b","cast":{"op":"catch_up"}}"#;
+        assert_eq!(read(old_shape, "a"), vec![Cast::CatchUp]);
+        assert_eq!(read(b"not json", "a"), vec![Cast::CatchUp]);
     }
 }
