@@ -583,6 +583,70 @@ async fn a_user_on_two_nodes_gets_the_send_limit_once() {
     assert!(accepted >= 5, "the burst itself is allowed: {accepted}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_well_under_the_limit_are_not_each_asked_of_redis() {
+    // 100 sends per second after a burst of 100: 21 sends stay well under it.
+    let nodes = two_nodes(&["--send-per-second", "100", "--send-burst", "100"]).await;
+    let api = Api::new(nodes.a.url());
+    let alice = api.user("alice").await;
+    let on_a = api.connect("alice", &alice.token).await.expect("a");
+    on_a.request(&send(GENERAL_ROOM_ID, "first"))
+        .await
+        .expect("the first send (node a asks Redis: it knows nothing of alice yet)");
+    let redis = redis::Client::open(nodes.redis.url()).expect("a Redis URL");
+    let mut redis = redis
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("statistics reset");
+    let sends: Vec<SendMessage> = (0..20)
+        .map(|i| send(GENERAL_ROOM_ID, &format!("m{i}")))
+        .collect();
+    for acked in futures_util::future::join_all(sends.iter().map(|s| on_a.request(s))).await {
+        acked.expect("under the limit: acked");
+    }
+    // The 20 are counted in Redis a moment later, together.
+    let started = Instant::now();
+    let mut calls = 0;
+    while calls == 0 {
+        assert!(
+            started.elapsed() < WAIT,
+            "node a never counted the sends in Redis"
+        );
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut redis)
+            .await
+            .expect("INFO answers");
+        calls = script_calls(&stats);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        calls < 20,
+        "{calls} script calls for 20 sends: each send still waits for Redis"
+    );
+}
+
+/// How many times Redis ran a script (EVALSHA or EVAL), from `INFO commandstats`.
+fn script_calls(stats: &str) -> u64 {
+    stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
 /// Sockets open on `node`, from its metrics listener (`--metrics-bind 127.0.0.1:0`).
 async fn sockets_open(node: &RelayProcess) -> f64 {
     let ports = node.listening_ports().expect("the node runs");
