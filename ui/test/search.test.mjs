@@ -113,3 +113,31 @@ test("a result opens its room around the message, which is marked and takes the 
   assert.ok(row.classList.contains("found"), row.className);
   assert.equal(document.activeElement, row);
 });
+
+test("the relay's answer repeating the cache's, and a move of the selection, keep the rows drawn (nothing rebuilt under the pointer)", async () => {
+  /** @type {(answer: unknown) => void} */
+  let answer = () => {};
+  const relay = new Promise((resolve) => (answer = resolve));
+  const ui = await boot({
+    ...signedIn(),
+    search: ({ cached_only }) => (cached_only ? { messages: found, next_cursor: null, online: false } : relay),
+  });
+  document.key({ key: "f", ctrlKey: true });
+  const input = await type(ui, "walrus");
+  const fromCache = ui.all('[data-testid="search-result"]');
+  assert.equal(fromCache.length, 2);
+  answer({ messages: found, next_cursor: null, online: true });
+  await settle();
+  assert.equal(ui.$('[data-testid="search-status"]').textContent, "2 messages");
+  const fromRelay = ui.all('[data-testid="search-result"]');
+  assert.equal(fromRelay.length, 2);
+  assert.ok(fromRelay.every((li, i) => li === fromCache[i]), "the rows drawn from the cache stay");
+  input.dispatch("keydown", { key: "ArrowDown" });
+  const moved = ui.all('[data-testid="search-result"]');
+  assert.ok(moved.every((li, i) => li === fromCache[i]), "moving the selection rebuilds nothing");
+  assert.deepEqual(moved.map((li) => li.getAttribute("aria-selected")), ["false", "true"]);
+  assert.equal(input.getAttribute("aria-activedescendant"), "search-result-1");
+  // Other words mark other text: those rows are drawn anew.
+  await type(ui, "swims");
+  assert.ok(!ui.all('[data-testid="search-result"]').includes(fromCache[0]));
+});

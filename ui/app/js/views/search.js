@@ -74,15 +74,18 @@ export const createSearch = (overlay, { search, roomName, errorText, onPick }) =
   let asked = 0;
   let timer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   let returnTo = /** @type {HTMLElement | null} */ (null);
+  /**
+   * The rows drawn last, by what they show. A row that would show the same is kept: the relay's
+   * answer repeating the cache's, or a move of the selection, does not rebuild the list under
+   * the pointer. @type {Map<string, HTMLLIElement>}
+   */
+  let drawn = new Map();
 
-  /** @param {Message} m @param {number} i @param {string[]} words */
-  const row = (m, i, words) => {
+  /** @param {Message} m @param {string[]} words */
+  const row = (m, words) => {
     const li = document.createElement("li");
-    li.setAttribute("id", `search-result-${i}`);
     li.dataset.testid = "search-result";
-    li.dataset.index = String(i);
     li.setAttribute("role", "option");
-    li.setAttribute("aria-selected", String(i === at));
     const meta = document.createElement("div");
     meta.className = "meta";
     const where = document.createElement("span");
@@ -112,7 +115,19 @@ export const createSearch = (overlay, { search, roomName, errorText, onPick }) =
 
   const draw = () => {
     const words = terms(input.value);
-    list.replaceChildren(...found.map((m, i) => row(m, i, words)));
+    const kept = new Map();
+    const rows = found.map((m, i) => {
+      const shows = JSON.stringify([m.room_id, m.seq, m.sender, m.sent_at, m.body, roomName(m.room_id), words]);
+      const li = (!kept.has(shows) && drawn.get(shows)) || row(m, words);
+      kept.set(shows, li);
+      li.setAttribute("id", `search-result-${i}`);
+      li.dataset.index = String(i);
+      li.setAttribute("aria-selected", String(i === at));
+      return li;
+    });
+    drawn = kept;
+    const same = rows.length === list.children.length && rows.every((li, i) => list.children[i] === li);
+    if (!same) list.replaceChildren(...rows);
     if (found.length) input.setAttribute("aria-activedescendant", `search-result-${at}`);
     else input.removeAttribute("aria-activedescendant");
     list.querySelector('[aria-selected="true"]')?.scrollIntoView?.({ block: "nearest" });
