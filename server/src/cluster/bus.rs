@@ -70,7 +70,7 @@ async fn publish_all(
     lost: Arc<AtomicBool>,
 ) {
     let mut tick = tokio::time::interval(TICK);
-    let mut casts = Vec::with_capacity(BATCH);
+    let mut casts = Vec::new();
     loop {
         tokio::select! {
             n = rx.recv_many(&mut casts, BATCH) => if n == 0 {

@@ -209,7 +209,8 @@ impl RedisQuota {
                 }))
                 .await;
                 this.counting.store(false, Ordering::Release);
-                // Something let through while the last ones were counted waits for the next task.
+                // Events let through while these were being counted: this task counts them next,
+                // unless a new call of `count_soon` just started a task of its own for them.
                 let more = !this.counts().unsent.is_empty();
                 if !more || this.counting.swap(true, Ordering::AcqRel) {
                     return;
