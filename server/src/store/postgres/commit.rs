@@ -1,8 +1,9 @@
 //! The PostgreSQL commit stage: a task that takes the sends queued on
 //! [`Commits`](crate::store::commit::Commits) in batches (all that queued while the last
-//! commit ran, up to [`MAX_BATCH`]), commits each batch in one transaction
-//! (`synchronous_commit` on: the COMMIT returns once the WAL is flushed), puts the new
-//! messages on the committed stream in that order, then answers each sender.
+//! commit ran, up to [`MAX_BATCH`]), commits each batch (`synchronous_commit` on: the commit
+//! returns once the WAL is flushed), puts the new messages on the committed stream in that
+//! order, then answers each sender. A batch of plain messages only is one call of
+//! `append_plain` committed by itself (`plain.rs`); any other batch is a transaction.
 //!
 //! Seqs across nodes: each node has a stage like this one on the same database. A batch first
 //! locks the rows of its rooms (`SELECT … FOR NO KEY UPDATE`, in id order, so two batches
@@ -13,13 +14,14 @@
 //! max(seq) + 1` without the lock races under READ COMMITTED: two nodes read the same seq.)
 //! A seq is taken only by an insert that happened: a repeated (sender, client_id), even one
 //! committing on another node at that moment (the insert waits for it, then does nothing),
-//! answers the original and burns none.
+//! answers the original and burns none. `append_plain` does the same in one call.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use natter_protocol::model::Seq;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
 use tokio::sync::mpsc;
 
 use super::single::{self, Room};
@@ -34,6 +36,9 @@ const MAX_BATCH: usize = 1_024;
 /// (sender, client_id) the other has in flight): nothing of it was written, so it is simply
 /// run again; only then do its senders get an error.
 const TRIES: usize = 3;
+/// A kept connection unused this long is checked before a batch (the server may have
+/// restarted meanwhile); under load none is, which saves a round trip a batch.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Starts the stage's task, which ends when every `Commits` of `queue` is dropped.
 pub(super) fn start(
@@ -52,6 +57,7 @@ async fn run(
     metrics: CommitMetrics,
 ) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
+    let mut conn = Kept::default();
     while let Some(first) = queue.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -60,7 +66,7 @@ async fn run(
         }
         let began = Instant::now();
         let messages: Vec<&NewMessage> = batch.iter().map(|(message, _)| message).collect();
-        match append_trying(&pool, &messages).await {
+        match append_trying(&pool, &mut conn, &messages).await {
             Ok((outcomes, statement)) => {
                 let created = outcomes.iter().flatten().filter(|a| a.created).count();
                 metrics.committed(batch.len(), created, began.elapsed(), statement);
@@ -93,19 +99,59 @@ async fn run(
     }
 }
 
+/// The stage's connection, kept from batch to batch (a pool's checkout checks the connection
+/// with a round trip of its own).
+#[derive(Default)]
+struct Kept {
+    conn: Option<PoolConnection<Postgres>>,
+    used: Option<Instant>,
+}
+
+impl Kept {
+    /// The kept connection, checked if it was idle; else a new one from the pool.
+    async fn get(&mut self, pool: &PgPool) -> Result<&mut PgConnection, sqlx::Error> {
+        let idle = self.used.is_none_or(|t| t.elapsed() >= CHECK_AFTER_IDLE);
+        self.used = Some(Instant::now());
+        if let Some(conn) = self.conn.as_mut() {
+            if idle && conn.ping().await.is_err() {
+                self.conn = None;
+            }
+        }
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => pool.acquire().await?,
+        };
+        Ok(&mut **self.conn.insert(conn))
+    }
+
+    /// After an error that was not the database's answer (a lost connection, say), the next
+    /// batch takes a new connection.
+    fn failed(&mut self, e: &sqlx::Error) {
+        if e.as_database_error().is_none() {
+            self.conn = None;
+        }
+    }
+}
+
 /// [`append`], run again when PostgreSQL chose it as a deadlock's victim.
 async fn append_trying(
     pool: &PgPool,
+    kept: &mut Kept,
     messages: &[&NewMessage],
 ) -> Result<(Vec<AppendOutcome>, Duration), sqlx::Error> {
     let mut tries = 1;
     loop {
-        match append(pool, messages).await {
+        let result = append(kept.get(pool).await?, messages).await;
+        match result {
             Err(e) if tries < TRIES && is_retryable(&e) => {
                 tracing::warn!(error = %e, tries, "commit: batch rolled back; trying again");
                 tries += 1;
             }
-            other => return other,
+            Err(e) => {
+                kept.failed(&e);
+                return Err(e);
+            }
+            ok => return ok,
         }
     }
 }
@@ -117,12 +163,19 @@ fn is_retryable(e: &sqlx::Error) -> bool {
         .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
-/// The batch's outcomes, and how long its COMMIT statement took (the WAL flush is in it).
+/// The batch's outcomes, and how long its COMMIT statement took (the WAL flush is in it; for
+/// a batch of plain messages only, committed by the one call, the call's time).
 async fn append(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     messages: &[&NewMessage],
 ) -> Result<(Vec<AppendOutcome>, Duration), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    if messages.iter().all(|m| is_plain(m)) {
+        let began = Instant::now();
+        if let Some(outcomes) = plain::commit_alone(conn, messages).await? {
+            return Ok((outcomes, began.elapsed()));
+        }
+    }
+    let mut tx = conn.begin().await?;
     let mut ids: Vec<&str> = messages.iter().map(|m| m.room_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -151,8 +204,8 @@ async fn append(
             (id, Room { num, last_seq })
         })
         .collect();
-    // Runs of plain messages go in one statement each (`plain.rs`); replies and changes one
-    // by one, in batch order between them.
+    // Runs of plain messages go in one call each (`plain.rs`); replies and changes one by
+    // one, in batch order between them.
     let mut outcomes = Vec::with_capacity(messages.len());
     let mut rest = messages;
     while let Some(m) = rest.first() {

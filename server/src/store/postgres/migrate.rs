@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "room last seq",
         include_str!("../../../migrations_pg/0006_room_last_seq.sql"),
     ),
+    (
+        7,
+        "append plain",
+        include_str!("../../../migrations_pg/0007_append_plain.sql"),
+    ),
 ];
 
 /// The built-in list as sqlx's migrator takes it.

@@ -1,11 +1,11 @@
 //! PostgreSQL backend (the `postgres` feature): several relay nodes share one database. Async
 //! through sqlx's pool, which replaces a broken connection at its next checkout (a restarted
 //! server is reconnected to without a restart of the relay):
-//! - the commit stage (`commit.rs`) appends messages in batches, a transaction per batch,
+//! - the commit stage (`commit.rs`) appends messages in batches, one commit per batch,
 //!   taking each room's next seqs under a lock on the room's row, so seqs stay gap-free and
-//!   in commit order whichever node commits; a batch's plain messages in one statement
-//!   (`plain.rs`), one alone in `single.rs`, replies, messages with files and changes in
-//!   `entry.rs` (their files through `files.rs`);
+//!   in commit order whichever node commits; a batch's plain messages in one call of a
+//!   function of the schema (`plain.rs`), one alone in `single.rs`, replies, messages with
+//!   files and changes in `entry.rs` (their files through `files.rs`);
 //! - every other method (`store.rs`) runs its statements on a pooled connection, over the
 //!   functions of `accounts.rs`, `admin.rs`, `rooms.rs`, `consent.rs`, `peers.rs`,
 //!   `messages.rs` and `files.rs`.
@@ -39,8 +39,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::store::commit::{Commits, CommittedTx};
 use crate::store::types::{SessionPolicy, StoreError};
 
-/// Connections per node: the commit stage holds one at a time, the rest serve reads and
-/// other writes.
+/// Connections per node: the commit stage keeps one, the rest serve reads and other writes.
 const POOL_SIZE: u32 = 8;
 /// How long a caller waits for a connection before its call fails (the server is down, or
 /// every connection is busy).
