@@ -195,6 +195,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<Cidr>,
 
+    /// Threads that serve connections and run the relay's tasks. Default: one per CPU. With
+    /// several nodes on one machine, give each its share of the CPUs (docs/scaling.md).
+    #[arg(long, env = "NATTER_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
+
     /// Address for a second listener that serves `GET /metrics` (Prometheus text), e.g.
     /// 127.0.0.1:9447. Off by default; never the public port; it has no authentication.
     #[arg(long, env = "NATTER_METRICS_BIND")]
@@ -299,6 +304,7 @@ impl Config {
             ping_interval_secs: DEFAULT_PING_INTERVAL_SECS,
             ping_timeout_secs: DEFAULT_PING_TIMEOUT_SECS,
             trusted_proxy: Vec::new(),
+            worker_threads: None,
             metrics_bind: None,
             tls_cert: None,
             tls_key: None,

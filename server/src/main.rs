@@ -11,10 +11,9 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     if std::env::args_os().nth(1).is_some_and(|a| a == "admin") {
-        return admin().await;
+        return runtime(None)?.block_on(admin());
     }
     let config = match config::load_from(std::env::args_os()) {
         Ok(config) => config,
@@ -26,6 +25,20 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    runtime(config.worker_threads)?.block_on(serve(config))
+}
+
+/// Tokio's multi-threaded runtime: `workers` threads, or one per CPU (`TOKIO_WORKER_THREADS`
+/// if set).
+fn runtime(workers: Option<u16>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = workers {
+        builder.worker_threads(workers.into());
+    }
+    builder.enable_all().build()
+}
+
+async fn serve(config: config::Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).context("bad --log filter")?)
         .with_writer(std::io::stderr)

@@ -33,8 +33,14 @@ impl fmt::Debug for Nodes {
 impl Nodes {
     /// Two relay nodes of `programs.relay` (built with `--features postgres,redis`), their
     /// rate limits out of the way, on PostgreSQL (`synchronous_commit` on, fsync on) and Redis.
+    /// Each has its share of the machine's CPUs in worker threads, as scaling.md tells a
+    /// self-hoster to run nodes that share a machine (a Node node is one thread anyway).
     pub async fn natter(programs: &Programs) -> Result<(Self, Target), Error> {
-        let cluster = Cluster::start(&programs.relay, Shared::Postgres, NODES, &UNLIMITED)
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let workers = (cpus / NODES).max(1).to_string();
+        let mut flags = UNLIMITED.to_vec();
+        flags.extend(["--worker-threads", &workers]);
+        let cluster = Cluster::start(&programs.relay, Shared::Postgres, NODES, &flags)
             .await
             .map_err(|e| Error::Cluster(e.to_string()))?;
         let target = target(&cluster.addrs())?;
