@@ -44,6 +44,8 @@ impl Error {
             Self::Invalid(_) => "invalid",
             Self::Session(SessionError::Refused(wire)) => wire.code.as_str(),
             Self::Session(SessionError::Offline) => "offline",
+            // A download cut short by a sign-out.
+            Self::Session(SessionError::Stopped) => "not_connected",
             Self::Session(SessionError::File(FileError::Relay { error, .. })) => {
                 error.code.as_str()
             }

@@ -115,6 +115,11 @@ impl AppState {
     /// Stops account `id`'s session, if it runs, and says how it was signed in. It stays in
     /// the roster: the caller decides whether it leaves.
     pub async fn disconnect(&self, id: &str) -> Option<SignIn> {
+        // Commands hold the account while they run: a download's ends now, so that taking the
+        // account below does not wait for it (nor hold up every other command meanwhile).
+        if let Some(connected) = self.accounts.read().await.iter().find(|c| c.id == id) {
+            connected.session.interrupt();
+        }
         let taken = {
             let mut list = self.accounts.write().await;
             let at = list.iter().position(|connected| connected.id == id);
@@ -140,6 +145,9 @@ impl AppState {
 
     /// Everything this state runs, stopped: called when the app exits.
     pub async fn shutdown(&self) {
+        for connected in self.accounts.read().await.iter() {
+            connected.session.interrupt();
+        }
         let all = std::mem::take(&mut *self.accounts.write().await);
         for connected in all {
             connected.stop().await;

@@ -464,3 +464,78 @@ async fn natter_relay_at(data_dir: &Path, addr: SocketAddr) -> natter_relay::Rel
     natter_testkit::Api::new(relay.url()).wait_healthy().await;
     relay
 }
+
+/// A sign-out must not wait for a big download: the session's `interrupt` ends the fetch at
+/// once, leaves no partial file and refuses later fetches (the desktop calls it before taking
+/// the account to stop it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_ends_at_once_when_the_session_is_interrupted() {
+    let relay = TestRelay::start().await;
+    let (alice, bob) = (relay.token("alice").await, relay.token("bob").await);
+    let proxy = FaultProxy::start(relay.addr()).await.expect("the proxy");
+    let (a_dir, b_dir, src) = (tempdir(), tempdir(), tempdir());
+    let (a, mut a_events) = app::start(a_dir.path(), relay.url(), &alice).await;
+    let (b, mut b_events) =
+        app::start(b_dir.path(), format!("http://{}", proxy.addr()), &bob).await;
+    app::connected(&mut a_events).await;
+    app::connected(&mut b_events).await;
+    let item = a
+        .send_files(
+            GENERAL_ROOM_ID,
+            "the clip",
+            None,
+            vec![from_disk(&big_file(src.path(), BIG))],
+        )
+        .await
+        .expect("queued");
+    let file_id = received(&mut b_events, &item.client_id).await.attachments[0]
+        .id
+        .clone();
+
+    // 32 s for the whole file at this pace: the interrupt surely lands in the middle.
+    proxy.set(Direction::Downstream, Fault::Bandwidth(SLOW));
+    let b = std::sync::Arc::new(b);
+    let fetching = tokio::spawn({
+        let (b, file_id) = (b.clone(), file_id.clone());
+        async move { b.file(&file_id).await }
+    });
+    let cached = b_dir
+        .path()
+        .join(natter_client::files::FILES_DIR)
+        .join("cache");
+    within("part of the file arrives", async {
+        while !partly_fetched(&cached) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    b.interrupt();
+    let fetched = within("the fetch ends", fetching)
+        .await
+        .expect("the fetch's task");
+    assert!(
+        matches!(fetched, Err(natter_client::session::SessionError::Stopped)),
+        "{fetched:?}"
+    );
+    let left = std::fs::read_dir(&cached).map_or(0, |dir| dir.count());
+    assert_eq!(left, 0, "no partial file is left");
+    let again = b.file(&file_id).await;
+    assert!(
+        matches!(again, Err(natter_client::session::SessionError::Stopped)),
+        "{again:?}"
+    );
+
+    proxy.clear();
+    let b = std::sync::Arc::try_unwrap(b).expect("the fetch's task let go of the session");
+    within("bob's session stops", b.stop()).await;
+    a.stop().await;
+    proxy.stop().await;
+}
+
+/// Whether a download into `cached` has written some of its partial file.
+fn partly_fetched(cached: &Path) -> bool {
+    std::fs::read_dir(cached).is_ok_and(|dir| {
+        dir.flatten()
+            .any(|entry| entry.metadata().is_ok_and(|m| m.len() > 0))
+    })
+}

@@ -1,5 +1,6 @@
 //! `GET /api/files/{id}` (or its thumbnail) with the bearer token, streamed to a temporary file
-//! beside `to` and renamed into place when whole: a file in the cache is always complete.
+//! beside `to` and renamed into place when whole: a file in the cache is always complete. The
+//! temporary file goes when the fetch fails or is dropped unfinished (a sign-out cuts it short).
 
 use std::path::Path;
 
@@ -33,11 +34,12 @@ pub(crate) async fn fetch(
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(FileError::io(dir))?;
-    let part = dir.join(format!(".{}.part", uuid::Uuid::new_v4()));
+    let removed_unless_renamed = Part(dir.join(format!(".{}.part", uuid::Uuid::new_v4())));
+    let part = &removed_unless_renamed.0;
     let written = async {
-        let mut file = tokio::fs::File::create(&part)
+        let mut file = tokio::fs::File::create(part)
             .await
-            .map_err(FileError::io(&part))?;
+            .map_err(FileError::io(part))?;
         loop {
             let chunk = match tokio::time::timeout(STALL, response.chunk()).await {
                 Ok(Ok(Some(chunk))) => chunk,
@@ -45,16 +47,20 @@ pub(crate) async fn fetch(
                 Ok(Err(e)) => return Err(network(e)),
                 Err(_) => return Err(FileError::Stalled),
             };
-            file.write_all(&chunk).await.map_err(FileError::io(&part))?;
+            file.write_all(&chunk).await.map_err(FileError::io(part))?;
         }
-        file.sync_all().await.map_err(FileError::io(&part))?;
-        tokio::fs::rename(&part, to)
-            .await
-            .map_err(FileError::io(to))
+        file.sync_all().await.map_err(FileError::io(part))?;
+        tokio::fs::rename(part, to).await.map_err(FileError::io(to))
     };
-    let outcome = written.await;
-    if outcome.is_err() {
-        let _ = tokio::fs::remove_file(&part).await;
+    written.await
+}
+
+/// A temporary file, removed when this is dropped unless it was renamed into place.
+struct Part(std::path::PathBuf);
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        // After the rename there is nothing there: that error is the expected one.
+        let _ = std::fs::remove_file(&self.0);
     }
-    outcome
 }

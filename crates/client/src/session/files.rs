@@ -156,10 +156,15 @@ impl Session {
         if tokio::fs::metadata(&to).await.is_ok_and(|m| m.is_file()) {
             return Ok(to);
         }
-        files::fetch(&self.relay.url, &self.relay.token, relay_path, &to)
-            .await
-            .map_err(SessionError::File)?;
-        Ok(to)
+        let mut stopping = self.stopping.subscribe();
+        tokio::select! {
+            // Dropping the fetch removes its partial file (`files::fetch`).
+            _ = stopping.wait_for(|stopping| *stopping) => Err(SessionError::Stopped),
+            fetched = files::fetch(&self.relay.url, &self.relay.token, relay_path, &to) => {
+                fetched.map_err(SessionError::File)?;
+                Ok(to)
+            }
+        }
     }
 }
 

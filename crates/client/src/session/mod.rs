@@ -96,6 +96,9 @@ pub enum SessionError {
     /// A file could not be copied into the profile, or fetched from the relay.
     #[error("file: {0}")]
     File(#[from] crate::files::FileError),
+    /// The session is stopping (a sign-out): a file fetch was cut short, or not begun.
+    #[error("stopped: the session is signing out")]
+    Stopped,
 }
 
 /// A running session. Stop it with [`stop`](Self::stop) (dropping it stops it too, unbounded).
@@ -122,6 +125,8 @@ pub struct Session {
     current_upload: files::Current,
     stop_uploads: Option<oneshot::Sender<()>>,
     uploader: Option<JoinHandle<()>>,
+    /// True once the session is stopping ([`interrupt`](Self::interrupt)): file fetches end.
+    stopping: watch::Sender<bool>,
 }
 
 impl Session {
@@ -198,6 +203,7 @@ impl Session {
                 current_upload,
                 stop_uploads: Some(stop_uploads),
                 uploader: Some(uploader),
+                stopping: watch::Sender::new(false),
             },
             app_events,
         ))
@@ -277,8 +283,18 @@ impl Session {
         &self.cache
     }
 
+    /// Tells the session it is stopping, through a shared reference: a file fetch in flight
+    /// ends at once (its partial file removed) and later ones are refused
+    /// ([`SessionError::Stopped`]). [`stop`](Self::stop) does it too; an app whose commands
+    /// hold the session while they run calls this first, so that taking the session to stop
+    /// it does not wait for a download.
+    pub fn interrupt(&self) {
+        self.stopping.send_replace(true);
+    }
+
     /// Stops the uploader, the worker and the supervisor (bounded), then closes the cache.
     pub async fn stop(mut self) {
+        self.interrupt();
         if let Some(stop) = self.stop_uploads.take() {
             let _ = stop.send(());
         }
