@@ -16,13 +16,15 @@
 -- … DO NOTHING, which waits for a transaction in flight, then skips the row): its seq would
 -- be a gap, so the run's rows are deleted again, never seen by anyone, and `whole` is false:
 -- the caller then goes message by message, which is exact. Repeats are rare; looking each row
--- up first cost every send instead.
+-- up first cost every send instead. With `every`, the same happens unless every row went in
+-- (none a repeat within the run, every sender a member): a batch committed by this call alone
+-- then needs nothing read after its commit.
 --
 -- Ids are compared as COLLATE "C", the id columns' collation, so that every join is a
 -- primary-key lookup (with the arrays' default collation no index on an id could serve them).
 CREATE FUNCTION append_plain(
     ords BIGINT[], new_ids TEXT[], room_ids TEXT[], sender_ids TEXT[], usernames TEXT[],
-    client_ids TEXT[], bodies TEXT[], sent_ats TEXT[], mention_lists TEXT[],
+    client_ids TEXT[], bodies TEXT[], sent_ats TEXT[], mention_lists TEXT[], every BOOLEAN,
     OUT inserted_ids TEXT[], OUT inserted_seqs BIGINT[], OUT whole BOOLEAN
 ) LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,7 +66,8 @@ BEGIN
         ON CONFLICT (sender_num, client_id) DO NOTHING
         RETURNING messages.id, messages.seq
     )
-    SELECT array_agg(n.id), array_agg(n.seq), (SELECT count(*) FROM fresh)
+    SELECT array_agg(n.id), array_agg(n.seq),
+            CASE WHEN every THEN cardinality(ords) ELSE (SELECT count(*) FROM fresh) END
         INTO inserted_ids, inserted_seqs, wanted
         FROM inserted n;
     whole := COALESCE(cardinality(inserted_ids), 0) = wanted;

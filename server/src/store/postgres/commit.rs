@@ -3,7 +3,8 @@
 //! commit ran, up to [`MAX_BATCH`]), commits each batch (`synchronous_commit` on: the commit
 //! returns once the WAL is flushed), puts the new messages on the committed stream in that
 //! order, then answers each sender. A batch of plain messages only is one call of
-//! `append_plain` committed by itself (`plain.rs`); any other batch is a transaction.
+//! `append_plain` committed by itself when every message of it goes in (`plain.rs`); any other
+//! batch is a transaction.
 //!
 //! Seqs across nodes: each node has a stage like this one on the same database. A batch first
 //! locks the rows of its rooms (`SELECT … FOR NO KEY UPDATE`, in id order, so two batches

@@ -1,8 +1,9 @@
 //! A run of plain messages (no reply, no files, no change) of a commit batch in one call of
 //! `append_plain` (migration 0007, which says how seqs are taken and what a repeat does): the
 //! hot path of the commit stage (`commit.rs`). A batch of plain messages only is that one call
-//! and nothing else ([`commit_alone`]); in a batch's transaction the call is one statement of
-//! it ([`append_run`]). A message alone in a mixed batch goes through `single.rs`.
+//! and nothing else when every message of it goes in ([`commit_alone`]); otherwise, and in a
+//! batch with other entries, the call is one statement of the batch's transaction
+//! ([`append_run`]). A message alone in a mixed batch goes through `single.rs`.
 //!
 //! The statements in the function are planned once per connection and their generic plans
 //! kept, so a plan must not depend on the tables' statistics (a look-up of committed
@@ -19,19 +20,27 @@ use crate::store::rows::{mentions_column, new_id};
 use crate::store::types::{AppendOutcome, NewMessage};
 
 /// A batch of plain messages only, committed by itself (no transaction around the call: one
-/// round trip, the COMMIT and its WAL flush done before the answer). None when the run met a
-/// committed (sender, client_id) and nothing was written: the caller then commits the batch
-/// in a transaction, where [`append_run`] goes message by message.
+/// round trip, the COMMIT and its WAL flush done before the answer) if every message went in.
+/// None when one did not (a repeat, a sender no member) and nothing was written: the caller
+/// then commits the batch in a transaction, which reads what such a message answers.
 pub(super) async fn commit_alone(
     conn: &mut PgConnection,
     run: &[&NewMessage],
 ) -> Result<Option<Vec<AppendOutcome>>, sqlx::Error> {
-    match insert(conn, run).await? {
-        // Those not inserted are repeats of committed sends or not their room's members: read
-        // after the commit, which changes neither.
-        Some(inserted) => Ok(Some(outcomes(conn, run, inserted).await?)),
-        None => Ok(None),
-    }
+    let Some(inserted) = insert(conn, run, Insert::Every).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        run.iter()
+            .zip(inserted)
+            .map(|(m, (id, seq))| match seq {
+                Some(seq) => Ok(Ok(created(new_plain(m, id, seq)))),
+                None => Err(sqlx::Error::Protocol(
+                    "append_plain answered whole without every row".to_owned(),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// Appends `run`, plain messages all, in order, in the batch's transaction that holds `rooms`:
@@ -41,7 +50,7 @@ pub(super) async fn append_run(
     rooms: &mut HashMap<String, Room>,
     run: &[&NewMessage],
 ) -> Result<Vec<AppendOutcome>, sqlx::Error> {
-    let Some(inserted) = insert(conn, run).await? else {
+    let Some(inserted) = insert(conn, run, Insert::FreshOnes).await? else {
         tracing::debug!("commit: a plain run met a send committed elsewhere; one by one");
         let mut outcomes = Vec::with_capacity(run.len());
         for m in run {
@@ -60,16 +69,27 @@ pub(super) async fn append_run(
 /// Each message's new id, and its seq if it was inserted.
 type Inserted = Vec<(String, Option<Seq>)>;
 
-/// One call of `append_plain`; None when it wrote nothing because of a repeat.
+/// What a call of `append_plain` keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Insert {
+    /// Every message, or nothing.
+    Every,
+    /// The messages that are the first of their (sender, client_id) with a member as sender,
+    /// or nothing if one of those met a committed repeat.
+    FreshOnes,
+}
+
+/// One call of `append_plain`; None when it wrote nothing.
 async fn insert(
     conn: &mut PgConnection,
     run: &[&NewMessage],
+    keep: Insert,
 ) -> Result<Option<Inserted>, sqlx::Error> {
     let ids: Vec<String> = run.iter().map(|_| new_id()).collect();
     let ords: Vec<i64> = (0..run.len() as i64).collect();
     let row = sqlx::query(
         "SELECT inserted_ids, inserted_seqs, whole \
-         FROM append_plain($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         FROM append_plain($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&ords)
     .bind(&ids)
@@ -88,6 +108,7 @@ async fn insert(
             .map(|m| mentions_column(&m.mentions))
             .collect::<Vec<_>>(),
     )
+    .bind(keep == Insert::Every)
     .fetch_one(&mut *conn)
     .await?;
     if !row.try_get::<bool, _>(2)? {
