@@ -70,6 +70,10 @@ test("a reply's quote jumps to its target: scrolled to when loaded, paged in aro
   assert.deepEqual(around(), [], "a loaded target needs no page around it");
   assert.ok(row(ui, 8).classList.contains("found"), row(ui, 8).className);
   assert.equal(document.activeElement, row(ui, 8));
+  // A redraw of the target (a reaction came, a receipt) keeps the focus on it.
+  await ui.emit([{ type: "message_changed", message: { ...msg("general", 8), reactions: [{ emoji: "👍", users: ["bob"] }] } }]);
+  assert.ok(row(ui, 8).querySelector('[data-testid="reaction"]'), "the row was redrawn");
+  assert.equal(document.activeElement, row(ui, 8), "the target keeps the focus");
 
   quote(10).click();
   await settle();

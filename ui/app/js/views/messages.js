@@ -381,8 +381,12 @@ export const createMessageList = (list, { onNearTop, onNearBottom, onScroll, onR
     const barSeq = switched ? undefined : /** @type {HTMLElement | null} */ (bar.parentNode)?.dataset?.seq;
     const active = /** @type {HTMLElement | null} */ (document.activeElement);
     const barFocus = active?.closest?.(".message-actions") === bar ? active : null;
+    // A focused message (a jump's target, one reached with Tab) keeps the focus when its row
+    // is redrawn: a receipt or a reaction coming in must not take it away.
+    const rowFocus = !switched && active?.dataset?.testid === "message" && !nodes.includes(active) ? active.dataset.seq : undefined;
     list.replaceChildren(...nodes);
     keepBar(barFocus, barSeq);
+    if (rowFocus !== undefined) /** @type {HTMLElement | null} */ (list.querySelector(`[data-seq="${rowFocus}"]`))?.focus({ preventScroll: true });
     picking.account = opts.account ?? opts.me ?? null;
     keepPicker(switched);
     if (land) {
