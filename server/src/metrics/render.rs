@@ -133,13 +133,13 @@ pub fn render(m: &Metrics, sockets: SocketsOpen) -> String {
     histogram(
         &mut out,
         "natter_commit_seconds",
-        "Time of each committed transaction, BEGIN IMMEDIATE to COMMIT returned.",
+        "Time of each committed batch: on SQLite BEGIN IMMEDIATE to COMMIT returned; on PostgreSQL its transaction, or its one call when the batch is plain messages only.",
         &c.transaction(),
     );
     histogram(
         &mut out,
         "natter_commit_statement_seconds",
-        "Time of the COMMIT statement alone: SQLite writing the WAL and its fsync (synchronous=FULL), and a WAL checkpoint when one is due. The fsync time, bounded above.",
+        "Time of the COMMIT statement alone: SQLite writing the WAL and its fsync (synchronous=FULL), and a WAL checkpoint when one is due; PostgreSQL's WAL flush, or its whole call for a batch of plain messages only. The fsync time, bounded above.",
         &c.statement(),
     );
     out

@@ -58,7 +58,7 @@ async fn run(
     metrics: CommitMetrics,
 ) {
     let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
-    let mut conn = Kept::default();
+    let mut kept = Kept::default();
     while let Some(first) = queue.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -67,7 +67,7 @@ async fn run(
         }
         let began = Instant::now();
         let messages: Vec<&NewMessage> = batch.iter().map(|(message, _)| message).collect();
-        match append_trying(&pool, &mut conn, &messages).await {
+        match append_trying(&pool, &mut kept, &messages).await {
             Ok((outcomes, statement)) => {
                 let created = outcomes.iter().flatten().filter(|a| a.created).count();
                 metrics.committed(batch.len(), created, began.elapsed(), statement);
