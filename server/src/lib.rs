@@ -259,7 +259,13 @@ pub async fn serve(
         config,
     );
     let broadcaster = Broadcaster::new(io.clone(), peers);
-    let mut nodes = cluster.start(&io, store.clone(), chat, broadcaster.clone());
+    let mut nodes = cluster.start(
+        &io,
+        store.clone(),
+        chat,
+        broadcaster.clone(),
+        metrics.clone(),
+    );
     let broadcasting = tokio::spawn(broadcaster.clone().committed(committed, nodes.feed.take()));
     let app = http::router(accounts, broadcaster.clone(), &config.trusted_proxy)
         .merge(file_routes::router(files))

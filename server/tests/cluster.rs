@@ -22,6 +22,9 @@ use natter_testkit::{
 const DEAD_NODE_BOUND: Duration = Duration::from_secs(30);
 /// How long a message missed during a Redis outage may take to arrive once Redis is back.
 const CATCH_UP_BOUND: Duration = Duration::from_secs(15);
+/// How long a message above a hole the bus never fills may wait: the feed's hold and one read
+/// of the store, well inside the time a dead node takes to be reaped (15 s and more).
+const HOLE_BOUND: Duration = Duration::from_secs(5);
 
 struct Nodes {
     redis: Redis,
@@ -198,7 +201,7 @@ async fn logout_on_one_node_drops_the_session_s_sockets_on_both() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_through_both_nodes_into_one_room_are_seen_in_one_order_by_everyone() {
-    let nodes = two_nodes(&[]).await;
+    let nodes = two_nodes(&["--metrics-bind", "127.0.0.1:0"]).await;
     let (alice, bob, room) = alice_and_bob(&nodes).await;
     const EACH: usize = 30;
     let (from_a, from_b) = tokio::join!(
@@ -252,6 +255,16 @@ async fn sends_through_both_nodes_into_one_room_are_seen_in_one_order_by_everyon
             "{who} sees seq order"
         );
     }
+    // Each node committed messages above ones of the other's still on the bus: those waited
+    // for the bus (which brings them within milliseconds), not for a read of the store.
+    let mut by_bus = 0.0;
+    for node in [&nodes.a, &nodes.b] {
+        let bus = metric(node, "natter_feed_holes_total{filled=\"bus\"}").await;
+        let store = metric(node, "natter_feed_holes_total{filled=\"store\"}").await;
+        println!("holes filled: {bus} by the bus, {store} from the store");
+        by_bus += bus;
+    }
+    assert!(by_bus > 0.0, "no hole was filled by the bus");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -552,6 +565,37 @@ async fn a_message_whose_node_died_before_publishing_it_reaches_the_other_node_w
     println!("caught up {:?} after node a died", started.elapsed());
 }
 
+/// Bob, on node b, sends after node a's lost message: node b holds his message above the
+/// hole for the bus, then fills the hole from the store, long before node a is reaped (which
+/// would catch every node up anyway).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hole_the_bus_never_fills_is_filled_from_the_store_after_the_hold() {
+    let (_spec_a, bob, lost, _rest) = a_cast_dies_with_its_node().await;
+    let started = Instant::now();
+    let own = bob
+        .request(&send(&lost.room_id, "after"))
+        .await
+        .expect("bob's send is acked")
+        .message;
+    assert_eq!(own.seq, lost.seq + 1);
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let m = bob
+            .next_event_where::<MessageEvent>(HOLE_BOUND, |_| true)
+            .await
+            .unwrap_or_else(|e| panic!("the hole is filled before node a is reaped: {e}"))
+            .message;
+        got.push((m.seq, m.body));
+    }
+    assert!(started.elapsed() < HOLE_BOUND, "{:?}", started.elapsed());
+    assert_eq!(
+        got,
+        [(lost.seq, "lost".to_owned()), (own.seq, "after".to_owned())],
+        "the lost message first, then bob's, each once"
+    );
+    println!("hole filled {:?} after bob's send", started.elapsed());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_on_two_nodes_gets_the_send_limit_once() {
     // 1 send per second after a burst of 5, per user, across both nodes.
@@ -649,6 +693,12 @@ fn script_calls(stats: &str) -> u64 {
 
 /// Sockets open on `node`, from its metrics listener (`--metrics-bind 127.0.0.1:0`).
 async fn sockets_open(node: &RelayProcess) -> f64 {
+    metric(node, "natter_sockets_open{").await
+}
+
+/// The sum of `node`'s samples whose line starts with `series`, from its metrics listener
+/// (`--metrics-bind 127.0.0.1:0`).
+async fn metric(node: &RelayProcess, series: &str) -> f64 {
     let ports = node.listening_ports().expect("the node runs");
     let metrics = ports
         .into_iter()
@@ -661,7 +711,7 @@ async fn sockets_open(node: &RelayProcess) -> f64 {
         .await
         .expect("metrics text");
     text.lines()
-        .filter(|l| l.starts_with("natter_sockets_open{"))
+        .filter(|l| l.starts_with(series))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }

@@ -1,35 +1,48 @@
 //! On a relay of several nodes: each room's committed messages reach this node's sockets in seq
 //! order, each once, with no hole. They come from this node's commit stage and, through the bus,
 //! from the other nodes; the bus can reorder them (two nodes committing to one room) or lose
-//! them (Redis restarted). A hole is filled from the store, the one source of truth, before the
-//! message above it is sent; what is at or below a room's mark was sent already. A room's mark
-//! starts where a socket here joined it (the last seq it was synced up to), so a room's first
-//! message lost on the bus is still found by a catch-up.
+//! them (Redis restarted). A message above a hole waits for the bus to bring what is missing,
+//! at most [`HOLD`]; then the hole is filled from the store, the one source of truth. (Filled
+//! from the store at once, a room busy on two nodes cost a store read for nearly every message
+//! of the other node, and every room here waited for each read.) What is at or below a room's
+//! mark was sent already. A room's mark starts where a socket here joined it (the last seq it
+//! was synced up to), so a room's first message lost on the bus is still found by a catch-up.
 //!
 //! One node alone needs none of this: its commit stage hands out its messages in commit order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use natter_protocol::events::{MessageEvent, RoomEvent, RoomRemovedEvent};
 use natter_protocol::model::Seq;
 use natter_protocol::{Event, Message};
 use socketioxide::extract::SocketRef;
 use socketioxide::SocketIo;
+use tokio::time::Instant;
 
 use super::rooms;
+use crate::metrics::Metrics;
 use crate::store::{RoomSeq, Store};
 
 /// Messages fetched from the store per page when filling a hole or catching up.
 const PAGE: u32 = 200;
 /// Rooms whose mark is kept; past this, rooms with no socket here are forgotten.
 const MARKS_KEPT: usize = 100_000;
+/// How long a message above a hole waits for the bus before the hole is filled from the store.
+/// The bus brings a reordered message within milliseconds; a lost one is nearly always
+/// followed by a catch-up (see `cluster/bus.rs`), so this bounds only the rare rest.
+const HOLD: Duration = Duration::from_millis(100);
 
 pub struct Feed {
     io: SocketIo,
     store: Arc<dyn Store>,
     /// Room id → what of it was sent to this node's sockets.
     rooms: HashMap<String, Sent>,
+    /// Rooms that began holding messages above a hole, by when their hole is filled from the
+    /// store, oldest first; an entry whose room stopped holding meanwhile is skipped.
+    holding: VecDeque<(Instant, String)>,
+    metrics: Metrics,
 }
 
 /// What of one room was sent to this node's sockets: everything from `start` to `mark`, and
@@ -42,31 +55,125 @@ struct Sent {
     start: Seq,
     floor: Seq,
     below: BTreeSet<Seq>,
+    /// Messages above a hole over `mark`, by seq, waiting for it to be filled.
+    held: BTreeMap<Seq, Message>,
+    /// When the hole is filled from the store if the bus has not filled it (with `held`).
+    due: Option<Instant>,
+}
+
+impl Sent {
+    fn new(mark: Seq, start: Seq, floor: Seq) -> Self {
+        Self {
+            mark,
+            start,
+            floor,
+            below: BTreeSet::new(),
+            held: BTreeMap::new(),
+            due: None,
+        }
+    }
 }
 
 impl Feed {
-    pub fn new(io: SocketIo, store: Arc<dyn Store>) -> Self {
+    pub fn new(io: SocketIo, store: Arc<dyn Store>, metrics: Metrics) -> Self {
         Self {
             io,
             store,
             rooms: HashMap::new(),
+            holding: VecDeque::new(),
+            metrics,
         }
     }
 
-    /// Sends `message` to its room's sockets here, after whatever of the room is missing below
-    /// it; nothing if it was sent already. A room seen for the first time, no socket having
-    /// told where it joined it ([`Feed::joined`]), starts at `message`; what another node
-    /// committed just before it may come after it on the bus (two nodes sending into a new
-    /// room at once): a seq below the start is sent too, once.
+    /// Sends `message` to its room's sockets here, once whatever of the room is missing below
+    /// it was sent (until then it is held, see [`HOLD`]); nothing if it was sent already. A
+    /// room seen for the first time, no socket having told where it joined it
+    /// ([`Feed::joined`]), starts at `message`; what another node committed just before it may
+    /// come after it on the bus (two nodes sending into a new room at once): a seq below the
+    /// start is sent too, once.
     pub async fn deliver(&mut self, message: Message) {
-        if let Some(sent) = self.rooms.get(&message.room_id) {
-            if message.seq > sent.mark + 1 {
-                let (room, mark) = (message.room_id.clone(), sent.mark);
-                self.fill(&room, mark, message.seq).await;
+        let room = message.room_id.clone();
+        match self.rooms.get_mut(&room) {
+            Some(sent) if message.seq > sent.mark + 1 => {
+                sent.held.insert(message.seq, message);
+            }
+            _ => self.offer(message).await,
+        }
+        self.release(&room).await;
+        self.bound();
+    }
+
+    /// When the oldest hole is due to be filled from the store, if a room holds messages.
+    pub fn due(&self) -> Option<Instant> {
+        self.holding.front().map(|(due, _)| *due)
+    }
+
+    /// Fills from the store each hole that waited [`HOLD`] for the bus, then sends what it
+    /// held above it. What the store does not give (it failed) is missed live, as by a socket
+    /// with a full buffer: clients sync.
+    pub async fn fill_due(&mut self) {
+        let now = Instant::now();
+        while let Some((due, room)) = self.holding.front().cloned() {
+            if due > now {
+                break;
+            }
+            self.holding.pop_front();
+            let Some(sent) = self.rooms.get_mut(&room) else {
+                continue; // forgotten meanwhile (see `bound`)
+            };
+            if sent.due != Some(due) {
+                continue; // filled by the bus meanwhile; a later hole has its own entry
+            }
+            sent.due = None;
+            self.metrics.hole_filled(true);
+            let mark = sent.mark;
+            let Some(lowest) = sent.held.keys().next().copied() else {
+                continue;
+            };
+            self.fill(&room, mark, lowest).await;
+            let held = self
+                .rooms
+                .get_mut(&room)
+                .and_then(|s| s.held.remove(&lowest));
+            if let Some(message) = held {
+                self.offer(message).await;
+            }
+            self.release(&room).await;
+        }
+    }
+
+    /// Sends the room's held messages that no hole separates from its mark any more and
+    /// forgets those sent already; a hole left above the mark waits for the bus until its due
+    /// time (set when it began waiting).
+    async fn release(&mut self, room: &str) {
+        loop {
+            let Some(sent) = self.rooms.get_mut(room) else {
+                return;
+            };
+            let mark = sent.mark;
+            sent.held.retain(|seq, _| *seq > mark);
+            match sent.held.keys().next().copied() {
+                None => {
+                    if sent.due.take().is_some() {
+                        self.metrics.hole_filled(false);
+                    }
+                    return;
+                }
+                Some(next) if next == mark + 1 => {
+                    if let Some(message) = sent.held.remove(&next) {
+                        self.offer(message).await;
+                    }
+                }
+                Some(_) => {
+                    if sent.due.is_none() {
+                        let due = Instant::now() + HOLD;
+                        sent.due = Some(due);
+                        self.holding.push_back((due, room.to_owned()));
+                    }
+                    return;
+                }
             }
         }
-        self.offer(message).await;
-        self.bound();
     }
 
     /// A socket here joined `room` synced up to `seq` (its sign-on read the room's last seq
@@ -77,13 +184,8 @@ impl Feed {
     /// lowers a mark: a seq sent already is not sent again.
     pub async fn joined(&mut self, room: &str, seq: Seq) {
         let Some(sent) = self.rooms.get_mut(room) else {
-            let sent = Sent {
-                mark: seq,
-                start: seq + 1,
-                floor: seq,
-                below: BTreeSet::new(),
-            };
-            self.rooms.insert(room.to_owned(), sent);
+            self.rooms
+                .insert(room.to_owned(), Sent::new(seq, seq + 1, seq));
             self.bound();
             return;
         };
@@ -106,12 +208,7 @@ impl Feed {
     async fn offer(&mut self, message: Message) {
         let owed = match self.rooms.get_mut(&message.room_id) {
             None => {
-                let sent = Sent {
-                    mark: message.seq,
-                    start: message.seq,
-                    floor: 0,
-                    below: BTreeSet::new(),
-                };
+                let sent = Sent::new(message.seq, message.seq, 0);
                 self.rooms.insert(message.room_id.clone(), sent);
                 true
             }
@@ -143,7 +240,13 @@ impl Feed {
             .map(|(room, sent)| (room.clone(), sent.mark))
             .collect();
         for (room, mark) in rooms {
+            if let Some(sent) = self.rooms.get_mut(&room) {
+                if sent.due.take().is_some() {
+                    self.metrics.hole_filled(true);
+                }
+            }
             self.fill(&room, mark, Seq::MAX).await;
+            self.release(&room).await;
         }
     }
 

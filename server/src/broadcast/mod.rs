@@ -152,7 +152,9 @@ impl Broadcaster {
             mut joined,
         } = inputs;
         loop {
+            let due = feed.due();
             tokio::select! {
+                () = sleep_until(due) => feed.fill_due().await,
                 own = committed.recv() => {
                     let Some(message) = own else { return };
                     self.peers.publish(|| Cast::Committed { message: message.clone() });
@@ -342,5 +344,13 @@ impl Broadcaster {
             }),
             Err(e) => tracing::warn!(event = E::NAME, error = %e, "could not encode for the bus"),
         }
+    }
+}
+
+/// Sleeps until `at`; with none, never wakes (a branch of a `select!` that stays off).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

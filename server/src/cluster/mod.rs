@@ -24,6 +24,7 @@ use crate::broadcast::{Broadcaster, FeedInputs, Peers};
 use crate::broadcast::{Cast, Feed};
 use crate::chat::Chat;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::presence::{LocalPresence, Presence};
 use crate::ratelimit::Limits;
 #[cfg(feature = "redis")]
@@ -151,6 +152,7 @@ impl Cluster {
         store: Arc<dyn Store>,
         chat: Chat,
         broadcaster: Broadcaster,
+        metrics: Metrics,
     ) -> Running {
         #[cfg(feature = "redis")]
         if let Some(redis) = self.redis {
@@ -185,7 +187,7 @@ impl Cluster {
             ];
             return Running {
                 feed: Some(FeedInputs {
-                    feed: Feed::new(io.clone(), store),
+                    feed: Feed::new(io.clone(), store, metrics),
                     remote,
                     joined: redis.joined,
                 }),

@@ -131,6 +131,8 @@ struct Registry {
     rate_limited: [AtomicU64; Limit::ALL.len()],
     /// By status code − [`FIRST_STATUS`].
     http: [AtomicU64; STATUSES],
+    /// Holes in rooms' messages on a node of several: `[by the bus, from the store]`.
+    holes: [AtomicU64; 2],
     /// The store's commit stage keeps its own, shared here (`store::Commits::metrics`).
     commits: CommitMetrics,
 }
@@ -142,6 +144,7 @@ impl Default for Registry {
             requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             rate_limited: std::array::from_fn(|_| AtomicU64::new(0)),
             http: std::array::from_fn(|_| AtomicU64::new(0)),
+            holes: std::array::from_fn(|_| AtomicU64::new(0)),
             commits: CommitMetrics::default(),
         }
     }
@@ -189,6 +192,11 @@ impl Metrics {
     pub fn connection_opened(&self) -> OpenConnection {
         self.0.connections_open.fetch_add(1, Relaxed);
         OpenConnection(self.clone())
+    }
+
+    /// A hole in a room's messages was filled: by the bus, or `from_store` (`broadcast/feed.rs`).
+    pub fn hole_filled(&self, from_store: bool) {
+        self.0.holes[usize::from(from_store)].fetch_add(1, Relaxed);
     }
 
     /// The commit stage's part.

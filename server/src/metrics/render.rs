@@ -95,6 +95,20 @@ pub fn render(m: &Metrics, sockets: SocketsOpen) -> String {
 
     head(
         &mut out,
+        "natter_feed_holes_total",
+        "counter",
+        "On a node of several: holes in a room's messages (a message came before a lower seq committed on a different node), by what filled them: the bus (the missing message came within the hold) or the store (read after the hold, or in a catch-up's fill).",
+    );
+    for (filled, n) in ["bus", "store"].iter().zip(&r.holes) {
+        let _ = writeln!(
+            out,
+            "natter_feed_holes_total{{filled=\"{filled}\"}} {}",
+            n.load(Relaxed)
+        );
+    }
+
+    head(
+        &mut out,
         "natter_http_responses_total",
         "counter",
         "HTTP responses on the relay's port, by status code (101: a WebSocket upgrade).",
